@@ -1,0 +1,42 @@
+"""What every collector shares: the Sample it returns and the protocol it follows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def labels_of(**labels: object) -> Labels:
+    """Labels as a sorted tuple, so equal label sets compare and hash equal."""
+    return tuple(sorted((k, str(v)) for k, v in labels.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One value of one series at collection time. Names follow docs/metrics.md."""
+
+    name: str
+    value: float
+    labels: Labels = field(default=())
+
+    def label(self, key: str) -> str | None:
+        for k, v in self.labels:
+            if k == key:
+                return v
+        return None
+
+
+def sample(name: str, value: float, **labels: object) -> Sample:
+    return Sample(name, float(value), labels_of(**labels))
+
+
+@runtime_checkable
+class Collector(Protocol):
+    """A source of samples. `collect` raises CollectorError (or anything) on failure;
+    the runner turns that into opsplan_collector_up{collector=name} 0 and goes on."""
+
+    name: str
+
+    def collect(self) -> list[Sample]: ...

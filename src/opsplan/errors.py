@@ -1,0 +1,39 @@
+"""One exception tree for everything opsplan reports to an operator.
+
+Each message is meant to be shown as one line; none may contain a secret.
+"""
+
+
+class OpsplanError(Exception):
+    """Base of every error opsplan raises on purpose."""
+
+
+class PlanError(OpsplanError):
+    """The plan file is missing, unreadable or invalid."""
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None):
+        self.path = path
+        self.line = line
+        self.key = key
+        self.reason = message
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = self.path or "<plan>"
+        if self.line is not None:
+            where = f"{where}:{self.line}"
+        if self.key:
+            return f"{where}: {self.key}: {self.reason}"
+        return f"{where}: {self.reason}"
+
+
+class SecretError(OpsplanError):
+    """A secret (database password) could not be read safely."""
+
+
+class CollectorError(OpsplanError):
+    """A collector could not read its source; only that collector degrades."""
+
+
+class StoreError(OpsplanError):
+    """The metrics store or the state database failed."""
