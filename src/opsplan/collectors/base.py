@@ -40,3 +40,21 @@ class Collector(Protocol):
     name: str
 
     def collect(self) -> list[Sample]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """How a metric is exported and documented: every name a collector emits has one."""
+
+    type: str  # "gauge" or "counter" (Prometheus text format types)
+    help: str
+    labels: tuple[str, ...] = ()
+    unit: str = ""
+
+
+def gauge(help: str, *labels: str, unit: str = "") -> MetricSpec:
+    return MetricSpec("gauge", help, labels, unit)
+
+
+def counter(help: str, *labels: str, unit: str = "") -> MetricSpec:
+    return MetricSpec("counter", help, labels, unit)

@@ -1,0 +1,402 @@
+"""The operations plan as one pydantic model tree.
+
+Every default is the seed's value (../shared/seed/operations-plan.ko.md), so
+`Plan()` *is* the seed; `opsplan init` writes it out with comments. Sections
+that later stages fill with behaviour (backup, recovery, incidents, checks)
+are defined here in full so a plan is whole from the start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from opsplan.plan.types import Cron, Duration, Percent, Size
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors: a typo in a threshold must not silently keep the default."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+
+class Text(Strict):
+    """A label shown to operators in both languages."""
+
+    ko: str
+    en: str
+
+    def get(self, language: str) -> str:
+        return self.ko if language == "ko" else self.en
+
+
+# --- §1.1 hardware -------------------------------------------------------------------------------
+
+class GpuHardware(Strict):
+    model: str = "NVIDIA RTX 4000 Ada"
+    count: int = Field(4, ge=0, le=64)
+
+
+class StorageHardware(Strict):
+    size: Size = Field(default_factory=lambda: 4 * 10**12)
+    type: str = "NVMe SSD"
+
+
+class Server(Strict):
+    name: str = "ai-server-01"
+    kind: str = "bare-metal"
+    cpu: str = "Intel Xeon Scalable"
+    gpu: GpuHardware = Field(default_factory=GpuHardware)
+    memory: Size = Field(default_factory=lambda: 256 * 10**9)
+    storage: StorageHardware = Field(default_factory=StorageHardware)
+    network_gbps: float = Field(10, gt=0)
+
+
+# --- §1.2 resource allocation --------------------------------------------------------------------
+
+class AllocationGroup(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    name: Text
+    gpus: list[int] = Field(default_factory=list)
+    memory: Size
+    storage: Size
+    paths: list[Path] = Field(default_factory=list)
+    purposes: list[Text] = Field(default_factory=list)
+
+
+def default_allocation() -> list[AllocationGroup]:
+    return [
+        AllocationGroup(
+            id="ai", name=Text(ko="AI 시스템", en="AI system"), gpus=[0, 1, 2],
+            memory=128 * 10**9, storage=2 * 10**12, paths=[Path("/srv/ai")],
+            purposes=[Text(ko="LLM 추론", en="LLM inference"), Text(ko="벡터 검색", en="Vector search"),
+                      Text(ko="모델 학습", en="Model training")]),
+        AllocationGroup(
+            id="app", name=Text(ko="애플리케이션/DB", en="Application/DB"), gpus=[3],
+            memory=128 * 10**9, storage=2 * 10**12, paths=[Path("/srv/app"), Path("/var/lib/mysql")],
+            purposes=[Text(ko="API 서버", en="API server"), Text(ko="데이터베이스", en="Database"),
+                      Text(ko="캐시/검색 엔진", en="Cache/search engine")]),
+    ]
+
+
+# --- services to watch (§1.2 API server, §3.1 application metrics) -------------------------------
+
+class AccessLog(Strict):
+    path: Path
+    format: Literal["combined", "json"] = "combined"
+    # Field names used when format is json (vLLM, uvicorn and most gateways can log JSON lines).
+    status_field: str = "status"
+    latency_field: str = "request_time"
+    user_field: str = "remote_addr"
+
+
+class Service(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    group: str | None = None
+    url: str | None = Field(None, description="health probe URL")
+    timeout: Duration = 5.0
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    metrics_url: str | None = Field(None, description="the service's own Prometheus endpoint")
+    access_log: AccessLog | None = None
+    tls_warning_days: int = Field(21, ge=0)
+
+
+def default_services() -> list[Service]:
+    return [Service(name="llm-api", group="app", url="http://127.0.0.1:8000/health",
+                    metrics_url="http://127.0.0.1:8000/metrics")]
+
+
+# --- the database --------------------------------------------------------------------------------
+
+class Database(Strict):
+    engine: Literal["mariadb"] = "mariadb"
+    host: str = "127.0.0.1"
+    port: int = Field(3306, ge=1, le=65535)
+    socket: Path | None = None
+    user: str = "opsplan"
+    # The password never lives in the plan: an environment variable, or a file readable by its owner only.
+    password_env: str | None = "OPSPLAN_DB_PASSWORD"
+    password_file: Path | None = None
+    datadir: Path = Path("/var/lib/mysql")
+    replication: bool = False
+    connect_timeout: Duration = 5.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_password(cls, data: object) -> object:
+        if isinstance(data, dict) and "password" in data:
+            from pydantic_core import PydanticCustomError
+            raise PydanticCustomError(
+                "secret_in_plan",
+                "a password must not be written in the plan; use password_env or password_file (mode 0600)")
+        return data
+
+
+# --- §3 monitoring -------------------------------------------------------------------------------
+
+class PercentThreshold(Strict):
+    """A usage rule in percent: critical first so `warning` can be checked against it."""
+
+    critical: Percent | None = None
+    warning: Percent | None = None
+    for_: Duration = Field(300.0, alias="for")
+
+
+class LatencyThreshold(Strict):
+    critical: Duration | None = None
+    warning: Duration | None = None
+    for_: Duration = Field(300.0, alias="for")
+
+
+class ErrorRateThreshold(PercentThreshold):
+    # Seed §3.2 error rate only means something while there is traffic.
+    min_requests_per_second: float = Field(0.0, ge=0)
+
+
+class Alerts(Strict):
+    cpu: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=90, warning=80))
+    memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=90, warning=80))
+    disk: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=90, warning=80))
+    api_error_rate: ErrorRateThreshold = Field(default_factory=lambda: ErrorRateThreshold(critical=1))
+    api_response_time: LatencyThreshold = Field(default_factory=lambda: LatencyThreshold(warning=2.0))
+    gpu_temperature: LatencyThreshold | None = None  # filled by the alerting stage
+    hysteresis: Percent = 5.0
+
+
+class StoreSettings(Strict):
+    raw_retention: Duration = 14 * 86400.0
+    rollup_step: Duration = 300.0
+    rollup_retention: Duration = 400 * 86400.0
+
+
+class Monitoring(Strict):
+    interval: Duration = 15.0
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    alerts: Alerts = Field(default_factory=Alerts)
+    gpu_required: bool = True
+
+
+# --- §2 checks -----------------------------------------------------------------------------------
+
+class CheckSchedule(Strict):
+    schedule: Cron
+    items: list[Text]
+
+
+def _daily() -> CheckSchedule:
+    return CheckSchedule(schedule="0 9 * * *", items=[
+        Text(ko="CPU/메모리/디스크 사용률", en="CPU/memory/disk usage"),
+        Text(ko="GPU 상태 및 사용률", en="GPU status and usage"),
+        Text(ko="네트워크 상태", en="Network status"),
+        Text(ko="API 응답 시간", en="API response time"),
+        Text(ko="에러율", en="Error rate"),
+        Text(ko="사용자 세션", en="User sessions"),
+        Text(ko="MariaDB 상태", en="MariaDB status"),
+        Text(ko="백업 상태", en="Backup status"),
+        Text(ko="디스크 공간", en="Disk space"),
+    ])
+
+
+def _weekly() -> CheckSchedule:
+    return CheckSchedule(schedule="0 10 * * 1", items=[
+        Text(ko="로그 분석", en="Log analysis"),
+        Text(ko="성능 트렌드 분석", en="Performance trend analysis"),
+        Text(ko="보안 패치 적용", en="Security patch application"),
+    ])
+
+
+def _monthly() -> CheckSchedule:
+    return CheckSchedule(schedule="0 10 1 * *", items=[
+        Text(ko="전체 시스템 점검", en="Whole-system check"),
+        Text(ko="성능 최적화", en="Performance optimisation"),
+        Text(ko="용량 계획", en="Capacity planning"),
+    ])
+
+
+def _quarterly() -> CheckSchedule:
+    return CheckSchedule(schedule="0 10 1 1,4,7,10 *", items=[
+        Text(ko="주요 업데이트", en="Major updates"),
+        Text(ko="보안 감사", en="Security audit"),
+        Text(ko="백업 복구 테스트", en="Backup recovery test"),
+    ])
+
+
+class Checks(Strict):
+    daily: CheckSchedule = Field(default_factory=_daily)
+    weekly: CheckSchedule = Field(default_factory=_weekly)
+    monthly: CheckSchedule = Field(default_factory=_monthly)
+    quarterly: CheckSchedule = Field(default_factory=_quarterly)
+
+
+# --- §4.1 backup ---------------------------------------------------------------------------------
+
+class DatabaseBackup(Strict):
+    tool: Literal["mariabackup"] = "mariabackup"
+    schedule: Cron = "0 2 * * *"
+    full_schedule: Cron = "0 2 * * 0"  # a new full on Sunday, incrementals the other days
+    retention: Duration = 30 * 86400.0
+    method: Literal["incremental", "full"] = "incremental"
+    max_chain_length: int = Field(7, ge=1)
+    compression_level: int = Field(3, ge=1, le=22)
+
+
+class ModelSource(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    path: Path
+
+
+class ModelBackup(Strict):
+    schedule: Literal["on_change"] = "on_change"
+    keep_versions: int = Field(5, ge=1)
+    method: Literal["full"] = "full"
+    models: list[ModelSource] = Field(default_factory=list)
+
+
+class ConfigBackup(Strict):
+    schedule: Literal["on_change"] = "on_change"
+    retention: Literal["forever"] = "forever"
+    method: Literal["git"] = "git"
+    paths: list[Path] = Field(default_factory=lambda: [Path("/etc/mysql"), Path("/etc/opsplan")])
+    exclude: list[str] = Field(default_factory=lambda: ["*.pem", "*.key", "*password*", "*secret*"])
+
+
+class Backup(Strict):
+    directory: Path = Path("/var/backups/opsplan")
+    database: DatabaseBackup = Field(default_factory=DatabaseBackup)
+    models: ModelBackup = Field(default_factory=ModelBackup)
+    config: ConfigBackup = Field(default_factory=ConfigBackup)
+
+
+# --- §4.2 recovery -------------------------------------------------------------------------------
+
+class Procedure(Strict):
+    steps: list[Text]
+
+
+def _db_procedure() -> Procedure:
+    return Procedure(steps=[
+        Text(ko="서비스 중지", en="Stop the service"),
+        Text(ko="백업 복원", en="Restore the backup"),
+        Text(ko="정합성 검증", en="Verify consistency"),
+        Text(ko="서비스 재시작", en="Restart the service"),
+    ])
+
+
+def _model_procedure() -> Procedure:
+    return Procedure(steps=[
+        Text(ko="이전 버전 복원", en="Restore the previous version"),
+        Text(ko="모델 검증", en="Validate the model"),
+        Text(ko="성능 테스트", en="Performance test"),
+        Text(ko="서비스 투입", en="Put into service"),
+    ])
+
+
+class Recovery(Strict):
+    database: Procedure = Field(default_factory=_db_procedure)
+    model: Procedure = Field(default_factory=_model_procedure)
+    # Targets the restore drill measures against (not in the seed; see docs).
+    rto: Duration = 4 * 3600.0
+    rpo: Duration = 24 * 3600.0
+
+
+# --- §5 incidents --------------------------------------------------------------------------------
+
+class SeverityLevel(Strict):
+    examples: list[Text]
+    response: Duration  # time to first response; 0 means immediately
+    around_the_clock: bool = False
+
+
+def _severities() -> dict[str, SeverityLevel]:
+    return {
+        "critical": SeverityLevel(response=0, around_the_clock=True, examples=[
+            Text(ko="서비스 전체 중단", en="Complete service outage"),
+            Text(ko="데이터 손실/유출", en="Data loss / data leak"),
+            Text(ko="보안 사고", en="Security incident")]),
+        "major": SeverityLevel(response=2 * 3600, examples=[
+            Text(ko="주요 기능 장애", en="Main feature failure"),
+            Text(ko="심각한 성능 저하", en="Severe performance degradation"),
+            Text(ko="부분적 서비스 중단", en="Partial service outage")]),
+        "minor": SeverityLevel(response=4 * 3600, examples=[
+            Text(ko="일부 기능 장애", en="Some feature failure"),
+            Text(ko="경미한 성능 저하", en="Slight performance degradation")]),
+    }
+
+
+class Stage(Strict):
+    name: Text
+    tasks: list[Text]
+
+
+def _stages() -> list[Stage]:
+    return [
+        Stage(name=Text(ko="초기 대응", en="Initial response"), tasks=[
+            Text(ko="상황 파악", en="Assess the situation"),
+            Text(ko="임시 조치", en="Apply a temporary mitigation"),
+            Text(ko="관계자 통보", en="Notify stakeholders")]),
+        Stage(name=Text(ko="원인 분석", en="Root-cause analysis"), tasks=[
+            Text(ko="로그 분석", en="Log analysis"),
+            Text(ko="영향 평가", en="Impact assessment"),
+            Text(ko="해결 방안 수립", en="Plan the fix")]),
+        Stage(name=Text(ko="복구", en="Recovery"), tasks=[
+            Text(ko="해결 방안 적용", en="Apply the fix"),
+            Text(ko="정상 동작 확인", en="Confirm normal operation"),
+            Text(ko="모니터링 강화", en="Heightened monitoring")]),
+    ]
+
+
+class Incidents(Strict):
+    severities: dict[Literal["critical", "major", "minor"], SeverityLevel] = Field(default_factory=_severities)
+    stages: list[Stage] = Field(default_factory=_stages)
+
+
+# --- notifications, web, the whole plan ----------------------------------------------------------
+
+class Channel(Strict):
+    name: str
+    # apprise URLs carry tokens: give the name of an environment variable or a 0600 file holding the URL.
+    url_env: str | None = None
+    url_file: Path | None = None
+    kind: Literal["chat", "email", "webhook", "other"] = "chat"
+    severities: list[Literal["critical", "warning"]] = Field(default_factory=lambda: ["critical", "warning"])
+
+
+class Notifications(Strict):
+    channels: list[Channel] = Field(default_factory=list)
+    critical_repeat: Duration = 30 * 60.0
+    quiet_hours: str | None = None
+
+
+class Web(Strict):
+    bind: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    public_url: str | None = None
+
+
+class Plan(Strict):
+    version: Literal[1] = 1
+    server: Server = Field(default_factory=Server)
+    allocation: list[AllocationGroup] = Field(default_factory=default_allocation)
+    services: list[Service] = Field(default_factory=default_services)
+    database: Database = Field(default_factory=Database)
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+    checks: Checks = Field(default_factory=Checks)
+    backup: Backup = Field(default_factory=Backup)
+    recovery: Recovery = Field(default_factory=Recovery)
+    incidents: Incidents = Field(default_factory=Incidents)
+    notifications: Notifications = Field(default_factory=Notifications)
+    web: Web = Field(default_factory=Web)
+    data_dir: Path = Path("/var/lib/opsplan")
+    timezone: str = "Asia/Seoul"
+    language: Literal["ko", "en"] = "ko"
+
+    def group_of_gpu(self, index: int) -> str | None:
+        for group in self.allocation:
+            if index in group.gpus:
+                return group.id
+        return None
+
+    def expected_gpus(self) -> list[int]:
+        return sorted(i for group in self.allocation for i in group.gpus)

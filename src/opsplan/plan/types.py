@@ -1,0 +1,107 @@
+"""Value types the plan uses: durations, sizes, percentages, cron expressions.
+
+Each parses the human form an operator writes ("5m", "2TB", "0 2 * * *") and
+fails with a short message that the loader turns into `file:line: key: message`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from croniter import croniter
+from pydantic import BeforeValidator, PlainSerializer
+from pydantic_core import PydanticCustomError
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '5m', '1h30m', '14d' or a number of seconds -> seconds."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("duration", "invalid duration {value!r} (use e.g. 30s, 5m, 2h, 14d)",
+                                  {"value": value})
+    if isinstance(value, int | float):
+        if value < 0:
+            raise PydanticCustomError("duration", "duration must not be negative, got {value}", {"value": value})
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip().replace(" ", "")
+        pos, total = 0, 0.0
+        for match in _DURATION_PART.finditer(text):
+            if match.start() != pos:
+                break
+            total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            pos = match.end()
+        if text and pos == len(text):
+            return total
+    raise PydanticCustomError("duration", "invalid duration {value!r} (use e.g. 30s, 5m, 2h, 14d)",
+                              {"value": value})
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds -> the shortest exact form ('5m', '14d', '1h30m')."""
+    if seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest = int(seconds)
+    if rest == 0:
+        return "0s"
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        size = int(_DURATION_UNITS[unit])
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts)
+
+
+_SIZE = re.compile(r"^(\d+(?:\.\d+)?)\s*([KMGTP]?i?B)?$", re.IGNORECASE)
+_SIZE_UNITS = {
+    "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "pb": 10**15,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "pib": 2**50,
+}
+
+
+def parse_size(value: Any) -> int:
+    """'128GB', '2TB', '512GiB' or a number of bytes -> bytes (GB/TB are decimal, as vendors sell them)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise PydanticCustomError("size", "size must not be negative, got {value}", {"value": value})
+        return value
+    if isinstance(value, str):
+        match = _SIZE.match(value.strip())
+        if match:
+            unit = (match.group(2) or "B").lower()
+            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    raise PydanticCustomError("size", "invalid size {value!r} (use e.g. 128GB, 2TB, 512GiB)", {"value": value})
+
+
+def format_size(size: int) -> str:
+    for unit in ("PB", "TB", "GB", "MB", "KB"):
+        factor = _SIZE_UNITS[unit.lower()]
+        if size >= factor and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
+def check_percent(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("percent", "must be a number from 0 to 100, got {value!r}", {"value": value})
+    if not 0 <= value <= 100:
+        raise PydanticCustomError("percent", "must be between 0 and 100, got {value}", {"value": value})
+    return float(value)
+
+
+def check_cron(value: Any) -> str:
+    if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
+        raise PydanticCustomError(
+            "cron", "invalid cron expression {value!r} (five fields: minute hour day month weekday)",
+            {"value": value})
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+Size = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_size, return_type=str)]
+Percent = Annotated[float, BeforeValidator(check_percent)]
+Cron = Annotated[str, BeforeValidator(check_cron)]
