@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs what opsplan needs on Debian 12, as root, and is safe to run again.
+#   scripts/setup.sh run   -> what `opsplan serve` needs
+#   scripts/setup.sh test  -> that, plus the real programs the tests start
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose=${1:-run}
+
+debs=(python3 python3-venv python3-dev gcc git ca-certificates)
+if [ "$purpose" = test ]; then
+  # The tests start their own throwaway MariaDB servers and run mariabackup against them.
+  debs+=(mariadb-server mariadb-client mariadb-backup openssl procps)
+fi
+if [ "$purpose" = bench ]; then
+  debs+=(prometheus-node-exporter mariadb-server)
+fi
+
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # A package's own service must not start on the machine for us: tests start their own servers.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating the virtual environment .venv"
+  "$python" -m venv .venv
+fi
+# Reinstall only when the dependencies changed, so a second run is quick.
+stamp=.venv/.opsplan-deps
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing Python dependencies"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
+echo "setup: ready ($purpose)"

@@ -1,0 +1,43 @@
+"""`opsplan collect --once [--json]`: one collection cycle, printed for people or scripts."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from opsplan.cli.common import one_line_errors, out, plan_from
+from opsplan.i18n import t
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def collect(ctx: typer.Context,
+                once: bool = typer.Option(True, "--once", help="Run one cycle and exit (the only mode)."),
+                as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON.")) -> None:
+        """Run one collection cycle and print every sample."""
+        from opsplan.collectors.catalog import build_collectors
+        from opsplan.collectors.runner import CollectionRunner
+
+        plan = plan_from(ctx)
+        with one_line_errors():
+            collectors, rollups = build_collectors(plan)
+            runner = CollectionRunner(collectors, rollups=rollups, deadline=max(1.0, plan.monitoring.interval))
+            try:
+                cycle = runner.run_once()
+            finally:
+                runner.close()
+        if as_json:
+            print(json.dumps({
+                "timestamp": cycle.timestamp,
+                "seconds": cycle.seconds,
+                "collectors": [{"name": s.name, "up": s.up, "reason": s.reason} for s in cycle.statuses],
+                "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in cycle.samples],
+            }, ensure_ascii=False))
+            return
+        table = Table("metric", "labels", "value", box=None)
+        for s in sorted(cycle.samples, key=lambda s: (s.name, s.labels)):
+            table.add_row(s.name, ",".join(f"{k}={v}" for k, v in s.labels), f"{s.value:g}")
+        out.print(table)
+        out.print(t("collect.cycle", plan.language, n=len(cycle.samples), seconds=cycle.seconds))

@@ -1,0 +1,60 @@
+"""What every command shares: loading the plan and turning errors into one line and an exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from opsplan.errors import OpsplanError, PlanError
+from opsplan.plan.models import Plan
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def plan_from(ctx: typer.Context) -> Plan:
+    from opsplan.plan.loader import find_plan_path, load_plan
+
+    obj = ctx.obj or {}
+    try:
+        return load_plan(find_plan_path(obj.get("plan_path")))
+    except PlanError as exc:
+        fail(str(exc), code=2)
+        raise  # unreachable; keeps type checkers sure
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"opsplan: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Expected failures become one line on stderr; tracebacks are for the log file only."""
+    try:
+        yield
+    except PlanError as exc:
+        fail(str(exc), code=2)
+    except OpsplanError as exc:
+        fail(str(exc), code=1)
+
+
+def setup_logging(log_file: Path | None, verbose: bool) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    handler: logging.Handler
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("opsplan")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

@@ -1,0 +1,41 @@
+"""The `opsplan` application: global options, then each command group registers itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from opsplan import __version__
+from opsplan.cli import collect_cmd, plan_cmd, serve_cmd
+from opsplan.cli.common import setup_logging
+
+app = typer.Typer(name="opsplan", no_args_is_help=True, add_completion=False,
+                  help="Runs the AI server's operations plan: monitoring, alerts, backups, incidents, checks.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"opsplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(ctx: typer.Context,
+                 plan: Path = typer.Option(None, "--plan", help="Plan file (default ./opsplan.yaml, "
+                                                                "then /etc/opsplan/opsplan.yaml)."),
+                 log_file: Path = typer.Option(None, "--log-file", help="Write log lines here instead of stderr."),
+                 verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+                 version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                              help="Print the version and exit.")) -> None:
+    ctx.obj = {"plan_path": plan}
+    setup_logging(log_file, verbose)
+
+
+plan_cmd.register(app)
+collect_cmd.register(app)
+serve_cmd.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,34 @@
+"""`opsplan serve`: the long-running job."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from opsplan.cli.common import err, one_line_errors, plan_from
+from opsplan.i18n import t
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(ctx: typer.Context,
+              host: str = typer.Option(None, "--host", help="Bind address (default: the plan's web.bind)."),
+              port: int = typer.Option(None, "--port", help="Port (default: the plan's web.port; 0 = any free)."),
+              ) -> None:
+        """Collect on the plan's interval, keep the metrics store, serve /metrics, the API and the status page."""
+        from opsplan.serve.server import is_loopback
+        from opsplan.serve.server import serve as run
+
+        plan = plan_from(ctx)
+        bind = host or plan.web.bind
+        if not is_loopback(bind):
+            err.print(t("serve.public_bind", plan.language, bind=bind), markup=False)
+
+        def announce(url: str) -> None:
+            print(t("serve.started", plan.language, url=url), flush=True)
+
+        with one_line_errors():
+            run(plan, host=host, port=port, announce=announce)
+        print(t("serve.stopped", plan.language), flush=True)
+        sys.stdout.flush()

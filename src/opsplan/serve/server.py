@@ -1,0 +1,89 @@
+"""Wires plan, collectors, store, loop and web app together and runs them until SIGTERM/Ctrl-C."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import uvicorn
+
+from opsplan.collectors.catalog import build_collectors, metric_catalogue
+from opsplan.collectors.exposition import LatestSamples
+from opsplan.collectors.runner import CollectionRunner
+from opsplan.errors import OpsplanError
+from opsplan.plan.models import Plan
+from opsplan.serve.loop import CollectionLoop
+from opsplan.store import MetricsStore
+from opsplan.web.app import ServeState, create_app
+
+log = logging.getLogger("opsplan.serve")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OpsplanError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def open_store(plan: Plan) -> MetricsStore:
+    directory = Path(plan.data_dir) / "metrics"
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise OpsplanError(f"cannot create the data directory {directory}: {exc.strerror or exc}") from None
+    settings = plan.monitoring.store
+    return MetricsStore(directory, raw_retention_s=settings.raw_retention,
+                        rollup_step_s=int(settings.rollup_step), rollup_retention_s=settings.rollup_retention)
+
+
+def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
+          environ: Mapping[str, str] = os.environ, announce: Callable[[str], None] = print) -> None:
+    host = host or plan.web.bind
+    port = plan.web.port if port is None else port
+    sock = bind_socket(host, port)
+    store = open_store(plan)
+    collectors, rollups = build_collectors(plan, environ)
+    runner = CollectionRunner(collectors, rollups=rollups, deadline=max(1.0, plan.monitoring.interval * 0.8))
+    latest = LatestSamples(metric_catalogue())
+    lock = threading.Lock()
+    loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock)
+    app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock))
+    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
+                            lifespan="off", server_header=False)
+    server = uvicorn.Server(config)
+    bound_host, bound_port = sock.getsockname()[:2]
+    url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"
+    loop.start()
+    announce(url)
+    log.info("serving on %s", url)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        loop.stop()
+        runner.close()
+        with lock:
+            store.close()
+        sock.close()
+        log.info("stopped")

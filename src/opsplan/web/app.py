@@ -1,0 +1,121 @@
+"""FastAPI app factory: /metrics, /healthz, /api/v1/* and the status page. Read-only on purpose."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from opsplan import __version__
+from opsplan.collectors.exposition import LatestSamples
+from opsplan.i18n import MESSAGES
+from opsplan.plan.models import Plan
+from opsplan.plan.types import parse_duration
+from opsplan.serve.loop import CollectionLoop
+from opsplan.web.status import build_status
+
+MAX_POINTS = 11_000  # as Prometheus: a query asking for more is a mistake, not a workload
+PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
+
+
+@dataclass
+class ServeState:
+    plan: Plan
+    latest: LatestSamples
+    loop: CollectionLoop
+    store: Any
+    store_lock: threading.Lock
+    started: float = field(default_factory=time.time)
+
+
+def _time_param(value: str | None, default: float, name: str, now: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    if value.startswith("now-"):
+        try:
+            return now - parse_duration(value[4:])
+        except Exception:  # noqa: BLE001 - any parse failure is the caller's bad input
+            pass
+    raise HTTPException(400, f"{name}: expected unix seconds or now-DURATION (e.g. now-1h), got {value[:40]!r}")
+
+
+def create_app(state: ServeState) -> FastAPI:
+    app = FastAPI(title="opsplan", version=__version__, docs_url="/api/docs", redoc_url=None,
+                  openapi_url="/api/v1/openapi.json")
+    templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                            autoescape=select_autoescape(["html"]))
+
+    def health_age() -> float | None:
+        cycle = state.loop.last_cycle
+        return None if cycle is None else time.time() - cycle.timestamp
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(state.latest.render(), media_type=PROMETHEUS_TEXT)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        age = health_age()
+        # Healthy once a cycle ran and the loop is keeping up (three intervals of slack).
+        stale = age is None or age > 3 * state.plan.monitoring.interval + 5
+        body = {"status": "starting" if age is None else ("stale" if stale else "ok"),
+                "last_cycle_age_seconds": None if age is None else round(age, 3),
+                "store_error": state.loop.store_error}
+        return JSONResponse(body, status_code=503 if stale else 200)
+
+    @app.get("/api/v1/status")
+    def status() -> dict[str, Any]:
+        return build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error)
+
+    @app.get("/api/v1/query")
+    def query(metric: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")],
+              match: Annotated[list[str] | None, Query(max_length=20)] = None,
+              start: str | None = None, end: str | None = None,
+              step: Annotated[float, Query(gt=0, le=86400 * 31)] = 60.0) -> dict[str, Any]:
+        now = time.time()
+        end_s = _time_param(end, now, "end", now)
+        start_s = _time_param(start, end_s - 3600, "start", now)
+        if start_s > end_s:
+            raise HTTPException(400, "start must not be after end")
+        if (end_s - start_s) / step > MAX_POINTS:
+            raise HTTPException(400, f"too many points: (end-start)/step must be at most {MAX_POINTS}")
+        matchers: dict[str, str] = {}
+        for item in match or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise HTTPException(400, f"match: expected label=value, got {item[:60]!r}")
+            matchers[key] = value
+        with state.store_lock:
+            results = state.store.query(metric, matchers, start_s, end_s, step)
+        return {"metric": metric, "start": start_s, "end": end_s, "step": step,
+                "series": [_series_json(r) for r in results]}
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(request: Request, lang: str | None = None) -> HTMLResponse:
+        language = lang if lang in ("ko", "en") else state.plan.language
+        view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error)
+
+        def tr(key: str) -> str:
+            return MESSAGES[key].get(language) or MESSAGES[key]["en"]
+
+        html = templates.get_template("status.html").render(s=view, t=tr, lang=language,
+                                                              interval=state.plan.monitoring.interval)
+        return HTMLResponse(html)
+
+    return app
+
+
+def _series_json(result: Any) -> dict[str, Any]:
+    labels = getattr(result, "labels", {})
+    points = getattr(result, "points", [])
+    return {"labels": dict(labels), "points": [list(p) if not isinstance(p, dict) else p for p in points]}

@@ -1,0 +1,105 @@
+"""The status view: the last cycle's samples arranged as an operator reads the plan."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from opsplan.collectors.base import Sample
+from opsplan.collectors.runner import Cycle
+from opsplan.plan.models import Plan
+
+
+class SampleIndex:
+    def __init__(self, samples: list[Sample]):
+        self._by_name: dict[str, list[Sample]] = defaultdict(list)
+        for s in samples:
+            self._by_name[s.name].append(s)
+
+    def value(self, name: str, **labels: str) -> float | None:
+        for s in self._by_name.get(name, ()):
+            if all(s.label(k) == v for k, v in labels.items()):
+                return s.value
+        return None
+
+    def all(self, name: str, **labels: str) -> list[Sample]:
+        return [s for s in self._by_name.get(name, ()) if all(s.label(k) == v for k, v in labels.items())]
+
+
+def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:
+    return {
+        "gpu": gpu,
+        "missing": index.value("opsplan_gpu_missing", gpu=gpu) == 1,
+        "utilization_ratio": index.value("opsplan_gpu_utilization_ratio", gpu=gpu),
+        "memory_used_bytes": index.value("opsplan_gpu_memory_used_bytes", gpu=gpu),
+        "memory_total_bytes": index.value("opsplan_gpu_memory_total_bytes", gpu=gpu),
+        "temperature_celsius": index.value("opsplan_gpu_temperature_celsius", gpu=gpu),
+        "power_watts": index.value("opsplan_gpu_power_watts", gpu=gpu),
+    }
+
+
+def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = None) -> dict[str, Any]:
+    lang = plan.language
+    index = SampleIndex(cycle.samples if cycle else [])
+    tz = ZoneInfo(plan.timezone)
+    groups = []
+    for group in plan.allocation:
+        groups.append({
+            "id": group.id,
+            "name": group.name.get(lang),
+            "purposes": [p.get(lang) for p in group.purposes],
+            "gpus": [_gpu(index, str(i)) for i in group.gpus],
+            "gpu_utilization_ratio": index.value("opsplan_group_gpu_utilization_ratio", group=group.id),
+            "memory_budget_bytes": group.memory,
+            "storage_budget_bytes": group.storage,
+            "storage_used_bytes": index.value("opsplan_group_storage_used_bytes", group=group.id),
+            "storage_usage_ratio": index.value("opsplan_group_storage_usage_ratio", group=group.id),
+        })
+    services = []
+    for service in plan.services:
+        name = service.name
+        services.append({
+            "name": name,
+            "up": index.value("opsplan_api_up", service=name),
+            "response_p95_seconds": index.value("opsplan_api_response_seconds", service=name, quantile="0.95"),
+            "error_ratio": index.value("opsplan_api_error_ratio", service=name),
+            "requests_per_second": index.value("opsplan_api_requests_per_second", service=name),
+            "concurrent_users": index.value("opsplan_api_concurrent_users", service=name),
+        })
+    version = [s.label("version") for s in index.all("opsplan_mariadb_info")]
+    last = None
+    if cycle:
+        last = {
+            "timestamp": cycle.timestamp,
+            "local_time": datetime.fromtimestamp(cycle.timestamp, tz).isoformat(timespec="seconds"),
+            "seconds": round(cycle.seconds, 3),
+        }
+    return {
+        "server": plan.server.name,
+        "language": lang,
+        "timezone": plan.timezone,
+        "last_cycle": last,
+        "store_error": store_error,
+        "system": {
+            "cpu_usage_ratio": index.value("opsplan_cpu_usage_ratio"),
+            "memory_usage_ratio": index.value("opsplan_memory_usage_ratio"),
+            "swap_usage_ratio": index.value("opsplan_swap_usage_ratio"),
+            "disks": [{"mountpoint": s.label("mountpoint"), "usage_ratio": s.value}
+                      for s in index.all("opsplan_disk_usage_ratio")],
+        },
+        "gpu_count": index.value("opsplan_gpu_count"),
+        "gpu_expected": len(plan.expected_gpus()),
+        "groups": groups,
+        "services": services,
+        "mariadb": {
+            "up": index.value("opsplan_mariadb_up"),
+            "version": version[0] if version else None,
+            "threads_connected": index.value("opsplan_mariadb_threads_connected"),
+            "connection_usage_ratio": index.value("opsplan_mariadb_connection_usage_ratio"),
+            "queries_per_second": index.value("opsplan_mariadb_queries_per_second"),
+        },
+        "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3)}
+                       for s in (cycle.statuses if cycle else [])],
+    }
