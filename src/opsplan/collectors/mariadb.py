@@ -1,0 +1,405 @@
+"""MariaDB collector: availability, load, counters, buffer pool, replication and data size.
+
+Down is a value, not an exception: when the server cannot be reached or refuses us, `collect`
+returns `opsplan_mariadb_up 0` with a short fixed reason label, and the reason is logged once
+per change of state. The password is only ever handed to the connect function; it never
+appears in a label, a log line or an exception message from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import stat
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from ..plan.models import Database
+from .base import MetricSpec, Sample, counter, gauge, sample
+
+log = logging.getLogger(__name__)
+
+METRICS: dict[str, MetricSpec] = {
+    "opsplan_mariadb_up": gauge("1 if the server answered this cycle, else 0"),
+    "opsplan_mariadb_last_error_info": gauge(
+        "1 while the server is down, labelled with a short reason", "reason"),
+    "opsplan_mariadb_info": gauge("Always 1, labelled with the server version", "version"),
+    "opsplan_mariadb_uptime_seconds": gauge("Seconds since the server started", unit="seconds"),
+    "opsplan_mariadb_threads_connected": gauge("Open client connections"),
+    "opsplan_mariadb_threads_running": gauge("Connections executing a statement now"),
+    "opsplan_mariadb_max_connections": gauge("The server's max_connections setting"),
+    "opsplan_mariadb_connection_usage_ratio": gauge(
+        "threads_connected / max_connections", unit="ratio"),
+    "opsplan_mariadb_queries_total": counter("Statements sent by clients (status Questions)"),
+    "opsplan_mariadb_queries_per_second": gauge(
+        "Client statements per second since the previous cycle", unit="per_second"),
+    "opsplan_mariadb_slow_queries_total": counter("Statements slower than long_query_time"),
+    "opsplan_mariadb_aborted_connects_total": counter(
+        "Failed connection attempts (bad password, no privilege, bad packet)"),
+    "opsplan_mariadb_innodb_buffer_pool_read_requests_total": counter("InnoDB logical page reads"),
+    "opsplan_mariadb_innodb_buffer_pool_reads_total": counter(
+        "InnoDB page reads that missed the buffer pool and went to disk"),
+    "opsplan_mariadb_innodb_buffer_pool_hit_ratio": gauge(
+        "1 - reads/read_requests since server start", unit="ratio"),
+    "opsplan_mariadb_replication_configured": gauge(
+        "1 if the plan says replication or the server has a replica configuration"),
+    "opsplan_mariadb_replication_io_running": gauge("1 if the replica I/O thread is running"),
+    "opsplan_mariadb_replication_sql_running": gauge("1 if the replica SQL thread is running"),
+    "opsplan_mariadb_replication_lag_seconds": gauge(
+        "Seconds_Behind_Master; absent while the SQL thread is stopped", unit="seconds"),
+    "opsplan_mariadb_datadir_bytes": gauge(
+        "Sum of file sizes under the plan's datadir", unit="bytes"),
+    "opsplan_mariadb_data_bytes": gauge(
+        "data_length + index_length of the tables the monitor user can see "
+        "(when the datadir is not readable)", unit="bytes"),
+}
+
+_STATUS = (
+    "Uptime", "Threads_connected", "Threads_running", "Questions", "Slow_queries",
+    "Aborted_connects", "Innodb_buffer_pool_reads", "Innodb_buffer_pool_read_requests",
+)
+_VARIABLES = ("max_connections", "version")
+
+# Client-side codes (pymysql.constants.CR) and server error codes that name a reason.
+_REASONS_BY_CODE = {
+    1040: "too many connections",
+    1044: "access denied",
+    1045: "access denied",
+    1129: "host blocked",
+    1130: "host not allowed",
+    1142: "permission denied",
+    1227: "permission denied",
+    1698: "access denied",
+    2006: "connection lost",
+    2013: "connection lost",
+}
+
+
+def classify_error(exc: BaseException) -> str:
+    """A short, fixed reason for a label: never the server's text (it may carry a host or user)."""
+    original = getattr(exc, "original_exception", None)
+    if isinstance(original, OSError):
+        exc = original
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, FileNotFoundError):
+        return "socket not found"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, socket.gaierror):
+        return "unknown host"
+    if isinstance(exc, ConnectionError):
+        return "connection lost"
+    if isinstance(exc, OSError):
+        return "network error"
+    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
+    code = args[0] if args and isinstance(args[0], int) else None
+    text = str(args[1]) if len(args) > 1 else ""
+    if "timed out" in text:
+        return "timeout"
+    if code in _REASONS_BY_CODE:
+        return _REASONS_BY_CODE[code]
+    if isinstance(exc, pymysql.err.InterfaceError):
+        return "connection lost"
+    if code:
+        return f"mysql error {code}"
+    return type(exc).__name__
+
+
+def directory_bytes(path: Path) -> int | None:
+    """Sum of regular file sizes under `path` (symlinks not followed); None if any part is unreadable.
+
+    A partial sum would look like a shrinking database, so an unreadable subdirectory means None.
+    """
+    total = 0
+    stack = [str(path)]
+    try:
+        while stack:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    st = entry.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(entry.path)
+                    elif stat.S_ISREG(st.st_mode):
+                        total += st.st_size
+    except OSError:
+        return None
+    return total
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _running(value: Any) -> float:
+    # "Connecting"/"Preparing" are not running yet: replication is not flowing.
+    return 1.0 if str(value).strip().lower() == "yes" else 0.0
+
+
+class MariaDBCollector:
+    """Reads one MariaDB server over one connection kept across cycles (reconnects on failure)."""
+
+    name = "mariadb"
+
+    def __init__(
+        self,
+        db: Database,
+        password: str | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        connect: Callable[..., Any] = pymysql.connect,
+        read_timeout: float | None = None,
+        size_cache_seconds: float = 300.0,
+    ) -> None:
+        self.db = db
+        self._password = password
+        self._clock = clock
+        self._connect = connect
+        # pymysql rejects a timeout of 0; a plan's "0s" would otherwise break every cycle.
+        self._connect_timeout = max(float(db.connect_timeout), 0.5)
+        # The handshake is read with read_timeout, so without one a silent peer hangs us forever.
+        self._read_timeout = max(float(read_timeout if read_timeout is not None else db.connect_timeout), 0.5)
+        self._size_cache_seconds = size_cache_seconds
+        self._conn: Any = None
+        self._state: str | None = None  # None before the first cycle, "up", or the down reason
+        self._previous: tuple[float, float, float] | None = None  # (clock, Questions, Uptime)
+        self._size_cache: tuple[float, Sample | None] | None = None
+        self._replica_error: str | None = None
+
+    # --- public ------------------------------------------------------------------------------
+
+    @property
+    def target(self) -> str:
+        """Where the server is, for log lines (no credentials)."""
+        if self.db.socket:
+            return f"socket {self.db.socket}"
+        return f"{self.db.host}:{self.db.port}"
+
+    def collect(self) -> list[Sample]:
+        try:
+            samples = self._collect_connected()
+        except (pymysql.err.MySQLError, OSError) as exc:
+            self._close()
+            return self._down(exc)
+        self._mark_up()
+        return samples
+
+    def close(self) -> None:
+        self._close()
+
+    # --- connection --------------------------------------------------------------------------
+
+    def _open(self) -> Any:
+        params: dict[str, Any] = {
+            "user": self.db.user,
+            "password": self._password or "",
+            "connect_timeout": self._connect_timeout,
+            "read_timeout": self._read_timeout,
+            "write_timeout": self._read_timeout,
+            "autocommit": True,
+            "charset": "utf8mb4",
+            "program_name": "opsplan",
+        }
+        if self.db.socket:
+            params["unix_socket"] = str(self.db.socket)
+        else:
+            params["host"] = self.db.host
+            params["port"] = self.db.port
+        return self._connect(**params)
+
+    def _close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            # Often already broken; closing is best effort.
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _collect_connected(self) -> list[Sample]:
+        reused = self._conn is not None
+        if self._conn is None:
+            self._conn = self._open()
+        try:
+            return self._read(self._conn)
+        except (pymysql.err.OperationalError, pymysql.err.InterfaceError):
+            if not reused:
+                raise
+        # The kept connection died between cycles (server restart, wait_timeout): one fresh try,
+        # so a restart the server survived does not show as a down cycle.
+        self._close()
+        self._conn = self._open()
+        return self._read(self._conn)
+
+    # --- state and logging -------------------------------------------------------------------
+
+    def _down(self, exc: BaseException) -> list[Sample]:
+        reason = classify_error(exc)
+        if self._state != reason:
+            code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+            log.warning("MariaDB at %s is down: %s%s", self.target, reason,
+                        f" (error {code})" if code else "")
+        self._state = reason
+        return [
+            sample("opsplan_mariadb_up", 0),
+            sample("opsplan_mariadb_last_error_info", 1, reason=reason),
+        ]
+
+    def _mark_up(self) -> None:
+        if self._state is None:
+            log.info("MariaDB at %s is up", self.target)
+        elif self._state != "up":
+            log.info("MariaDB at %s is up again (was: %s)", self.target, self._state)
+        self._state = "up"
+
+    # --- reading -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _name_values(conn: Any, sql: str, names: tuple[str, ...]) -> dict[str, str]:
+        placeholders = ", ".join(["%s"] * len(names))
+        with conn.cursor() as cur:
+            cur.execute(f"{sql} WHERE Variable_name IN ({placeholders})", names)
+            return {str(k).lower(): v for k, v in cur.fetchall()}
+
+    def _read(self, conn: Any) -> list[Sample]:
+        status = self._name_values(conn, "SHOW GLOBAL STATUS", _STATUS)
+        variables = self._name_values(conn, "SHOW GLOBAL VARIABLES", _VARIABLES)
+        now = self._clock()
+
+        out = [sample("opsplan_mariadb_up", 1)]
+        version = variables.get("version")
+        if version:
+            out.append(sample("opsplan_mariadb_info", 1, version=version))
+
+        def num(name: str) -> float | None:
+            return _number(status.get(name.lower()))
+
+        uptime = num("Uptime")
+        connected = num("Threads_connected")
+        max_connections = _number(variables.get("max_connections"))
+        questions = num("Questions")
+        for metric, value in (
+            ("opsplan_mariadb_uptime_seconds", uptime),
+            ("opsplan_mariadb_threads_connected", connected),
+            ("opsplan_mariadb_threads_running", num("Threads_running")),
+            ("opsplan_mariadb_max_connections", max_connections),
+            ("opsplan_mariadb_queries_total", questions),
+            ("opsplan_mariadb_slow_queries_total", num("Slow_queries")),
+            ("opsplan_mariadb_aborted_connects_total", num("Aborted_connects")),
+        ):
+            if value is not None:
+                out.append(sample(metric, value))
+        if connected is not None and max_connections:
+            out.append(sample("opsplan_mariadb_connection_usage_ratio", connected / max_connections))
+
+        out.extend(self._rate(now, questions, uptime))
+        out.extend(self._buffer_pool(num("Innodb_buffer_pool_reads"),
+                                     num("Innodb_buffer_pool_read_requests")))
+        out.extend(self._replication(conn))
+        size = self._size(conn, now)
+        if size is not None:
+            out.append(size)
+        return out
+
+    def _rate(self, now: float, questions: float | None, uptime: float | None) -> list[Sample]:
+        previous = self._previous
+        if questions is None or uptime is None:
+            return []
+        self._previous = (now, questions, uptime)
+        if previous is None:
+            return []
+        then, before, uptime_before = previous
+        elapsed = now - then
+        # A restart resets the counter: no rate across it rather than a negative one.
+        if elapsed <= 0 or questions < before or uptime < uptime_before:
+            return []
+        return [sample("opsplan_mariadb_queries_per_second", (questions - before) / elapsed)]
+
+    @staticmethod
+    def _buffer_pool(reads: float | None, requests: float | None) -> list[Sample]:
+        out = []
+        if requests is not None:
+            out.append(sample("opsplan_mariadb_innodb_buffer_pool_read_requests_total", requests))
+        if reads is not None:
+            out.append(sample("opsplan_mariadb_innodb_buffer_pool_reads_total", reads))
+        if reads is not None and requests:
+            out.append(sample("opsplan_mariadb_innodb_buffer_pool_hit_ratio",
+                              min(1.0, max(0.0, 1.0 - reads / requests))))
+        return out
+
+    def _replication(self, conn: Any) -> list[Sample]:
+        row: dict[str, Any] | None = None
+        try:
+            with conn.cursor(pymysql.cursors.DictCursor) as cur:
+                cur.execute("SHOW REPLICA STATUS")
+                row = cur.fetchone()
+        except (pymysql.err.ProgrammingError, pymysql.err.InternalError,
+                pymysql.err.OperationalError) as exc:
+            reason = classify_error(exc)
+            if reason in ("connection lost", "timeout"):
+                raise
+            # Missing SLAVE MONITOR degrades only the replication metrics.
+            if self._replica_error != reason:
+                log.warning("MariaDB at %s: cannot read replica status: %s", self.target, reason)
+                self._replica_error = reason
+            return [sample("opsplan_mariadb_replication_configured", 1)] if self.db.replication else []
+        self._replica_error = None
+
+        configured = self.db.replication or row is not None
+        out = [sample("opsplan_mariadb_replication_configured", 1 if configured else 0)]
+        if not configured:
+            return out
+        row = row or {}
+
+        def col(*names: str) -> Any:
+            for name in names:
+                if name in row:
+                    return row[name]
+            return None
+
+        out.append(sample("opsplan_mariadb_replication_io_running",
+                          _running(col("Slave_IO_Running", "Replica_IO_Running"))))
+        out.append(sample("opsplan_mariadb_replication_sql_running",
+                          _running(col("Slave_SQL_Running", "Replica_SQL_Running"))))
+        lag = _number(col("Seconds_Behind_Master", "Seconds_Behind_Source"))
+        if lag is not None:
+            out.append(sample("opsplan_mariadb_replication_lag_seconds", lag))
+        return out
+
+    def _size(self, conn: Any, now: float) -> Sample | None:
+        # Walking a datadir or summing information_schema is not free: once per few minutes.
+        cached = self._size_cache
+        if cached is not None and now - cached[0] < self._size_cache_seconds:
+            return cached[1]
+        result: Sample | None = None
+        total = directory_bytes(self.db.datadir) if self.db.datadir.is_dir() else None
+        if total is not None:
+            result = sample("opsplan_mariadb_datadir_bytes", total)
+        else:
+            result = self._table_bytes(conn)
+        self._size_cache = (now, result)
+        return result
+
+    def _table_bytes(self, conn: Any) -> Sample | None:
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES"
+                    " WHERE table_schema NOT IN ('information_schema', 'performance_schema')"
+                )
+                fetched = cur.fetchone()
+        except (pymysql.err.ProgrammingError, pymysql.err.InternalError) as exc:
+            log.debug("MariaDB at %s: cannot sum table sizes: %s", self.target, classify_error(exc))
+            return None
+        value = _number(fetched[0]) if fetched else None
+        return sample("opsplan_mariadb_data_bytes", value) if value is not None else None
