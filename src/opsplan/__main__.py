@@ -1,0 +1,3 @@
+from opsplan.cli.main import main
+
+main()

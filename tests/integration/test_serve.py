@@ -1,0 +1,151 @@
+"""`opsplan serve` as an operator runs it: a real process, scraped over HTTP, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml_writer
+
+OPSPLAN = [sys.executable, "-m", "opsplan"]
+
+
+def start_serve(plan: Path, *extra: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([*OPSPLAN, "--plan", str(plan), "--log-file", str(plan.parent / "opsplan.log"),
+                             "serve", "--port", "0", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **(env or {})})
+    assert proc.stdout is not None
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        if match:
+            return proc, match.group(1)
+    proc.kill()
+    raise AssertionError(f"serve did not start: {proc.stderr.read() if proc.stderr else ''}")
+
+
+def wait_for_cycles(url: str, count: int, timeout: float = 20) -> str:
+    deadline = time.time() + timeout
+    text = ""
+    while time.time() < deadline:
+        text = httpx.get(url + "metrics", timeout=5).text
+        match = re.search(r"^opsplan_cycles_total (\d+)", text, re.M)
+        if match and float(match.group(1)) >= count:
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} cycles within {timeout}s:\n{text[:2000]}")
+
+
+@pytest.fixture
+def plan_file(tmp_path: Path) -> Path:
+    return yaml_writer.write_plan(tmp_path, {
+        "monitoring": {"interval": "1s"},
+        "services": [{"name": "llm-api", "group": "app", "url": f"http://127.0.0.1:{yaml_writer.free_port()}/health",
+                      "timeout": "1s"}],
+        "database": {"port": yaml_writer.free_port(), "connect_timeout": "1s"},
+    })
+
+
+def test_serve_scrapes_stops_on_sigterm_and_keeps_what_it_stored(plan_file: Path, tmp_path: Path):
+    fake_nvml = yaml_writer.four_gpus(tmp_path)
+    proc, url = start_serve(plan_file, env={"OPSPLAN_FAKE_NVML": str(fake_nvml)})
+    try:
+        text = wait_for_cycles(url, 3)
+        # What an external Prometheus sees: the seed's system metrics, GPUs by group, failing parts as down.
+        assert re.search(r"^opsplan_cpu_usage_ratio [0-9.e-]+$", text, re.M)
+        assert re.search(r'^opsplan_gpu_utilization_ratio\{gpu="3",group="app"\}', text, re.M)
+        assert re.search(r"^opsplan_mariadb_up 0\.0$", text, re.M)
+        assert re.search(r'^opsplan_api_up\{service="llm-api"\} 0\.0$', text, re.M)
+        assert re.search(r'^opsplan_collector_up\{collector="system"\} 1\.0$', text, re.M)
+
+        health = httpx.get(url + "healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+
+        status = httpx.get(url + "api/v1/status", timeout=5).json()
+        assert [g["id"] for g in status["groups"]] == ["ai", "app"]
+        assert [g["gpu"] for g in status["groups"][0]["gpus"]] == ["0", "1", "2"]
+        assert status["mariadb"]["up"] == 0
+
+        page = httpx.get(url, timeout=5)
+        assert page.status_code == 200
+        assert "AI 시스템" in page.text and "애플리케이션/DB" in page.text  # the plan's language is ko
+        assert "AI system" in httpx.get(url + "?lang=en", timeout=5).text
+
+        # Read-only: nothing accepts a write.
+        assert httpx.post(url + "api/v1/status", timeout=5).status_code == 405
+
+        stopped_at = time.time()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+        assert time.time() - stopped_at < 5
+        assert proc.returncode == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    # Started again on the same data directory, the cycles written before are still there.
+    proc, url = start_serve(plan_file, env={"OPSPLAN_FAKE_NVML": str(fake_nvml)})
+    try:
+        answer = httpx.get(url + "api/v1/query", params={"metric": "opsplan_cycles_total", "start": "now-10m",
+                                                         "step": 1}, timeout=5).json()
+        points = answer["series"][0]["points"]
+        assert len(points) >= 3
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_serve_rejects_hostile_queries_with_one_line(plan_file: Path):
+    proc, url = start_serve(plan_file)
+    try:
+        wait_for_cycles(url, 1)
+        bad = [
+            {"metric": "x;drop"},
+            {"metric": "opsplan_cpu_usage_ratio", "step": "-1"},
+            {"metric": "opsplan_cpu_usage_ratio", "start": "yesterday"},
+            {"metric": "opsplan_cpu_usage_ratio", "start": "0", "end": "1e12", "step": "1"},
+            {"metric": "opsplan_cpu_usage_ratio", "match": "nolabel"},
+        ]
+        for params in bad:
+            response = httpx.get(url + "api/v1/query", params=params, timeout=5)
+            assert 400 <= response.status_code < 500, params
+            assert "Traceback" not in response.text
+        huge = httpx.get(url + "api/v1/query", params={"metric": "a" * 5000}, timeout=5)
+        assert huge.status_code in (414, 422, 400)
+        assert proc.poll() is None  # still serving
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+
+def test_serve_with_a_bad_plan_gives_one_line_and_status_2(tmp_path: Path):
+    plan = tmp_path / "opsplan.yaml"
+    plan.write_text("monitoring:\n  interval: soon\n", encoding="utf-8")
+    result = subprocess.run([*OPSPLAN, "--plan", str(plan), "serve"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "opsplan.yaml:2: monitoring.interval" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_collect_once_json_reports_every_collector(plan_file: Path, tmp_path: Path):
+    result = subprocess.run([*OPSPLAN, "--plan", str(plan_file), "collect", "--once", "--json"],
+                            capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "OPSPLAN_FAKE_NVML": str(yaml_writer.four_gpus(tmp_path))})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    names = {c["name"] for c in data["collectors"]}
+    assert {"system", "gpu", "allocation", "mariadb", "services"} <= names
+    assert any(s["name"] == "opsplan_memory_usage_ratio" for s in data["samples"])

@@ -1,0 +1,38 @@
+"""Docs that fail when something an operator relies on is undocumented."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from opsplan.cli.main import app
+from opsplan.collectors.catalog import metric_catalogue
+from opsplan.plan.models import Plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_metric_is_documented_with_its_type():
+    text = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\|\s*`([a-z_:]+)`\s*\|\s*(\w+)\s*\|", text, re.M)}
+    catalogue = metric_catalogue()
+    undocumented = sorted(set(catalogue) - set(rows))
+    assert not undocumented, f"metrics missing from docs/metrics.md: {undocumented}"
+    wrong_type = sorted(n for n, spec in catalogue.items() if rows[n] != spec.type)
+    assert not wrong_type, f"docs/metrics.md gives the wrong type for: {wrong_type}"
+    stale = sorted(set(rows) - set(catalogue))
+    assert not stale, f"docs/metrics.md documents metrics nothing emits: {stale}"
+
+
+def test_every_command_is_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
+    names += [g.name or "" for g in app.registered_groups]
+    missing = [n for n in names if f"opsplan {n}" not in readme]
+    assert not missing, f"commands missing from README.md: {missing}"
+
+
+def test_every_plan_section_is_documented():
+    text = (ROOT / "docs" / "plan.md").read_text(encoding="utf-8")
+    missing = [name for name in Plan.model_fields if f"`{name}`" not in text]
+    assert not missing, f"plan sections missing from docs/plan.md: {missing}"

@@ -1,0 +1,36 @@
+"""Helpers for tests that need a plan file, a free port or a fake GPU inventory on disk."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_plan(directory: Path, overrides: dict[str, Any]) -> Path:
+    """A plan with the seed's defaults, a private data directory and the given top-level overrides."""
+    data: dict[str, Any] = {"data_dir": str(directory / "data"), "web": {"port": 0}}
+    data.update(overrides)
+    path = directory / "opsplan.yaml"
+    with path.open("w", encoding="utf-8") as fh:
+        YAML().dump(data, fh)
+    return path
+
+
+def four_gpus(directory: Path) -> Path:
+    """The seed's 4 × RTX 4000 Ada as a fake NVML inventory (the build machines have no GPU)."""
+    gpus = [{"name": "NVIDIA RTX 4000 Ada Generation", "uuid": f"GPU-{i:08d}", "utilization": 10 * (i + 1),
+             "memory_used": (i + 1) * 2**30, "memory_total": 20 * 2**30, "temperature": 40 + i,
+             "power_usage": 70_000, "power_limit": 130_000, "fan": 30} for i in range(4)]
+    path = directory / "nvml.json"
+    path.write_text(json.dumps({"gpus": gpus}), encoding="utf-8")
+    return path
