@@ -9,7 +9,7 @@ are defined here in full so a plan is whole from the start.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -36,7 +36,7 @@ class Text(Strict):
 
 class GpuHardware(Strict):
     model: str = "NVIDIA RTX 4000 Ada"
-    count: int = Field(4, ge=0, le=64)
+    count: int = Field(default=4, ge=0, le=64)
 
 
 class StorageHardware(Strict):
@@ -51,7 +51,7 @@ class Server(Strict):
     gpu: GpuHardware = Field(default_factory=GpuHardware)
     memory: Size = Field(default_factory=lambda: 256 * 10**9)
     storage: StorageHardware = Field(default_factory=StorageHardware)
-    network_gbps: float = Field(10, gt=0)
+    network_gbps: float = Field(default=10, gt=0)
 
 
 # --- §1.2 resource allocation --------------------------------------------------------------------
@@ -59,7 +59,7 @@ class Server(Strict):
 class AllocationGroup(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: Text
-    gpus: list[int] = Field(default_factory=list)
+    gpus: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
     memory: Size
     storage: Size
     paths: list[Path] = Field(default_factory=list)
@@ -77,7 +77,7 @@ def default_allocation() -> list[AllocationGroup]:
             id="app", name=Text(ko="애플리케이션/DB", en="Application/DB"), gpus=[3],
             memory=128 * 10**9, storage=2 * 10**12, paths=[Path("/srv/app"), Path("/var/lib/mysql")],
             purposes=[Text(ko="API 서버", en="API server"), Text(ko="데이터베이스", en="Database"),
-                      Text(ko="캐시/검색 엔진", en="Cache/search engine")]),
+                      Text(ko="캐시/검색엔진", en="Cache/search engine")]),
     ]
 
 
@@ -95,12 +95,12 @@ class AccessLog(Strict):
 class Service(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     group: str | None = None
-    url: str | None = Field(None, description="health probe URL")
+    url: str | None = Field(default=None, description="health probe URL")
     timeout: Duration = 5.0
     expect_status: list[int] = Field(default_factory=lambda: [200])
-    metrics_url: str | None = Field(None, description="the service's own Prometheus endpoint")
+    metrics_url: str | None = Field(default=None, description="the service's own Prometheus endpoint")
     access_log: AccessLog | None = None
-    tls_warning_days: int = Field(21, ge=0)
+    tls_warning_days: int = Field(default=21, ge=0)
 
 
 def default_services() -> list[Service]:
@@ -113,7 +113,7 @@ def default_services() -> list[Service]:
 class Database(Strict):
     engine: Literal["mariadb"] = "mariadb"
     host: str = "127.0.0.1"
-    port: int = Field(3306, ge=1, le=65535)
+    port: int = Field(default=3306, ge=1, le=65535)
     socket: Path | None = None
     user: str = "opsplan"
     # The password never lives in the plan: an environment variable, or a file readable by its owner only.
@@ -141,18 +141,18 @@ class PercentThreshold(Strict):
 
     critical: Percent | None = None
     warning: Percent | None = None
-    for_: Duration = Field(300.0, alias="for")
+    for_: Duration = Field(default=300.0, alias="for")
 
 
 class LatencyThreshold(Strict):
     critical: Duration | None = None
     warning: Duration | None = None
-    for_: Duration = Field(300.0, alias="for")
+    for_: Duration = Field(default=300.0, alias="for")
 
 
 class ErrorRateThreshold(PercentThreshold):
     # Seed §3.2 error rate only means something while there is traffic.
-    min_requests_per_second: float = Field(0.0, ge=0)
+    min_requests_per_second: float = Field(default=0.0, ge=0)
 
 
 class Alerts(Strict):
@@ -190,7 +190,7 @@ def _daily() -> CheckSchedule:
         Text(ko="CPU/메모리/디스크 사용률", en="CPU/memory/disk usage"),
         Text(ko="GPU 상태 및 사용률", en="GPU status and usage"),
         Text(ko="네트워크 상태", en="Network status"),
-        Text(ko="API 응답 시간", en="API response time"),
+        Text(ko="API 응답시간", en="API response time"),
         Text(ko="에러율", en="Error rate"),
         Text(ko="사용자 세션", en="User sessions"),
         Text(ko="MariaDB 상태", en="MariaDB status"),
@@ -209,15 +209,15 @@ def _weekly() -> CheckSchedule:
 
 def _monthly() -> CheckSchedule:
     return CheckSchedule(schedule="0 10 1 * *", items=[
-        Text(ko="전체 시스템 점검", en="Whole-system check"),
+        Text(ko="시스템 전반 점검", en="Whole-system check"),
         Text(ko="성능 최적화", en="Performance optimisation"),
-        Text(ko="용량 계획", en="Capacity planning"),
+        Text(ko="용량 계획 수립", en="Capacity planning"),
     ])
 
 
 def _quarterly() -> CheckSchedule:
     return CheckSchedule(schedule="0 10 1 1,4,7,10 *", items=[
-        Text(ko="주요 업데이트", en="Major updates"),
+        Text(ko="대규모 업데이트", en="Major updates"),
         Text(ko="보안 감사", en="Security audit"),
         Text(ko="백업 복구 테스트", en="Backup recovery test"),
     ])
@@ -238,8 +238,8 @@ class DatabaseBackup(Strict):
     full_schedule: Cron = "0 2 * * 0"  # a new full on Sunday, incrementals the other days
     retention: Duration = 30 * 86400.0
     method: Literal["incremental", "full"] = "incremental"
-    max_chain_length: int = Field(7, ge=1)
-    compression_level: int = Field(3, ge=1, le=22)
+    max_chain_length: int = Field(default=7, ge=1)
+    compression_level: int = Field(default=3, ge=1, le=22)
 
 
 class ModelSource(Strict):
@@ -249,7 +249,7 @@ class ModelSource(Strict):
 
 class ModelBackup(Strict):
     schedule: Literal["on_change"] = "on_change"
-    keep_versions: int = Field(5, ge=1)
+    keep_versions: int = Field(default=5, ge=1)
     method: Literal["full"] = "full"
     models: list[ModelSource] = Field(default_factory=list)
 
@@ -289,7 +289,7 @@ def _model_procedure() -> Procedure:
         Text(ko="이전 버전 복원", en="Restore the previous version"),
         Text(ko="모델 검증", en="Validate the model"),
         Text(ko="성능 테스트", en="Performance test"),
-        Text(ko="서비스 투입", en="Put into service"),
+        Text(ko="서비스 적용", en="Put into service"),
     ])
 
 
@@ -303,22 +303,25 @@ class Recovery(Strict):
 
 # --- §5 incidents --------------------------------------------------------------------------------
 
+SeverityName = Literal["critical", "major", "minor"]
+
+
 class SeverityLevel(Strict):
     examples: list[Text]
     response: Duration  # time to first response; 0 means immediately
     around_the_clock: bool = False
 
 
-def _severities() -> dict[str, SeverityLevel]:
+def _severities() -> dict[SeverityName, SeverityLevel]:
     return {
         "critical": SeverityLevel(response=0, around_the_clock=True, examples=[
-            Text(ko="서비스 전체 중단", en="Complete service outage"),
+            Text(ko="서비스 완전 중단", en="Complete service outage"),
             Text(ko="데이터 손실/유출", en="Data loss / data leak"),
             Text(ko="보안 사고", en="Security incident")]),
         "major": SeverityLevel(response=2 * 3600, examples=[
             Text(ko="주요 기능 장애", en="Main feature failure"),
-            Text(ko="심각한 성능 저하", en="Severe performance degradation"),
-            Text(ko="부분적 서비스 중단", en="Partial service outage")]),
+            Text(ko="성능 심각 저하", en="Severe performance degradation"),
+            Text(ko="부분 서비스 중단", en="Partial service outage")]),
         "minor": SeverityLevel(response=4 * 3600, examples=[
             Text(ko="일부 기능 장애", en="Some feature failure"),
             Text(ko="경미한 성능 저하", en="Slight performance degradation")]),
@@ -333,26 +336,33 @@ class Stage(Strict):
 def _stages() -> list[Stage]:
     return [
         Stage(name=Text(ko="초기 대응", en="Initial response"), tasks=[
-            Text(ko="상황 파악", en="Assess the situation"),
-            Text(ko="임시 조치", en="Apply a temporary mitigation"),
-            Text(ko="관계자 통보", en="Notify stakeholders")]),
+            Text(ko="장애 상황 파악", en="Assess the situation"),
+            Text(ko="임시 조치 적용", en="Apply a temporary mitigation"),
+            Text(ko="이해관계자 통보", en="Notify stakeholders")]),
         Stage(name=Text(ko="원인 분석", en="Root-cause analysis"), tasks=[
             Text(ko="로그 분석", en="Log analysis"),
-            Text(ko="영향 평가", en="Impact assessment"),
+            Text(ko="영향도 평가", en="Impact assessment"),
             Text(ko="해결 방안 수립", en="Plan the fix")]),
-        Stage(name=Text(ko="복구", en="Recovery"), tasks=[
+        Stage(name=Text(ko="복구 실행", en="Recovery"), tasks=[
             Text(ko="해결 방안 적용", en="Apply the fix"),
-            Text(ko="정상 동작 확인", en="Confirm normal operation"),
+            Text(ko="정상화 확인", en="Confirm normal operation"),
             Text(ko="모니터링 강화", en="Heightened monitoring")]),
     ]
 
 
 class Incidents(Strict):
-    severities: dict[Literal["critical", "major", "minor"], SeverityLevel] = Field(default_factory=_severities)
+    severities: dict[SeverityName, SeverityLevel] = Field(default_factory=_severities)
     stages: list[Stage] = Field(default_factory=_stages)
 
 
 # --- notifications, web, the whole plan ----------------------------------------------------------
+
+AlertSeverity = Literal["critical", "warning"]
+
+
+def _both_severities() -> list[AlertSeverity]:
+    return ["critical", "warning"]
+
 
 class Channel(Strict):
     name: str
@@ -360,7 +370,7 @@ class Channel(Strict):
     url_env: str | None = None
     url_file: Path | None = None
     kind: Literal["chat", "email", "webhook", "other"] = "chat"
-    severities: list[Literal["critical", "warning"]] = Field(default_factory=lambda: ["critical", "warning"])
+    severities: list[AlertSeverity] = Field(default_factory=_both_severities)
 
 
 class Notifications(Strict):
@@ -371,7 +381,7 @@ class Notifications(Strict):
 
 class Web(Strict):
     bind: str = "127.0.0.1"
-    port: int = Field(8080, ge=0, le=65535)
+    port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
 
 

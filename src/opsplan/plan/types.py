@@ -6,12 +6,31 @@ fails with a short message that the loader turns into `file:line: key: message`.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any
 
 from croniter import croniter
 from pydantic import BeforeValidator, PlainSerializer
 from pydantic_core import PydanticCustomError
+
+
+def show_value(value: Any) -> str:
+    """How a bad value appears in a message: pydantic templates only substitute `{name}`, not `{name!r}`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if value is None:
+        return "null"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
+
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -20,11 +39,15 @@ _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604
 def parse_duration(value: Any) -> float:
     """'90s', '5m', '1h30m', '14d' or a number of seconds -> seconds."""
     if isinstance(value, bool):
-        raise PydanticCustomError("duration", "invalid duration {value!r} (use e.g. 30s, 5m, 2h, 14d)",
-                                  {"value": value})
+        raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
+                                  {"value": show_value(value)})
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
+                                      {"value": show_value(value)})
         if value < 0:
-            raise PydanticCustomError("duration", "duration must not be negative, got {value}", {"value": value})
+            raise PydanticCustomError("duration", "duration must not be negative, got {value}",
+                                      {"value": show_value(value)})
         return float(value)
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
@@ -36,8 +59,8 @@ def parse_duration(value: Any) -> float:
             pos = match.end()
         if text and pos == len(text):
             return total
-    raise PydanticCustomError("duration", "invalid duration {value!r} (use e.g. 30s, 5m, 2h, 14d)",
-                              {"value": value})
+    raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
+                              {"value": show_value(value)})
 
 
 def format_duration(seconds: float) -> str:
@@ -67,14 +90,16 @@ def parse_size(value: Any) -> int:
     """'128GB', '2TB', '512GiB' or a number of bytes -> bytes (GB/TB are decimal, as vendors sell them)."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
-            raise PydanticCustomError("size", "size must not be negative, got {value}", {"value": value})
+            raise PydanticCustomError("size", "size must not be negative, got {value}",
+                                      {"value": show_value(value)})
         return value
     if isinstance(value, str):
         match = _SIZE.match(value.strip())
         if match:
             unit = (match.group(2) or "B").lower()
             return int(float(match.group(1)) * _SIZE_UNITS[unit])
-    raise PydanticCustomError("size", "invalid size {value!r} (use e.g. 128GB, 2TB, 512GiB)", {"value": value})
+    raise PydanticCustomError("size", "invalid size {value} (use e.g. 128GB, 2TB, 512GiB)",
+                             {"value": show_value(value)})
 
 
 def format_size(size: int) -> str:
@@ -87,21 +112,24 @@ def format_size(size: int) -> str:
 
 def check_percent(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PydanticCustomError("percent", "must be a number from 0 to 100, got {value!r}", {"value": value})
+        raise PydanticCustomError("percent", "must be a number from 0 to 100, got {value}",
+                                  {"value": show_value(value)})
     if not 0 <= value <= 100:
-        raise PydanticCustomError("percent", "must be between 0 and 100, got {value}", {"value": value})
+        raise PydanticCustomError("percent", "must be between 0 and 100, got {value}",
+                                  {"value": show_value(value)})
     return float(value)
 
 
 def check_cron(value: Any) -> str:
     if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
         raise PydanticCustomError(
-            "cron", "invalid cron expression {value!r} (five fields: minute hour day month weekday)",
-            {"value": value})
+            "cron", "invalid cron expression {value} (five fields: minute hour day month weekday)",
+            {"value": show_value(value)})
     return value
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+Duration = Annotated[float, BeforeValidator(parse_duration),
+                     PlainSerializer(format_duration, return_type=str)]
 Size = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_size, return_type=str)]
 Percent = Annotated[float, BeforeValidator(check_percent)]
 Cron = Annotated[str, BeforeValidator(check_cron)]

@@ -1,0 +1,140 @@
+"""Checks that span several fields of a plan that pydantic has already validated field by field.
+
+Each problem carries the location of the value an operator has to change, as a tuple in
+the plan file's own terms (YAML keys, list indices), so the loader can point at its line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from opsplan.plan.models import Alerts, LatencyThreshold, PercentThreshold, Plan
+from opsplan.plan.types import format_duration, format_size
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    loc: Loc
+    message: str
+
+
+def check_plan(plan: Plan) -> list[Problem]:
+    """Every cross-field problem in `plan`, in the order the sections appear in a plan file."""
+    return [
+        *_allocation(plan),
+        *_services(plan),
+        *_monitoring(plan),
+        *_notifications(plan),
+        *_backup(plan),
+        *_timezone(plan),
+    ]
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _allocation(plan: Plan) -> Iterator[Problem]:
+    yield from _duplicates([g.id for g in plan.allocation], ("allocation",), "group id", key="id")
+    count = plan.server.gpu.count
+    owner_of_gpu: dict[int, str] = {}
+    for i, group in enumerate(plan.allocation):
+        for j, gpu in enumerate(group.gpus):
+            if gpu >= count:
+                span = f"indices 0-{count - 1}" if count else "no GPUs"
+                yield Problem(("allocation", i, "gpus", j),
+                              f"GPU {gpu} is beyond server.gpu.count {count} ({span})")
+            elif gpu in owner_of_gpu:
+                yield Problem(("allocation", i, "gpus", j),
+                              f"GPU {gpu} is already in group '{owner_of_gpu[gpu]}'")
+            else:
+                owner_of_gpu[gpu] = group.id
+    # The seed splits the box exactly (128GB + 128GB of 256GB, 2TB + 2TB of 4TB); a budget
+    # above the hardware would make every per-group usage percentage meaningless.
+    memory = sum(group.memory for group in plan.allocation)
+    if memory > plan.server.memory:
+        yield Problem(("allocation",), f"groups' memory adds up to {format_size(memory)}, "
+                                       f"more than server.memory {format_size(plan.server.memory)}")
+    storage = sum(group.storage for group in plan.allocation)
+    if storage > plan.server.storage.size:
+        yield Problem(("allocation",), f"groups' storage adds up to {format_size(storage)}, more than "
+                                       f"server.storage.size {format_size(plan.server.storage.size)}")
+
+
+def _services(plan: Plan) -> Iterator[Problem]:
+    group_ids = [group.id for group in plan.allocation]
+    yield from _duplicates([s.name for s in plan.services], ("services",), "service name")
+    for i, service in enumerate(plan.services):
+        if service.group is not None and service.group not in group_ids:
+            yield Problem(("services", i, "group"),
+                          f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}")
+        if service.url is None and service.metrics_url is None and service.access_log is None:
+            yield Problem(("services", i), "a service needs at least one of url, metrics_url or access_log")
+
+
+def _monitoring(plan: Plan) -> Iterator[Problem]:
+    if plan.monitoring.interval < 1:
+        yield Problem(("monitoring", "interval"),
+                      f"must be at least 1s, got {format_duration(plan.monitoring.interval)}")
+    for name in Alerts.model_fields:
+        rule = getattr(plan.monitoring.alerts, name)
+        loc: Loc = ("monitoring", "alerts", name, "warning")
+        if isinstance(rule, PercentThreshold):
+            if rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical:
+                yield Problem(loc, f"warning threshold {_num(rule.warning)} must be below "
+                                   f"critical {_num(rule.critical)}")
+        elif isinstance(rule, LatencyThreshold) and (
+                rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical):
+            yield Problem(loc, f"warning threshold {format_duration(rule.warning)} must be below "
+                               f"critical {format_duration(rule.critical)}")
+    store = plan.monitoring.store
+    if store.rollup_step < plan.monitoring.interval:
+        yield Problem(("monitoring", "store", "rollup_step"),
+                      "must not be shorter than monitoring.interval "
+                      f"{format_duration(plan.monitoring.interval)}")
+
+
+def _notifications(plan: Plan) -> Iterator[Problem]:
+    channels = plan.notifications.channels
+    yield from _duplicates([c.name for c in channels], ("notifications", "channels"), "channel name")
+    for i, channel in enumerate(channels):
+        # The URL carries the token, so it never sits in the plan itself.
+        if channel.url_env is None and channel.url_file is None:
+            yield Problem(("notifications", "channels", i), "a channel needs url_env or url_file")
+
+
+def _backup(plan: Plan) -> Iterator[Problem]:
+    models = plan.backup.models.models
+    yield from _duplicates([m.name for m in models], ("backup", "models", "models"), "model name")
+
+
+def _duplicates(names: list[str], where: Loc, what: str, key: str = "name") -> Iterator[Problem]:
+    first: dict[str, int] = {}
+    listed = ".".join(str(part) for part in where)
+    for i, name in enumerate(names):
+        if name in first:
+            yield Problem((*where, i, key), f"duplicate {what} '{name}' (also {listed}[{first[name]}])")
+        else:
+            first[name] = i
+
+
+def _timezone(plan: Plan) -> Iterator[Problem]:
+    try:
+        zoneinfo.ZoneInfo(plan.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        yield Problem(("timezone",), f"unknown timezone '{plan.timezone}'"
+                                     f"{_suggest(plan.timezone, sorted(zoneinfo.available_timezones()))}")
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    if 0 < len(choices) <= 10:
+        return f" (known: {', '.join(choices)})"
+    return ""
