@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 import yaml_writer
 
 OPSPLAN = [sys.executable, "-m", "opsplan"]

@@ -32,7 +32,7 @@ def families(samples: Iterable[Sample], catalogue: Mapping[str, MetricSpec]) -> 
 
 
 class _Latest(PromCollector):
-    def __init__(self, source: "LatestSamples"):
+    def __init__(self, source: LatestSamples):
         self.source = source
 
     def collect(self) -> Iterator[Metric]:
