@@ -1,0 +1,213 @@
+"""A stand-in for the `pynvml` module, for tests and demos only (never for production data).
+
+It has the same function names, arguments and return shapes as nvidia-ml-py, and raises the
+real `pynvml.NVMLError_*` classes, so `GpuCollector` runs the same code against it as against
+a GPU. Constants and error classes are taken from the real pynvml module.
+
+Built from a dict (or a JSON file, see `OPSPLAN_FAKE_NVML` in opsplan.collectors.gpu):
+
+    {
+      "init_error": null,                 # or "DriverNotLoaded", "LibraryNotFound", ...
+      "driver_version": "550.54.15",
+      "missing_functions": [],            # e.g. ["nvmlDeviceGetCurrentClocksEventReasons"]
+      "gpus": [
+        {"name": "NVIDIA RTX 4000 Ada Generation", "uuid": "GPU-0000...",
+         "utilization": {"gpu": 37, "memory": 12},          # percent
+         "memory": {"total": 21474836480, "used": 4294967296},  # bytes; free is derived
+         "temperature": 54,                                  # Celsius
+         "power_usage": 70000, "power_limit": 130000,        # milliwatts, as NVML reports
+         "fan": 30,                                          # percent
+         "ecc": {"corrected": 0, "uncorrected": 0},
+         "clocks_event_reasons": 0,                          # NVML bit mask, or a list of names below
+         "processes": [{"pid": 1234, "used_memory": 1073741824}],
+         "not_supported": ["fan"],          # fields that raise NVMLError_NotSupported
+         "errors": {"temperature": "Unknown"},  # fields that raise another NVMLError
+         "handle_error": null}              # e.g. "GpuIsLost": the GPU cannot even be opened
+      ]
+    }
+
+Field names for `not_supported`/`errors`: name, uuid, utilization, memory, temperature,
+power_usage, power_limit, fan, ecc, clocks_event_reasons, processes; `"*"` means every field.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pynvml
+
+from opsplan.errors import CollectorError
+
+REASON_BITS = {
+    "gpu_idle": pynvml.nvmlClocksThrottleReasonGpuIdle,
+    "sw_power_cap": pynvml.nvmlClocksThrottleReasonSwPowerCap,
+    "hw_slowdown": pynvml.nvmlClocksThrottleReasonHwSlowdown,
+    "sw_thermal": pynvml.nvmlClocksThrottleReasonSwThermalSlowdown,
+    "hw_thermal": pynvml.nvmlClocksThrottleReasonHwThermalSlowdown,
+    "hw_power_brake": pynvml.nvmlClocksThrottleReasonHwPowerBrakeSlowdown,
+}
+
+
+def nvml_error(name: str) -> pynvml.NVMLError:
+    """An instance of pynvml's NVMLError_<name> (e.g. "NotSupported", "GpuIsLost")."""
+    cls = getattr(pynvml, f"NVMLError_{name}", None)
+    if cls is None:
+        raise ValueError(f"unknown NVML error name {name!r}")
+    error: pynvml.NVMLError = cls()
+    return error
+
+
+class FakeHandle:
+    def __init__(self, index: int):
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"<FakeHandle {self.index}>"
+
+
+class FakeNvml:
+    """Same function names as pynvml; state is plain attributes tests may change between cycles."""
+
+    def __init__(self, spec: dict[str, Any] | None = None):
+        spec = dict(spec or {})
+        self.init_error: str | None = spec.get("init_error")
+        self.driver_version: str = spec.get("driver_version", "550.54.15")
+        self.missing_functions: set[str] = set(spec.get("missing_functions", []))
+        self.gpus: list[dict[str, Any]] = [dict(g) for g in spec.get("gpus", [])]
+        for gpu in self.gpus:
+            for key in ("name", "uuid"):
+                if key in gpu and not isinstance(gpu[key], str):
+                    raise ValueError(f"gpu {key} must be a string")
+        self.initialised = False
+        self.init_calls = 0
+        self.shutdown_calls = 0
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> FakeNvml:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ValueError("the top level must be an object")
+            return cls(data)
+        except (OSError, ValueError) as exc:
+            raise CollectorError(f"fake NVML file {path}: {exc}") from None
+
+    def __getattr__(self, name: str) -> Any:
+        # Constants and error classes come from the real module so `except nvml.NVMLError` and
+        # `nvml.NVML_TEMPERATURE_GPU` mean the same here as on a real GPU.
+        if name.startswith(("NVML", "nvmlClocks")):
+            return getattr(pynvml, name)
+        raise AttributeError(name)
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _check(self, function: str) -> None:
+        if function in self.missing_functions:
+            raise nvml_error("FunctionNotFound")
+        if not self.initialised:
+            raise nvml_error("Uninitialized")
+
+    def _gpu(self, function: str, handle: FakeHandle, field: str) -> dict[str, Any]:
+        self._check(function)
+        if not isinstance(handle, FakeHandle) or not 0 <= handle.index < len(self.gpus):
+            raise nvml_error("InvalidArgument")
+        gpu = self.gpus[handle.index]
+        if gpu.get("handle_error"):
+            raise nvml_error(gpu["handle_error"])
+        errors: dict[str, str] = gpu.get("errors", {})
+        if field in errors or "*" in errors:
+            raise nvml_error(errors.get(field) or errors["*"])
+        not_supported = gpu.get("not_supported", [])
+        if field in not_supported or "*" in not_supported or field not in gpu:
+            raise nvml_error("NotSupported")
+        return gpu
+
+    # --- the pynvml API -----------------------------------------------------------------------
+
+    def nvmlInit(self) -> None:
+        self.init_calls += 1
+        if self.init_error:
+            raise nvml_error(self.init_error)
+        self.initialised = True
+
+    def nvmlShutdown(self) -> None:
+        self._check("nvmlShutdown")
+        self.shutdown_calls += 1
+        self.initialised = False
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        self._check("nvmlSystemGetDriverVersion")
+        return self.driver_version
+
+    def nvmlDeviceGetCount(self) -> int:
+        self._check("nvmlDeviceGetCount")
+        return len(self.gpus)
+
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> FakeHandle:
+        self._check("nvmlDeviceGetHandleByIndex")
+        if not 0 <= index < len(self.gpus):
+            raise nvml_error("InvalidArgument")
+        if self.gpus[index].get("handle_error"):
+            raise nvml_error(self.gpus[index]["handle_error"])
+        return FakeHandle(index)
+
+    def nvmlDeviceGetName(self, handle: FakeHandle) -> str:
+        return str(self._gpu("nvmlDeviceGetName", handle, "name")["name"])
+
+    def nvmlDeviceGetUUID(self, handle: FakeHandle) -> str:
+        return str(self._gpu("nvmlDeviceGetUUID", handle, "uuid")["uuid"])
+
+    def nvmlDeviceGetUtilizationRates(self, handle: FakeHandle) -> SimpleNamespace:
+        u = self._gpu("nvmlDeviceGetUtilizationRates", handle, "utilization")["utilization"]
+        return SimpleNamespace(gpu=int(u["gpu"]), memory=int(u["memory"]))
+
+    def nvmlDeviceGetMemoryInfo(self, handle: FakeHandle, version: int | None = None) -> SimpleNamespace:
+        m = self._gpu("nvmlDeviceGetMemoryInfo", handle, "memory")["memory"]
+        total, used = int(m["total"]), int(m["used"])
+        return SimpleNamespace(total=total, used=used, free=int(m.get("free", total - used)))
+
+    def nvmlDeviceGetTemperature(self, handle: FakeHandle, sensor: int) -> int:
+        gpu = self._gpu("nvmlDeviceGetTemperature", handle, "temperature")
+        if sensor != pynvml.NVML_TEMPERATURE_GPU:
+            raise nvml_error("InvalidArgument")
+        return int(gpu["temperature"])
+
+    def nvmlDeviceGetPowerUsage(self, handle: FakeHandle) -> int:
+        return int(self._gpu("nvmlDeviceGetPowerUsage", handle, "power_usage")["power_usage"])
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle: FakeHandle) -> int:
+        return int(self._gpu("nvmlDeviceGetEnforcedPowerLimit", handle, "power_limit")["power_limit"])
+
+    def nvmlDeviceGetFanSpeed(self, handle: FakeHandle) -> int:
+        return int(self._gpu("nvmlDeviceGetFanSpeed", handle, "fan")["fan"])
+
+    def nvmlDeviceGetTotalEccErrors(self, handle: FakeHandle, errorType: int, counterType: int) -> int:
+        ecc = self._gpu("nvmlDeviceGetTotalEccErrors", handle, "ecc")["ecc"]
+        if errorType == pynvml.NVML_MEMORY_ERROR_TYPE_CORRECTED:
+            return int(ecc["corrected"])
+        if errorType == pynvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED:
+            return int(ecc["uncorrected"])
+        raise nvml_error("InvalidArgument")
+
+    def _reasons(self, function: str, handle: FakeHandle) -> int:
+        value = self._gpu(function, handle, "clocks_event_reasons")["clocks_event_reasons"]
+        if isinstance(value, list):
+            mask = 0
+            for reason in value:
+                mask |= REASON_BITS[reason]
+            return mask
+        return int(value)
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, handle: FakeHandle) -> int:
+        return self._reasons("nvmlDeviceGetCurrentClocksEventReasons", handle)
+
+    def nvmlDeviceGetCurrentClocksThrottleReasons(self, handle: FakeHandle) -> int:
+        return self._reasons("nvmlDeviceGetCurrentClocksThrottleReasons", handle)
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle: FakeHandle) -> list[SimpleNamespace]:
+        procs = self._gpu("nvmlDeviceGetComputeRunningProcesses", handle, "processes")["processes"]
+        return [SimpleNamespace(pid=int(p["pid"]), usedGpuMemory=p.get("used_memory"),
+                                gpuInstanceId=0xFFFFFFFF, computeInstanceId=0xFFFFFFFF) for p in procs]

@@ -1,0 +1,259 @@
+"""GpuCollector against the fake NVML: the same calls the real pynvml answers on a GPU host."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import pynvml
+import pytest
+
+from opsplan.collectors.base import Sample
+from opsplan.collectors.gpu import METRICS, GpuCollector, default_nvml, process_name
+from opsplan.collectors.nvml_fake import FakeNvml
+from opsplan.errors import CollectorError
+from opsplan.plan.models import Plan
+
+GIB = 1024**3
+
+
+def fake_gpu(i: int, **overrides: Any) -> dict[str, Any]:
+    gpu: dict[str, Any] = {
+        "name": "NVIDIA RTX 4000 Ada Generation", "uuid": f"GPU-0000000{i}-aaaa-bbbb-cccc-dddddddddddd",
+        "utilization": {"gpu": 10 * (i + 1), "memory": 5},
+        "memory": {"total": 20 * GIB, "used": (i + 1) * GIB},
+        "temperature": 50 + i, "power_usage": 70_500, "power_limit": 130_000, "fan": 30,
+        "ecc": {"corrected": 2, "uncorrected": 0},
+        "clocks_event_reasons": 0, "processes": [],
+    }
+    gpu.update(overrides)
+    return gpu
+
+
+def four_gpus(**overrides: Any) -> dict[str, Any]:
+    return {"driver_version": "550.54.15", "gpus": [fake_gpu(i) for i in range(4)], **overrides}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def find(samples: list[Sample], name: str, **labels: str) -> list[Sample]:
+    return [s for s in samples if s.name == name and all(s.label(k) == v for k, v in labels.items())]
+
+
+def one(samples: list[Sample], name: str, **labels: str) -> float:
+    found = find(samples, name, **labels)
+    assert len(found) == 1, f"{name}{labels}: {found}"
+    return found[0].value
+
+
+def test_four_gpus_are_labelled_with_the_plans_groups_in_base_units() -> None:
+    nvml = FakeNvml(four_gpus())
+    s = GpuCollector(Plan(), nvml=nvml).collect()
+    assert {x.name for x in s} <= set(METRICS)
+    assert one(s, "opsplan_gpu_count") == 4
+    assert one(s, "opsplan_gpu_expected") == 4
+    assert [x.label("group") for x in find(s, "opsplan_gpu_up")] == ["ai", "ai", "ai", "app"]
+    assert all(x.value == 1 for x in find(s, "opsplan_gpu_up"))
+    assert all(x.value == 0 for x in find(s, "opsplan_gpu_missing"))
+    assert one(s, "opsplan_gpu_utilization_ratio", gpu="1", group="ai") == pytest.approx(0.2)
+    assert one(s, "opsplan_gpu_memory_utilization_ratio", gpu="3", group="app") == pytest.approx(0.05)
+    assert one(s, "opsplan_gpu_memory_used_bytes", gpu="3") == 4 * GIB
+    assert one(s, "opsplan_gpu_memory_total_bytes", gpu="3") == 20 * GIB
+    assert one(s, "opsplan_gpu_memory_usage_ratio", gpu="3") == pytest.approx(0.2)
+    assert one(s, "opsplan_gpu_temperature_celsius", gpu="2") == 52
+    assert one(s, "opsplan_gpu_power_watts", gpu="0") == pytest.approx(70.5)  # NVML says milliwatts
+    assert one(s, "opsplan_gpu_power_limit_watts", gpu="0") == pytest.approx(130.0)
+    assert one(s, "opsplan_gpu_fan_ratio", gpu="0") == pytest.approx(0.3)
+    assert one(s, "opsplan_gpu_ecc_errors_total", gpu="0", type="corrected") == 2
+    assert one(s, "opsplan_gpu_ecc_errors_total", gpu="0", type="uncorrected") == 0
+    info = find(s, "opsplan_gpu_info", gpu="0", group="ai")[0]
+    assert info.label("name") == "NVIDIA RTX 4000 Ada Generation"
+    assert info.label("uuid") == "GPU-00000000-aaaa-bbbb-cccc-dddddddddddd"
+    assert one(s, "opsplan_gpu_driver_info", version="550.54.15") == 1
+
+
+def test_a_gpu_the_plan_expects_but_nvml_does_not_see_is_missing() -> None:
+    spec = four_gpus()
+    spec["gpus"] = spec["gpus"][:3]
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert one(s, "opsplan_gpu_count") == 3
+    assert one(s, "opsplan_gpu_expected") == 4
+    assert one(s, "opsplan_gpu_missing", gpu="3", group="app") == 1
+    assert one(s, "opsplan_gpu_missing", gpu="0", group="ai") == 0
+    assert find(s, "opsplan_gpu_up", gpu="3") == []
+
+
+def test_a_gpu_outside_the_plan_is_unassigned() -> None:
+    spec = four_gpus()
+    spec["gpus"].append(fake_gpu(4))
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert one(s, "opsplan_gpu_up", gpu="4", group="unassigned") == 1
+
+
+def test_no_driver_reports_no_gpus_warns_once_and_retries_later(caplog: pytest.LogCaptureFixture) -> None:
+    nvml = FakeNvml(four_gpus(init_error="DriverNotLoaded"))
+    clock = Clock()
+    collector = GpuCollector(Plan(), nvml=nvml, clock=clock, retry_interval=300)
+    with caplog.at_level(logging.WARNING, logger="opsplan.collectors.gpu"):
+        for _ in range(5):
+            s = collector.collect()
+            clock.now += 15
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "Driver Not Loaded" in warnings[0].getMessage()
+    assert one(s, "opsplan_gpu_count") == 0
+    assert [x.label("gpu") for x in find(s, "opsplan_gpu_missing") if x.value == 1] == ["0", "1", "2", "3"]
+    assert nvml.init_calls == 1  # not retried every cycle
+    # The driver comes up; the next try (after the interval) finds the GPUs.
+    nvml.init_error = None
+    clock.now += 300
+    s = collector.collect()
+    assert nvml.init_calls == 2
+    assert one(s, "opsplan_gpu_count") == 4
+    assert all(x.value == 0 for x in find(s, "opsplan_gpu_missing"))
+
+
+def test_missing_library_is_reported_like_no_driver() -> None:
+    s = GpuCollector(Plan(), nvml=FakeNvml({"init_error": "LibraryNotFound"})).collect()
+    assert one(s, "opsplan_gpu_count") == 0
+    assert one(s, "opsplan_gpu_missing", gpu="3", group="app") == 1
+
+
+def test_nvml_is_initialised_once_across_cycles_and_shut_down_on_close() -> None:
+    nvml = FakeNvml(four_gpus())
+    collector = GpuCollector(Plan(), nvml=nvml)
+    for _ in range(3):
+        collector.collect()
+    assert nvml.init_calls == 1
+    collector.close()
+    assert nvml.shutdown_calls == 1
+
+
+def test_not_supported_fan_is_omitted_and_the_rest_stays(caplog: pytest.LogCaptureFixture) -> None:
+    spec = four_gpus()
+    spec["gpus"][0]["not_supported"] = ["fan", "ecc"]
+    with caplog.at_level(logging.WARNING, logger="opsplan.collectors.gpu"):
+        s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert find(s, "opsplan_gpu_fan_ratio", gpu="0") == []
+    assert find(s, "opsplan_gpu_ecc_errors_total", gpu="0") == []
+    assert one(s, "opsplan_gpu_fan_ratio", gpu="1") == pytest.approx(0.3)
+    assert one(s, "opsplan_gpu_temperature_celsius", gpu="0") == 50
+    assert one(s, "opsplan_gpu_up", gpu="0") == 1
+    assert caplog.records == []  # not supported is normal, not worth a warning
+
+
+def test_one_gpu_failing_entirely_degrades_only_it(caplog: pytest.LogCaptureFixture) -> None:
+    spec = four_gpus()
+    spec["gpus"][1]["errors"] = {"*": "GpuIsLost"}
+    collector = GpuCollector(Plan(), nvml=FakeNvml(spec))
+    with caplog.at_level(logging.WARNING, logger="opsplan.collectors.gpu"):
+        s = collector.collect()
+        collector.collect()
+    assert one(s, "opsplan_gpu_up", gpu="1", group="ai") == 0
+    assert [x.name for x in s if x.label("gpu") == "1" and x.name != "opsplan_gpu_missing"] == ["opsplan_gpu_up"]
+    for other in ("0", "2", "3"):
+        assert one(s, "opsplan_gpu_up", gpu=other) == 1
+        assert one(s, "opsplan_gpu_temperature_celsius", gpu=other) > 0
+    # Logged once per field, not again on the next cycle.
+    messages = [r.getMessage() for r in caplog.records]
+    assert "gpu 1: cannot read temperature: GPU is lost" in messages
+    assert len(messages) == len(set(messages))
+
+
+def test_a_gpu_that_cannot_be_opened_degrades_only_it() -> None:
+    spec = four_gpus()
+    spec["gpus"][2]["handle_error"] = "Unknown"
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert one(s, "opsplan_gpu_up", gpu="2") == 0
+    assert one(s, "opsplan_gpu_count") == 4
+    assert one(s, "opsplan_gpu_up", gpu="3") == 1
+
+
+def test_one_failing_field_leaves_out_that_value_only() -> None:
+    spec = four_gpus()
+    spec["gpus"][0]["errors"] = {"power_usage": "Unknown"}
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert find(s, "opsplan_gpu_power_watts", gpu="0") == []
+    assert one(s, "opsplan_gpu_power_limit_watts", gpu="0") == 130
+    assert one(s, "opsplan_gpu_up", gpu="0") == 1
+
+
+def test_processes_are_named_from_their_pid_and_unknown_memory_is_left_out() -> None:
+    me = os.getpid()
+    spec = four_gpus()
+    spec["gpus"][0]["processes"] = [{"pid": me, "used_memory": 3 * GIB}, {"pid": 2**22 + 7, "used_memory": GIB},
+                                    {"pid": 4242, "used_memory": None}]
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    procs = find(s, "opsplan_gpu_process_memory_bytes", gpu="0", group="ai")
+    by_pid = {x.label("pid"): x for x in procs}
+    assert set(by_pid) == {str(me), str(2**22 + 7)}
+    assert by_pid[str(me)].value == 3 * GIB
+    assert by_pid[str(me)].label("process") == process_name(me) != f"pid {me}"
+    assert by_pid[str(2**22 + 7)].label("process") == f"pid {2**22 + 7}"  # gone: falls back
+
+
+def test_throttle_reasons_one_series_per_reason() -> None:
+    spec = four_gpus()
+    spec["gpus"][0]["clocks_event_reasons"] = ["hw_thermal", "sw_power_cap", "gpu_idle"]
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    throttled = {x.label("reason"): x.value for x in find(s, "opsplan_gpu_throttled", gpu="0")}
+    assert throttled == {"hw_thermal": 1, "sw_power_cap": 1, "hw_slowdown": 0, "sw_thermal": 0,
+                         "hw_power_brake": 0}
+
+
+def test_throttle_reasons_fall_back_to_the_older_nvml_call() -> None:
+    spec = four_gpus(missing_functions=["nvmlDeviceGetCurrentClocksEventReasons"])
+    spec["gpus"][0]["clocks_event_reasons"] = pynvml.nvmlClocksThrottleReasonSwThermalSlowdown
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert one(s, "opsplan_gpu_throttled", gpu="0", reason="sw_thermal") == 1
+
+
+def test_driver_lost_mid_run_reports_no_gpus_then_recovers() -> None:
+    nvml = FakeNvml(four_gpus())
+    collector = GpuCollector(Plan(), nvml=nvml)
+    collector.collect()
+    nvml.initialised = False  # the driver was unloaded under us: calls answer Uninitialized
+    s = collector.collect()
+    assert one(s, "opsplan_gpu_count") == 0
+    assert one(s, "opsplan_gpu_missing", gpu="0") == 1
+    s = collector.collect()  # re-initialised on the next cycle
+    assert one(s, "opsplan_gpu_count") == 4
+
+
+def test_gpus_not_required_reports_no_missing_series() -> None:
+    plan = Plan.model_validate({"monitoring": {"gpu_required": False}})
+    s = GpuCollector(plan, nvml=FakeNvml({"init_error": "DriverNotLoaded"})).collect()
+    assert one(s, "opsplan_gpu_count") == 0
+    assert find(s, "opsplan_gpu_missing") == []
+
+
+def test_fake_nvml_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "nvml.json"
+    path.write_text(json.dumps(four_gpus()), encoding="utf-8")
+    nvml = default_nvml({"OPSPLAN_FAKE_NVML": str(path)})
+    assert isinstance(nvml, FakeNvml)
+    assert one(GpuCollector(Plan(), nvml=nvml).collect(), "opsplan_gpu_count") == 4
+    assert default_nvml({}) is pynvml
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(CollectorError, match="fake NVML file"):
+        default_nvml({"OPSPLAN_FAKE_NVML": str(path)})
+
+
+def test_fake_raises_the_real_pynvml_errors() -> None:
+    nvml = FakeNvml(four_gpus())
+    with pytest.raises(pynvml.NVMLError_Uninitialized):
+        nvml.nvmlDeviceGetCount()
+    nvml.nvmlInit()
+    spec_gpu = nvml.gpus[0]
+    spec_gpu["not_supported"] = ["fan"]
+    with pytest.raises(pynvml.NVMLError_NotSupported):
+        nvml.nvmlDeviceGetFanSpeed(nvml.nvmlDeviceGetHandleByIndex(0))
