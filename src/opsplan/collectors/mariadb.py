@@ -57,8 +57,8 @@ METRICS: dict[str, MetricSpec] = {
     "opsplan_mariadb_datadir_bytes": gauge(
         "Sum of file sizes under the plan's datadir", unit="bytes"),
     "opsplan_mariadb_data_bytes": gauge(
-        "data_length + index_length of the tables the monitor user can see "
-        "(when the datadir is not readable)", unit="bytes"),
+        "When the datadir is not readable: InnoDB tablespace file sizes (needs PROCESS), else "
+        "data_length + index_length of the tables the monitor user can see", unit="bytes"),
 }
 
 _STATUS = (
@@ -391,15 +391,26 @@ class MariaDBCollector:
         return result
 
     def _table_bytes(self, conn: Any) -> Sample | None:
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.TABLES"
-                    " WHERE table_schema NOT IN ('information_schema', 'performance_schema')"
-                )
-                fetched = cur.fetchone()
-        except (pymysql.err.ProgrammingError, pymysql.err.InternalError) as exc:
-            log.debug("MariaDB at %s: cannot sum table sizes: %s", self.target, classify_error(exc))
-            return None
-        value = _number(fetched[0]) if fetched else None
-        return sample("opsplan_mariadb_data_bytes", value) if value is not None else None
+        # InnoDB's tablespace list needs only PROCESS and covers every schema; information_schema
+        # TABLES shows only tables the monitor user was granted, so it is the second choice.
+        for sql in (
+            "SELECT SUM(file_size) FROM information_schema.INNODB_SYS_TABLESPACES"
+            " WHERE name <> 'innodb_temporary'",
+            "SELECT SUM(data_length + index_length) FROM information_schema.TABLES"
+            " WHERE table_schema NOT IN ('information_schema', 'performance_schema')",
+        ):
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(sql)
+                    fetched = cur.fetchone()
+            except (pymysql.err.ProgrammingError, pymysql.err.InternalError,
+                    pymysql.err.OperationalError) as exc:
+                reason = classify_error(exc)
+                if reason in ("connection lost", "timeout"):
+                    raise
+                log.debug("MariaDB at %s: cannot sum data sizes: %s", self.target, reason)
+                continue
+            value = _number(fetched[0]) if fetched else None
+            if value is not None:
+                return sample("opsplan_mariadb_data_bytes", value)
+        return None
