@@ -56,8 +56,9 @@ def find_plan_path(explicit: Path | None, *, candidates: Sequence[Path] = DEFAUL
     for candidate in candidates:
         if candidate.exists():
             return candidate
-    looked = " and ".join(str(c) for c in candidates)
-    raise PlanError(f"no plan found (looked for {looked}; `opsplan init` writes one)", path="opsplan.yaml")
+    looked = ", ".join(str(c) for c in candidates)
+    name = candidates[0].name if candidates else "opsplan.yaml"
+    raise PlanError(f"not found (looked for {looked}; `opsplan init` writes one)", path=name)
 
 
 def load_plan(path: Path) -> Plan:

@@ -126,7 +126,7 @@ def _duplicates(names: list[str], where: Loc, what: str, key: str = "name") -> I
 def _timezone(plan: Plan) -> Iterator[Problem]:
     try:
         zoneinfo.ZoneInfo(plan.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory
         yield Problem(("timezone",), f"unknown timezone '{plan.timezone}'"
                                      f"{_suggest(plan.timezone, sorted(zoneinfo.available_timezones()))}")
 

@@ -1,0 +1,108 @@
+"""`opsplan init`, `opsplan plan check`, `opsplan plan show`: write, validate and print the plan."""
+
+from __future__ import annotations
+
+import io
+import json
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from ruamel.yaml import YAML
+
+from opsplan.cli.common import err, out
+from opsplan.errors import PlanError
+from opsplan.plan.models import Plan
+
+
+class Lang(StrEnum):
+    ko = "ko"
+    en = "en"
+
+
+def register(app: typer.Typer) -> None:
+    """Add `init` to `app` and the `plan` group (`check`, `show`)."""
+    app.command("init")(init)
+    plan_app = typer.Typer(name="plan", no_args_is_help=True, help="Validate or print the plan (opsplan.yaml).")
+    plan_app.command("check")(check)
+    plan_app.command("show")(show)
+    app.add_typer(plan_app, name="plan")
+
+
+def init(ctx: typer.Context,
+         path: Path = typer.Argument(None, help="Where to write the plan (default: --plan, else ./opsplan.yaml)."),
+         lang: Lang = typer.Option(Lang.ko, "--lang", help="Language of the comments and of `language:`."),
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
+    """Write a commented plan whose values are the seed's."""
+    from opsplan.plan.template import write_template
+
+    target = path or _global_plan(ctx) or Path("opsplan.yaml")
+    try:
+        write_template(target, lang.value, force=force)
+    except PlanError as exc:
+        _print_err(str(exc))
+        raise typer.Exit(1) from None
+    out.print(f"{target}: written ({lang.value}); check it with `opsplan plan check {target}`",
+              markup=False, emoji=False)
+
+
+def check(ctx: typer.Context,
+          path: Path = typer.Argument(None, help="The plan to check (wins over --plan).")) -> None:
+    """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
+    found, plan = _load(path or _global_plan(ctx))
+    out.print(f"{found}: ok", markup=False, emoji=False)
+    for line in summary(plan):
+        out.print(f"  {line}", markup=False, emoji=False)
+
+
+def show(ctx: typer.Context,
+         path: Path = typer.Argument(None, help="The plan to show (wins over --plan)."),
+         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
+    """Print the effective plan: every default filled in, durations and sizes in human form."""
+    _, plan = _load(path or _global_plan(ctx))
+    data = plan.model_dump(mode="json", by_alias=True)
+    if as_json:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+    else:
+        yaml = YAML(typ="rt")
+        yaml.default_flow_style = False
+        yaml.allow_unicode = True
+        buffer = io.StringIO()
+        yaml.dump(data, buffer)
+        text = buffer.getvalue().rstrip("\n")
+    out.print(text, markup=False, emoji=False, highlight=False)
+
+
+def summary(plan: Plan) -> list[str]:
+    """What a valid plan describes, in three lines: groups, GPUs, services."""
+    groups = ", ".join(f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
+    gpus = plan.expected_gpus()
+    services = ", ".join(s.name for s in plan.services) or "-"
+    return [
+        f"groups: {len(plan.allocation)}: {groups or '-'}",
+        f"GPUs: {len(gpus)} of {plan.server.gpu.count} allocated ({plan.server.gpu.model})",
+        f"services: {len(plan.services)}: {services}",
+    ]
+
+
+def _load(explicit: Path | None) -> tuple[Path, Plan]:
+    from opsplan.plan.loader import all_errors, find_plan_path, load_plan
+
+    try:
+        found = find_plan_path(explicit)
+        return found, load_plan(found)
+    except PlanError as exc:
+        for error in all_errors(exc):
+            _print_err(str(error))
+        raise typer.Exit(2) from None
+
+
+def _global_plan(ctx: typer.Context) -> Path | None:
+    obj = ctx.obj if isinstance(ctx.obj, dict) else {}
+    value = obj.get("plan_path")
+    return Path(value) if value is not None else None
+
+
+def _print_err(line: str) -> None:
+    # markup off: keys such as allocation[1] must not be read as rich tags.
+    err.print(line, markup=False, emoji=False, highlight=False)
