@@ -1,0 +1,206 @@
+"""Immutable block files and the manifest that says which of them are live.
+
+A block holds, per series, one zstd frame of raw samples (dropped when raw retention ends) and
+one of 5-minute rollups, followed by a series table (sorted by series id) so a one-series query
+reads two small ranges of the file and nothing else. Blocks are written under a temporary name,
+fsynced and renamed; they only count once the manifest that lists them has been renamed into
+place, so a crash at any point leaves either the old set of blocks or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import zstandard
+
+from opsplan.errors import StoreError
+from opsplan.store import codec
+
+MAGIC = b"OPSBLK1\n"
+END_MAGIC = b"OPSBEND\n"
+_FOOTER = struct.Struct("<QII I8s")  # meta offset, meta length, table length, crc of both, magic
+
+TABLE_DTYPE = np.dtype(
+    [
+        ("sid", "<u4"),
+        ("count", "<u4"),  # raw samples this entry stands for (kept after raw is dropped)
+        ("rows", "<u4"),  # rollup rows
+        ("tmin", "<i8"),
+        ("tmax", "<i8"),
+        ("last", "<f8"),
+        ("raw_off", "<u8"),
+        ("raw_len", "<u4"),
+        ("roll_off", "<u8"),
+        ("roll_len", "<u4"),
+    ]
+)
+
+_DCTX = zstandard.ZstdDecompressor()
+
+
+@dataclass
+class Entry:
+    """One series' contribution to a block being written (chunks already compressed)."""
+
+    sid: int
+    count: int
+    rows: int
+    tmin: int
+    tmax: int
+    last: float
+    raw: bytes | None
+    roll: bytes
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Block:
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self._fd = os.open(path, os.O_RDONLY)
+            size = os.fstat(self._fd).st_size
+            if size < len(MAGIC) + _FOOTER.size:
+                raise StoreError(f"block {path.name} is truncated")
+            foot = os.pread(self._fd, _FOOTER.size, size - _FOOTER.size)
+            meta_off, meta_len, table_len, crc, magic = _FOOTER.unpack(foot)
+            if magic != END_MAGIC or os.pread(self._fd, len(MAGIC), 0) != MAGIC:
+                raise StoreError(f"block {path.name} is not a metrics block")
+            tail = os.pread(self._fd, meta_len + table_len, meta_off)
+        except OSError as e:
+            raise StoreError(f"cannot read block {path.name}: {e.strerror}") from e
+        if zlib.crc32(tail) != crc:
+            raise StoreError(f"block {path.name} has a corrupt series table")
+        meta = json.loads(tail[:meta_len])
+        self.id: int = meta["id"]
+        self.level: int = meta["level"]
+        self.lo: int = meta["lo"]  # first sample time, ms
+        self.hi: int = meta["hi"]  # last sample time + 1, ms
+        self.has_raw: bool = meta["raw"]
+        self.size = size
+        self.table = np.frombuffer(tail[meta_len:], dtype=TABLE_DTYPE)
+        self._sids = self.table["sid"]
+
+    def row(self, sid: int) -> np.void | None:
+        i = int(np.searchsorted(self._sids, sid))
+        if i < self._sids.size and self._sids[i] == sid:
+            return self.table[i]
+        return None
+
+    def _read(self, off: int, length: int) -> bytes:
+        try:
+            data = os.pread(self._fd, length, off)
+            return _DCTX.decompress(data)
+        except (OSError, zstandard.ZstdError) as e:
+            raise StoreError(f"cannot read chunk of block {self.path.name}: {e}") from e
+
+    def raw_compressed(self, row: np.void) -> bytes:
+        return os.pread(self._fd, int(row["raw_len"]), int(row["raw_off"]))
+
+    def roll_compressed(self, row: np.void) -> bytes:
+        return os.pread(self._fd, int(row["roll_len"]), int(row["roll_off"]))
+
+    def read_raw(self, row: np.void) -> tuple[np.ndarray, np.ndarray]:
+        return codec.decode_raw(self._read(int(row["raw_off"]), int(row["raw_len"])))
+
+    def read_rollup(self, row: np.void) -> codec.Rollup:
+        return codec.decode_rollup(self._read(int(row["roll_off"]), int(row["roll_len"])))
+
+    @property
+    def raw_samples(self) -> int:
+        return int(self.table["count"].sum()) if self.has_raw else 0
+
+    @property
+    def raw_bytes(self) -> int:
+        return int(self.table["raw_len"].sum())
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def write_block(
+    directory: Path, block_id: int, level: int, has_raw: bool, entries: list[Entry], *, sync: bool
+) -> Block:
+    """Write entries (sorted by sid) as block `block_id`; returns it opened."""
+    final = directory / block_name(block_id)
+    tmp = directory / f".tmp-{block_id}"
+    table = np.zeros(len(entries), dtype=TABLE_DTYPE)
+    parts: list[bytes] = [MAGIC]
+    off = len(MAGIC)
+    for i, e in enumerate(entries):
+        raw = e.raw if has_raw and e.raw is not None else b""
+        roll_off = off + len(raw)
+        table[i] = (e.sid, e.count, e.rows, e.tmin, e.tmax, e.last, off, len(raw), roll_off, len(e.roll))
+        parts.append(raw)
+        parts.append(e.roll)
+        off += len(raw) + len(e.roll)
+    lo = min((e.tmin for e in entries), default=0)
+    hi = max((e.tmax for e in entries), default=-1) + 1
+    meta = json.dumps({"id": block_id, "level": level, "lo": lo, "hi": hi, "raw": has_raw}).encode()
+    tail = meta + table.tobytes()
+    parts.append(tail)
+    parts.append(_FOOTER.pack(off, len(meta), len(tail) - len(meta), zlib.crc32(tail), END_MAGIC))
+    try:
+        with open(tmp, "wb") as f:
+            f.write(b"".join(parts))
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise StoreError(f"cannot write block {final.name}: {e.strerror}") from e
+    return Block(final)
+
+
+def block_name(block_id: int) -> str:
+    return f"{block_id:09d}.blk"
+
+
+@dataclass
+class Manifest:
+    wal_upto: int = 0  # WAL segments up to this number are in blocks
+    next_block: int = 1
+    blocks: tuple[int, ...] = ()
+
+
+def read_manifest(path: Path) -> Manifest:
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return Manifest()
+    except (OSError, ValueError) as e:
+        raise StoreError(f"cannot read {path}: {e}") from e
+    if data.get("version") != 1:
+        raise StoreError(f"{path}: unsupported manifest version {data.get('version')}")
+    return Manifest(int(data["wal_upto"]), int(data["next_block"]), tuple(int(b) for b in data["blocks"]))
+
+
+def write_manifest(path: Path, m: Manifest, *, sync: bool) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    body = {"version": 1, "wal_upto": m.wal_upto, "next_block": m.next_block, "blocks": list(m.blocks)}
+    try:
+        with open(tmp, "w") as f:
+            json.dump(body, f)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+        if sync:
+            fsync_dir(path.parent)
+    except OSError as e:
+        raise StoreError(f"cannot write {path}: {e.strerror}") from e

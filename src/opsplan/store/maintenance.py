@@ -1,0 +1,165 @@
+"""Compaction, merging and retention of the metrics store's blocks.
+
+Every step writes its new blocks first and then commits them with one manifest rename, so a
+process killed anywhere in here leaves the store as it was before the step or after it.
+Block building reads immutable files and a snapshot of the head, so appends and queries only
+wait for the short commit, not for the compression.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+import zstandard
+
+from opsplan.store import blocks as blk
+from opsplan.store import codec
+
+if TYPE_CHECKING:
+    from opsplan.store.metrics import MetricsStore
+
+log = logging.getLogger(__name__)
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+# Window of each merge level. Level 0 blocks come from the head and never span a level-1
+# window; the windows nest, so a block always fits in one window of every higher level.
+WINDOWS = {1: 2 * HOUR_MS, 2: DAY_MS, 3: 32 * DAY_MS}
+RAWLESS_ONLY_LEVEL = 3  # 32-day blocks would have to be rewritten when raw expires: rollups only
+_LEVEL_ZSTD = {0: 3, 1: 6, 2: 12, 3: 12}
+
+
+class Maintainer:
+    def __init__(self, store: MetricsStore):
+        self.store = store
+        self.lock = threading.Lock()
+
+    def run(self, now_ms: int) -> None:
+        with self.lock:
+            self.store._check_open()
+            self._flush_head()
+            self._expire(now_ms)
+            for level in sorted(WINDOWS):
+                self._merge(level, now_ms)
+
+    # ---- steps ------------------------------------------------------------------------------
+
+    def _flush_head(self) -> None:
+        st = self.store
+        upto = st._rotate_wal()
+        parts = st.head_snapshot(upto)
+        if not parts:
+            st.commit([], [], wal_upto=upto)
+            return
+        ts = np.concatenate([p.ts for p in parts])
+        ids = np.concatenate([p.ids for p in parts])
+        values = np.concatenate([p.values for p in parts])
+        window = ts // WINDOWS[1]
+        order = np.lexsort((ts, ids, window))  # stable: equal times keep append order
+        ts, ids, values, window = ts[order], ids[order], values[order], window[order]
+        cut = np.flatnonzero((np.diff(ids) != 0) | (np.diff(window) != 0)) + 1
+        starts = np.concatenate(([0], cut))
+        ends = np.concatenate((cut, [ts.size]))
+        cctx = zstandard.ZstdCompressor(level=_LEVEL_ZSTD[0], write_checksum=True)
+        new: list[blk.Block] = []
+        entries: list[blk.Entry] = []
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            entries.append(self._raw_entry(int(ids[a]), ts[a:b], values[a:b], cctx))
+            if b == ts.size or window[b] != window[a]:
+                new.append(self._write(0, True, entries))
+                entries = []
+        st.commit(new, [], wal_upto=upto)
+
+    def _expire(self, now_ms: int) -> None:
+        st = self.store
+        raw_cut = now_ms - st.raw_retention_ms
+        roll_cut = now_ms - st.rollup_retention_ms
+        add: list[blk.Block] = []
+        remove: list[blk.Block] = []
+        for b in list(st.blocks):
+            if b.hi <= roll_cut:
+                remove.append(b)
+            elif b.has_raw and b.hi <= raw_cut:
+                entries = [
+                    blk.Entry(int(r["sid"]), int(r["count"]), int(r["rows"]), int(r["tmin"]), int(r["tmax"]),
+                              float(r["last"]), None, b.roll_compressed(r))
+                    for r in b.table
+                ]
+                add.append(self._write(b.level, False, entries))
+                remove.append(b)
+        if add or remove:
+            expired = len(remove) - len(add)
+            log.info("metrics retention: %d blocks lose raw samples, %d expire", len(add), expired)
+            st.commit(add, remove)
+
+    def _merge(self, level: int, now_ms: int) -> None:
+        st = self.store
+        w = WINDOWS[level]
+        groups: dict[tuple[int, bool], list[blk.Block]] = {}
+        for b in st.blocks:
+            if b.level > level or b.lo // w != (b.hi - 1) // w:
+                continue
+            if level == RAWLESS_ONLY_LEVEL and b.has_raw:
+                continue
+            groups.setdefault((b.lo // w, b.has_raw), []).append(b)
+        for (win, has_raw), group in sorted(groups.items()):
+            if len(group) < 2 or (win + 1) * w > now_ms:
+                continue
+            merged = self._merge_group(level, has_raw, group)
+            st.commit([merged], group)
+
+    # ---- building -------------------------------------------------------------------------------
+
+    def _merge_group(self, level: int, has_raw: bool, group: list[blk.Block]) -> blk.Block:
+        group = sorted(group, key=lambda b: b.id)
+        cctx = zstandard.ZstdCompressor(level=_LEVEL_ZSTD[level], write_checksum=True)
+        sids = np.unique(np.concatenate([b.table["sid"] for b in group]))
+        entries = []
+        for sid in sids.tolist():
+            rows = [(b, r) for b in group if (r := b.row(sid)) is not None]
+            if has_raw:
+                raws = [b.read_raw(r) for b, r in rows]
+                ts = np.concatenate([t for t, _ in raws])
+                values = np.concatenate([v for _, v in raws])
+                order = np.argsort(ts, kind="stable")
+                entries.append(self._raw_entry(sid, ts[order], values[order], cctx))
+            else:
+                roll = codec.merge_rollups([b.read_rollup(r) for b, r in rows])
+                newest = max(rows, key=lambda br: (int(br[1]["tmax"]), br[0].id))[1]
+                entries.append(
+                    blk.Entry(
+                        sid,
+                        sum(int(r["count"]) for _, r in rows),
+                        int(roll[0].size),
+                        min(int(r["tmin"]) for _, r in rows),
+                        int(newest["tmax"]),
+                        float(newest["last"]),
+                        None,
+                        cctx.compress(codec.encode_rollup(roll)),
+                    )
+                )
+        return self._write(level, has_raw, entries)
+
+    def _raw_entry(
+        self, sid: int, ts: np.ndarray, values: np.ndarray, cctx: zstandard.ZstdCompressor
+    ) -> blk.Entry:
+        roll = codec.rollup(ts, values, self.store.rollup_step_ms)
+        return blk.Entry(
+            sid,
+            int(ts.size),
+            int(roll[0].size),
+            int(ts[0]),
+            int(ts[-1]),
+            float(values[-1]),
+            cctx.compress(codec.encode_raw(ts, values)),
+            cctx.compress(codec.encode_rollup(roll)),
+        )
+
+    def _write(self, level: int, has_raw: bool, entries: list[blk.Entry]) -> blk.Block:
+        st = self.store
+        bid = st.next_block
+        st.next_block += 1
+        return blk.write_block(st.blocks_dir, bid, level, has_raw, entries, sync=st.sync)
