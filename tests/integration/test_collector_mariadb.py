@@ -139,6 +139,7 @@ def test_buffer_pool_hit_ratio(collector: MariaDBCollector, mariadb_server: Mari
     mariadb_server.execute("INSERT IGNORE INTO bp.t SELECT seq, REPEAT('x', 100) FROM bp.seq_1_to_2000")
     mariadb_server.execute("SELECT COUNT(*) FROM bp.t WHERE v LIKE '%y%'")
     samples = collector.collect()
+    mariadb_server.execute("DROP DATABASE bp")  # the session server is shared with later suites
     assert value(samples, "opsplan_mariadb_innodb_buffer_pool_read_requests_total") > 0
     assert value(samples, "opsplan_mariadb_innodb_buffer_pool_reads_total") >= 0
     ratio = value(samples, "opsplan_mariadb_innodb_buffer_pool_hit_ratio")
