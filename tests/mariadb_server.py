@@ -20,6 +20,7 @@ only runs when the datadir holds no `mysql` schema yet.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
@@ -30,6 +31,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import weakref
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,6 +45,16 @@ MONITOR_GRANTS = "PROCESS, SLAVE MONITOR"
 # Unix sockets have a 108-byte path limit; pytest's tmp_path can exceed it, so the default is
 # a short mkdtemp under /tmp.
 _SOCKET_PATH_MAX = 100
+
+
+_LIVE: weakref.WeakSet[MariaDBServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    # An interrupted test run must not leave mariadbd processes behind.
+    for server in list(_LIVE):
+        server.kill()
 
 
 class MariaDBNotInstalled(RuntimeError):
@@ -192,6 +204,7 @@ class MariaDBServer:
         self._proc = subprocess.Popen(
             self.server_args(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
+        _LIVE.add(self)
         self._wait_ready(log_offset)
         if not self._users_created:
             self._create_users()
@@ -307,7 +320,7 @@ class MariaDBServer:
         if database:
             params["database"] = database
         params.update(kwargs)
-        return pymysql.connect(**params)  # type: ignore[arg-type]
+        return pymysql.connect(**params)
 
     def execute(self, sql: str, args: object = None) -> list[tuple[object, ...]]:
         """Run one statement as root, return its rows."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pymysql
@@ -18,6 +18,7 @@ from opsplan.plan.models import Database
 pytestmark = pytest.mark.mariadb
 
 LOGGER = "opsplan.collectors.mariadb"
+Factory = Callable[..., MariaDBServer]
 
 
 class FakeClock:
@@ -78,6 +79,16 @@ def test_up_with_version_and_connections(collector: MariaDBCollector, mariadb_se
 
 def test_unix_socket_connection(mariadb_server: MariaDBServer) -> None:
     c = make(mariadb_server, use_socket=True, host="192.0.2.1")  # the socket wins over the host
+    try:
+        assert value(c.collect(), "opsplan_mariadb_up") == 1
+    finally:
+        c.close()
+
+
+def test_password_from_the_plans_environment_variable(mariadb_server: MariaDBServer) -> None:
+    fields = {**mariadb_server.database_plan_fields(), "password_env": "OPSPLAN_TEST_DB_PW"}
+    db = Database(**fields)  # type: ignore[arg-type]
+    c = MariaDBCollector.from_plan(db, {"OPSPLAN_TEST_DB_PW": mariadb_server.monitor_password})
     try:
         assert value(c.collect(), "opsplan_mariadb_up") == 1
     finally:
@@ -204,7 +215,7 @@ def test_replication_expected_by_plan_but_absent(mariadb_server: MariaDBServer) 
 
 
 @pytest.mark.slow
-def test_real_replica(mariadb_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_real_replica(mariadb_server_factory: Factory) -> None:
     primary = mariadb_server_factory(server_id=11)
     replica = mariadb_server_factory(server_id=12)
     primary.execute("CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY %s", ("repl-pw",))
@@ -295,7 +306,7 @@ def test_silent_peer_is_a_timeout(caplog: pytest.LogCaptureFixture) -> None:
     assert_no_secret(caplog, samples)
 
 
-def test_server_stopped_then_started_again(mariadb_server_factory,  # type: ignore[no-untyped-def]
+def test_server_stopped_then_started_again(mariadb_server_factory: Factory,
                                            caplog: pytest.LogCaptureFixture) -> None:
     server = mariadb_server_factory()
     caplog.set_level(logging.INFO, logger=LOGGER)
@@ -314,7 +325,7 @@ def test_server_stopped_then_started_again(mariadb_server_factory,  # type: igno
     assert any("up again" in m for m in messages)
 
 
-def test_restart_between_cycles_is_not_a_down_cycle(mariadb_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_restart_between_cycles_is_not_a_down_cycle(mariadb_server_factory: Factory) -> None:
     server = mariadb_server_factory()
     c = make(server)
     try:
@@ -329,7 +340,7 @@ def test_restart_between_cycles_is_not_a_down_cycle(mariadb_server_factory) -> N
         c.close()
 
 
-def test_killed_server_is_down(mariadb_server_factory) -> None:  # type: ignore[no-untyped-def]
+def test_killed_server_is_down(mariadb_server_factory: Factory) -> None:
     server = mariadb_server_factory()
     c = make(server)
     try:

@@ -14,7 +14,7 @@ import os
 import socket
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ import pymysql
 import pymysql.cursors
 
 from ..plan.models import Database
+from ..plan.secrets import read_database_password
 from .base import MetricSpec, Sample, counter, gauge, sample
 
 log = logging.getLogger(__name__)
@@ -177,6 +178,11 @@ class MariaDBCollector:
         self._previous: tuple[float, float, float] | None = None  # (clock, Questions, Uptime)
         self._size_cache: tuple[float, Sample | None] | None = None
         self._replica_error: str | None = None
+
+    @classmethod
+    def from_plan(cls, db: Database, environ: Mapping[str, str] = os.environ, **kwargs: Any) -> MariaDBCollector:
+        """Resolve the password from the plan's password_env / password_file (SecretError if unsafe)."""
+        return cls(db, read_database_password(db, environ), **kwargs)
 
     # --- public ------------------------------------------------------------------------------
 
@@ -381,12 +387,8 @@ class MariaDBCollector:
         cached = self._size_cache
         if cached is not None and now - cached[0] < self._size_cache_seconds:
             return cached[1]
-        result: Sample | None = None
         total = directory_bytes(self.db.datadir) if self.db.datadir.is_dir() else None
-        if total is not None:
-            result = sample("opsplan_mariadb_datadir_bytes", total)
-        else:
-            result = self._table_bytes(conn)
+        result = sample("opsplan_mariadb_datadir_bytes", total) if total is not None else self._table_bytes(conn)
         self._size_cache = (now, result)
         return result
 
