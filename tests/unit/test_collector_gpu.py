@@ -257,3 +257,34 @@ def test_fake_raises_the_real_pynvml_errors() -> None:
     spec_gpu["not_supported"] = ["fan"]
     with pytest.raises(pynvml.NVMLError_NotSupported):
         nvml.nvmlDeviceGetFanSpeed(nvml.nvmlDeviceGetHandleByIndex(0))
+
+
+def test_fake_has_the_real_pynvml_signatures() -> None:
+    """The fake must not drift from nvidia-ml-py, or the collector would pass here and fail on a GPU."""
+    import inspect
+
+    api = [n for n in vars(FakeNvml) if n.startswith("nvml")]
+    assert len(api) >= 16
+    for fn_name in api:
+        real = getattr(pynvml, fn_name)
+        real_params = list(inspect.signature(real).parameters)
+        fake_params = list(inspect.signature(getattr(FakeNvml(), fn_name)).parameters)
+        assert fake_params == real_params, fn_name
+    for const in ("NVML_TEMPERATURE_GPU", "NVML_VOLATILE_ECC", "NVML_MEMORY_ERROR_TYPE_CORRECTED",
+                  "NVML_MEMORY_ERROR_TYPE_UNCORRECTED", "NVMLError_NotSupported", "NVMLError_FunctionNotFound"):
+        assert hasattr(pynvml, const), const
+
+
+def test_real_pynvml_runs_on_this_machine_with_or_without_a_gpu() -> None:
+    collector = GpuCollector(Plan(), nvml=pynvml)
+    try:
+        s = collector.collect()
+    finally:
+        collector.close()
+    count = one(s, "opsplan_gpu_count")
+    assert one(s, "opsplan_gpu_expected") == 4
+    if count == 0:  # build machines: no driver, every planned GPU reported missing
+        assert [x.value for x in find(s, "opsplan_gpu_missing")] == [1, 1, 1, 1]
+    else:
+        assert len(find(s, "opsplan_gpu_up")) == count
+        assert all(0 <= x.value <= 1 for x in find(s, "opsplan_gpu_utilization_ratio"))
