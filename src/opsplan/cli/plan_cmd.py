@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
 
 
 def init(ctx: typer.Context,
-         path: Path = typer.Argument(None, help="Where to write the plan (default: --plan, else ./opsplan.yaml)."),
+         path: Path = typer.Argument(None, readable=False,
+                                     help="Where to write the plan (default: --plan, else ./opsplan.yaml)."),
          lang: Lang = typer.Option(Lang.ko, "--lang", help="Language of the comments and of `language:`."),
          force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
     """Write a commented plan whose values are the seed's."""
@@ -47,7 +48,8 @@ def init(ctx: typer.Context,
 
 
 def check(ctx: typer.Context,
-          path: Path = typer.Argument(None, help="The plan to check (wins over --plan).")) -> None:
+          # readable=False: click's own check would print a usage box; the loader says it in one line.
+          path: Path = typer.Argument(None, readable=False, help="The plan to check (wins over --plan).")) -> None:
     """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
     found, plan = _load(path or _global_plan(ctx))
     out.print(f"{found}: ok", markup=False, emoji=False)
@@ -56,7 +58,7 @@ def check(ctx: typer.Context,
 
 
 def show(ctx: typer.Context,
-         path: Path = typer.Argument(None, help="The plan to show (wins over --plan)."),
+         path: Path = typer.Argument(None, readable=False, help="The plan to show (wins over --plan)."),
          as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
     """Print the effective plan: every default filled in, durations and sizes in human form."""
     _, plan = _load(path or _global_plan(ctx))

@@ -36,16 +36,21 @@ def read_secret_file(path: Path, what: str = "secret") -> str:
         raise SecretError(f"{what} file {path}: permission denied") from None
     except OSError as exc:
         raise SecretError(f"{what} file {path}: cannot open ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as handle:
+    try:
         # fstat on the open descriptor: the file checked is the file read, even if renamed meanwhile.
-        info = os.fstat(handle.fileno())
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise SecretError(f"{what} file {path}: not a regular file")
         mode = stat.S_IMODE(info.st_mode)
         if mode & 0o077:
             raise SecretError(f"{what} file {path}: mode {mode:04o} lets group or others at it; "
                               f"run chmod 600 {path}")
-        data = handle.read()
+        chunks = []
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

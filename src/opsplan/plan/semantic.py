@@ -132,6 +132,7 @@ def _timezone(plan: Plan) -> Iterator[Problem]:
 
 
 def _suggest(word: str, choices: list[str]) -> str:
+    choices = list(dict.fromkeys(choices))
     close = difflib.get_close_matches(word, choices, n=1)
     if close:
         return f" (did you mean '{close[0]}'?)"
