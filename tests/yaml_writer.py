@@ -28,8 +28,9 @@ def write_plan(directory: Path, overrides: dict[str, Any]) -> Path:
 
 def four_gpus(directory: Path) -> Path:
     """The seed's 4 × RTX 4000 Ada as a fake NVML inventory (the build machines have no GPU)."""
-    gpus = [{"name": "NVIDIA RTX 4000 Ada Generation", "uuid": f"GPU-{i:08d}", "utilization": 10 * (i + 1),
-             "memory_used": (i + 1) * 2**30, "memory_total": 20 * 2**30, "temperature": 40 + i,
+    gpus = [{"name": "NVIDIA RTX 4000 Ada Generation", "uuid": f"GPU-{i:08d}",
+             "utilization": {"gpu": 10 * (i + 1), "memory": 5},
+             "memory": {"used": (i + 1) * 2**30, "total": 20 * 2**30}, "temperature": 40 + i,
              "power_usage": 70_000, "power_limit": 130_000, "fan": 30} for i in range(4)]
     path = directory / "nvml.json"
     path.write_text(json.dumps({"gpus": gpus}), encoding="utf-8")

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_every_metric_is_documented_with_its_type():
     text = (ROOT / "docs" / "metrics.md").read_text(encoding="utf-8")
-    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\|\s*`([a-z_:]+)`\s*\|\s*(\w+)\s*\|", text, re.M)}
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\|\s*`([a-z0-9_:]+)`\s*\|\s*(\w+)\s*\|", text, re.M)}
     catalogue = metric_catalogue()
     undocumented = sorted(set(catalogue) - set(rows))
     assert not undocumented, f"metrics missing from docs/metrics.md: {undocumented}"
