@@ -429,6 +429,7 @@ class MetricsStore:
             self._check_open()
             head = sum(p.ids.size for p in self._parts)
             raw_blocks = sum(b.raw_samples for b in self.blocks)
+            rolled = sum(int(b.table["count"].sum()) for b in self.blocks if not b.has_raw)
             raw_bytes = sum(b.raw_bytes for b in self.blocks if b.has_raw)
             rows = sum(int(b.table["rows"].sum()) for b in self.blocks)
             disk = sum(p.stat().st_size for p in self.directory.rglob("*") if p.is_file())
@@ -438,6 +439,7 @@ class MetricsStore:
                 "samples": samples,
                 "head_samples": head,
                 "block_samples": raw_blocks,
+                "rollup_samples": rolled,
                 "rollup_rows": rows,
                 "blocks": len(self.blocks),
                 "bytes_on_disk": disk,
