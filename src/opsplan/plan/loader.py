@@ -122,12 +122,20 @@ def _parse_yaml(text: str, name: str) -> Any:
         raise PlanError(f"invalid YAML: {first[0] if first else 'syntax error'}", path=name) from None
 
 
-def _plain(node: Any) -> Any:
+def _plain(node: Any, seen: dict[int, Any] | None = None) -> Any:
     """ruamel's round-trip types -> plain Python, so pydantic and error messages see ordinary values."""
+    # YAML aliases share one node; converting each once keeps "billion laughs" from exploding here.
+    seen = {} if seen is None else seen
+    if isinstance(node, dict | list) and id(node) in seen:
+        return seen[id(node)]
     if isinstance(node, dict):
-        return {_plain(k): _plain(v) for k, v in node.items()}
+        mapping: dict[Any, Any] = seen.setdefault(id(node), {})
+        mapping.update((_plain(k, seen), _plain(v, seen)) for k, v in node.items())
+        return mapping
     if isinstance(node, list):
-        return [_plain(v) for v in node]
+        items: list[Any] = seen.setdefault(id(node), [])
+        items.extend(_plain(v, seen) for v in node)
+        return items
     if isinstance(node, bool | ScalarBoolean):
         return bool(node)
     if isinstance(node, int):
