@@ -259,3 +259,21 @@ def test_missing_log_reports_log_down_only(tmp_path: Path) -> None:
     assert value(s, "opsplan_api_log_up", service="gone") == 0
     assert value(s, "opsplan_api_log_up", service="here") == 1
     collector.close()
+
+
+def test_read_cap_defers_the_rest_but_rotation_finishes_the_old_file(tmp_path: Path) -> None:
+    path = tmp_path / "access.log"
+    path.write_text("")
+    tailer = LogTailer(path, max_read=1000)  # a few lines per cycle
+    tailer.read_lines()
+    append(path, "".join(combined(status=200 + i % 50) for i in range(40)))
+    first = tailer.read_lines()
+    assert 0 < len(first) < 40
+    second = tailer.read_lines()
+    assert len(second) > 0
+    # Rotated before the backlog was read: the rest of the old file is still counted.
+    os.rename(path, tmp_path / "access.log.1")
+    path.write_text(combined(status=599))
+    rest = tailer.read_lines()
+    assert len(first) + len(second) + len(rest) == 41
+    assert parse_combined(rest[-1]).status == 599

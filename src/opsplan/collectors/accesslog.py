@@ -188,7 +188,10 @@ class LogTailer:
         ident = (st.st_dev, st.st_ino)
         lines: list[str] = []
         if self._file is not None and ident != self._ident:
+            # The old file is finished now or never: read all of it, past the per-cycle cap.
             lines = self._read_available()
+            while self._offset < os.fstat(self._file.fileno()).st_size:
+                lines.extend(self._read_available())
             if self._partial:
                 lines.append(self._decode(self._partial))  # the old file will not finish it
             self.close()

@@ -38,6 +38,7 @@ QUANTILES = (0.5, 0.95, 0.99)
 CLASSES = ("2xx", "3xx", "4xx", "5xx")
 USER_WINDOW = 300.0
 TLS_RECHECK = 3600.0
+TLS_RETRY = 300.0
 MAX_REDIRECTS = 5
 
 METRICS: dict[str, MetricSpec] = {
@@ -216,6 +217,17 @@ class _State:
     responses: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0.0))
     parse_errors: float = 0.0
     responses_seen: bool = False
+    failing: set[str] = field(default_factory=set)  # sources whose failure was already logged
+
+    def report(self, service: str, source: str, error: object | None) -> None:
+        """Log a source going down and coming back once, not every cycle."""
+        if error is None:
+            if source in self.failing:
+                self.failing.discard(source)
+                log.info("services collector: %s %s is back", service, source)
+        elif source not in self.failing:
+            self.failing.add(source)
+            log.warning("services collector: %s %s: %s", service, source, error)
 
 
 @dataclass(slots=True)
@@ -345,8 +357,8 @@ class ServicesCollector:
                     endpoint_cycle = _endpoint_cycle(traffic, now - prev_at)
                 endpoint_running, endpoint_waiting = traffic.running, traffic.waiting
                 state.prev_scrape, state.prev_scrape_at = current, now
-            elif job.done:
-                log.warning("services collector: %s metrics endpoint: %s", name, job.error)
+            state.report(name, "metrics endpoint",
+                         None if scraped else job.error or f"no answer within {service.timeout:g}s")
             out.append(sample("opsplan_api_metrics_up", 1 if scraped else 0, service=name))
 
         if service.url and state.probe is not None:
@@ -355,8 +367,11 @@ class ServicesCollector:
                 result: ProbeResult = job.result
                 up = result.status is not None and result.status in service.expect_status
                 seconds, status = result.seconds, result.status or 0
+                problem: object | None = None if up else (f"HTTP {status}" if status else "no connection")
             else:
                 up, seconds, status = False, service.timeout, 0
+                problem = job.error or f"no answer within {service.timeout:g}s"
+            state.report(name, "probe", problem)
             out.append(sample("opsplan_api_up", 1 if up else 0, service=name))
             out.append(sample("opsplan_api_probe_seconds", seconds, service=name))
             out.append(sample("opsplan_api_probe_status_code", status, service=name))
@@ -379,9 +394,10 @@ class ServicesCollector:
         try:
             read = state.log.read(now)
         except OSError as exc:
-            log.warning("services collector: %s access log: %s", service.name, exc)
+            state.report(service.name, "access log", exc)
             out.append(sample("opsplan_api_log_up", 0, service=service.name))
             return None
+        state.report(service.name, "access log", None)
         out.append(sample("opsplan_api_log_up", 1, service=service.name))
         state.parse_errors += read.parse_errors
         out.append(sample("opsplan_api_log_parse_errors_total", state.parse_errors, service=service.name))
@@ -396,12 +412,14 @@ class ServicesCollector:
         if job is not None and job.wait_until(deadline, started):
             state.tls = None
             state.tls_checked_at = now
+            state.report(service.name, "TLS certificate", job.error)
             if job.error is None:
                 state.tls_not_after = job.result
             else:
-                # An unreadable certificate says nothing about expiry: drop the value, retry in an hour.
-                log.warning("services collector: %s TLS certificate: %s", service.name, job.error)
+                # An unreadable certificate says nothing about expiry: drop the value and retry
+                # sooner than the hourly refresh, as the service may just be starting.
                 state.tls_not_after = None
+                state.tls_checked_at = now - TLS_RECHECK + TLS_RETRY
         if state.tls_not_after is not None:
             out.append(sample("opsplan_api_tls_cert_expiry_seconds", state.tls_not_after - now,
                               service=service.name))
