@@ -19,14 +19,15 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def plan_from(ctx: typer.Context) -> Plan:
-    from opsplan.plan.loader import find_plan_path, load_plan
+    from opsplan.plan.loader import all_errors, find_plan_path, load_plan
 
     obj = ctx.obj or {}
     try:
         return load_plan(find_plan_path(obj.get("plan_path")))
     except PlanError as exc:
-        fail(str(exc), code=2)
-        raise  # unreachable; keeps type checkers sure
+        for problem in all_errors(exc):
+            err.print(f"opsplan: {problem}", markup=False)
+        raise typer.Exit(2) from None
 
 
 def fail(message: str, code: int = 1) -> None:
