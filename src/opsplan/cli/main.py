@@ -22,8 +22,8 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_options(ctx: typer.Context,
-                 plan: Path = typer.Option(None, "--plan", readable=False, dir_okay=True, help="Plan file (default ./opsplan.yaml, "
-                                                                "then /etc/opsplan/opsplan.yaml)."),
+                 plan: Path = typer.Option(None, "--plan", readable=False,
+                                           help="Plan file (default ./opsplan.yaml, then /etc/opsplan/opsplan.yaml)."),
                  log_file: Path = typer.Option(None, "--log-file", help="Write log lines here instead of stderr."),
                  verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
                  version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
