@@ -19,7 +19,7 @@ import pytest
 
 from opsplan.collectors.base import Sample
 from opsplan.collectors.services import METRICS, ServicesCollector
-from opsplan.plan.models import Service
+from opsplan.plan.models import AccessLog, Service
 
 BUCKETS = (0.5, 1.0, 2.0, 5.0, float("inf"))
 
@@ -373,3 +373,47 @@ def test_self_signed_https_reports_certificate_expiry(certificate: tuple[Path, P
         trusting.close()
         srv.shutdown()
         srv.server_close()
+
+
+def test_endpoint_and_log_merge_and_fall_back(server: str, behaviour: Behaviour, tmp_path: Path) -> None:
+    vllm = VllmMetrics()
+    behaviour.render = vllm.render
+    log_path = tmp_path / "access.log"
+    log_path.write_text("")
+    clock = Clock()
+    service = Service(name="llm", url=f"{server}/health", metrics_url=f"{server}/metrics",
+                      access_log=AccessLog(path=log_path))
+    collector = ServicesCollector([service], clock=clock)
+
+    def log_lines(n: int, status: int, addr: str) -> None:
+        with open(log_path, "a") as fh:
+            fh.writelines(f'{addr} - - [10/Oct/2025:13:55:36 +0900] "POST /v1/chat HTTP/1.1" {status} 9 '
+                          f'"-" "ua" 9.000\n' for _ in range(n))
+
+    try:
+        collector.collect()
+        vllm.success["stop"] += 100
+        vllm.latency.observe(0.3, 100)
+        log_lines(5, 500, "10.0.0.1")  # the log disagrees; the endpoint wins for rate, errors, latency
+        log_lines(5, 200, "10.0.0.2")
+        clock.now += 10
+        s = collector.collect()  # value() also asserts each series is emitted once
+        assert value(s, "opsplan_api_requests_per_second", service="llm") == pytest.approx(10.0)
+        assert value(s, "opsplan_api_error_ratio", service="llm") == 0
+        assert value(s, "opsplan_api_response_seconds", service="llm", quantile="0.99") <= 0.5
+        assert value(s, "opsplan_api_concurrent_users", service="llm") == 2
+        assert value(s, "opsplan_api_responses_total", service="llm", **{"class": "5xx"}) == 5
+
+        # The endpoint breaks: the log carries rate, errors and latency for that cycle.
+        behaviour.render = lambda: "this is {not prometheus text\n"
+        log_lines(20, 500, "10.0.0.3")
+        clock.now += 10
+        s = collector.collect()
+        assert value(s, "opsplan_api_metrics_up", service="llm") == 0
+        assert value(s, "opsplan_api_up", service="llm") == 1
+        assert value(s, "opsplan_api_requests_per_second", service="llm") == pytest.approx(2.0)
+        assert value(s, "opsplan_api_error_ratio", service="llm") == 1
+        assert value(s, "opsplan_api_response_seconds", service="llm", quantile="0.5") == pytest.approx(9.0)
+        assert value(s, "opsplan_api_concurrent_users", service="llm") == 3
+    finally:
+        collector.close()
