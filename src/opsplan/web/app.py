@@ -103,7 +103,8 @@ def create_app(state: ServeState) -> FastAPI:
     @app.get("/", response_class=HTMLResponse)
     def page(request: Request, lang: str | None = None) -> HTMLResponse:
         language = lang if lang in ("ko", "en") else state.plan.language
-        view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error)
+        view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
+                            language=language)
 
         def tr(key: str) -> str:
             return MESSAGES[key].get(language) or MESSAGES[key]["en"]

@@ -40,8 +40,9 @@ def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:
     }
 
 
-def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = None) -> dict[str, Any]:
-    lang = plan.language
+def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = None,
+                 language: str | None = None) -> dict[str, Any]:
+    lang = language or plan.language
     index = SampleIndex(cycle.samples if cycle else [])
     tz = ZoneInfo(plan.timezone)
     groups = []
