@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -22,6 +24,20 @@ from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
 
 log = logging.getLogger("opsplan.serve")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its shutdown, which would kill us before the store is closed."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        wanted = (signal.SIGINT, signal.SIGTERM)
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in wanted}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def is_loopback(host: str) -> bool:
@@ -72,7 +88,7 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock))
     config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
                             lifespan="off", server_header=False)
-    server = uvicorn.Server(config)
+    server = _Server(config)
     bound_host, bound_port = sock.getsockname()[:2]
     url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"
     loop.start()
