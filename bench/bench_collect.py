@@ -32,25 +32,12 @@ from opsplan.collectors.runner import CollectionRunner  # noqa: E402
 from opsplan.plan.loader import load_plan  # noqa: E402
 from yaml_writer import free_port, write_plan  # noqa: E402
 
-METRICS_BODY = (
-    "# TYPE http_requests_total counter\n"
-    'http_requests_total{status="200"} 1000\nhttp_requests_total{status="500"} 3\n'
-    "# TYPE http_request_duration_seconds histogram\n"
-    + "".join(f'http_request_duration_seconds_bucket{{le="{le}"}} {n}\n'
-              for le, n in (("0.1", 500), ("0.5", 900), ("1", 990), ("2", 1000), ("+Inf", 1003)))
-    + "http_request_duration_seconds_sum 300\nhttp_request_duration_seconds_count 1003\n"
-)
-
 
 def start_api(workdir: Path) -> tuple[subprocess.Popen, int]:
-    """A stand-in API in its own process (its CPU must not count as opsplan's): static /health and /metrics."""
-    docroot = workdir / "api"
-    docroot.mkdir()
-    (docroot / "health").write_text("ok")
-    (docroot / "metrics").write_text(METRICS_BODY)
+    """The stand-in API runs in its own process: its CPU must not count as opsplan's."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
-                             "--directory", str(docroot)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "stand_in_api.py"), str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)

@@ -28,7 +28,8 @@ class Sample:
         return None
 
 
-def sample(name: str, value: float, **labels: object) -> Sample:
+def sample(name: str, value: float, /, **labels: object) -> Sample:
+    # Positional-only, so a label may itself be called "name" or "value".
     return Sample(name, float(value), labels_of(**labels))
 
 

@@ -163,6 +163,7 @@ class MariaDBCollector:
         connect: Callable[..., Any] = pymysql.connect,
         read_timeout: float | None = None,
         size_cache_seconds: float = 300.0,
+        replica_recheck_seconds: float = 300.0,
     ) -> None:
         self.db = db
         self._password = password
@@ -178,6 +179,8 @@ class MariaDBCollector:
         self._previous: tuple[float, float, float] | None = None  # (clock, Questions, Uptime)
         self._size_cache: tuple[float, Sample | None] | None = None
         self._replica_error: str | None = None
+        self._replica_recheck_seconds = replica_recheck_seconds
+        self._no_replica_until: float | None = None  # clock time before which "not a replica" is trusted
 
     @classmethod
     def from_plan(cls, db: Database, environ: Mapping[str, str] = os.environ, **kwargs: Any) -> MariaDBCollector:
@@ -344,6 +347,10 @@ class MariaDBCollector:
         return out
 
     def _replication(self, conn: Any) -> list[Sample]:
+        # SHOW REPLICA STATUS is the costliest read of a cycle (about 60 columns); when the plan
+        # expects no replication and the server was not a replica, ask again only now and then.
+        if not self.db.replication and self._no_replica_until is not None and self._clock() < self._no_replica_until:
+            return [sample("opsplan_mariadb_replication_configured", 0)]
         row: dict[str, Any] | None = None
         try:
             with conn.cursor(pymysql.cursors.DictCursor) as cur:
@@ -362,6 +369,7 @@ class MariaDBCollector:
         self._replica_error = None
 
         configured = self.db.replication or row is not None
+        self._no_replica_until = None if configured else self._clock() + self._replica_recheck_seconds
         out = [sample("opsplan_mariadb_replication_configured", 1 if configured else 0)]
         if not configured:
             return out
