@@ -70,6 +70,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "concurrent_users": index.value("opsplan_api_concurrent_users", service=name),
         })
     version = [s.label("version") for s in index.all("opsplan_mariadb_info")]
+    reason = [s.label("reason") for s in index.all("opsplan_mariadb_last_error_info")]
     last = None
     if cycle:
         last = {
@@ -89,6 +90,8 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "swap_usage_ratio": index.value("opsplan_swap_usage_ratio"),
             "disks": [{"mountpoint": s.label("mountpoint"), "usage_ratio": s.value}
                       for s in index.all("opsplan_disk_usage_ratio")],
+            "interfaces": [{"interface": s.label("interface"), "up": s.value}
+                           for s in index.all("opsplan_network_up")],
         },
         "gpu_count": index.value("opsplan_gpu_count"),
         "gpu_expected": len(plan.expected_gpus()),
@@ -97,6 +100,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
         "mariadb": {
             "up": index.value("opsplan_mariadb_up"),
             "version": version[0] if version else None,
+            "down_reason": reason[0] if reason else None,
             "threads_connected": index.value("opsplan_mariadb_threads_connected"),
             "connection_usage_ratio": index.value("opsplan_mariadb_connection_usage_ratio"),
             "queries_per_second": index.value("opsplan_mariadb_queries_per_second"),
