@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
               port: int = typer.Option(None, "--port", help="Port (default: the plan's web.port; 0 = any free)."),
               ) -> None:
         """Collect on the plan's interval, keep the metrics store, serve /metrics, the API and the status page."""
-        from opsplan.serve.server import is_loopback
+        from opsplan.net import is_loopback
         from opsplan.serve.server import serve as run
 
         plan = plan_from(ctx)

@@ -9,7 +9,6 @@ appears in a label, a log line or an exception message from here.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
+from ..net import is_loopback
 from ..plan.models import Database
 from ..plan.secrets import read_database_password
 from .base import MetricSpec, Sample, counter, gauge, sample
@@ -227,7 +227,7 @@ class MariaDBCollector:
         else:
             params["host"] = self.db.host
             params["port"] = self.db.port
-        if self.db.socket or _is_loopback(self.db.host):
+        if self.db.socket or is_loopback(self.db.host):
             # PyMySQL prefers TLS and builds a fresh SSL context (loading the system's CA store) on
             # every connect: tens of ms of CPU per reconnect, to protect nothing on this host.
             params["ssl_disabled"] = True
@@ -429,12 +429,3 @@ class MariaDBCollector:
             if value is not None:
                 return sample("opsplan_mariadb_data_bytes", value)
         return None
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
