@@ -399,6 +399,9 @@ class Plan(Strict):
     notifications: Notifications = Field(default_factory=Notifications)
     web: Web = Field(default_factory=Web)
     data_dir: Path = Path("/var/lib/opsplan")
+    # The state database is SQLite in data_dir unless this environment variable holds an
+    # SQLAlchemy URL (MariaDB/PostgreSQL for a fleet); a URL carries a password, so never the plan.
+    state_db_url_env: str | None = None
     timezone: str = "Asia/Seoul"
     language: Literal["ko", "en"] = "ko"
 

@@ -1,0 +1,109 @@
+"""The state database: alerts, silences, the outbox, the backup catalog, runbook journals.
+
+SQLite in the data directory by default (one box needs nothing else); any SQLAlchemy URL
+(MariaDB, PostgreSQL) when the plan names one. The schema is versioned with Alembic: each
+domain keeps its own branch of revisions under store/migrations/versions, so `migrate()`
+upgrades every branch to its head.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from opsplan.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    """Every table of the state database derives from this."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web API read while the loop writes; busy_timeout waits out the other writer.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def default_url(data_dir: Path) -> str:
+    return f"sqlite:///{Path(data_dir) / 'state.db'}"
+
+
+class StateDB:
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        except Exception as exc:  # noqa: BLE001 - a bad URL is the operator's one-line error
+            raise StoreError(f"cannot open the state database: {_safe(exc)}") from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False, future=True)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> StateDB:
+        db = cls(url)
+        if migrate:
+            db.migrate()
+        return db
+
+    def migrate(self) -> None:
+        """Bring every branch of the schema to its newest revision."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["engine"] = self.engine
+        try:
+            command.upgrade(config, "heads")
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"cannot migrate the state database: {_safe(exc)}") from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _safe(exc: BaseException) -> str:
+    """First line of an error without the URL's password (SQLAlchemy may echo the URL)."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]
+
+
+def state_url(data_dir: Path, url_env: str | None, environ: Any) -> str:
+    """The plan's state database: the URL in `url_env` when set there, else SQLite in data_dir."""
+    if url_env:
+        url = environ.get(url_env)
+        if not url:
+            raise StoreError(f"state_db_url_env names {url_env}, which is not set")
+        return str(url)
+    return default_url(data_dir)

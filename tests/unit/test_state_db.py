@@ -1,0 +1,41 @@
+"""The state database: migrations that can run again, transactions that roll back, safe errors."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from opsplan.errors import StoreError
+from opsplan.store.state import StateDB, state_url
+
+
+def test_migrate_twice_keeps_data_and_rolls_back_a_failed_transaction(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = StateDB.open(url)
+    with db.session() as session:
+        session.execute(text("INSERT INTO opsplan_meta (key, value) VALUES ('site', 'seoul')"))
+    with pytest.raises(RuntimeError), db.session() as session:
+        session.execute(text("INSERT INTO opsplan_meta (key, value) VALUES ('half', 'done')"))
+        raise RuntimeError("interrupted")
+    db.close()
+    again = StateDB.open(url)
+    with again.session() as session:
+        rows = session.execute(text("SELECT key, value FROM opsplan_meta")).all()
+    assert rows == [("site", "seoul")]
+    again.close()
+    assert (tmp_path / "state.db").is_file()  # created where the plan says
+
+
+def test_a_url_from_the_environment_and_a_missing_one(tmp_path):
+    assert state_url(tmp_path, None, {}) == f"sqlite:///{tmp_path / 'state.db'}"
+    assert state_url(tmp_path, "OPSPLAN_STATE_URL", {"OPSPLAN_STATE_URL": "sqlite:///x.db"}) == "sqlite:///x.db"
+    with pytest.raises(StoreError, match="OPSPLAN_STATE_URL, which is not set"):
+        state_url(tmp_path, "OPSPLAN_STATE_URL", {})
+
+
+def test_an_unreachable_database_is_one_line_without_the_password():
+    with pytest.raises(StoreError) as raised:
+        StateDB.open("mysql+pymysql://opsplan:s3cret-pw@127.0.0.1:1/opsplan?connect_timeout=1")
+    message = str(raised.value)
+    assert "s3cret-pw" not in message and "\n" not in message
+    assert message.startswith("cannot migrate the state database")
