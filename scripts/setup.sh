@@ -10,6 +10,8 @@ debs=(python3 python3-venv python3-dev gcc git ca-certificates)
 if [ "$purpose" = test ]; then
   # The tests start their own throwaway MariaDB servers and run mariabackup against them.
   debs+=(mariadb-server mariadb-client mariadb-backup openssl procps)
+  # Prometheus, promtool, Alertmanager and amtool check and run the exported configuration.
+  debs+=(prometheus prometheus-alertmanager)
 fi
 if [ "$purpose" = bench ]; then
   debs+=(prometheus-node-exporter mariadb-server)

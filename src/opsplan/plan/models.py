@@ -136,6 +136,9 @@ class Database(Strict):
 
 # --- §3 monitoring -------------------------------------------------------------------------------
 
+AlertSeverity = Literal["critical", "warning"]
+
+
 class PercentThreshold(Strict):
     """A usage rule in percent: critical first so `warning` can be checked against it."""
 
@@ -155,14 +158,63 @@ class ErrorRateThreshold(PercentThreshold):
     min_requests_per_second: float = Field(default=0.0, ge=0)
 
 
+class CelsiusThreshold(Strict):
+    critical: float | None = Field(default=None, ge=0, le=150)
+    warning: float | None = Field(default=None, ge=0, le=150)
+    for_: Duration = Field(default=300.0, alias="for")
+
+
+class StateRule(Strict):
+    """A rule on a state (down, missing): on by default, with its own severity and duration."""
+
+    enabled: bool = True
+    severity: AlertSeverity = "critical"
+    for_: Duration = Field(default=60.0, alias="for")
+
+
+def _state(severity: str, for_seconds: float) -> StateRule:
+    return StateRule.model_validate({"severity": severity, "for": for_seconds})
+
+
+class AgeThreshold(Strict):
+    enabled: bool = True
+    critical: Duration = 26 * 3600.0  # a daily backup that missed one night and then some
+
+
 class Alerts(Strict):
+    # Seed §3.2.
     cpu: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=90, warning=80))
     memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=90, warning=80))
     disk: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=90, warning=80))
     api_error_rate: ErrorRateThreshold = Field(default_factory=lambda: ErrorRateThreshold(critical=1))
     api_response_time: LatencyThreshold = Field(default_factory=lambda: LatencyThreshold(warning=2.0))
-    gpu_temperature: LatencyThreshold | None = None  # filled by the alerting stage
+    # Beyond the seed, on by default.
+    gpu_temperature: CelsiusThreshold = Field(default_factory=lambda: CelsiusThreshold(critical=90, warning=83))
+    gpu_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(warning=95))
+    gpu_missing: StateRule = Field(default_factory=lambda: _state("critical", 60))
+    mariadb_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
+    api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
+    collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
+    backup_age: AgeThreshold = Field(default_factory=AgeThreshold)
+    # A value must fall this far below its threshold (percent of the threshold) before the alert clears.
     hysteresis: Percent = 5.0
+
+
+CompareOp = Literal[">", ">=", "<", "<=", "==", "!="]
+
+
+class CustomRule(Strict):
+    """An operator's own rule: `metric{match} op threshold` for `for`."""
+
+    alert: str = Field(pattern=r"^[A-Z][A-Za-z0-9]*$")
+    metric: str = Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+    match: dict[str, str] = Field(default_factory=dict)
+    op: CompareOp = ">"
+    threshold: float
+    for_: Duration = Field(default=300.0, alias="for")
+    severity: AlertSeverity = "warning"
+    summary: Text
+    description: Text | None = None
 
 
 class StoreSettings(Strict):
@@ -175,6 +227,9 @@ class Monitoring(Strict):
     interval: Duration = 15.0
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: Alerts = Field(default_factory=Alerts)
+    rules: list[CustomRule] = Field(default_factory=list)
+    # An external Alertmanager (v2 API) that opsplan pushes its own alerts to, when a fleet has one.
+    alertmanager_url: str | None = None
     gpu_required: bool = True
 
 
@@ -357,7 +412,6 @@ class Incidents(Strict):
 
 # --- notifications, web, the whole plan ----------------------------------------------------------
 
-AlertSeverity = Literal["critical", "warning"]
 
 
 def _both_severities() -> list[AlertSeverity]:

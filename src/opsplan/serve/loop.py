@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opsplan.collectors.exposition import LatestSamples
@@ -17,6 +17,7 @@ log = logging.getLogger("opsplan.serve")
 class CollectionLoop:
     def __init__(self, runner: CollectionRunner, store: Any, latest: LatestSamples, *, interval: float,
                  store_lock: threading.Lock, maintain_every: float = 300.0,
+                 after_cycle: Sequence[Callable[[Cycle], None]] = (),
                  clock: Callable[[], float] = time.monotonic):
         self.runner = runner
         self.store = store
@@ -25,6 +26,8 @@ class CollectionLoop:
         self.store_lock = store_lock
         self.maintain_every = maintain_every
         self.clock = clock
+        # Stages that work on each cycle's samples (alert rules, ...), in order, after the store write.
+        self.after_cycle = list(after_cycle)
         self.last_cycle: Cycle | None = None
         self.store_error: str | None = None
         self._stop = threading.Event()
@@ -49,6 +52,11 @@ class CollectionLoop:
             if self.store_error is None:
                 log.error("metrics store write failed: %s", exc)
             self.store_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        for stage in self.after_cycle:
+            try:
+                stage(cycle)
+            except Exception:  # noqa: BLE001 - one failing stage must not stop collection or the others
+                log.exception("stage %s failed on this cycle", getattr(stage, "__name__", stage))
         return cycle
 
     def _run(self) -> None:

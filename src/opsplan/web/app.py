@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -31,6 +32,7 @@ class ServeState:
     loop: CollectionLoop
     store: Any
     store_lock: threading.Lock
+    state_db: Any = None
     started: float = field(default_factory=time.time)
 
 
@@ -49,7 +51,7 @@ def _time_param(value: str | None, default: float, name: str, now: float) -> flo
     raise HTTPException(400, f"{name}: expected unix seconds or now-DURATION (e.g. now-1h), got {value[:40]!r}")
 
 
-def create_app(state: ServeState) -> FastAPI:
+def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app = FastAPI(title="opsplan", version=__version__, docs_url="/api/docs", redoc_url=None,
                   openapi_url="/api/v1/openapi.json")
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -113,6 +115,8 @@ def create_app(state: ServeState) -> FastAPI:
                                                               interval=state.plan.monitoring.interval)
         return HTMLResponse(html)
 
+    for router in routers:  # one router per domain (alerts, backups, ...), each under /api/v1
+        app.include_router(router)
     return app
 
 

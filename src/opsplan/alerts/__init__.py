@@ -1,0 +1,1 @@
+"""Alerts: rule evaluation over each cycle, alert states, silences, acknowledgements."""

@@ -1,0 +1,1 @@
+"""Alert rules: built from the plan, evaluated inside opsplan and exported to Prometheus alike."""

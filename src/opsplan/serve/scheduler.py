@@ -1,0 +1,84 @@
+"""Runs the plan's scheduled jobs (backups at 02:00, check reports, drills) inside `opsplan serve`.
+
+Cron expressions are read in the plan's timezone (the seed's "daily 02:00" is Seoul time). A job
+that is still running when it is due again is not started twice; a job that fails is logged and
+runs again at its next time. Jobs run on their own threads so a long backup never delays
+collection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+log = logging.getLogger("opsplan.scheduler")
+
+
+@dataclass
+class Job:
+    name: str
+    cron: str
+    run: Callable[[], object]
+    next_at: float = 0.0
+    running: threading.Thread | None = field(default=None, repr=False)
+
+
+class Scheduler:
+    def __init__(self, jobs: list[Job], *, timezone: str, clock: Callable[[], float] = time.time):
+        self.jobs = jobs
+        self.tz = ZoneInfo(timezone)
+        self.clock = clock
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        now = clock()
+        for job in jobs:
+            job.next_at = self.next_time(job.cron, now)
+
+    def next_time(self, cron: str, after: float) -> float:
+        start = datetime.fromtimestamp(after, self.tz)
+        return float(croniter(cron, start).get_next(float))
+
+    def start(self) -> None:
+        if self.jobs:
+            self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def run_due(self) -> list[str]:
+        """Start every job whose time has come; returns the names started (for tests and logs)."""
+        now = self.clock()
+        started = []
+        for job in self.jobs:
+            if now < job.next_at:
+                continue
+            job.next_at = self.next_time(job.cron, now)
+            if job.running is not None and job.running.is_alive():
+                log.warning("job %s is still running from its last time; not starting it again", job.name)
+                continue
+            job.running = threading.Thread(target=self._run, args=(job,), name=f"job-{job.name}", daemon=True)
+            job.running.start()
+            started.append(job.name)
+        return started
+
+    def _run(self, job: Job) -> None:
+        log.info("job %s started", job.name)
+        try:
+            job.run()
+            log.info("job %s finished", job.name)
+        except Exception as exc:  # noqa: BLE001 - a failed job runs again at its next time
+            log.error("job %s failed: %s", job.name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_due()
+            self._stop.wait(1.0)

@@ -1,0 +1,57 @@
+"""The scheduler: cron in the plan's timezone, no double start, a failing job runs again next time."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from opsplan.serve.scheduler import Job, Scheduler
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def at(text: str) -> float:
+    return datetime.fromisoformat(text).replace(tzinfo=SEOUL).timestamp()
+
+
+def test_daily_0200_is_seoul_time_and_runs_once_per_day():
+    now = [at("2026-11-27 01:59:00")]
+    ran = []
+    done = threading.Event()
+    job = Job("backup-db", "0 2 * * *", lambda: (ran.append(now[0]), done.set()))
+    scheduler = Scheduler([job], timezone="Asia/Seoul", clock=lambda: now[0])
+    assert datetime.fromtimestamp(job.next_at, SEOUL).isoformat() == "2026-11-27T02:00:00+09:00"
+    assert scheduler.run_due() == []
+    now[0] = at("2026-11-27 02:00:01")
+    assert scheduler.run_due() == ["backup-db"]
+    assert done.wait(5)
+    assert scheduler.run_due() == []  # not again the same day
+    assert datetime.fromtimestamp(job.next_at, SEOUL).isoformat() == "2026-11-28T02:00:00+09:00"
+
+
+def test_a_job_still_running_is_not_started_twice_and_a_failure_does_not_stop_it():
+    now = [at("2026-11-27 00:00:30")]
+    release = threading.Event()
+    calls = []
+
+    def slow() -> None:
+        calls.append("slow")
+        release.wait(5)
+
+    def broken() -> None:
+        calls.append("broken")
+        raise OSError("disk full")
+
+    scheduler = Scheduler([Job("slow", "* * * * *", slow), Job("broken", "* * * * *", broken)],
+                          timezone="Asia/Seoul", clock=lambda: now[0])
+    now[0] += 60
+    assert scheduler.run_due() == ["slow", "broken"]
+    now[0] += 60
+    assert scheduler.run_due() == ["broken"]  # slow is still running
+    release.set()
+    scheduler.jobs[0].running.join(5)
+    now[0] += 60
+    assert scheduler.run_due() == ["slow", "broken"]
+    scheduler.jobs[1].running.join(5)
+    assert calls.count("broken") == 3
