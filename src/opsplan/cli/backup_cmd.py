@@ -1,0 +1,15 @@
+"""`opsplan backup ...`: the database (mariabackup) commands and the model/config commands share one group."""
+
+from __future__ import annotations
+
+import typer
+
+from opsplan.cli import backup_db_cmd, backup_files_cmd
+
+backup_app = typer.Typer(no_args_is_help=True, help="Back up MariaDB, AI models and configuration (seed §4.1).")
+backup_db_cmd.register(backup_app)
+backup_files_cmd.register(backup_app)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(backup_app, name="backup")
