@@ -26,7 +26,7 @@ class CollectionLoop:
         self.store_lock = store_lock
         self.maintain_every = maintain_every
         self.clock = clock
-        # Stages that work on each cycle's samples (alert rules, ...), in order, after the store write.
+        # Stages that work on each cycle's samples (alert rules, ...), in order.
         self.after_cycle = list(after_cycle)
         self.last_cycle: Cycle | None = None
         self.store_error: str | None = None
@@ -42,6 +42,13 @@ class CollectionLoop:
 
     def run_cycle(self) -> Cycle:
         cycle = self.runner.run_once()
+        # Stages (alert rules, ...) see the cycle first and may add their own samples to it, so
+        # what they export is stored and scraped with the rest.
+        for stage in self.after_cycle:
+            try:
+                stage(cycle)
+            except Exception:  # noqa: BLE001 - one failing stage must not stop collection or the others
+                log.exception("stage %s failed on this cycle", getattr(stage, "__name__", stage))
         self.latest.update(cycle.samples)
         self.last_cycle = cycle
         try:
@@ -52,11 +59,6 @@ class CollectionLoop:
             if self.store_error is None:
                 log.error("metrics store write failed: %s", exc)
             self.store_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        for stage in self.after_cycle:
-            try:
-                stage(cycle)
-            except Exception:  # noqa: BLE001 - one failing stage must not stop collection or the others
-                log.exception("stage %s failed on this cycle", getattr(stage, "__name__", stage))
         return cycle
 
     def _run(self) -> None:
