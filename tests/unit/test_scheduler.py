@@ -55,3 +55,16 @@ def test_a_job_still_running_is_not_started_twice_and_a_failure_does_not_stop_it
     assert scheduler.run_due() == ["slow", "broken"]
     scheduler.jobs[1].running.join(5)
     assert calls.count("broken") == 3
+
+
+def test_a_run_missed_while_down_happens_at_start_up_and_the_log_says_so(caplog):
+    now = at("2026-11-27 09:00:00")
+    done = threading.Event()
+    missed = Job("backup-db", "0 2 * * *", done.set, last_run=lambda: at("2026-11-26 02:03:00"))
+    on_time = Job("backup-config", "0 2 * * *", lambda: None, last_run=lambda: at("2026-11-27 02:01:00"))
+    never = Job("backup-models", "0 2 * * *", lambda: None, last_run=lambda: None)
+    scheduler = Scheduler([missed, on_time, never], timezone="Asia/Seoul", clock=lambda: now)
+    with caplog.at_level("WARNING", logger="opsplan.scheduler"):
+        assert scheduler.run_due() == ["backup-db"]
+    assert done.wait(5)
+    assert "backup-db missed its run at 2026-11-27T02:00+09:00" in caplog.text

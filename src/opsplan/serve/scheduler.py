@@ -26,6 +26,9 @@ class Job:
     name: str
     cron: str
     run: Callable[[], object]
+    # When the job last completed (UTC seconds), from its own records; lets a run missed while
+    # opsplan was down (the server was off at 02:00) happen at start-up.
+    last_run: Callable[[], float | None] | None = None
     next_at: float = 0.0
     running: threading.Thread | None = field(default=None, repr=False)
 
@@ -40,6 +43,21 @@ class Scheduler:
         now = clock()
         for job in jobs:
             job.next_at = self.next_time(job.cron, now)
+            self._catch_up(job, now)
+
+    def _catch_up(self, job: Job, now: float) -> None:
+        if job.last_run is None:
+            return
+        try:
+            last = job.last_run()
+        except Exception as exc:  # noqa: BLE001 - an unreadable record must not stop the scheduler
+            log.warning("job %s: cannot tell when it last ran: %s", job.name, exc)
+            return
+        due = float(croniter(job.cron, datetime.fromtimestamp(now, self.tz)).get_prev(float))
+        if last is not None and last < due:
+            log.warning("job %s missed its run at %s while opsplan was down; running it now", job.name,
+                        datetime.fromtimestamp(due, self.tz).isoformat(timespec="minutes"))
+            job.next_at = now
 
     def next_time(self, cron: str, after: float) -> float:
         start = datetime.fromtimestamp(after, self.tz)
