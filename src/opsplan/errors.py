@@ -37,3 +37,7 @@ class CollectorError(OpsplanError):
 
 class StoreError(OpsplanError):
     """The metrics store or the state database failed."""
+
+
+class BackupError(OpsplanError):
+    """A backup, prune or verify could not run or did not finish; the catalog says which."""
