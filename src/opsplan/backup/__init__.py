@@ -1,0 +1,1 @@
+"""Backups (seed §4.1): MariaDB chains, AI model versions, configuration in Git."""
