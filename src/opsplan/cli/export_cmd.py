@@ -1,0 +1,70 @@
+"""`opsplan export --out DIR`: Prometheus rules and config, Alertmanager config, Grafana provisioning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.plan.models import Plan
+
+
+def _seconds(value: str | None, option: str) -> float | None:
+    from opsplan.plan.types import parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except Exception:  # noqa: BLE001 - pydantic's error type; the message below says what to write
+        fail(f"{option}: invalid duration {value[:40]!r} (use e.g. 15s, 1m)", code=2)
+        raise  # unreachable: fail() exits
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("export")
+    def export_cmd(
+        ctx: typer.Context,
+        out_dir: Path = typer.Option(..., "--out", help="Directory to write into (created if missing)."),
+        force: bool = typer.Option(False, "--force", help="Replace files opsplan did not write or that were edited."),
+        opsplan_url: str = typer.Option(None, "--opsplan-url",
+                                        help="How Prometheus/Alertmanager reach opsplan (default: web.bind:port)."),
+        alertmanager_url: str = typer.Option(None, "--alertmanager-url",
+                                             help="Alertmanager for Prometheus (default: monitoring.alertmanager_url, "
+                                                  "else http://127.0.0.1:9093)."),
+        prometheus_url: str = typer.Option(None, "--prometheus-url",
+                                           help="Prometheus for Grafana's datasource (default: "
+                                                "monitoring.prometheus_url)."),
+        scrape_interval: str = typer.Option(None, "--scrape-interval", help="Default: monitoring.interval."),
+        evaluation_interval: str = typer.Option(None, "--evaluation-interval", help="Default: the scrape interval."),
+        group_wait: str = typer.Option(None, "--group-wait", help="Alertmanager group_wait (default 30s)."),
+        group_interval: str = typer.Option(None, "--group-interval", help="Alertmanager group_interval (default 5m)."),
+        token_file: Path = typer.Option(None, "--token-file",
+                                        help="File with opsplan's API token, read by Alertmanager for its webhook."),
+    ) -> None:
+        """Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1)."""
+        from opsplan.export import export, targets_for
+        from opsplan.i18n import t
+
+        plan = plan_from(ctx)
+        with one_line_errors():
+            targets = targets_for(
+                plan, opsplan_url=opsplan_url, alertmanager_url=alertmanager_url, prometheus_url=prometheus_url,
+                scrape_interval=_seconds(scrape_interval, "--scrape-interval"),
+                evaluation_interval=_seconds(evaluation_interval, "--evaluation-interval"),
+                group_wait=_seconds(group_wait, "--group-wait"),
+                group_interval=_seconds(group_interval, "--group-interval"),
+                token_file=(token_file.resolve() if token_file else None) or _plan_token_file(plan))
+            result = export(plan, out_dir, targets, force=force)
+        for rel in result.written:
+            out.print(str(out_dir / rel), markup=False)
+        out.print(t("export.done", plan.language, n=len(result.written), removed=len(result.removed),
+                    out=str(out_dir)), markup=False)
+
+
+def _plan_token_file(plan: Plan) -> Path | None:
+    # The same file web/auth.py reads; a token given only as an environment variable cannot be
+    # referenced from alertmanager.yml, so then --token-file names a file Alertmanager may read.
+    value = plan.web.api_token_file
+    return Path(value).resolve() if value else None

@@ -1,0 +1,36 @@
+"""The plan written for a Prometheus + Alertmanager + Grafana stack (seed §3.1): `opsplan export`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsplan.export.grafana import dashboard_json, dashboards, datasource_config, provider_config
+from opsplan.export.prometheus import alertmanager_config, prometheus_config
+from opsplan.export.promql import rules_document
+from opsplan.export.targets import ExportTargets, targets_for
+from opsplan.export.writer import WriteResult, to_json, to_yaml, write_export
+from opsplan.plan.models import Plan
+from opsplan.rules.model import build_rules
+
+__all__ = ["ExportTargets", "WriteResult", "export", "render_export", "targets_for"]
+
+
+def render_export(plan: Plan, targets: ExportTargets, out: Path) -> dict[str, str]:
+    """Every file of the export, relative path -> text. `out` is only used for the dashboards' path."""
+    rules = build_rules(plan)
+    refresh = f"{max(5, int(targets.scrape_interval))}s"
+    files = {
+        "prometheus/rules.yml": to_yaml(rules_document(rules, plan)),
+        "prometheus/prometheus.yml": to_yaml(prometheus_config(plan, targets)),
+        "alertmanager/alertmanager.yml": to_yaml(alertmanager_config(plan, rules, targets)),
+        "grafana/provisioning/datasources/opsplan.yaml": to_yaml(datasource_config(targets)),
+        "grafana/provisioning/dashboards/opsplan.yaml": to_yaml(
+            provider_config(out.resolve() / "grafana" / "dashboards")),
+    }
+    for board in dashboards(plan):
+        files[f"grafana/dashboards/{board.uid}.json"] = to_json(dashboard_json(board, refresh))
+    return files
+
+
+def export(plan: Plan, out: Path, targets: ExportTargets, *, force: bool = False) -> WriteResult:
+    return write_export(out, render_export(plan, targets, out), force=force)

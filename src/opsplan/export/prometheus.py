@@ -1,0 +1,80 @@
+"""prometheus/prometheus.yml and alertmanager/alertmanager.yml from the plan."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opsplan.export.promql import duration
+from opsplan.export.targets import Endpoint, ExportTargets
+from opsplan.plan.models import Plan
+from opsplan.rules.model import Rule
+
+WEBHOOK_PATH = "/api/v1/alertmanager"
+# Warnings are not repeated by opsplan's own notifier; Alertmanager cannot stop repeating, so once a day.
+WARNING_REPEAT_S = 24 * 3600.0
+
+
+def _static(endpoint: Endpoint) -> dict[str, Any]:
+    config: dict[str, Any] = {"static_configs": [{"targets": [endpoint.hostport]}]}
+    if endpoint.scheme != "http":
+        config["scheme"] = endpoint.scheme
+    return config
+
+
+def prometheus_config(plan: Plan, targets: ExportTargets) -> dict[str, Any]:
+    scrape: dict[str, Any] = {
+        "job_name": "opsplan",
+        "metrics_path": f"{targets.opsplan.path}/metrics",
+        # opsplan's own labels (service, group, gpu ...) are the contract: keep them as they are.
+        "honor_labels": True,
+        **_static(targets.opsplan),
+        "relabel_configs": [{"target_label": "instance", "replacement": plan.server.name}],
+    }
+    alertmanager: dict[str, Any] = {"api_version": "v2", **_static(targets.alertmanager)}
+    if targets.alertmanager.path:
+        alertmanager["path_prefix"] = targets.alertmanager.path
+    return {
+        "global": {
+            "scrape_interval": duration(targets.scrape_interval),
+            "scrape_timeout": duration(min(10.0, targets.scrape_interval)),
+            "evaluation_interval": duration(targets.evaluation_interval),
+            "external_labels": {"opsplan_server": plan.server.name},
+        },
+        "rule_files": ["rules.yml"],
+        "alerting": {"alertmanagers": [alertmanager]},
+        "scrape_configs": [scrape],
+    }
+
+
+def subject_labels(rules: list[Rule]) -> list[str]:
+    return sorted({name for rule in rules for name in rule.subject})
+
+
+def alertmanager_config(plan: Plan, rules: list[Rule], targets: ExportTargets) -> dict[str, Any]:
+    subjects = subject_labels(rules)
+    webhook: dict[str, Any] = {"url": f"{targets.opsplan.url}{WEBHOOK_PATH}", "send_resolved": True,
+                               "max_alerts": 0}
+    if targets.token_file is not None:
+        # A file reference, never the token itself: alertmanager.yml is often world-readable.
+        webhook["http_config"] = {"authorization": {"type": "Bearer",
+                                                    "credentials_file": str(targets.token_file)}}
+    critical_repeat = plan.notifications.critical_repeat
+    return {
+        "route": {
+            "receiver": "opsplan",
+            "group_by": ["alertname", *subjects],
+            "group_wait": duration(targets.group_wait),
+            "group_interval": duration(targets.group_interval),
+            "repeat_interval": duration(max(WARNING_REPEAT_S, critical_repeat)),
+            "routes": [
+                {"matchers": ['severity="critical"'], "receiver": "opsplan",
+                 "repeat_interval": duration(critical_repeat)},
+                {"matchers": ['severity="warning"'], "receiver": "opsplan",
+                 "repeat_interval": duration(max(WARNING_REPEAT_S, critical_repeat))},
+            ],
+        },
+        "receivers": [{"name": "opsplan", "webhook_configs": [webhook]}],
+        # A Critical silences the Warning of the same alert and subject, as in the embedded engine.
+        "inhibit_rules": [{"source_matchers": ['severity="critical"'], "target_matchers": ['severity="warning"'],
+                           "equal": ["alertname", *subjects]}],
+    }
