@@ -42,6 +42,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "warning: binding to {bind}; there is no authentication yet, anyone who reaches it can read the status.",
     },
     "collect.cycle": {"ko": "수집 {n}개 샘플, {seconds:.2f}초", "en": "collected {n} samples in {seconds:.2f}s"},
+    "export.done": {"ko": "{out} 에 파일 {n}개를 썼습니다 (이전 내보내기에서 지운 파일 {removed}개)",
+                    "en": "wrote {n} files under {out} ({removed} left over from an earlier export removed)"},
 }
 
 

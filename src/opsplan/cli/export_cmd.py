@@ -66,5 +66,5 @@ def register(app: typer.Typer) -> None:
 def _plan_token_file(plan: Plan) -> Path | None:
     # The same file web/auth.py reads; a token given only as an environment variable cannot be
     # referenced from alertmanager.yml, so then --token-file names a file Alertmanager may read.
-    value = plan.web.api_token_file
+    value = getattr(plan.web, "api_token_file", None)
     return Path(value).resolve() if value else None

@@ -230,6 +230,8 @@ class Monitoring(Strict):
     rules: list[CustomRule] = Field(default_factory=list)
     # An external Alertmanager (v2 API) that opsplan pushes its own alerts to, when a fleet has one.
     alertmanager_url: str | None = None
+    # The Prometheus that Grafana's exported datasource queries (`opsplan export`).
+    prometheus_url: str = "http://127.0.0.1:9090"
     gpu_required: bool = True
 
 
