@@ -1,0 +1,88 @@
+"""`opsplan notify test|outbox`: try the channels now, and see what waits in the outbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import typer
+from rich.table import Table
+
+from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.i18n import t
+
+
+def register(app: typer.Typer) -> None:
+    notify_app = typer.Typer(name="notify", no_args_is_help=True,
+                             help="Notification channels: send a test message, list the outbox.")
+    notify_app.command("test")(test_channels)
+    notify_app.command("outbox")(show_outbox)
+    app.add_typer(notify_app, name="notify")
+
+
+def test_channels(ctx: typer.Context,
+                  channel: str = typer.Option(None, "--channel", help="Only this channel (its name in the plan)."),
+                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Send a test message to every channel (or one) now; exit 1 if any failed."""
+    from opsplan.notify.render import channel_test_message
+    from opsplan.notify.service import attempt
+
+    plan = plan_from(ctx)
+    lang = plan.language
+    channels = plan.notifications.channels
+    if not channels:
+        fail(t("notify.cli.no_channels", lang))
+    if channel is not None:
+        channels = [c for c in channels if c.name == channel]
+        if not channels:
+            known = ", ".join(c.name for c in plan.notifications.channels)
+            fail(t("notify.cli.unknown_channel", lang, name=channel, known=known))
+    results = []
+    for target in channels:
+        message = channel_test_message(plan, target.name, time.time())
+        result = attempt(target, message.title, message.body, message.notify_type, environ=os.environ)
+        results.append({"channel": target.name, "ok": result.ok, "reason": result.reason})
+    if as_json:
+        out.print(json.dumps(results, ensure_ascii=False, indent=2), markup=False, highlight=False)
+    else:
+        for r in results:
+            word = t("notify.cli.ok", lang) if r["ok"] else t("notify.cli.failed", lang)
+            reason = f": {r['reason']}" if r["reason"] else ""
+            out.print(f"{r['channel']}: {word}{reason}", markup=False, highlight=False)
+    if not all(r["ok"] for r in results):
+        raise typer.Exit(1)
+
+
+def show_outbox(ctx: typer.Context,
+                as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List notifications still pending or given up, with attempts and the next try."""
+    from opsplan.notify import outbox
+    from opsplan.notify.render import local_time
+    from opsplan.store.state import StateDB, state_url
+
+    plan = plan_from(ctx)
+    with one_line_errors():
+        db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
+        try:
+            with db.session() as session:
+                rows = outbox.unsent(session)
+        finally:
+            db.close()
+    tz = plan.timezone
+    items = [{"id": r.id, "channel": r.channel, "status": r.status, "alert": r.alert, "kind": r.kind,
+              "severity": r.severity, "attempts": r.attempts,
+              "created": local_time(r.created_at, tz),
+              "next_try": local_time(r.next_try_at, tz) if r.status == outbox.PENDING else None,
+              "last_error": r.last_error} for r in rows]
+    if as_json:
+        out.print(json.dumps(items, ensure_ascii=False, indent=2), markup=False, highlight=False)
+        return
+    if not items:
+        out.print(t("notify.cli.outbox_empty", plan.language), markup=False)
+        return
+    table = Table(*t("notify.cli.columns", plan.language).split("|"))
+    for item in items:
+        table.add_row(*(str(item[k]) if item[k] is not None else "-" for k in
+                        ("id", "channel", "status", "alert", "kind", "attempts", "next_try", "last_error")))
+    out.print(table)

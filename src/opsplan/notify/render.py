@@ -1,0 +1,79 @@
+"""A notice as plain text in the plan's language: usable as e-mail, Slack, Teams or Telegram."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from opsplan.alerts.events import AlertNotice
+from opsplan.i18n import t
+from opsplan.plan.models import Plan
+from opsplan.plan.types import format_duration
+
+
+@dataclass(frozen=True)
+class Message:
+    title: str
+    body: str
+    notify_type: str  # apprise's: info, success, warning, failure
+
+
+_NOTIFY_TYPE = {("firing", "critical"): "failure", ("repeat", "critical"): "failure",
+                ("firing", "warning"): "warning", ("repeat", "warning"): "warning",
+                ("resolved", "critical"): "success", ("resolved", "warning"): "success"}
+
+
+def console_url(plan: Plan) -> str:
+    if plan.web.public_url:
+        return plan.web.public_url
+    bind = plan.web.bind
+    host = f"[{bind}]" if ":" in bind else bind
+    return f"http://{host}:{plan.web.port}/"
+
+
+def local_time(ts: float, timezone: str) -> str:
+    """UTC unix seconds shown in the plan's timezone, with its abbreviation (KST)."""
+    return datetime.fromtimestamp(ts, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _number(value: float, unit: str) -> str:
+    text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
+    if unit == "%":
+        return f"{text}%"
+    return f"{text} {unit}" if unit else text
+
+
+def render(notice: AlertNotice, plan: Plan) -> Message:
+    lang = plan.language
+    host = notice.labels.get("host") or notice.labels.get("instance") or plan.server.name
+    unit = notice.annotations.get("unit", "")
+    names = {"alert": notice.alert, "subject": notice.subject or "", "host": host,
+             "severity": t(f"notify.severity.{notice.severity}", lang)}
+    title = " ".join(t(f"notify.title.{notice.kind}", lang, **names).split())
+    lines = [notice.summary.get(lang)]
+    description = notice.description.get(lang)
+    if description and description != lines[0]:
+        lines.append(description)
+    lines.append("")
+    if notice.value is not None:
+        key = "notify.last_value" if notice.kind == "resolved" else "notify.value"
+        lines.append(t(key, lang, value=_number(notice.value, unit)))
+    lines.append(t("notify.threshold", lang, threshold=_number(notice.threshold, unit)))
+    lines.append(t("notify.duration", lang, duration=format_duration(notice.for_s)))
+    lines.append(t("notify.host", lang, host=host))
+    lines.append(t("notify.started", lang, time=local_time(notice.started_at, plan.timezone)))
+    if notice.kind == "resolved" and notice.resolved_at is not None:
+        lines.append(t("notify.resolved_at", lang, time=local_time(notice.resolved_at, plan.timezone)))
+    lines.append(t("notify.console", lang, url=console_url(plan)))
+    if notice.kind != "resolved" and notice.severity == "critical":
+        lines.append(t("notify.ack_hint", lang))
+    return Message(title, "\n".join(lines), _NOTIFY_TYPE[notice.kind, notice.severity])
+
+
+def channel_test_message(plan: Plan, channel: str, now: float) -> Message:
+    lang = plan.language
+    return Message(t("notify.test.title", lang, channel=channel),
+                   t("notify.test.body", lang, host=plan.server.name, time=local_time(now, plan.timezone),
+                     url=console_url(plan)),
+                   "info")

@@ -1,0 +1,268 @@
+"""The Notifier: takes the alert engine's notices, keeps them in the outbox, delivers them.
+
+The engine decides when a person should hear about an alert; the Notifier decides which
+channels (routing.py), what they read (render.py) and makes delivery survive outages
+and restarts: a failed send is retried with exponential backoff for at least a day.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from opsplan.alerts.events import AlertNotice
+from opsplan.collectors.base import MetricSpec, Sample, counter, gauge, sample
+from opsplan.errors import SecretError
+from opsplan.notify import outbox
+from opsplan.notify.delivery import SendResult, send
+from opsplan.notify.outbox import FAILED, PENDING, SENT, OutboxRow
+from opsplan.notify.render import render
+from opsplan.notify.routing import QuietHours, due_at, parse_quiet_hours, route
+from opsplan.plan.models import Channel, Plan
+from opsplan.plan.secrets import read_channel_url
+from opsplan.store.state import StateDB
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+METRICS: dict[str, MetricSpec] = {
+    "opsplan_notifications_pending": gauge("Notifications in the outbox not yet delivered or given up"),
+    "opsplan_notifications_sent_total": counter("Notifications delivered, per channel", "channel"),
+    "opsplan_notifications_failed_total": counter(
+        "Notifications given up after retrying (or whose channel left the plan), per channel", "channel"),
+    "opsplan_notification_oldest_pending_seconds": gauge(
+        "How long the oldest due, undelivered notification has waited", unit="seconds"),
+}
+
+PRUNE_AFTER = 30 * 86400.0
+
+
+@dataclass(frozen=True)
+class Retry:
+    first: float = 30.0           # seconds before the second try, doubling each time
+    ceiling: float = 15 * 60.0    # never wait longer than this between tries
+    give_up_after: float = 86400.0  # from the first due time; an hour-long outage loses nothing
+
+    def delay(self, attempts: int) -> float:
+        return min(self.first * 2 ** max(attempts - 1, 0), self.ceiling)
+
+
+@dataclass
+class DeliveryRound:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def notice_key(notice: AlertNotice, now: float, repeat_every: float) -> str:
+    """One key per thing worth hearing: a repeat counts per repeat interval, so an engine that
+    submits the same repeat twice (after a restart) still sends it once."""
+    parts = [notice.fingerprint, notice.kind, f"{notice.started_at:.3f}"]
+    if notice.kind == "repeat":
+        parts.append(str(int(max(now - notice.started_at, 0) // max(repeat_every, 1))))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+class Notifier:
+    def __init__(self, plan: Plan, db: StateDB, *, clock: Clock = time.time,
+                 environ: Mapping[str, str] = os.environ, retry: Retry | None = None,
+                 sender: Callable[[str, str, str, str], SendResult] = send):
+        self.plan = plan
+        self.db = db
+        self.clock = clock
+        self.environ = environ
+        self.retry = retry or Retry()
+        self._send = sender
+        self.channels: dict[str, Channel] = {c.name: c for c in plan.notifications.channels}
+        self.quiet: QuietHours | None = (parse_quiet_hours(plan.notifications.quiet_hours, plan.timezone)
+                                         if plan.notifications.quiet_hours else None)
+        self._sent = dict.fromkeys(self.channels, 0)
+        self._failed = dict.fromkeys(self.channels, 0)
+        self._deliver_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_prune = 0.0
+
+    # --- the engine's side -----------------------------------------------------------------------
+
+    def submit(self, notice: AlertNotice) -> int:
+        """Write the notice to the outbox for each of its channels, in one transaction; returns
+        how many rows are new. Nothing is sent here: the worker (or deliver_due) sends."""
+        now = self.clock()
+        key = notice_key(notice, now, self.plan.notifications.critical_repeat)
+        message = render(notice, self.plan)
+        first_due = due_at(notice, now, self.quiet)
+        with self.db.session() as session:
+            names = self._targets(session, notice)
+            rows = [OutboxRow(notice_key=key, channel=name, kind=notice.kind, fingerprint=notice.fingerprint[:200],
+                              alert=notice.alert[:100], severity=notice.severity, title=message.title,
+                              body=message.body, notify_type=message.notify_type, created_at=now,
+                              first_due_at=first_due, next_try_at=first_due, attempts=0, status=PENDING)
+                    for name in names]
+            added = len(outbox.add_new(session, rows))
+        if added:
+            deferred = " until the quiet hours end" if first_due > now else ""
+            log.info("notification %s %s queued for %d channel(s)%s", notice.kind, notice.alert, added, deferred)
+            self._wake.set()
+        elif not names:
+            log.info("notification %s %s (%s): no channel takes it", notice.kind, notice.alert, notice.severity)
+        return added
+
+    def _targets(self, session: Session, notice: AlertNotice) -> list[str]:
+        if notice.kind == "resolved":
+            went = outbox.firing_channels(session, notice.fingerprint)
+            if went:
+                return [name for name in went if name in self.channels]
+        return [c.name for c in route(notice, list(self.channels.values()))]
+
+    # --- delivery --------------------------------------------------------------------------------
+
+    def deliver_due(self, now: float | None = None) -> DeliveryRound:
+        """Send every row that is due at `now` (default: the clock); one round, then return."""
+        with self._deliver_lock:
+            now = self.clock() if now is None else now
+            with self.db.session() as session:
+                ids = outbox.due_ids(session, now)
+            result = DeliveryRound()
+            for row_id in ids:
+                self._deliver_one(row_id, now, result)
+            return result
+
+    def _deliver_one(self, row_id: int, now: float, result: DeliveryRound) -> None:
+        # Read, send, then record the outcome in a short transaction of its own: a transaction
+        # held open across a network send would block the loop's writes to the same SQLite file.
+        with self.db.session() as session:
+            row = session.get(OutboxRow, row_id)
+            if row is None or row.status != PENDING:
+                return
+            channel_name, title, body, kind = row.channel, row.title, row.body, row.notify_type
+        channel = self.channels.get(channel_name)
+        outcome = self._attempt(channel, channel_name, title, body, kind)
+        with self.db.session() as session:
+            row = session.get(OutboxRow, row_id)
+            if row is None or row.status != PENDING:
+                return
+            row.attempts += 1
+            if outcome.ok:
+                row.status, row.sent_at, row.last_error = SENT, now, None
+            elif channel is None or now - row.first_due_at >= self.retry.give_up_after:
+                row.status, row.last_error = FAILED, outcome.reason
+            else:
+                row.next_try_at = now + self.retry.delay(row.attempts)
+                row.last_error = outcome.reason
+            status, attempts, next_try, alert = row.status, row.attempts, row.next_try_at, row.alert
+        if status == SENT:
+            result.sent += 1
+            self._sent[channel_name] = self._sent.get(channel_name, 0) + 1
+            log.info("notification %s sent to channel %s (attempt %d)", alert, channel_name, attempts)
+        elif status == FAILED:
+            result.failed += 1
+            self._failed[channel_name] = self._failed.get(channel_name, 0) + 1
+            log.error("notification %s to channel %s given up after %d attempt(s): %s",
+                      alert, channel_name, attempts, outcome.reason)
+        else:
+            result.retried += 1
+            log.warning("notification %s to channel %s failed (attempt %d), retry in %.0fs: %s",
+                        alert, channel_name, attempts, next_try - now, outcome.reason)
+
+    def _attempt(self, channel: Channel | None, name: str, title: str, body: str, kind: str) -> SendResult:
+        if channel is None:
+            return SendResult(False, f"channel '{name}' is no longer in the plan")
+        return attempt(channel, title, body, kind, environ=self.environ, sender=self._send)
+
+    # --- the worker thread -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        for channel in self.channels.values():
+            problem = channel_problem(channel, self.environ)
+            if problem:
+                log.warning("notification channel %s is unavailable: %s; its notifications wait in the outbox",
+                            channel.name, problem)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="opsplan-notify", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = 5.0
+            try:
+                self.deliver_due()
+                now = self.clock()
+                with self.db.session() as session:
+                    upcoming = outbox.next_due(session)
+                    if now - self._last_prune > 3600:
+                        outbox.prune(session, now - PRUNE_AFTER)
+                        self._last_prune = now
+                if upcoming is not None:
+                    wait = min(max(upcoming - now, 0.2), 5.0)
+            except Exception:  # noqa: BLE001 - the database may be busy or full; try again shortly
+                log.exception("notification delivery round failed; retrying")
+            self._wake.wait(wait)
+            self._wake.clear()
+
+    # --- metrics ---------------------------------------------------------------------------------
+
+    def samples(self) -> list[Sample]:
+        now = self.clock()
+        with self.db.session() as session:
+            backlog = outbox.backlog(session, now)
+        out = [sample("opsplan_notifications_pending", backlog.pending),
+               sample("opsplan_notification_oldest_pending_seconds",
+                      max(now - backlog.oldest_due, 0.0) if backlog.oldest_due is not None else 0.0)]
+        out += [sample("opsplan_notifications_sent_total", n, channel=name) for name, n in self._sent.items()]
+        out += [sample("opsplan_notifications_failed_total", n, channel=name) for name, n in self._failed.items()]
+        return out
+
+
+def attempt(channel: Channel, title: str, body: str, kind: str = "info", *,
+            environ: Mapping[str, str] = os.environ,
+            sender: Callable[[str, str, str, str], SendResult] = send) -> SendResult:
+    """Read the channel's URL now (it may have been fixed since the last try) and send once."""
+    try:
+        url = read_channel_url(channel, environ)
+    except SecretError as exc:
+        return SendResult(False, str(exc))
+    if url is None:
+        return SendResult(False, unavailable_reason(channel))
+    return sender(url, title, body, kind)
+
+
+def unavailable_reason(channel: Channel) -> str:
+    # read_channel_url returns None only when the variable is unset and there is no file.
+    if channel.url_env:
+        return f"environment variable {channel.url_env} is not set"
+    return "the channel has neither url_env nor url_file"
+
+
+def channel_problem(channel: Channel, environ: Mapping[str, str]) -> str | None:
+    """Why the channel's URL cannot be read now, or None; never the URL itself."""
+    try:
+        url = read_channel_url(channel, environ)
+    except SecretError as exc:
+        return str(exc)
+    return None if url else unavailable_reason(channel)
+
+
+def build_notifier(plan: Plan, state_db: StateDB, *, clock: Clock = time.time,
+                   environ: Mapping[str, str] = os.environ) -> Notifier:
+    """The Notifier `opsplan serve` runs: `submit` from the alert engine, `start`/`stop` with the
+    server, `samples` added to each collection cycle."""
+    return Notifier(plan, state_db, clock=clock, environ=environ)
