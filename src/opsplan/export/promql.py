@@ -111,9 +111,7 @@ def threshold_text(metric: str, threshold: float) -> str:
 
 
 def subject_template(rule: Rule, plan: Plan) -> str:
-    """What the alert is about, as the embedded engine names it: the subject labels, or the host."""
-    if not rule.subject:
-        return plan.server.name
+    """What the alert is about, as the embedded engine names it (alerts/format.py subject_text)."""
     return " ".join(f"{name} {{{{ $labels.{name} }}}}" for name in rule.subject)
 
 
@@ -122,7 +120,7 @@ def fill(text: str, rule: Rule, plan: Plan) -> str:
     escaped = re.sub(r"\{\{|\}\}", lambda m: "{{ `" + m.group() + "` }}", text)
     values = {"subject": subject_template(rule, plan), "value": value_template(rule.condition.metric),
               "threshold": threshold_text(rule.condition.metric, rule.condition.threshold)}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], escaped)
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], escaped).strip()
 
 
 def alerting_rule(rule: Rule, plan: Plan) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""POST /api/v1/alertmanager: Alertmanager's webhook, so alerts from an external Prometheus become
+opsplan alerts and go through the one notification pipeline (opsplan's outbox).
+
+The body is read with a size cap before it is parsed, validated against the webhook format
+(version 4), and refused with one line naming the first bad field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from opsplan.errors import OpsplanError
+
+log = logging.getLogger("opsplan.web.alertmanager")
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # Alertmanager sends a whole group at once; thousands of alerts fit
+LabelSet = dict[str, str]
+
+
+class _Lenient(BaseModel):
+    # Newer Alertmanager versions add fields; those are ignored, the known ones are checked.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class WebhookAlert(_Lenient):
+    status: Literal["firing", "resolved"]
+    labels: LabelSet
+    annotations: LabelSet = Field(default_factory=dict)
+    starts_at: datetime = Field(alias="startsAt")
+    ends_at: datetime | None = Field(default=None, alias="endsAt")
+    generator_url: str = Field(default="", alias="generatorURL")
+    fingerprint: str = ""
+
+
+class WebhookPayload(_Lenient):
+    version: str
+    group_key: str = Field(default="", alias="groupKey")
+    truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    group_labels: LabelSet = Field(default_factory=dict, alias="groupLabels")
+    common_labels: LabelSet = Field(default_factory=dict, alias="commonLabels")
+    common_annotations: LabelSet = Field(default_factory=dict, alias="commonAnnotations")
+    external_url: str = Field(default="", alias="externalURL")
+    alerts: list[WebhookAlert] = Field(max_length=10_000)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "body"
+    return f"{where}: {error['msg']}"
+
+
+async def _read_capped(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return bytes(body)
+
+
+def alertmanager_router(ingest: Callable[[dict[str, Any]], None],
+                        auth: Callable[..., Any] | None = None) -> APIRouter:
+    """The webhook route; `ingest` gets the validated payload (Alertmanager's own field names).
+
+    `auth` is the bearer-token dependency of the write API (web/auth.py); Alertmanager sends the
+    token from the `credentials_file` that `opsplan export` writes into alertmanager.yml.
+    """
+    dependencies: Sequence[Any] = [Depends(auth)] if auth is not None else []
+    router = APIRouter(dependencies=list(dependencies))
+
+    @router.post("/api/v1/alertmanager", status_code=200)
+    async def alertmanager_webhook(request: Request) -> JSONResponse:
+        body = await _read_capped(request)
+        if body is None:
+            return _error(413, f"body larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+        try:
+            raw = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return _error(400, f"body is not JSON: {str(exc)[:80]}")
+        try:
+            payload = WebhookPayload.model_validate(raw)
+        except ValidationError as exc:
+            return _error(422, _first_problem(exc))
+        if not payload.version.startswith("4"):
+            return _error(422, f"version: expected Alertmanager webhook version 4, got {payload.version[:20]!r}")
+        document = payload.model_dump(mode="json", by_alias=True)
+        try:
+            # The engine writes to the state database: run it off the event loop.
+            from starlette.concurrency import run_in_threadpool
+
+            await run_in_threadpool(ingest, document)
+        except OpsplanError as exc:
+            return _error(422, str(exc))
+        except Exception:
+            log.exception("ingesting an Alertmanager webhook failed")
+            return _error(500, "could not record the alerts; see opsplan's log")
+        return JSONResponse({"status": "ok", "alerts": len(payload.alerts)})
+
+    return router
