@@ -426,7 +426,15 @@ class Channel(Strict):
     url_env: str | None = None
     url_file: Path | None = None
     kind: Literal["chat", "email", "webhook", "other"] = "chat"
+    # Unset: a chat channel takes criticals and warnings, any other kind criticals only (seed §5.1).
     severities: list[AlertSeverity] = Field(default_factory=_both_severities)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _severities_by_kind(cls, data: object) -> object:
+        if isinstance(data, dict) and "severities" not in data and data.get("kind", "chat") != "chat":
+            return {**data, "severities": ["critical"]}
+        return data
 
 
 class Notifications(Strict):

@@ -7,8 +7,9 @@ the plan file's own terms (YAML keys, list indices), so the loader can point at 
 from __future__ import annotations
 
 import difflib
+import os
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from opsplan.plan.models import Alerts, LatencyThreshold, PercentThreshold, Plan
@@ -106,6 +107,44 @@ def _notifications(plan: Plan) -> Iterator[Problem]:
         # The URL carries the token, so it never sits in the plan itself.
         if channel.url_env is None and channel.url_file is None:
             yield Problem(("notifications", "channels", i), "a channel needs url_env or url_file")
+    if plan.notifications.quiet_hours is not None:
+        from opsplan.notify.routing import parse_quiet_hours
+
+        try:
+            parse_quiet_hours(plan.notifications.quiet_hours)
+        except ValueError as exc:
+            yield Problem(("notifications", "quiet_hours"), str(exc))
+    # Every load checks a URL it can read; an unset variable only fails `plan check` (strict),
+    # so `serve` still starts and logs that channel as unavailable.
+    yield from channel_url_problems(plan, os.environ, strict=False)
+
+
+def channel_url_problems(plan: Plan, environ: Mapping[str, str], *, strict: bool) -> Iterator[Problem]:
+    """A channel URL apprise rejects; with `strict`, also a URL that cannot be read now.
+    Messages name the channel, the variable or the file, never the URL."""
+    from opsplan.errors import SecretError
+    from opsplan.plan.secrets import read_channel_url
+
+    for i, channel in enumerate(plan.notifications.channels):
+        loc: Loc = ("notifications", "channels", i)
+        if channel.url_env is None and channel.url_file is None:
+            continue
+        try:
+            url = read_channel_url(channel, environ)
+        except SecretError as exc:
+            if strict:
+                yield Problem(loc, f"channel '{channel.name}': {exc}")
+            continue
+        if url is None:
+            if strict:
+                yield Problem(loc, f"channel '{channel.name}': environment variable {channel.url_env} is not set")
+            continue
+        from opsplan.notify.delivery import accepts
+
+        if not accepts(url):
+            where = f"${channel.url_env}" if channel.url_env and environ.get(channel.url_env) else str(channel.url_file)
+            yield Problem(loc, f"channel '{channel.name}': apprise does not accept the URL in {where} "
+                               "(check its scheme and tokens; see docs/notifications.md)")
 
 
 def _backup(plan: Plan) -> Iterator[Problem]:
