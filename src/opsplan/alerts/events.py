@@ -16,7 +16,7 @@ class AlertNotice:
     fingerprint: str              # stable id of this alert instance (alert name + subject labels)
     alert: str                    # CpuUsageHigh ...
     severity: Literal["critical", "warning"]
-    labels: dict[str, str]        # alert, severity and the subject's labels
+    labels: dict[str, str]        # alertname, severity and the subject's labels
     subject: str                  # readable subject: "disk /", "service llm-api", "" for the host
     summary: Text
     description: Text             # already filled in with value and threshold
@@ -27,3 +27,7 @@ class AlertNotice:
     resolved_at: float | None = None
     source: Literal["opsplan", "prometheus"] = "opsplan"
     annotations: dict[str, str] = field(default_factory=dict)
+    host: str = ""                        # the machine the alert is about
+    console_url: str | None = None        # link to the web console (plan.web.public_url)
+    value_text: str = ""                  # value and threshold as shown: "85.2%", "2.40s", "91°C"
+    threshold_text: str = ""

@@ -215,6 +215,9 @@ class CustomRule(Strict):
     severity: AlertSeverity = "warning"
     summary: Text
     description: Text | None = None
+    # The metric comes from outside opsplan (another exporter scraped by Prometheus), so
+    # `opsplan plan check` does not require it in opsplan's metric catalogue.
+    external: bool = False
 
 
 class StoreSettings(Strict):
@@ -447,6 +450,10 @@ class Web(Strict):
     bind: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # Write endpoints (ack, silences) need `Authorization: Bearer <token>`: the token comes from
+    # this environment variable, else from a 0600 file; with neither, the write API is off.
+    api_token_env: str | None = "OPSPLAN_API_TOKEN"
+    api_token_file: Path | None = None
 
 
 class Plan(Strict):

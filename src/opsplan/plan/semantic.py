@@ -30,6 +30,7 @@ def check_plan(plan: Plan) -> list[Problem]:
         *_allocation(plan),
         *_services(plan),
         *_monitoring(plan),
+        *_custom_rules(plan),
         *_notifications(plan),
         *_backup(plan),
         *_timezone(plan),
@@ -178,3 +179,10 @@ def _suggest(word: str, choices: list[str]) -> str:
     if 0 < len(choices) <= 10:
         return f" (known: {', '.join(choices)})"
     return ""
+
+
+def _custom_rules(plan: Plan) -> Iterator[Problem]:
+    from opsplan.rules.check import custom_rule_problems
+
+    for loc, message in custom_rule_problems(plan):
+        yield Problem(loc, message)

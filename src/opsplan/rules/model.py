@@ -98,12 +98,17 @@ def build_rules(plan: Plan) -> list[Rule]:
                 clear_threshold=_clear(threshold, ">", h)))
 
     usage = _text("{subject} 사용률 {value} (임계값 {threshold})", "{subject} usage {value} (threshold {threshold})")
+
+    def usage_of(ko: str, en: str) -> Text:
+        # {subject} is the host for host-wide rules, so the text names what is used.
+        return _text(f"{{subject}} {ko} 사용률 {{value}} (임계값 {{threshold}})",
+                     f"{{subject}} {en} usage {{value}} (threshold {{threshold}})")
     threshold_pair("cpu", "CpuUsageHigh", "opsplan_cpu_usage_ratio", 0.01, (), alerts.cpu,
-                   _text("CPU 사용률이 높습니다", "CPU usage is high"), usage)
+                   _text("CPU 사용률이 높습니다", "CPU usage is high"), usage_of("CPU", "CPU"))
     threshold_pair("memory", "MemoryUsageHigh", "opsplan_memory_usage_ratio", 0.01, (), alerts.memory,
-                   _text("메모리 사용률이 높습니다", "Memory usage is high"), usage)
+                   _text("메모리 사용률이 높습니다", "Memory usage is high"), usage_of("메모리", "memory"))
     threshold_pair("disk", "DiskUsageHigh", "opsplan_disk_usage_ratio", 0.01, ("mountpoint",), alerts.disk,
-                   _text("디스크 사용률이 높습니다", "Disk usage is high"), usage)
+                   _text("디스크 사용률이 높습니다", "Disk usage is high"), usage_of("디스크", "disk"))
     threshold_pair("api_error_rate", "ApiErrorRateHigh", "opsplan_api_error_ratio", 0.01, ("service",),
                    alerts.api_error_rate,
                    _text("API 에러율이 높습니다", "API error rate is high"),
@@ -166,9 +171,18 @@ def build_rules(plan: Plan) -> list[Rule]:
             id=f"custom.{custom.alert}.{i}", alert=custom.alert, severity=custom.severity,
             condition=Condition(custom.metric, custom.op, custom.threshold, tuple(sorted(custom.match.items()))),
             for_s=custom.for_, summary=custom.summary, description=custom.description or custom.summary,
-            subject=tuple(sorted(custom.match)), labels=(("source", "custom"),),
+            subject=_custom_subject(custom.metric, custom.match), labels=(("source", "custom"),),
             clear_threshold=_clear(custom.threshold, custom.op, h) if custom.op in (">", ">=", "<", "<=") else None))
     return rules
+
+
+def _custom_subject(metric: str, match: dict[str, str]) -> tuple[str, ...]:
+    """Every label that tells one series of the metric from another (one alert per disk, per GPU);
+    for a metric from outside opsplan, whose labels we cannot know, the labels the rule matches on."""
+    from opsplan.collectors.catalog import metric_catalogue
+
+    spec = metric_catalogue().get(metric)
+    return tuple(spec.labels) if spec is not None else tuple(sorted(match))
 
 
 def _with_matchers(rule: Rule, matchers: tuple[tuple[str, str], ...]) -> Rule:

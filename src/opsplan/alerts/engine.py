@@ -1,0 +1,314 @@
+"""The embedded alert engine: every cycle, each rule over the cycle's samples, one state machine per
+subject (inactive → pending → firing → resolved), Critical inhibiting its Warning, silences and
+acknowledgements from the state database, and notices handed to notifications.
+
+The engine keeps its instances in memory and writes only changes to the state database, so a
+new engine over the same database (a restart) carries on where the last one stopped: a firing
+alert stays firing and its notice is not sent again. Notices are recorded as sent before they are
+handed on: a crash between the two loses one notice rather than sending it twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import socket
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from opsplan.alerts.events import AlertNotice, NoticeKind
+from opsplan.alerts.external import parse_payload
+from opsplan.alerts.format import fill, format_value, subject_text
+from opsplan.alerts.instance import Instance, Key, fingerprint_of, load_active, persist, read_acks
+from opsplan.alerts.silences import Silence, load_silences, silenced_by
+from opsplan.collectors.base import Sample, sample
+from opsplan.collectors.runner import Cycle
+from opsplan.plan.models import Plan, Text
+from opsplan.rules.model import OPS, Condition, Rule
+from opsplan.store.state import StateDB
+
+log = logging.getLogger(__name__)
+
+GRACE_INTERVALS = 3  # a series missing this many intervals resolves its alert with reason "no data"
+
+
+class SampleIndex:
+    """A cycle's samples by name, with lookups by label built on first use and reused by every rule."""
+
+    def __init__(self, samples: Iterable[Sample]):
+        self.by_name: dict[str, list[Sample]] = defaultdict(list)
+        for s in samples:
+            self.by_name[s.name].append(s)
+        self._by_label: dict[tuple[str, str], dict[str, list[Sample]]] = {}
+        self._guards: dict[tuple[Condition, tuple[str, ...]], dict[tuple[str, ...], float]] = {}
+
+    def select(self, metric: str, matchers: tuple[tuple[str, str], ...]) -> list[Sample]:
+        series = self.by_name.get(metric)
+        if not series:
+            return []
+        if not matchers:
+            return series
+        (name, wanted), rest = matchers[0], matchers[1:]
+        table = self._by_label.get((metric, name))
+        if table is None:
+            table = defaultdict(list)
+            for s in series:
+                table[s.label(name) or ""].append(s)
+            self._by_label[(metric, name)] = table
+        found = table.get(wanted, [])
+        if rest:
+            found = [s for s in found if all((s.label(k) or "") == v for k, v in rest)]
+        return found
+
+    def values_by_subject(self, condition: Condition, subject: tuple[str, ...]) -> dict[tuple[str, ...], float]:
+        key = (condition, subject)
+        table = self._guards.get(key)
+        if table is None:
+            table = {tuple(s.label(n) or "" for n in subject): s.value
+                     for s in self.select(condition.metric, condition.matchers)}
+            self._guards[key] = table
+        return table
+
+
+class AlertEngine:
+    def __init__(self, plan: Plan, rules: Sequence[Rule], state_db: StateDB, *,
+                 notice_sink: Callable[[AlertNotice], None], clock: Callable[[], float] = time.time,
+                 host: str | None = None, console_url: str | None = None):
+        self.plan = plan
+        self.rules = list(rules)
+        self.rules_by_id = {rule.id: rule for rule in self.rules}
+        self.db = state_db
+        self.notice_sink = notice_sink
+        self.clock = clock
+        self.host = host or socket.gethostname()
+        self.console_url = console_url
+        self.grace = GRACE_INTERVALS * plan.monitoring.interval
+        self.repeat = plan.notifications.critical_repeat
+        self.last_evaluation_seconds = 0.0
+        # One lock: the collection loop evaluates while the web thread acks or ingests webhooks.
+        self._lock = threading.RLock()
+        self._fingerprints: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._active: dict[str, Instance] = {i.fingerprint: i for i in load_active(state_db, clock())}
+        self._silences: list[Silence] = []
+
+    # --- the stage ------------------------------------------------------------------------------
+
+    def on_cycle(self, cycle: Cycle) -> None:
+        started = time.perf_counter()
+        now = self.clock()
+        with self._lock:
+            self._refresh(now)
+            dropped: list[Instance] = []
+            index = SampleIndex(cycle.samples)
+            for rule in self.rules:
+                self._evaluate(rule, index, now, dropped)
+            self._sweep(now, dropped)
+            notices = self._settle(now, dropped)
+            counts = {"critical": 0, "warning": 0}
+            pending = 0
+            for inst in self._active.values():
+                if inst.state == "firing":
+                    counts[inst.severity] = counts.get(inst.severity, 0) + 1
+                elif inst.state == "pending":
+                    pending += 1
+        self._send(notices)
+        self.last_evaluation_seconds = time.perf_counter() - started
+        cycle.samples.extend([
+            *(sample("opsplan_alerts_firing", n, severity=sev) for sev, n in sorted(counts.items())),
+            sample("opsplan_alerts_pending", pending),
+            sample("opsplan_alert_rules", len(self.rules)),
+            sample("opsplan_rule_evaluation_seconds", self.last_evaluation_seconds),
+        ])
+
+    __call__ = on_cycle
+
+    def _refresh(self, now: float) -> None:
+        """Silences and acknowledgements that the CLI or the API wrote since the last cycle."""
+        self._silences = load_silences(self.db, now)
+        acks = read_acks(self.db)
+        for fp, inst in self._active.items():
+            by, at, comment = acks.get(fp, (None, None, None))
+            inst.ack_by, inst.ack_at, inst.ack_comment = by, at, comment
+
+    def _evaluate(self, rule: Rule, index: SampleIndex, now: float, dropped: list[Instance]) -> None:
+        condition = rule.condition
+        holds = OPS[condition.op]
+        threshold = condition.threshold
+        guard = rule.guard
+        # No guard sample for a subject means no traffic: the rule does not apply to it.
+        guards = index.values_by_subject(guard, rule.subject) if guard is not None else None
+        active = self._active
+        for s in index.select(condition.metric, condition.matchers):
+            subject = tuple(s.label(name) or "" for name in rule.subject)
+            fp = self._fingerprints.get((rule.id, subject))
+            if fp is None:
+                fp = fingerprint_of(rule.id, tuple(zip(rule.subject, subject, strict=True)))
+                self._fingerprints[(rule.id, subject)] = fp
+            value = s.value
+            applies = True
+            if guards is not None and guard is not None:
+                traffic = guards.get(subject)
+                applies = traffic is not None and guard.holds(traffic)
+            breach = applies and not math.isnan(value) and holds(value, threshold)
+            inst = active.get(fp)
+            if inst is None:
+                if not breach:
+                    continue
+                inst = active[fp] = self._new(rule, fp, subject, value, now)
+            inst.last_seen = now
+            self._step(inst, rule, value, breach, applies, now, dropped)
+
+    def _new(self, rule: Rule, fp: str, subject: tuple[str, ...], value: float, now: float) -> Instance:
+        subject_labels = dict(zip(rule.subject, subject, strict=True))
+        labels = {"alertname": rule.alert, "severity": rule.severity, **subject_labels, **dict(rule.labels)}
+        return Instance(
+            fingerprint=fp, source="opsplan", rule_id=rule.id, alert=rule.alert, severity=rule.severity,
+            labels=labels, subject=subject_text(subject_labels, rule.subject),
+            subject_key=tuple(sorted(subject_labels.items())), state="pending", value=value,
+            threshold=rule.condition.threshold, for_s=rule.for_s, texts={}, annotations={},
+            active_since=now, last_seen=now)
+
+    def _step(self, inst: Instance, rule: Rule, value: float, breach: bool, applies: bool, now: float,
+              dropped: list[Instance]) -> None:
+        if inst.value != value:
+            inst.value = value
+            if now - inst.value_written_at >= 60.0:
+                inst.dirty = True
+        if inst.state == "pending":
+            if not breach:  # stopped before its duration: back to inactive, nobody hears of it
+                dropped.append(self._active.pop(inst.fingerprint))
+            elif now - inst.active_since >= rule.for_s:
+                inst.state, inst.started_at, inst.dirty = "firing", now, True
+        elif inst.state == "firing" and (not applies or rule.clears(value)):
+            self._resolve(inst, now, "value")
+
+    def _resolve(self, inst: Instance, now: float, reason: str) -> None:
+        inst.state, inst.resolved_at, inst.resolved_reason, inst.dirty = "resolved", now, reason, True
+
+    def _sweep(self, now: float, dropped: list[Instance]) -> None:
+        """Series that stopped reporting, and rules the plan no longer has."""
+        for inst in list(self._active.values()):
+            if inst.source != "opsplan" or inst.state == "resolved":
+                continue
+            if inst.rule_id not in self.rules_by_id:
+                self._resolve(inst, now, "rule removed")
+            elif now - inst.last_seen > self.grace:
+                if inst.state == "pending":
+                    dropped.append(self._active.pop(inst.fingerprint))
+                else:
+                    self._resolve(inst, now, "no data")
+
+    # --- inhibition, silences, notices, persistence ---------------------------------------------
+
+    def _settle(self, now: float, dropped: list[Instance]) -> list[AlertNotice]:
+        critical: set[tuple[str, str, Key]] = {
+            (i.source, i.alert, i.subject_key) for i in self._active.values()
+            if i.state == "firing" and i.severity == "critical"}
+        notices: list[AlertNotice] = []
+        undo: list[tuple[Instance, bool, float | None]] = []
+        for inst in list(self._active.values()):
+            inhibited = (inst.severity == "warning" and inst.state != "resolved"
+                         and (inst.source, inst.alert, inst.subject_key) in critical)
+            if inhibited != inst.inhibited:
+                inst.inhibited, inst.dirty = inhibited, True
+            kind = self._notice_kind(inst, now)
+            if kind is not None:
+                undo.append((inst, inst.notified, inst.last_notice_at))
+                inst.last_notice_at, inst.dirty = now, True
+                if kind == "firing":
+                    inst.notified = True
+            if inst.dirty and inst.source == "opsplan":
+                self._fill_texts(inst)
+            if kind is not None:
+                notices.append(self._notice(inst, kind))
+        changed = [i for i in self._active.values() if i.dirty]
+        try:
+            persist(self.db, changed, dropped, now)
+        except Exception:
+            # Nothing was recorded, so nothing is sent: the next cycle tries again with the same changes.
+            log.exception("alert state could not be written; notices held back until it can")
+            for inst, notified, last_notice_at in undo:
+                inst.notified, inst.last_notice_at = notified, last_notice_at
+            return []
+        for inst in [i for i in self._active.values() if i.state == "resolved"]:
+            del self._active[inst.fingerprint]
+        return notices
+
+    def _notice_kind(self, inst: Instance, now: float) -> NoticeKind | None:
+        inst.silenced = silenced_by(self._silences, inst.labels, now)
+        if inst.silenced:
+            return None
+        if inst.state == "resolved":
+            return "resolved" if inst.notified else None
+        if inst.state != "firing" or inst.inhibited:
+            return None
+        if not inst.notified:
+            return "firing"
+        if (inst.severity == "critical" and inst.ack_at is None and self.repeat > 0
+                and now - (inst.last_notice_at or inst.started_at or now) >= self.repeat):
+            return "repeat"
+        return None
+
+    def _fill_texts(self, inst: Instance) -> None:
+        rule = self.rules_by_id.get(inst.rule_id)
+        if rule is None:
+            return
+        metric = rule.condition.metric
+        value, threshold = format_value(metric, inst.value), format_value(metric, inst.threshold)
+        subject = inst.subject or self.host
+        inst.texts = {
+            "summary": fill(rule.summary, subject=subject, value=value, threshold=threshold).model_dump(),
+            "description": fill(rule.description, subject=subject, value=value, threshold=threshold).model_dump(),
+            "value": value, "threshold": threshold,
+        }
+
+    def _notice(self, inst: Instance, kind: NoticeKind) -> AlertNotice:
+        return AlertNotice(
+            kind=kind, fingerprint=inst.fingerprint, alert=inst.alert,
+            severity="critical" if inst.severity == "critical" else "warning", labels=dict(inst.labels),
+            subject=inst.subject, summary=inst.text("summary"), description=inst.text("description"),
+            value=inst.value, threshold=inst.threshold if inst.threshold is not None else math.nan,
+            for_s=inst.for_s, started_at=inst.started_at or inst.active_since, resolved_at=inst.resolved_at,
+            source="prometheus" if inst.source == "prometheus" else "opsplan",
+            annotations=dict(inst.annotations), host=self.host, console_url=self.console_url,
+            value_text=str(inst.texts.get("value", "")), threshold_text=str(inst.texts.get("threshold", "")))
+
+    def _send(self, notices: list[AlertNotice]) -> None:
+        for notice in notices:
+            try:
+                self.notice_sink(notice)
+            except Exception:  # noqa: BLE001 - one failing hand-off must not stop the others
+                log.exception("notice %s %s could not be handed to notifications", notice.kind, notice.alert)
+
+    # --- external alerts, acknowledgements ------------------------------------------------------
+
+    def ingest_external(self, payload: dict[str, Any]) -> int:
+        """An Alertmanager webhook payload (version 4); returns how many alerts changed state."""
+        alerts = parse_payload(payload)
+        now = self.clock()
+        changes = 0
+        with self._lock:
+            self._refresh(now)
+            for ext in alerts:
+                inst = self._active.get(ext.fingerprint)
+                if ext.status == "firing" and inst is None:
+                    self._active[ext.fingerprint] = ext.instance(now)
+                    changes += 1
+                elif ext.status == "resolved" and inst is not None and inst.state != "resolved":
+                    self._resolve(inst, ext.ends_at or now, "resolved upstream")
+                    changes += 1
+                elif ext.status == "firing" and inst is not None and inst.annotations != ext.annotations:
+                    inst.annotations, inst.texts, inst.dirty = ext.annotations, ext.texts(), True
+            notices = self._settle(now, []) if changes or any(i.dirty for i in self._active.values()) else []
+        self._send(notices)
+        return changes
+
+    def active(self) -> list[Instance]:
+        with self._lock:
+            return list(self._active.values())
+
+    def rule_texts(self) -> dict[str, Text]:
+        return {rule.id: rule.summary for rule in self.rules}

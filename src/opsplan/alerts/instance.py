@@ -1,0 +1,130 @@
+"""One alert instance (a rule on one subject, or one external alert) and how it is stored.
+
+Only changes are written: a new instance, a state change, a notice sent, and the current value
+at most once a minute, so 1,000 quiet rules cost no database write per cycle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from opsplan.alerts.tables import AlertRow
+from opsplan.plan.models import Text
+from opsplan.store.state import StateDB
+
+VALUE_WRITE_EVERY = 60.0  # seconds between writes of a changed value while the state stays the same
+Key = tuple[tuple[str, str], ...]
+
+
+def fingerprint_of(rule_id: str, subject: Key) -> str:
+    """Stable across restarts and hosts: the rule id and the subject's labels, nothing else."""
+    text = rule_id + "\0" + "\0".join(f"{k}={v}" for k, v in subject)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Instance:
+    fingerprint: str
+    source: str                  # "opsplan" or "prometheus"
+    rule_id: str
+    alert: str
+    severity: str
+    labels: dict[str, str]       # alertname, severity, the subject's labels, the rule's labels
+    subject: str                 # readable: "mountpoint /", "" for the host
+    subject_key: Key             # what Critical-inhibits-Warning compares
+    state: str                   # pending | firing | resolved
+    value: float | None
+    threshold: float | None
+    for_s: float
+    texts: dict[str, Any]        # summary/description (ko, en, filled in), value/threshold as shown
+    annotations: dict[str, str]
+    active_since: float
+    started_at: float | None = None
+    resolved_at: float | None = None
+    resolved_reason: str | None = None
+    notified: bool = False
+    last_notice_at: float | None = None
+    inhibited: bool = False
+    ack_by: str | None = None
+    ack_at: float | None = None
+    ack_comment: str | None = None
+    row_id: int | None = None
+    last_seen: float = 0.0
+    value_written_at: float = 0.0
+    dirty: bool = True
+    silenced: list[str] = field(default_factory=list)
+
+    def text(self, name: str) -> Text:
+        entry = self.texts.get(name) or {"ko": "", "en": ""}
+        return Text(ko=entry["ko"], en=entry["en"])
+
+    def columns(self, now: float) -> dict[str, Any]:
+        """Every column the engine owns (never the ack_* ones: the CLI and API write those)."""
+        return {
+            "fingerprint": self.fingerprint, "source": self.source, "rule_id": self.rule_id,
+            "alert": self.alert, "severity": self.severity, "labels": json.dumps(self.labels, sort_keys=True),
+            "subject": self.subject, "state": self.state, "value": self.value, "threshold": self.threshold,
+            "for_s": self.for_s, "texts": json.dumps(self.texts, ensure_ascii=False),
+            "annotations": json.dumps(self.annotations, ensure_ascii=False), "active_since": self.active_since,
+            "started_at": self.started_at, "resolved_at": self.resolved_at,
+            "resolved_reason": self.resolved_reason, "notified": self.notified,
+            "last_notice_at": self.last_notice_at, "inhibited": self.inhibited, "updated_at": now,
+        }
+
+
+def load_active(db: StateDB, now: float) -> list[Instance]:
+    """Instances not yet resolved, as the last engine left them."""
+    with db.session() as session:
+        rows = session.scalars(select(AlertRow).where(AlertRow.resolved_at.is_(None))).all()
+    instances = []
+    for row in rows:
+        labels = json.loads(row.labels)
+        instances.append(Instance(
+            fingerprint=row.fingerprint, source=row.source, rule_id=row.rule_id, alert=row.alert,
+            severity=row.severity, labels=labels, subject=row.subject, subject_key=subject_key(labels),
+            state=row.state, value=row.value, threshold=row.threshold, for_s=row.for_s,
+            texts=json.loads(row.texts), annotations=json.loads(row.annotations), active_since=row.active_since,
+            started_at=row.started_at, notified=row.notified, last_notice_at=row.last_notice_at,
+            inhibited=row.inhibited, ack_by=row.ack_by, ack_at=row.ack_at, ack_comment=row.ack_comment,
+            row_id=row.id, last_seen=now, value_written_at=now, dirty=False))
+    return instances
+
+
+def subject_key(labels: dict[str, str]) -> Key:
+    return tuple(sorted((k, v) for k, v in labels.items() if k not in ("alertname", "severity")))
+
+
+def persist(db: StateDB, changed: Iterable[Instance], dropped: Iterable[Instance], now: float) -> None:
+    """One transaction: new rows, changed rows, pending rows whose condition went away."""
+    changed = list(changed)
+    dropped = [i for i in dropped if i.row_id is not None]
+    if not changed and not dropped:
+        return
+    table = AlertRow.__table__
+    with db.session() as session:
+        for inst in dropped:
+            session.execute(delete(table).where(table.c.id == inst.row_id))
+        for inst in changed:
+            values = inst.columns(now)
+            if inst.row_id is None:
+                result = session.execute(insert(table).values(**values))
+                inst.row_id = int(result.inserted_primary_key[0])
+            else:
+                session.execute(update(table).where(table.c.id == inst.row_id).values(**values))
+    for inst in changed:
+        inst.dirty = False
+        inst.value_written_at = now
+
+
+def read_acks(db: StateDB) -> dict[str, tuple[str | None, float | None, str | None]]:
+    """Acknowledgements of unresolved alerts, which the CLI or API may have written meanwhile."""
+    with db.session() as session:
+        rows = session.execute(select(AlertRow.fingerprint, AlertRow.ack_by, AlertRow.ack_at, AlertRow.ack_comment)
+                               .where(AlertRow.resolved_at.is_(None), AlertRow.ack_at.is_not(None))).all()
+    return {fp: (by, at, comment) for fp, by, at, comment in rows}

@@ -1,0 +1,190 @@
+"""`opsplan alerts list|ack|silence|unsilence|silences`: straight on the state database, so they
+work whether or not `opsplan serve` runs (serve picks acks and silences up on its next cycle)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.i18n import t
+from opsplan.plan.models import Plan
+from opsplan.store.state import StateDB
+
+
+def register(app: typer.Typer) -> None:
+    alerts_app = typer.Typer(name="alerts", no_args_is_help=True,
+                             help="Alerts: list, acknowledge, silence (seed §3.2).")
+    alerts_app.command("list")(list_command)
+    alerts_app.command("ack")(ack_command)
+    alerts_app.command("silence")(silence_command)
+    alerts_app.command("unsilence")(unsilence_command)
+    alerts_app.command("silences")(silences_command)
+    app.add_typer(alerts_app, name="alerts")
+
+
+@contextmanager
+def _state_db(plan: Plan) -> Iterator[StateDB]:
+    from opsplan.store.state import state_url
+
+    with one_line_errors():
+        db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
+        try:
+            yield db
+        finally:
+            db.close()
+
+
+def _clock() -> float:
+    return time.time()
+
+
+def _local(ts: float | None, tz: str) -> str:
+    if ts is None:
+        return "-"
+    return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _iso(ts: float | None, tz: str) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+def _json(data: Any) -> None:
+    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _table(header: str, rows: list[list[str]]) -> None:
+    table = Table(show_edge=False, pad_edge=False)
+    for column in header.split("|"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)
+
+
+def list_command(ctx: typer.Context,
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+                 include_resolved: bool = typer.Option(False, "--all", help="Include resolved alerts."),
+                 state: str = typer.Option(None, "--state", help="pending, firing or resolved."),
+                 severity: str = typer.Option(None, "--severity", help="critical or warning.")) -> None:
+    """Alerts grouped by subject: pending and firing (with --all, resolved ones too)."""
+    from opsplan.alerts.queries import group_by_subject, list_alerts
+
+    plan = plan_from(ctx)
+    lang, tz = plan.language, plan.timezone
+    with _state_db(plan) as db, one_line_errors():
+        alerts = list_alerts(db, _clock(), include_resolved=include_resolved, state=state, severity=severity)
+    groups = group_by_subject(alerts)
+    if as_json:
+        for alert in alerts:  # UTC seconds stay for scripts; the local time is added beside them
+            for key in ("active_since", "started_at", "resolved_at"):
+                alert[f"{key}_local"] = _iso(alert[key], tz)
+            if alert["acknowledged"]:
+                alert["acknowledged"]["at_local"] = _iso(alert["acknowledged"]["at"], tz)
+        _json({"timezone": tz, "count": len(alerts), "groups": groups})
+        return
+    if not alerts:
+        out.print(t("alerts.none", lang), markup=False)
+        return
+    for group in groups:
+        out.print(f"[bold]{group['subject'] or t('alerts.host', lang)}[/bold]")
+        rows = []
+        for a in group["alerts"]:
+            notes = []
+            if a["inhibited"]:
+                notes.append(t("alerts.inhibited", lang))
+            if a["silenced_by"]:
+                notes.append(t("alerts.silenced", lang, ids=",".join(a["silenced_by"])))
+            if a["acknowledged"]:
+                notes.append(t("alerts.acked", lang, by=a["acknowledged"]["by"],
+                               at=_local(a["acknowledged"]["at"], tz)))
+            if a["state"] == "resolved":
+                notes.append(f"{_local(a['resolved_at'], tz)} ({a['resolved_reason']})")
+            since = a["started_at"] if a["state"] != "pending" else a["active_since"]
+            rows.append([a["fingerprint"], a["alert"], a["severity"], t(f"alerts.state.{a['state']}", lang),
+                         a["value_text"] or "-", a["threshold_text"] or "-", _local(since, tz), "; ".join(notes)])
+        _table(t("alerts.columns", lang), rows)
+
+
+def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help="From `opsplan alerts list`."),
+                by: str = typer.Option(None, "--by", help="Who acknowledges (default: the login name)."),
+                comment: str = typer.Option("", "--comment", help="Why, or what is being done.")) -> None:
+    """Acknowledge a firing alert: it stays listed, its critical repeats stop."""
+    from opsplan.alerts.queries import acknowledge
+
+    plan = plan_from(ctx)
+    who = by or os.environ.get("USER") or "operator"
+    with _state_db(plan) as db, one_line_errors():
+        acknowledge(db, fingerprint, by=who, comment=comment, now=_clock())
+    out.print(t("alerts.acked_done", plan.language, fingerprint=fingerprint, by=who), markup=False)
+
+
+def silence_command(ctx: typer.Context,
+                    match: list[str] = typer.Option(..., "--match", help="name=value or name=~regex; repeatable."),
+                    duration: str = typer.Option("2h", "--duration", help="How long, e.g. 30m, 2h, 1d."),
+                    author: str = typer.Option(None, "--author", help="Who (default: the login name)."),
+                    comment: str = typer.Option(..., "--comment", help="Why."),
+                    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Silence matching alerts for a while: they keep their state but send nothing."""
+    from opsplan.alerts.errors import AlertError
+    from opsplan.alerts.silences import add_silence, parse_matcher, silence_duration
+
+    plan = plan_from(ctx)
+    now = _clock()
+    with one_line_errors():
+        try:
+            matchers = [parse_matcher(m) for m in match]
+            seconds = silence_duration(duration)
+        except AlertError as exc:
+            fail(str(exc), code=2)
+    with _state_db(plan) as db, one_line_errors():
+        silence = add_silence(db, matchers, starts_at=now, ends_at=now + seconds,
+                              author=author or os.environ.get("USER") or "operator", comment=comment, now=now)
+    if as_json:
+        _json(silence.as_dict(now))
+        return
+    out.print(t("alerts.silence_added", plan.language, id=silence.id, start=_local(silence.starts_at, plan.timezone),
+                end=_local(silence.ends_at, plan.timezone)), markup=False)
+
+
+def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """End a silence now."""
+    from opsplan.alerts.silences import expire_silence
+
+    plan = plan_from(ctx)
+    with _state_db(plan) as db, one_line_errors():
+        expire_silence(db, silence_id, _clock())
+    out.print(t("alerts.silence_expired", plan.language, id=silence_id), markup=False)
+
+
+def silences_command(ctx: typer.Context,
+                     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+                     include_expired: bool = typer.Option(False, "--all", help="Include expired silences.")) -> None:
+    """Silences in force or scheduled (with --all, expired ones too)."""
+    from opsplan.alerts.silences import load_silences
+
+    plan = plan_from(ctx)
+    lang, tz = plan.language, plan.timezone
+    now = _clock()
+    with _state_db(plan) as db:
+        silences = load_silences(db, now, include_expired=include_expired)
+    if as_json:
+        _json([{**s.as_dict(now), "starts_at_local": _iso(s.starts_at, tz), "ends_at_local": _iso(s.ends_at, tz)}
+               for s in silences])
+        return
+    if not silences:
+        out.print(t("alerts.no_silences", lang), markup=False)
+        return
+    local: Callable[[float], str] = lambda ts: _local(ts, tz)  # noqa: E731
+    _table(t("alerts.silence_columns", lang),
+           [[s.id, " ".join(m.text() for m in s.matchers), local(s.starts_at), local(s.ends_at), s.author,
+             s.comment, t(f"alerts.silence_state.{s.state(now)}", lang)] for s in silences])

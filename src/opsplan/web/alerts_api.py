@@ -1,0 +1,104 @@
+"""/api/v1/alerts and /api/v1/silences: list (open), acknowledge and silence (bearer token)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from opsplan.alerts.engine import AlertEngine
+from opsplan.alerts.errors import AlertError, NotFound
+from opsplan.alerts.queries import acknowledge, group_by_subject, list_alerts
+from opsplan.alerts.silences import Matcher, add_silence, expire_silence, load_silences, silence_duration
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AckBody(_Body):
+    by: str = Field(min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=2000)
+
+
+class MatcherBody(_Body):
+    name: str = Field(min_length=1, max_length=100)
+    op: Literal["=", "=~"] = "="
+    value: str = Field(max_length=500)
+
+
+class SilenceBody(_Body):
+    matchers: list[MatcherBody] = Field(min_length=1)
+    author: str = Field(min_length=1, max_length=200)
+    comment: str = Field(default="", max_length=2000)
+    starts_at: float | None = None   # UTC unix seconds; default now
+    ends_at: float | None = None
+    duration: str | None = None      # "2h"; either this or ends_at
+
+
+def _validated(model: type[_Body], body: Any) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise HTTPException(422, f"{where}: {first['msg']}") from None
+
+
+def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+    db = engine.db
+    write = [Depends(auth)]
+
+    @router.get("/alerts")
+    def get_alerts(state: Annotated[str | None, Query()] = None, severity: Annotated[str | None, Query()] = None,
+                   all: Annotated[bool, Query(description="include resolved alerts")] = False) -> dict[str, Any]:
+        try:
+            alerts = list_alerts(db, engine.clock(), include_resolved=all, state=state, severity=severity)
+        except AlertError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"count": len(alerts), "groups": group_by_subject(alerts)}
+
+    @router.get("/silences")
+    def get_silences(all: Annotated[bool, Query(description="include expired silences")] = False) -> dict[str, Any]:
+        now = engine.clock()
+        return {"silences": [s.as_dict(now) for s in load_silences(db, now, include_expired=all)]}
+
+    @router.post("/alerts/{fingerprint}/ack", dependencies=write)
+    def post_ack(fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        ack = _validated(AckBody, body)
+        try:
+            return acknowledge(db, fingerprint, by=ack.by, comment=ack.comment, now=engine.clock())
+        except NotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except AlertError as exc:
+            raise HTTPException(422, str(exc)) from None
+
+    @router.post("/silences", dependencies=write, status_code=201)
+    def post_silence(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+        data = _validated(SilenceBody, body)
+        now = engine.clock()
+        starts = data.starts_at if data.starts_at is not None else now
+        try:
+            if (data.duration is None) == (data.ends_at is None):
+                raise AlertError("give either duration (e.g. \"2h\") or ends_at")
+            ends = data.ends_at if data.ends_at is not None else starts + silence_duration(data.duration)
+            matchers = [Matcher(m.name, m.op, m.value) for m in data.matchers]
+            silence = add_silence(db, matchers, starts_at=starts, ends_at=ends, author=data.author,
+                                  comment=data.comment, now=now)
+        except AlertError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return silence.as_dict(now)
+
+    @router.delete("/silences/{silence_id}", dependencies=write)
+    def delete_silence(silence_id: str) -> dict[str, Any]:
+        now = engine.clock()
+        try:
+            return expire_silence(db, silence_id, now).as_dict(now)
+        except NotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    return router
+
