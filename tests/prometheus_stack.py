@@ -127,3 +127,23 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """A FastAPI app on a real uvicorn server on a free loopback port, in a thread; yields its URL."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_config=None, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not server.started:
+        assert time.time() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{config.port}/"
+    finally:
+        server.should_exit = True
+        thread.join(10)
