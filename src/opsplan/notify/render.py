@@ -46,8 +46,14 @@ def _number(value: float, unit: str) -> str:
 
 def render(notice: AlertNotice, plan: Plan) -> Message:
     lang = plan.language
-    host = notice.labels.get("host") or notice.labels.get("instance") or plan.server.name
+    # host, console_url, value_text and threshold_text come from the engine when it fills them.
+    host = (getattr(notice, "host", "") or notice.labels.get("host") or notice.labels.get("instance")
+            or plan.server.name)
     unit = notice.annotations.get("unit", "")
+    value_text = getattr(notice, "value_text", "") or (
+        _number(notice.value, unit) if notice.value is not None else "")
+    threshold_text = getattr(notice, "threshold_text", "") or _number(notice.threshold, unit)
+    console = getattr(notice, "console_url", None) or console_url(plan)
     names = {"alert": notice.alert, "subject": notice.subject or "", "host": host,
              "severity": t(f"notify.severity.{notice.severity}", lang)}
     title = " ".join(t(f"notify.title.{notice.kind}", lang, **names).split())
@@ -56,16 +62,16 @@ def render(notice: AlertNotice, plan: Plan) -> Message:
     if description and description != lines[0]:
         lines.append(description)
     lines.append("")
-    if notice.value is not None:
+    if value_text:
         key = "notify.last_value" if notice.kind == "resolved" else "notify.value"
-        lines.append(t(key, lang, value=_number(notice.value, unit)))
-    lines.append(t("notify.threshold", lang, threshold=_number(notice.threshold, unit)))
+        lines.append(t(key, lang, value=value_text))
+    lines.append(t("notify.threshold", lang, threshold=threshold_text))
     lines.append(t("notify.duration", lang, duration=format_duration(notice.for_s)))
     lines.append(t("notify.host", lang, host=host))
     lines.append(t("notify.started", lang, time=local_time(notice.started_at, plan.timezone)))
     if notice.kind == "resolved" and notice.resolved_at is not None:
         lines.append(t("notify.resolved_at", lang, time=local_time(notice.resolved_at, plan.timezone)))
-    lines.append(t("notify.console", lang, url=console_url(plan)))
+    lines.append(t("notify.console", lang, url=console))
     if notice.kind != "resolved" and notice.severity == "critical":
         lines.append(t("notify.ack_hint", lang))
     return Message(title, "\n".join(lines), _NOTIFY_TYPE[notice.kind, notice.severity])
