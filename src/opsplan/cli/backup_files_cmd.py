@@ -1,9 +1,162 @@
-"""Commands of the `opsplan backup` group (filled in by the backup stage)."""
+"""`opsplan backup model|models|config`: AI model versions and configuration history (seed §4.1)."""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import typer
+from rich.table import Table
+
+from opsplan.cli.common import err, one_line_errors, out, plan_from
+from opsplan.i18n import t
+from opsplan.plan.models import Plan
+from opsplan.store.state import StateDB, state_url
+
+config_app = typer.Typer(help="Configuration files in Git: back up now, show the history, show a diff.")
+
+
+@contextmanager
+def _state(plan: Plan) -> Iterator[StateDB]:
+    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _local(when: datetime | float, tz: str) -> str:
+    ts = when if isinstance(when, float) else when.replace(tzinfo=UTC).timestamp()
+    return datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
+
+
+def _json(data: object) -> None:
+    out.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
+
+
+def backup_model(ctx: typer.Context,
+                 name: str = typer.Argument(..., help="The model's name in backup.models.models."),
+                 version: str = typer.Option(None, "--version", help="Declare this version name (stored even "
+                                             "when the content did not change)."),
+                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Back up one AI model now when its folder changed (or as a declared --version)."""
+    from opsplan.backup.files_jobs import backup_models
+    from opsplan.backup.safety import format_bytes
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        result = backup_models(plan, db, only=name, version=version)[0]
+    if as_json:
+        _json({"model": result.model, "status": result.status, "version": result.version, "files": result.files,
+               "size_bytes": result.size_bytes, "copied_bytes": result.copied_bytes, "changed": result.changed,
+               "pruned": result.pruned})
+        return
+    key = "backup.model.stored" if result.status == "ok" else "backup.model.unchanged"
+    out.print(t(key, plan.language, model=result.model, version=result.version, files=result.files,
+                size=format_bytes(result.size_bytes), copied=format_bytes(result.copied_bytes)), markup=False)
+    if result.pruned:
+        out.print(t("backup.model.pruned", plan.language, model=result.model, versions=", ".join(result.pruned)),
+                  markup=False)
+
+
+def backup_models_list(ctx: typer.Context,
+                       as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """List the kept versions of every model, oldest first."""
+    from opsplan.backup.files_jobs import model_store
+    from opsplan.backup.safety import format_bytes
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        rows = model_store(plan, db).versions()
+    if as_json:
+        _json([{"model": r.model, "version": r.version, "created_at": _local(r.created_at, plan.timezone),
+                "files": r.files, "size_bytes": r.size_bytes, "content_hash": r.content_hash} for r in rows])
+        return
+    if not rows:
+        out.print(t("backup.models.empty", plan.language))
+        return
+    table = Table(title=t("backup.models.title", plan.language))
+    for column in ("model", "version", "created", "files", "size"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(r.model, r.version, _local(r.created_at, plan.timezone), str(r.files), format_bytes(r.size_bytes))
+    out.print(table)
+
+
+@config_app.callback(invoke_without_command=True)
+def backup_config(ctx: typer.Context,
+                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Copy the plan's configuration paths into the Git history; commit when something changed."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from opsplan.backup.files_jobs import backup_config as run_config_backup
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        result = run_config_backup(plan, db)
+    if as_json:
+        _json({"status": result.status, "commit": result.commit, "changed": result.changed,
+               "excluded": [{"path": e.path, "reason": e.reason} for e in result.excluded],
+               "missing": result.missing, "unreadable": result.unreadable})
+        return
+    lang = plan.language
+    if result.status == "ok":
+        out.print(t("backup.config.committed", lang, commit=(result.commit or "")[:12], n=len(result.changed)),
+                  markup=False)
+        for line in result.changed:
+            out.print(f"  {line}", markup=False)
+    else:
+        out.print(t("backup.config.unchanged", lang), markup=False)
+    for e in result.excluded:
+        out.print(t("backup.config.excluded", lang, path=e.path, reason=e.reason), markup=False)
+    for path in result.missing:
+        err.print(t("backup.config.missing", lang, path=path), markup=False)
+    for path in result.unreadable:
+        err.print(t("backup.config.unreadable", lang, path=path), markup=False)
+
+
+@config_app.command("log")
+def config_log(ctx: typer.Context,
+               limit: int = typer.Option(50, "--limit", min=1, help="How many commits, newest first."),
+               as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """The configuration history: each commit with its time and changed files."""
+    from opsplan.backup.files_jobs import config_repo
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        commits = config_repo(plan, db).log(limit)
+    if as_json:
+        _json([{"commit": c.commit, "time": _local(c.timestamp, plan.timezone), "subject": c.subject,
+                "files": c.files} for c in commits])
+        return
+    if not commits:
+        out.print(t("backup.config.no_history", plan.language))
+    for c in commits:
+        out.print(f"{c.commit[:12]}  {_local(c.timestamp, plan.timezone)}  {c.subject}", markup=False)
+        for line in c.files:
+            out.print(f"    {line}", markup=False)
+
+
+@config_app.command("diff")
+def config_diff(ctx: typer.Context,
+                rev: str = typer.Argument(None, help="A commit from `log`: show every change since it. "
+                                          "Without it: what the latest commit changed.")) -> None:
+    """Show configuration changes as a unified diff."""
+    from opsplan.backup.files_jobs import config_repo
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        text = config_repo(plan, db).diff(rev)
+    out.print(text.rstrip("\n") if text else t("backup.config.no_history", plan.language), markup=False)
 
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
+    group.command("model")(backup_model)
+    group.command("models")(backup_models_list)
+    group.add_typer(config_app, name="config")
+

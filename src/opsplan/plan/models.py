@@ -303,12 +303,15 @@ class DatabaseBackup(Strict):
 
 
 class ModelSource(Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
     path: Path
+    # The symlink the serving stack loads the model through; the rollback runbook swaps it.
+    serving_link: Path | None = None
 
 
 class ModelBackup(Strict):
     schedule: Literal["on_change"] = "on_change"
+    check_interval: Duration = 15 * 60.0  # not in the seed: how often "on version change" looks
     keep_versions: int = Field(default=5, ge=1)
     method: Literal["full"] = "full"
     models: list[ModelSource] = Field(default_factory=list)
@@ -318,6 +321,8 @@ class ConfigBackup(Strict):
     schedule: Literal["on_change"] = "on_change"
     retention: Literal["forever"] = "forever"
     method: Literal["git"] = "git"
+    check_interval: Duration = 5 * 60.0  # not in the seed: a cheap look for changes (sizes, times)
+    daily: Cron = "30 2 * * *"  # not in the seed: a full pass once a day whatever the look says
     paths: list[Path] = Field(default_factory=lambda: [Path("/etc/mysql"), Path("/etc/opsplan")])
     exclude: list[str] = Field(default_factory=lambda: ["*.pem", "*.key", "*password*", "*secret*"])
 

@@ -1,0 +1,70 @@
+"""Metrics of the model and configuration backups, one series per target ("model:NAME", "config").
+
+The database engine exports the same four names for target="database"; together they feed the
+status page and the backup-age alert.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy import func, select
+
+from opsplan.backup.config_git import TARGET as CONFIG_TARGET
+from opsplan.backup.models_catalog import FAILED, KEPT, OK, UNCHANGED, FileBackupRun, ModelVersion, epoch
+from opsplan.backup.models_store import target_of
+from opsplan.collectors.base import MetricSpec, Sample, gauge, sample
+from opsplan.plan.models import Plan
+from opsplan.store.state import StateDB
+
+METRICS: dict[str, MetricSpec] = {
+    "opsplan_backup_last_success_timestamp_seconds": gauge(
+        "When the target's last backup (or check that found nothing new) succeeded", "target", unit="seconds"),
+    "opsplan_backup_last_size_bytes": gauge("Size of what the target's last successful backup holds", "target",
+                                            unit="bytes"),
+    "opsplan_backup_last_duration_seconds": gauge("How long the target's last finished attempt took", "target",
+                                                  unit="seconds"),
+    "opsplan_backup_last_status": gauge("1 when the target's last finished attempt succeeded, 0 when it failed",
+                                        "target"),
+    "opsplan_backup_model_versions": gauge("Versions of the model kept in the backup", "model"),
+}
+
+
+class FileBackupCollector:
+    name = "backup_files"
+
+    def __init__(self, plan: Plan, db: StateDB, *, clock: Callable[[], float] = time.time):
+        self.plan = plan
+        self.db = db
+        self.clock = clock
+
+    def collect(self) -> list[Sample]:
+        targets = [target_of(m.name) for m in self.plan.backup.models.models]
+        if self.plan.backup.config.paths:
+            targets.append(CONFIG_TARGET)
+        samples: list[Sample] = []
+        with self.db.session() as session:
+            for target in targets:
+                finished = session.scalars(select(FileBackupRun).where(
+                    FileBackupRun.target == target, FileBackupRun.status.in_((OK, UNCHANGED, FAILED)))
+                    .order_by(FileBackupRun.finished_at.desc(), FileBackupRun.id.desc()).limit(1)).first()
+                if finished is None or finished.finished_at is None:
+                    continue  # never ran: no series, rather than a misleading 0
+                samples.append(sample("opsplan_backup_last_status", 0 if finished.status == FAILED else 1,
+                                      target=target))
+                samples.append(sample("opsplan_backup_last_duration_seconds",
+                                      max(epoch(finished.finished_at) - epoch(finished.started_at), 0.0),
+                                      target=target))
+                success = session.scalars(select(FileBackupRun).where(
+                    FileBackupRun.target == target, FileBackupRun.status.in_((OK, UNCHANGED)))
+                    .order_by(FileBackupRun.finished_at.desc(), FileBackupRun.id.desc()).limit(1)).first()
+                if success is not None and success.finished_at is not None:
+                    samples.append(sample("opsplan_backup_last_success_timestamp_seconds",
+                                          epoch(success.finished_at), target=target))
+                    samples.append(sample("opsplan_backup_last_size_bytes", success.size_bytes, target=target))
+            for model in self.plan.backup.models.models:
+                count = session.scalar(select(func.count()).select_from(ModelVersion).where(
+                    ModelVersion.model == model.name, ModelVersion.status == KEPT))
+                samples.append(sample("opsplan_backup_model_versions", count or 0, model=model.name))
+        return samples
