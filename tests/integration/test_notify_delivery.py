@@ -21,7 +21,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import MetaData, select
 from typer.testing import CliRunner
-from yaml_writer import free_port, write_plan
 
 from opsplan.alerts.events import AlertNotice
 from opsplan.cli.main import app
@@ -29,6 +28,7 @@ from opsplan.notify.outbox import OutboxRow
 from opsplan.notify.service import Notifier, build_notifier
 from opsplan.plan.models import Plan, Text
 from opsplan.store.state import StateDB
+from yaml_writer import free_port, write_plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # apprise imports imghdr
 
@@ -269,7 +269,8 @@ def test_routing_by_severity_and_kind_and_resolved_follows_firing(db, webhook, s
     # The plan changes so the chat channel takes criticals only: a resolved warning still goes
     # where its firing went.
     changed = plan_with([{"name": "chat", "url_env": "CHAT_URL", "severities": ["critical"]},
-                         {"name": "mail", "kind": "email", "url_env": "MAIL_URL", "severities": ["critical", "warning"]}])
+                         {"name": "mail", "kind": "email", "url_env": "MAIL_URL",
+                          "severities": ["critical", "warning"]}])
     again = build_notifier(changed, db, clock=clock, environ=environ)
     again.submit(notice("warning", kind="resolved", fingerprint="mem", resolved_at=clock.now))
     again.deliver_due()

@@ -68,7 +68,7 @@ def test_bad_quiet_hours_are_a_one_line_plan_error(text: str):
     with pytest.raises(PlanError) as caught:
         parse_plan(f"notifications:\n  quiet_hours: '{text}'\n")
     line = str(caught.value)
-    assert "\n" not in line and f"notifications.quiet_hours: quiet hours" in line and text in line
+    assert "\n" not in line and "notifications.quiet_hours: quiet hours" in line and text in line
 
 
 def test_korean_message_has_value_threshold_duration_host_start_and_console():
