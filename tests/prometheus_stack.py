@@ -147,3 +147,55 @@ def serve_app(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@dataclass
+class ControllableService:
+    """A service whose health endpoint answers `status`; the test flips it to make the service fail."""
+
+    url: str = ""
+    status: int = 200
+
+
+@contextmanager
+def controllable_service() -> Iterator[ControllableService]:
+    service = ControllableService()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            body = b'{"status": "ok"}' if service.status < 400 else b'{"status": "failing"}'
+            self.send_response(service.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    service.url = f"http://127.0.0.1:{server.server_address[1]}/health"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def prometheus_value(url: str, query: str) -> list[dict[str, Any]]:
+    response = httpx.get(url + "api/v1/query", params={"query": query}, timeout=5)
+    response.raise_for_status()
+    return list(response.json()["data"]["result"])
+
+
+def wait_until(check: Any, timeout: float, what: str, interval: float = 0.2) -> Any:
+    deadline = time.time() + timeout
+    last: Any = None
+    while time.time() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"{what}: not within {timeout}s (last: {str(last)[:1000]})")

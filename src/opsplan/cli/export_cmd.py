@@ -40,6 +40,9 @@ def register(app: typer.Typer) -> None:
         evaluation_interval: str = typer.Option(None, "--evaluation-interval", help="Default: the scrape interval."),
         group_wait: str = typer.Option(None, "--group-wait", help="Alertmanager group_wait (default 30s)."),
         group_interval: str = typer.Option(None, "--group-interval", help="Alertmanager group_interval (default 5m)."),
+        webhook_url: str = typer.Option(None, "--webhook-url",
+                                        help="Where Alertmanager posts alerts (default: the opsplan URL's "
+                                             "/api/v1/alertmanager)."),
         token_file: Path = typer.Option(None, "--token-file",
                                         help="File with opsplan's API token, read by Alertmanager for its webhook."),
     ) -> None:
@@ -54,7 +57,7 @@ def register(app: typer.Typer) -> None:
                 scrape_interval=_seconds(scrape_interval, "--scrape-interval"),
                 evaluation_interval=_seconds(evaluation_interval, "--evaluation-interval"),
                 group_wait=_seconds(group_wait, "--group-wait"),
-                group_interval=_seconds(group_interval, "--group-interval"),
+                group_interval=_seconds(group_interval, "--group-interval"), webhook_url=webhook_url,
                 token_file=(token_file.resolve() if token_file else None) or _plan_token_file(plan))
             result = export(plan, out_dir, targets, force=force)
         for rel in result.written:

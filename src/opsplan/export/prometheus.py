@@ -52,7 +52,8 @@ def subject_labels(rules: list[Rule]) -> list[str]:
 
 def alertmanager_config(plan: Plan, rules: list[Rule], targets: ExportTargets) -> dict[str, Any]:
     subjects = subject_labels(rules)
-    webhook: dict[str, Any] = {"url": f"{targets.opsplan.url}{WEBHOOK_PATH}", "send_resolved": True,
+    webhook: dict[str, Any] = {"url": targets.webhook_url or f"{targets.opsplan.url}{WEBHOOK_PATH}",
+                               "send_resolved": True,
                                "max_alerts": 0}
     if targets.token_file is not None:
         # A file reference, never the token itself: alertmanager.yml is often world-readable.

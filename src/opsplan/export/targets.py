@@ -62,12 +62,15 @@ class ExportTargets:
     group_interval: float
     # A file holding opsplan's API token: Alertmanager reads it to authenticate its webhook.
     token_file: Path | None = None
+    # Where Alertmanager posts: opsplan's /api/v1/alertmanager unless a proxy stands in between.
+    webhook_url: str | None = None
 
 
 def targets_for(plan: Plan, *, opsplan_url: str | None = None, alertmanager_url: str | None = None,
                 prometheus_url: str | None = None, scrape_interval: float | None = None,
                 evaluation_interval: float | None = None, group_wait: float | None = None,
-                group_interval: float | None = None, token_file: Path | None = None) -> ExportTargets:
+                group_interval: float | None = None, token_file: Path | None = None,
+                webhook_url: str | None = None) -> ExportTargets:
     scrape = scrape_interval if scrape_interval is not None else plan.monitoring.interval
     for name, value in (("scrape interval", scrape), ("evaluation interval", evaluation_interval),
                         ("group wait", group_wait), ("group interval", group_interval)):
@@ -86,4 +89,5 @@ def targets_for(plan: Plan, *, opsplan_url: str | None = None, alertmanager_url:
         # Alertmanager's own defaults: a real deployment batches the first notification for 30s.
         group_wait=30.0 if group_wait is None else group_wait,
         group_interval=300.0 if group_interval is None else group_interval,
-        token_file=token_file)
+        token_file=token_file,
+        webhook_url=endpoint(webhook_url, "webhook URL").url if webhook_url else None)
