@@ -60,11 +60,10 @@ class RecoveryWindowPolicy:
         for b in ok:
             if b.kind == FULL:
                 continue
-            full = b.full_id
-            if full in chains:
-                chains[full].append(b)
+            if b.full_id is not None and b.full_id in chains:
+                chains[b.full_id].append(b)
             else:
-                removals.append(Removal(b.id, "backup.prune.orphan", {"full": full}))
+                removals.append(Removal(b.id, "backup.prune.orphan", {"full": b.full_id}))
         if not chains:
             return removals
         fulls = sorted((members[0] for members in chains.values()), key=lambda f: f.started_at)
@@ -74,11 +73,10 @@ class RecoveryWindowPolicy:
             return removals  # every chain is (partly) inside the window
         base = covering[-1]
         newest = fulls[-1]
-        doomed: list[DbBackup] = []
-        for full in fulls:
-            if full.started_at >= base.started_at or full.id == newest.id:
-                continue
-            doomed.extend(chains[full.id])
+        newest_chain = {b.id for b in chains[newest.id]}
+        # Older than the base full: not needed for any moment of the window (unless kept below).
+        doomed = [b for b in ok if b.started_at < base.started_at and b.id not in newest_chain
+                  and (b.kind == FULL or (b.full_id is not None and b.full_id in chains))]
         kept_ids = {b.id for b in ok} - {b.id for b in doomed}
         needed = _ancestors(kept_ids, by_id)
         for b in doomed:

@@ -35,9 +35,12 @@ def format_bytes(n: float) -> str:
 def private_dir(path: Path) -> Path:
     """Create `path` (and missing parents) as 0700 and make sure an existing one is 0700 too."""
     path = Path(path)
+    missing = [p for p in (path, *path.parents) if not p.exists()]
     try:
         path.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
-        os.chmod(path, DIR_MODE)
+        # mkdir(parents=True) gives the parents it creates the umask's mode: those are ours too.
+        for created in (path, *missing):
+            os.chmod(created, DIR_MODE)
     except OSError as exc:
         raise BackupError(f"cannot create the private directory {path}: {exc.strerror or exc}") from None
     return path

@@ -1,9 +1,206 @@
-"""Commands of the `opsplan backup` group (filled in by the backup stage)."""
+"""`opsplan backup db | list | prune | verify | check`: the database (mariabackup) commands."""
 
 from __future__ import annotations
 
+import json
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import typer
+from rich.tree import Tree
+
+from opsplan.cli.common import err, fail, one_line_errors, out, plan_from
+from opsplan.i18n import t
+from opsplan.plan.models import Plan
+from opsplan.store.state import StateDB, state_url
+
+
+@contextmanager
+def _state(plan: Plan) -> Iterator[StateDB]:
+    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+def _local(ts: float | None, tz: str) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _age(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "-"
+    seconds = max(0.0, now - ts)
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h"
+    return f"{seconds / 86400:.1f}d"
+
+
+def _json(data: object) -> None:
+    out.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
+
+
+def backup_db(ctx: typer.Context,
+              full: bool = typer.Option(False, "--full", help="Start a new chain with a full backup."),
+              incremental: bool = typer.Option(False, "--incremental", help="Add an incremental to the chain."),
+              as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Back up MariaDB with mariabackup (the plan decides full or incremental unless told)."""
+    from opsplan.backup.database import DatabaseBackupEngine
+    from opsplan.backup.safety import format_bytes
+
+    if full and incremental:
+        fail("--full and --incremental exclude each other", code=2)
+    plan = plan_from(ctx)
+    requested = "full" if full else "incremental" if incremental else "auto"
+    with one_line_errors(), _state(plan) as db:
+        row = DatabaseBackupEngine(plan, db).run(requested)
+    if as_json:
+        _json(_row_json(row, plan.timezone))
+        return
+    out.print(t("backup.db.done", plan.language, id=row.id, kind=row.kind, size=format_bytes(row.bytes_stored or 0),
+                seconds=row.duration or 0.0), markup=False)
+
+
+def _row_json(row: Any, tz: str) -> dict[str, Any]:
+    return {
+        "id": row.id, "kind": row.kind, "parent_id": row.parent_id, "full_id": row.full_id,
+        "status": row.status, "reason": row.reason, "trigger": row.trigger,
+        "started": _local(row.started_at, tz), "finished": _local(row.finished_at, tz),
+        "started_at": row.started_at, "finished_at": row.finished_at, "duration_s": row.duration,
+        "from_lsn": row.from_lsn, "to_lsn": row.to_lsn,
+        "binlog": {"file": row.binlog_file, "position": row.binlog_position, "gtid": row.gtid},
+        "bytes_read": row.bytes_read, "bytes_stored": row.bytes_stored, "directory": row.directory,
+        "compression": row.compression, "compression_level": row.compression_level,
+        "tool_version": row.tool_version, "server_version": row.server_version,
+        "verify": {"status": row.verify_status, "deep": row.verify_deep, "reason": row.verify_reason,
+                   "at": _local(row.verified_at, tz)},
+        "files": [{"name": f.name, "role": f.role, "size": f.size, "hash": f"{f.hash_algorithm}:{f.hash}"}
+                  for f in row.files],
+        "pruned": _local(row.pruned_at, tz), "prune_reason": row.prune_reason,
+    }
+
+
+def backup_list(ctx: typer.Context,
+                as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+                include_pruned: bool = typer.Option(False, "--all", help="Also show pruned backups.")) -> None:
+    """Show database backups as chains: each full with its incrementals below it."""
+    from opsplan.backup import catalog
+    from opsplan.backup.database import DatabaseBackupEngine
+    from opsplan.backup.safety import format_bytes
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        DatabaseBackupEngine(plan, db).recover()  # a run killed earlier shows as failed, not running
+        with db.session() as session:
+            rows = catalog.all_backups(session, include_pruned=include_pruned)
+    if as_json:
+        _json([_row_json(r, plan.timezone) for r in rows])
+        return
+    if not rows:
+        out.print(t("backup.list.empty", plan.language))
+        return
+    now = time.time()
+    tree = Tree(t("backup.list.title", plan.language))
+    nodes: dict[int, Tree] = {}
+    for row in rows:
+        verify = row.verify_status or "-"
+        if row.verify_status and row.verify_deep:
+            verify += " (deep)"
+        style = {"ok": "green", "failed": "red", "running": "yellow"}.get(row.status, "")
+        label = (f"[bold]#{row.id}[/] {row.kind}  [{style}]{row.status}[/]  "
+                 f"{_local(row.started_at, plan.timezone)}  age {_age(row.finished_at or row.started_at, now)}  "
+                 f"{format_bytes(row.bytes_stored or 0)}  verify {verify}")
+        if row.reason:
+            label += f"  — {row.reason}"
+        if row.pruned_at:
+            label += "  [dim](pruned)[/]"
+        parent = nodes.get(row.parent_id) if row.parent_id else None
+        nodes[row.id] = (parent or tree).add(label)
+    out.print(tree)
+
+
+def backup_prune(ctx: typer.Context,
+                 dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would go, and why."),
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Apply the retention policy (the recovery window) to database backups."""
+    from opsplan.backup.database import DatabaseBackupEngine
+    from opsplan.backup.retention import prune
+
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        if not dry_run:
+            DatabaseBackupEngine(plan, db).recover()
+        removals = prune(plan, db, dry_run=dry_run)
+    if as_json:
+        _json([{"id": r.backup_id, "reason": r.reason(plan.language), "removed": not dry_run} for r in removals])
+        return
+    if not removals:
+        out.print(t("backup.prune.none", plan.language))
+    verb = t("backup.prune.would" if dry_run else "backup.prune.removed", plan.language)
+    for removal in removals:
+        out.print(f"{verb} #{removal.backup_id}: {removal.reason(plan.language)}", markup=False)
+
+
+def backup_verify(ctx: typer.Context,
+                  backup_id: int = typer.Argument(None, help="The backup to verify (see `opsplan backup list`)."),
+                  all_: bool = typer.Option(False, "--all", help="Verify every kept backup."),
+                  deep: bool = typer.Option(False, "--deep", help="Also unpack and prepare the chain on copies."),
+                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Re-hash stored files against the catalog; --deep also runs mariabackup --prepare on copies."""
+    from opsplan.backup.database import DatabaseBackupEngine
+    from opsplan.backup.verify import verify_all, verify_backup
+
+    if (backup_id is None) == (not all_):
+        fail("give a backup id or --all", code=2)
+    plan = plan_from(ctx)
+    with one_line_errors(), _state(plan) as db:
+        DatabaseBackupEngine(plan, db).recover()
+        results = (verify_all(plan, db, deep=deep) if all_
+                   else [verify_backup(plan, db, backup_id, deep=deep)])
+    if as_json:
+        _json([{"id": r.backup_id, "ok": r.ok, "deep": r.deep, "reason": r.reason} for r in results])
+    else:
+        how = t("backup.verify.deep" if deep else "backup.verify.hash", plan.language)
+        for r in results:
+            if r.ok:
+                out.print(t("backup.verify.ok", plan.language, id=r.backup_id, how=how), markup=False)
+            else:
+                err.print(t("backup.verify.failed", plan.language, id=r.backup_id, reason=r.reason), markup=False)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def backup_check(ctx: typer.Context,
+                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Tell what a database backup here lacks: privileges, binaries, space and permissions."""
+    from opsplan.backup.check import run_checks
+
+    plan = plan_from(ctx)
+    with one_line_errors():
+        results = run_checks(plan)
+    if as_json:
+        _json([{"check": r.name, "ok": r.ok, "detail": r.detail} for r in results])
+    else:
+        for r in results:
+            word = t("backup.check.ok" if r.ok else "backup.check.problem", plan.language)
+            out.print(f"{r.name}: {word}: {r.detail}", markup=False)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
 
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
+    group.command("db")(backup_db)
+    group.command("list")(backup_list)
+    group.command("prune")(backup_prune)
+    group.command("verify")(backup_verify)
+    group.command("check")(backup_check)
+

@@ -300,6 +300,11 @@ class DatabaseBackup(Strict):
     method: Literal["incremental", "full"] = "incremental"
     max_chain_length: int = Field(default=7, ge=1)
     compression_level: int = Field(default=3, ge=1, le=22)
+    compression_threads: int = Field(default=0, ge=0, description="zstd worker threads; 0 = one per CPU core")
+    # Row count + CHECKSUM TABLE per table at backup time, for the restore drill to compare.
+    table_checksums: bool = True
+    table_checksum_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0,
+                                          description="tables larger than this get a row count only")
 
 
 class ModelSource(Strict):
