@@ -13,7 +13,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from
 from opsplan.i18n import t
@@ -63,12 +62,10 @@ def _json(data: Any) -> None:
 
 
 def _table(header: str, rows: list[list[str]]) -> None:
-    table = Table(show_edge=False, pad_edge=False)
-    for column in header.split("|"):
-        table.add_column(column)
+    # Plain " | " lines, not a boxed table: a fingerprint must never be cut to fit the terminal.
+    out.print(" | ".join(header.split("|")), markup=False, highlight=False)
     for row in rows:
-        table.add_row(*row)
-    out.print(table)
+        out.print(" | ".join(row), markup=False, highlight=False)
 
 
 def list_command(ctx: typer.Context,
@@ -96,7 +93,7 @@ def list_command(ctx: typer.Context,
         out.print(t("alerts.none", lang), markup=False)
         return
     for group in groups:
-        out.print(f"[bold]{group['subject'] or t('alerts.host', lang)}[/bold]")
+        out.print(f"\n[bold]{group['subject'] or t('alerts.host', lang)}[/bold]")
         rows = []
         for a in group["alerts"]:
             notes = []
