@@ -15,9 +15,10 @@ def metric_catalogue() -> dict[str, MetricSpec]:
     from opsplan.collectors import allocation, gpu, mariadb, runner, services, system
     from opsplan.alerts import metrics as alert_metrics
     from opsplan.notify import service as notify_service
+    from opsplan.backup import files_metrics
 
     catalogue: dict[str, MetricSpec] = {}
-    for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics):
+    for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics):
         catalogue.update(module.METRICS)
     return catalogue
 
