@@ -16,9 +16,11 @@ def metric_catalogue() -> dict[str, MetricSpec]:
     from opsplan.alerts import metrics as alert_metrics
     from opsplan.notify import service as notify_service
     from opsplan.backup import files_metrics
+    from opsplan.backup import metrics as db_backup_metrics
 
     catalogue: dict[str, MetricSpec] = {}
-    for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics):
+    for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics,
+                   db_backup_metrics):
         catalogue.update(module.METRICS)
     return catalogue
 
