@@ -81,3 +81,18 @@ def test_a_daily_run_missed_while_down_runs_at_start_up_and_is_logged(setup, cap
     daily = next(j for j in scheduler.jobs if j.name == "backup-config-daily")
     assert daily.next_at == three_days_later  # due now, not at the next 02:30
     assert any("backup-config-daily missed its run" in r.getMessage() for r in caplog.records)
+
+
+def test_plan_check_names_bad_intervals_and_paths(tmp_path: Path) -> None:
+    from opsplan.plan.semantic import check_plan
+
+    plan = Plan.model_validate({"backup": {
+        "directory": "/var/backups/opsplan",
+        "models": {"check_interval": "7m", "models": [{"name": "a", "path": "rel/a"},
+                                                     {"name": "b", "path": "/var/backups/opsplan/b"}]},
+        "config": {"paths": ["etc/x"]}}})
+    problems = {p.loc: p.message for p in check_plan(plan)}
+    assert "whole minutes dividing an hour" in problems[("backup", "models", "check_interval")]
+    assert problems[("backup", "models", "models", 0, "path")] == "model path rel/a must be absolute"
+    assert "overlaps the backup directory" in problems[("backup", "models", "models", 1, "path")]
+    assert problems[("backup", "config", "paths", 0)] == "configuration path etc/x must be absolute"

@@ -151,6 +151,23 @@ def channel_url_problems(plan: Plan, environ: Mapping[str, str], *, strict: bool
 def _backup(plan: Plan) -> Iterator[Problem]:
     models = plan.backup.models.models
     yield from _duplicates([m.name for m in models], ("backup", "models", "models"), "model name")
+    from opsplan.backup.files_jobs import interval_cron  # late: the backup package imports the plan
+
+    for section, interval in (("models", plan.backup.models.check_interval),
+                              ("config", plan.backup.config.check_interval)):
+        try:
+            interval_cron(interval)
+        except ValueError as exc:
+            yield Problem(("backup", section, "check_interval"), str(exc))
+    for i, m in enumerate(models):
+        if not m.path.is_absolute():
+            yield Problem(("backup", "models", "models", i, "path"), f"model path {m.path} must be absolute")
+        elif m.path.is_relative_to(plan.backup.directory) or plan.backup.directory.is_relative_to(m.path):
+            yield Problem(("backup", "models", "models", i, "path"),
+                          f"model path {m.path} overlaps the backup directory {plan.backup.directory}")
+    for i, p in enumerate(plan.backup.config.paths):
+        if not p.is_absolute():
+            yield Problem(("backup", "config", "paths", i), f"configuration path {p} must be absolute")
 
 
 def _duplicates(names: list[str], where: Loc, what: str, key: str = "name") -> Iterator[Problem]:
