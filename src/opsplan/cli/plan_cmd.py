@@ -51,7 +51,7 @@ def check(ctx: typer.Context,
           # readable=False: click's own check would print a usage box; the loader says it in one line.
           path: Path = typer.Argument(None, readable=False, help="The plan to check (wins over --plan).")) -> None:
     """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
-    found, plan = _load(path or _global_plan(ctx))
+    found, plan = _load(path or _global_plan(ctx), strict=True)
     out.print(f"{found}: ok", markup=False, emoji=False)
     for line in summary(plan):
         out.print(f"  {line}", markup=False, emoji=False)
@@ -87,12 +87,12 @@ def summary(plan: Plan) -> list[str]:
     ]
 
 
-def _load(explicit: Path | None) -> tuple[Path, Plan]:
+def _load(explicit: Path | None, *, strict: bool = False) -> tuple[Path, Plan]:
     from opsplan.plan.loader import all_errors, find_plan_path, load_plan
 
     try:
         found = find_plan_path(explicit)
-        return found, load_plan(found)
+        return found, load_plan(found, strict=strict)
     except PlanError as exc:
         for error in all_errors(exc):
             _print_err(str(error))

@@ -8,9 +8,10 @@ walked back through the tree to find the line an operator has to edit.
 from __future__ import annotations
 
 import difflib
+import os
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 
 from opsplan.errors import PlanError
 from opsplan.plan.models import Plan
-from opsplan.plan.semantic import Loc, check_plan
+from opsplan.plan.semantic import Loc, channel_url_problems, check_plan
 from opsplan.plan.types import show_value
 
 DEFAULT_LOCATIONS: tuple[Path, ...] = (Path("opsplan.yaml"), Path("/etc/opsplan/opsplan.yaml"))
@@ -61,9 +62,9 @@ def find_plan_path(explicit: Path | None, *, candidates: Sequence[Path] = DEFAUL
     raise PlanError(f"not found (looked for {looked}; `opsplan init` writes one)", path=name)
 
 
-def load_plan(path: Path) -> Plan:
+def load_plan(path: Path, *, strict: bool = False) -> Plan:
     """Read and validate the plan at `path`; raises PlanError (PlanErrors when there are several)."""
-    return parse_plan(read_plan_text(path), str(path))
+    return parse_plan(read_plan_text(path), str(path), strict=strict)
 
 
 def read_plan_text(path: Path) -> str:
@@ -85,8 +86,11 @@ def read_plan_text(path: Path) -> str:
         raise PlanError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", path=name, line=line) from None
 
 
-def parse_plan(text: str, name: str = "opsplan.yaml") -> Plan:
-    """Validate plan text; `name` is how the file is named in error messages."""
+def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
+               environ: Mapping[str, str] | None = None) -> Plan:
+    """Validate plan text; `name` is how the file is named in error messages. `strict` (for
+    `opsplan plan check`) also fails on what is only known at run time: a channel URL's variable
+    or file that cannot be read now."""
     tree = _parse_yaml(text, name)
     if tree is None:
         raise PlanError("the plan is empty (`opsplan init` writes the seed's plan)", path=name)
@@ -98,7 +102,9 @@ def parse_plan(text: str, name: str = "opsplan.yaml") -> Plan:
         plan = Plan.model_validate(_plain(tree))
     except ValidationError as exc:
         raise _collect(name, tree, [(_loc(err), _message(err)) for err in exc.errors()]) from None
-    problems = check_plan(plan)
+    problems = list(check_plan(plan))
+    if strict:
+        problems += channel_url_problems(plan, os.environ if environ is None else environ, strict=True)
     if problems:
         raise _collect(name, tree, [(p.loc, p.message) for p in problems])
     return plan
