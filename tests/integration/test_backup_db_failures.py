@@ -1,0 +1,100 @@
+"""Database backups that go wrong: killed mid-stream, a full disk. Each ends 'failed' with no partial files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import test_backup_db
+
+from opsplan.backup.catalog import INTERRUPTED
+
+setup_factory = test_backup_db.setup_factory  # the fixture, shared with test_backup_db.py
+
+pytestmark = pytest.mark.mariadb
+
+
+def _random_rows(server, megabytes: int) -> None:
+    """Incompressible rows, so the stored stream is as large as the data."""
+    server.execute("CREATE DATABASE IF NOT EXISTS bulk")
+    server.execute("CREATE TABLE IF NOT EXISTS bulk.b (id INT PRIMARY KEY, v LONGBLOB) ENGINE=InnoDB")
+    for i in range(megabytes):
+        server.execute("INSERT INTO bulk.b VALUES (%s, %s)", (i, os.urandom(1024 * 1024)))
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path):
+    def mount(size: str) -> Path:
+        if os.geteuid() != 0:
+            pytest.skip("mounting a small tmpfs needs root")
+        point = tmp_path / f"tmpfs-{size}"
+        point.mkdir()
+        res = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(point)],
+                             capture_output=True, text=True, check=False)
+        if res.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    mounted: list[Path] = []
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_sigkill_mid_backup_is_marked_failed_and_cleaned_at_next_start(setup_factory):
+    # Level 19 makes the stream slow enough to catch it half-written on a tiny data set.
+    setup = setup_factory(compression_level=19, compression_threads=1)
+    _random_rows(setup.server, 4)
+    proc = subprocess.Popen(setup.cli("db", "--full"), env=setup.environ, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    partial = None
+    while partial is None and time.monotonic() < deadline and proc.poll() is None:
+        partial = next(iter(setup.root().glob("*/backup.xbstream.zst.partial")), None)
+        time.sleep(0.005)
+    assert partial is not None, "the backup finished before it could be killed"
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    psutil.wait_procs(children, timeout=60)  # mariabackup dies on the broken pipe
+    assert partial.parent.exists()  # the kill left the partial directory and a 'running' row
+    assert setup.rows()[-1].status == "running"
+
+    listing = setup.run_cli("list")  # any backup command finds and closes the run
+    assert listing.returncode == 0
+    killed = setup.rows()[-1]
+    assert (killed.status, killed.reason) == ("failed", INTERRUPTED)
+    assert not partial.parent.exists()
+    again = setup.run_cli("db", "--full")
+    assert again.returncode == 0, again.stderr
+    assert setup.rows()[-1].status == "ok"
+
+
+def test_full_disk_fails_the_backup_and_leaves_nothing(setup_factory, tmpfs, tmp_path):
+    disk = tmpfs("3m")
+    empty_datadir = tmp_path / "remote-datadir"  # unreadable/remote datadir: no estimate, so the write must fail
+    empty_datadir.mkdir()
+    setup = setup_factory(backup_dir=disk)
+    setup.plan.database.datadir = empty_datadir
+    _random_rows(setup.server, 6)
+    with pytest.raises(Exception, match="disk full"):
+        setup.engine().run("full")
+    row = setup.rows()[-1]
+    assert row.status == "failed" and row.reason.startswith("disk full")
+    assert [p.name for p in (disk / "database").iterdir() if not p.name.startswith(".")] == []
+
+
+def test_space_check_refuses_before_starting(setup_factory, tmpfs):
+    disk = tmpfs("1m")
+    setup = setup_factory(backup_dir=disk)
+    result = setup.run_cli("db")
+    assert result.returncode == 1
+    assert "not enough space" in result.stderr and "needed" in result.stderr and "free" in result.stderr
+    row = setup.rows()[-1]
+    assert row.status == "failed" and "not enough space" in row.reason
