@@ -85,6 +85,7 @@ class WebhookReceiver:
     url: str = ""
     bodies: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def alerts(self) -> list[dict[str, Any]]:
@@ -108,10 +109,15 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
+            raw = self.rfile.read(length)
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:  # a notifier that posts something else is still recorded
+                body = {"raw": raw.decode("utf-8", "replace")}
             with receiver.lock:
                 receiver.bodies.append(body)
                 receiver.headers.append(dict(self.headers))
+                receiver.paths.append(self.path)
             self.send_response(200)
             self.end_headers()
 
