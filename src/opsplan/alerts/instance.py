@@ -10,9 +10,9 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from opsplan.alerts.tables import AlertRow
 from opsplan.plan.models import Text
@@ -106,17 +106,25 @@ def persist(db: StateDB, changed: Iterable[Instance], dropped: Iterable[Instance
     dropped = [i for i in dropped if i.row_id is not None]
     if not changed and not dropped:
         return
-    table = AlertRow.__table__
+    table = cast(Table, AlertRow.__table__)
+    new = [i for i in changed if i.row_id is None]
+    old = [i for i in changed if i.row_id is not None]
+    # executemany with bound parameters: one compiled statement per kind, not one per row.
     with db.session() as session:
-        for inst in dropped:
-            session.execute(delete(table).where(table.c.id == inst.row_id))
-        for inst in changed:
-            values = inst.columns(now)
-            if inst.row_id is None:
-                result = session.execute(insert(table).values(**values))
-                inst.row_id = int(result.inserted_primary_key[0])
-            else:
-                session.execute(update(table).where(table.c.id == inst.row_id).values(**values))
+        if dropped:
+            session.execute(delete(table).where(table.c.id == bindparam("row_id")),
+                            [{"row_id": i.row_id} for i in dropped])
+        if old:
+            columns = old[0].columns(now)
+            statement = update(table).where(table.c.id == bindparam("row_id")).values(
+                {name: bindparam(f"v_{name}") for name in columns})
+            session.execute(statement, [{"row_id": i.row_id, **{f"v_{k}": v for k, v in i.columns(now).items()}}
+                                        for i in old])
+        if new:
+            result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                     [i.columns(now) for i in new])
+            for inst, (row_id,) in zip(new, result.all(), strict=True):
+                inst.row_id = int(row_id)
     for inst in changed:
         inst.dirty = False
         inst.value_written_at = now

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.silences import Silence, load_silences, silenced_by
@@ -68,7 +68,7 @@ def group_by_subject(alerts: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         severity = SEVERITIES.index(alert["severity"]) if alert["severity"] in SEVERITIES else 2
         return order.get(alert["state"], 3), severity
 
-    out = []
+    out: list[dict[str, Any]] = []
     for subject, members in groups.items():
         members.sort(key=rank)
         out.append({"subject": subject, "alerts": members})
@@ -80,7 +80,7 @@ def acknowledge(db: StateDB, fingerprint: str, *, by: str, comment: str, now: fl
     """Acknowledge the unresolved alert with this fingerprint: its repeats stop. NotFound otherwise."""
     if not by.strip():
         raise AlertError("an acknowledgement needs a name (--by)")
-    table = AlertRow.__table__
+    table = cast(Table, AlertRow.__table__)
     with db.session() as session:
         row = session.scalars(select(AlertRow).where(AlertRow.fingerprint == fingerprint,
                                                      AlertRow.resolved_at.is_(None))).first()
