@@ -1,0 +1,90 @@
+"""The small parts of the database engine: tool output parsing, the option file, the shared safety helpers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from opsplan.backup.mariabackup import (
+    credentials_file,
+    first_error,
+    missing_privileges,
+    parse_binlog_pos,
+    parse_checkpoints,
+)
+from opsplan.backup.safety import ensure_space, private_dir, target_lock
+from opsplan.errors import BackupError
+from opsplan.plan.models import Database
+
+
+def test_checkpoints_and_binlog_position_are_read(tmp_path):
+    path = tmp_path / "xtrabackup_checkpoints"
+    path.write_text("backup_type = incremental\nfrom_lsn = 44404\nto_lsn = 47157\nlast_lsn = 47200\n")
+    cp = parse_checkpoints(path)
+    assert (cp.backup_type, cp.from_lsn, cp.to_lsn, cp.last_lsn) == ("incremental", 44404, 47157, 47200)
+    pos = parse_binlog_pos("filename 'mariadb-bin.000001', position '1910', GTID of the last change '0-1-9'")
+    assert (pos.file, pos.position, pos.gtid) == ("mariadb-bin.000001", 1910, "0-1-9")
+    path.write_text("garbage\n")
+    with pytest.raises(BackupError, match="not a valid xtrabackup_checkpoints"):
+        parse_checkpoints(path)
+
+
+def test_option_file_is_private_and_gone_afterwards():
+    db = Database(user="backup", socket=Path("/run/mysqld/mysqld.sock"), password_env=None)
+    with credentials_file(db, "s3cret-value") as path:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+        text = path.read_text()
+        assert "[mariabackup]" in text and "password=s3cret-value" in text and "socket=/run/mysqld" in text
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_error_line_drops_grant_lines_with_hashes():
+    stderr = ("[00] 2026-11-27 06:59:37 Error: missing required privilege RELOAD on *.*\n"
+              "[00] 2026-11-27 06:59:37   1.GRANT PROCESS ON *.* TO `x`@`localhost` IDENTIFIED BY PASSWORD '*4BF'\n")
+    assert first_error(stderr) == "Error: missing required privilege RELOAD on *.*"
+
+
+def test_missing_privileges_from_show_grants():
+    assert missing_privileges(["GRANT PROCESS, SLAVE MONITOR ON *.* TO `opsplan`@`localhost`"]) == [
+        "RELOAD", "LOCK TABLES", "BINLOG MONITOR"]
+    assert missing_privileges(["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost`"]) == []
+
+
+def test_private_dir_makes_every_created_level_0700(tmp_path):
+    leaf = private_dir(tmp_path / "a" / "b" / "c")
+    for level in (tmp_path / "a", tmp_path / "a" / "b", leaf):
+        assert stat.S_IMODE(level.stat().st_mode) == 0o700
+
+
+def test_space_check_names_both_figures(tmp_path):
+    with pytest.raises(BackupError, match=r"needed, .* free"):
+        ensure_space(tmp_path, 10**18)
+    ensure_space(tmp_path, 1)
+
+
+def _hold(directory: str, ready, release) -> None:
+    with target_lock(Path(directory), "database"):
+        ready.set()
+        release.wait(30)
+
+
+def test_second_lock_holder_is_told_the_running_pid(tmp_path):
+    ctx = multiprocessing.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+    holder = ctx.Process(target=_hold, args=(str(tmp_path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(BackupError, match=f"already running \\(pid {holder.pid}\\)"), \
+                target_lock(tmp_path, "database"):
+            pass
+    finally:
+        release.set()
+        holder.join(30)
+    with target_lock(tmp_path, "database"):  # free again once the holder is gone
+        assert (tmp_path / ".database.lock").read_text().strip() == str(os.getpid())
