@@ -12,11 +12,11 @@ from opsplan.plan.models import Plan
 
 def metric_catalogue() -> dict[str, MetricSpec]:
     """Every metric name opsplan exports, with its type and help (docs/metrics.md documents each)."""
-    from opsplan.collectors import allocation, gpu, mariadb, runner, services, system
     from opsplan.alerts import metrics as alert_metrics
-    from opsplan.notify import service as notify_service
     from opsplan.backup import files_metrics
     from opsplan.backup import metrics as db_backup_metrics
+    from opsplan.collectors import allocation, gpu, mariadb, runner, services, system
+    from opsplan.notify import service as notify_service
 
     catalogue: dict[str, MetricSpec] = {}
     for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics,

@@ -18,7 +18,9 @@ from opsplan.collectors.exposition import LatestSamples
 from opsplan.collectors.runner import CollectionRunner
 from opsplan.errors import OpsplanError
 from opsplan.plan.models import Plan
+from opsplan.serve.components import build_components
 from opsplan.serve.loop import CollectionLoop
+from opsplan.serve.scheduler import Scheduler
 from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
 
@@ -70,24 +72,38 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     port = plan.web.port if port is None else port
     sock = bind_socket(host, port)
     store = open_store(plan)
+    try:
+        parts = build_components(plan, environ)
+    except BaseException:
+        store.close()
+        sock.close()
+        raise
     collectors, rollups = build_collectors(plan, environ)
-    runner = CollectionRunner(collectors, rollups=rollups, deadline=max(1.0, plan.monitoring.interval * 0.8))
+    runner = CollectionRunner(collectors + parts.collectors, rollups=rollups,
+                              deadline=max(1.0, plan.monitoring.interval * 0.8))
     latest = LatestSamples(metric_catalogue())
     lock = threading.Lock()
-    loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock)
-    app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock))
+    loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock,
+                          after_cycle=parts.stages)
+    scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
+    app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
+                                state_db=parts.state_db, alerts=parts.alerts), routers=parts.routers)
     config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
                             lifespan="off", server_header=False)
     server = _Server(config)
     bound_host, bound_port = sock.getsockname()[:2]
     url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"
+    parts.start()
     loop.start()
+    scheduler.start()
     announce(url)
     log.info("serving on %s", url)
     try:
         server.run(sockets=[sock])
     finally:
+        scheduler.stop()
         loop.stop()
+        parts.stop()
         runner.close()
         with lock:
             store.close()

@@ -33,6 +33,7 @@ class ServeState:
     store: Any
     store_lock: threading.Lock
     state_db: Any = None
+    alerts: Any = None  # the alert engine: the status page shows what is firing
     started: float = field(default_factory=time.time)
 
 
@@ -77,7 +78,8 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
 
     @app.get("/api/v1/status")
     def status() -> dict[str, Any]:
-        return build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error)
+        return build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
+                            alerts=state.alerts)
 
     @app.get("/api/v1/query")
     def query(metric: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")],
@@ -106,7 +108,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
     def page(request: Request, lang: str | None = None) -> HTMLResponse:
         language = lang if lang in ("ko", "en") else state.plan.language
         view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
-                            language=language)
+                            language=language, alerts=state.alerts)
 
         def tr(key: str) -> str:
             return MESSAGES[key].get(language) or MESSAGES[key]["en"]

@@ -40,8 +40,34 @@ def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:
     }
 
 
+def _alerts(engine: Any, lang: str) -> list[dict[str, Any]]:
+    if engine is None:
+        return []
+    firing = [a for a in engine.active() if a.state == "firing" and not a.inhibited]
+    firing.sort(key=lambda a: (a.severity != "critical", a.alert, a.subject))
+    return [{"alert": a.alert, "severity": a.severity, "subject": a.subject, "fingerprint": a.fingerprint,
+             "summary": a.text("summary").get(lang), "description": a.text("description").get(lang),
+             "since": a.started_at, "acknowledged": a.ack_by is not None, "silenced": bool(a.silenced)}
+            for a in firing]
+
+
+def _backups(index: SampleIndex, tz: ZoneInfo) -> list[dict[str, Any]]:
+    out = []
+    for s in index.all("opsplan_backup_last_status"):
+        target = s.label("target") or ""
+        success = index.value("opsplan_backup_last_success_timestamp_seconds", target=target)
+        out.append({
+            "target": target,
+            "ok": s.value == 1,
+            "last_success": None if not success else
+            datetime.fromtimestamp(success, tz).isoformat(sep=" ", timespec="minutes"),
+            "size_bytes": index.value("opsplan_backup_last_size_bytes", target=target),
+        })
+    return sorted(out, key=lambda b: b["target"])
+
+
 def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = None,
-                 language: str | None = None) -> dict[str, Any]:
+                 language: str | None = None, alerts: Any = None) -> dict[str, Any]:
     lang = language or plan.language
     index = SampleIndex(cycle.samples if cycle else [])
     tz = ZoneInfo(plan.timezone)
@@ -105,6 +131,8 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "connection_usage_ratio": index.value("opsplan_mariadb_connection_usage_ratio"),
             "queries_per_second": index.value("opsplan_mariadb_queries_per_second"),
         },
+        "alerts": _alerts(alerts, lang),
+        "backups": _backups(index, tz),
         "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3)}
                        for s in (cycle.statuses if cycle else [])],
     }
