@@ -1,0 +1,127 @@
+"""The embedded alert path end to end: a real `opsplan serve`, a service that fails, a webhook that hears it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+import yaml_writer
+from serve_process import start_serve, wait_for_cycles
+
+
+class Service:
+    """A controllable API: healthy until the test makes it fail."""
+
+    def __init__(self) -> None:
+        self.healthy = True
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                status = 200 if owner.healthy else 500
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/health"
+
+
+class Webhook:
+    """Records what apprise's json:// posts."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                owner.posts.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+def alerts(url: str) -> list[dict]:
+    groups = httpx.get(url + "api/v1/alerts", timeout=5).json()["groups"]
+    return [alert for group in groups for alert in group["alerts"]]
+
+
+def wait_for(check, timeout: float = 40):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def stack(tmp_path: Path):
+    service, hook = Service(), Webhook()
+    plan = yaml_writer.write_plan(tmp_path, {
+        "language": "en",
+        "monitoring": {"interval": "1s", "alerts": {"api_down": {"for": "2s"}, "mariadb_down": {"enabled": False},
+                                                    "gpu_missing": {"enabled": False},
+                                                    "backup_age": {"enabled": False}}},
+        "services": [{"name": "llm-api", "group": "app", "url": service.url, "timeout": "1s"}],
+        "database": {"port": yaml_writer.free_port(), "connect_timeout": "1s"},
+        "notifications": {"channels": [{"name": "ops-hook", "kind": "webhook", "url_env": "OPS_HOOK_URL",
+                                        "severities": ["critical", "warning"]}]},
+    })
+    yield plan, service, hook
+    service.server.shutdown()
+    hook.server.shutdown()
+
+
+def test_a_failing_service_fires_once_notifies_once_and_survives_a_restart(stack):
+    plan, service, hook = stack
+    env = {"OPS_HOOK_URL": hook.url}
+    proc, url = start_serve(plan, env=env)
+    try:
+        wait_for_cycles(url, 2)
+        assert alerts(url) == []
+        service.healthy = False
+        firing = wait_for(lambda: [a for a in alerts(url) if a["alert"] == "ApiDown" and a["state"] == "firing"])
+        assert firing[0]["severity"] == "critical" and firing[0]["labels"]["service"] == "llm-api"
+        post = wait_for(lambda: [p for p in hook.posts if "ApiDown" in p.get("title", "")])
+        assert "llm-api" in post[0]["message"] and post[0]["type"] == "failure"
+        assert "ApiDown" in httpx.get(url, timeout=5).text  # the status page shows it
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+
+    # Restarted while still failing: the alert is still firing, and nobody is told twice.
+    sent_before = len(hook.posts)
+    proc, url = start_serve(plan, env=env)
+    try:
+        wait_for_cycles(url, 4)
+        assert [a["state"] for a in alerts(url) if a["alert"] == "ApiDown"] == ["firing"]
+        assert len(hook.posts) == sent_before
+        service.healthy = True
+        wait_for(lambda: [p for p in hook.posts[sent_before:] if "ApiDown" in p.get("title", "")])
+        assert hook.posts[-1]["type"] == "success"  # the resolved notice
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
