@@ -47,8 +47,10 @@ def test_a_job_still_running_is_not_started_twice_and_a_failure_does_not_stop_it
                           timezone="Asia/Seoul", clock=lambda: now[0])
     now[0] += 60
     assert scheduler.run_due() == ["slow", "broken"]
+    scheduler.jobs[1].running.join(5)  # broken has failed and finished
     now[0] += 60
     assert scheduler.run_due() == ["broken"]  # slow is still running
+    scheduler.jobs[1].running.join(5)
     release.set()
     scheduler.jobs[0].running.join(5)
     now[0] += 60

@@ -196,6 +196,8 @@ class Alerts(Strict):
     api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
     backup_age: AgeThreshold = Field(default_factory=AgeThreshold)
+    # Any backup target (database, model:NAME, config) whose last attempt failed.
+    backup_failed: StateRule = Field(default_factory=lambda: _state("critical", 0))
     # A value must fall this far below its threshold (percent of the threshold) before the alert clears.
     hysteresis: Percent = 5.0
 

@@ -155,6 +155,9 @@ def build_rules(plan: Plan) -> list[Rule]:
     state("collector_down", "CollectorDown", "opsplan_collector_up", "==", 0, ("collector",),
           alerts.collector_down, _text("수집기가 동작하지 않습니다", "A collector is down"),
           _text("{subject}: 수집 실패", "{subject}: collection failing"))
+    state("backup_failed", "BackupFailed", "opsplan_backup_last_status", "==", 0, ("target",),
+          alerts.backup_failed, _text("백업이 실패했습니다", "A backup failed"),
+          _text("{subject}: 마지막 백업 실패", "{subject}: the last backup failed"))
     if alerts.backup_age.enabled:
         threshold = alerts.backup_age.critical
         rules.append(Rule(
