@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from opsplan.alerts.push import AlertmanagerPush
 from opsplan.cli.main import app as cli
 from opsplan.plan.models import Text
 from opsplan.web.alertmanager_api import MAX_BODY_BYTES, alertmanager_router
-from prometheus_stack import ALERTMANAGER, alertmanager, serve_app
+from prometheus_stack import ALERTMANAGER, alertmanager, serve_app, wait_until
 
 pytestmark = pytest.mark.skipif(ALERTMANAGER is None, reason="Debian prometheus-alertmanager not installed")
 
@@ -89,7 +90,8 @@ def test_pushed_alerts_come_back_through_alertmanager_routed_and_inhibited(tmp_p
     with alertmanager(out / "alertmanager" / "alertmanager.yml", tmp_path) as am:
         push = AlertmanagerPush(am, language="en", instance="ai-server-01", generator_url="http://console/")
         # Critical and Warning of one disk: the Warning is inhibited, opsplan hears the Critical.
-        push.push([_notice("firing", "critical", 0.95), _notice("firing", "warning", 0.95)])
+        # (The Critical goes first: Alertmanager inhibits only by source alerts it already holds.)
+        push.push([_notice("firing", "critical", 0.95)])
         assert push.send_once(), push.last_error
         critical = ingested.wait_for(lambda a: a["labels"].get("severity") == "critical", "critical alert")
         assert critical["status"] == "firing"
@@ -97,11 +99,19 @@ def test_pushed_alerts_come_back_through_alertmanager_routed_and_inhibited(tmp_p
         assert critical["labels"]["mountpoint"] == "/data"
         assert critical["annotations"]["summary"] == "Disk usage is high"
         assert critical["generatorURL"] == "http://console/"
-        # Alertmanager itself holds both; its API marks the Warning as inhibited by the Critical.
-        held = httpx.get(am + "api/v2/alerts", timeout=5).json()
-        states = {a["labels"]["severity"]: a["status"] for a in held}
-        assert states["critical"]["state"] == "active"
-        assert states["warning"]["state"] == "suppressed" and states["warning"]["inhibitedBy"]
+        push.push([_notice("firing", "warning", 0.95)])
+        assert push.send_once(), push.last_error
+        # Alertmanager holds both; its API marks the Warning as inhibited by the Critical.
+        held = wait_until(lambda: (s := {a["labels"]["severity"]: a["status"] for a in
+                                         httpx.get(am + "api/v2/alerts", timeout=5).json()}).get("warning") and s,
+                          20, "the warning in Alertmanager")
+        assert held["critical"]["state"] == "active"
+        assert held["warning"]["state"] == "suppressed" and held["warning"]["inhibitedBy"]
+        # A later alert of another disk gets through; by then the Warning would have too.
+        other = _notice("firing", "critical", 0.96)
+        push.push([replace(other, fingerprint="other", labels={**other.labels, "mountpoint": "/srv"})])
+        assert push.send_once(), push.last_error
+        ingested.wait_for(lambda a: a["labels"].get("mountpoint") == "/srv", "the other disk's alert")
         assert not [a for a in ingested.alerts() if a["labels"]["severity"] == "warning"]
         # Resolving reaches opsplan as resolved.
         push.push([_notice("resolved", "critical", 0.5, resolved_at=time.time())])
