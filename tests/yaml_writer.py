@@ -17,8 +17,11 @@ def free_port() -> int:
 
 
 def write_plan(directory: Path, overrides: dict[str, Any]) -> Path:
-    """A plan with the seed's defaults, a private data directory and the given top-level overrides."""
-    data: dict[str, Any] = {"data_dir": str(directory / "data"), "web": {"port": 0}}
+    """A plan with the seed's defaults, private data and backup directories and the given top-level
+    overrides (a test never writes to the machine's /var/lib/opsplan or /var/backups)."""
+    data: dict[str, Any] = {"data_dir": str(directory / "data"), "web": {"port": 0},
+                            "backup": {"directory": str(directory / "backups"),
+                                       "config": {"paths": [str(directory / "etc")]}}}
     data.update(overrides)
     path = directory / "opsplan.yaml"
     with path.open("w", encoding="utf-8") as fh:

@@ -101,7 +101,7 @@ def test_a_failing_service_fires_once_notifies_once_and_survives_a_restart(stack
     proc, url = start_serve(plan, env=env)
     try:
         wait_for_cycles(url, 2)
-        assert alerts(url) == []
+        assert [a for a in alerts(url) if a["alert"] == "ApiDown"] == []
         service.healthy = False
         firing = wait_for(lambda: [a for a in alerts(url) if a["alert"] == "ApiDown" and a["state"] == "firing"])
         assert firing[0]["severity"] == "critical" and firing[0]["labels"]["service"] == "llm-api"

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from sqlalchemy import func, select
 
 from opsplan.backup.config_git import TARGET as CONFIG_TARGET
+
+# The four per-target names mean the same for every target: one definition, in backup.metrics.
+from opsplan.backup.metrics import METRICS as DB_METRICS
 from opsplan.backup.models_catalog import FAILED, KEPT, OK, UNCHANGED, FileBackupRun, ModelVersion, epoch
 from opsplan.backup.models_store import target_of
 from opsplan.collectors.base import MetricSpec, Sample, gauge, sample
@@ -19,14 +22,9 @@ from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 
 METRICS: dict[str, MetricSpec] = {
-    "opsplan_backup_last_success_timestamp_seconds": gauge(
-        "When the target's last backup (or check that found nothing new) succeeded", "target", unit="seconds"),
-    "opsplan_backup_last_size_bytes": gauge("Size of what the target's last successful backup holds", "target",
-                                            unit="bytes"),
-    "opsplan_backup_last_duration_seconds": gauge("How long the target's last finished attempt took", "target",
-                                                  unit="seconds"),
-    "opsplan_backup_last_status": gauge("1 when the target's last finished attempt succeeded, 0 when it failed",
-                                        "target"),
+    **{name: DB_METRICS[name] for name in (
+        "opsplan_backup_last_success_timestamp_seconds", "opsplan_backup_last_size_bytes",
+        "opsplan_backup_last_duration_seconds", "opsplan_backup_last_status")},
     "opsplan_backup_model_versions": gauge("Versions of the model kept in the backup", "model"),
 }
 
@@ -53,9 +51,6 @@ class FileBackupCollector:
                     continue  # never ran: no series, rather than a misleading 0
                 samples.append(sample("opsplan_backup_last_status", 0 if finished.status == FAILED else 1,
                                       target=target))
-                samples.append(sample("opsplan_backup_last_duration_seconds",
-                                      max(epoch(finished.finished_at) - epoch(finished.started_at), 0.0),
-                                      target=target))
                 success = session.scalars(select(FileBackupRun).where(
                     FileBackupRun.target == target, FileBackupRun.status.in_((OK, UNCHANGED)))
                     .order_by(FileBackupRun.finished_at.desc(), FileBackupRun.id.desc()).limit(1)).first()
@@ -63,6 +58,9 @@ class FileBackupCollector:
                     samples.append(sample("opsplan_backup_last_success_timestamp_seconds",
                                           epoch(success.finished_at), target=target))
                     samples.append(sample("opsplan_backup_last_size_bytes", success.size_bytes, target=target))
+                    samples.append(sample("opsplan_backup_last_duration_seconds",
+                                          max(epoch(success.finished_at) - epoch(success.started_at), 0.0),
+                                          target=target))
             for model in self.plan.backup.models.models:
                 count = session.scalar(select(func.count()).select_from(ModelVersion).where(
                     ModelVersion.model == model.name, ModelVersion.status == KEPT))

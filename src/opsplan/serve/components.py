@@ -63,6 +63,8 @@ def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Com
     from opsplan.alerts.alerting import build_alerting
     from opsplan.backup.files_jobs import file_backup_jobs
     from opsplan.backup.files_metrics import FileBackupCollector
+    from opsplan.backup.jobs import database_jobs, recover_at_start
+    from opsplan.backup.metrics import BackupCollector
     from opsplan.notify.service import build_notifier
 
     state_db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, environ))
@@ -81,6 +83,8 @@ def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Com
     parts.starts.append(notifier.start)
     parts.stops += [notifier.stop, alerting.close]
 
-    parts.collectors.append(FileBackupCollector(plan, state_db))
-    parts.jobs += file_backup_jobs(plan, state_db)
+    # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
+    recover_at_start(plan, state_db)
+    parts.collectors += [BackupCollector(plan, state_db), FileBackupCollector(plan, state_db)]
+    parts.jobs += database_jobs(plan, state_db) + file_backup_jobs(plan, state_db)
     return parts
