@@ -14,7 +14,7 @@ if [ "$purpose" = test ]; then
   debs+=(prometheus prometheus-alertmanager)
 fi
 if [ "$purpose" = bench ]; then
-  debs+=(prometheus-node-exporter mariadb-server)
+  debs+=(prometheus-node-exporter mariadb-server mariadb-backup zstd)
 fi
 
 missing=()
