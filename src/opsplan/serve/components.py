@@ -61,19 +61,31 @@ def _fan_out(sinks: list[Callable[[AlertNotice], object]]) -> Callable[[AlertNot
 
 def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Components:
     from opsplan.alerts.alerting import build_alerting
+    from opsplan.alerts.push import AlertmanagerPush
     from opsplan.backup.files_jobs import file_backup_jobs
     from opsplan.backup.files_metrics import FileBackupCollector
     from opsplan.backup.jobs import database_jobs, recover_at_start
     from opsplan.backup.metrics import BackupCollector
     from opsplan.notify.service import build_notifier
+    from opsplan.web.alertmanager_api import alertmanager_router
+    from opsplan.web.auth import bearer_auth
 
     state_db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, environ))
     parts = Components(state_db=state_db)
 
     notifier = build_notifier(plan, state_db, environ=environ)
     sinks: list[Callable[[AlertNotice], object]] = [notifier.submit]
+    if plan.monitoring.alertmanager_url:
+        # A fleet's Alertmanager hears opsplan's own alerts too; the outbox still delivers them.
+        push = AlertmanagerPush(plan.monitoring.alertmanager_url, language=plan.language,
+                                instance=plan.server.name, generator_url=plan.web.public_url or "")
+        sinks.append(push)
+        parts.starts.append(push.start)
+        parts.stops.append(push.stop)
     alerting = build_alerting(plan, state_db, notice_sink=_fan_out(sinks), environ=environ)
     parts.alerts = alerting.engine
+    # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
+    parts.routers.append(alertmanager_router(alerting.engine.ingest_external, bearer_auth(plan.web, environ)))
 
     def notification_metrics(cycle: Cycle) -> None:
         cycle.samples.extend(notifier.samples())

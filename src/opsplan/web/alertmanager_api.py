@@ -75,7 +75,7 @@ async def _read_capped(request: Request) -> bytes | None:
     return bytes(body)
 
 
-def alertmanager_router(ingest: Callable[[dict[str, Any]], None],
+def alertmanager_router(ingest: Callable[[dict[str, Any]], object],
                         auth: Callable[..., Any] | None = None) -> APIRouter:
     """The webhook route; `ingest` gets the validated payload (Alertmanager's own field names).
 
