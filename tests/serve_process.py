@@ -42,3 +42,14 @@ def wait_for_cycles(url: str, count: int, timeout: float = 20) -> str:
             return text
         time.sleep(0.2)
     raise AssertionError(f"fewer than {count} cycles within {timeout}s:\n{text[:2000]}")
+
+
+def wait_until(check, timeout: float = 30):
+    """Poll `check` until it returns something truthy (and return that), or fail after `timeout`."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"condition not met within {timeout:g}s")

@@ -7,14 +7,13 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 import yaml_writer
-from serve_process import start_serve, wait_for_cycles
+from serve_process import start_serve, wait_for_cycles, wait_until
 
 
 @pytest.fixture
@@ -53,16 +52,6 @@ def cycles(metrics_text: str) -> int:
 
 def store_error(url: str) -> str | None:
     return httpx.get(url + "healthz", timeout=5).json()["store_error"]
-
-
-def wait_until(check, timeout: float = 20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("condition not met in time")
 
 
 def test_a_full_disk_is_reported_and_nothing_written_is_lost(tiny_disk: Path, tmp_path: Path):

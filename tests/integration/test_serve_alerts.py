@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 
 import yaml_writer
-from serve_process import start_serve, wait_for_cycles
+from serve_process import start_serve, wait_for_cycles, wait_until
 
 
 class Service:
@@ -67,16 +66,6 @@ def alerts(url: str) -> list[dict]:
     return [alert for group in groups for alert in group["alerts"]]
 
 
-def wait_for(check, timeout: float = 40):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError("condition not met in time")
-
-
 @pytest.fixture
 def stack(tmp_path: Path):
     service, hook = Service(), Webhook()
@@ -103,9 +92,9 @@ def test_a_failing_service_fires_once_notifies_once_and_survives_a_restart(stack
         wait_for_cycles(url, 2)
         assert [a for a in alerts(url) if a["alert"] == "ApiDown"] == []
         service.healthy = False
-        firing = wait_for(lambda: [a for a in alerts(url) if a["alert"] == "ApiDown" and a["state"] == "firing"])
+        firing = wait_until(lambda: [a for a in alerts(url) if a["alert"] == "ApiDown" and a["state"] == "firing"])
         assert firing[0]["severity"] == "critical" and firing[0]["labels"]["service"] == "llm-api"
-        post = wait_for(lambda: [p for p in hook.posts if "ApiDown" in p.get("title", "")])
+        post = wait_until(lambda: [p for p in hook.posts if "ApiDown" in p.get("title", "")])
         assert "llm-api" in post[0]["message"] and post[0]["type"] == "failure"
         assert "ApiDown" in httpx.get(url, timeout=5).text  # the status page shows it
     finally:
@@ -120,7 +109,7 @@ def test_a_failing_service_fires_once_notifies_once_and_survives_a_restart(stack
         assert [a["state"] for a in alerts(url) if a["alert"] == "ApiDown"] == ["firing"]
         assert len(hook.posts) == sent_before
         service.healthy = True
-        wait_for(lambda: [p for p in hook.posts[sent_before:] if "ApiDown" in p.get("title", "")])
+        wait_until(lambda: [p for p in hook.posts[sent_before:] if "ApiDown" in p.get("title", "")])
         assert hook.posts[-1]["type"] == "success"  # the resolved notice
     finally:
         proc.send_signal(signal.SIGTERM)

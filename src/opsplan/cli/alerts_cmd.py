@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -33,14 +33,8 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def _state_db(plan: Plan) -> Iterator[StateDB]:
-    from opsplan.store.state import state_url
-
-    with one_line_errors():
-        db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
-        try:
-            yield db
-        finally:
-            db.close()
+    with one_line_errors(), state_db(plan) as db:
+        yield db
 
 
 def _clock() -> float:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,19 +11,8 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.tree import Tree
 
-from opsplan.cli.common import err, fail, one_line_errors, out, plan_from
+from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, state_db
 from opsplan.i18n import t
-from opsplan.plan.models import Plan
-from opsplan.store.state import StateDB, state_url
-
-
-@contextmanager
-def _state(plan: Plan) -> Iterator[StateDB]:
-    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def _local(ts: float | None, tz: str) -> str | None:
@@ -60,7 +46,7 @@ def backup_db(ctx: typer.Context,
         fail("--full and --incremental exclude each other", code=2)
     plan = plan_from(ctx)
     requested = "full" if full else "incremental" if incremental else "auto"
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         row = DatabaseBackupEngine(plan, db).run(requested)
     if as_json:
         _json(_row_json(row, plan.timezone))
@@ -97,7 +83,7 @@ def backup_list(ctx: typer.Context,
     from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         DatabaseBackupEngine(plan, db).recover()  # a run killed earlier shows as failed, not running
         with db.session() as session:
             rows = catalog.all_backups(session, include_pruned=include_pruned)
@@ -135,7 +121,7 @@ def backup_prune(ctx: typer.Context,
     from opsplan.backup.retention import prune
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         if not dry_run:
             DatabaseBackupEngine(plan, db).recover()
         removals = prune(plan, db, dry_run=dry_run)
@@ -161,7 +147,7 @@ def backup_verify(ctx: typer.Context,
     if (backup_id is None) == (not all_):
         fail("give a backup id or --all", code=2)
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         DatabaseBackupEngine(plan, db).recover()
         results = (verify_all(plan, db, deep=deep) if all_
                    else [verify_backup(plan, db, backup_id, deep=deep)])

@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
-from opsplan.cli.common import err, one_line_errors, out, plan_from
+from opsplan.cli.common import err, one_line_errors, out, plan_from, state_db
 from opsplan.i18n import t
-from opsplan.plan.models import Plan
-from opsplan.store.state import StateDB, state_url
 
 config_app = typer.Typer(help="Configuration files in Git: back up now, show the history, show a diff.")
-
-
-@contextmanager
-def _state(plan: Plan) -> Iterator[StateDB]:
-    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 def _local(when: datetime | float, tz: str) -> str:
@@ -48,7 +34,7 @@ def backup_model(ctx: typer.Context,
     from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         result = backup_models(plan, db, only=name, version=version)[0]
     if as_json:
         _json({"model": result.model, "status": result.status, "version": result.version, "files": result.files,
@@ -70,7 +56,7 @@ def backup_models_list(ctx: typer.Context,
     from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         rows = model_store(plan, db).versions()
     if as_json:
         _json([{"model": r.model, "version": r.version, "created_at": _local(r.created_at, plan.timezone),
@@ -96,7 +82,7 @@ def backup_config(ctx: typer.Context,
     from opsplan.backup.files_jobs import backup_config as run_config_backup
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         result = run_config_backup(plan, db)
     if as_json:
         _json({"status": result.status, "commit": result.commit, "changed": result.changed,
@@ -127,7 +113,7 @@ def config_log(ctx: typer.Context,
     from opsplan.backup.files_jobs import config_repo
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         commits = config_repo(plan, db).log(limit)
     if as_json:
         _json([{"commit": c.commit, "time": _local(c.timestamp, plan.timezone), "subject": c.subject,
@@ -149,7 +135,7 @@ def config_diff(ctx: typer.Context,
     from opsplan.backup.files_jobs import config_repo
 
     plan = plan_from(ctx)
-    with one_line_errors(), _state(plan) as db:
+    with one_line_errors(), state_db(plan) as db:
         text = config_repo(plan, db).diff(rev)
     out.print(text.rstrip("\n") if text else t("backup.config.no_history", plan.language), markup=False)
 

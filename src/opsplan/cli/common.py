@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from opsplan.errors import OpsplanError, PlanError
 from opsplan.plan.models import Plan
+
+if TYPE_CHECKING:
+    from opsplan.store.state import StateDB
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -59,3 +64,15 @@ def setup_logging(log_file: Path | None, verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+@contextmanager
+def state_db(plan: Plan) -> Iterator[StateDB]:
+    """The plan's state database for one command; opened (and migrated) here, closed after."""
+    from opsplan.store.state import StateDB, state_url
+
+    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
+    try:
+        yield db
+    finally:
+        db.close()

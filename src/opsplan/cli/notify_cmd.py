@@ -9,7 +9,7 @@ import time
 import typer
 from rich.table import Table
 
-from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
 from opsplan.i18n import t
 
 
@@ -59,16 +59,9 @@ def show_outbox(ctx: typer.Context,
     """List notifications still pending or given up, with attempts and the next try."""
     from opsplan.notify import outbox
     from opsplan.notify.render import local_time
-    from opsplan.store.state import StateDB, state_url
-
     plan = plan_from(ctx)
-    with one_line_errors():
-        db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
-        try:
-            with db.session() as session:
-                rows = outbox.unsent(session)
-        finally:
-            db.close()
+    with one_line_errors(), state_db(plan) as db, db.session() as session:
+        rows = outbox.unsent(session)
     tz = plan.timezone
     items = [{"id": r.id, "channel": r.channel, "status": r.status, "alert": r.alert, "kind": r.kind,
               "severity": r.severity, "attempts": r.attempts,
