@@ -24,6 +24,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "status.silenced": {"ko": "무음", "en": "silenced"},
     "status.backups": {"ko": "백업", "en": "Backups"},
     "status.no_backups": {"ko": "아직 백업 없음", "en": "No backup yet"},
+    "status.backup_ok": {"ko": "성공", "en": "ok"},
+    "status.backup_failed": {"ko": "실패", "en": "failed"},
     "status.network": {"ko": "네트워크", "en": "Network"},
     "status.gpus_seen": {"ko": "보이는 GPU / 계획상 GPU", "en": "GPUs visible / in the plan"},
     "status.disk": {"ko": "디스크", "en": "Disk"},
