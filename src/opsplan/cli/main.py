@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 
 from opsplan import __version__
-from opsplan.cli import alerts_cmd, backup_cmd, collect_cmd, export_cmd, notify_cmd, plan_cmd, serve_cmd
+from opsplan.cli import (
+    alerts_cmd,
+    backup_cmd,
+    collect_cmd,
+    drill_cmd,
+    export_cmd,
+    notify_cmd,
+    plan_cmd,
+    restore_cmd,
+    runbook_cmd,
+    serve_cmd,
+)
 from opsplan.cli.common import setup_logging
 
 app = typer.Typer(name="opsplan", no_args_is_help=True, add_completion=False,
@@ -36,6 +47,9 @@ plan_cmd.register(app)
 collect_cmd.register(app)
 serve_cmd.register(app)
 backup_cmd.register(app)
+restore_cmd.register(app)
+drill_cmd.register(app)
+runbook_cmd.register(app)
 alerts_cmd.register(app)
 export_cmd.register(app)
 notify_cmd.register(app)
