@@ -41,3 +41,7 @@ class StoreError(OpsplanError):
 
 class BackupError(OpsplanError):
     """A backup, prune or verify could not run or did not finish; the catalog says which."""
+
+
+class RunbookError(OpsplanError):
+    """A restore, rollback or drill step could not run or its check failed; the journal says which."""
