@@ -198,6 +198,8 @@ class Alerts(Strict):
     backup_age: AgeThreshold = Field(default_factory=AgeThreshold)
     # Any backup target (database, model:NAME, config) whose last attempt failed.
     backup_failed: StateRule = Field(default_factory=lambda: _state("critical", 0))
+    # The achievable RPO (opsplan_backup_rpo_seconds) is above recovery.rpo.
+    rpo_target: StateRule = Field(default_factory=lambda: _state("warning", 0))
     # A value must fall this far below its threshold (percent of the threshold) before the alert clears.
     hysteresis: Percent = 5.0
 
@@ -307,6 +309,9 @@ class DatabaseBackup(Strict):
     table_checksums: bool = True
     table_checksum_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0,
                                           description="tables larger than this get a row count only")
+    # Point-in-time recovery: closed binary logs copied every interval (not in the seed; docs/recovery.md).
+    binlog_archive: bool = True
+    binlog_archive_interval: Duration = 5 * 60.0
 
 
 class ModelSource(Strict):
@@ -365,9 +370,61 @@ def _model_procedure() -> Procedure:
     ])
 
 
+class HealthProbe(Strict):
+    """How a restore knows a restarted service is healthy: an HTTP status, a TCP connect, or
+    (database only) a login as the plan's database user. `none` skips the probe."""
+
+    kind: Literal["none", "http", "tcp", "sql"] = "none"
+    url: str | None = None                      # http
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    host: str = "127.0.0.1"                     # tcp
+    port: int | None = Field(default=None, ge=1, le=65535)
+    wait: Duration = 120.0                      # how long to keep probing before giving up
+
+    @model_validator(mode="after")
+    def _complete(self) -> HealthProbe:
+        if self.kind == "http" and not self.url:
+            raise ValueError("an http health probe needs url")
+        if self.kind == "tcp" and self.port is None:
+            raise ValueError("a tcp health probe needs port")
+        return self
+
+
+class ServiceControl(Strict):
+    """How opsplan stops and starts a service during a restore: a systemd unit, a Docker
+    container, or a pair of argument lists (no shell). `none`: opsplan cannot stop it."""
+
+    kind: Literal["none", "systemd", "docker", "commands"] = "none"
+    unit: str | None = None                     # systemd
+    container: str | None = None                # docker
+    stop: list[str] = Field(default_factory=list)    # commands: argument lists, e.g. [docker, compose, stop, db]
+    start: list[str] = Field(default_factory=list)
+    status: list[str] = Field(default_factory=list)  # commands, optional: exit 0 = running
+    timeout: Duration = 300.0                   # for one stop or start
+    health: HealthProbe = Field(default_factory=HealthProbe)
+
+    @model_validator(mode="after")
+    def _complete(self) -> ServiceControl:
+        if self.kind == "systemd" and not self.unit:
+            raise ValueError("a systemd service control needs unit")
+        if self.kind == "docker" and not self.container:
+            raise ValueError("a docker service control needs container")
+        if self.kind == "commands" and not (self.stop and self.start):
+            raise ValueError("a commands service control needs both stop and start argument lists")
+        return self
+
+
 class Recovery(Strict):
     database: Procedure = Field(default_factory=_db_procedure)
     model: Procedure = Field(default_factory=_model_procedure)
+    # The services an in-place database restore stops (API first, then the database) and starts
+    # again (not in the seed, which names no unit; `none` = an in-place restore refuses to run).
+    database_service: ServiceControl = Field(default_factory=ServiceControl)
+    api_service: ServiceControl = Field(default_factory=ServiceControl)
+    # How many `<datadir>.opsplan-before-<run>` copies a successful restore keeps (0: delete this run's).
+    keep_previous_datadirs: int = Field(default=1, ge=0)
+    # Where a restore unpacks and prepares the chain; default <backup.directory>/.scratch.
+    scratch_dir: Path | None = None
     # Targets the restore drill measures against (not in the seed; see docs).
     rto: Duration = 4 * 3600.0
     rpo: Duration = 24 * 3600.0
