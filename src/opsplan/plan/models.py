@@ -314,11 +314,57 @@ class DatabaseBackup(Strict):
     binlog_archive_interval: Duration = 5 * 60.0
 
 
+class PerfRequest(Strict):
+    """One request of a model's performance test (seed §4.2 성능 테스트), e.g. vLLM's /v1/models
+    or a fixed prompt to /v1/completions."""
+
+    method: Literal["GET", "POST"] = "GET"
+    path: str = Field(pattern=r"^/")
+    body: dict | None = None  # sent as JSON
+
+
+def _perf_requests() -> list[PerfRequest]:
+    return [PerfRequest(method="GET", path="/v1/models")]
+
+
+class ModelPerf(Strict):
+    """The rollback's performance test: `count` requests (the list repeated), `concurrency` at a
+    time, latency p50/p95 and throughput compared with the version's recorded baseline."""
+
+    requests: list[PerfRequest] = Field(default_factory=_perf_requests, min_length=1)
+    count: int = Field(default=20, ge=1, le=10000)
+    concurrency: int = Field(default=2, ge=1, le=64)
+    tolerance: Percent = 20.0      # slower than the baseline by more than this fails
+    slack: Duration = 0.05         # differences smaller than this are noise, whatever the percent
+    timeout: Duration = 120.0      # the whole test; one request gets the same limit
+
+
+class ModelTestSlot(Strict):
+    """A second model server used only for tests (drills, and a rollback's performance test when
+    given): it loads the candidate through its own link, never the serving one."""
+
+    link: Path
+    endpoint: str = Field(pattern=r"^https?://")
+    reload_command: list[str] = Field(default_factory=list)
+
+
 class ModelSource(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
     path: Path
     # The symlink the serving stack loads the model through; the rollback runbook swaps it.
     serving_link: Path | None = None
+    # The model server (e.g. vLLM http://127.0.0.1:8000): health probe and performance test.
+    endpoint: str | None = Field(default=None, pattern=r"^https?://")
+    health_path: str = Field(default="/health", pattern=r"^/")
+    health_wait: Duration = 300.0  # a large model takes minutes to load after a reload
+    # Argument lists, no shell. validate gets the candidate directory as {model_dir} in an
+    # argument and as OPSPLAN_MODEL_DIR in its environment; exit 0 = valid.
+    validate_command: list[str] = Field(default_factory=list)
+    validate_timeout: Duration = 1800.0
+    reload_command: list[str] = Field(default_factory=list)  # makes the server load the link again
+    reload_timeout: Duration = 300.0
+    perf: ModelPerf = Field(default_factory=ModelPerf)
+    test_slot: ModelTestSlot | None = None
 
 
 class ModelBackup(Strict):

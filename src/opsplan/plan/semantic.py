@@ -12,7 +12,7 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from opsplan.plan.models import Alerts, LatencyThreshold, PercentThreshold, Plan
+from opsplan.plan.models import Alerts, LatencyThreshold, ModelSource, PercentThreshold, Plan
 from opsplan.plan.types import format_duration, format_size
 
 Loc = tuple[str | int, ...]
@@ -159,15 +159,32 @@ def _backup(plan: Plan) -> Iterator[Problem]:
             interval_cron(interval)
         except ValueError as exc:
             yield Problem(("backup", section, "check_interval"), str(exc))
+    try:
+        interval_cron(plan.backup.database.binlog_archive_interval)
+    except ValueError as exc:
+        yield Problem(("backup", "database", "binlog_archive_interval"), str(exc))
     for i, m in enumerate(models):
         if not m.path.is_absolute():
             yield Problem(("backup", "models", "models", i, "path"), f"model path {m.path} must be absolute")
         elif m.path.is_relative_to(plan.backup.directory) or plan.backup.directory.is_relative_to(m.path):
             yield Problem(("backup", "models", "models", i, "path"),
                           f"model path {m.path} overlaps the backup directory {plan.backup.directory}")
+        yield from _model_serving(m, ("backup", "models", "models", i))
     for i, p in enumerate(plan.backup.config.paths):
         if not p.is_absolute():
             yield Problem(("backup", "config", "paths", i), f"configuration path {p} must be absolute")
+
+
+def _model_serving(m: ModelSource, loc: Loc) -> Iterator[Problem]:
+    """The rollback swaps absolute links; a test slot must never be the serving link."""
+    links = [("serving_link", m.serving_link)] + ([("test_slot", m.test_slot.link)] if m.test_slot else [])
+    for key, link in links:
+        if link is not None and not link.is_absolute():
+            yield Problem((*loc, key), f"model {m.name}: {key} {link} must be absolute")
+    if m.test_slot and m.serving_link and m.test_slot.link == m.serving_link:
+        yield Problem((*loc, "test_slot", "link"), f"model {m.name}: the test slot's link must not be the serving link")
+    if m.endpoint and not m.serving_link:
+        yield Problem((*loc, "serving_link"), f"model {m.name}: an endpoint needs the serving_link it loads")
 
 
 def _duplicates(names: list[str], where: Loc, what: str, key: str = "name") -> Iterator[Problem]:
