@@ -20,6 +20,13 @@ BUILDERS: dict[str, str] = {
 }
 
 
+def register_builder(kind: str, target: str) -> None:
+    """Add or replace the builder for `kind` ("package.module:function"); tests register toy runbooks."""
+    if ":" not in target:
+        raise OpsplanError(f"runbook builder {target!r} must look like 'package.module:function'")
+    BUILDERS[kind] = target
+
+
 def builder(kind: str) -> Callable[..., Any]:
     target = BUILDERS.get(kind)
     if target is None:
