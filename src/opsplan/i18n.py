@@ -149,6 +149,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "runbook.start": {"ko": "{title}: 실행 {id} 시작 ({actor})", "en": "{title}: run {id} started by {actor}"},
     "runbook.resume": {"ko": "{title}: 실행 {id} 재개, {step}/{total} 단계부터",
                        "en": "{title}: resuming run {id} at step {step} of {total}"},
+    "runbook.resume_undo": {"ko": "{title}: 실행 {id} 되돌리기 중 중단됨: 남은 되돌리기를 계속합니다",
+                            "en": "{title}: run {id} died while undoing: finishing the undo"},
     "runbook.step.ok": {"ko": "{label}: 완료 ({seconds:.1f}초)", "en": "{label}: ok ({seconds:.1f}s)"},
     "runbook.step.failed": {"ko": "{label}: 실패 ({seconds:.1f}초): {reason}",
                             "en": "{label}: FAILED ({seconds:.1f}s): {reason}"},

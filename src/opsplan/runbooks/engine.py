@@ -43,6 +43,7 @@ from opsplan.runbooks.journal import (
     scrub,
     secret_values,
     show_run,
+    step_dict,
     to_json,
 )
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
@@ -150,6 +151,8 @@ class RunbookEngine:
         return self._execute(runbook, ctx, params, start_at=0, completed=[], data={}, yes=yes)
 
     def resume(self, run_id: int, *, yes: bool = False) -> RunOutcome:
+        """Continue an interrupted run: after its last completed step, or, when it died while undoing,
+        finish the undo. Nothing is touched when it cannot go on (one-line RunbookError)."""
         from opsplan.runbooks import registry
 
         with self.state_db.session() as session:
@@ -163,22 +166,8 @@ class RunbookEngine:
                 raise RunbookError(f"run {run_id} finished as {shown}: only an interrupted run can be resumed")
             kind, old_pid, old_started = run.kind, run.pid, run.pid_started_at
             params, state, data = from_json(run.params), from_json(run.state), from_json(run.data)
-            rows = session.scalars(select(RunbookStepRow).where(RunbookStepRow.run_id == run_id)
-                                   .order_by(RunbookStepRow.id)).all()
-            done = [(r.position, r.name) for r in rows if r.phase == DO and r.status == OK]
-            # Claim the run: a second `resume` started at the same moment finds the pid changed.
-            claimed = session.execute(  # type: ignore[attr-defined]
-                update(RunbookRun).where(RunbookRun.id == run_id, RunbookRun.pid == old_pid,
-                                         RunbookRun.pid_started_at == old_started)
-                .values(pid=os.getpid(), pid_started_at=process_start_time(),
-                        resumes=RunbookRun.resumes + 1)).rowcount
-            if not claimed:
-                raise RunbookError(f"run {run_id} was resumed by another process")
-            now = self.clock()
-            for r in rows:
-                if r.status == RUNNING:  # the step the dead process was in
-                    r.status, r.finished_at = INTERRUPTED, now
-                    r.output = "the process running this step died; the step runs again on resume"
+            rows = [step_dict(r) for r in session.scalars(
+                select(RunbookStepRow).where(RunbookStepRow.run_id == run_id).order_by(RunbookStepRow.id)).all()]
         self._secrets = secret_values(params)
         try:
             runbook = registry.builder(kind)(self.plan, self.state_db, params, environ=self.environ,
@@ -187,20 +176,71 @@ class RunbookEngine:
             raise
         except Exception as exc:  # noqa: BLE001 - the builder's failure is the operator's one line
             raise RunbookError(f"cannot rebuild the {kind} runbook of run {run_id}: {_first_line(exc)}") from None
+        done = [(r["position"], r["name"]) for r in rows if r["phase"] == DO and r["status"] == OK]
         for position, name in done:
             if position >= len(runbook.steps) or runbook.steps[position].name != name:
                 raise RunbookError(f"the {kind} runbook no longer has step {name!r} at position {position + 1}; "
                                    f"run {run_id} cannot be resumed")
         completed = sorted({position for position, _ in done})
+        undoing = any(r["phase"] == UNDO for r in rows)
         start_at = completed[-1] + 1 if completed else 0
-        self._audit("resume", kind, run_id, params, "started",
-                    detail=f"from step {start_at + 1} of {len(runbook.steps)}")
+        if not undoing:
+            blocking = self._needs_terminal(runbook.steps[start_at:], yes)
+            if blocking is not None:  # the run stays interrupted: `resume --yes` can still pick it up
+                self._audit("confirm", kind, run_id, params, "refused",
+                            detail=f"{blocking.name}: resume without a terminal and without --yes")
+                raise RunbookError(t("runbook.refused.no_tty", self.lang, step=blocking.title.get(self.lang)))
+        self._claim(run_id, old_pid, old_started)
+        where = "undo" if undoing else f"from step {start_at + 1} of {len(runbook.steps)}"
+        self._audit("resume", kind, run_id, params, "started", detail=where)
         ctx = RunContext(run_id=run_id, params=params, state=state, dry_run=False, log=self._log,
                          clock=self.clock)
         title = runbook.title.get(self.lang)
+        if undoing:
+            return self._resume_undo(runbook, ctx, rows, completed, data)
         self.display.line(t("runbook.resume", self.lang, title=title, id=run_id, step=start_at + 1,
                             total=len(runbook.steps)), style="bold")
         return self._execute(runbook, ctx, params, start_at=start_at, completed=completed, data=data, yes=yes)
+
+    def _claim(self, run_id: int, old_pid: int | None, old_started: float | None) -> None:
+        """Take the run over; a second `resume` started at the same moment finds the pid changed."""
+        with self.state_db.session() as session:
+            claimed = session.execute(  # type: ignore[attr-defined]
+                update(RunbookRun).where(RunbookRun.id == run_id, RunbookRun.pid == old_pid,
+                                         RunbookRun.pid_started_at == old_started)
+                .values(pid=os.getpid(), pid_started_at=process_start_time(),
+                        resumes=RunbookRun.resumes + 1)).rowcount
+            if not claimed:
+                raise RunbookError(f"run {run_id} was resumed by another process")
+            now = self.clock()
+            for row in session.scalars(select(RunbookStepRow).where(RunbookStepRow.run_id == run_id,
+                                                                    RunbookStepRow.status == RUNNING)).all():
+                row.status, row.finished_at = INTERRUPTED, now  # the step the dead process was in
+                row.output = "the process running this step died; it runs again on resume"
+
+    def _resume_undo(self, runbook: Runbook, ctx: RunContext, rows: list[dict[str, Any]], completed: list[int],
+                     data: dict[str, Any]) -> RunOutcome:
+        """The process died while undoing: undo what is not undone yet (newest first), then finish."""
+        failed = next((r for r in rows if r["phase"] == DO and r["status"] == FAILED), None)
+        undone = {r["position"] for r in rows if r["phase"] == UNDO and r["status"] == OK}
+        positions = set(completed) | ({failed["position"]} if failed else set())
+        to_undo = [p for p in sorted(positions, reverse=True) if p not in undone]
+        self.display.line(t("runbook.resume_undo", self.lang, title=runbook.title.get(self.lang), id=ctx.run_id),
+                          style="bold")
+        failures = self._undo(runbook, ctx, to_undo, data)
+        name = failed["name"] if failed else None
+        reason = (failed["output"] if failed else None) or "interrupted while undoing"
+        if failures:
+            names = ", ".join(failures)
+            self.display.line(t("runbook.undo_failed", self.lang, steps=names), style="bold red")
+            return self._finish(runbook, ctx, FAILED, name, f"{reason}; UNDO FAILED: {names}", data)
+        return self._finish(runbook, ctx, ROLLED_BACK if failed else REFUSED, name, reason, data)
+
+    def _needs_terminal(self, steps: list[Step], yes: bool) -> Step | None:
+        """The first destructive step when nobody can be asked (no --yes, no terminal, no confirm hook)."""
+        if yes or self._confirm is not None or _stdin_is_terminal():
+            return None
+        return next((step for step in steps if step.destructive), None)
 
     # --- running -----------------------------------------------------------------------------------
 
@@ -208,16 +248,14 @@ class RunbookEngine:
                  completed: list[int], data: dict[str, Any], yes: bool) -> RunOutcome:
         steps = runbook.steps
         total = len(steps)
-        remaining = steps[start_at:]
         # No terminal to ask on and no --yes: refuse before anything is done, not halfway through.
-        if not yes and self._confirm is None and not _stdin_is_terminal():
-            blocking = next((s for s in remaining if s.destructive), None)
-            if blocking is not None:
-                refusal = t("runbook.refused.no_tty", self.lang, step=blocking.title.get(self.lang))
-                self._audit("confirm", runbook.kind, ctx.run_id, params, "refused",
-                            detail=f"{blocking.name}: no terminal and no --yes")
-                self.display.line(refusal, style="red")
-                return self._finish(runbook, ctx, REFUSED, blocking.name, refusal, data, run_finally=False)
+        blocking = self._needs_terminal(steps[start_at:], yes)
+        if blocking is not None:
+            refusal = t("runbook.refused.no_tty", self.lang, step=blocking.title.get(self.lang))
+            self._audit("confirm", runbook.kind, ctx.run_id, params, "refused",
+                        detail=f"{blocking.name}: no terminal and no --yes")
+            self.display.line(refusal, style="red")
+            return self._finish(runbook, ctx, REFUSED, blocking.name, refusal, data, run_finally=False)
         failed: int | None = None
         reason: str | None = None
         status = OK
