@@ -1,9 +1,83 @@
-"""Commands of a recovery group (filled in by the recovery stage)."""
+"""`opsplan restore db [--backup ID | --time "2026-11-20 14:00"] [--target-datadir DIR --target-port N]`."""
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
 import typer
+from rich.console import Console
+
+from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
+
+TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+
+
+def parse_time(text: str, timezone: str) -> float:
+    """A wall-clock time in the plan's timezone (or with an explicit offset) as UTC epoch seconds."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        parsed = None
+        for fmt in TIME_FORMATS:
+            try:
+                parsed = datetime.strptime(text.strip(), fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise ValueError(f"--time {text!r}: expected e.g. \"2026-11-20 14:00\" (in {timezone})")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(timezone))
+    return parsed.timestamp()
+
+
+def restore_db(
+    ctx: typer.Context,
+    backup: int | None = typer.Option(None, "--backup", metavar="ID", help="Restore this backup (its chain)."),
+    when: str | None = typer.Option(None, "--time", metavar="TIME",
+                                    help="Point in time, e.g. \"2026-11-20 14:00\" in the plan's timezone: the "
+                                         "newest backup before it plus the archived binlogs up to it."),
+    target_datadir: Path | None = typer.Option(None, "--target-datadir", metavar="DIR",
+                                               help="Restore into this new or empty directory instead; the "
+                                                    "running database is not touched."),
+    target_port: int | None = typer.Option(None, "--target-port", metavar="N", min=1, max=65535,
+                                           help="Check the restored copy on this 127.0.0.1 port."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the real paths and commands; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm destructive steps without asking (scripts)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
+) -> None:
+    """Restore the database (seed §4.2): stop the service, restore, verify, restart."""
+    from opsplan.cli.runbook_cmd import run_and_report
+    from opsplan.runbooks.engine import RunbookEngine
+    from opsplan.runbooks.restore_db import build
+
+    plan = plan_from(ctx)
+    if backup is not None and when is not None:
+        fail("--backup and --time exclude each other", code=2)
+    if target_port is not None and target_datadir is None:
+        fail("--target-port needs --target-datadir", code=2)
+    params: dict[str, Any] = {"backup_id": backup, "time": None, "time_text": None,
+                              "target_datadir": str(target_datadir.absolute()) if target_datadir else None,
+                              "target_port": target_port}
+    if when is not None:
+        try:
+            params["time"] = parse_time(when, plan.timezone)
+        except ValueError as exc:
+            fail(str(exc), code=2)
+        params["time_text"] = f"{when} ({plan.timezone})"
+    with one_line_errors(), state_db(plan) as db:
+        runbook = build(plan, db, params, environ=os.environ)
+        engine = RunbookEngine(plan, db, console=Console(stderr=True) if as_json else out)
+        outcome = engine.run(runbook, params, dry_run=dry_run, yes=yes)
+    extra = {"backup_id": outcome.data.get("backup_id"), "target_datadir": params["target_datadir"]}
+    raise typer.Exit(run_and_report(outcome, as_json=as_json, language=plan.language, timezone=plan.timezone,
+                                    extra=extra))
 
 
 def register(group: typer.Typer) -> None:
-    """Add this module's commands to its group."""
+    """Add `restore db` to the `restore` group."""
+    group.command("db")(restore_db)
