@@ -58,6 +58,11 @@ MESSAGES: dict[str, dict[str, str]] = {
     "backup.model.pruned": {"ko": "모델 {model}: 오래된 버전 삭제 {versions}",
                             "en": "model {model}: older versions removed: {versions}"},
     "backup.models.empty": {"ko": "백업된 모델 없음", "en": "no model backups"},
+    # model drill (src/opsplan/cli/drill_model_cmd.py)
+    "drill.model.passed": {"ko": "모델 {model} 버전 {version} 복구 훈련 통과 ({phases})",
+                           "en": "model {model} version {version}: drill passed ({phases})"},
+    "drill.model.failed": {"ko": "모델 {model} 버전 {version} 복구 훈련 실패 ({phases})",
+                           "en": "model {model} version {version}: drill failed ({phases})"},
     "backup.models.title": {"ko": "모델 버전", "en": "Model versions"},
     "backup.config.committed": {"ko": "설정 백업 커밋 {commit}: {n}개 변경",
                                 "en": "configuration committed {commit}: {n} changed"},

@@ -1,9 +1,43 @@
-"""Commands of a recovery group (filled in by the recovery stage)."""
+"""`opsplan restore model NAME`: roll a model back to a stored version (seed §4.2), see
+runbooks/rollback_model.py for the four steps."""
 
 from __future__ import annotations
 
 import typer
+from rich.console import Console
+
+from opsplan.cli.common import one_line_errors, out, plan_from, state_db
+
+
+def restore_model(ctx: typer.Context,
+                  name: str = typer.Argument(..., help="The model's name in backup.models.models."),
+                  version: str = typer.Option(None, "--version", help="The stored version to put back "
+                                              "(default: the one before the version serving now)."),
+                  dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be done; change nothing."),
+                  yes: bool = typer.Option(False, "--yes", "-y", help="Switch the serving link without asking."),
+                  as_json: bool = typer.Option(False, "--json", help="Machine-readable result.")) -> None:
+    """Restore a model version, validate it, test its performance, put it into service; any failure
+    switches back to the version that was serving."""
+    from opsplan.cli.runbook_cmd import run_and_report
+    from opsplan.runbooks.engine import RunbookEngine
+    from opsplan.runbooks.rollback_model import build
+
+    plan = plan_from(ctx)
+    params = {"model": name, **({"version": version} if version else {})}
+    with one_line_errors(), state_db(plan) as db:
+        import os
+
+        runbook = build(plan, db, params, environ=os.environ)
+        engine = RunbookEngine(plan, db, console=Console(stderr=True) if as_json else out)
+        outcome = engine.run(runbook, params, dry_run=dry_run, yes=yes)
+    st = outcome.state
+    extra = {"model": name, "version": st.get("version") or outcome.data.get("version"),
+             "serving_version": st.get("serving_version"), "candidate_dir": st.get("candidate_dir"),
+             "perf": outcome.data.get("perf"), "baseline": outcome.data.get("baseline")}
+    raise typer.Exit(run_and_report(outcome, as_json=as_json, language=plan.language, timezone=plan.timezone,
+                                    extra=extra))
 
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to its group."""
+    group.command("model")(restore_model)
