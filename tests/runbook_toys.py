@@ -10,6 +10,7 @@ Step i (1..steps) writes `step<i>.txt` (remembering what was there in ctx.state)
   pause_at     the step that writes `paused.<i>` and waits until `release` exists (to be killed)
   destructive_at the step that asks for confirmation
   undo_fail_at the step whose undo fails
+  undo_pause_at the step whose undo writes `undo_paused.<i>` and waits until `release` exists
   inspect      when true, each step records its own journal row's status in data["seen_<i>"]
 Register it with `register()` (kind "toy-files"); the builder is `runbook_toys:build`.
 """
@@ -76,6 +77,10 @@ def _step(i: int, params: dict[str, Any], state_db: Any) -> Step:
 
     def undo(ctx: RunContext) -> StepResult:
         _log(directory, f"undo {i}")
+        if params.get("undo_pause_at") == i:
+            (directory / f"undo_paused.{i}").write_text("", encoding="utf-8")
+            while not (directory / "release").exists():
+                time.sleep(0.05)
         if params.get("undo_fail_at") == i:
             return StepResult(False, f"undo of step {i} failed on purpose")
         before = ctx.state.get(f"before_{i}")

@@ -60,19 +60,16 @@ def wait_for(path: Path, proc: subprocess.Popen[str], seconds: float = 30.0) -> 
         time.sleep(0.05)
 
 
-@pytest.fixture
-def killed_run(tmp_path: Path) -> dict[str, Any]:
-    """A toy run killed with SIGKILL while its step 3 runs; step 4 is destructive."""
+def start_and_kill(tmp_path: Path, params: dict[str, Any], marker: str) -> dict[str, Any]:
+    """Run the toy runbook in a child process and SIGKILL it once `marker` appears in the work dir."""
     plan = write_plan(tmp_path, {"language": "en", "timezone": "Asia/Seoul"})
-    work = tmp_path / "work"
-    work.mkdir()
-    params = {"dir": str(work), "pause_at": 3, "destructive_at": 4, "password": SECRET}
+    work = Path(params["dir"])
     script = tmp_path / "runner.py"
     script.write_text(RUNNER.format(tests=str(TESTS)), encoding="utf-8")
     proc = subprocess.Popen([sys.executable, str(script), str(plan), json.dumps(params)],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(work / "paused.3", proc)
+        wait_for(work / marker, proc)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
     finally:
@@ -83,6 +80,15 @@ def killed_run(tmp_path: Path) -> dict[str, Any]:
             proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
     return {"plan": plan, "work": work, "data": tmp_path / "data"}
+
+
+@pytest.fixture
+def killed_run(tmp_path: Path) -> dict[str, Any]:
+    """A toy run killed with SIGKILL while its step 3 runs; step 4 is destructive."""
+    work = tmp_path / "work"
+    work.mkdir()
+    params = {"dir": str(work), "pause_at": 3, "destructive_at": 4, "password": SECRET}
+    return start_and_kill(tmp_path, params, "paused.3")
 
 
 def test_a_killed_run_is_interrupted_and_resume_continues_from_the_step_it_was_in(killed_run: dict[str, Any]) -> None:
@@ -139,3 +145,25 @@ def test_list_and_show_in_plain_text(killed_run: dict[str, Any]) -> None:
     assert "interrupted (resumable)" in listed.stdout and "toy-files" in listed.stdout
     missing = opsplan(plan, "runbook", "show", "42")
     assert missing.returncode == 1 and missing.stderr.strip() == "opsplan: no runbook run 42"
+
+
+def test_a_run_killed_while_undoing_finishes_its_undo_on_resume(tmp_path: Path) -> None:
+    import runbook_toys
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "step1.txt").write_text("the operator's file\n", encoding="utf-8")
+    params = {"dir": str(work), "fail_at": 3, "undo_pause_at": 2}
+    killed = start_and_kill(tmp_path, params, "undo_paused.2")
+    assert runbook_toys.calls(work) == ["do 1", "do 2", "do 3", "undo 3", "undo 2"]
+
+    (work / "release").write_text("", encoding="utf-8")
+    resumed = opsplan(killed["plan"], "runbook", "resume", "1")  # undoing needs no confirmation
+    assert resumed.returncode == 1, resumed.stdout + resumed.stderr  # the run failed: rolled back, exit 1
+    # Never forward again: the undo of step 2 (interrupted) runs again, then step 1's.
+    assert runbook_toys.calls(work) == ["do 1", "do 2", "do 3", "undo 3", "undo 2", "undo 2", "undo 1", "finally"]
+    assert (work / "step1.txt").read_text(encoding="utf-8") == "the operator's file\n"
+    assert not (work / "step2.txt").exists() and not (work / "step3.txt").exists()
+    shown = json.loads(opsplan(killed["plan"], "runbook", "show", "1", "--json").stdout)
+    assert shown["status"] == "rolled_back" and shown["failed_step"] == "step3"
+    assert shown["reason"] == "step 3 failed on purpose"
