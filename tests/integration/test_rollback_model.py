@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from model_server import ModelServer
-from yaml_writer import write_plan
 
+from model_server import ModelServer
 from opsplan.backup.models_store import ModelStore
 from opsplan.runbooks.perf import baselines
 from opsplan.store.state import StateDB, default_url
+from yaml_writer import write_plan
 
 WEIGHTS = {"v1": b"\x01" * 200_000, "v2": b"\x02" * 150_000}
 

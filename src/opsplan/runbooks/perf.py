@@ -190,7 +190,7 @@ def summary(result: PerfResult) -> str:
             f"p95 {result.p95_seconds * 1000:.0f} ms, {result.throughput:.1f}/s")
 
 
-def test_and_compare(db: StateDB, model: str, version: str, endpoint: str, perf: ModelPerf, *,
+def measure_and_compare(db: StateDB, model: str, version: str, endpoint: str, perf: ModelPerf, *,
                      clock: Callable[[], float], run_id: int | None) -> tuple[bool, str, dict]:
     """Run the test, compare with the version's baseline or record the first one.
     Returns (passed, one line for the journal, figures for the report)."""

@@ -41,7 +41,7 @@ from opsplan.runbooks.model_serving import (
     record_serving,
     validate_directory,
 )
-from opsplan.runbooks.perf import test_and_compare
+from opsplan.runbooks.perf import measure_and_compare
 from opsplan.store.state import StateDB
 
 KIND = "restore-model"
@@ -189,7 +189,7 @@ class _Rollback:
             return StepResult(True, f"model {s.name} has no endpoint in the plan: performance test skipped")
         if not ok:
             return StepResult(False, line)
-        passed, result_line, data = test_and_compare(self.db, s.name, st["version"], endpoint, s.perf,
+        passed, result_line, data = measure_and_compare(self.db, s.name, st["version"], endpoint, s.perf,
                                                      clock=self.clock, run_id=ctx.run_id)
         return StepResult(passed, f"{line}\n{result_line}", data)
 
