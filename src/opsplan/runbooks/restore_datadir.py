@@ -33,12 +33,10 @@ def aside_path(datadir: Path, run_id: int) -> Path:
 def choose_chain(state_db: StateDB, backup_id: int | None) -> list[DbBackup]:
     """The chain to restore: `backup_id`'s, or the newest ok chain tip's. Detached rows (read-only)."""
     with state_db.session() as session:
-        if backup_id is not None:
-            tip = catalog.get_backup(session, backup_id)
-        else:
-            tip = catalog.last_chain_tip(session)
-            if tip is None:
-                raise RunbookError("no ok database backup in the catalog to restore")
+        tip: DbBackup | None = (catalog.get_backup(session, backup_id) if backup_id is not None
+                                else catalog.last_chain_tip(session))
+        if tip is None:
+            raise RunbookError("no ok database backup in the catalog to restore")
         chain = catalog.chain_of(session, tip)
         session.expunge_all()
     return chain

@@ -21,6 +21,7 @@ import socket as socketlib
 import tempfile
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from opsplan.backup.mariabackup import Mariabackup
 from opsplan.backup.safety import private_dir, remove_quietly
 from opsplan.backup.scratch import ScratchServer
 from opsplan.backup.verify import prepare_chain
-from opsplan.errors import RunbookError
+from opsplan.errors import BackupError, RunbookError
 from opsplan.plan.models import Plan, Text
 from opsplan.plan.secrets import read_database_password
 from opsplan.runbooks import restore_datadir as files
@@ -81,17 +82,18 @@ class RestoreDb:
         if ctx.state.get("chain"):
             return files.chain_by_ids(self.state_db, list(ctx.state["chain"]))
         if self.params.get("time") is not None:
-            return self._restore_point(float(self.params["time"]))[0]
+            return list(self._restore_point(float(self.params["time"])).chain)
         backup_id = self.params.get("backup_id")
         return files.choose_chain(self.state_db, int(backup_id) if backup_id is not None else None)
 
-    def _restore_point(self, when: float) -> tuple[list[Any], list[Any]]:
+    def _restore_point(self, when: float) -> Any:
+        """The binlog archive's answer for `when`: the chain before it and the binlogs up to it."""
+        from opsplan.backup.binlogs_restore import restore_point
+
         try:
-            from opsplan.backup import binlogs  # the binlog archive (point-in-time recovery)
-        except ImportError:
-            raise RunbookError("point-in-time restore needs the binlog archive, which this build lacks") from None
-        chain, logs = binlogs.restore_point(self.state_db, when)
-        return list(chain), list(logs)
+            return restore_point(self.state_db, datetime.fromtimestamp(when, UTC))
+        except BackupError as exc:
+            raise RunbookError(str(exc)) from None
 
     def _listening(self) -> str | None:
         """None when something accepts connections where the plan's database listens (no login)."""
@@ -306,18 +308,20 @@ class RestoreDb:
         return f"scratch server on {self.datadir} answers ({where})"
 
     def _replay(self, ctx: RunContext) -> str:
-        from opsplan.backup import binlogs
+        """Replay the archived binlogs from the backup's position up to `time` into the started server.
+        In place this logs in as the plan's user, which then needs BINLOG REPLAY (or SUPER)."""
+        from opsplan.backup.binlogs_restore import replay
 
-        tip = files.chain_by_ids(self.state_db, [int(ctx.state["tip"])])[0]
-        _, logs = self._restore_point(float(self.params["time"]))
-        if self.scratch is not None:
-            where: dict[str, Any] = {"socket": self.scratch.socket}
-        elif self.db.socket:
-            where = {"socket": self.db.socket}
-        else:
-            where = {"host": self.db.host, "port": self.db.port}
-        binlogs.replay(logs, tip.binlog_file, tip.binlog_position, float(self.params["time"]), **where)
-        return (f"replayed {len(logs)} archived binlog(s) from {tip.binlog_file}:{tip.binlog_position} "
+        point = self._restore_point(float(self.params["time"]))
+        if [b.id for b in point.chain] != ctx.state["chain"]:
+            raise RunbookError("the binlog archive now names another chain for this time; start a new restore")
+        login = self._connect_params()
+        try:
+            count = replay(point, plan=self.plan, user=login["user"], password=login.get("password") or None,
+                           socket=login.get("unix_socket"), host=login.get("host"), port=login.get("port"))
+        except BackupError as exc:
+            raise RunbookError(f"binlog replay: {exc}") from None
+        return (f"replayed {count} archived binlog(s) from {point.start_file}:{point.start_pos} "
                 f"up to {self.params.get('time_text') or self.params['time']}")
 
     def undo_verify(self, ctx: RunContext) -> StepResult:
@@ -348,7 +352,8 @@ class RestoreDb:
 
     def restart(self, ctx: RunContext) -> StepResult:
         if not self.in_place:
-            assert self.scratch is not None or ctx.state.get("scratch_base"), "verify started no scratch server"
+            if self.scratch is not None and self.scratch.running:
+                self.scratch.connect().close()  # still answers after the checks
             port = self.params.get("target_port")
             how = f"mariadbd --datadir={self.datadir}" + (f" --port={port}" if port else "")
             return StepResult(True, f"restored and verified in {self.datadir}; start it with: {how}")
