@@ -129,4 +129,7 @@ def prune(
                 remove_quietly(root / row.directory)
             row.pruned_at, row.prune_reason = now, removal.reason("en")
             log.info("retention: removed database backup %d (%s)", row.id, row.prune_reason)
+    from opsplan.backup.binlogs import prune_binlogs  # same window: binlogs no kept backup can replay
+
+    prune_binlogs(plan, state_db, clock=clock)
     return removals

@@ -182,8 +182,57 @@ def backup_check(ctx: typer.Context,
         raise typer.Exit(1)
 
 
+def backup_binlogs(ctx: typer.Context,
+                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+                   include_pruned: bool = typer.Option(False, "--all",
+                                                       help="Also show pruned and failed files.")) -> None:
+    """List archived binary logs: file, first/last event time, size, hash."""
+    from opsplan.backup import binlogs
+    from opsplan.backup.safety import format_bytes
+
+    plan = plan_from(ctx)
+    with one_line_errors(), state_db(plan) as db, db.session() as session:
+        rows = binlogs.all_rows(session) if include_pruned else binlogs.archived(session)
+        data = [binlogs.row_json(r, plan.timezone) for r in rows]
+    if as_json:
+        _json(data)
+        return
+    if not data:
+        out.print(t("binlogs.list.empty", plan.language))
+        return
+    out.print(t("binlogs.list.header", plan.language), markup=False)
+    for row in data:
+        extra = f"  {row['status']}" if row["status"] != "ok" else ""
+        extra += "  (pruned)" if row["pruned"] else ""
+        out.print(f"{row['file']}  {row['first_event'] or '-'}  {row['last_event'] or '-'}  "
+                  f"{format_bytes(row['size'] or 0)}  {row['hash'] or '-'}{extra}", markup=False)
+
+
+def backup_archive_binlogs(ctx: typer.Context,
+                           as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Archive closed binary logs now (FLUSH BINARY LOGS, then copy, compress, hash, catalog)."""
+    from opsplan.backup.binlogs import archive_binlogs
+
+    plan = plan_from(ctx)
+    with one_line_errors(), state_db(plan) as db:
+        result = archive_binlogs(plan, db)
+    if as_json:
+        _json({"log_bin": result.log_bin, "archived": result.archived})
+    elif not result.log_bin:
+        err.print(t("binlogs.log_bin_off", plan.language), markup=False)
+    elif result.archived:
+        out.print(t("binlogs.archived", plan.language, count=len(result.archived), names=", ".join(result.archived)),
+                  markup=False)
+    else:
+        out.print(t("binlogs.nothing_new", plan.language))
+    if not result.log_bin:
+        raise typer.Exit(1)
+
+
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
+    group.command("binlogs")(backup_binlogs)
+    group.command("archive-binlogs")(backup_archive_binlogs)
     group.command("db")(backup_db)
     group.command("list")(backup_list)
     group.command("prune")(backup_prune)

@@ -15,12 +15,13 @@ def metric_catalogue() -> dict[str, MetricSpec]:
     from opsplan.alerts import metrics as alert_metrics
     from opsplan.backup import files_metrics
     from opsplan.backup import metrics as db_backup_metrics
+    from opsplan.backup import rpo as binlog_rpo_metrics
     from opsplan.collectors import allocation, gpu, mariadb, runner, services, system
     from opsplan.notify import service as notify_service
 
     catalogue: dict[str, MetricSpec] = {}
     for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics,
-                   db_backup_metrics):
+                   db_backup_metrics, binlog_rpo_metrics):
         catalogue.update(module.METRICS)
     return catalogue
 

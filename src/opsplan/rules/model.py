@@ -169,6 +169,17 @@ def build_rules(plan: Plan) -> list[Rule]:
             description=_text("마지막 성공한 백업 이후 {value} (임계값 {threshold})",
                               "{value} since the last successful backup (threshold {threshold})")))
 
+    # The promise of recovery.rpo: the newest restorable point (archived binlog or backup) is too old.
+    if alerts.rpo_target.enabled:
+        rules.append(Rule(
+            id=f"rpo_target.{alerts.rpo_target.severity}", alert="RpoTargetExceeded",
+            severity=alerts.rpo_target.severity,
+            condition=Condition("opsplan_backup_rpo_seconds", ">", plan.recovery.rpo, (("target", "database"),)),
+            for_s=alerts.rpo_target.for_, subject=("target",),
+            summary=_text("복구 목표 시점(RPO)을 넘었습니다", "The RPO target is exceeded"),
+            description=_text("복구 가능한 최신 시점이 {value} 전 (목표 {threshold})",
+                              "the newest restorable point is {value} old (target {threshold})")))
+
     for i, custom in enumerate(plan.monitoring.rules):
         rules.append(Rule(
             id=f"custom.{custom.alert}.{i}", alert=custom.alert, severity=custom.severity,
