@@ -1,9 +1,66 @@
-"""Commands of a recovery group (filled in by the recovery stage)."""
+"""`opsplan drill db [--json] [--keep] [--backup ID] [--dry-run]`: the database restore drill (seed §2.2)."""
 
 from __future__ import annotations
 
+import json
+import os
+from typing import Any
+
 import typer
+from rich.console import Console
+
+from opsplan.cli.common import one_line_errors, out, plan_from, state_db
+from opsplan.i18n import t
+
+
+def _summary(result: dict[str, Any], lang: str) -> list[str]:
+    from opsplan.runbooks.drill_report import duration
+
+    if result.get("status") not in ("ok", "failed") or "phases" not in result:
+        return [f"{result.get('kind')} {result.get('run_id')}: {result.get('status')} {result.get('reason') or ''}"]
+    lines = []
+    if result["status"] == "ok":
+        def met(value: bool | None) -> str:
+            return "-" if value is None else t("drill.met" if value else "drill.missed", lang)
+        lines.append(t("drill.summary", lang, status=t("drill.passed", lang),
+                       rto=duration(result["rto_seconds"]), rto_target=duration(result["targets"]["rto_seconds"]),
+                       rto_met=met(result["rto_met"]), rpo=duration(result["rpo_seconds"]),
+                       rpo_target=duration(result["targets"]["rpo_seconds"]), rpo_met=met(result["rpo_met"])))
+    else:
+        lines.append(t("drill.summary.failed", lang, step=result["failed_step"], reason=result["reason"] or "-"))
+    phases = ", ".join(f"{k} {v:.1f}s" for k, v in result["phases"].items() if v is not None)
+    lines.append(t("drill.summary.phases", lang, phases=phases or "-"))
+    lines += [f"  {x['name']}: {'; '.join(x['problems'])}" for x in result.get("tables", []) if not x["ok"]][:20]
+    if result.get("report"):
+        lines.append(t("drill.summary.report", lang, path=result["report"]))
+    return lines
+
+
+def drill_db(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
+    keep: bool = typer.Option(False, "--keep", help="Keep the scratch directory (<backup.directory>/.drill-<run>)."),
+    backup: int | None = typer.Option(None, "--backup", metavar="ID",
+                                      help="Drill this backup's chain instead of the newest one."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the real paths and commands; change nothing."),
+) -> None:
+    """Restore the newest backup chain into a scratch server, check every table, measure RTO and RPO."""
+    from opsplan.runbooks.drill_db import run_drill
+
+    plan = plan_from(ctx)
+    params: dict[str, Any] = {"keep": keep, "backup_id": backup}
+    with one_line_errors(), state_db(plan) as db:
+        console = Console(stderr=True, highlight=False, soft_wrap=True) if as_json else out
+        result = run_drill(plan, db, params, environ=os.environ, console=console, dry_run=dry_run)
+    if as_json:
+        typer.echo(json.dumps({"timezone": plan.timezone, **result}, ensure_ascii=False, indent=2, default=str))
+    elif not dry_run:
+        for line in _summary(result, plan.language):
+            out.print(line, markup=False)
+    ok = result.get("status") in ("ok", "dry_run")
+    raise typer.Exit(0 if ok else 1)
 
 
 def register(group: typer.Typer) -> None:
-    """Add this module's commands to its group."""
+    """Add `drill db` to the drill group."""
+    group.command("db")(drill_db)

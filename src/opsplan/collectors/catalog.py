@@ -13,6 +13,7 @@ from opsplan.plan.models import Plan
 def metric_catalogue() -> dict[str, MetricSpec]:
     """Every metric name opsplan exports, with its type and help (docs/metrics.md documents each)."""
     from opsplan.alerts import metrics as alert_metrics
+    from opsplan.backup import drill_results as drill_metrics
     from opsplan.backup import files_metrics
     from opsplan.backup import metrics as db_backup_metrics
     from opsplan.backup import rpo as binlog_rpo_metrics
@@ -21,7 +22,7 @@ def metric_catalogue() -> dict[str, MetricSpec]:
 
     catalogue: dict[str, MetricSpec] = {}
     for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics,
-                   db_backup_metrics, binlog_rpo_metrics):
+                   db_backup_metrics, binlog_rpo_metrics, drill_metrics):
         catalogue.update(module.METRICS)
     return catalogue
 

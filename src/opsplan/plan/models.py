@@ -200,6 +200,11 @@ class Alerts(Strict):
     backup_failed: StateRule = Field(default_factory=lambda: _state("critical", 0))
     # The achievable RPO (opsplan_backup_rpo_seconds) is above recovery.rpo.
     rpo_target: StateRule = Field(default_factory=lambda: _state("warning", 0))
+    # The newest restore drill failed (opsplan_drill_last_status == 0).
+    drill_failed: StateRule = Field(default_factory=lambda: _state("critical", 0))
+    # The newest passing drill measured an RTO above recovery.rto / an RPO above recovery.rpo.
+    drill_rto_target: StateRule = Field(default_factory=lambda: _state("warning", 0))
+    drill_rpo_target: StateRule = Field(default_factory=lambda: _state("warning", 0))
     # A value must fall this far below its threshold (percent of the threshold) before the alert clears.
     hysteresis: Percent = 5.0
 
@@ -474,6 +479,8 @@ class Recovery(Strict):
     # Targets the restore drill measures against (not in the seed; see docs).
     rto: Duration = 4 * 3600.0
     rpo: Duration = 24 * 3600.0
+    # When `opsplan serve` runs the database restore drill; None = checks.quarterly.schedule (seed §2.2).
+    drill_schedule: Cron | None = None
 
 
 # --- §5 incidents --------------------------------------------------------------------------------

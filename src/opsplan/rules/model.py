@@ -180,6 +180,22 @@ def build_rules(plan: Plan) -> list[Rule]:
             description=_text("복구 가능한 최신 시점이 {value} 전 (목표 {threshold})",
                               "the newest restorable point is {value} old (target {threshold})")))
 
+    # The quarterly restore drill (seed §2.2): it failed, or what it measured misses the plan's targets.
+    state("drill_failed", "DrillFailed", "opsplan_drill_last_status", "==", 0, ("target",), alerts.drill_failed,
+          _text("복구 훈련이 실패했습니다", "A restore drill failed"),
+          _text("{subject}: 마지막 복구 훈련 실패 (opsplan drill db)",
+                "{subject}: the last restore drill failed (opsplan drill db)"))
+    state("drill_rto_target", "RtoTargetMissed", "opsplan_drill_last_rto_seconds", ">", plan.recovery.rto,
+          ("target",), alerts.drill_rto_target,
+          _text("복구 훈련의 RTO가 목표를 넘었습니다", "The restore drill missed the RTO target"),
+          _text("{subject}: 검증된 복원까지 {value} (목표 {threshold})",
+                "{subject}: {value} to a verified restore (target {threshold})"))
+    state("drill_rpo_target", "RpoTargetMissed", "opsplan_drill_last_rpo_seconds", ">", plan.recovery.rpo,
+          ("target",), alerts.drill_rpo_target,
+          _text("복구 훈련의 RPO가 목표를 넘었습니다", "The restore drill missed the RPO target"),
+          _text("{subject}: 복구된 최신 시점이 {value} 전 (목표 {threshold})",
+                "{subject}: the newest point restored was {value} old (target {threshold})"))
+
     for i, custom in enumerate(plan.monitoring.rules):
         rules.append(Rule(
             id=f"custom.{custom.alert}.{i}", alert=custom.alert, severity=custom.severity,
