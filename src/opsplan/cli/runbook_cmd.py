@@ -136,8 +136,11 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
     for step in run["steps"]:
         marker = {"undo": "↩ ", "plan": "", "finally": "∎ "}.get(step["phase"], "")
         first = (step["output"] or "").splitlines()
-        rows.append([str(step["position"] + 1), f"{marker}{step['title'] or step['name']}",
-                     _status(step["status"], lang), _local(step["started_at"], tz), _took(step["seconds"]),
+        status = (t("runbook.step_interrupted", lang) if step["status"] == "interrupted"
+                  else _status(step["status"], lang))
+        number = "-" if step["phase"] == "finally" else str(step["position"] + 1)
+        rows.append([number, f"{marker}{step['title'] or step['name']}",
+                     status, _local(step["started_at"], tz), _took(step["seconds"]),
                      " / ".join(first[:3]) if first else "-"])
     _lines(t("runbook.show.columns", lang), rows, out)
 
