@@ -132,7 +132,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "backup.verify.failed": {"ko": "백업 {id}: 검증 실패: {reason}",
                              "en": "backup {id}: verification failed: {reason}"},
     "backup.verify.hash": {"ko": "해시", "en": "hashes"},
-    "binlogs.archived": {"ko": "바이너리 로그 {count}개 보관: {names}", "en": "{count} binary log(s) archived: {names}"},
+    "binlogs.archived": {"ko": "바이너리 로그 {count}개 보관: {names}",
+                         "en": "{count} binary log(s) archived: {names}"},
     "binlogs.nothing_new": {"ko": "새로 보관할 바이너리 로그 없음", "en": "no new binary log to archive"},
     "binlogs.log_bin_off": {"ko": "서버가 바이너리 로그를 쓰지 않습니다 (log_bin OFF): 시점 복구를 할 수 없습니다",
                             "en": "the server does not write binary logs (log_bin is OFF): "
