@@ -239,9 +239,11 @@ def test_resume_refuses_a_finished_run_and_an_unknown_one(plan: Plan, db: StateD
 
 def test_mask_hides_secret_keys_only() -> None:
     assert mask({"password": "x", "db_password": "y", "token": "z", "backup_id": 3, "time": "2026-11-20 14:00",
-                 "inner": [{"secret": "s", "path": "/srv"}]}) == {
+                 "inner": [{"secret": "s", "path": "/srv", "API_KEY": "k"}],
+                 "tokens_per_second": 41.5, "passed": True, "checks_passed": 3}) == {
         "password": "***", "db_password": "***", "token": "***", "backup_id": 3, "time": "2026-11-20 14:00",
-        "inner": [{"secret": "***", "path": "/srv"}]}
+        "inner": [{"secret": "***", "path": "/srv", "API_KEY": "***"}],
+        "tokens_per_second": 41.5, "passed": True, "checks_passed": 3}
 
 
 def test_the_actor_names_the_person_behind_sudo() -> None:

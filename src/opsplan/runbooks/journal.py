@@ -24,8 +24,9 @@ DRY_RUN, REFUSED, INTERRUPTED = "dry_run", "refused", "interrupted"
 DO, UNDO, PLAN = "do", "undo", "plan"
 
 # A key that names a secret anywhere in params/state/data: its value never reaches the journal.
-SECRET_KEY = re.compile(r"pass(word|wd|phrase)?$|pwd|secret|token|credential|api[_-]?key|private[_-]?key|authorization",
-                        re.IGNORECASE)
+# Whole words at the end of the key ("db_password", "api_token"), so "tokens_per_second" is a figure.
+SECRET_KEY = re.compile(r"(^|[_.-])(pass(word|wd|phrase)?|pwd|secret|token|credentials?|authorization"
+                        r"|(api|secret|private)[_-]?key)$", re.IGNORECASE)
 MASK = "***"
 
 
