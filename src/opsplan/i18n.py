@@ -245,6 +245,23 @@ MESSAGES: dict[str, dict[str, str]] = {
     "runbook.status.refused": {"ko": "거부됨", "en": "refused"},
     "runbook.status.running": {"ko": "실행 중", "en": "running"},
     "runbook.status.interrupted": {"ko": "중단됨 (resume 가능)", "en": "interrupted (resumable)"},
+    # database restore (src/opsplan/runbooks/restore_db.py)
+    "restore.db.untouched": {"ko": "대상 {datadir}: 실행 중인 데이터베이스와 서비스는 건드리지 않습니다",
+                             "en": "target {datadir}: the running database and its services are not touched"},
+    "restore.db.restored": {"ko": "백업 {id} (체인 {chain}) 을(를) {datadir} 에 복원했습니다",
+                            "en": "backup {id} (chain {chain}) restored into {datadir}"},
+    "restore.db.kept": {"ko": "이전 데이터 디렉터리는 {path} 에 보관합니다",
+                        "en": "the previous datadir is kept at {path}"},
+    "restore.db.put_back": {"ko": "이전 데이터 디렉터리를 {datadir} 에 되돌려 놓았습니다",
+                            "en": "the previous datadir is back at {datadir}"},
+    "restore.db.integrity": {"ko": "백업 {id} 기록과 비교한 정합성: {summary}",
+                             "en": "integrity against backup {id}: {summary}"},
+    "restore.db.replayed": {"ko": "보관된 binlog {count}개를 {start} 부터 {until} 까지 재생했습니다",
+                            "en": "replayed {count} archived binlog(s) from {start} up to {until}"},
+    "restore.db.target_done": {"ko": "{datadir} 에 복원하고 검증했습니다. 시작 방법: {how}",
+                               "en": "restored and verified in {datadir}; start it with: {how}"},
+    "restore.db.healthy": {"ko": "데이터베이스가 {user} 로그인에 응답합니다", "en": "database answers as {user}"},
+    "restore.db.pruned": {"ko": "이전 데이터 디렉터리 삭제: {paths}", "en": "removed previous datadir(s): {paths}"},
 }
 
 

@@ -17,6 +17,7 @@ from test_restore_db import ids, insert_rows, run_restore, three_backups
 
 from mariadb_server import MariaDBServer, free_port
 from opsplan.backup.binlogs import archive_binlogs
+from opsplan.i18n import t
 
 pytestmark = pytest.mark.mariadb
 
@@ -56,7 +57,7 @@ def test_target_restore_leaves_the_running_server_untouched(restore_setup, targe
     assert ids(setup.server)[-4:] == [100, 101, 102, 103]
     assert sorted(p.name for p in setup.server.datadir.parent.iterdir()) == datadir_entries
     stop_step = next(s for s in outcome.steps if s["name"] == "stop_service")
-    assert "not touched" in stop_step["output"]
+    assert stop_step["output"] == t("restore.db.untouched", setup.plan.language, datadir=target_base / "data")
     assert outcome.data["integrity"]["ok"]
     rows = read_restored(target_base, "SELECT id FROM shop.orders ORDER BY id")
     assert [int(r[0]) for r in rows] == list(range(1, 23))
@@ -91,7 +92,6 @@ def test_point_in_time_restore_holds_the_first_write_and_not_the_second(restore_
                                   "target_datadir": str(target_base / "data")})
 
     assert outcome.status == "ok", (outcome.failed_step, outcome.reason)
-    verify = next(s for s in outcome.steps if s["name"] == "verify_consistency")
-    assert "replayed" in verify["output"] and outcome.data["integrity_after_replay"]["ok"]
+    assert outcome.data["replayed_binlogs"] >= 1 and outcome.data["integrity_after_replay"]["ok"]
     rows = read_restored(target_base, "SELECT id FROM shop.orders ORDER BY id")
     assert [int(r[0]) for r in rows] == [1, 2, 3, 1001]

@@ -31,6 +31,7 @@ from opsplan.backup.safety import private_dir, remove_quietly
 from opsplan.backup.scratch import ScratchServer
 from opsplan.backup.verify import prepare_chain
 from opsplan.errors import BackupError, RunbookError
+from opsplan.i18n import t
 from opsplan.plan.models import Plan, Text
 from opsplan.plan.secrets import read_database_password
 from opsplan.runbooks import restore_datadir as files
@@ -66,6 +67,9 @@ class RestoreDb:
         if self.target is not None and self.datadir == Path(self.db.datadir).absolute():
             raise RunbookError(f"--target-datadir {self.target} is the plan's own datadir; "
                                "leave it out for an in-place restore")
+
+    def _t(self, key: str, **values: object) -> str:
+        return t(key, self.plan.language, **values)
 
     @property
     def in_place(self) -> bool:
@@ -142,7 +146,7 @@ class RestoreDb:
 
     def stop_services(self, ctx: RunContext) -> StepResult:
         if not self.in_place:
-            return StepResult(True, f"target {self.datadir}: the running database and its services are not touched")
+            return StepResult(True, self._t("restore.db.untouched", datadir=self.datadir))
         if not self.database.controllable:
             raise RunbookError("recovery.database_service.kind is none: opsplan cannot stop the database for "
                                "an in-place restore (name a systemd unit, container or commands in the plan, "
@@ -207,9 +211,11 @@ class RestoreDb:
         remove_quietly(scratch)
         ctx.state["restored"] = True
         aside = ctx.state.get("aside")
-        kept = f"; the previous datadir is kept at {aside}" if aside else ""
-        return StepResult(True, f"backup {chain[-1].id} (chain {', '.join(map(str, ctx.state['chain']))}) "
-                                f"restored into {self.datadir}{kept}",
+        lines = [self._t("restore.db.restored", id=chain[-1].id, chain=", ".join(map(str, ctx.state["chain"])),
+                         datadir=self.datadir)]
+        if aside:
+            lines.append(self._t("restore.db.kept", path=aside))
+        return StepResult(True, "\n".join(lines),
                           {"backup_id": chain[-1].id, "chain": ctx.state["chain"], **timings})
 
     def _make_room(self, ctx: RunContext) -> files.Owner:
@@ -247,7 +253,7 @@ class RestoreDb:
         aside = ctx.state.get("aside")
         if aside and files.put_back(self.datadir, Path(aside)):
             ctx.state["aside"] = None
-            return StepResult(True, f"the previous datadir is back at {self.datadir}")
+            return StepResult(True, self._t("restore.db.put_back", datadir=self.datadir))
         return StepResult(True, f"{self.datadir} was not moved; nothing to put back")
 
     def describe_restore(self, ctx: RunContext) -> list[str]:
@@ -285,11 +291,13 @@ class RestoreDb:
         tip = int(ctx.state["tip"])
         report = check_integrity(self._connect_params(), captures_of(self.state_db, tip))
         data: dict[str, Any] = {"integrity": report.as_dict()}
+        line = self._t("restore.db.integrity", id=tip, summary=report.summary())
         if not report.ok:
-            return StepResult(False, f"integrity against backup {tip}: {report.summary()}", data)
-        lines.append(f"integrity against backup {tip}: {report.summary()}")
+            return StepResult(False, line, data)
+        lines.append(line)
         if self.params.get("time") is not None:
-            lines.append(self._replay(ctx))
+            line, data["replayed_binlogs"] = self._replay(ctx)
+            lines.append(line)
             after = check_integrity(self._connect_params(), [])
             data["integrity_after_replay"] = after.as_dict()
             if not after.ok:
@@ -307,7 +315,7 @@ class RestoreDb:
         where = f"port {port}" if port else str(self.scratch.socket)
         return f"scratch server on {self.datadir} answers ({where})"
 
-    def _replay(self, ctx: RunContext) -> str:
+    def _replay(self, ctx: RunContext) -> tuple[str, int]:
         """Replay the archived binlogs from the backup's position up to `time` into the started server.
         In place this logs in as the plan's user, which then needs BINLOG REPLAY (or SUPER)."""
         from opsplan.backup.binlogs_restore import replay
@@ -321,8 +329,8 @@ class RestoreDb:
                            socket=login.get("unix_socket"), host=login.get("host"), port=login.get("port"))
         except BackupError as exc:
             raise RunbookError(f"binlog replay: {exc}") from None
-        return (f"replayed {count} archived binlog(s) from {point.start_file}:{point.start_pos} "
-                f"up to {self.params.get('time_text') or self.params['time']}")
+        return self._t("restore.db.replayed", count=count, start=f"{point.start_file}:{point.start_pos}",
+                       until=self.params.get("time_text") or self.params["time"]), count
 
     def undo_verify(self, ctx: RunContext) -> StepResult:
         if self.scratch is not None:
@@ -356,14 +364,14 @@ class RestoreDb:
                 self.scratch.connect().close()  # still answers after the checks
             port = self.params.get("target_port")
             how = f"mariadbd --datadir={self.datadir}" + (f" --port={port}" if port else "")
-            return StepResult(True, f"restored and verified in {self.datadir}; start it with: {how}")
+            return StepResult(True, self._t("restore.db.target_done", datadir=self.datadir, how=how))
         lines = []
         if self._listening() is not None:
             lines += self._start_database()
         reason = wait_healthy(sql_once(self.db, self.environ), self._db_wait())
         if reason is not None:
             return StepResult(False, f"database unhealthy: {reason}")
-        lines.append(f"database answers as {self.db.user}")
+        lines.append(self._t("restore.db.healthy", user=self.db.user))
         db_probe = probe_for(self.plan.recovery.database_service.health, self.db, self.environ)
         if db_probe is not None:
             reason = wait_healthy(db_probe, self._db_wait())
@@ -382,9 +390,9 @@ class RestoreDb:
         ctx.state["api_stopped"] = False  # step 1's undo must not start it twice
         removed = files.prune_asides(self.datadir, self.plan.recovery.keep_previous_datadirs)
         if removed:
-            lines.append("removed previous datadir(s): " + ", ".join(map(str, removed)))
+            lines.append(self._t("restore.db.pruned", paths=", ".join(map(str, removed))))
         if ctx.state.get("aside") and Path(ctx.state["aside"]).exists():
-            lines.append(f"previous datadir kept at {ctx.state['aside']}")
+            lines.append(self._t("restore.db.kept", path=ctx.state["aside"]))
         return StepResult(True, "\n".join(lines))
 
     def undo_restart(self, ctx: RunContext) -> StepResult:
