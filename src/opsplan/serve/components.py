@@ -62,11 +62,13 @@ def _fan_out(sinks: list[Callable[[AlertNotice], object]]) -> Callable[[AlertNot
 def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Components:
     from opsplan.alerts.alerting import build_alerting
     from opsplan.alerts.push import AlertmanagerPush
+    from opsplan.backup.drill_results import DrillCollector
     from opsplan.backup.files_jobs import file_backup_jobs
     from opsplan.backup.files_metrics import FileBackupCollector
     from opsplan.backup.jobs import database_jobs, recover_at_start
     from opsplan.backup.metrics import BackupCollector
     from opsplan.notify.service import build_notifier
+    from opsplan.runbooks.drill_db import drill_jobs
     from opsplan.web.alertmanager_api import alertmanager_router
     from opsplan.web.auth import bearer_auth
 
@@ -97,6 +99,9 @@ def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Com
 
     # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
     recover_at_start(plan, state_db)
-    parts.collectors += [BackupCollector(plan, state_db), FileBackupCollector(plan, state_db)]
+    parts.collectors += [BackupCollector(plan, state_db), FileBackupCollector(plan, state_db),
+                         DrillCollector(plan, state_db)]
     parts.jobs += database_jobs(plan, state_db) + file_backup_jobs(plan, state_db)
+    # The quarterly backup recovery test (seed §2.2) restores into a scratch server, never the live one.
+    parts.jobs += drill_jobs(plan, state_db, environ=environ)
     return parts
