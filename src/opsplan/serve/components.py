@@ -7,6 +7,7 @@ web app as plain callables, so server.py only starts and stops things.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Mapping
@@ -62,13 +63,16 @@ def _fan_out(sinks: list[Callable[[AlertNotice], object]]) -> Callable[[AlertNot
 def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Components:
     from opsplan.alerts.alerting import build_alerting
     from opsplan.alerts.push import AlertmanagerPush
+    from opsplan.backup.binlogs_jobs import binlog_jobs
     from opsplan.backup.drill_results import DrillCollector
     from opsplan.backup.files_jobs import file_backup_jobs
     from opsplan.backup.files_metrics import FileBackupCollector
     from opsplan.backup.jobs import database_jobs, recover_at_start
     from opsplan.backup.metrics import BackupCollector
+    from opsplan.backup.rpo import RpoCollector
     from opsplan.notify.service import build_notifier
     from opsplan.runbooks.drill_db import drill_jobs
+    from opsplan.runbooks.drill_model import run_drill as run_model_drill
     from opsplan.web.alertmanager_api import alertmanager_router
     from opsplan.web.auth import bearer_auth
 
@@ -100,8 +104,14 @@ def build_components(plan: Plan, environ: Mapping[str, str] = os.environ) -> Com
     # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
     recover_at_start(plan, state_db)
     parts.collectors += [BackupCollector(plan, state_db), FileBackupCollector(plan, state_db),
-                         DrillCollector(plan, state_db)]
+                         DrillCollector(plan, state_db), RpoCollector(plan, state_db)]
     parts.jobs += database_jobs(plan, state_db) + file_backup_jobs(plan, state_db)
+    # Closed binlogs archived every few minutes: point-in-time restores and a smaller RPO.
+    parts.jobs += binlog_jobs(plan, state_db, environ=environ)
     # The quarterly backup recovery test (seed §2.2) restores into a scratch server, never the live one.
     parts.jobs += drill_jobs(plan, state_db, environ=environ)
+    schedule = plan.recovery.drill_schedule or plan.checks.quarterly.schedule
+    for model in plan.backup.models.models:
+        parts.jobs.append(Job(f"drill-model-{model.name}", schedule,
+                              functools.partial(run_model_drill, plan, state_db, model.name)))
     return parts
