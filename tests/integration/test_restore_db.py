@@ -246,3 +246,47 @@ def test_cli_restores_a_chosen_backup_with_json_output(restore_setup, cli_env):
     said = bad.stdout + bad.stderr
     assert bad.returncode == 1 and "no database backup with id 9999" in said and "Traceback" not in said
     assert ids(setup.server) == [1, 2, 3, 4, 5] and os.path.isdir(setup.server.datadir)
+
+
+KILL_AT_MOVE_BACK = """#!{python}
+import os, signal, sys
+if "--move-back" in sys.argv and not os.path.exists({marker!r}):
+    open({marker!r}, "w").close()
+    os.kill(os.getppid(), signal.SIGKILL)  # the opsplan process dies between the move aside and the copy back
+    sys.exit(1)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+"""
+
+
+def test_a_restore_killed_mid_step_resumes_to_the_last_backups_data(restore_setup, cli_env, tmp_path):
+    setup, service = restore_setup()
+    three_backups(setup)
+    expected = checksums(setup.server)
+    insert_rows(setup.server, 100, 2)
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    real = find_binary("mariabackup") or "mariabackup"
+    shim = shims / "mariabackup"
+    shim.write_text(KILL_AT_MOVE_BACK.format(python=sys.executable, marker=str(tmp_path / "killed"), real=real))
+    shim.chmod(0o755)
+    setup.environ = {**setup.environ, "PATH": f"{shims}:{os.environ['PATH']}"}
+
+    killed = cli_env(setup, "--yes")
+
+    assert killed.returncode == -9 and (tmp_path / "killed").exists()
+    assert not service.running() and not setup.server.datadir.exists()
+    kept = asides(setup.server.datadir)
+    assert len(kept) == 1
+    listed = subprocess.run([sys.executable, "-m", "opsplan", "--plan", str(setup.plan_path), "runbook", "list",
+                             "--json"], env=setup.environ, capture_output=True, text=True, timeout=60, check=False)
+    run = json.loads(listed.stdout)["runs"][0]
+    assert run["status"] == "interrupted"
+
+    resumed = subprocess.run([sys.executable, "-m", "opsplan", "--plan", str(setup.plan_path), "runbook", "resume",
+                              str(run["id"]), "--yes", "--json"], env=setup.environ, capture_output=True, text=True,
+                             timeout=300, check=False)
+
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert json.loads(resumed.stdout)["status"] == "ok"
+    assert service.running() and checksums(setup.server) == expected
+    assert asides(setup.server.datadir) == kept and (kept[0] / "shop" / "orders.ibd").exists()

@@ -205,8 +205,14 @@ class RestoreDb:
 
         owner = self._make_room(ctx)
         started = time.monotonic()
-        files.move_back(prepared, self.datadir)
-        files.chown_tree(self.datadir, owner)
+        dest = self.datadir if self.in_place else self._partial(ctx)
+        files.move_back(prepared, dest)
+        files.chown_tree(dest, owner)
+        if dest != self.datadir:
+            if self.datadir.exists():
+                self.datadir.rmdir()  # checked empty above
+            dest.rename(self.datadir)
+            ctx.state["created_target"] = True
         timings["copy_back_seconds"] = time.monotonic() - started
         remove_quietly(scratch)
         ctx.state["restored"] = True
@@ -221,37 +227,47 @@ class RestoreDb:
     def _make_room(self, ctx: RunContext) -> files.Owner:
         """Free `self.datadir` for the restore; returns who must own the restored files."""
         if not self.in_place:
+            # Restored beside the target, renamed in when whole: an interrupted run leaves only
+            # its own partial directory, never a half-filled target.
+            files.remove_tree(self._partial(ctx))
             if ctx.state.get("created_target"):
-                files.remove_tree(self.datadir)  # our own half-restore from an interrupted run
-            elif self.datadir.exists() and any(self.datadir.iterdir()):
+                files.remove_tree(self.datadir)
+                ctx.state["created_target"] = False
+            if self.datadir.exists() and any(self.datadir.iterdir()):
                 raise RunbookError(f"--target-datadir {self.datadir} is not empty; name a new or empty directory")
-            ctx.state["created_target"] = True
             return files.Owner(os.geteuid(), os.getegid(), 0o750)
+        # The name is fixed by the run id, so an interrupted run finds its own move even when the
+        # state saved after the last finished step does not mention it yet.
         aside = files.aside_path(self.datadir, ctx.run_id)
-        if ctx.state.get("aside") and aside.exists():
+        if aside.exists():
             files.remove_tree(self.datadir)  # interrupted after the move: the datadir is our half-restore
-            return files.Owner(**ctx.state["owner"])
+            owner = files.owner_of(aside)
+            ctx.state.update(aside=str(aside), owner=owner.as_dict())
+            return owner
         if not self.datadir.exists():
             owner = files.default_owner()
         else:
             owner = files.owner_of(self.datadir)
-            ctx.state["owner"] = owner.as_dict()
-            ctx.state["aside"] = str(aside)  # recorded before the rename: undo looks for it either way
+            ctx.state["aside"] = str(aside)
             self.datadir.rename(aside)
         ctx.state["owner"] = owner.as_dict()
         return owner
+
+    def _partial(self, ctx: RunContext) -> Path:
+        return self.datadir.with_name(f"{self.datadir.name}.opsplan-restoring-{ctx.run_id}")
 
     def undo_restore(self, ctx: RunContext) -> StepResult:
         if ctx.state.get("scratch"):
             remove_quietly(Path(ctx.state["scratch"]))
         if not self.in_place:
+            files.remove_tree(self._partial(ctx))
             if ctx.state.get("created_target"):
                 files.remove_tree(self.datadir)
                 ctx.state["created_target"] = False
                 return StepResult(True, f"removed the half-restored {self.datadir}")
             return StepResult(True, "nothing restored")
-        aside = ctx.state.get("aside")
-        if aside and files.put_back(self.datadir, Path(aside)):
+        aside = ctx.state.get("aside") or files.aside_path(self.datadir, ctx.run_id)
+        if files.put_back(self.datadir, Path(aside)):
             ctx.state["aside"] = None
             return StepResult(True, self._t("restore.db.put_back", datadir=self.datadir))
         return StepResult(True, f"{self.datadir} was not moved; nothing to put back")
