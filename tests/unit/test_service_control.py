@@ -198,3 +198,18 @@ def test_sql_probe_says_why_it_cannot_log_in(tmp_path):
     db = Database(socket=tmp_path / "none.sock", user="opsplan", password_env=None)
     reason = probe_for(HealthProbe(kind="sql"), db, {})()  # type: ignore[misc]
     assert reason and "unreachable" in reason and str(Path(tmp_path / "none.sock")) in reason
+
+
+def test_plan_checks_name_the_line_of_a_scratch_dir_inside_the_datadir(tmp_path):
+    import yaml_writer
+    from opsplan.errors import PlanError
+    from opsplan.plan.loader import load_plan
+
+    path = yaml_writer.write_plan(tmp_path, {
+        "database": {"datadir": str(tmp_path / "mysql")},
+        "recovery": {"scratch_dir": str(tmp_path / "mysql" / "scratch"),
+                     "database_service": {"kind": "docker", "container": "mariadb"}}})
+    with pytest.raises(PlanError) as caught:
+        load_plan(path)
+    assert "recovery.scratch_dir" in str(caught.value) and "inside the database datadir" in str(caught.value)
+    assert f"{path}:" in str(caught.value)

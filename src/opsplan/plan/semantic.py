@@ -33,8 +33,21 @@ def check_plan(plan: Plan) -> list[Problem]:
         *_custom_rules(plan),
         *_notifications(plan),
         *_backup(plan),
+        *_recovery(plan),
         *_timezone(plan),
     ]
+
+
+def _recovery(plan: Plan) -> Iterator[Problem]:
+    # A restore moves the whole datadir aside: scratch space inside it would be moved with it.
+    datadir = plan.database.datadir
+    scratch = plan.recovery.scratch_dir or plan.backup.directory / ".scratch"
+    key: Loc = ("recovery", "scratch_dir") if plan.recovery.scratch_dir else ("backup", "directory")
+    if scratch.is_absolute() and datadir.is_absolute() and scratch.is_relative_to(datadir):
+        yield Problem(key, f"the restore's scratch directory {scratch} is inside the database datadir {datadir}")
+    if plan.recovery.api_service.health.kind == "sql":
+        yield Problem(("recovery", "api_service", "health", "kind"),
+                      "sql logs in to the database; probe the API with http or tcp")
 
 
 def _num(value: float) -> str:
