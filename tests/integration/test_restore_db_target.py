@@ -95,3 +95,20 @@ def test_point_in_time_restore_holds_the_first_write_and_not_the_second(restore_
     assert outcome.data["replayed_binlogs"] >= 1 and outcome.data["integrity_after_replay"]["ok"]
     rows = read_restored(target_base, "SELECT id FROM shop.orders ORDER BY id")
     assert [int(r[0]) for r in rows] == [1, 2, 3, 1001]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--time", "yesterday"], "--time 'yesterday'"),
+    (["--backup", "1", "--time", "2026-11-20 14:00"], "--backup and --time exclude each other"),
+    (["--target-port", "3310"], "--target-port needs --target-datadir"),
+])
+def test_bad_arguments_are_one_line_and_start_nothing(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    import yaml_writer
+    from opsplan.cli.main import app
+
+    plan = yaml_writer.write_plan(tmp_path, {})
+    result = CliRunner().invoke(app, ["--plan", str(plan), "restore", "db", *args])
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "data" / "audit.log").exists()

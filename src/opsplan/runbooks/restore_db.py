@@ -299,14 +299,17 @@ class RestoreDb:
 
     def verify(self, ctx: RunContext) -> StepResult:
         lines = []
+        started = time.monotonic()
         if self.in_place:
             ctx.state["database_started"] = True
             lines += self._start_database()
         else:
             lines.append(self._start_scratch(ctx))
+        data: dict[str, Any] = {"start_seconds": time.monotonic() - started}
         tip = int(ctx.state["tip"])
+        started = time.monotonic()
         report = check_integrity(self._connect_params(), captures_of(self.state_db, tip))
-        data: dict[str, Any] = {"integrity": report.as_dict()}
+        data.update(integrity=report.as_dict(), verify_seconds=time.monotonic() - started)
         line = self._t("restore.db.integrity", id=tip, summary=report.summary())
         if not report.ok:
             return StepResult(False, line, data)
