@@ -2,8 +2,10 @@
 
 Raw: `zstd -d | mbstream -x` for the full and the incremental, `mariabackup --prepare` of the full
 and `--incremental-dir` for the incremental, `--copy-back`, start mariadbd until it answers (the raw
-path stops at time to service). opsplan: `opsplan drill db` (run_drill), which also checks the
-stored hashes and, after the start, runs CHECK TABLE, row counts and CHECKSUM TABLE on every table.
+path stops at time to service). opsplan: `opsplan drill db` (run_drill), which also checks every
+stored file's BLAKE2b hash (while unpacking it: one pass), moves the prepared scratch copy into place
+(`--move-back`, as the real restore does) and, after the start, runs CHECK TABLE, row counts and
+CHECKSUM TABLE on every table (on a few connections at once).
 Data generation is bench_backup.py's.
 
     .venv/bin/python bench/bench_restore.py --gigabytes 1.0 --out /tmp/bench-restore.json

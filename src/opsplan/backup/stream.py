@@ -100,12 +100,44 @@ def compress_to_file(
     return Stored(dest, raw, hasher.bytes, ALGORITHM, hasher.hexdigest())
 
 
-def decompress_to(path: Path, sink: IO[bytes]) -> int:
-    """Stream a stored .zst file into `sink` (an mbstream's stdin); returns raw bytes written."""
+def copy_hashed(path: Path, sink: IO[bytes], hasher: StreamHasher) -> int:
+    """Copy a stored file into `sink` (a `zstd -d`'s stdin), hashing it on the way; returns bytes copied."""
     total = 0
     with open(path, "rb") as handle:
-        reader = zstandard.ZstdDecompressor().stream_reader(handle)
+        for chunk in chunks(handle):
+            hasher.update(chunk)
+            sink.write(chunk)
+            total += len(chunk)
+    return total
+
+
+class _HashingReader:
+    """What the decompressor reads from: the stored file, hashed on the way (one pass over it)."""
+
+    def __init__(self, handle: IO[bytes], hasher: StreamHasher):
+        self.handle = handle
+        self.hasher = hasher
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.handle.read(size)
+        self.hasher.update(data)
+        return data
+
+
+def decompress_to(path: Path, sink: IO[bytes], *, hasher: StreamHasher | None = None) -> int:
+    """Stream a stored .zst file into `sink` (an mbstream's stdin); returns raw bytes written.
+
+    `hasher`: also hash the stored (compressed) bytes as they are read, to the file's last byte,
+    so checking the catalog's hash costs no second pass over the file.
+    """
+    total = 0
+    with open(path, "rb") as handle:
+        source: IO[bytes] = _HashingReader(handle, hasher) if hasher is not None else handle  # type: ignore[assignment]
+        reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=READ_BYTES)
         for chunk in chunks(reader):
             sink.write(chunk)
             total += len(chunk)
+        if hasher is not None:  # bytes after the last frame still belong to the stored file
+            while source.read(READ_BYTES):
+                pass
     return total

@@ -1,8 +1,9 @@
 """The database restore drill (seed §2.2, quarterly): restore the newest chain into a scratch server and
 measure RTO and RPO, never touching the running database.
 
-Steps: choose the chain (and record the drill) → check the stored hashes → unpack every member →
-prepare the full, then apply each incremental → `mariabackup --copy-back` into a scratch datadir →
+Steps: choose the chain (and record the drill) → check the stored files are there → unpack every
+member, hashing its stored bytes on the way (one pass; a mismatch fails the drill) →
+prepare the full, then apply each incremental → `mariabackup --move-back` into a scratch datadir →
 start a scratch mariadbd on it (own socket, free 127.0.0.1 port) → replay the archived binlogs when
 the binlog archive is there → CHECK TABLE and the row counts/checksums captured at backup time.
 Everything lives in `<backup.directory>/.drill-<run>` and goes when the drill ends (`keep` keeps it).
@@ -29,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from opsplan.backup import catalog, drill_results
-from opsplan.backup.database import database_root
+from opsplan.backup.database import STREAM_FILE, database_root
 from opsplan.backup.mariabackup import Mariabackup, first_error
 from opsplan.backup.safety import ensure_space, private_dir, remove_quietly
 from opsplan.backup.scratch import ScratchServer
-from opsplan.backup.verify import rehash, unpack
+from opsplan.backup.verify import HashMismatch, rehash, unpack
 from opsplan.errors import OpsplanError, RunbookError
 from opsplan.i18n import t
 from opsplan.plan.models import Plan, Text
@@ -101,14 +102,17 @@ class DatabaseDrill:
     def _guard(self, name: str, body: Callable[[RunContext], StepResult]) -> Callable[[RunContext], StepResult]:
         """Run `body`; an error becomes a failed step and is kept for the result and the report."""
         def action(ctx: RunContext) -> StepResult:
+            failed_check = name
             try:
                 result = body(ctx)
+            except HashMismatch as exc:  # found while unpacking, but it is the hash check that failed
+                result, failed_check = StepResult(False, str(exc)), "check_hashes"
             except OpsplanError as exc:
                 result = StepResult(False, str(exc))
             except OSError as exc:
                 result = StepResult(False, f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "))
             if not result.ok:
-                ctx.state["failure"] = {"step": name, "reason": result.output}
+                ctx.state["failure"] = {"step": failed_check, "reason": result.output}
             return result
         return action
 
@@ -143,9 +147,10 @@ class DatabaseDrill:
                           {"backup_ids": ctx.state["backup_ids"]})
 
     def check_hashes(self, ctx: RunContext) -> StepResult:
+        """Every stored file there with its catalogued size; the streams' hashes are checked as they unpack."""
         started = self.timer()
         for member in self.chain(ctx):
-            rehash(self.root, member)
+            rehash(self.root, member, skip=frozenset({STREAM_FILE}))
         self._phase(ctx, "hashes", self.timer() - started)
         return StepResult(True, t("drill.hashes_ok", self.plan.language, n=len(ctx.state["backup_ids"])))
 
@@ -154,8 +159,13 @@ class DatabaseDrill:
         area = self.work_dir(ctx) / "unpack"
         remove_quietly(area)  # a resumed drill starts this phase again from nothing
         private_dir(area)
-        for member in self.chain(ctx):
-            unpack(self.root, member, area / f"{member.id}-{member.kind}", self.tool)
+        try:
+            for member in self.chain(ctx):
+                # One pass over the stored bytes: hashed as they stream into the decompressor.
+                unpack(self.root, member, area / f"{member.id}-{member.kind}", self.tool, check_hash=True)
+        except HashMismatch:
+            remove_quietly(area)  # nothing unpacked from a file that fails its hash is kept
+            raise
         self._phase(ctx, "unpack", self.timer() - started)
         return StepResult(True, str(area))
 
@@ -176,9 +186,10 @@ class DatabaseDrill:
         chain_ids = ctx.state.get("backup_ids") or ["<full>"]
         full = self.work_dir(ctx) / "unpack" / f"{chain_ids[0]}-full"
         # --no-defaults first: the machine's my.cnf may point innodb dirs at the running server's.
-        return [shutil.which("mariabackup") or "mariabackup", "--no-defaults", "--copy-back",
-                f"--target-dir={full}", f"--datadir={self.work_dir(ctx) / 'data'}",
-                f"--parallel={max(1, min(4, os.cpu_count() or 1))}"]
+        # --move-back, as the real restore does (restore_datadir.move_back): the prepared tree is a
+        # scratch copy thrown away afterwards, and on one filesystem moving is a rename, not a copy.
+        return [shutil.which("mariabackup") or "mariabackup", "--no-defaults", "--move-back",
+                f"--target-dir={full}", f"--datadir={self.work_dir(ctx) / 'data'}"]
 
     def copy_back(self, ctx: RunContext) -> StepResult:
         started = self.timer()
@@ -189,9 +200,9 @@ class DatabaseDrill:
             res = subprocess.run(args, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
                                  timeout=float(self.params.get("timeout", 6 * 3600)))
         except subprocess.TimeoutExpired:
-            raise RunbookError("mariabackup --copy-back did not finish in time") from None
+            raise RunbookError("mariabackup --move-back did not finish in time") from None
         if res.returncode != 0:
-            raise RunbookError(f"mariabackup --copy-back failed: {first_error(res.stderr)}")
+            raise RunbookError(f"mariabackup --move-back failed: {first_error(res.stderr)}")
         os.chmod(datadir, 0o700)
         remove_quietly(self.work_dir(ctx) / "unpack")  # the prepared copy is no longer needed
         self._phase(ctx, "copy_back", self.timer() - started)
@@ -324,8 +335,10 @@ class DatabaseDrill:
             mb = shutil.which("mariabackup") or "mariabackup"
             return {
                 "select": [f"newest ok chain from the catalog ({self.state_db.url}); scratch {work}"],
-                "hashes": [f"BLAKE2b of every stored file under {self.root}"],
-                "unpack": [f"zstd -d <member>/backup.xbstream.zst | mbstream -x -C {work / 'unpack'}/<id>-<kind>"],
+                "hashes": [f"every stored file under {self.root} present with its catalogued size",
+                           "(the BLAKE2b of each stream is checked while it unpacks)"],
+                "unpack": [f"zstd -d <member>/backup.xbstream.zst | mbstream -x -C {work / 'unpack'}/<id>-<kind>",
+                           "hashing the stored bytes on the way; a mismatch fails the drill"],
                 "prepare": [f"{mb} --prepare --target-dir={work / 'unpack'}/<full>",
                             f"{mb} --prepare --target-dir=<full> --incremental-dir=<each incremental, in order>"],
                 "copy_back": [" ".join(self.copy_back_args(ctx))],
