@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from clocks import SteppingClock
 from opsplan.backup.config_git import ConfigRepo
 from opsplan.backup.models_catalog import FileBackupRun
 from opsplan.errors import BackupError
@@ -16,19 +17,10 @@ from opsplan.store.state import StateDB
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        self.now += 60
-        return self.now
-
-
 @pytest.fixture()
 def repo(tmp_path: Path):
     db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
-    yield ConfigRepo(tmp_path / "backups", db, clock=Clock())
+    yield ConfigRepo(tmp_path / "backups", db, clock=SteppingClock())
     db.close()
 
 

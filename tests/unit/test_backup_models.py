@@ -8,25 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from clocks import SteppingClock
 from opsplan.backup.models_catalog import FAILED, RUNNING, UNCHANGED, FileBackupRun, start_run
 from opsplan.backup.models_store import ModelStore
 from opsplan.errors import BackupError
 from opsplan.store.state import StateDB
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        self.now += 60
-        return self.now
-
-
 @pytest.fixture()
 def store(tmp_path: Path):
     db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
-    yield ModelStore(tmp_path / "backups", db, clock=Clock())
+    yield ModelStore(tmp_path / "backups", db, clock=SteppingClock())
     db.close()
 
 
