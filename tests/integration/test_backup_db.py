@@ -246,6 +246,12 @@ def test_unreachable_server_is_a_failed_row_and_one_line(setup_factory, tmp_path
 def test_check_names_what_the_user_lacks(setup_factory):
     setup = setup_factory()
     result = setup.run_cli("check")
+    # Binlog archiving is on by default and reads binlogs as a replica: the user needs that too.
+    assert result.returncode == 1
+    line = next(x for x in result.stdout.splitlines() if x.startswith("privileges"))
+    assert line.split("lacks")[1].split("(")[0].strip() == "REPLICATION SLAVE"
+    setup.server.execute("GRANT REPLICATION SLAVE ON *.* TO 'backup'@'localhost'")
+    result = setup.run_cli("check")
     assert result.returncode == 0, result.stdout + result.stderr
     setup.server.execute("REVOKE RELOAD, BINLOG MONITOR ON *.* FROM 'backup'@'localhost'")
     result = setup.run_cli("check")

@@ -53,6 +53,9 @@ def test_missing_privileges_from_show_grants():
     assert missing_privileges(["GRANT PROCESS, SLAVE MONITOR ON *.* TO `opsplan`@`localhost`"]) == [
         "RELOAD", "LOCK TABLES", "BINLOG MONITOR"]
     assert missing_privileges(["GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost`"]) == []
+    archiving = ("RELOAD", "REPLICATION SLAVE")
+    assert missing_privileges(["GRANT RELOAD ON *.* TO `opsplan`@`localhost`"], archiving) == ["REPLICATION SLAVE"]
+    assert missing_privileges(["GRANT RELOAD, REPLICATION SLAVE ON *.* TO `o`@`h`"], archiving) == []
 
 
 def test_private_dir_makes_every_created_level_0700(tmp_path):

@@ -10,7 +10,12 @@ from pathlib import Path
 
 from opsplan.backup.database import database_root
 from opsplan.backup.dbserver import connect, server_version, show_grants
-from opsplan.backup.mariabackup import REQUIRED_PRIVILEGES, Mariabackup, missing_privileges
+from opsplan.backup.mariabackup import (
+    BINLOG_ARCHIVE_PRIVILEGES,
+    REQUIRED_PRIVILEGES,
+    Mariabackup,
+    missing_privileges,
+)
 from opsplan.backup.safety import format_bytes, free_bytes
 from opsplan.collectors.mariadb import directory_bytes
 from opsplan.errors import OpsplanError
@@ -45,16 +50,17 @@ def _privileges(plan: Plan, environ: Mapping[str, str]) -> CheckResult:
         conn = connect(plan.database, read_database_password(plan.database, environ))
     except OpsplanError as exc:
         return CheckResult("privileges", False, str(exc))
+    required = REQUIRED_PRIVILEGES + (BINLOG_ARCHIVE_PRIVILEGES if plan.backup.database.binlog_archive else ())
     try:
         version = server_version(conn)
-        missing = missing_privileges(show_grants(conn))
+        missing = missing_privileges(show_grants(conn), required)
     finally:
         conn.close()
     if missing:
         return CheckResult("privileges", False,
                            f"{plan.database.user} on {version} lacks {', '.join(missing)} "
-                           f"(mariabackup needs {', '.join(REQUIRED_PRIVILEGES)} ON *.*)")
-    return CheckResult("privileges", True, f"{plan.database.user} on {version} has {', '.join(REQUIRED_PRIVILEGES)}")
+                           f"(mariabackup and binlog archiving need {', '.join(required)} ON *.*)")
+    return CheckResult("privileges", True, f"{plan.database.user} on {version} has {', '.join(required)}")
 
 
 def _directory(plan: Plan) -> CheckResult:

@@ -25,7 +25,10 @@ from opsplan.plan.models import Database
 # binlog position; LOCK TABLES and PROCESS for the lock phase and SHOW ENGINE INNODB STATUS).
 REQUIRED_PRIVILEGES = ("RELOAD", "PROCESS", "LOCK TABLES", "BINLOG MONITOR")
 # Older names the server may print in SHOW GRANTS for the same privilege.
-_ALIASES = {"BINLOG MONITOR": ("BINLOG MONITOR", "REPLICATION CLIENT")}
+# Archiving binlogs (`mariadb-binlog --read-from-remote-server`) reads them as a replica would.
+BINLOG_ARCHIVE_PRIVILEGES = ("REPLICATION SLAVE",)
+_ALIASES = {"BINLOG MONITOR": ("BINLOG MONITOR", "REPLICATION CLIENT"),
+            "REPLICATION SLAVE": ("REPLICATION SLAVE", "REPLICATION REPLICA")}
 
 
 @dataclass(frozen=True)
@@ -206,8 +209,8 @@ class Mariabackup:
             raise BackupError(f"cannot run {args[0]}: {exc.strerror or exc}") from None
 
 
-def missing_privileges(grants: Iterable[str]) -> list[str]:
-    """Which of REQUIRED_PRIVILEGES the SHOW GRANTS lines lack (on *.*)."""
+def missing_privileges(grants: Iterable[str], required: Iterable[str] = REQUIRED_PRIVILEGES) -> list[str]:
+    """Which of the `required` privileges the SHOW GRANTS lines lack (on *.*)."""
     granted: set[str] = set()
     for line in grants:
         match = re.match(r"GRANT (.+?) ON \*\.\* TO", line, re.IGNORECASE)
@@ -217,5 +220,5 @@ def missing_privileges(grants: Iterable[str]) -> list[str]:
         if "ALL PRIVILEGES" in privileges:
             return []
         granted |= privileges
-    return [p for p in REQUIRED_PRIVILEGES if not any(a in granted for a in _ALIASES.get(p, (p,)))]
+    return [p for p in required if not any(a in granted for a in _ALIASES.get(p, (p,)))]
 
