@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from mariadb_server import MariaDBServer  # noqa: E402
-from opsplan.collectors.catalog import build_collectors, metric_catalogue  # noqa: E402
-from opsplan.collectors.exposition import LatestSamples  # noqa: E402
+from opsplan.collectors.build import build_collectors  # noqa: E402
 from opsplan.collectors.runner import CollectionRunner  # noqa: E402
-from opsplan.plan.loader import load_plan  # noqa: E402
+from opsplan.metrics.exposition import LatestSamples  # noqa: E402
+from opsplan.stages.all import load_plan, metric_registry  # noqa: E402
 from yaml_writer import free_port, write_plan  # noqa: E402
 
 
@@ -114,7 +114,7 @@ def in_process(plan_path: Path, secrets: dict[str, str], rounds: int, scrapes: i
     plan = load_plan(plan_path)
     collectors, rollups = build_collectors(plan, secrets)
     runner = CollectionRunner(collectors, rollups=rollups, deadline=10)
-    latest = LatestSamples(metric_catalogue())
+    latest = LatestSamples(metric_registry())
     latest.update(runner.run_once().samples)  # the first cycle primes CPU counters and connections
     results = []
     with node_exporter() as (node, url):

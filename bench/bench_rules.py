@@ -26,13 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from opsplan.alerts.engine import AlertEngine, SampleIndex
-from opsplan.collectors.base import Sample
-from opsplan.collectors.catalog import metric_catalogue
-from opsplan.collectors.exposition import LatestSamples
-from opsplan.collectors.runner import Cycle
+from opsplan.alerts.engine import AlertEngine
+from opsplan.metrics import Cycle, Sample, SampleIndex
+from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan, Text
 from opsplan.rules.model import Condition, Rule
+from opsplan.stages.all import metric_registry
 
 T0 = 1_800_000_000.0
 INTERVAL = 15.0
@@ -76,7 +75,7 @@ def main() -> None:
     plan = Plan()
     rules = make_rules(args.rules)
     series = cycles(args.rules, args.cycles)
-    latest = LatestSamples(metric_catalogue())
+    latest = LatestSamples(metric_registry())
     notices: list[object] = []
     now = [T0]
     engine_ms, render_ms, index_ms = [], [], []

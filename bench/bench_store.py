@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from opsplan.collectors.base import Sample
+from opsplan.metrics import Sample
 from opsplan.store import MetricsStore
 
 T0 = 1_700_006_400.0  # midnight UTC, so day windows start at the first sample

@@ -22,8 +22,8 @@ from opsplan.backup.database import STREAM_FILE, DatabaseBackupEngine, database_
 from opsplan.backup.safety import target_lock
 from opsplan.backup.verify import verify_backup
 from opsplan.errors import BackupError
-from opsplan.plan.loader import load_plan
 from opsplan.plan.models import Plan
+from opsplan.stages.all import load_plan
 from opsplan.store.state import StateDB, state_url
 
 pytestmark = pytest.mark.mariadb

@@ -11,8 +11,9 @@ import pymysql
 import pytest
 
 from mariadb_server import MariaDBServer, free_port
-from opsplan.collectors.base import Collector, Sample
+from opsplan.collectors.base import Collector
 from opsplan.collectors.mariadb import METRICS, MariaDBCollector
+from opsplan.metrics import Sample
 from opsplan.plan.models import Database
 
 pytestmark = pytest.mark.mariadb

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from opsplan.collectors.base import Sample
 from opsplan.collectors.services import METRICS, ServicesCollector
+from opsplan.metrics import Sample
 from opsplan.plan.models import AccessLog, Service
 
 BUCKETS = (0.5, 1.0, 2.0, 5.0, float("inf"))

@@ -19,6 +19,7 @@ from opsplan.backup.catalog import DbBackupTable
 from opsplan.backup.database import STREAM_FILE
 from opsplan.rules.model import build_rules
 from opsplan.runbooks.drill_db import run_drill
+from opsplan.stages.all import metric_registry
 
 pytestmark = pytest.mark.mariadb
 setup_factory = test_backup_db.setup_factory
@@ -94,7 +95,7 @@ def test_rpo_is_the_age_of_the_tip_at_the_time_of_the_drill(setup_factory):
     assert (kept / "data" / "shop").is_dir()  # --keep
     samples = {s.name: s.value for s in drill_results.DrillCollector(setup.plan, setup.state).collect()}
     assert samples["opsplan_drill_last_rpo_seconds"] > setup.plan.recovery.rpo
-    rules = {r.alert: r for r in build_rules(setup.plan)}
+    rules = {r.alert: r for r in build_rules(setup.plan, metric_registry())}
     assert rules["RpoTargetMissed"].condition.metric == "opsplan_drill_last_rpo_seconds"
     assert rules["RpoTargetMissed"].condition.threshold == setup.plan.recovery.rpo
 

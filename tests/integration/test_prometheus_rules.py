@@ -17,6 +17,7 @@ from opsplan.cli.main import app
 from opsplan.export.promql import threshold_text
 from opsplan.plan.models import Plan
 from opsplan.rules.model import Rule, build_rules
+from opsplan.stages.all import metric_registry
 from prometheus_stack import AMTOOL, PROMTOOL, run_tool
 
 pytestmark = pytest.mark.skipif(PROMTOOL is None or AMTOOL is None,
@@ -39,7 +40,7 @@ def _export(tmp_path: Path, overrides: dict[str, Any]) -> Path:
 def test_promtool_and_amtool_accept_the_export(tmp_path: Path, overrides: dict[str, Any]):
     out = _export(tmp_path, overrides)
     rules = run_tool("promtool", "check", "rules", str(out / "prometheus/rules.yml"))
-    expected = len(build_rules(Plan.model_validate(overrides)))
+    expected = len(build_rules(Plan.model_validate(overrides), metric_registry()))
     assert rules.returncode == 0 and f"SUCCESS: {expected} rules found" in rules.stdout, rules.stdout + rules.stderr
     config = run_tool("promtool", "check", "config", str(out / "prometheus/prometheus.yml"))
     assert config.returncode == 0, config.stdout + config.stderr
@@ -84,7 +85,7 @@ def _value_text(rule: Rule, value: float) -> str:
 def expected_alert(rule: Rule, labels: dict[str, str], value: float) -> dict[str, Any]:
     subject = " ".join(f"{name} {labels[name]}" for name in rule.subject)
     fields = {"subject": subject, "value": _value_text(rule, value),
-              "threshold": threshold_text(rule.condition.metric, rule.condition.threshold)}
+              "threshold": threshold_text(rule.unit, rule.condition.threshold)}
     return {"exp_labels": {**labels, "severity": rule.severity, **dict(rule.labels)},
             "exp_annotations": {"summary": rule.summary.en.format(**fields).strip(),
                                 "description": rule.description.en.format(**fields).strip(),
@@ -183,7 +184,7 @@ def _test_file(rules: list[Rule], cases: list[Case]) -> dict[str, Any]:
 
 def test_every_seed_threshold_holds_in_promtool_unit_tests(tmp_path: Path):
     out = _export(tmp_path, {})
-    rules = build_rules(Plan(language="en"))
+    rules = build_rules(Plan(language="en"), metric_registry())
     test_file = out / "prometheus" / "rules_test.yml"
     with test_file.open("w", encoding="utf-8") as fh:
         YAML(typ="safe").dump(_test_file(rules, _cases()), fh)
@@ -195,7 +196,7 @@ def test_every_seed_threshold_holds_in_promtool_unit_tests(tmp_path: Path):
 def test_promtool_unit_tests_catch_a_wrong_threshold(tmp_path: Path):
     # The generated tests can fail: a plan with CPU warning at 85 % breaks the 80 % expectations.
     out = _export(tmp_path, {"monitoring": {"alerts": {"cpu": {"warning": 85, "critical": 90}}}})
-    rules = build_rules(Plan(language="en"))
+    rules = build_rules(Plan(language="en"), metric_registry())
     test_file = out / "prometheus" / "rules_test.yml"
     with test_file.open("w", encoding="utf-8") as fh:
         YAML(typ="safe").dump(_test_file(rules, _pair_cases("cpu", "opsplan_cpu_usage_ratio", {}, "CpuUsageHigh")),

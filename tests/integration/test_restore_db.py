@@ -23,9 +23,9 @@ from sqlalchemy import update
 
 from mariadb_server import MariaDBServer, find_binary
 from opsplan.backup.catalog import DbBackupTable
-from opsplan.plan.loader import load_plan
 from opsplan.runbooks.engine import RunbookEngine
 from opsplan.runbooks.restore_db import build
+from opsplan.stages.all import load_plan
 
 pytestmark = pytest.mark.mariadb
 

@@ -27,7 +27,7 @@ import json, os, sys, time
 sys.path.insert(0, {tests!r})
 import runbook_toys
 runbook_toys.register()
-from opsplan.plan.loader import load_plan
+from opsplan.stages.all import load_plan
 from opsplan.runbooks import registry
 from opsplan.runbooks.engine import RunbookEngine
 from opsplan.store.state import StateDB, state_url

@@ -25,7 +25,7 @@ MAINTAIN_EVERY = 25
 WRITER = f"""
 import sys
 from pathlib import Path
-from opsplan.collectors.base import sample
+from opsplan.metrics import sample
 from opsplan.store import MetricsStore
 
 now = [0.0]

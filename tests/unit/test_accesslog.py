@@ -16,8 +16,8 @@ from opsplan.collectors.accesslog import (
     parse_json,
     quantile,
 )
-from opsplan.collectors.base import Sample
 from opsplan.collectors.services import ServicesCollector
+from opsplan.metrics import Sample
 from opsplan.plan.models import AccessLog, Service
 
 

@@ -9,10 +9,12 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from opsplan.alerts.alerting import build_alerting
-from opsplan.collectors.base import sample
-from opsplan.collectors.runner import Cycle
+from opsplan.metrics import Cycle, sample
 from opsplan.plan.models import Plan
+from opsplan.stages.all import metric_registry
 from opsplan.store.state import StateDB
+from opsplan.web.alerts_api import alerts_router
+from opsplan.web.auth import bearer_auth
 
 TOKEN = "t0ken-for-tests-only"
 
@@ -31,10 +33,11 @@ def setup(tmp_path):
     notices = []
 
     def make(plan=None, environ=None):
-        alerting = build_alerting(plan or Plan(), db, notice_sink=notices.append, clock=clock,
-                                  environ={"OPSPLAN_API_TOKEN": TOKEN} if environ is None else environ, host="h")
+        plan = plan or Plan()
+        alerting = build_alerting(plan, db, metric_registry(), notice_sink=notices.append, clock=clock, host="h")
         app = FastAPI()
-        app.include_router(alerting.router)
+        auth = bearer_auth(plan.web, {"OPSPLAN_API_TOKEN": TOKEN} if environ is None else environ)
+        app.include_router(alerts_router(alerting.engine, auth))
         return alerting, TestClient(app)
 
     yield make, clock, notices

@@ -7,10 +7,9 @@ import json
 from typer.testing import CliRunner
 
 from opsplan.alerts.engine import AlertEngine
-from opsplan.collectors.base import sample
-from opsplan.collectors.runner import Cycle
-from opsplan.plan.loader import load_plan
+from opsplan.metrics import Cycle, sample
 from opsplan.rules.model import build_rules
+from opsplan.stages.all import load_plan, metric_registry
 from opsplan.store.state import StateDB, default_url
 from yaml_writer import write_plan
 
@@ -20,7 +19,8 @@ def fired_plan(tmp_path, language="en"):
     plan = load_plan(path)
     db = StateDB.open(default_url(plan.data_dir))
     now = [1_800_000_000.0]
-    engine = AlertEngine(plan, build_rules(plan), db, notice_sink=lambda n: None, clock=lambda: now[0], host="h")
+    engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=lambda n: None,
+                         clock=lambda: now[0], host="h")
     for _ in range(23):
         engine.on_cycle(Cycle(now[0], [sample("opsplan_memory_usage_ratio", 0.93)], 0.1))
         now[0] += 15

@@ -8,10 +8,10 @@ import pytest
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.queries import acknowledge, group_by_subject, list_alerts
 from opsplan.alerts.silences import add_silence, expire_silence, parse_matcher
-from opsplan.collectors.base import sample
-from opsplan.collectors.runner import Cycle
+from opsplan.metrics import Cycle, sample
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
+from opsplan.stages.all import metric_registry
 from opsplan.store.state import StateDB
 
 INTERVAL = 15.0
@@ -41,8 +41,8 @@ class Harness:
         self.engine = self.new_engine()
 
     def new_engine(self):
-        return AlertEngine(self.plan, build_rules(self.plan), self.db, notice_sink=self.notices.append,
-                           clock=self.clock, host="ai-server-01")
+        return AlertEngine(self.plan, build_rules(self.plan, metric_registry()), self.db,
+                           notice_sink=self.notices.append, clock=self.clock, host="ai-server-01")
 
     def cycle(self, *samples):
         cycle = Cycle(self.clock.now, list(samples), 0.1)
@@ -226,7 +226,7 @@ def test_the_cycle_carries_the_engine_metrics(db):
     assert values[("opsplan_alerts_firing", (("severity", "critical"),))] == 1
     assert values[("opsplan_alerts_firing", (("severity", "warning"),))] == 1
     assert values[("opsplan_alerts_pending", ())] == 0
-    assert values[("opsplan_alert_rules", ())] == len(build_rules(Plan()))
+    assert values[("opsplan_alert_rules", ())] == len(build_rules(Plan(), metric_registry()))
     assert values[("opsplan_rule_evaluation_seconds", ())] > 0
 
 

@@ -12,7 +12,7 @@ from opsplan.backup.catalog import DbBackup
 from opsplan.backup.database import database_root
 from opsplan.backup.metrics import BackupCollector
 from opsplan.backup.retention import RecoveryWindowPolicy, prune
-from opsplan.backup.schedule import missed_since
+from opsplan.jobs import missed_since
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 

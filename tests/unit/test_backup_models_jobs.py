@@ -9,9 +9,9 @@ import pytest
 
 from opsplan.backup.files_jobs import file_backup_jobs, interval_cron
 from opsplan.backup.files_metrics import METRICS, FileBackupCollector
-from opsplan.collectors.catalog import metric_catalogue
 from opsplan.plan.models import Plan
 from opsplan.serve.scheduler import Scheduler
+from opsplan.stages.all import metric_registry
 from opsplan.store.state import StateDB
 
 T0 = 1_800_000_000.0  # a fixed UTC instant
@@ -60,7 +60,7 @@ def test_jobs_back_up_and_metrics_report_each_target(setup) -> None:
     assert samples[("opsplan_backup_last_success_timestamp_seconds", "model:llm")] == T0
     assert samples[("opsplan_backup_last_status", "config")] == 1
     assert samples[("opsplan_backup_model_versions", "llm")] == 1
-    assert {name for name, _ in samples} <= set(METRICS) and set(METRICS) <= set(metric_catalogue())
+    assert {name for name, _ in samples} <= set(METRICS) and set(METRICS) <= set(metric_registry())
     # the model folder disappears: the next look fails, and the metric says so
     (model / "weights.safetensors").unlink()
     model.rmdir()

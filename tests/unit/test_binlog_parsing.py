@@ -15,8 +15,8 @@ from opsplan.backup.binlogs_restore import parse_when, replay_args, restore_poin
 from opsplan.backup.catalog import DbBackup
 from opsplan.backup.rpo import RpoCollector
 from opsplan.errors import BackupError
-from opsplan.plan.loader import load_plan
 from opsplan.rules.model import build_rules
+from opsplan.stages.all import load_plan, metric_registry
 from opsplan.store.state import StateDB, state_url
 
 
@@ -133,11 +133,11 @@ def test_prune_keeps_what_the_oldest_kept_backup_needs(env):
 
 def test_rule_threshold_is_the_plan_rpo_and_the_toggle_removes_it(tmp_path):
     plan = load_plan(yaml_writer.write_plan(tmp_path, {"recovery": {"rpo": "2h"}}))
-    rule = next(r for r in build_rules(plan) if r.alert == "RpoTargetExceeded")
+    rule = next(r for r in build_rules(plan, metric_registry()) if r.alert == "RpoTargetExceeded")
     assert rule.condition.metric == "opsplan_backup_rpo_seconds" and rule.condition.threshold == 7200
     assert rule.severity == "warning"
     off = load_plan(yaml_writer.write_plan(tmp_path, {"monitoring": {"alerts": {"rpo_target": {"enabled": False}}}}))
-    assert not any(r.alert == "RpoTargetExceeded" for r in build_rules(off))
+    assert not any(r.alert == "RpoTargetExceeded" for r in build_rules(off, metric_registry()))
 
 
 def test_job_follows_the_plan_interval_and_switch(env, tmp_path):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from opsplan.collectors.allocation import METRICS, AllocationCollector, rollup, tree_size
-from opsplan.collectors.base import Sample, sample
 from opsplan.collectors.gpu import GpuCollector
 from opsplan.collectors.nvml_fake import FakeNvml
+from opsplan.metrics import Sample, sample
 from opsplan.plan.models import Plan
 
 GB = 10**9

@@ -11,10 +11,10 @@ from typing import Any
 import pynvml
 import pytest
 
-from opsplan.collectors.base import Sample
 from opsplan.collectors.gpu import METRICS, GpuCollector, default_nvml, process_name
 from opsplan.collectors.nvml_fake import FakeNvml
 from opsplan.errors import CollectorError
+from opsplan.metrics import Sample
 from opsplan.plan.models import Plan
 
 GIB = 1024**3

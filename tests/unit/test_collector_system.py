@@ -13,9 +13,9 @@ from typing import Any
 import psutil
 import pytest
 
-from opsplan.collectors.base import Sample
 from opsplan.collectors.system import METRICS, SystemCollector
 from opsplan.errors import CollectorError
+from opsplan.metrics import Sample
 
 REQUIRED = {
     "opsplan_cpu_usage_ratio", "opsplan_cpu_core_usage_ratio", "opsplan_cpu_count",

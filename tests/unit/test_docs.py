@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 
 from opsplan.cli.main import app
-from opsplan.collectors.catalog import metric_catalogue
 from opsplan.plan.models import Plan
+from opsplan.stages.all import metric_registry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,7 +16,7 @@ def test_every_metric_is_documented_with_its_type():
     # docs/metrics.md, and a docs/metrics-<stage>.md per later stage (alerts, backup ...).
     text = "\n".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("metrics*.md")))
     rows = {m.group(1): m.group(2) for m in re.finditer(r"^\|\s*`([a-z0-9_:]+)`\s*\|\s*(\w+)\s*\|", text, re.M)}
-    catalogue = metric_catalogue()
+    catalogue = metric_registry()
     undocumented = sorted(set(catalogue) - set(rows))
     assert not undocumented, f"metrics missing from docs/metrics.md: {undocumented}"
     wrong_type = sorted(n for n, spec in catalogue.items() if rows[n] != spec.type)

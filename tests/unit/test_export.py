@@ -15,6 +15,7 @@ from opsplan.export import render_export, targets_for
 from opsplan.export.promql import rule_expr
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
+from opsplan.stages.all import metric_registry
 
 
 def _load(text: str) -> dict:
@@ -34,9 +35,9 @@ def _rules_by_id(text: str) -> dict[str, dict]:
 
 def test_exported_rules_are_the_embedded_rules():
     plan = Plan(language="en")
-    files = render_export(plan, targets_for(plan), Path("/tmp/x"))
+    files = render_export(plan, targets_for(plan), Path("/tmp/x"), metric_registry())
     exported = _rules_by_id(files["prometheus/rules.yml"])
-    embedded = build_rules(plan)
+    embedded = build_rules(plan, metric_registry())
     assert sorted(exported) == sorted(r.id for r in embedded)
     for rule in embedded:
         body = exported[rule.id]
@@ -59,7 +60,7 @@ def test_exported_rules_are_the_embedded_rules():
 
 def test_hysteresis_keeps_a_firing_alert_until_below_the_clear_level():
     plan = Plan()
-    cpu = next(r for r in build_rules(plan) if r.id == "cpu.critical")
+    cpu = next(r for r in build_rules(plan, metric_registry()) if r.id == "cpu.critical")
     assert rule_expr(cpu) == ('opsplan_cpu_usage_ratio > 0.9 or (opsplan_cpu_usage_ratio > 0.855 and on() '
                               'ALERTS{alertname="CpuUsageHigh",alertstate="firing",severity="critical"})')
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from opsplan.collectors.catalog import metric_catalogue
 from opsplan.export import render_export, targets_for
 from opsplan.export.promql import BACKUP_METRICS
 from opsplan.plan.models import Plan, Service
+from opsplan.stages.all import metric_registry
 
 
 def _plan() -> Plan:
@@ -26,7 +26,7 @@ def _plan() -> Plan:
 
 
 def _boards(plan: Plan, out: Path) -> dict[str, dict]:
-    files = render_export(plan, targets_for(plan), out)
+    files = render_export(plan, targets_for(plan), out, metric_registry())
     return {rel: json.loads(text) for rel, text in files.items() if rel.endswith(".json")}
 
 
@@ -61,7 +61,7 @@ def test_panels_have_unique_ids_and_non_overlapping_positions(tmp_path: Path):
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool (Debian prometheus) not installed")
 def test_every_query_parses_and_uses_documented_metrics(tmp_path: Path):
-    known = set(metric_catalogue()) | set(BACKUP_METRICS)
+    known = set(metric_registry()) | set(BACKUP_METRICS)
     exprs = [t["expr"] for b in _boards(_plan(), tmp_path).values() for p in b["panels"] for t in p["targets"]]
     for expr in exprs:
         names = set(re.findall(r"\bopsplan_[a-z0-9_]+", expr))
@@ -82,7 +82,7 @@ def test_every_query_parses_and_uses_documented_metrics(tmp_path: Path):
 def test_provisioning_points_grafana_at_prometheus_and_the_dashboards(tmp_path: Path):
     plan = _plan()
     plan.monitoring.prometheus_url = "http://prom.internal:9090"
-    files = render_export(plan, targets_for(plan), tmp_path / "out")
+    files = render_export(plan, targets_for(plan), tmp_path / "out", metric_registry())
     datasource = YAML(typ="safe").load(files["grafana/provisioning/datasources/opsplan.yaml"])
     [source] = datasource["datasources"]
     assert source["type"] == "prometheus" and source["url"] == "http://prom.internal:9090"

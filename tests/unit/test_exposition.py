@@ -6,8 +6,8 @@ import math
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from opsplan.collectors.base import Sample, counter, gauge, labels_of, sample
-from opsplan.collectors.exposition import LatestSamples
+from opsplan.metrics import Sample, counter, gauge, labels_of, sample
+from opsplan.metrics.exposition import LatestSamples
 
 CATALOGUE = {
     "opsplan_disk_usage_ratio": gauge("Used share of the filesystem", "mountpoint"),

@@ -9,11 +9,12 @@ import pytest
 
 from opsplan.alerts.events import AlertNotice
 from opsplan.errors import PlanError
+from opsplan.notify.plan_checks import notification_problems
 from opsplan.notify.render import render
 from opsplan.notify.routing import due_at, parse_quiet_hours, route
-from opsplan.plan.loader import parse_plan
 from opsplan.plan.models import Channel, Plan, Text
-from opsplan.plan.semantic import channel_url_problems
+from opsplan.plan.semantic import CheckContext
+from opsplan.stages.all import parse_plan
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -112,7 +113,8 @@ def test_a_good_url_passes_and_an_unset_variable_fails_only_the_strict_check(mon
     yaml = ("notifications:\n  channels:\n    - {name: hook, url_env: OPS_HOOK_URL, kind: webhook}\n"
             "    - {name: chat, url_env: OPS_CHAT_URL}\n")
     plan = parse_plan(yaml)  # what `serve` loads: an unset variable does not stop it
-    problems = list(channel_url_problems(plan, {"OPS_HOOK_URL": f"json://127.0.0.1:9/x?t={TOKEN}"}, strict=True))
+    environ = {"OPS_HOOK_URL": f"json://127.0.0.1:9/x?t={TOKEN}"}
+    problems = list(notification_problems(plan, CheckContext(environ, strict=True)))
     assert [(p.loc, p.message) for p in problems] == [
         (("notifications", "channels", 1), "channel 'chat': environment variable OPS_CHAT_URL is not set")]
 
@@ -122,6 +124,6 @@ def test_a_url_file_readable_by_others_fails_the_strict_check_without_its_conten
     secret.write_text(f"json://127.0.0.1:9/x?t={TOKEN}\n")
     secret.chmod(0o644)
     plan = Plan.model_validate({"notifications": {"channels": [{"name": "chat", "url_file": str(secret)}]}})
-    [problem] = channel_url_problems(plan, {}, strict=True)
+    [problem] = notification_problems(plan, CheckContext({}, strict=True))
     assert "mode 0644" in problem.message and TOKEN not in problem.message
-    assert list(channel_url_problems(plan, {}, strict=False)) == []
+    assert list(notification_problems(plan, CheckContext({}, strict=False))) == []

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from opsplan.errors import PlanError
-from opsplan.plan.loader import load_plan
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import check_plan
+from opsplan.stages.all import load_plan
 from yaml_writer import write_plan
 
 

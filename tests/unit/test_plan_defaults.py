@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from opsplan.cli.main import app
-from opsplan.plan.loader import load_plan, parse_plan
 from opsplan.plan.models import Plan
 from opsplan.plan.template import template_text
+from opsplan.stages.all import load_plan, parse_plan
 
 GB, TB = 10**9, 10**12
 HOUR, DAY = 3600.0, 86400.0

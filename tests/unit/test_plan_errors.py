@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from opsplan.cli.main import app
 from opsplan.errors import PlanError
-from opsplan.plan.loader import all_errors, find_plan_path, load_plan
+from opsplan.plan.loader import all_errors, find_plan_path
+from opsplan.stages.all import load_plan
 
 TWO_GROUPS = """\
 allocation:

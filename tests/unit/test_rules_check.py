@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 from opsplan.cli.main import app
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
+from opsplan.stages.all import metric_registry
 
 RULE = """\
 monitoring:
@@ -61,7 +62,7 @@ def test_an_external_metric_is_accepted_and_alerts_per_matched_labels(tmp_path, 
 
 
 def test_the_seed_rules_have_the_contract_names_and_ratios():
-    rules = {r.id: r for r in build_rules(Plan())}
+    rules = {r.id: r for r in build_rules(Plan(), metric_registry())}
     assert (rules["cpu.critical"].condition.threshold, rules["cpu.warning"].condition.threshold) == (0.9, 0.8)
     assert rules["cpu.warning"].clear_threshold == pytest.approx(0.76)
     assert rules["disk.critical"].subject == ("mountpoint",)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from opsplan.collectors.base import Sample, sample
-from opsplan.collectors.exposition import LatestSamples
 from opsplan.collectors.runner import METRICS, CollectionRunner
+from opsplan.metrics import Sample, sample
+from opsplan.metrics.exposition import LatestSamples
 
 
 class Fixed:

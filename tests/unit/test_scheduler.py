@@ -6,7 +6,8 @@ import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from opsplan.serve.scheduler import Job, Scheduler
+from opsplan.jobs import Job
+from opsplan.serve.scheduler import Scheduler
 
 SEOUL = ZoneInfo("Asia/Seoul")
 

@@ -203,7 +203,7 @@ def test_sql_probe_says_why_it_cannot_log_in(tmp_path):
 def test_plan_checks_name_the_line_of_a_scratch_dir_inside_the_datadir(tmp_path):
     import yaml_writer
     from opsplan.errors import PlanError
-    from opsplan.plan.loader import load_plan
+    from opsplan.stages.all import load_plan
 
     path = yaml_writer.write_plan(tmp_path, {
         "database": {"datadir": str(tmp_path / "mysql")},

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from opsplan.collectors.base import Sample, sample
 from opsplan.errors import StoreError
+from opsplan.metrics import Sample, sample
 from opsplan.store import MetricsStore
 
 T0 = 1_700_000_100.0  # a multiple of 300 s, so rollup buckets line up with query buckets

@@ -1,44 +1,54 @@
-"""The factory `opsplan serve` wires: the engine, its cycle stage, its API router, and close()."""
+"""The alert stage's domain half: the engine over the plan's rules, and the cycle hook that feeds it.
+Its HTTP side (web/alerts_api.py) and its wiring into `serve` (stages/alerting.py) sit above it."""
 
 from __future__ import annotations
 
-import os
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from fastapi import APIRouter
-
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.events import AlertNotice
-from opsplan.collectors.runner import Cycle
+from opsplan.metrics import Cycle, MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
 from opsplan.store.state import StateDB
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Alerting:
     engine: AlertEngine
     on_cycle: Callable[[Cycle], None]
-    router: APIRouter
-
-    def close(self) -> None:
-        # The engine writes every change as it happens, so there is nothing to flush; the state
-        # database belongs to the caller, who closes it.
-        return None
 
 
-def build_alerting(plan: Plan, state_db: StateDB, *, notice_sink: Callable[[AlertNotice], None],
-                   clock: Callable[[], float] = time.time, environ: Mapping[str, str] = os.environ,
+def build_alerting(plan: Plan, state_db: StateDB, families: Mapping[str, MetricSpec], *,
+                   notice_sink: Callable[[AlertNotice], None], clock: Callable[[], float] = time.time,
                    host: str | None = None) -> Alerting:
-    from opsplan.web.alerts_api import alerts_router
-    from opsplan.web.auth import bearer_auth
-
-    engine = AlertEngine(plan, build_rules(plan), state_db, notice_sink=notice_sink, clock=clock, host=host,
+    engine = AlertEngine(plan, build_rules(plan, families), state_db, notice_sink=notice_sink, clock=clock, host=host,
                          console_url=plan.web.public_url)
 
     def alert_rules(cycle: Cycle) -> None:  # named, so the loop's log says which stage failed
         engine.on_cycle(cycle)
 
-    return Alerting(engine=engine, on_cycle=alert_rules, router=alerts_router(engine, bearer_auth(plan.web, environ)))
+    return Alerting(engine=engine, on_cycle=alert_rules)
+
+
+class NoticeFanOut:
+    """Every alert notice goes to each subscriber in turn (the notify outbox, Alertmanager, and
+    later incidents); one failing subscriber does not keep the notice from the others."""
+
+    def __init__(self) -> None:
+        self._sinks: list[Callable[[AlertNotice], object]] = []
+
+    def subscribe(self, sink: Callable[[AlertNotice], object]) -> None:
+        self._sinks.append(sink)
+
+    def __call__(self, notice: AlertNotice) -> None:
+        for sink in self._sinks:
+            try:
+                sink(notice)
+            except Exception:  # noqa: BLE001 - the outbox must get the notice even if a push fails
+                log.exception("notice sink %s failed", getattr(sink, "__qualname__", sink))

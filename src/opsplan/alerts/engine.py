@@ -15,8 +15,7 @@ import math
 import socket
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opsplan.alerts.events import AlertNotice, NoticeKind
@@ -24,53 +23,14 @@ from opsplan.alerts.external import parse_payload
 from opsplan.alerts.format import fill, format_value, subject_text
 from opsplan.alerts.instance import Instance, Key, fingerprint_of, load_active, persist, read_acks
 from opsplan.alerts.silences import Silence, load_silences, silenced_by
-from opsplan.collectors.base import Sample, sample
-from opsplan.collectors.runner import Cycle
+from opsplan.metrics import Cycle, SampleIndex, sample
 from opsplan.plan.models import Plan, Text
-from opsplan.rules.model import OPS, Condition, Rule
+from opsplan.rules.model import OPS, Rule
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)
 
 GRACE_INTERVALS = 3  # a series missing this many intervals resolves its alert with reason "no data"
-
-
-class SampleIndex:
-    """A cycle's samples by name, with lookups by label built on first use and reused by every rule."""
-
-    def __init__(self, samples: Iterable[Sample]):
-        self.by_name: dict[str, list[Sample]] = defaultdict(list)
-        for s in samples:
-            self.by_name[s.name].append(s)
-        self._by_label: dict[tuple[str, str], dict[str, list[Sample]]] = {}
-        self._guards: dict[tuple[Condition, tuple[str, ...]], dict[tuple[str, ...], float]] = {}
-
-    def select(self, metric: str, matchers: tuple[tuple[str, str], ...]) -> list[Sample]:
-        series = self.by_name.get(metric)
-        if not series:
-            return []
-        if not matchers:
-            return series
-        (name, wanted), rest = matchers[0], matchers[1:]
-        table = self._by_label.get((metric, name))
-        if table is None:
-            table = defaultdict(list)
-            for s in series:
-                table[s.label(name) or ""].append(s)
-            self._by_label[(metric, name)] = table
-        found = table.get(wanted, [])
-        if rest:
-            found = [s for s in found if all((s.label(k) or "") == v for k, v in rest)]
-        return found
-
-    def values_by_subject(self, condition: Condition, subject: tuple[str, ...]) -> dict[tuple[str, ...], float]:
-        key = (condition, subject)
-        table = self._guards.get(key)
-        if table is None:
-            table = {tuple(s.label(n) or "" for n in subject): s.value
-                     for s in self.select(condition.metric, condition.matchers)}
-            self._guards[key] = table
-        return table
 
 
 class AlertEngine:
@@ -139,7 +99,7 @@ class AlertEngine:
         threshold = condition.threshold
         guard = rule.guard
         # No guard sample for a subject means no traffic: the rule does not apply to it.
-        guards = index.values_by_subject(guard, rule.subject) if guard is not None else None
+        guards = index.values_by_subject(guard.metric, guard.matchers, rule.subject) if guard is not None else None
         active = self._active
         for s in index.select(condition.metric, condition.matchers):
             subject = tuple(s.label(name) or "" for name in rule.subject)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from opsplan.collectors.base import MetricSpec, gauge
+from opsplan.metrics import MetricSpec, gauge
 
 METRICS: dict[str, MetricSpec] = {
     "opsplan_alerts_firing": gauge("Alerts firing now, by severity (inhibited and silenced included)",

@@ -8,10 +8,9 @@ import time
 from collections.abc import Callable, Mapping
 
 from opsplan.backup.binlogs import BinlogArchiver, status_row
-from opsplan.backup.files_jobs import interval_cron
 from opsplan.errors import OpsplanError
+from opsplan.jobs import Job, interval_cron
 from opsplan.plan.models import Plan
-from opsplan.serve.scheduler import Job
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)

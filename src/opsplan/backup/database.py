@@ -34,10 +34,10 @@ from opsplan.backup.safety import (
     remove_quietly,
     target_lock,
 )
-from opsplan.backup.schedule import missed_since
 from opsplan.backup.stream import Stored, compress_to_file, widen_pipe
 from opsplan.collectors.mariadb import directory_bytes
 from opsplan.errors import BackupError, OpsplanError
+from opsplan.jobs import missed_since
 from opsplan.plan.models import Plan
 from opsplan.plan.secrets import read_database_password
 from opsplan.store.state import StateDB

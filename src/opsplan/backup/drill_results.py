@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from opsplan.collectors.base import MetricSpec, Sample, gauge, sample
+from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.plan.models import Plan
 from opsplan.store.state import Base, StateDB
 

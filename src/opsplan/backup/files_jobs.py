@@ -21,25 +21,13 @@ from opsplan.backup.config_git import ConfigBackupResult, ConfigRepo
 from opsplan.backup.models_catalog import OK, UNCHANGED, FileBackupRun, epoch
 from opsplan.backup.models_store import ModelBackupResult, ModelStore, target_of
 from opsplan.errors import BackupError
+from opsplan.jobs import Job, interval_cron
 from opsplan.plan.models import Plan
-from opsplan.serve.scheduler import Job
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
-
-
-def interval_cron(seconds: float) -> str:
-    """A check interval as cron: whole minutes dividing an hour, or whole hours dividing a day."""
-    minutes = seconds / 60
-    if minutes == int(minutes) and 1 <= minutes < 60 and 60 % int(minutes) == 0:
-        return "* * * * *" if minutes == 1 else f"*/{int(minutes)} * * * *"
-    hours = minutes / 60
-    if hours == int(hours) and 1 <= hours <= 24 and 24 % int(hours) == 0:
-        return "0 * * * *" if hours == 1 else f"0 */{int(hours)} * * *" if hours < 24 else "0 0 * * *"
-    raise ValueError("must be whole minutes dividing an hour (1m, 5m, 15m, 30m) or hours dividing a day "
-                     "(1h, 2h, 6h, 12h, 24h)")
 
 
 def model_store(plan: Plan, db: StateDB, *, clock: Clock = time.time, progress_stream=None) -> ModelStore:

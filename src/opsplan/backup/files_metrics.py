@@ -17,7 +17,7 @@ from opsplan.backup.config_git import TARGET as CONFIG_TARGET
 from opsplan.backup.metrics import METRICS as DB_METRICS
 from opsplan.backup.models_catalog import FAILED, KEPT, OK, UNCHANGED, FileBackupRun, ModelVersion, epoch
 from opsplan.backup.models_store import target_of
-from opsplan.collectors.base import MetricSpec, Sample, gauge, sample
+from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 

@@ -16,10 +16,9 @@ from zoneinfo import ZoneInfo
 
 from opsplan.backup import catalog
 from opsplan.backup.database import DatabaseBackupEngine
-from opsplan.backup.schedule import missed_since
 from opsplan.errors import OpsplanError
+from opsplan.jobs import Job, missed_since
 from opsplan.plan.models import Plan
-from opsplan.serve.scheduler import Job
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from opsplan.backup import catalog
 from opsplan.backup.catalog import OK
-from opsplan.collectors.base import MetricSpec, Sample, gauge, sample
+from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from opsplan.backup import catalog
 from opsplan.backup.binlogs import archived, status_row
 from opsplan.backup.binlogs_restore import newest_restorable
-from opsplan.collectors.base import MetricSpec, Sample, gauge, sample
+from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
                 once: bool = typer.Option(True, "--once", help="Run one cycle and exit (the only mode)."),
                 as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON.")) -> None:
         """Run one collection cycle and print every sample."""
-        from opsplan.collectors.catalog import build_collectors
+        from opsplan.collectors.build import build_collectors
         from opsplan.collectors.runner import CollectionRunner
 
         plan = plan_from(ctx)

@@ -24,7 +24,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def plan_from(ctx: typer.Context) -> Plan:
-    from opsplan.plan.loader import all_errors, find_plan_path, load_plan
+    from opsplan.plan.loader import all_errors, find_plan_path
+    from opsplan.stages.all import load_plan
 
     obj = ctx.obj or {}
     try:

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         """Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1)."""
         from opsplan.export import export, targets_for
         from opsplan.i18n import t
+        from opsplan.stages.all import metric_registry
 
         plan = plan_from(ctx)
         with one_line_errors():
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
                 group_wait=_seconds(group_wait, "--group-wait"),
                 group_interval=_seconds(group_interval, "--group-interval"), webhook_url=webhook_url,
                 token_file=(token_file.resolve() if token_file else None) or _plan_token_file(plan))
-            result = export(plan, out_dir, targets, force=force)
+            result = export(plan, out_dir, targets, metric_registry(), force=force)
         for rel in result.written:
             out.print(str(out_dir / rel), markup=False)
         out.print(t("export.done", plan.language, n=len(result.written), removed=len(result.removed),

@@ -88,7 +88,8 @@ def summary(plan: Plan) -> list[str]:
 
 
 def _load(explicit: Path | None, *, strict: bool = False) -> tuple[Path, Plan]:
-    from opsplan.plan.loader import all_errors, find_plan_path, load_plan
+    from opsplan.plan.loader import all_errors, find_plan_path
+    from opsplan.stages.all import load_plan
 
     try:
         found = find_plan_path(explicit)

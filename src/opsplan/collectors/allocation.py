@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from pathlib import Path
 
-from opsplan.collectors.base import MetricSpec, Sample, gauge, labels_of, sample
+from opsplan.metrics import MetricSpec, Sample, gauge, labels_of, sample
 from opsplan.plan.models import Plan
 
 log = logging.getLogger(__name__)

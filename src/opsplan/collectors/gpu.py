@@ -25,8 +25,8 @@ from typing import Any
 
 import psutil
 
-from opsplan.collectors.base import MetricSpec, Sample, counter, gauge, labels_of, sample
 from opsplan.errors import CollectorError
+from opsplan.metrics import MetricSpec, Sample, counter, gauge, labels_of, sample
 from opsplan.plan.models import Plan
 
 log = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
-from ..net import is_loopback
-from ..plan.models import Database
-from ..plan.secrets import read_database_password
-from .base import MetricSpec, Sample, counter, gauge, sample
+from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
+from opsplan.net import is_loopback
+from opsplan.plan.models import Database
+from opsplan.plan.secrets import read_database_password
 
 log = logging.getLogger(__name__)
 

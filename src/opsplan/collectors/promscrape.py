@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from opsplan.collectors.base import Labels
 from opsplan.errors import CollectorError
+from opsplan.metrics import Labels
 
 GENERIC_REQUEST_COUNTERS = ("http_requests_total", "starlette_requests_total")
 VLLM_REQUEST_COUNTER = "vllm:request_success_total"

@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 
-from opsplan.collectors.base import Collector, MetricSpec, Sample, counter, gauge, sample
+from opsplan.collectors.base import Collector
+from opsplan.metrics import CollectorStatus, Cycle, MetricSpec, Sample, counter, gauge, sample
 
 log = logging.getLogger("opsplan.collectors")
 
@@ -27,22 +27,6 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 Rollup = Callable[[list[Sample]], list[Sample]]
-
-
-@dataclass
-class CollectorStatus:
-    name: str
-    up: bool
-    seconds: float
-    reason: str = ""
-
-
-@dataclass
-class Cycle:
-    timestamp: float
-    samples: list[Sample]
-    seconds: float
-    statuses: list[CollectorStatus] = field(default_factory=list)
 
 
 def _short_reason(exc: BaseException) -> str:

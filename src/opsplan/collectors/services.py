@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from opsplan.collectors.accesslog import AccessLogReader, LogCycle, quantile, status_class
-from opsplan.collectors.base import MetricSpec, Sample, counter, gauge, sample
 from opsplan.collectors.promscrape import Scrape, Traffic, fetch, histogram_quantile, parse_scrape, traffic_between
+from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
 from opsplan.plan.models import Service
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from typing import Any
 
 import psutil
 
-from opsplan.collectors.base import MetricSpec, Sample, counter, gauge, sample
 from opsplan.errors import CollectorError
+from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
 
 log = logging.getLogger(__name__)
 

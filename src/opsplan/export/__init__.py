@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from opsplan.export.grafana import dashboard_json, dashboards, datasource_config, provider_config
@@ -9,15 +10,18 @@ from opsplan.export.prometheus import alertmanager_config, prometheus_config
 from opsplan.export.promql import rules_document
 from opsplan.export.targets import ExportTargets, targets_for
 from opsplan.export.writer import WriteResult, to_json, to_yaml, write_export
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
 
 __all__ = ["ExportTargets", "WriteResult", "export", "render_export", "targets_for"]
 
 
-def render_export(plan: Plan, targets: ExportTargets, out: Path) -> dict[str, str]:
-    """Every file of the export, relative path -> text. `out` is only used for the dashboards' path."""
-    rules = build_rules(plan)
+def render_export(plan: Plan, targets: ExportTargets, out: Path,
+                  families: Mapping[str, MetricSpec]) -> dict[str, str]:
+    """Every file of the export, relative path -> text. `out` is only used for the dashboards' path;
+    `families` are every stage's metric families (units for the rules' annotations)."""
+    rules = build_rules(plan, families)
     refresh = f"{max(5, int(targets.scrape_interval))}s"
     files = {
         "prometheus/rules.yml": to_yaml(rules_document(rules, plan)),
@@ -32,5 +36,6 @@ def render_export(plan: Plan, targets: ExportTargets, out: Path) -> dict[str, st
     return files
 
 
-def export(plan: Plan, out: Path, targets: ExportTargets, *, force: bool = False) -> WriteResult:
-    return write_export(out, render_export(plan, targets, out), force=force)
+def export(plan: Plan, out: Path, targets: ExportTargets, families: Mapping[str, MetricSpec], *,
+           force: bool = False) -> WriteResult:
+    return write_export(out, render_export(plan, targets, out, families), force=force)

@@ -12,7 +12,6 @@ import json
 import re
 from typing import Any
 
-from opsplan.collectors.catalog import metric_catalogue
 from opsplan.plan.models import Plan
 from opsplan.rules.model import Condition, Rule
 
@@ -81,15 +80,7 @@ def duration(seconds: float) -> str:
     return f"{round(seconds * 1000)}ms"
 
 
-def unit_of(metric: str) -> str:
-    if metric in DERIVED_METRICS or metric.endswith("_seconds"):
-        return "seconds"
-    spec = metric_catalogue().get(metric)
-    return spec.unit if spec is not None else ""
-
-
-def value_template(metric: str) -> str:
-    unit = unit_of(metric)
+def value_template(unit: str) -> str:
     if unit == "ratio":
         return "{{ $value | humanizePercentage }}"
     if unit == "seconds":
@@ -99,8 +90,7 @@ def value_template(metric: str) -> str:
     return "{{ $value | humanize }}"
 
 
-def threshold_text(metric: str, threshold: float) -> str:
-    unit = unit_of(metric)
+def threshold_text(unit: str, threshold: float) -> str:
     if unit == "ratio":
         return f"{threshold * 100:g}%"
     if unit == "seconds":
@@ -118,8 +108,8 @@ def subject_template(rule: Rule, plan: Plan) -> str:
 def fill(text: str, rule: Rule, plan: Plan) -> str:
     # Literal braces in an operator's text must not become Go template actions.
     escaped = re.sub(r"\{\{|\}\}", lambda m: "{{ `" + m.group() + "` }}", text)
-    values = {"subject": subject_template(rule, plan), "value": value_template(rule.condition.metric),
-              "threshold": threshold_text(rule.condition.metric, rule.condition.threshold)}
+    values = {"subject": subject_template(rule, plan), "value": value_template(rule.unit),
+              "threshold": threshold_text(rule.unit, rule.condition.threshold)}
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], escaped).strip()
 
 
@@ -132,7 +122,7 @@ def alerting_rule(rule: Rule, plan: Plan) -> dict[str, Any]:
     body["annotations"] = {
         "summary": fill(rule.summary.get(language), rule, plan),
         "description": fill(rule.description.get(language), rule, plan),
-        "threshold": threshold_text(rule.condition.metric, rule.condition.threshold),
+        "threshold": threshold_text(rule.unit, rule.condition.threshold),
         "opsplan_rule": rule.id,
     }
     return body

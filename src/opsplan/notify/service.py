@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from opsplan.alerts.events import AlertNotice
-from opsplan.collectors.base import MetricSpec, Sample, counter, gauge, sample
 from opsplan.errors import SecretError
+from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
 from opsplan.notify import outbox
 from opsplan.notify.delivery import SendResult, send
 from opsplan.notify.outbox import FAILED, PENDING, SENT, OutboxRow

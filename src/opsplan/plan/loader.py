@@ -8,7 +8,6 @@ walked back through the tree to find the line an operator has to edit.
 from __future__ import annotations
 
 import difflib
-import os
 import types
 import typing
 from collections.abc import Mapping, Sequence
@@ -24,8 +23,9 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from opsplan.errors import PlanError
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan
-from opsplan.plan.semantic import Loc, channel_url_problems, check_plan
+from opsplan.plan.semantic import Loc, PlanCheck, check_plan
 from opsplan.plan.types import show_value
 
 DEFAULT_LOCATIONS: tuple[Path, ...] = (Path("opsplan.yaml"), Path("/etc/opsplan/opsplan.yaml"))
@@ -62,9 +62,10 @@ def find_plan_path(explicit: Path | None, *, candidates: Sequence[Path] = DEFAUL
     raise PlanError(f"not found (looked for {looked}; `opsplan init` writes one)", path=name)
 
 
-def load_plan(path: Path, *, strict: bool = False) -> Plan:
+def load_plan(path: Path, *, strict: bool = False, checks: Sequence[PlanCheck] = (),
+              families: Mapping[str, MetricSpec] | None = None) -> Plan:
     """Read and validate the plan at `path`; raises PlanError (PlanErrors when there are several)."""
-    return parse_plan(read_plan_text(path), str(path), strict=strict)
+    return parse_plan(read_plan_text(path), str(path), strict=strict, checks=checks, families=families)
 
 
 def read_plan_text(path: Path) -> str:
@@ -87,10 +88,11 @@ def read_plan_text(path: Path) -> str:
 
 
 def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
-               environ: Mapping[str, str] | None = None) -> Plan:
+               environ: Mapping[str, str] | None = None, checks: Sequence[PlanCheck] = (),
+               families: Mapping[str, MetricSpec] | None = None) -> Plan:
     """Validate plan text; `name` is how the file is named in error messages. `strict` (for
     `opsplan plan check`) also fails on what is only known at run time: a channel URL's variable
-    or file that cannot be read now."""
+    or file that cannot be read now. `checks` are the stages' own checks of the fields they read."""
     tree = _parse_yaml(text, name)
     if tree is None:
         raise PlanError("the plan is empty (`opsplan init` writes the seed's plan)", path=name)
@@ -102,9 +104,7 @@ def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
         plan = Plan.model_validate(_plain(tree))
     except ValidationError as exc:
         raise _collect(name, tree, [(_loc(err), _message(err)) for err in exc.errors()]) from None
-    problems = list(check_plan(plan))
-    if strict:
-        problems += channel_url_problems(plan, os.environ if environ is None else environ, strict=True)
+    problems = check_plan(plan, checks, environ=environ, strict=strict, families=families)
     if problems:
         raise _collect(name, tree, [(p.loc, p.message) for p in problems])
     return plan

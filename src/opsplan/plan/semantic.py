@@ -9,9 +9,11 @@ from __future__ import annotations
 import difflib
 import os
 import zoneinfo
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from opsplan.jobs import interval_cron
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Alerts, LatencyThreshold, ModelSource, PercentThreshold, Plan
 from opsplan.plan.types import format_duration, format_size
 
@@ -24,18 +26,38 @@ class Problem:
     message: str
 
 
-def check_plan(plan: Plan) -> list[Problem]:
-    """Every cross-field problem in `plan`, in the order the sections appear in a plan file."""
-    return [
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check may look at besides the plan: the environment (channel URLs, passwords) and
+    whether this is `opsplan plan check` (strict: also fail on what is only known at run time)."""
+
+    environ: Mapping[str, str]
+    strict: bool = False
+    # Every metric family opsplan emits, for checks of fields that name a metric (custom rules).
+    families: Mapping[str, MetricSpec] = field(default_factory=dict)
+
+
+# A stage's own check of the plan fields it reads: stages hand these to the loader, so the plan
+# package never imports a stage.
+PlanCheck = Callable[[Plan, CheckContext], Iterable[Problem]]
+
+
+def check_plan(plan: Plan, checks: Sequence[PlanCheck] = (), *, environ: Mapping[str, str] | None = None,
+               strict: bool = False, families: Mapping[str, MetricSpec] | None = None) -> list[Problem]:
+    """Every cross-field problem in `plan`: the plan's own, then each stage check's."""
+    context = CheckContext(os.environ if environ is None else environ, strict, dict(families or {}))
+    problems = [
         *_allocation(plan),
         *_services(plan),
         *_monitoring(plan),
-        *_custom_rules(plan),
         *_notifications(plan),
         *_backup(plan),
         *_recovery(plan),
         *_timezone(plan),
     ]
+    for check in checks:
+        problems += check(plan, context)
+    return problems
 
 
 def _recovery(plan: Plan) -> Iterator[Problem]:
@@ -121,50 +143,11 @@ def _notifications(plan: Plan) -> Iterator[Problem]:
         # The URL carries the token, so it never sits in the plan itself.
         if channel.url_env is None and channel.url_file is None:
             yield Problem(("notifications", "channels", i), "a channel needs url_env or url_file")
-    if plan.notifications.quiet_hours is not None:
-        from opsplan.notify.routing import parse_quiet_hours
-
-        try:
-            parse_quiet_hours(plan.notifications.quiet_hours)
-        except ValueError as exc:
-            yield Problem(("notifications", "quiet_hours"), str(exc))
-    # Every load checks a URL it can read; an unset variable only fails `plan check` (strict),
-    # so `serve` still starts and logs that channel as unavailable.
-    yield from channel_url_problems(plan, os.environ, strict=False)
-
-
-def channel_url_problems(plan: Plan, environ: Mapping[str, str], *, strict: bool) -> Iterator[Problem]:
-    """A channel URL apprise rejects; with `strict`, also a URL that cannot be read now.
-    Messages name the channel, the variable or the file, never the URL."""
-    from opsplan.errors import SecretError
-    from opsplan.plan.secrets import read_channel_url
-
-    for i, channel in enumerate(plan.notifications.channels):
-        loc: Loc = ("notifications", "channels", i)
-        if channel.url_env is None and channel.url_file is None:
-            continue
-        try:
-            url = read_channel_url(channel, environ)
-        except SecretError as exc:
-            if strict:
-                yield Problem(loc, f"channel '{channel.name}': {exc}")
-            continue
-        if url is None:
-            if strict:
-                yield Problem(loc, f"channel '{channel.name}': environment variable {channel.url_env} is not set")
-            continue
-        from opsplan.notify.delivery import accepts
-
-        if not accepts(url):
-            where = f"${channel.url_env}" if channel.url_env and environ.get(channel.url_env) else str(channel.url_file)
-            yield Problem(loc, f"channel '{channel.name}': apprise does not accept the URL in {where} "
-                               "(check its scheme and tokens; see docs/notifications.md)")
 
 
 def _backup(plan: Plan) -> Iterator[Problem]:
     models = plan.backup.models.models
     yield from _duplicates([m.name for m in models], ("backup", "models", "models"), "model name")
-    from opsplan.backup.files_jobs import interval_cron  # late: the backup package imports the plan
 
     for section, interval in (("models", plan.backup.models.check_interval),
                               ("config", plan.backup.config.check_interval)):
@@ -226,10 +209,3 @@ def _suggest(word: str, choices: list[str]) -> str:
     if 0 < len(choices) <= 10:
         return f" (known: {', '.join(choices)})"
     return ""
-
-
-def _custom_rules(plan: Plan) -> Iterator[Problem]:
-    from opsplan.rules.check import custom_rule_problems
-
-    for loc, message in custom_rule_problems(plan):
-        yield Problem(loc, message)

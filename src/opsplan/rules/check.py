@@ -6,9 +6,10 @@ from __future__ import annotations
 import math
 import re
 import string
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from difflib import get_close_matches
 
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan, Text
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -20,10 +21,8 @@ BUILT_IN_ALERTS = {"CpuUsageHigh", "MemoryUsageHigh", "DiskUsageHigh", "ApiError
 Loc = tuple[str | int, ...]
 
 
-def custom_rule_problems(plan: Plan) -> Iterator[tuple[Loc, str]]:
-    from opsplan.collectors.catalog import metric_catalogue
-
-    catalogue = metric_catalogue()
+def custom_rule_problems(plan: Plan, catalogue: Mapping[str, MetricSpec]) -> Iterator[tuple[Loc, str]]:
+    """`catalogue`: every metric family opsplan emits (a custom rule names one, or is external)."""
     first: dict[tuple[str, str], int] = {}
     for i, rule in enumerate(plan.monitoring.rules):
         where: Loc = ("monitoring", "rules", i)

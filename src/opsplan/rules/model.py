@@ -9,10 +9,11 @@ once, so the two paths cannot disagree.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import CelsiusThreshold, LatencyThreshold, PercentThreshold, Plan, StateRule, Text
 
 Severity = Literal["critical", "warning"]
@@ -54,6 +55,7 @@ class Rule:
     # back across the threshold). None for state rules (up == 0) where there is nothing in between.
     clear_threshold: float | None = None
     labels: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    unit: str = ""  # of the condition's metric, from its family: "ratio", "seconds", "celsius" ...
 
     def clears(self, value: float) -> bool:
         """True when a firing alert may resolve on this value."""
@@ -75,8 +77,17 @@ def _clear(threshold: float, op: str, hysteresis_pct: float) -> float:
     return threshold - margin if op in (">", ">=") else threshold + margin
 
 
-def build_rules(plan: Plan) -> list[Rule]:
-    """Every rule the plan asks for: the seed's §3.2, the built-in ones, then the operator's."""
+def unit_of(metric: str, families: Mapping[str, MetricSpec]) -> str:
+    if metric.endswith("_seconds"):
+        return "seconds"
+    spec = families.get(metric)
+    return spec.unit if spec is not None else ""
+
+
+def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
+    """Every rule the plan asks for: the seed's §3.2, the built-in ones, then the operator's.
+    `families` (every stage's metric families) give each rule its metric's unit and a custom
+    rule its subject labels."""
     alerts = plan.monitoring.alerts
     h = alerts.hysteresis
     rules: list[Rule] = []
@@ -201,17 +212,15 @@ def build_rules(plan: Plan) -> list[Rule]:
             id=f"custom.{custom.alert}.{i}", alert=custom.alert, severity=custom.severity,
             condition=Condition(custom.metric, custom.op, custom.threshold, tuple(sorted(custom.match.items()))),
             for_s=custom.for_, summary=custom.summary, description=custom.description or custom.summary,
-            subject=_custom_subject(custom.metric, custom.match), labels=(("source", "custom"),),
+            subject=_custom_subject(custom.metric, custom.match, families), labels=(("source", "custom"),),
             clear_threshold=_clear(custom.threshold, custom.op, h) if custom.op in (">", ">=", "<", "<=") else None))
-    return rules
+    return [replace(rule, unit=unit_of(rule.condition.metric, families)) for rule in rules]
 
 
-def _custom_subject(metric: str, match: dict[str, str]) -> tuple[str, ...]:
+def _custom_subject(metric: str, match: dict[str, str], families: Mapping[str, MetricSpec]) -> tuple[str, ...]:
     """Every label that tells one series of the metric from another (one alert per disk, per GPU);
     for a metric from outside opsplan, whose labels we cannot know, the labels the rule matches on."""
-    from opsplan.collectors.catalog import metric_catalogue
-
-    spec = metric_catalogue().get(metric)
+    spec = families.get(metric)
     return tuple(spec.labels) if spec is not None else tuple(sorted(match))
 
 

@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 
@@ -43,9 +43,6 @@ from opsplan.runbooks.drill_report import write_report
 from opsplan.runbooks.integrity import captures_of, check_integrity
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
 from opsplan.store.state import StateDB
-
-if TYPE_CHECKING:
-    from opsplan.serve.scheduler import Job
 
 log = logging.getLogger(__name__)
 
@@ -393,28 +390,3 @@ def run_drill(plan: Plan, state_db: StateDB, params: dict[str, Any] | None = Non
     if not isinstance(result, dict):  # dry run, or the engine stopped before the drill's end
         return {"kind": KIND, "run_id": outcome.run_id, "status": outcome.status, "reason": outcome.reason}
     return result
-
-
-def drill_jobs(plan: Plan, state_db: StateDB, *, environ: Mapping[str, str] = os.environ,
-               clock: Callable[[], float] = time.time) -> list[Job]:
-    """The quarterly drill for `opsplan serve` on `recovery.drill_schedule` (default: the quarterly check's).
-
-    `last_run` is the newest drill's start, so a drill missed while opsplan was down runs at start-up;
-    with no backup yet the job records a failed drill (and DrillFailed fires) rather than staying silent.
-    """
-    from opsplan.serve.scheduler import Job
-
-    schedule = plan.recovery.drill_schedule or plan.checks.quarterly.schedule
-
-    def run() -> None:
-        try:
-            result = run_drill(plan, state_db, {}, environ=environ, clock=clock, actor="opsplan serve (schedule)")
-        except OpsplanError as exc:
-            log.error("scheduled database drill failed: %s", exc)
-            return
-        log.info("scheduled database drill %s: %s", result.get("run_id"), result.get("status"))
-
-    def last_run() -> float | None:
-        return drill_results.last_drill_time(state_db, drill_results.DATABASE)
-
-    return [Job(name="drill-database", cron=schedule, run=run, last_run=last_run)]

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from opsplan.collectors.exposition import LatestSamples
-from opsplan.collectors.runner import CollectionRunner, Cycle
+from opsplan.collectors.runner import CollectionRunner
+from opsplan.metrics import Cycle
+from opsplan.metrics.exposition import LatestSamples
 
 log = logging.getLogger("opsplan.serve")
 

@@ -12,25 +12,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
+from opsplan.jobs import Job, next_fire, previous_fire
 
 log = logging.getLogger("opsplan.scheduler")
-
-
-@dataclass
-class Job:
-    name: str
-    cron: str
-    run: Callable[[], object]
-    # When the job last completed (UTC seconds), from its own records; lets a run missed while
-    # opsplan was down (the server was off at 02:00) happen at start-up.
-    last_run: Callable[[], float | None] | None = None
-    next_at: float = 0.0
-    running: threading.Thread | None = field(default=None, repr=False)
 
 
 class Scheduler:
@@ -53,15 +40,14 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - an unreadable record must not stop the scheduler
             log.warning("job %s: cannot tell when it last ran: %s", job.name, exc)
             return
-        due = float(croniter(job.cron, datetime.fromtimestamp(now, self.tz)).get_prev(float))
+        due = previous_fire(job.cron, now, self.tz)
         if last is not None and last < due:
             log.warning("job %s missed its run at %s while opsplan was down; running it now", job.name,
                         datetime.fromtimestamp(due, self.tz).isoformat(timespec="minutes"))
             job.next_at = now
 
     def next_time(self, cron: str, after: float) -> float:
-        start = datetime.fromtimestamp(after, self.tz)
-        return float(croniter(cron, start).get_next(float))
+        return next_fire(cron, after, self.tz)
 
     def start(self) -> None:
         if self.jobs:

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import uvicorn
 
-from opsplan.collectors.catalog import build_collectors, metric_catalogue
-from opsplan.collectors.exposition import LatestSamples
+from opsplan.alerts.engine import AlertEngine
 from opsplan.collectors.runner import CollectionRunner
 from opsplan.errors import OpsplanError
+from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
-from opsplan.serve.components import build_components
 from opsplan.serve.loop import CollectionLoop
 from opsplan.serve.scheduler import Scheduler
+from opsplan.stages.all import compose, metric_registry
 from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
 
@@ -73,21 +73,21 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     sock = bind_socket(host, port)
     store = open_store(plan)
     try:
-        parts = build_components(plan, environ)
+        parts = compose(plan, environ)
     except BaseException:
         store.close()
         sock.close()
         raise
-    collectors, rollups = build_collectors(plan, environ)
-    runner = CollectionRunner(collectors + parts.collectors, rollups=rollups,
+    runner = CollectionRunner(parts.collectors, rollups=parts.rollups,
                               deadline=max(1.0, plan.monitoring.interval * 0.8))
-    latest = LatestSamples(metric_catalogue())
+    latest = LatestSamples(metric_registry())
     lock = threading.Lock()
     loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock,
-                          after_cycle=parts.stages)
+                          after_cycle=parts.on_cycle)
     scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
-                                state_db=parts.state_db, alerts=parts.alerts), routers=parts.routers)
+                                state_db=parts.context.state_db,
+                                alerts=parts.context.get(AlertEngine)), routers=parts.routers)
     config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
                             lifespan="off", server_header=False)
     server = _Server(config)

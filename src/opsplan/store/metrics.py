@@ -32,8 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
-from opsplan.collectors.base import Labels, Sample
 from opsplan.errors import StoreError
+from opsplan.metrics import Labels, Sample
 from opsplan.store import blocks as blk
 from opsplan.store import wal
 from opsplan.store.maintenance import Maintainer

@@ -7,29 +7,39 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from opsplan import __version__
-from opsplan.collectors.exposition import LatestSamples
 from opsplan.i18n import MESSAGES
+from opsplan.metrics import Cycle
+from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
 from opsplan.plan.types import parse_duration
-from opsplan.serve.loop import CollectionLoop
 from opsplan.web.status import build_status
 
 MAX_POINTS = 11_000  # as Prometheus: a query asking for more is a mistake, not a workload
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
+class CycleSource(Protocol):
+    """What the web side reads of the collection loop (serve's CollectionLoop is one)."""
+
+    @property
+    def last_cycle(self) -> Cycle | None: ...
+
+    @property
+    def store_error(self) -> str | None: ...
+
+
 @dataclass
 class ServeState:
     plan: Plan
     latest: LatestSamples
-    loop: CollectionLoop
+    loop: CycleSource
     store: Any
     store_lock: threading.Lock
     state_db: Any = None

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from opsplan.collectors.base import Sample
-from opsplan.collectors.runner import Cycle
+from opsplan.metrics import Cycle, SampleIndex
 from opsplan.plan.models import Plan
-
-
-class SampleIndex:
-    def __init__(self, samples: list[Sample]):
-        self._by_name: dict[str, list[Sample]] = defaultdict(list)
-        for s in samples:
-            self._by_name[s.name].append(s)
-
-    def value(self, name: str, **labels: str) -> float | None:
-        for s in self._by_name.get(name, ()):
-            if all(s.label(k) == v for k, v in labels.items()):
-                return s.value
-        return None
-
-    def all(self, name: str, **labels: str) -> list[Sample]:
-        return [s for s in self._by_name.get(name, ()) if all(s.label(k) == v for k, v in labels.items())]
 
 
 def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from opsplan.collectors.base import MetricSpec, Sample
+from opsplan.metrics import MetricSpec, Sample
 
 
 def _escape_label(value: str) -> str:

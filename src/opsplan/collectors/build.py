@@ -1,30 +1,24 @@
-"""Builds the collectors a plan asks for, and the catalogue of every metric they can emit."""
+"""Builds the collectors a plan asks for (the collection stage; `opsplan collect` uses it alone)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 
-from opsplan.collectors.base import Collector, MetricSpec
+from opsplan.collectors.base import Collector
 from opsplan.collectors.runner import Rollup
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan
 
 
-def metric_catalogue() -> dict[str, MetricSpec]:
-    """Every metric name opsplan exports, with its type and help (docs/metrics.md documents each)."""
-    from opsplan.alerts import metrics as alert_metrics
-    from opsplan.backup import drill_results as drill_metrics
-    from opsplan.backup import files_metrics
-    from opsplan.backup import metrics as db_backup_metrics
-    from opsplan.backup import rpo as binlog_rpo_metrics
+def collection_families() -> dict[str, MetricSpec]:
+    """Every metric family the collectors (and the runner around them) emit."""
     from opsplan.collectors import allocation, gpu, mariadb, runner, services, system
-    from opsplan.notify import service as notify_service
 
-    catalogue: dict[str, MetricSpec] = {}
-    for module in (runner, system, gpu, allocation, mariadb, services, notify_service, alert_metrics, files_metrics,
-                   db_backup_metrics, binlog_rpo_metrics, drill_metrics):
-        catalogue.update(module.METRICS)
-    return catalogue
+    families: dict[str, MetricSpec] = {}
+    for module in (runner, system, gpu, allocation, mariadb, services):
+        families.update(module.METRICS)
+    return families
 
 
 def build_collectors(plan: Plan, environ: Mapping[str, str] = os.environ) -> tuple[list[Collector], list[Rollup]]:

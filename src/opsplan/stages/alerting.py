@@ -1,0 +1,45 @@
+"""Alerting: the rules on every cycle, alert states, the alerts API, Alertmanager both ways (seed §3.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from opsplan.alerts import metrics as alert_metrics
+from opsplan.alerts.alerting import build_alerting
+from opsplan.alerts.engine import AlertEngine
+from opsplan.alerts.push import AlertmanagerPush
+from opsplan.plan.models import Plan
+from opsplan.plan.semantic import CheckContext, Problem
+from opsplan.rules.check import custom_rule_problems
+from opsplan.stages.part import Stage, StageContext, StagePart
+from opsplan.web.alertmanager_api import alertmanager_router
+from opsplan.web.alerts_api import alerts_router
+from opsplan.web.auth import bearer_auth
+
+
+def build(ctx: StageContext) -> StagePart:
+    plan = ctx.plan
+    part = StagePart()
+    if plan.monitoring.alertmanager_url:
+        # A fleet's Alertmanager hears opsplan's own alerts too; the outbox still delivers them.
+        push = AlertmanagerPush(plan.monitoring.alertmanager_url, language=plan.language,
+                                instance=plan.server.name, generator_url=plan.web.public_url or "")
+        ctx.notices.subscribe(push)
+        part.start.append(push.start)
+        part.stop.append(push.stop)
+    alerting = build_alerting(plan, ctx.state_db, ctx.families, notice_sink=ctx.notices)
+    engine: AlertEngine = alerting.engine
+    ctx.provide(engine)
+    auth = bearer_auth(plan.web, ctx.environ)
+    part.on_cycle.append(alerting.on_cycle)
+    # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
+    part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth)]
+    return part
+
+
+def rule_problems(plan: Plan, context: CheckContext) -> Iterator[Problem]:
+    for loc, message in custom_rule_problems(plan, context.families):
+        yield Problem(loc, message)
+
+
+STAGE = Stage("alerting", build, families=lambda: alert_metrics.METRICS, plan_checks=(rule_problems,))

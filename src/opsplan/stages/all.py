@@ -1,0 +1,115 @@
+"""Every stage, in the order `serve` builds them and runs their cycle hooks; and what is derived
+from the list (the metric registry, the plan checks, the composed parts)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from opsplan.collectors.base import Collector
+from opsplan.collectors.runner import Rollup
+from opsplan.jobs import Job
+from opsplan.metrics import Cycle, MetricRegistry
+from opsplan.plan import loader
+from opsplan.plan.models import Plan
+from opsplan.plan.semantic import PlanCheck
+from opsplan.stages import alerting, backup, collection, notify, recovery
+from opsplan.stages.part import Stage, StageContext, StagePart
+from opsplan.store.state import StateDB, state_url
+
+log = logging.getLogger("opsplan.serve")
+
+# Order matters once: alert rules see a cycle before notification metrics are added to it.
+STAGES: tuple[Stage, ...] = (
+    collection.STAGE,
+    alerting.STAGE,
+    notify.STAGE,
+    backup.STAGE,
+    recovery.STAGE,
+)
+
+
+def metric_registry(stages: Sequence[Stage] = STAGES) -> MetricRegistry:
+    """Every metric family opsplan exports, each under the stage that emits it."""
+    registry = MetricRegistry()
+    for stage in stages:
+        registry.add(stage.name, stage.families())
+    return registry
+
+
+def plan_checks(stages: Sequence[Stage] = STAGES) -> list[PlanCheck]:
+    return [check for stage in stages for check in stage.plan_checks]
+
+
+def load_plan(path: Path, *, strict: bool = False) -> Plan:
+    """The plan at `path`, checked by the plan itself and by every stage that reads it."""
+    return loader.load_plan(path, strict=strict, checks=plan_checks(), families=metric_registry())
+
+
+def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
+               environ: Mapping[str, str] | None = None) -> Plan:
+    return loader.parse_plan(text, name, strict=strict, environ=environ, checks=plan_checks(),
+                             families=metric_registry())
+
+
+@dataclass
+class Composition:
+    """The built stages of one `serve`: what the loop, the scheduler and the web app are given."""
+
+    context: StageContext
+    parts: list[tuple[str, StagePart]] = field(default_factory=list)
+
+    @property
+    def collectors(self) -> list[Collector]:
+        return [c for _, part in self.parts for c in part.collectors]
+
+    @property
+    def rollups(self) -> list[Rollup]:
+        return [r for _, part in self.parts for r in part.rollups]
+
+    @property
+    def on_cycle(self) -> list[Callable[[Cycle], None]]:
+        return [h for _, part in self.parts for h in part.on_cycle]
+
+    @property
+    def jobs(self) -> list[Job]:
+        return [j for _, part in self.parts for j in part.jobs]
+
+    @property
+    def routers(self) -> list[APIRouter]:
+        return [r for _, part in self.parts for r in part.routers]
+
+    def start(self) -> None:
+        for _, part in self.parts:
+            for start in part.start:
+                start()
+
+    def stop(self) -> None:
+        # Newest stage first, so nothing is stopped while a later stage still feeds it.
+        for name, part in reversed(self.parts):
+            for stop in part.stop:
+                try:
+                    stop()
+                except Exception:  # noqa: BLE001 - stopping one part must not keep the others running
+                    log.exception("stopping stage %s failed (%s)", name, getattr(stop, "__qualname__", stop))
+        self.context.state_db.close()
+
+
+def compose(plan: Plan, environ: Mapping[str, str] = os.environ,
+            stages: Sequence[Stage] = STAGES) -> Composition:
+    """Open the state database and build every stage on it; on failure, nothing is left open."""
+    state_db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, environ))
+    context = StageContext(plan=plan, state_db=state_db, environ=environ, families=metric_registry(stages))
+    composition = Composition(context)
+    try:
+        for stage in stages:
+            composition.parts.append((stage.name, stage.build(composition.context)))
+    except BaseException:
+        composition.stop()
+        raise
+    return composition

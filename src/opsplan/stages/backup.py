@@ -1,0 +1,31 @@
+"""Backups (seed §4.1): MariaDB with mariabackup, binlog archiving, AI models and configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from opsplan.backup import files_metrics, rpo
+from opsplan.backup import metrics as db_metrics
+from opsplan.backup.binlogs_jobs import binlog_jobs
+from opsplan.backup.files_jobs import file_backup_jobs
+from opsplan.backup.jobs import database_jobs, recover_at_start
+from opsplan.metrics import MetricSpec
+from opsplan.stages.part import Stage, StageContext, StagePart
+
+
+def build(ctx: StageContext) -> StagePart:
+    plan, db = ctx.plan, ctx.state_db
+    # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
+    recover_at_start(plan, db)
+    return StagePart(
+        collectors=[db_metrics.BackupCollector(plan, db), files_metrics.FileBackupCollector(plan, db),
+                    rpo.RpoCollector(plan, db)],
+        # Closed binlogs archived every few minutes: point-in-time restores and a smaller RPO.
+        jobs=database_jobs(plan, db) + file_backup_jobs(plan, db) + binlog_jobs(plan, db, environ=ctx.environ))
+
+
+def families() -> Mapping[str, MetricSpec]:
+    return {**db_metrics.METRICS, **files_metrics.METRICS, **rpo.METRICS}
+
+
+STAGE = Stage("backup", build, families=families)

@@ -1,0 +1,67 @@
+"""What a stage declares and what its factory hands `opsplan serve`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from fastapi import APIRouter
+
+from opsplan.alerts.alerting import NoticeFanOut
+from opsplan.collectors.base import Collector
+from opsplan.collectors.runner import Rollup
+from opsplan.jobs import Job
+from opsplan.metrics import Cycle, MetricSpec
+from opsplan.plan.models import Plan
+from opsplan.plan.semantic import PlanCheck
+from opsplan.store.state import StateDB
+
+T = TypeVar("T")
+
+
+@dataclass
+class StagePart:
+    """One stage's contribution to a running `serve`; every field is optional."""
+
+    collectors: list[Collector] = field(default_factory=list)
+    rollups: list[Rollup] = field(default_factory=list)
+    # Run on each cycle after collection, in stage order; may add samples of their own.
+    on_cycle: list[Callable[[Cycle], None]] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
+    routers: list[APIRouter] = field(default_factory=list)
+    start: list[Callable[[], None]] = field(default_factory=list)
+    stop: list[Callable[[], None]] = field(default_factory=list)
+
+
+@dataclass
+class StageContext:
+    """What every factory is given: the plan, the state database, the environment (secrets come
+    from it), the alert notice fan-out, and the services earlier stages provided."""
+
+    plan: Plan
+    state_db: StateDB
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    notices: NoticeFanOut = field(default_factory=NoticeFanOut)
+    # Every stage's metric families (the rules need the units and labels of what they watch).
+    families: Mapping[str, MetricSpec] = field(default_factory=dict)
+    _services: dict[type, object] = field(default_factory=dict)
+
+    def provide(self, service: object) -> None:
+        """Offer a service to later stages and the web side, found by its type."""
+        self._services[type(service)] = service
+
+    def get(self, kind: type[T]) -> T | None:
+        found = self._services.get(kind)
+        return found if isinstance(found, kind) else None
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    build: Callable[[StageContext], StagePart]
+    # The metric families the stage emits, by name (docs/metrics*.md documents each).
+    families: Callable[[], Mapping[str, MetricSpec]] = dict
+    # Its checks of the plan fields it reads, run by every plan load.
+    plan_checks: tuple[PlanCheck, ...] = ()

@@ -1,0 +1,16 @@
+"""Recovery drills (seed §2.2 quarterly, §4.2): restore into a scratch server, never the live one."""
+
+from __future__ import annotations
+
+from opsplan.backup import drill_results
+from opsplan.runbooks.drill_jobs import database_drill_jobs, model_drill_jobs
+from opsplan.stages.part import Stage, StageContext, StagePart
+
+
+def build(ctx: StageContext) -> StagePart:
+    plan, db = ctx.plan, ctx.state_db
+    return StagePart(collectors=[drill_results.DrillCollector(plan, db)],
+                     jobs=database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db))
+
+
+STAGE = Stage("recovery", build, families=lambda: drill_results.METRICS)
