@@ -203,3 +203,24 @@ def test_promtool_unit_tests_catch_a_wrong_threshold(tmp_path: Path):
                               fh)
     result = run_tool("promtool", "test", "rules", test_file.name, cwd=test_file.parent)
     assert result.returncode != 0 and "FAILED" in result.stdout + result.stderr
+
+
+def test_a_label_value_with_quotes_backslashes_and_newlines_matches_in_prometheus(tmp_path: Path):
+    # The exported selector must match exactly the operator's value: escaped, not broken or altered.
+    value = 'llm "api" C:\\new\nline'
+    rule_data = {**CUSTOM_RULE, "match": {"service": value}}
+    out = _export(tmp_path, {"monitoring": {"rules": [rule_data]}})
+    plan = Plan.model_validate({"language": "en", "monitoring": {"rules": [rule_data]}})
+    rules = build_rules(plan, metric_registry())
+    check = run_tool("promtool", "check", "rules", str(out / "prometheus/rules.yml"))
+    assert check.returncode == 0 and f"SUCCESS: {len(rules)} rules found" in check.stdout, check.stdout + check.stderr
+    # The input series is written by hand, independently of the exporter's escaping.
+    series = 'opsplan_api_waiting_requests{service="llm \\"api\\" C:\\\\new\\nline"}'
+    other = 'opsplan_api_waiting_requests{service="llm \\"api\\" C:\\new\\nline"}'  # "\n" where "\\n" was
+    case = Case("escaped label value", {series: [60] * 6, other: [60] * 6},
+                [(1, "QueueLong", []), (4, "QueueLong", [("critical", {"service": value}, 60)])])
+    test_file = out / "prometheus" / "rules_test.yml"
+    with test_file.open("w", encoding="utf-8") as fh:
+        YAML(typ="safe").dump(_test_file(rules, [case]), fh)
+    result = run_tool("promtool", "test", "rules", test_file.name, cwd=test_file.parent)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]

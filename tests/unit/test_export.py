@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import yaml_writer
 from opsplan.cli.main import app
 from opsplan.export import render_export, targets_for
-from opsplan.export.promql import rule_expr
+from opsplan.export.promql import label_value, rule_expr, selector
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
@@ -153,3 +153,21 @@ def test_bad_options_are_one_line_errors(tmp_path: Path, args: list[str], messag
     lines = output.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], output
     assert not (out / "prometheus").exists()
+
+
+def test_label_values_are_escaped_as_promql_strings():
+    value = 'llm "api" C:\\new\nline\ttab'
+    assert label_value(value) == '"llm \\"api\\" C:\\\\new\\nline\\ttab"'
+    assert selector("opsplan_api_up", (("service", value), ("group", "ai"))) == \
+        'opsplan_api_up{service="llm \\"api\\" C:\\\\new\\nline\\ttab",group="ai"}'
+    assert selector("opsplan_cpu_usage_ratio", ()) == "opsplan_cpu_usage_ratio"
+
+
+def test_custom_rule_matchers_and_the_alerts_selector_are_escaped():
+    plan = Plan.model_validate({"monitoring": {"rules": [{
+        "alert": "Odd", "metric": "opsplan_api_up", "match": {"service": 'a\\"b'}, "op": "<", "threshold": 1,
+        "summary": {"ko": "a", "en": "b"}}]}})
+    custom = next(r for r in build_rules(plan, metric_registry()) if r.alert == "Odd")
+    assert rule_expr(custom) == ('opsplan_api_up{service="a\\\\\\"b"} < 1 or (opsplan_api_up{service="a\\\\\\"b"} '
+                                 '< 1.05 and on(service) ALERTS{alertname="Odd",alertstate="firing",'
+                                 'severity="warning",source="custom"})')

@@ -15,6 +15,7 @@ from ruamel.yaml import YAML
 from opsplan.export import render_export, targets_for
 from opsplan.export.promql import BACKUP_METRICS
 from opsplan.plan.models import Plan, Service
+from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
 
 
@@ -91,3 +92,22 @@ def test_provisioning_points_grafana_at_prometheus_and_the_dashboards(tmp_path: 
     path = Path(provider["providers"][0]["options"]["path"])
     assert path == (tmp_path / "out" / "grafana" / "dashboards").resolve()
     assert {f"grafana/dashboards/{p}" for p in ("opsplan-overview.json", "opsplan-mariadb.json")} <= set(files)
+
+
+def test_threshold_lines_are_the_rules_thresholds(tmp_path: Path):
+    # The panels draw what the alerts compare with, converted once by the rule model.
+    plan = _plan()
+    plan.monitoring.alerts.cpu.warning, plan.monitoring.alerts.cpu.critical = 70, 95
+    plan.monitoring.alerts.gpu_memory.critical = 99
+    plan.monitoring.alerts.api_response_time.critical = 5
+    rules: dict[str, list[float]] = {}
+    for rule in build_rules(plan, metric_registry()):
+        rules.setdefault(rule.id.split(".")[0], []).append(rule.condition.threshold)
+    lines = {p["title"]: [s["value"] for s in p["fieldConfig"]["defaults"]["thresholds"]["steps"][1:]]
+             for b in _boards(plan, tmp_path).values() for p in b["panels"]}
+    for title, key in [("CPU", "cpu"), ("Memory", "memory"), ("Disk", "disk"), ("Error rate", "api_error_rate"),
+                       ("Response time", "api_response_time"), ("AI system (ai): GPU memory", "gpu_memory"),
+                       ("AI system (ai): temperature", "gpu_temperature"),
+                       ("Time since the last successful backup", "backup_age")]:
+        assert lines[title] == sorted(rules[key]), title
+    assert lines["CPU"] == pytest.approx([0.7, 0.95])

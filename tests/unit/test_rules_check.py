@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from opsplan.cli.main import app
-from opsplan.plan.models import Plan
-from opsplan.rules.model import build_rules
+from opsplan.plan.models import Alerts, Plan
+from opsplan.rules.check import BUILT_IN_ALERTS
+from opsplan.rules.model import BUILT_IN, BUILT_INS, build_rules, thresholds
 from opsplan.stages.all import metric_registry
 
 RULE = """\
@@ -70,3 +72,65 @@ def test_the_seed_rules_have_the_contract_names_and_ratios():
     assert rules["api_response_time.warning"].condition.matchers == (("quantile", "0.95"),)
     assert {r.alert for r in rules.values()} >= {"CpuUsageHigh", "MemoryUsageHigh", "DiskUsageHigh",
                                                  "ApiErrorRateHigh", "ApiResponseTimeHigh", "BackupTooOld"}
+
+
+@pytest.mark.parametrize("name", ["BackupFailed", "DrillFailed", "RpoTargetExceeded", "RtoTargetMissed",
+                                  "RpoTargetMissed", "CpuUsageHigh", "BackupTooOld"])
+def test_a_custom_rule_may_not_take_a_built_in_name(name, tmp_path, monkeypatch):
+    text = RULE.format(metric="opsplan_gpu_power_watts", match='{gpu: "0"}', description="x", extra="")
+    (tmp_path / "opsplan.yaml").write_text(text.replace("GpuPowerHigh", name), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["plan", "check", "opsplan.yaml"])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [
+        f"opsplan.yaml:3: monitoring.rules[0].alert: '{name}' is a built-in alert; change its settings under "
+        "monitoring.alerts or give this rule its own name"]
+
+
+def _everything_on() -> Plan:
+    """Every built-in rule switched on, with both levels where a rule has two."""
+    alerts: dict[str, object] = {}
+    for key, spec in Alerts.model_fields.items():
+        kind = spec.annotation
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            continue
+        fields = kind.model_fields
+        settings: dict[str, object] = {"enabled": True} if "enabled" in fields else {}
+        if "warning" in fields:
+            settings |= {"critical": 95, "warning": 80} if key != "api_response_time" else \
+                {"critical": 5, "warning": 2}
+        alerts[key] = settings
+    return Plan.model_validate({"monitoring": {"alerts": alerts}})
+
+
+def test_the_built_in_names_are_every_name_build_rules_gives():
+    emitted = {r.alert for r in build_rules(_everything_on(), metric_registry())}
+    assert emitted == BUILT_IN_ALERTS
+    assert {b.alert for b in BUILT_INS} == BUILT_IN_ALERTS
+    # Every settings block under monitoring.alerts is one built-in rule family, and its ids say so.
+    assert {b.key for b in BUILT_INS} == {k for k in Alerts.model_fields if k != "hysteresis"}
+    assert {r.id.split(".")[0] for r in build_rules(_everything_on(), metric_registry())} == {b.key for b in BUILT_INS}
+    # A rule reads the metric its built-in says, whichever severities the plan turns on.
+    for rule in build_rules(_everything_on(), metric_registry()):
+        assert rule.condition.metric == BUILT_IN[rule.id.split(".")[0]].metric
+
+
+def test_turning_built_ins_off_does_not_free_their_names():
+    off = {k: {"enabled": False} for k, spec in Alerts.model_fields.items()
+           if isinstance(spec.annotation, type) and issubclass(spec.annotation, BaseModel)
+           and "enabled" in spec.annotation.model_fields}
+    plan = Plan.model_validate({"monitoring": {"alerts": off}})
+    emitted = {r.alert for r in build_rules(plan, metric_registry())}
+    assert "BackupFailed" not in emitted and "DrillFailed" not in emitted
+    assert {"BackupFailed", "DrillFailed", "RpoTargetExceeded", "RtoTargetMissed", "RpoTargetMissed"} \
+        <= BUILT_IN_ALERTS
+
+
+def test_the_plan_percentages_are_converted_once_in_the_rule_model():
+    plan = Plan.model_validate({"monitoring": {"alerts": {"cpu": {"critical": 95, "warning": 70},
+                                                          "gpu_temperature": {"critical": 88, "warning": 80}}}})
+    rules = {r.id: r.condition.threshold for r in build_rules(plan, metric_registry())}
+    assert thresholds(plan, "cpu") == {"critical": rules["cpu.critical"], "warning": rules["cpu.warning"]}
+    assert thresholds(plan, "cpu") == {"critical": pytest.approx(0.95), "warning": pytest.approx(0.70)}
+    assert thresholds(plan, "gpu_temperature") == {"critical": 88, "warning": 80}
+    assert thresholds(Plan(), "api_error_rate") == {"critical": pytest.approx(0.01)}

@@ -2,7 +2,9 @@
 
 Dashboards are built from small panel descriptions and laid out two per row, so ids and grid
 positions are unique and valid by construction. Queries use only documented metric names
-(docs/metrics.md); thresholds drawn on panels are the plan's.
+(docs/metrics.md); thresholds drawn on panels are the plan's, in the metric's units as the rule
+model converts them (`opsplan.rules.model.thresholds`), and selectors are written by
+`opsplan.export.promql.selector`.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsplan.export.promql import label_value
+from opsplan.export.promql import selector
 from opsplan.export.targets import ExportTargets
 from opsplan.plan.models import Plan
+from opsplan.rules.model import thresholds
 
 DATASOURCE_UID = "opsplan-prometheus"
 GRID_COLUMNS = 24
@@ -74,17 +77,14 @@ def dashboard_json(dashboard: Dashboard, refresh: str) -> dict[str, Any]:
             "timezone": "browser", "panels": panels, "templating": {"list": []}, "annotations": {"list": []}}
 
 
-def _pct(value: float | None) -> tuple[float, ...]:
-    return () if value is None else (value / 100,)
-
-
-def _both(warning: float | None, critical: float | None, scale: float = 1.0) -> tuple[float, ...]:
-    return tuple(v * scale for v in (warning, critical) if v is not None)
+def _levels(plan: Plan, key: str) -> tuple[float, ...]:
+    """The built-in rule's warning and critical levels, as its alerts use them."""
+    levels = thresholds(plan, key)
+    return tuple(levels[s] for s in ("warning", "critical") if s in levels)
 
 
 def _sel(metric: str, **labels: str) -> str:
-    inner = ",".join(f"{k}={label_value(v)}" for k, v in labels.items())
-    return f"{metric}{{{inner}}}" if inner else metric
+    return selector(metric, tuple(labels.items()))
 
 
 def _slug(text: str) -> str:
@@ -92,14 +92,13 @@ def _slug(text: str) -> str:
 
 
 def overview(plan: Plan) -> Dashboard:
-    a = plan.monitoring.alerts
     return Dashboard("opsplan-overview", f"opsplan · {plan.server.name}", ["opsplan"], [
         Panel("CPU", (("opsplan_cpu_usage_ratio", "cpu"),), "percentunit",
-              thresholds=_both(a.cpu.warning, a.cpu.critical, 0.01), max=1),
+              thresholds=_levels(plan, "cpu"), max=1),
         Panel("Memory", (("opsplan_memory_usage_ratio", "memory"), ("opsplan_swap_usage_ratio", "swap")),
-              "percentunit", thresholds=_both(a.memory.warning, a.memory.critical, 0.01), max=1),
+              "percentunit", thresholds=_levels(plan, "memory"), max=1),
         Panel("Disk", (("opsplan_disk_usage_ratio", "{{mountpoint}}"),), "percentunit",
-              thresholds=_both(a.disk.warning, a.disk.critical, 0.01), max=1),
+              thresholds=_levels(plan, "disk"), max=1),
         Panel("Load", (("opsplan_load1", "1m"), ("opsplan_load5", "5m"), ("opsplan_load15", "15m"))),
         Panel("GPUs visible / in the plan", (("opsplan_gpu_count", "visible"), ("opsplan_gpu_expected", "plan")),
               kind="stat"),
@@ -113,7 +112,6 @@ def overview(plan: Plan) -> Dashboard:
 
 
 def gpus(plan: Plan) -> Dashboard:
-    a = plan.monitoring.alerts
     board = Dashboard("opsplan-gpus", "opsplan · GPUs per allocation group", ["opsplan", "gpu"])
     for group in plan.allocation:
         name = f"{group.name.get(plan.language)} ({group.id})"
@@ -124,9 +122,9 @@ def gpus(plan: Plan) -> Dashboard:
                 (_sel("opsplan_gpu_utilization_ratio", group=g), "GPU {{gpu}}")), "percentunit", max=1),
             Panel(f"{name}: GPU memory", (
                 (_sel("opsplan_gpu_memory_usage_ratio", group=g), "GPU {{gpu}}"),), "percentunit",
-                  thresholds=_both(a.gpu_memory.warning, a.gpu_memory.critical, 0.01), max=1),
+                  thresholds=_levels(plan, "gpu_memory"), max=1),
             Panel(f"{name}: temperature", ((_sel("opsplan_gpu_temperature_celsius", group=g), "GPU {{gpu}}"),),
-                  "celsius", thresholds=_both(a.gpu_temperature.warning, a.gpu_temperature.critical)),
+                  "celsius", thresholds=_levels(plan, "gpu_temperature")),
             Panel(f"{name}: power", ((_sel("opsplan_gpu_power_watts", group=g), "GPU {{gpu}}"),
                                      (_sel("opsplan_gpu_power_limit_watts", group=g), "GPU {{gpu}} limit")),
                   "watt"),
@@ -140,17 +138,16 @@ def gpus(plan: Plan) -> Dashboard:
 
 
 def service(plan: Plan, name: str) -> Dashboard:
-    a = plan.monitoring.alerts
     s = name
     return Dashboard(f"opsplan-service-{_slug(name)}", f"opsplan · service {name}", ["opsplan", "service"], [
         Panel("Up", ((_sel("opsplan_api_up", service=s), "up"),), kind="stat", thresholds=(1,)),
         Panel("Health probe", ((_sel("opsplan_api_probe_seconds", service=s), "probe"),), "s"),
         Panel("Requests per second", ((_sel("opsplan_api_requests_per_second", service=s), "requests/s"),), "reqps"),
         Panel("Error rate", ((_sel("opsplan_api_error_ratio", service=s), "errors"),), "percentunit",
-              thresholds=_both(a.api_error_rate.warning, a.api_error_rate.critical, 0.01)),
+              thresholds=_levels(plan, "api_error_rate")),
         Panel("Response time", ((_sel("opsplan_api_response_seconds", service=s, quantile="0.95"), "p95"),
                                 (_sel("opsplan_api_response_seconds", service=s, quantile="0.5"), "p50")), "s",
-              thresholds=_both(a.api_response_time.warning, a.api_response_time.critical)),
+              thresholds=_levels(plan, "api_response_time")),
         Panel("Concurrent users", ((_sel("opsplan_api_concurrent_users", service=s), "users"),)),
         Panel("Running / waiting requests", ((_sel("opsplan_api_running_requests", service=s), "running"),
                                              (_sel("opsplan_api_waiting_requests", service=s), "waiting"))),
@@ -179,11 +176,10 @@ def mariadb(plan: Plan) -> Dashboard:
 
 
 def backups(plan: Plan) -> Dashboard:
-    age = plan.monitoring.alerts.backup_age
     return Dashboard("opsplan-backups", "opsplan · backups", ["opsplan", "backup"], [
         Panel("Time since the last successful backup",
               (("time() - opsplan_backup_last_success_timestamp_seconds", "{{target}}"),), "s",
-              kind="stat", thresholds=(age.critical,)),
+              kind="stat", thresholds=_levels(plan, "backup_age")),
         Panel("Last backup status", (("opsplan_backup_last_status", "{{target}}"),), kind="stat"),
         Panel("Last backup size", (("opsplan_backup_last_size_bytes", "{{target}}"),), "bytes"),
         Panel("Last backup duration", (("opsplan_backup_last_duration_seconds", "{{target}}"),), "s"),

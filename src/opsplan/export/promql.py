@@ -4,6 +4,9 @@ Each `Rule` from `opsplan.rules.model.build_rules` becomes one alerting rule wit
 name, severity, threshold, duration and labels. Hysteresis, which Prometheus has no setting for,
 is written the way Prometheus users do it: once the alert is firing (its own `ALERTS` series), the
 expression also holds while the value is still past the clear threshold.
+
+This module is the one place PromQL is written, for the rules and for the Grafana panels alike;
+`selector` quotes every label value with `label_value`.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ _PLACEHOLDER = re.compile(r"\{(subject|value|threshold)\}")
 
 
 def label_value(value: str) -> str:
-    """A PromQL/YAML-safe double-quoted label value."""
+    r"""A double-quoted PromQL string: backslash, double quote, newline and every other control
+    character escaped. JSON's escapes (\\ \" \n \t \uXXXX ...) are a subset of the Go escapes
+    PromQL reads, so the value Prometheus matches is exactly `value`."""
     return json.dumps(value, ensure_ascii=False)
 
 

@@ -11,12 +11,10 @@ from difflib import get_close_matches
 
 from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan, Text
+from opsplan.rules.model import BUILT_IN_ALERTS
 
 LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 PLACEHOLDERS = {"subject", "value", "threshold"}
-BUILT_IN_ALERTS = {"CpuUsageHigh", "MemoryUsageHigh", "DiskUsageHigh", "ApiErrorRateHigh", "ApiResponseTimeHigh",
-                   "GpuTemperatureHigh", "GpuMemoryHigh", "GpuMissing", "MariaDBDown", "ApiDown", "CollectorDown",
-                   "BackupTooOld"}
 
 Loc = tuple[str | int, ...]
 

@@ -3,7 +3,11 @@
 A rule is `metric{matchers} op threshold`, held for `for_s`, optionally guarded by a second
 condition on the same subject (the error rate only counts while there is traffic). Thresholds
 are in the metric's own units (ratios 0..1, seconds): the plan's percentages are converted here,
-once, so the two paths cannot disagree.
+once (`thresholds`), so the two paths, and the dashboards' threshold lines, cannot disagree.
+
+The built-in rules are listed once, in `BUILT_INS`: their names are the contract, and a custom rule
+may not take one (`BUILT_IN_ALERTS`). PromQL for a condition is written in one place,
+`opsplan.export.promql`.
 """
 
 from __future__ import annotations
@@ -34,11 +38,6 @@ class Condition:
     def holds(self, value: float) -> bool:
         return OPS[self.op](value, self.threshold)
 
-    def promql(self) -> str:
-        selector = ",".join(f'{k}="{v}"' for k, v in self.matchers)
-        return f"{self.metric}{{{selector}}} {self.op} {self.threshold:g}" if selector else \
-            f"{self.metric} {self.op} {self.threshold:g}"
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -68,6 +67,58 @@ class Rule:
         return not self.condition.holds(value)
 
 
+PERCENT = 0.01  # the plan's percentages to the metrics' ratios
+
+
+@dataclass(frozen=True)
+class BuiltIn:
+    """A built-in rule: the key of its settings under monitoring.alerts (and of its rule ids), the
+    contract alert name, the metric it reads, and the factor from the plan's unit to the metric's."""
+
+    key: str
+    alert: str
+    metric: str
+    scale: float = 1.0
+
+
+BUILT_INS: tuple[BuiltIn, ...] = (
+    BuiltIn("cpu", "CpuUsageHigh", "opsplan_cpu_usage_ratio", PERCENT),
+    BuiltIn("memory", "MemoryUsageHigh", "opsplan_memory_usage_ratio", PERCENT),
+    BuiltIn("disk", "DiskUsageHigh", "opsplan_disk_usage_ratio", PERCENT),
+    BuiltIn("api_error_rate", "ApiErrorRateHigh", "opsplan_api_error_ratio", PERCENT),
+    BuiltIn("api_response_time", "ApiResponseTimeHigh", "opsplan_api_response_seconds"),
+    BuiltIn("gpu_temperature", "GpuTemperatureHigh", "opsplan_gpu_temperature_celsius"),
+    BuiltIn("gpu_memory", "GpuMemoryHigh", "opsplan_gpu_memory_usage_ratio", PERCENT),
+    BuiltIn("gpu_missing", "GpuMissing", "opsplan_gpu_missing"),
+    BuiltIn("mariadb_down", "MariaDBDown", "opsplan_mariadb_up"),
+    BuiltIn("api_down", "ApiDown", "opsplan_api_up"),
+    BuiltIn("collector_down", "CollectorDown", "opsplan_collector_up"),
+    BuiltIn("backup_failed", "BackupFailed", "opsplan_backup_last_status"),
+    BuiltIn("backup_age", "BackupTooOld", "opsplan_backup_last_success_age_seconds"),
+    BuiltIn("rpo_target", "RpoTargetExceeded", "opsplan_backup_rpo_seconds"),
+    BuiltIn("drill_failed", "DrillFailed", "opsplan_drill_last_status"),
+    BuiltIn("drill_rto_target", "RtoTargetMissed", "opsplan_drill_last_rto_seconds"),
+    BuiltIn("drill_rpo_target", "RpoTargetMissed", "opsplan_drill_last_rpo_seconds"),
+)
+BUILT_IN: dict[str, BuiltIn] = {b.key: b for b in BUILT_INS}
+# Every name build_rules may give a built-in rule, whichever the plan turns on.
+BUILT_IN_ALERTS: frozenset[str] = frozenset(b.alert for b in BUILT_INS)
+
+
+def thresholds(plan: Plan, key: str) -> dict[Severity, float]:
+    """The plan's levels for the built-in threshold rule `key`, in the metric's units, critical
+    first; a level the plan leaves out is absent. The one place the plan's units are converted."""
+    spec = BUILT_IN[key]
+    settings = getattr(plan.monitoring.alerts, key)
+    severities: tuple[Severity, ...] = ("critical", "warning")
+    levels: dict[Severity, float] = {}
+    for severity in severities:
+        value = getattr(settings, severity, None)
+        if value is not None:
+            levels[severity] = value * spec.scale
+    return levels
+
+
 def _text(ko: str, en: str) -> Text:
     return Text(ko=ko, en=en)
 
@@ -92,19 +143,15 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
     h = alerts.hysteresis
     rules: list[Rule] = []
 
-    def threshold_pair(key: str, alert: str, metric: str, scale: float, subject: tuple[str, ...],
-                       settings: PercentThreshold | LatencyThreshold | CelsiusThreshold, summary: Text,
-                       description: Text,
-                       guard: Condition | None = None) -> None:
-        severities: tuple[Severity, ...] = ("critical", "warning")
-        for severity in severities:
-            value = getattr(settings, severity)
-            if value is None:
-                continue
-            threshold = value * scale
+    def threshold_pair(key: str, subject: tuple[str, ...], summary: Text, description: Text,
+                       guard: Condition | None = None,
+                       matchers: tuple[tuple[str, str], ...] = ()) -> None:
+        spec = BUILT_IN[key]
+        settings: PercentThreshold | LatencyThreshold | CelsiusThreshold = getattr(alerts, key)
+        for severity, threshold in thresholds(plan, key).items():
             rules.append(Rule(
-                id=f"{key}.{severity}", alert=alert, severity=severity,
-                condition=Condition(metric, ">", threshold), for_s=settings.for_,
+                id=f"{key}.{severity}", alert=spec.alert, severity=severity,
+                condition=Condition(spec.metric, ">", threshold, matchers), for_s=settings.for_,
                 summary=summary, description=description, subject=subject, guard=guard,
                 clear_threshold=_clear(threshold, ">", h)))
 
@@ -114,66 +161,62 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
         # {subject} is the host for host-wide rules, so the text names what is used.
         return _text(f"{{subject}} {ko} 사용률 {{value}} (임계값 {{threshold}})",
                      f"{{subject}} {en} usage {{value}} (threshold {{threshold}})")
-    threshold_pair("cpu", "CpuUsageHigh", "opsplan_cpu_usage_ratio", 0.01, (), alerts.cpu,
-                   _text("CPU 사용률이 높습니다", "CPU usage is high"), usage_of("CPU", "CPU"))
-    threshold_pair("memory", "MemoryUsageHigh", "opsplan_memory_usage_ratio", 0.01, (), alerts.memory,
-                   _text("메모리 사용률이 높습니다", "Memory usage is high"), usage_of("메모리", "memory"))
-    threshold_pair("disk", "DiskUsageHigh", "opsplan_disk_usage_ratio", 0.01, ("mountpoint",), alerts.disk,
-                   _text("디스크 사용률이 높습니다", "Disk usage is high"), usage_of("디스크", "disk"))
-    threshold_pair("api_error_rate", "ApiErrorRateHigh", "opsplan_api_error_ratio", 0.01, ("service",),
-                   alerts.api_error_rate,
+    threshold_pair("cpu", (), _text("CPU 사용률이 높습니다", "CPU usage is high"), usage_of("CPU", "CPU"))
+    threshold_pair("memory", (), _text("메모리 사용률이 높습니다", "Memory usage is high"),
+                   usage_of("메모리", "memory"))
+    threshold_pair("disk", ("mountpoint",), _text("디스크 사용률이 높습니다", "Disk usage is high"),
+                   usage_of("디스크", "disk"))
+    threshold_pair("api_error_rate", ("service",),
                    _text("API 에러율이 높습니다", "API error rate is high"),
                    _text("{subject} 에러율 {value} (임계값 {threshold})", "{subject} error rate {value} "
                                                                     "(threshold {threshold})"),
                    guard=Condition("opsplan_api_requests_per_second", ">",
                                    alerts.api_error_rate.min_requests_per_second))
-    threshold_pair("api_response_time", "ApiResponseTimeHigh", "opsplan_api_response_seconds", 1.0,
-                   ("service",), alerts.api_response_time,
-                   _text("API 응답 시간이 깁니다", "API response time is high"),
-                   _text("{subject} p95 응답 시간 {value} (임계값 {threshold})",
-                         "{subject} p95 response time {value} (threshold {threshold})"))
     # The response-time rule reads the p95 estimate, as the seed's "response time above 2 s" means
     # most requests, not the slowest one.
-    rules[:] = [_with_matchers(r, (("quantile", "0.95"),)) if r.alert == "ApiResponseTimeHigh" else r
-                for r in rules]
-
-    threshold_pair("gpu_temperature", "GpuTemperatureHigh", "opsplan_gpu_temperature_celsius", 1.0,
-                   ("gpu", "group"), alerts.gpu_temperature,
+    threshold_pair("api_response_time", ("service",),
+                   _text("API 응답 시간이 깁니다", "API response time is high"),
+                   _text("{subject} p95 응답 시간 {value} (임계값 {threshold})",
+                         "{subject} p95 response time {value} (threshold {threshold})"),
+                   matchers=(("quantile", "0.95"),))
+    threshold_pair("gpu_temperature", ("gpu", "group"),
                    _text("GPU 온도가 높습니다", "GPU temperature is high"),
                    _text("{subject} 온도 {value} (임계값 {threshold})", "{subject} temperature {value} "
                                                                   "(threshold {threshold})"))
-    threshold_pair("gpu_memory", "GpuMemoryHigh", "opsplan_gpu_memory_usage_ratio", 0.01, ("gpu", "group"),
-                   alerts.gpu_memory, _text("GPU 메모리 사용률이 높습니다", "GPU memory usage is high"), usage)
+    threshold_pair("gpu_memory", ("gpu", "group"), _text("GPU 메모리 사용률이 높습니다", "GPU memory usage is high"),
+                   usage)
 
-    def state(key: str, alert: str, metric: str, op: Op, threshold: float, subject: tuple[str, ...],
-              settings: StateRule, summary: Text, description: Text) -> None:
+    def state(key: str, op: Op, threshold: float, subject: tuple[str, ...], summary: Text,
+              description: Text) -> None:
+        spec = BUILT_IN[key]
+        settings: StateRule = getattr(alerts, key)
         if not settings.enabled:
             return
         rules.append(Rule(
-            id=f"{key}.{settings.severity}", alert=alert, severity=settings.severity,
-            condition=Condition(metric, op, threshold), for_s=settings.for_,
+            id=f"{key}.{settings.severity}", alert=spec.alert, severity=settings.severity,
+            condition=Condition(spec.metric, op, threshold), for_s=settings.for_,
             summary=summary, description=description, subject=subject))
 
-    state("gpu_missing", "GpuMissing", "opsplan_gpu_missing", "==", 1, ("gpu", "group"), alerts.gpu_missing,
+    state("gpu_missing", "==", 1, ("gpu", "group"),
           _text("계획된 GPU가 보이지 않습니다", "A GPU in the plan is missing"),
           _text("{subject}: NVML이 이 GPU를 보지 못합니다", "{subject}: NVML does not see this GPU"))
-    state("mariadb_down", "MariaDBDown", "opsplan_mariadb_up", "==", 0, (), alerts.mariadb_down,
+    state("mariadb_down", "==", 0, (),
           _text("MariaDB가 응답하지 않습니다", "MariaDB is down"),
           _text("MariaDB에 연결할 수 없습니다", "opsplan cannot connect to MariaDB"))
-    state("api_down", "ApiDown", "opsplan_api_up", "==", 0, ("service",), alerts.api_down,
+    state("api_down", "==", 0, ("service",),
           _text("API가 응답하지 않습니다", "API is down"),
           _text("{subject}: 상태 확인 실패", "{subject}: health probe failing"))
-    state("collector_down", "CollectorDown", "opsplan_collector_up", "==", 0, ("collector",),
-          alerts.collector_down, _text("수집기가 동작하지 않습니다", "A collector is down"),
+    state("collector_down", "==", 0, ("collector",),
+          _text("수집기가 동작하지 않습니다", "A collector is down"),
           _text("{subject}: 수집 실패", "{subject}: collection failing"))
-    state("backup_failed", "BackupFailed", "opsplan_backup_last_status", "==", 0, ("target",),
-          alerts.backup_failed, _text("백업이 실패했습니다", "A backup failed"),
+    state("backup_failed", "==", 0, ("target",),
+          _text("백업이 실패했습니다", "A backup failed"),
           _text("{subject}: 마지막 백업 실패", "{subject}: the last backup failed"))
     if alerts.backup_age.enabled:
-        threshold = alerts.backup_age.critical
+        spec = BUILT_IN["backup_age"]
         rules.append(Rule(
-            id="backup_age.critical", alert="BackupTooOld", severity="critical",
-            condition=Condition("opsplan_backup_last_success_age_seconds", ">", threshold,
+            id="backup_age.critical", alert=spec.alert, severity="critical",
+            condition=Condition(spec.metric, ">", thresholds(plan, "backup_age")["critical"],
                                 (("target", "database"),)),
             for_s=0.0, subject=("target",),
             summary=_text("데이터베이스 백업이 오래되었습니다", "Database backup is too old"),
@@ -182,27 +225,26 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
 
     # The promise of recovery.rpo: the newest restorable point (archived binlog or backup) is too old.
     if alerts.rpo_target.enabled:
+        spec = BUILT_IN["rpo_target"]
         rules.append(Rule(
-            id=f"rpo_target.{alerts.rpo_target.severity}", alert="RpoTargetExceeded",
+            id=f"rpo_target.{alerts.rpo_target.severity}", alert=spec.alert,
             severity=alerts.rpo_target.severity,
-            condition=Condition("opsplan_backup_rpo_seconds", ">", plan.recovery.rpo, (("target", "database"),)),
+            condition=Condition(spec.metric, ">", plan.recovery.rpo, (("target", "database"),)),
             for_s=alerts.rpo_target.for_, subject=("target",),
             summary=_text("복구 목표 시점(RPO)을 넘었습니다", "The RPO target is exceeded"),
             description=_text("복구 가능한 최신 시점이 {value} 전 (목표 {threshold})",
                               "the newest restorable point is {value} old (target {threshold})")))
 
     # The quarterly restore drill (seed §2.2): it failed, or what it measured misses the plan's targets.
-    state("drill_failed", "DrillFailed", "opsplan_drill_last_status", "==", 0, ("target",), alerts.drill_failed,
+    state("drill_failed", "==", 0, ("target",),
           _text("복구 훈련이 실패했습니다", "A restore drill failed"),
           _text("{subject}: 마지막 복구 훈련 실패 (opsplan drill db)",
                 "{subject}: the last restore drill failed (opsplan drill db)"))
-    state("drill_rto_target", "RtoTargetMissed", "opsplan_drill_last_rto_seconds", ">", plan.recovery.rto,
-          ("target",), alerts.drill_rto_target,
+    state("drill_rto_target", ">", plan.recovery.rto, ("target",),
           _text("복구 훈련의 RTO가 목표를 넘었습니다", "The restore drill missed the RTO target"),
           _text("{subject}: 검증된 복원까지 {value} (목표 {threshold})",
                 "{subject}: {value} to a verified restore (target {threshold})"))
-    state("drill_rpo_target", "RpoTargetMissed", "opsplan_drill_last_rpo_seconds", ">", plan.recovery.rpo,
-          ("target",), alerts.drill_rpo_target,
+    state("drill_rpo_target", ">", plan.recovery.rpo, ("target",),
           _text("복구 훈련의 RPO가 목표를 넘었습니다", "The restore drill missed the RPO target"),
           _text("{subject}: 복구된 최신 시점이 {value} 전 (목표 {threshold})",
                 "{subject}: the newest point restored was {value} old (target {threshold})"))
@@ -222,9 +264,3 @@ def _custom_subject(metric: str, match: dict[str, str], families: Mapping[str, M
     for a metric from outside opsplan, whose labels we cannot know, the labels the rule matches on."""
     spec = families.get(metric)
     return tuple(spec.labels) if spec is not None else tuple(sorted(match))
-
-
-def _with_matchers(rule: Rule, matchers: tuple[tuple[str, str], ...]) -> Rule:
-    from dataclasses import replace
-
-    return replace(rule, condition=replace(rule.condition, matchers=matchers))
