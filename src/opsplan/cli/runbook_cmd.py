@@ -34,12 +34,15 @@ def _took(seconds: float | None) -> str:
     return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
+# A run's or a step's status as shown (literal catalogue keys); one not listed is shown as stored.
+_STATUS_KEY = {"ok": "runbook.status.ok", "failed": "runbook.status.failed",
+               "rolled_back": "runbook.status.rolled_back", "dry_run": "runbook.status.dry_run",
+               "refused": "runbook.status.refused", "running": "runbook.status.running",
+               "interrupted": "runbook.status.interrupted"}
+
+
 def _status(status: str, lang: str) -> str:
-    key = f"runbook.status.{status}"
-    try:
-        return t(key, lang)
-    except KeyError:
-        return status
+    return t(_STATUS_KEY[status], lang) if status in _STATUS_KEY else status
 
 
 def _localise_times(item: dict[str, Any], tz: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from opsplan.plan.models import Plan, Text
 from opsplan.runbooks import drill_binlogs
 from opsplan.runbooks.drill_report import write_report
 from opsplan.runbooks.integrity import captures_of, check_integrity
-from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
+from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,6 @@ KIND = "drill-db"
 SERVICE_PHASES = ("hashes", "unpack", "prepare", "copy_back", "start", "replay")
 PHASES = (*SERVICE_PHASES, "verify")
 _SOCKET_MAX = 100
-
-
-def _text(key: str) -> Text:
-    return Text(ko=t(key, "ko"), en=t(key, "en"))
 
 
 class DatabaseDrill:
@@ -354,22 +350,21 @@ def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *, environ: Map
     """The drill-db runbook. params: keep (bool), backup_id (int, default the newest chain tip)."""
     drill = DatabaseDrill(plan, state_db, params, environ=environ, clock=clock)
 
-    def step(name: str, title: str, body: Callable[[RunContext], StepResult], describe: str) -> Step:
-        return Step(name=name, title=_text(title), action=drill._guard(name, body),
-                    describe=drill.describe(describe))
+    def step(name: str, title: Text, body: Callable[[RunContext], StepResult], describe: str) -> Step:
+        return Step(name=name, title=title, action=drill._guard(name, body), describe=drill.describe(describe))
 
     steps = [
-        step("select_chain", "drill.step.select", drill.select_chain, "select"),
-        step("check_hashes", "drill.step.hashes", drill.check_hashes, "hashes"),
-        step("unpack", "drill.step.unpack", drill.unpack_all, "unpack"),
-        step("prepare", "drill.step.prepare", drill.prepare, "prepare"),
-        step("copy_back", "drill.step.copy_back", drill.copy_back, "copy_back"),
-        step("start_scratch", "drill.step.start", drill.start, "start"),
-        step("verify_capture", "drill.step.capture", drill.verify_capture, "capture"),
-        step("replay_binlogs", "drill.step.replay", drill.replay, "replay"),
-        step("verify", "drill.step.verify", drill.verify, "verify"),
+        step("select_chain", catalogue_text("drill.step.select"), drill.select_chain, "select"),
+        step("check_hashes", catalogue_text("drill.step.hashes"), drill.check_hashes, "hashes"),
+        step("unpack", catalogue_text("drill.step.unpack"), drill.unpack_all, "unpack"),
+        step("prepare", catalogue_text("drill.step.prepare"), drill.prepare, "prepare"),
+        step("copy_back", catalogue_text("drill.step.copy_back"), drill.copy_back, "copy_back"),
+        step("start_scratch", catalogue_text("drill.step.start"), drill.start, "start"),
+        step("verify_capture", catalogue_text("drill.step.capture"), drill.verify_capture, "capture"),
+        step("replay_binlogs", catalogue_text("drill.step.replay"), drill.replay, "replay"),
+        step("verify", catalogue_text("drill.step.verify"), drill.verify, "verify"),
     ]
-    return Runbook(kind=KIND, title=_text("drill.title"), steps=steps, finally_=drill.finish)
+    return Runbook(kind=KIND, title=catalogue_text("drill.title"), steps=steps, finally_=drill.finish)
 
 
 def run_drill(plan: Plan, state_db: StateDB, params: dict[str, Any] | None = None, *,

@@ -23,17 +23,16 @@ from typing import Any
 from opsplan.backup.models_store import ModelStore
 from opsplan.backup.safety import private_dir
 from opsplan.errors import RunbookError
-from opsplan.plan.models import ModelSource, Plan, Text
-from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
+from opsplan.plan.models import ModelSource, Plan
+from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
 from opsplan.runbooks.model_serving import model_source, put_in_place, read_link, switch_link, validate_directory
 from opsplan.runbooks.perf import measure_and_compare
 from opsplan.store.state import StateDB
 
 KIND = "drill-model"
-TITLE = Text(ko="모델 복구 훈련", en="Model recovery drill")
-TITLES = [Text(ko="버전 복원 (임시 디렉터리)", en="Restore the version (scratch directory)"),
-          Text(ko="모델 검증", en="Validate the model"),
-          Text(ko="성능 테스트 (시험 서버)", en="Performance test (test server)")]
+TITLE = catalogue_text("drill.model.title")
+TITLES = [catalogue_text("drill.model.step.restore"), catalogue_text("drill.model.step.validate"),
+          catalogue_text("drill.model.step.perf")]
 
 
 def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *, environ: Mapping[str, str] = os.environ,

@@ -52,6 +52,9 @@ from opsplan.store.state import StateDB
 __all__ = ["RunOutcome", "RunbookEngine", "default_actor", "list_runs", "show_run"]
 
 FINALLY = "finally"
+# The line that ends a run, by its status (literal catalogue keys, so the catalogue test sees them).
+_OUTCOME_KEY = {OK: "runbook.outcome.ok", DRY_RUN: "runbook.outcome.dry_run", FAILED: "runbook.outcome.failed",
+                ROLLED_BACK: "runbook.outcome.rolled_back", REFUSED: "runbook.outcome.refused"}
 OUTPUT_LIMIT = 4000  # characters of a step's output kept in the journal
 
 
@@ -406,7 +409,7 @@ class RunbookEngine:
         self._audit("dry_run" if ctx.dry_run else "run", runbook.kind, ctx.run_id, ctx.params, status,
                     detail=reason if failed_step is None else f"{failed_step}: {reason}")
         steps = show_run(self.state_db, ctx.run_id)["steps"]
-        self.display.line(t(f"runbook.outcome.{status}", self.lang, id=ctx.run_id, step=failed_step or "",
+        self.display.line(t(_OUTCOME_KEY[status], self.lang, id=ctx.run_id, step=failed_step or "",
                             reason=reason or ""), style="bold green" if status in (OK, DRY_RUN) else "bold red")
         return RunOutcome(run_id=ctx.run_id, kind=runbook.kind, status=status, failed_step=failed_step,
                           reason=reason, steps=steps, data=data, state=ctx.state)

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsplan.i18n import t
 from opsplan.plan.models import Text
+
+
+def catalogue_text(key: str) -> Text:
+    """A title the program defines (a runbook's, a step's), from the catalogue, as the plan's `Text`:
+    titles are `Text` because the plan may give a recovery step its own title."""
+    return Text(ko=t(key, "ko"), en=t(key, "en"))
 
 
 @dataclass

@@ -32,11 +32,11 @@ from opsplan.backup.scratch import ScratchServer
 from opsplan.backup.verify import prepare_chain
 from opsplan.errors import BackupError, RunbookError
 from opsplan.i18n import t
-from opsplan.plan.models import Plan, Text
+from opsplan.plan.models import Plan, Recovery
 from opsplan.plan.secrets import read_database_password
 from opsplan.runbooks import restore_datadir as files
 from opsplan.runbooks.integrity import captures_of, check_integrity
-from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
+from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
 from opsplan.runbooks.service_control import (
     ServiceController,
     describe_probe,
@@ -448,8 +448,7 @@ def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *,
           environ: Mapping[str, str] = os.environ, clock: Callable[[], float] = time.time) -> Runbook:
     r = RestoreDb(plan, state_db, params, environ=environ, clock=clock)
     titles = plan.recovery.database.steps
-    defaults = [Text(ko="서비스 중지", en="Stop the service"), Text(ko="백업 복원", en="Restore the backup"),
-                Text(ko="정합성 검증", en="Verify consistency"), Text(ko="서비스 재시작", en="Restart the service")]
+    defaults = Recovery().database.steps  # the plan's own defaults, for a plan that lists fewer than four
     title = [titles[i] if i < len(titles) else defaults[i] for i in range(4)]
     steps = [
         Step("stop_service", title[0], r.stop_services, undo=r.start_services_again, describe=r.describe_stop,
@@ -459,4 +458,4 @@ def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *,
         Step("verify_consistency", title[2], r.verify, undo=r.undo_verify, describe=r.describe_verify),
         Step("restart_service", title[3], r.restart, undo=r.undo_restart, describe=r.describe_restart),
     ]
-    return Runbook(KIND, Text(ko="데이터베이스 복원", en="Database restore"), steps, finally_=r.cleanup)
+    return Runbook(KIND, catalogue_text("restore.db.title"), steps, finally_=r.cleanup)

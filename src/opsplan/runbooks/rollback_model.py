@@ -31,8 +31,8 @@ from typing import Any
 
 from opsplan.backup.models_store import ModelStore
 from opsplan.errors import RunbookError
-from opsplan.plan.models import ModelSource, Plan, Text
-from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
+from opsplan.plan.models import ModelSource, Plan, Recovery, Text
+from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
 from opsplan.runbooks.model_serving import (
     identify_version,
     model_source,
@@ -45,11 +45,9 @@ from opsplan.runbooks.perf import measure_and_compare
 from opsplan.store.state import StateDB
 
 KIND = "restore-model"
-TITLE = Text(ko="모델 롤백", en="Model rollback")
-DEFAULT_TITLES = [Text(ko="이전 버전 복원", en="Restore the previous version"),
-                  Text(ko="모델 검증", en="Validate the model"),
-                  Text(ko="성능 테스트", en="Performance test"),
-                  Text(ko="서비스 적용", en="Put into service")]
+TITLE = catalogue_text("restore.model.title")
+# A plan that lists fewer than four step titles gets the plan's own defaults for the rest.
+DEFAULT_TITLES = Recovery().model.steps
 
 
 def step_titles(plan: Plan) -> list[Text]:

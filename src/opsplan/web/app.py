@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Protocol
 
@@ -14,7 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from opsplan import __version__
-from opsplan.i18n import MESSAGES
+from opsplan.i18n import t
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
@@ -119,12 +120,8 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
         language = lang if lang in ("ko", "en") else state.plan.language
         view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
                             language=language, alerts=state.alerts)
-
-        def tr(key: str) -> str:
-            return MESSAGES[key].get(language) or MESSAGES[key]["en"]
-
-        html = templates.get_template("status.html").render(s=view, t=tr, lang=language,
-                                                              interval=state.plan.monitoring.interval)
+        html = templates.get_template("status.html").render(s=view, t=partial(t, language=language),
+                                                              lang=language, interval=state.plan.monitoring.interval)
         return HTMLResponse(html)
 
     for router in routers:  # one router per domain (alerts, backups, ...), each under /api/v1
