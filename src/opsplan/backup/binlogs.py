@@ -60,10 +60,10 @@ class BinlogArchive(Base):
     __tablename__ = "backup_binlog"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255), index=True)
     sequence: Mapped[int] = mapped_column(Integer)  # the .000123 suffix, for gap checks
     server_id: Mapped[int | None] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[float] = mapped_column(Float)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, select, text
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from opsplan.backup.safety import process_alive
 from opsplan.errors import BackupError
-from opsplan.store.state import Base, StateDB
+from opsplan.store.state import META, Base, StateDB
 
 RUNNING, OK, FAILED = "running", "ok", "failed"
 FULL, INCREMENTAL = "full", "incremental"
@@ -27,13 +27,13 @@ class DbBackup(Base):
     __tablename__ = "backup_db"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    target: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(50), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("backup_db.id"))
     full_id: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
     reason: Mapped[str | None] = mapped_column(Text)
-    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    trigger: Mapped[str] = mapped_column(String(20), default="manual", server_default="manual")
     pid: Mapped[int | None] = mapped_column(Integer)
     pid_started_at: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[float] = mapped_column(Float)
@@ -75,7 +75,7 @@ class DbBackupFile(Base):
     __tablename__ = "backup_db_file"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    backup_id: Mapped[int] = mapped_column(ForeignKey("backup_db.id", ondelete="CASCADE"))
+    backup_id: Mapped[int] = mapped_column(ForeignKey("backup_db.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))  # relative to the backup's directory
     role: Mapped[str] = mapped_column(String(30))  # stream | checkpoints | info
     size: Mapped[int] = mapped_column(BigInteger)
@@ -91,7 +91,7 @@ class DbBackupTable(Base):
     __tablename__ = "backup_db_table"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    backup_id: Mapped[int] = mapped_column(ForeignKey("backup_db.id", ondelete="CASCADE"))
+    backup_id: Mapped[int] = mapped_column(ForeignKey("backup_db.id", ondelete="CASCADE"), index=True)
     schema_name: Mapped[str] = mapped_column(String(64))
     table_name: Mapped[str] = mapped_column(String(64))
     row_count: Mapped[int | None] = mapped_column(BigInteger)
@@ -165,7 +165,7 @@ def last_finished(session: Session, target: str = DATABASE_TARGET) -> DbBackup |
 
 
 def catalog_created_at(session: Session) -> float | None:
-    value = session.execute(text("SELECT value FROM opsplan_meta WHERE key = 'backup_catalog_created_at'")).scalar()
+    value = session.execute(select(META.c.value).where(META.c.key == "backup_catalog_created_at")).scalar()
     return float(value) if value is not None else None
 
 

@@ -42,12 +42,12 @@ class DrillResult(Base):
     __tablename__ = "drill_result"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    target: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(200), index=True)
     run_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     started_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
-    backup_ids: Mapped[str] = mapped_column(Text, default="[]")
+    backup_ids: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     restorable_point: Mapped[float | None] = mapped_column(Float)
     rpo_seconds: Mapped[float | None] = mapped_column(Float)
     rto_seconds: Mapped[float | None] = mapped_column(Float)
@@ -55,7 +55,7 @@ class DrillResult(Base):
     time_to_verified: Mapped[float | None] = mapped_column(Float)
     rto_target: Mapped[float | None] = mapped_column(Float)
     rpo_target: Mapped[float | None] = mapped_column(Float)
-    phases: Mapped[str] = mapped_column(Text, default="{}")
+    phases: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     tables_checked: Mapped[int | None] = mapped_column(Integer)
     tables_failed: Mapped[int | None] = mapped_column(Integer)
     failed_step: Mapped[str | None] = mapped_column(String(100))

@@ -8,6 +8,7 @@ import socket
 from datetime import UTC, datetime
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opsplan.backup.safety import process_alive
@@ -25,6 +26,13 @@ def epoch(when: datetime) -> float:
     return when.replace(tzinfo=UTC).timestamp()
 
 
+# A file's path inside its version, part of the primary key. MariaDB/MySQL cap a key at 3072 bytes
+# (768 utf8mb4 characters with the version id), so there it is 767 characters, compared byte for
+# byte: its default collation would make "A.bin" and "a.bin" one file. Elsewhere 1000 characters.
+PATH_KEY = String(1000).with_variant(
+    mysql.VARCHAR(767, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
+
+
 class FileBackupRun(Base):
     """One attempt, recorded before its first step. target: "model:NAME" or "config"."""
 
@@ -35,9 +43,9 @@ class FileBackupRun(Base):
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # size of what the backup holds
-    copied_bytes: Mapped[int] = mapped_column(BigInteger, default=0)  # bytes this run had to write
-    changed_files: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # size of what the backup holds
+    copied_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # bytes this run had to write
+    changed_files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     version: Mapped[str | None] = mapped_column(String(200), nullable=True)  # model version or git commit
     excluded: Mapped[str | None] = mapped_column(Text, nullable=True)  # newline-separated paths, never content
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -64,7 +72,7 @@ class ModelVersionFile(Base):
     __tablename__ = "model_version_files"
 
     version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True)
-    path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    path: Mapped[str] = mapped_column(PATH_KEY, primary_key=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(128))
     mode: Mapped[int] = mapped_column(Integer)

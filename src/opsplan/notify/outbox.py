@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, String, Text, UniqueConstraint, delete, func, select
+from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opsplan.store.state import Base
@@ -19,7 +19,11 @@ PENDING, SENT, FAILED = "pending", "sent", "failed"
 
 class OutboxRow(Base):
     __tablename__ = "notify_outbox"
-    __table_args__ = (UniqueConstraint("notice_key", "channel", name="uq_notify_outbox_notice_channel"),)
+    __table_args__ = (
+        UniqueConstraint("notice_key", "channel", name="uq_notify_outbox_notice_channel"),
+        Index("ix_notify_outbox_status_next", "status", "next_try_at"),
+        Index("ix_notify_outbox_fingerprint", "fingerprint"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     notice_key: Mapped[str] = mapped_column(String(300))
@@ -34,8 +38,8 @@ class OutboxRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
     first_due_at: Mapped[float] = mapped_column(Float)
     next_try_at: Mapped[float] = mapped_column(Float)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    status: Mapped[str] = mapped_column(String(20), default=PENDING, server_default=PENDING)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     sent_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, select
+from sqlalchemy import Float, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsplan.backup.safety import FILE_MODE, private_dir
@@ -27,6 +27,7 @@ AUDIT_FILE = "audit.log"
 
 class AuditEntry(Base):
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_at", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float)
@@ -34,7 +35,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     kind: Mapped[str | None] = mapped_column(String(50))
     run_id: Mapped[int | None] = mapped_column(Integer)
-    arguments: Mapped[str] = mapped_column(Text, default="{}")
+    arguments: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     outcome: Mapped[str | None] = mapped_column(String(50))
     detail: Mapped[str | None] = mapped_column(Text)
 

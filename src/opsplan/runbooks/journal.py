@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from opsplan.backup.safety import process_alive
@@ -32,23 +32,24 @@ MASK = "***"
 
 class RunbookRun(Base):
     __tablename__ = "runbook_run"
+    __table_args__ = (Index("ix_runbook_run_started", "started_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(50))
-    title: Mapped[str] = mapped_column(Text, default="")
-    params: Mapped[str] = mapped_column(Text, default="{}")
+    title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    params: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     actor: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))
-    dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
+    dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_step: Mapped[str | None] = mapped_column(String(100))
     reason: Mapped[str | None] = mapped_column(Text)
     pid: Mapped[int | None] = mapped_column(Integer)
     pid_started_at: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
-    resumes: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(Text, default="{}")
-    data: Mapped[str] = mapped_column(Text, default="{}")
+    resumes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    state: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
     def shown_status(self) -> str:
         """`running` only while the process that runs it is alive; otherwise it was interrupted."""
@@ -59,12 +60,13 @@ class RunbookRun(Base):
 
 class RunbookStepRow(Base):
     __tablename__ = "runbook_step"
+    __table_args__ = (Index("ix_runbook_step_run", "run_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runbook_run.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)  # the step's index in the runbook (0-based)
     name: Mapped[str] = mapped_column(String(100))
-    title: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="", server_default="")
     phase: Mapped[str] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str | None] = mapped_column(String(200))
@@ -72,7 +74,7 @@ class RunbookStepRow(Base):
     finished_at: Mapped[float | None] = mapped_column(Float)
     seconds: Mapped[float | None] = mapped_column(Float)
     output: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[str] = mapped_column(Text, default="{}")
+    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
 
 
 # --- secrets -----------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Column, DateTime, Float, String, Table, Text, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from opsplan.errors import StoreError
@@ -26,7 +27,32 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 class Base(DeclarativeBase):
-    """Every table of the state database derives from this."""
+    """Every table of the state database derives from this (its metadata is the whole schema)."""
+
+
+# Facts about the database itself (revision 0001_base). `key` is a reserved word on MariaDB:
+# query it through this table, which quotes it, never with hand-written SQL.
+META = Table(
+    "opsplan_meta",
+    Base.metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
+# On MySQL/MariaDB a plain FLOAT is 4 bytes, which rounds a unix time to about two minutes, and a
+# plain DATETIME drops the microseconds. The state DB's Float columns are times and durations and
+# its DateTime columns are instants, so there they become DOUBLE and DATETIME(6): what SQLite
+# (REAL, text) and PostgreSQL (double precision, timestamp) already keep. Types that name their
+# precision, and the mysql dialect's own FLOAT/DATETIME, are left alone.
+@compiles(Float, "mysql", "mariadb")
+def _mysql_float(type_: Float, compiler: Any, **kw: Any) -> str:
+    return "DOUBLE" if type_.precision is None else str(compiler.visit_FLOAT(type_, **kw))
+
+
+@compiles(DateTime, "mysql", "mariadb")
+def _mysql_datetime(type_: DateTime, compiler: Any, **kw: Any) -> str:
+    return "DATETIME(6)"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

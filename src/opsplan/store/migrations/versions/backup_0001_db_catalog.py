@@ -83,4 +83,5 @@ def downgrade() -> None:
     op.drop_table("backup_db_table")
     op.drop_table("backup_db_file")
     op.drop_table("backup_db")
-    op.execute("DELETE FROM opsplan_meta WHERE key = 'backup_catalog_created_at'")
+    meta = sa.table("opsplan_meta", sa.column("key", sa.String), sa.column("value", sa.Text))
+    op.execute(meta.delete().where(meta.c.key == "backup_catalog_created_at"))  # `key` is reserved on MariaDB

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision = "backup_files_0001"
 down_revision = "0001_base"
@@ -49,7 +50,10 @@ def upgrade() -> None:
         "model_version_files",
         sa.Column("version_id", sa.Integer, sa.ForeignKey("model_versions.id", ondelete="CASCADE"),
                   primary_key=True),
-        sa.Column("path", sa.String(1000), primary_key=True),
+        # MariaDB/MySQL: 767 characters fit its 3072-byte key, compared byte for byte (see
+        # models_catalog.PATH_KEY). SQLite and PostgreSQL get the String(1000) they always had.
+        sa.Column("path", sa.String(1000).with_variant(
+            mysql.VARCHAR(767, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"), primary_key=True),
         sa.Column("size_bytes", sa.BigInteger, nullable=False),
         sa.Column("hash", sa.String(128), nullable=False),
         sa.Column("mode", sa.Integer, nullable=False),
