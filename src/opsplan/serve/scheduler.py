@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from opsplan import format as fmt
+
 log = logging.getLogger("opsplan.scheduler")
 
 
@@ -56,7 +58,7 @@ class Scheduler:
         due = float(croniter(job.cron, datetime.fromtimestamp(now, self.tz)).get_prev(float))
         if last is not None and last < due:
             log.warning("job %s missed its run at %s while opsplan was down; running it now", job.name,
-                        datetime.fromtimestamp(due, self.tz).isoformat(timespec="minutes"))
+                        fmt.iso_local(due, self.tz, timespec="minutes"))
             job.next_at = now
 
     def next_time(self, cron: str, after: float) -> float:

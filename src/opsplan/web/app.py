@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from opsplan import __version__
+from opsplan import format as fmt
 from opsplan.collectors.exposition import LatestSamples
 from opsplan.i18n import MESSAGES
 from opsplan.plan.models import Plan
@@ -57,6 +58,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
                   openapi_url="/api/v1/openapi.json")
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                             autoescape=select_autoescape(["html"]))
+    templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number)
 
     def health_age() -> float | None:
         cycle = state.loop.last_cycle
