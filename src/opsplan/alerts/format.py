@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from opsplan import format as fmt
 from opsplan.plan.models import Text
-from opsplan.plan.types import format_duration
 
 
 def format_value(metric: str, value: float | None) -> str:
@@ -14,24 +14,14 @@ def format_value(metric: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"
     if metric.endswith("_ratio"):
-        return f"{value * 100:.1f}%"
+        return fmt.percent(value)
     if metric.endswith("_celsius"):
         return f"{value:.0f}°C"
     if metric.endswith("_seconds"):
-        if abs(value) < 60:
-            return f"{value:.2f}s"
-        return format_duration(float(round(value)))
+        return fmt.duration(value, sep="", precision=2)
     if metric.endswith("_bytes"):
-        return _bytes(value)
+        return fmt.size(value, style="compact")
     return f"{value:g}"
-
-
-def _bytes(value: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(value) < 1000 or unit == "TB":
-            return f"{value:.0f}{unit}" if unit == "B" else f"{value:.1f}{unit}"
-        value /= 1000
-    return f"{value:g}"  # unreachable
 
 
 def subject_text(labels: Mapping[str, str], names: tuple[str, ...]) -> str:

@@ -12,20 +12,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
+from opsplan import format as fmt
 from opsplan.alerts.events import AlertNotice
 
 log = logging.getLogger("opsplan.alerts.push")
 
 Clock = Callable[[], float]
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 
 
 class AlertmanagerPush:
@@ -80,11 +76,11 @@ class AlertmanagerPush:
         if notice.value is not None:
             annotations["value"] = f"{notice.value:g}"
         alert: dict[str, Any] = {"labels": labels, "annotations": annotations,
-                                 "startsAt": _iso(notice.started_at)}
+                                 "startsAt": fmt.iso_utc(notice.started_at)}
         if self.generator_url:
             alert["generatorURL"] = self.generator_url
         if notice.kind == "resolved":
-            alert["endsAt"] = _iso(notice.resolved_at or self.clock())
+            alert["endsAt"] = fmt.iso_utc(notice.resolved_at or self.clock())
         return alert
 
     # --- the sender side -----------------------------------------------------------------------
@@ -93,7 +89,7 @@ class AlertmanagerPush:
         """Post every firing and newly resolved alert; True when Alertmanager took them."""
         now = self.clock()
         with self._lock:
-            batch = [{**a, "endsAt": _iso(now + 4 * self.resend_s)} for a in self._firing.values()]
+            batch = [{**a, "endsAt": fmt.iso_utc(now + 4 * self.resend_s)} for a in self._firing.values()]
             resolved = dict(self._resolved)
             batch += list(resolved.values())
         if not batch:

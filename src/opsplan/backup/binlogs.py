@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from opsplan import format as fmt
 from opsplan.backup.catalog import FAILED, OK, RUNNING, all_backups
 from opsplan.backup.dbserver import connect
 from opsplan.backup.mariabackup import credentials_file
@@ -380,11 +381,8 @@ def prune_binlogs(plan: Plan, state_db: StateDB, *, clock: Callable[[], float] =
 
 
 def row_json(row: BinlogArchive, tz: str) -> dict[str, Any]:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     def local(ts: float | None) -> str | None:
-        return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return fmt.local_time(ts, tz, zone_name=True, missing=None)
 
     return {
         "id": row.id, "file": row.name, "server_id": row.server_id, "status": row.status, "reason": row.reason,

@@ -28,6 +28,7 @@ import zstandard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from opsplan import format as fmt
 from opsplan.backup import catalog
 from opsplan.backup.binlogs import BinlogArchive, archived, binlog_root, sequence_of
 from opsplan.backup.catalog import OK, DbBackup
@@ -65,8 +66,7 @@ def parse_when(text: str, timezone: str) -> datetime:
 
 
 def _show(ts: float, tz: datetime) -> str:
-    zone = tz.tzinfo or UTC
-    return datetime.fromtimestamp(ts, zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+    return fmt.local_time(ts, tz.tzinfo or UTC, zone_name=True)
 
 
 def _ok_backups(session: Session) -> list[DbBackup]:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsplan import format as fmt
 from opsplan.backup.database import database_root
 from opsplan.backup.dbserver import connect, server_version, show_grants
 from opsplan.backup.mariabackup import (
@@ -16,7 +17,7 @@ from opsplan.backup.mariabackup import (
     Mariabackup,
     missing_privileges,
 )
-from opsplan.backup.safety import format_bytes, free_bytes
+from opsplan.backup.safety import free_bytes
 from opsplan.collectors.mariadb import directory_bytes
 from opsplan.errors import OpsplanError
 from opsplan.plan.models import Plan
@@ -76,8 +77,9 @@ def _directory(plan: Plan) -> CheckResult:
     free = free_bytes(root)
     datadir = directory_bytes(plan.database.datadir)
     if datadir is not None and free < datadir:
-        problems.append(f"{format_bytes(free)} free, the datadir holds {format_bytes(datadir)}")
-    detail = "; ".join(problems) or (f"{root}: {format_bytes(free)} free"
-                                      + (f", datadir {format_bytes(datadir)}" if datadir is not None else "")
+        problems.append(f"{fmt.size(free, style='binary')} free, "
+                        f"the datadir holds {fmt.size(datadir, style='binary')}")
+    holds = "" if datadir is None else f", datadir {fmt.size(datadir, style='binary')}"
+    detail = "; ".join(problems) or (f"{root}: {fmt.size(free, style='binary')} free" + holds
                                       + ("" if existing else " (created at the first backup, mode 0700)"))
     return CheckResult("directory", not problems, detail)

@@ -11,9 +11,8 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from opsplan import format as fmt
 from opsplan.backup import catalog
 from opsplan.backup.database import DatabaseBackupEngine
 from opsplan.errors import OpsplanError
@@ -61,7 +60,7 @@ def database_jobs(
         if missed is not None and last is None:
             # No attempt ever: treat as missed so a new install backs up at start-up.
             log.warning("database backup: none taken yet; the one due at %s runs now",
-                        datetime.fromtimestamp(missed, ZoneInfo(plan.timezone)).isoformat(timespec="minutes"))
+                        fmt.iso_local(missed, plan.timezone, timespec="minutes"))
             return 0.0
         return last
 

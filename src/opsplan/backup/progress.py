@@ -12,17 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
+from opsplan import format as fmt
+
 log = logging.getLogger("opsplan.backup.progress")
 
 LOG_EVERY_SECONDS = 5.0
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 @contextmanager
@@ -83,8 +77,6 @@ def progress(
 def _log_line(description: str, done: float, total: int, elapsed: float) -> None:
     rate = done / elapsed if elapsed > 0 else 0.0
     left = (total - done) / rate if rate > 0 and total > done else 0.0
-    percent = 100.0 * done / total if total > 0 else 100.0
-    log.info(
-        "%s: %s of %s (%.0f%%), %s/s, %.0fs left",
-        description, _human(done), _human(total), percent, _human(rate), left,
-    )
+    log.info("%s: %s of %s (%s), %s/s, %s left", description, fmt.size(done), fmt.size(total),
+             fmt.percent(done / total if total > 0 else 1.0, precision=0), fmt.size(rate),
+             fmt.seconds(left, precision=0))

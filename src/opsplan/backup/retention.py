@@ -13,10 +13,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from opsplan import format as fmt
 from opsplan.backup import catalog
 from opsplan.backup.catalog import FAILED, FULL, OK, DbBackup
 from opsplan.backup.safety import remove_quietly
@@ -49,7 +49,7 @@ class RecoveryWindowPolicy:
         self.tz = ZoneInfo(timezone)
 
     def _day(self, ts: float) -> str:
-        return datetime.fromtimestamp(ts, self.tz).strftime("%Y-%m-%d %H:%M")
+        return fmt.local_time(ts, self.tz, seconds=False)
 
     def obsolete(self, backups: Sequence[DbBackup], now: float) -> list[Removal]:
         removals = [Removal(b.id, "backup.prune.failed", {"reason": b.reason or "?"})

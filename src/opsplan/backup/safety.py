@@ -16,20 +16,11 @@ from typing import IO
 
 import psutil
 
+from opsplan import format as fmt
 from opsplan.errors import BackupError
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-
-def format_bytes(n: float) -> str:
-    """1536 -> '1.5 KiB': for messages an operator reads."""
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover - loop always returns
 
 
 def private_dir(path: Path) -> Path:
@@ -93,7 +84,8 @@ def ensure_space(directory: Path, needed_bytes: int) -> int:
     free = free_bytes(directory)
     if free < needed_bytes:
         raise BackupError(
-            f"not enough space in {directory}: {format_bytes(needed_bytes)} needed, {format_bytes(free)} free")
+            f"not enough space in {directory}: {fmt.size(needed_bytes, style='binary')} needed, "
+            f"{fmt.size(free, style='binary')} free")
     return free
 
 

@@ -3,18 +3,15 @@ work whether or not `opsplan serve` runs (serve picks acks and silences up on it
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 
-from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
+from opsplan import format as fmt
+from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -47,20 +44,6 @@ def _clock() -> float:
     return time.time()
 
 
-def _local(ts: float | None, tz: str) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _iso(ts: float | None, tz: str) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
-
-
-def _json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-
-
 def _table(header: str, rows: list[list[str]]) -> None:
     # Plain " | " lines, not a boxed table: a fingerprint must never be cut to fit the terminal.
     out.print(" | ".join(header.split("|")), markup=False, highlight=False)
@@ -84,10 +67,10 @@ def list_command(ctx: typer.Context,
     if as_json:
         for alert in alerts:  # UTC seconds stay for scripts; the local time is added beside them
             for key in ("active_since", "started_at", "resolved_at"):
-                alert[f"{key}_local"] = _iso(alert[key], tz)
+                alert[f"{key}_local"] = fmt.iso_local(alert[key], tz)
             if alert["acknowledged"]:
-                alert["acknowledged"]["at_local"] = _iso(alert["acknowledged"]["at"], tz)
-        _json({"timezone": tz, "count": len(alerts), "groups": groups})
+                alert["acknowledged"]["at_local"] = fmt.iso_local(alert["acknowledged"]["at"], tz)
+        print_json({"timezone": tz, "count": len(alerts), "groups": groups})
         return
     if not alerts:
         out.print(t("alerts.none", lang), markup=False)
@@ -103,12 +86,13 @@ def list_command(ctx: typer.Context,
                 notes.append(t("alerts.silenced", lang, ids=",".join(a["silenced_by"])))
             if a["acknowledged"]:
                 notes.append(t("alerts.acked", lang, by=a["acknowledged"]["by"],
-                               at=_local(a["acknowledged"]["at"], tz)))
+                               at=fmt.local_time(a["acknowledged"]["at"], tz)))
             if a["state"] == "resolved":
-                notes.append(f"{_local(a['resolved_at'], tz)} ({a['resolved_reason']})")
+                notes.append(f"{fmt.local_time(a['resolved_at'], tz)} ({a['resolved_reason']})")
             since = a["started_at"] if a["state"] != "pending" else a["active_since"]
             rows.append([a["fingerprint"], a["alert"], a["severity"], t(_STATE_KEY[a["state"]], lang),
-                         a["value_text"] or "-", a["threshold_text"] or "-", _local(since, tz), "; ".join(notes)])
+                         a["value_text"] or "-", a["threshold_text"] or "-", fmt.local_time(since, tz),
+                         "; ".join(notes)])
         _table(t("alerts.columns", lang), rows)
 
 
@@ -147,10 +131,11 @@ def silence_command(ctx: typer.Context,
         silence = add_silence(db, matchers, starts_at=now, ends_at=now + seconds,
                               author=author or os.environ.get("USER") or "operator", comment=comment, now=now)
     if as_json:
-        _json(silence.as_dict(now))
+        print_json(silence.as_dict(now))
         return
-    out.print(t("alerts.silence_added", plan.language, id=silence.id, start=_local(silence.starts_at, plan.timezone),
-                end=_local(silence.ends_at, plan.timezone)), markup=False)
+    out.print(t("alerts.silence_added", plan.language, id=silence.id,
+                start=fmt.local_time(silence.starts_at, plan.timezone),
+                end=fmt.local_time(silence.ends_at, plan.timezone)), markup=False)
 
 
 def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., metavar="ID")) -> None:
@@ -175,13 +160,13 @@ def silences_command(ctx: typer.Context,
     with _state_db(plan) as db:
         silences = load_silences(db, now, include_expired=include_expired)
     if as_json:
-        _json([{**s.as_dict(now), "starts_at_local": _iso(s.starts_at, tz), "ends_at_local": _iso(s.ends_at, tz)}
-               for s in silences])
+        print_json([{**s.as_dict(now), "starts_at_local": fmt.iso_local(s.starts_at, tz),
+                     "ends_at_local": fmt.iso_local(s.ends_at, tz)} for s in silences])
         return
     if not silences:
         out.print(t("alerts.no_silences", lang), markup=False)
         return
-    local: Callable[[float], str] = lambda ts: _local(ts, tz)  # noqa: E731
+    local: Callable[[float], str] = lambda ts: fmt.local_time(ts, tz)  # noqa: E731
     _table(t("alerts.silence_columns", lang),
            [[s.id, " ".join(m.text() for m in s.matchers), local(s.starts_at), local(s.ends_at), s.author,
              s.comment, t(_SILENCE_STATE_KEY[s.state(now)], lang)] for s in silences])

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import time
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.tree import Tree
 
-from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, state_db
+from opsplan import format as fmt
+from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
-
-
-def _local(ts: float | None, tz: str) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def _age(ts: float | None, now: float) -> str:
-    if ts is None:
-        return "-"
-    seconds = max(0.0, now - ts)
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds / 3600:.1f}h"
-    return f"{seconds / 86400:.1f}d"
-
-
-def _json(data: object) -> None:
-    out.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 
 def backup_db(ctx: typer.Context,
@@ -40,7 +19,6 @@ def backup_db(ctx: typer.Context,
               as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Back up MariaDB with mariabackup (the plan decides full or incremental unless told)."""
     from opsplan.backup.database import DatabaseBackupEngine
-    from opsplan.backup.safety import format_bytes
 
     if full and incremental:
         fail("--full and --incremental exclude each other", code=2)
@@ -49,17 +27,20 @@ def backup_db(ctx: typer.Context,
     with one_line_errors(), state_db(plan) as db:
         row = DatabaseBackupEngine(plan, db).run(requested)
     if as_json:
-        _json(_row_json(row, plan.timezone))
+        print_json(_row_json(row, plan.timezone))
         return
-    out.print(t("backup.db.done", plan.language, id=row.id, kind=row.kind, size=format_bytes(row.bytes_stored or 0),
-                seconds=row.duration or 0.0), markup=False)
+    out.print(t("backup.db.done", plan.language, id=row.id, kind=row.kind,
+                size=fmt.size(row.bytes_stored or 0, style="binary"), seconds=row.duration or 0.0), markup=False)
 
 
 def _row_json(row: Any, tz: str) -> dict[str, Any]:
+    def local(ts: float | None) -> str | None:
+        return fmt.local_time(ts, tz, zone_name=True, missing=None)
+
     return {
         "id": row.id, "kind": row.kind, "parent_id": row.parent_id, "full_id": row.full_id,
         "status": row.status, "reason": row.reason, "trigger": row.trigger,
-        "started": _local(row.started_at, tz), "finished": _local(row.finished_at, tz),
+        "started": local(row.started_at), "finished": local(row.finished_at),
         "started_at": row.started_at, "finished_at": row.finished_at, "duration_s": row.duration,
         "from_lsn": row.from_lsn, "to_lsn": row.to_lsn,
         "binlog": {"file": row.binlog_file, "position": row.binlog_position, "gtid": row.gtid},
@@ -67,10 +48,10 @@ def _row_json(row: Any, tz: str) -> dict[str, Any]:
         "compression": row.compression, "compression_level": row.compression_level,
         "tool_version": row.tool_version, "server_version": row.server_version,
         "verify": {"status": row.verify_status, "deep": row.verify_deep, "reason": row.verify_reason,
-                   "at": _local(row.verified_at, tz)},
+                   "at": local(row.verified_at)},
         "files": [{"name": f.name, "role": f.role, "size": f.size, "hash": f"{f.hash_algorithm}:{f.hash}"}
                   for f in row.files],
-        "pruned": _local(row.pruned_at, tz), "prune_reason": row.prune_reason,
+        "pruned": local(row.pruned_at), "prune_reason": row.prune_reason,
     }
 
 
@@ -80,7 +61,6 @@ def backup_list(ctx: typer.Context,
     """Show database backups as chains: each full with its incrementals below it."""
     from opsplan.backup import catalog
     from opsplan.backup.database import DatabaseBackupEngine
-    from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
@@ -88,7 +68,7 @@ def backup_list(ctx: typer.Context,
         with db.session() as session:
             rows = catalog.all_backups(session, include_pruned=include_pruned)
     if as_json:
-        _json([_row_json(r, plan.timezone) for r in rows])
+        print_json([_row_json(r, plan.timezone) for r in rows])
         return
     if not rows:
         out.print(t("backup.list.empty", plan.language))
@@ -102,8 +82,9 @@ def backup_list(ctx: typer.Context,
             verify += " (deep)"
         style = {"ok": "green", "failed": "red", "running": "yellow"}.get(row.status, "")
         label = (f"[bold]#{row.id}[/] {row.kind}  [{style}]{row.status}[/]  "
-                 f"{_local(row.started_at, plan.timezone)}  age {_age(row.finished_at or row.started_at, now)}  "
-                 f"{format_bytes(row.bytes_stored or 0)}  verify {verify}")
+                 f"{fmt.local_time(row.started_at, plan.timezone, zone_name=True)}  "
+                 f"age {fmt.age(now - (row.finished_at or row.started_at))}  "
+                 f"{fmt.size(row.bytes_stored or 0, style='binary')}  verify {verify}")
         if row.reason:
             label += f"  — {row.reason}"
         if row.pruned_at:
@@ -126,7 +107,7 @@ def backup_prune(ctx: typer.Context,
             DatabaseBackupEngine(plan, db).recover()
         removals = prune(plan, db, dry_run=dry_run)
     if as_json:
-        _json([{"id": r.backup_id, "reason": r.reason(plan.language), "removed": not dry_run} for r in removals])
+        print_json([{"id": r.backup_id, "reason": r.reason(plan.language), "removed": not dry_run} for r in removals])
         return
     if not removals:
         out.print(t("backup.prune.none", plan.language))
@@ -152,7 +133,7 @@ def backup_verify(ctx: typer.Context,
         results = (verify_all(plan, db, deep=deep) if all_
                    else [verify_backup(plan, db, backup_id, deep=deep)])
     if as_json:
-        _json([{"id": r.backup_id, "ok": r.ok, "deep": r.deep, "reason": r.reason} for r in results])
+        print_json([{"id": r.backup_id, "ok": r.ok, "deep": r.deep, "reason": r.reason} for r in results])
     else:
         how = t("backup.verify.deep" if deep else "backup.verify.hash", plan.language)
         for r in results:
@@ -173,7 +154,7 @@ def backup_check(ctx: typer.Context,
     with one_line_errors():
         results = run_checks(plan)
     if as_json:
-        _json([{"check": r.name, "ok": r.ok, "detail": r.detail} for r in results])
+        print_json([{"check": r.name, "ok": r.ok, "detail": r.detail} for r in results])
     else:
         for r in results:
             word = t("backup.check.ok" if r.ok else "backup.check.problem", plan.language)
@@ -188,14 +169,13 @@ def backup_binlogs(ctx: typer.Context,
                                                        help="Also show pruned and failed files.")) -> None:
     """List archived binary logs: file, first/last event time, size, hash."""
     from opsplan.backup import binlogs
-    from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db, db.session() as session:
         rows = binlogs.all_rows(session) if include_pruned else binlogs.archived(session)
         data = [binlogs.row_json(r, plan.timezone) for r in rows]
     if as_json:
-        _json(data)
+        print_json(data)
         return
     if not data:
         out.print(t("binlogs.list.empty", plan.language))
@@ -205,7 +185,7 @@ def backup_binlogs(ctx: typer.Context,
         extra = f"  {row['status']}" if row["status"] != "ok" else ""
         extra += "  (pruned)" if row["pruned"] else ""
         out.print(f"{row['file']}  {row['first_event'] or '-'}  {row['last_event'] or '-'}  "
-                  f"{format_bytes(row['size'] or 0)}  {row['hash'] or '-'}{extra}", markup=False)
+                  f"{fmt.size(row['size'] or 0, style='binary')}  {row['hash'] or '-'}{extra}", markup=False)
 
 
 def backup_archive_binlogs(ctx: typer.Context,
@@ -217,7 +197,7 @@ def backup_archive_binlogs(ctx: typer.Context,
     with one_line_errors(), state_db(plan) as db:
         result = archive_binlogs(plan, db)
     if as_json:
-        _json({"log_bin": result.log_bin, "archived": result.archived})
+        print_json({"log_bin": result.log_bin, "archived": result.archived})
     elif not result.log_bin:
         err.print(t("binlogs.log_bin_off", plan.language), markup=False)
     elif result.archived:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
 import typer
 from rich.table import Table
 
-from opsplan.cli.common import err, one_line_errors, out, plan_from, state_db
+from opsplan import format as fmt
+from opsplan.cli.common import err, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
 
 config_app = typer.Typer(help="Configuration files in Git: back up now, show the history, show a diff.")
-
-
-def _local(when: datetime | float, tz: str) -> str:
-    ts = when if isinstance(when, float) else when.replace(tzinfo=UTC).timestamp()
-    return datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
-
-
-def _json(data: object) -> None:
-    out.print(json.dumps(data, ensure_ascii=False, indent=2), markup=False, highlight=False)
 
 
 def backup_model(ctx: typer.Context,
@@ -31,19 +19,19 @@ def backup_model(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Back up one AI model now when its folder changed (or as a declared --version)."""
     from opsplan.backup.files_jobs import backup_models
-    from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
         result = backup_models(plan, db, only=name, version=version)[0]
     if as_json:
-        _json({"model": result.model, "status": result.status, "version": result.version, "files": result.files,
+        print_json({"model": result.model, "status": result.status, "version": result.version, "files": result.files,
                "size_bytes": result.size_bytes, "copied_bytes": result.copied_bytes, "changed": result.changed,
                "pruned": result.pruned})
         return
     key = "backup.model.stored" if result.status == "ok" else "backup.model.unchanged"
     out.print(t(key, plan.language, model=result.model, version=result.version, files=result.files,
-                size=format_bytes(result.size_bytes), copied=format_bytes(result.copied_bytes)), markup=False)
+                size=fmt.size(result.size_bytes, style="binary"),
+                copied=fmt.size(result.copied_bytes, style="binary")), markup=False)
     if result.pruned:
         out.print(t("backup.model.pruned", plan.language, model=result.model, versions=", ".join(result.pruned)),
                   markup=False)
@@ -53,14 +41,14 @@ def backup_models_list(ctx: typer.Context,
                        as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List the kept versions of every model, oldest first."""
     from opsplan.backup.files_jobs import model_store
-    from opsplan.backup.safety import format_bytes
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
         rows = model_store(plan, db).versions()
     if as_json:
-        _json([{"model": r.model, "version": r.version, "created_at": _local(r.created_at, plan.timezone),
-                "files": r.files, "size_bytes": r.size_bytes, "content_hash": r.content_hash} for r in rows])
+        print_json([{"model": r.model, "version": r.version,
+                     "created_at": fmt.iso_local(fmt.timestamp(r.created_at), plan.timezone),
+                     "files": r.files, "size_bytes": r.size_bytes, "content_hash": r.content_hash} for r in rows])
         return
     if not rows:
         out.print(t("backup.models.empty", plan.language))
@@ -69,7 +57,8 @@ def backup_models_list(ctx: typer.Context,
     for column in ("model", "version", "created", "files", "size"):
         table.add_column(column)
     for r in rows:
-        table.add_row(r.model, r.version, _local(r.created_at, plan.timezone), str(r.files), format_bytes(r.size_bytes))
+        table.add_row(r.model, r.version, fmt.iso_local(fmt.timestamp(r.created_at), plan.timezone), str(r.files),
+                      fmt.size(r.size_bytes, style="binary"))
     out.print(table)
 
 
@@ -85,7 +74,7 @@ def backup_config(ctx: typer.Context,
     with one_line_errors(), state_db(plan) as db:
         result = run_config_backup(plan, db)
     if as_json:
-        _json({"status": result.status, "commit": result.commit, "changed": result.changed,
+        print_json({"status": result.status, "commit": result.commit, "changed": result.changed,
                "excluded": [{"path": e.path, "reason": e.reason} for e in result.excluded],
                "missing": result.missing, "unreadable": result.unreadable})
         return
@@ -116,13 +105,13 @@ def config_log(ctx: typer.Context,
     with one_line_errors(), state_db(plan) as db:
         commits = config_repo(plan, db).log(limit)
     if as_json:
-        _json([{"commit": c.commit, "time": _local(c.timestamp, plan.timezone), "subject": c.subject,
+        print_json([{"commit": c.commit, "time": fmt.iso_local(c.timestamp, plan.timezone), "subject": c.subject,
                 "files": c.files} for c in commits])
         return
     if not commits:
         out.print(t("backup.config.no_history", plan.language))
     for c in commits:
-        out.print(f"{c.commit[:12]}  {_local(c.timestamp, plan.timezone)}  {c.subject}", markup=False)
+        out.print(f"{c.commit[:12]}  {fmt.iso_local(c.timestamp, plan.timezone)}  {c.subject}", markup=False)
         for line in c.files:
             out.print(f"    {line}", markup=False)
 

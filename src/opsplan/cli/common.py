@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from opsplan import format as fmt
 from opsplan.errors import OpsplanError, PlanError
 from opsplan.plan.models import Plan
 
@@ -34,6 +35,11 @@ def plan_from(ctx: typer.Context) -> Plan:
         for problem in all_errors(exc):
             err.print(f"opsplan: {problem}", markup=False)
         raise typer.Exit(2) from None
+
+
+def print_json(data: object) -> None:
+    """A `--json` document on stdout, as every command prints it (not through rich: no markup, no emoji)."""
+    typer.echo(fmt.to_json(data))
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import typer
 from rich.console import Console
 
-from opsplan.cli.common import one_line_errors, out, plan_from, state_db
+from opsplan import format as fmt
+from opsplan.cli.common import one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
 
 
 def _summary(result: dict[str, Any], lang: str) -> list[str]:
-    from opsplan.runbooks.drill_report import duration
-
     if result.get("status") not in ("ok", "failed") or "phases" not in result:
         return [f"{result.get('kind')} {result.get('run_id')}: {result.get('status')} {result.get('reason') or ''}"]
     lines = []
@@ -23,13 +21,13 @@ def _summary(result: dict[str, Any], lang: str) -> list[str]:
         def met(value: bool | None) -> str:
             return "-" if value is None else t("drill.met" if value else "drill.missed", lang)
         lines.append(t("drill.summary", lang, status=t("drill.passed", lang),
-                       rto=duration(result["rto_seconds"]), rto_target=duration(result["targets"]["rto_seconds"]),
-                       rto_met=met(result["rto_met"]), rpo=duration(result["rpo_seconds"]),
-                       rpo_target=duration(result["targets"]["rpo_seconds"]), rpo_met=met(result["rpo_met"])))
+                       rto=fmt.duration(result["rto_seconds"]),
+                       rto_target=fmt.duration(result["targets"]["rto_seconds"]),
+                       rto_met=met(result["rto_met"]), rpo=fmt.duration(result["rpo_seconds"]),
+                       rpo_target=fmt.duration(result["targets"]["rpo_seconds"]), rpo_met=met(result["rpo_met"])))
     else:
         lines.append(t("drill.summary.failed", lang, step=result["failed_step"], reason=result["reason"] or "-"))
-    phases = ", ".join(f"{k} {v:.1f}s" for k, v in result["phases"].items() if v is not None)
-    lines.append(t("drill.summary.phases", lang, phases=phases or "-"))
+    lines.append(t("drill.summary.phases", lang, phases=fmt.phases(result["phases"])))
     lines += [f"  {x['name']}: {'; '.join(x['problems'])}" for x in result.get("tables", []) if not x["ok"]][:20]
     if result.get("report"):
         lines.append(t("drill.summary.report", lang, path=result["report"]))
@@ -53,7 +51,7 @@ def drill_db(
         console = Console(stderr=True, highlight=False, soft_wrap=True) if as_json else out
         result = run_drill(plan, db, params, environ=os.environ, console=console, dry_run=dry_run)
     if as_json:
-        typer.echo(json.dumps({"timezone": plan.timezone, **result}, ensure_ascii=False, indent=2, default=str))
+        print_json({"timezone": plan.timezone, **result})
     elif not dry_run:
         for line in _summary(result, plan.language):
             out.print(line, markup=False)

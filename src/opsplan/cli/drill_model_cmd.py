@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, state_db
 
 
@@ -24,10 +25,9 @@ def drill_model(ctx: typer.Context,
         engine = RunbookEngine(plan, db, console=Console(stderr=True) if as_json else out)
         outcome, report = run_drill(plan, db, name, version=version, engine=engine)
     if not as_json:
-        phases = ", ".join(f"{k} {v:.1f}s" for k, v in report["phases"].items() if v is not None)
         key = "drill.model.passed" if report["passed"] else "drill.model.failed"
-        out.print(t(key, plan.language, model=name, version=report["version"] or "-", phases=phases or "-"),
-                  markup=False)
+        out.print(t(key, plan.language, model=name, version=report["version"] or "-",
+                    phases=fmt.phases(report["phases"])), markup=False)
     raise typer.Exit(run_and_report(outcome, as_json=as_json, language=plan.language, timezone=plan.timezone,
                                     extra=report))
 

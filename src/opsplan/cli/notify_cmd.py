@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
 import typer
 from rich.table import Table
 
-from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
+from opsplan import format as fmt
+from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
 
 
@@ -44,7 +44,7 @@ def test_channels(ctx: typer.Context,
         result = attempt(target, message.title, message.body, message.notify_type, environ=os.environ)
         results.append({"channel": target.name, "ok": result.ok, "reason": result.reason})
     if as_json:
-        out.print(json.dumps(results, ensure_ascii=False, indent=2), markup=False, highlight=False)
+        print_json(results)
     else:
         for r in results:
             word = t("notify.cli.ok", lang) if r["ok"] else t("notify.cli.failed", lang)
@@ -58,18 +58,17 @@ def show_outbox(ctx: typer.Context,
                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """List notifications still pending or given up, with attempts and the next try."""
     from opsplan.notify import outbox
-    from opsplan.notify.render import local_time
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db, db.session() as session:
         rows = outbox.unsent(session)
     tz = plan.timezone
     items = [{"id": r.id, "channel": r.channel, "status": r.status, "alert": r.alert, "kind": r.kind,
               "severity": r.severity, "attempts": r.attempts,
-              "created": local_time(r.created_at, tz),
-              "next_try": local_time(r.next_try_at, tz) if r.status == outbox.PENDING else None,
+              "created": fmt.local_time(r.created_at, tz, zone_name=True),
+              "next_try": fmt.local_time(r.next_try_at, tz, zone_name=True) if r.status == outbox.PENDING else None,
               "last_error": r.last_error} for r in rows]
     if as_json:
-        out.print(json.dumps(items, ensure_ascii=False, indent=2), markup=False, highlight=False)
+        print_json(items)
         return
     if not items:
         out.print(t("notify.cli.outbox_empty", plan.language), markup=False)

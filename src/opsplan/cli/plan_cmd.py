@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import io
-import json
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from ruamel.yaml import YAML
 
+from opsplan import format as fmt
 from opsplan.cli.common import err, out
 from opsplan.errors import PlanError
 from opsplan.plan.models import Plan
@@ -64,7 +64,7 @@ def show(ctx: typer.Context,
     _, plan = _load(path or _global_plan(ctx))
     data = plan.model_dump(mode="json", by_alias=True)
     if as_json:
-        text = json.dumps(data, ensure_ascii=False, indent=2)
+        text = fmt.to_json(data)
     else:
         yaml = YAML(typ="rt")
         yaml.default_flow_style = False

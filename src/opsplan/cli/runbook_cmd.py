@@ -4,34 +4,19 @@ to print a run's result the same way (exit code 0 for ok or dry run, 1 otherwise
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
-from opsplan.cli.common import one_line_errors, out, plan_from, state_db
+from opsplan import format as fmt
+from opsplan.cli.common import one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
 
 runbook_app = typer.Typer(no_args_is_help=True,
                           help="The journal of recovery runs: list, show one, resume an interrupted one.")
 
 TIME_KEYS = ("started_at", "finished_at")
-
-
-def _local(ts: float | None, tz: str) -> str:
-    return "-" if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _iso(ts: float | None, tz: str) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, ZoneInfo(tz)).isoformat(timespec="seconds")
-
-
-def _took(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds:.1f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
 
 
 # A run's or a step's status as shown (literal catalogue keys); one not listed is shown as stored.
@@ -50,14 +35,10 @@ def _localise_times(item: dict[str, Any], tz: str) -> dict[str, Any]:
     result = dict(item)
     for key in TIME_KEYS:
         if key in result:
-            result[key] = _iso(result[key], tz)
+            result[key] = fmt.iso_local(result[key], tz)
     if isinstance(result.get("steps"), list):
         result["steps"] = [_localise_times(step, tz) for step in result["steps"]]
     return result
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def _lines(header: str, rows: list[list[str]], console: Console) -> None:
@@ -79,7 +60,7 @@ def run_and_report(outcome: Any, *, as_json: bool = False, console: Console | No
     if as_json:
         document = {**outcome.to_dict(), **(extra or {})}
         document["timezone"] = timezone
-        _echo_json(_localise_times(document, timezone))
+        print_json(_localise_times(document, timezone))
     else:
         console.print(f"{outcome.kind} #{outcome.run_id}: {_status(outcome.status, language)}"
                       + (f" ({outcome.failed_step}: {outcome.reason})" if outcome.failed_step else ""),
@@ -104,14 +85,15 @@ def list_command(ctx: typer.Context,
     with one_line_errors(), state_db(plan) as db:
         runs = list_runs(db, limit=limit)
     if as_json:
-        _echo_json({"timezone": tz, "count": len(runs), "runs": [_localise_times(r, tz) for r in runs]})
+        print_json({"timezone": tz, "count": len(runs), "runs": [_localise_times(r, tz) for r in runs]})
         return
     if not runs:
         out.print(t("runbook.list.empty", lang), markup=False)
         return
     _lines(t("runbook.list.columns", lang),
-           [[str(r["id"]), r["kind"], _status(r["status"], lang), _local(r["started_at"], tz), _took(r["seconds"]),
-             r["actor"], r["failed_step"] or "-", (r["reason"] or "-").splitlines()[0] if r["reason"] else "-"]
+           [[str(r["id"]), r["kind"], _status(r["status"], lang), fmt.local_time(r["started_at"], tz),
+             fmt.took(r["seconds"]), r["actor"], r["failed_step"] or "-",
+             (r["reason"] or "-").splitlines()[0] if r["reason"] else "-"]
             for r in runs], out)
 
 
@@ -126,12 +108,12 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
     with one_line_errors(), state_db(plan) as db:
         run = show_run(db, run_id)
     if as_json:
-        _echo_json({"timezone": tz, **_localise_times(run, tz)})
+        print_json({"timezone": tz, **_localise_times(run, tz)})
         return
     out.print(f"#{run['id']} {run['title'] or run['kind']} ({run['kind']}): {_status(run['status'], lang)}",
               markup=False, highlight=False, style="bold")
-    out.print(f"{run['actor']}  {_local(run['started_at'], tz)} → {_local(run['finished_at'], tz)} "
-              f"({_took(run['seconds'])})  {tz}", markup=False, highlight=False)
+    out.print(f"{run['actor']}  {fmt.local_time(run['started_at'], tz)} → {fmt.local_time(run['finished_at'], tz)} "
+              f"({fmt.took(run['seconds'])})  {tz}", markup=False, highlight=False)
     out.print(json.dumps(run["params"], ensure_ascii=False, sort_keys=True), markup=False, highlight=False)
     if run["reason"]:
         out.print(f"{run['failed_step'] or ''}: {run['reason']}", markup=False, highlight=False, style="red")
@@ -143,7 +125,7 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
                   else _status(step["status"], lang))
         number = "-" if step["phase"] == "finally" else str(step["position"] + 1)
         rows.append([number, f"{marker}{step['title'] or step['name']}",
-                     status, _local(step["started_at"], tz), _took(step["seconds"]),
+                     status, fmt.local_time(step["started_at"], tz), fmt.took(step["seconds"]),
                      " / ".join(first[:3]) if first else "-"])
     _lines(t("runbook.show.columns", lang), rows, out)
 

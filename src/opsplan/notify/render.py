@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from opsplan import format as fmt
 from opsplan.alerts.events import AlertNotice
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
@@ -35,18 +34,6 @@ def console_url(plan: Plan) -> str:
     return f"http://{host}:{plan.web.port}/"
 
 
-def local_time(ts: float, timezone: str) -> str:
-    """UTC unix seconds shown in the plan's timezone, with its abbreviation (KST)."""
-    return datetime.fromtimestamp(ts, ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
-
-
-def _number(value: float, unit: str) -> str:
-    text = f"{value:.4g}" if abs(value) < 1e6 else f"{value:.0f}"
-    if unit == "%":
-        return f"{text}%"
-    return f"{text} {unit}" if unit else text
-
-
 def render(notice: AlertNotice, plan: Plan) -> Message:
     lang = plan.language
     # host, console_url, value_text and threshold_text come from the engine when it fills them.
@@ -54,8 +41,8 @@ def render(notice: AlertNotice, plan: Plan) -> Message:
             or plan.server.name)
     unit = notice.annotations.get("unit", "")
     value_text = getattr(notice, "value_text", "") or (
-        _number(notice.value, unit) if notice.value is not None else "")
-    threshold_text = getattr(notice, "threshold_text", "") or _number(notice.threshold, unit)
+        fmt.quantity(notice.value, unit) if notice.value is not None else "")
+    threshold_text = getattr(notice, "threshold_text", "") or fmt.quantity(notice.threshold, unit)
     console = getattr(notice, "console_url", None) or console_url(plan)
     names = {"alert": notice.alert, "subject": notice.subject or "", "host": host,
              "severity": t(_SEVERITY_KEY[notice.severity], lang)}
@@ -69,11 +56,13 @@ def render(notice: AlertNotice, plan: Plan) -> Message:
         key = "notify.last_value" if notice.kind == "resolved" else "notify.value"
         lines.append(t(key, lang, value=value_text))
     lines.append(t("notify.threshold", lang, threshold=threshold_text))
+    # the rule's `for` in the plan's own notation ("5m", "0s"), as the operator wrote it
     lines.append(t("notify.duration", lang, duration=format_duration(notice.for_s)))
     lines.append(t("notify.host", lang, host=host))
-    lines.append(t("notify.started", lang, time=local_time(notice.started_at, plan.timezone)))
+    tz = plan.timezone
+    lines.append(t("notify.started", lang, time=fmt.local_time(notice.started_at, tz, zone_name=True)))
     if notice.kind == "resolved" and notice.resolved_at is not None:
-        lines.append(t("notify.resolved_at", lang, time=local_time(notice.resolved_at, plan.timezone)))
+        lines.append(t("notify.resolved_at", lang, time=fmt.local_time(notice.resolved_at, tz, zone_name=True)))
     lines.append(t("notify.console", lang, url=console))
     if notice.kind != "resolved" and notice.severity == "critical":
         lines.append(t("notify.ack_hint", lang))
@@ -83,6 +72,6 @@ def render(notice: AlertNotice, plan: Plan) -> Message:
 def channel_test_message(plan: Plan, channel: str, now: float) -> Message:
     lang = plan.language
     return Message(t("notify.test.title", lang, channel=channel),
-                   t("notify.test.body", lang, host=plan.server.name, time=local_time(now, plan.timezone),
-                     url=console_url(plan)),
+                   t("notify.test.body", lang, host=plan.server.name,
+                     time=fmt.local_time(now, plan.timezone, zone_name=True), url=console_url(plan)),
                    "info")

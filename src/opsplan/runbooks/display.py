@@ -12,6 +12,8 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text as RichText
 
+from opsplan import format as fmt
+
 
 class _Elapsed:
     """Re-rendered on every refresh, so the seconds tick while the step runs."""
@@ -20,7 +22,7 @@ class _Elapsed:
         self.label, self.started, self.now = label, started, now
 
     def __rich__(self) -> RichText:
-        return RichText(f"{self.label}  {self.now() - self.started:.0f}s")
+        return RichText(f"{self.label}  {fmt.seconds(self.now() - self.started, precision=0)}")
 
 
 class StepDisplay:

@@ -12,9 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from opsplan import format as fmt
 from opsplan.jobs import Job, next_fire, previous_fire
 
 log = logging.getLogger("opsplan.scheduler")
@@ -43,7 +43,7 @@ class Scheduler:
         due = previous_fire(job.cron, now, self.tz)
         if last is not None and last < due:
             log.warning("job %s missed its run at %s while opsplan was down; running it now", job.name,
-                        datetime.fromtimestamp(due, self.tz).isoformat(timespec="minutes"))
+                        fmt.iso_local(due, self.tz, timespec="minutes"))
             job.next_at = now
 
     def next_time(self, cron: str, after: float) -> float:

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from opsplan import __version__
+from opsplan import format as fmt
 from opsplan.i18n import t
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
@@ -68,6 +69,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
                   openapi_url="/api/v1/openapi.json")
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                             autoescape=select_autoescape(["html"]))
+    templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number)
 
     def health_age() -> float | None:
         cycle = state.loop.last_cycle

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from opsplan import format as fmt
 from opsplan.metrics import Cycle, SampleIndex
 from opsplan.plan.models import Plan
 
@@ -33,7 +32,7 @@ def _alerts(engine: Any, lang: str) -> list[dict[str, Any]]:
             for a in firing]
 
 
-def _backups(index: SampleIndex, tz: ZoneInfo) -> list[dict[str, Any]]:
+def _backups(index: SampleIndex, tz: str) -> list[dict[str, Any]]:
     out = []
     for s in index.all("opsplan_backup_last_status"):
         target = s.label("target") or ""
@@ -41,8 +40,7 @@ def _backups(index: SampleIndex, tz: ZoneInfo) -> list[dict[str, Any]]:
         out.append({
             "target": target,
             "ok": s.value == 1,
-            "last_success": None if not success else
-            datetime.fromtimestamp(success, tz).isoformat(sep=" ", timespec="minutes"),
+            "last_success": fmt.iso_local(success or None, tz, sep=" ", timespec="minutes"),
             "size_bytes": index.value("opsplan_backup_last_size_bytes", target=target),
         })
     return sorted(out, key=lambda b: b["target"])
@@ -52,7 +50,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
                  language: str | None = None, alerts: Any = None) -> dict[str, Any]:
     lang = language or plan.language
     index = SampleIndex(cycle.samples if cycle else [])
-    tz = ZoneInfo(plan.timezone)
+    tz = plan.timezone
     groups = []
     for group in plan.allocation:
         groups.append({
@@ -83,7 +81,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
     if cycle:
         last = {
             "timestamp": cycle.timestamp,
-            "local_time": datetime.fromtimestamp(cycle.timestamp, tz).isoformat(timespec="seconds"),
+            "local_time": fmt.iso_local(cycle.timestamp, tz),
             "seconds": round(cycle.seconds, 3),
         }
     return {
