@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from opsplan.backup.mariabackup import (
+from opsplan.backup.database.mariabackup import (
     credentials_file,
     first_error,
     missing_privileges,
     parse_binlog_pos,
     parse_checkpoints,
 )
-from opsplan.backup.safety import ensure_space, private_dir, target_lock
 from opsplan.errors import BackupError
+from opsplan.fsutil import ensure_space, private_dir, target_lock
 from opsplan.plan.models import Database
 
 

@@ -31,7 +31,7 @@ def backup_model(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Back up one AI model now when its folder changed (or as a declared --version)."""
     from opsplan.backup.files_jobs import backup_models
-    from opsplan.backup.safety import format_bytes
+    from opsplan.fsutil import format_bytes
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
@@ -53,7 +53,7 @@ def backup_models_list(ctx: typer.Context,
                        as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """List the kept versions of every model, oldest first."""
     from opsplan.backup.files_jobs import model_store
-    from opsplan.backup.safety import format_bytes
+    from opsplan.fsutil import format_bytes
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
