@@ -1,6 +1,7 @@
-"""What every backup engine needs before it writes a byte: a lock per target, enough space, private modes.
+"""Filesystem helpers below every engine and runbook: a lock per target, enough space, private modes,
+quiet removal, directory sizes.
 
-Shared by the database engine and the model/configuration engines; nothing here knows about MariaDB.
+Shared by the backup engines, the runbooks and the collectors; nothing here knows about MariaDB.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import errno
 import fcntl
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -171,3 +173,24 @@ def remove_quietly(path: Path) -> bool:
         return True
     except FileNotFoundError:
         return False
+
+
+def directory_bytes(path: Path) -> int | None:
+    """Sum of regular file sizes under `path` (symlinks not followed); None if any part is unreadable.
+
+    A partial sum would look like a shrinking database, so an unreadable subdirectory means None.
+    """
+    total = 0
+    stack = [str(path)]
+    try:
+        while stack:
+            with os.scandir(stack.pop()) as it:
+                for entry in it:
+                    st = entry.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(entry.path)
+                    elif stat.S_ISREG(st.st_mode):
+                        total += st.st_size
+    except OSError:
+        return None
+    return total

@@ -16,9 +16,8 @@ from opsplan.backup.database.mariabackup import (
     missing_privileges,
 )
 from opsplan.backup.database.server import connect, server_version, show_grants
-from opsplan.collectors.mariadb import directory_bytes
 from opsplan.errors import OpsplanError
-from opsplan.fsutil import format_bytes, free_bytes
+from opsplan.fsutil import directory_bytes, format_bytes, free_bytes
 from opsplan.plan.models import Plan
 from opsplan.plan.secrets import read_database_password
 

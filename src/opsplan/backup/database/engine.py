@@ -40,9 +40,9 @@ from opsplan.backup.database.server import connect, server_version, table_checks
 from opsplan.backup.hashing import ALGORITHM, hash_file
 from opsplan.backup.progress import progress
 from opsplan.backup.stream import Stored, compress_to_file, widen_pipe
-from opsplan.collectors.mariadb import directory_bytes
 from opsplan.errors import BackupError, OpsplanError
 from opsplan.fsutil import (
+    directory_bytes,
     ensure_space,
     is_disk_full,
     open_private,

@@ -149,11 +149,19 @@ class Mariabackup:
         self.binary = binary
         self.mbstream = mbstream
 
+    @staticmethod
+    def _locate(name: str) -> str | None:
+        return shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/sbin:/usr/local/bin")
+
     def _resolve(self, name: str) -> str:
-        found = shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/sbin:/usr/local/bin")
+        found = self._locate(name)
         if not found:
             raise BackupError(f"{name} is not installed (Debian package mariadb-backup)")
         return found
+
+    def binary_path(self) -> str:
+        """The mariabackup path, or its bare name where it is not installed (for dry-run listings)."""
+        return self._locate(self.binary) or self.binary
 
     def version(self) -> str:
         res = self._run([self._resolve(self.binary), "--version"], timeout=30)
@@ -199,12 +207,29 @@ class Mariabackup:
             what = f"applying {incremental_dir.name}" if incremental_dir else "preparing the full"
             raise BackupError(f"mariabackup --prepare failed {what}: {first_error(res.stderr)}")
 
-    def _run(self, args: list[str], *, timeout: float) -> subprocess.CompletedProcess[str]:
+    def move_back_args(self, prepared: Path, datadir: Path, *, no_defaults: bool = False) -> list[str]:
+        """`--move-back` of a prepared copy into `datadir`. `no_defaults` (first, as it must be) keeps the
+        machine's my.cnf out, whose innodb paths may point at the running server's files."""
+        # The path is looked up leniently so a dry run lists the command on a machine without it;
+        # running it there fails with "cannot run mariabackup".
+        options = ["--no-defaults"] if no_defaults else []
+        return [self.binary_path(), *options, "--move-back", f"--target-dir={prepared}", f"--datadir={datadir}"]
+
+    def move_back(self, prepared: Path, datadir: Path, *, no_defaults: bool = False,
+                  timeout: float = 6 * 3600) -> None:
+        """Move a prepared copy into `datadir`: the prepared tree is a scratch copy, so moving (a rename on
+        one filesystem) instead of copying saves a full copy of the data from the time to service."""
+        args = self.move_back_args(prepared, datadir, no_defaults=no_defaults)
+        res = self._run(args, timeout=timeout, what="mariabackup --move-back")
+        if res.returncode != 0:
+            raise BackupError(f"mariabackup --move-back into {datadir} failed: {first_error(res.stderr)}")
+
+    def _run(self, args: list[str], *, timeout: float, what: str | None = None) -> subprocess.CompletedProcess[str]:
         try:
             return subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False,
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise BackupError(f"{Path(args[0]).name} did not finish within {timeout:.0f}s") from None
+            raise BackupError(f"{what or Path(args[0]).name} did not finish within {timeout:.0f}s") from None
         except OSError as exc:
             raise BackupError(f"cannot run {args[0]}: {exc.strerror or exc}") from None
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pymysql
 
-from opsplan.collectors.mariadb import classify_error
 from opsplan.errors import BackupError
-from opsplan.net import is_loopback
+from opsplan.mariadb.connection import address, connect_kwargs
+from opsplan.mariadb.errors import classify_error
 from opsplan.plan.models import Database
 
 log = logging.getLogger(__name__)
@@ -28,21 +28,10 @@ class TableCheck:
 
 def connect(db: Database, password: str | None) -> Any:
     """A PyMySQL connection as the plan's user, or a one-line BackupError (never the server's text)."""
-    params: dict[str, Any] = {
-        "user": db.user, "password": password or "", "connect_timeout": db.connect_timeout,
-        "autocommit": True, "charset": "utf8mb4", "program_name": "opsplan-backup",
-    }
-    if db.socket:
-        params["unix_socket"] = str(db.socket)
-    else:
-        params["host"], params["port"] = db.host, db.port
-    if db.socket or is_loopback(db.host):
-        params["ssl_disabled"] = True
     try:
-        return pymysql.connect(**params)
+        return pymysql.connect(**connect_kwargs(db, password, program_name="opsplan-backup"))
     except Exception as exc:  # noqa: BLE001 - any failure is "unreachable", said in one line
-        where = str(db.socket) if db.socket else f"{db.host}:{db.port}"
-        raise BackupError(f"database {where} unreachable as {db.user}: {classify_error(exc)}") from None
+        raise BackupError(f"database {address(db)} unreachable as {db.user}: {classify_error(exc)}") from None
 
 
 def server_version(conn: Any) -> str:

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import delete, select
 
@@ -210,16 +211,10 @@ class ModelStore:
         tmp_dir = private_dir(self.objects() / "tmp")
         for _attempt in range(COPY_ATTEMPTS):
             tmp = tmp_dir / f"{os.getpid()}-{os.urandom(4).hex()}"
-            hasher = StreamHasher()
             try:
                 with open(src, "rb") as f, open_private(tmp) as out:
                     before = os.fstat(f.fileno())
-                    while chunk := f.read(CHUNK_BYTES):
-                        hasher.update(chunk)
-                        out.write(chunk)
-                        advance(len(chunk))
-                    out.flush()
-                    os.fsync(out.fileno())
+                    hasher = _copy_hashed(f, out, advance)
                 after = os.stat(src)
             except BaseException:
                 remove_quietly(tmp)
@@ -491,16 +486,23 @@ def _safe_relative(path: str) -> Path:
     return rel
 
 
+def _copy_hashed(source: IO[bytes], dest: IO[bytes], advance: Callable[[int], None]) -> StreamHasher:
+    """The store's one copy loop: `source` into `dest` chunk by chunk, hashed as it passes, `dest`
+    flushed and fsynced; the caller compares the hash and byte count with what it expects."""
+    hasher = StreamHasher()
+    while chunk := source.read(CHUNK_BYTES):
+        hasher.update(chunk)
+        dest.write(chunk)
+        advance(len(chunk))
+    dest.flush()
+    os.fsync(dest.fileno())
+    return hasher
+
+
 def _copy_verified(src: Path, dest: Path, f: ModelVersionFile, advance: Callable[[int], None]) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    hasher = StreamHasher()
     with open(src, "rb") as i, open(dest, "xb") as o:
-        while chunk := i.read(CHUNK_BYTES):
-            hasher.update(chunk)
-            o.write(chunk)
-            advance(len(chunk))
-        o.flush()
-        os.fsync(o.fileno())
+        hasher = _copy_hashed(i, o, advance)
     if hasher.hexdigest() != f.hash or hasher.bytes != f.size_bytes:
         raise BackupError(f"stored file {f.path} does not match its hash in the catalog; the backup is damaged")
     os.chmod(dest, f.mode & 0o777)

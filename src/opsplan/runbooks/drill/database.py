@@ -19,8 +19,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +29,7 @@ from rich.console import Console
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.engine import STREAM_FILE, database_root
-from opsplan.backup.database.mariabackup import Mariabackup, first_error
+from opsplan.backup.database.mariabackup import Mariabackup
 from opsplan.backup.database.verify import HashMismatch, rehash, unpack
 from opsplan.errors import OpsplanError, RunbookError
 from opsplan.fsutil import ensure_space, private_dir, remove_quietly
@@ -176,27 +174,22 @@ class DatabaseDrill:
         self._phase(ctx, "prepare", self.timer() - started)
         return StepResult(True, str(full))
 
-    def copy_back_args(self, ctx: RunContext) -> list[str]:
+    def _prepared_full(self, ctx: RunContext) -> Path:
         chain_ids = ctx.state.get("backup_ids") or ["<full>"]
-        full = self.work_dir(ctx) / "unpack" / f"{chain_ids[0]}-full"
-        # --no-defaults first: the machine's my.cnf may point innodb dirs at the running server's.
-        # --move-back, as the real restore does (restore_datadir.move_back): the prepared tree is a
-        # scratch copy thrown away afterwards, and on one filesystem moving is a rename, not a copy.
-        return [shutil.which("mariabackup") or "mariabackup", "--no-defaults", "--move-back",
-                f"--target-dir={full}", f"--datadir={self.work_dir(ctx) / 'data'}"]
+        return self.work_dir(ctx) / "unpack" / f"{chain_ids[0]}-full"
+
+    def copy_back_args(self, ctx: RunContext) -> list[str]:
+        # --move-back, as the real restore does: the prepared tree is a scratch copy thrown away
+        # afterwards, and on one filesystem moving is a rename, not a copy. --no-defaults: the
+        # machine's my.cnf may point innodb dirs at the running server's.
+        return self.tool.move_back_args(self._prepared_full(ctx), self.work_dir(ctx) / "data", no_defaults=True)
 
     def copy_back(self, ctx: RunContext) -> StepResult:
         started = self.timer()
         datadir = self.work_dir(ctx) / "data"
         remove_quietly(datadir)
-        args = self.copy_back_args(ctx)
-        try:
-            res = subprocess.run(args, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL,
-                                 timeout=float(self.params.get("timeout", 6 * 3600)))
-        except subprocess.TimeoutExpired:
-            raise RunbookError("mariabackup --move-back did not finish in time") from None
-        if res.returncode != 0:
-            raise RunbookError(f"mariabackup --move-back failed: {first_error(res.stderr)}")
+        self.tool.move_back(self._prepared_full(ctx), datadir, no_defaults=True,
+                            timeout=float(self.params.get("timeout", 6 * 3600)))
         os.chmod(datadir, 0o700)
         remove_quietly(self.work_dir(ctx) / "unpack")  # the prepared copy is no longer needed
         self._phase(ctx, "copy_back", self.timer() - started)
@@ -209,9 +202,13 @@ class DatabaseDrill:
                                         buffer_pool=str(self.params.get("buffer_pool", "256M")))
         return self.server
 
+    def _started(self, ctx: RunContext) -> ScratchServer:
+        """The scratch server, started if it is not running (a resumed drill starts it again)."""
+        return self._scratch(ctx).start(timeout=float(self.params.get("start_timeout", 600)))
+
     def start(self, ctx: RunContext) -> StepResult:
         started = self.timer()
-        server = self._scratch(ctx).start(timeout=float(self.params.get("start_timeout", 600)))
+        server = self._started(ctx)
         self._phase(ctx, "start", self.timer() - started)
         ctx.state["port"] = server.port
         return StepResult(True, t("drill.started", self.plan.language, port=server.port))
@@ -220,9 +217,7 @@ class DatabaseDrill:
         if not ctx.state.get("replay_until"):
             return StepResult(True, t("drill.no_binlogs", self.plan.language))
         started = self.timer()
-        server = self._scratch(ctx)
-        if not server.running:
-            server.start()
+        server = self._started(ctx)
         tip = self.chain(ctx)[-1]
         until = float(ctx.state["replay_until"])
         files = drill_binlogs.replay_into(self.plan, self.state_db, tip,
@@ -234,9 +229,7 @@ class DatabaseDrill:
 
     def verify(self, ctx: RunContext) -> StepResult:
         started = self.timer()
-        server = self._scratch(ctx)
-        if not server.running:
-            server.start()
+        server = self._started(ctx)
         tip_id = ctx.state["backup_ids"][-1]
         captures = captures_of(self.state_db, tip_id)
         # After a binlog replay the data is newer than the capture: CHECK TABLE only. The capture is
@@ -255,9 +248,7 @@ class DatabaseDrill:
         if not ctx.state.get("replay_until"):
             return StepResult(True, t("drill.no_binlogs", self.plan.language))
         started = self.timer()
-        server = self._scratch(ctx)
-        if not server.running:
-            server.start()
+        server = self._started(ctx)
         report = check_integrity(server.connect_params(), captures_of(self.state_db, ctx.state["backup_ids"][-1]))
         ctx.state["capture_seconds"] = self.timer() - started
         ctx.state["capture_tables"] = [r.as_dict() for r in report.failures]
@@ -326,7 +317,7 @@ class DatabaseDrill:
     def describe(self, what: str) -> Callable[[RunContext], list[str]]:
         def lines(ctx: RunContext) -> list[str]:
             work = self.work_dir(ctx)
-            mb = shutil.which("mariabackup") or "mariabackup"
+            mb = self.tool.binary_path()
             return {
                 "select": [f"newest ok chain from the catalog ({self.state_db.url}); scratch {work}"],
                 "hashes": [f"every stored file under {self.root} present with its catalogued size",

@@ -31,6 +31,7 @@ from opsplan.backup.database.verify import prepare_chain
 from opsplan.errors import BackupError, RunbookError
 from opsplan.fsutil import private_dir, remove_quietly
 from opsplan.i18n import t
+from opsplan.mariadb.connection import address, connect_kwargs
 from opsplan.plan.models import Plan, Recovery
 from opsplan.plan.secrets import read_database_password
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
@@ -54,11 +55,11 @@ class RestoreDb:
     """The steps of one restore, sharing the plan, the catalog and (target mode) a scratch server."""
 
     def __init__(self, plan: Plan, state_db: StateDB, params: dict[str, Any], *,
-                 environ: Mapping[str, str], clock: Callable[[], float]) -> None:
+                 environ: Mapping[str, str], clock: Callable[[], float], tool: Mariabackup | None = None) -> None:
         self.plan, self.state_db, self.params = plan, state_db, params
         self.environ, self.clock = environ, clock
         self.db = plan.database
-        self.tool = Mariabackup()
+        self.tool = tool or Mariabackup()
         self.target = Path(params["target_datadir"]) if params.get("target_datadir") else None
         self.datadir = (self.target or Path(self.db.datadir)).absolute()
         self.database = ServiceController("database", plan.recovery.database_service)
@@ -119,14 +120,7 @@ class RestoreDb:
         """The plan's database login for the integrity checks (password never logged)."""
         if self.scratch is not None:
             return self.scratch.connect_params()
-        params: dict[str, Any] = {"user": self.db.user, "password": read_database_password(self.db, self.environ)
-                                  or "", "connect_timeout": 10, "autocommit": True, "charset": "utf8mb4",
-                                  "program_name": "opsplan-restore"}
-        if self.db.socket:
-            params["unix_socket"] = str(self.db.socket)
-        else:
-            params.update(host=self.db.host, port=self.db.port)
-        return params
+        return connect_kwargs(self.db, read_database_password(self.db, self.environ), program_name="opsplan-restore")
 
     def _start_database(self) -> list[str]:
         lines = [self.database.start()]
@@ -138,8 +132,7 @@ class RestoreDb:
     def _stop_database(self) -> str:
         line = self.database.stop()
         if not wait_down(self._listening, self._db_wait()):
-            where = self.db.socket or f"{self.db.host}:{self.db.port}"
-            raise RunbookError(f"the database still accepts connections at {where} after stop")
+            raise RunbookError(f"the database still accepts connections at {address(self.db)} after stop")
         return line
 
     # --- 1. stop the service -----------------------------------------------------------------------
@@ -206,7 +199,10 @@ class RestoreDb:
         owner = self._make_room(ctx)
         started = time.monotonic()
         dest = self.datadir if self.in_place else self._partial(ctx)
-        files.move_back(prepared, dest)
+        try:
+            self.tool.move_back(prepared, dest)
+        except BackupError as exc:
+            raise RunbookError(str(exc)) from None
         files.chown_tree(dest, owner)
         if dest != self.datadir:
             if self.datadir.exists():
@@ -289,7 +285,7 @@ class RestoreDb:
             lines.append(f"mv {self.datadir} {files.aside_path(self.datadir, ctx.run_id)}  (kept)")
         else:
             lines.append(f"{self.datadir} must be new or empty")
-        lines.append(" ".join(files.move_back_args(work, self.datadir)))
+        lines.append(" ".join(self.tool.move_back_args(work, self.datadir)))
         owner = files.owner_of(self.datadir) if self.in_place and self.datadir.exists() else None
         lines.append(f"chown -R {owner.uid}:{owner.gid} {self.datadir}" if owner
                      else f"chown -R (this user) {self.datadir}")

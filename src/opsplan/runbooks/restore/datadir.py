@@ -12,13 +12,11 @@ import os
 import pwd
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.catalog import FULL, OK, DbBackup
-from opsplan.backup.database.mariabackup import first_error
 from opsplan.backup.database.verify import rehash
 from opsplan.errors import BackupError, RunbookError
 from opsplan.store.state import StateDB
@@ -102,29 +100,6 @@ def chown_tree(top: Path, owner: Owner) -> int:
     os.chown(top, owner.uid, owner.gid)
     os.chmod(top, owner.mode)
     return count + 1
-
-
-def mariabackup_binary() -> str:
-    return shutil.which("mariabackup") or shutil.which("mariabackup", path="/usr/bin:/usr/sbin") or "mariabackup"
-
-
-def move_back_args(prepared: Path, datadir: Path) -> list[str]:
-    # --move-back: the prepared tree is a scratch copy, so moving (a rename on one filesystem)
-    # instead of copying saves a full copy of the data from the time to service.
-    return [mariabackup_binary(), "--move-back", f"--target-dir={prepared}", f"--datadir={datadir}"]
-
-
-def move_back(prepared: Path, datadir: Path, timeout: float = 6 * 3600) -> None:
-    args = move_back_args(prepared, datadir)
-    try:
-        res = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False,
-                             stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise RunbookError(f"mariabackup --move-back did not finish within {timeout:.0f}s") from None
-    except OSError as exc:
-        raise RunbookError(f"cannot run {args[0]}: {exc.strerror or exc}") from None
-    if res.returncode != 0:
-        raise RunbookError(f"mariabackup --move-back into {datadir} failed: {first_error(res.stderr)}")
 
 
 def remove_tree(path: Path) -> None:
