@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "src"))
 
 from mariadb_server import MariaDBServer  # noqa: E402
-from opsplan.backup.database import DatabaseBackupEngine  # noqa: E402
+from opsplan.backup.database.engine import DatabaseBackupEngine  # noqa: E402
 from opsplan.plan.models import Plan  # noqa: E402
 from opsplan.store.state import StateDB  # noqa: E402
 

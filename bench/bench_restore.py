@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT / "src"))
 from bench_backup import dir_bytes, generate  # noqa: E402
 
 from mariadb_server import MariaDBServer  # noqa: E402
-from opsplan.backup import catalog  # noqa: E402
-from opsplan.backup.database import STREAM_FILE, DatabaseBackupEngine, database_root  # noqa: E402
-from opsplan.backup.scratch import ScratchServer  # noqa: E402
+from opsplan.backup.database import catalog  # noqa: E402
+from opsplan.backup.database.engine import STREAM_FILE, DatabaseBackupEngine, database_root  # noqa: E402
 from opsplan.plan.models import Plan  # noqa: E402
-from opsplan.runbooks.drill_db import run_drill  # noqa: E402
+from opsplan.runbooks.drill.database import run_drill  # noqa: E402
+from opsplan.runbooks.restore.scratch import ScratchServer  # noqa: E402
 from opsplan.store.state import StateDB  # noqa: E402
 
 

@@ -96,7 +96,8 @@ MESSAGES: Final[dict[str, Message]] = {
         en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
     ),
     "collect.cycle": M(ko="수집 {n}개 샘플, {seconds:.2f}초", en="collected {n} samples in {seconds:.2f}s"),
-    # model and configuration backups (src/opsplan/backup/models_store.py, config_git.py, cli/backup_files_cmd.py)
+    # model and configuration backups (src/opsplan/backup/models/store.py, backup/config/git_repo.py,
+    # cli/backup_files_cmd.py)
     "backup.model.stored": M(ko="모델 {model}: 새 버전 {version} 저장 ({files}개 파일, {size}, 새로 복사 {copied})",
                              en="model {model}: version {version} stored ({files} files, {size}, {copied} new)"),
     "backup.model.unchanged": M(ko="모델 {model}: 변경 없음 (최신 버전 {version})",
@@ -104,7 +105,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "backup.model.pruned": M(ko="모델 {model}: 오래된 버전 삭제 {versions}",
                              en="model {model}: older versions removed: {versions}"),
     "backup.models.empty": M(ko="백업된 모델 없음", en="no model backups"),
-    # database drill (src/opsplan/runbooks/drill_db.py, drill_report.py, cli/drill_db_cmd.py)
+    # database drill (src/opsplan/runbooks/drill/database.py, runbooks/drill/report.py, cli/drill_db_cmd.py)
     "drill.title": M(ko="데이터베이스 백업 복구 훈련", en="Database backup recovery drill"),
     "drill.step.select": M(ko="복원할 백업 체인 선택", en="Choose the backup chain to restore"),
     "drill.step.hashes": M(ko="백업 파일 해시 확인", en="Check the stored files' hashes"),
@@ -164,7 +165,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "backup.config.unreadable": M(ko="읽을 수 없어 이전 사본 유지: {path}",
                                   en="unreadable, previous copy kept: {path}"),
     "backup.config.no_history": M(ko="설정 백업 기록 없음", en="no configuration history yet"),
-    # database backups (src/opsplan/backup/database.py, retention.py, verify.py, cli/backup_db_cmd.py)
+    # database backups (src/opsplan/backup/database/engine.py, retention.py, verify.py, cli/backup_db_cmd.py)
     "backup.prune.failed": M(ko="실패한 백업 ({reason})", en="failed backup ({reason})"),
     "backup.prune.orphan": M(ko="체인이 끊김: 전체 백업 {full} 없음",
                              en="broken chain: full backup {full} is gone"),
@@ -293,7 +294,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.status.refused": M(ko="거부됨", en="refused"),
     "runbook.status.running": M(ko="실행 중", en="running"),
     "runbook.status.interrupted": M(ko="중단됨 (resume 가능)", en="interrupted (resumable)"),
-    # database restore (src/opsplan/runbooks/restore_db.py)
+    # database restore (src/opsplan/runbooks/restore/database.py)
     "restore.db.title": M(ko="데이터베이스 복원", en="Database restore"),
     "restore.db.untouched": M(ko="대상 {datadir}: 실행 중인 데이터베이스와 서비스는 건드리지 않습니다",
                               en="target {datadir}: the running database and its services are not touched"),
@@ -311,7 +312,7 @@ MESSAGES: Final[dict[str, Message]] = {
                                 en="restored and verified in {datadir}; start it with: {how}"),
     "restore.db.healthy": M(ko="데이터베이스가 {user} 로그인에 응답합니다", en="database answers as {user}"),
     "restore.db.pruned": M(ko="이전 데이터 디렉터리 삭제: {paths}", en="removed previous datadir(s): {paths}"),
-    # model rollback (src/opsplan/runbooks/rollback_model.py)
+    # model rollback (src/opsplan/runbooks/rollback/model.py)
     "restore.model.title": M(ko="모델 롤백", en="Model rollback"),
 }
 

@@ -17,11 +17,11 @@ import pytest
 
 import yaml_writer
 from mariadb_server import MariaDBServer
-from opsplan.backup import catalog
-from opsplan.backup.database import STREAM_FILE, DatabaseBackupEngine, database_root
-from opsplan.backup.safety import target_lock
-from opsplan.backup.verify import verify_backup
+from opsplan.backup.database import catalog
+from opsplan.backup.database.engine import STREAM_FILE, DatabaseBackupEngine, database_root
+from opsplan.backup.database.verify import verify_backup
 from opsplan.errors import BackupError
+from opsplan.fsutil import target_lock
 from opsplan.plan.models import Plan
 from opsplan.stages.all import load_plan
 from opsplan.store.state import StateDB, state_url

@@ -12,7 +12,7 @@ import psutil
 import pytest
 import test_backup_db
 
-from opsplan.backup.catalog import INTERRUPTED
+from opsplan.backup.database.catalog import INTERRUPTED
 
 setup_factory = test_backup_db.setup_factory  # the fixture, shared with test_backup_db.py
 

@@ -15,14 +15,14 @@ import test_backup_db
 from test_backup_db import PASSWORD, insert_rows
 
 from mariadb_server import MariaDBServer
-from opsplan.backup import binlogs
-from opsplan.backup.binlogs import archive_binlogs, binlog_root
-from opsplan.backup.binlogs_restore import replay, restore_point
+from opsplan.backup.binlogs import archive as binlogs
+from opsplan.backup.binlogs.archive import archive_binlogs, binlog_root
+from opsplan.backup.binlogs.restore import replay, restore_point
+from opsplan.backup.binlogs.rpo import RpoCollector
+from opsplan.backup.database.mariabackup import Mariabackup
+from opsplan.backup.database.retention import prune
+from opsplan.backup.database.verify import prepare_chain
 from opsplan.backup.hashing import hash_file
-from opsplan.backup.mariabackup import Mariabackup
-from opsplan.backup.retention import prune
-from opsplan.backup.rpo import RpoCollector
-from opsplan.backup.verify import prepare_chain
 from opsplan.errors import BackupError
 
 setup_factory = test_backup_db.setup_factory  # the fixture, shared with test_backup_db.py

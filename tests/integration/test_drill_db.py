@@ -14,11 +14,11 @@ import pytest
 import test_backup_db
 from test_backup_db import insert_rows
 
-from opsplan.backup import drill_results
-from opsplan.backup.catalog import DbBackupTable
-from opsplan.backup.database import STREAM_FILE
+from opsplan.backup.database.catalog import DbBackupTable
+from opsplan.backup.database.engine import STREAM_FILE
 from opsplan.rules.model import build_rules
-from opsplan.runbooks.drill_db import run_drill
+from opsplan.runbooks.drill import results as drill_results
+from opsplan.runbooks.drill.database import run_drill
 from opsplan.stages.all import metric_registry
 
 pytestmark = pytest.mark.mariadb

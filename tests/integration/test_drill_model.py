@@ -11,7 +11,7 @@ import pytest
 from test_rollback_model import Setup, opsplan
 
 from model_server import ModelServer
-from opsplan.backup.drill_results import history
+from opsplan.runbooks.drill.results import history
 
 
 @pytest.fixture

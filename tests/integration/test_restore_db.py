@@ -22,9 +22,9 @@ from ruamel.yaml import YAML
 from sqlalchemy import update
 
 from mariadb_server import MariaDBServer, find_binary
-from opsplan.backup.catalog import DbBackupTable
+from opsplan.backup.database.catalog import DbBackupTable
 from opsplan.runbooks.engine import RunbookEngine
-from opsplan.runbooks.restore_db import build
+from opsplan.runbooks.restore.database import build
 from opsplan.stages.all import load_plan
 
 pytestmark = pytest.mark.mariadb

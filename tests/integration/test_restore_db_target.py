@@ -16,7 +16,7 @@ import test_restore_db
 from test_restore_db import ids, insert_rows, run_restore, three_backups
 
 from mariadb_server import MariaDBServer, free_port
-from opsplan.backup.binlogs import archive_binlogs
+from opsplan.backup.binlogs.archive import archive_binlogs
 from opsplan.i18n import t
 
 pytestmark = pytest.mark.mariadb

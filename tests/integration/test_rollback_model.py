@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from model_server import ModelServer
-from opsplan.backup.models_store import ModelStore
-from opsplan.runbooks.perf import baselines
+from opsplan.backup.models.store import ModelStore
+from opsplan.runbooks.rollback.perf import baselines
 from opsplan.store.state import StateDB, default_url
 from yaml_writer import write_plan
 

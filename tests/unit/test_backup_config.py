@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from clocks import SteppingClock
-from opsplan.backup.config_git import ConfigRepo
-from opsplan.backup.models_catalog import FileBackupRun
+from opsplan.backup.config.git_repo import ConfigRepo
+from opsplan.backup.models.catalog import FileBackupRun
 from opsplan.errors import BackupError
 from opsplan.store.state import StateDB
 

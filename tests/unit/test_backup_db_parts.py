@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from opsplan.backup.mariabackup import (
+from opsplan.backup.database.mariabackup import (
+    Mariabackup,
     credentials_file,
     first_error,
     missing_privileges,
     parse_binlog_pos,
     parse_checkpoints,
 )
-from opsplan.backup.safety import ensure_space, private_dir, target_lock
 from opsplan.errors import BackupError
+from opsplan.fsutil import ensure_space, private_dir, target_lock
 from opsplan.plan.models import Database
 
 
@@ -91,3 +92,15 @@ def test_second_lock_holder_is_told_the_running_pid(tmp_path):
         holder.join(30)
     with target_lock(tmp_path, "database"):  # free again once the holder is gone
         assert (tmp_path / ".database.lock").read_text().strip() == str(os.getpid())
+
+
+def test_move_back_goes_through_the_wrapper_with_no_defaults_first(tmp_path):
+    tool = Mariabackup(binary="no-such-mariabackup-here")
+
+    args = tool.move_back_args(tmp_path / "full", tmp_path / "data", no_defaults=True)
+
+    assert args == ["no-such-mariabackup-here", "--no-defaults", "--move-back",
+                    f"--target-dir={tmp_path / 'full'}", f"--datadir={tmp_path / 'data'}"]
+    assert "--no-defaults" not in tool.move_back_args(tmp_path / "full", tmp_path / "data")
+    with pytest.raises(BackupError, match="cannot run no-such-mariabackup-here"):
+        tool.move_back(tmp_path / "full", tmp_path / "data")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from opsplan.backup import catalog
-from opsplan.backup.catalog import DbBackup
-from opsplan.backup.database import database_root
-from opsplan.backup.metrics import BackupCollector
-from opsplan.backup.retention import RecoveryWindowPolicy, prune
+from opsplan.backup.database import catalog
+from opsplan.backup.database.catalog import DbBackup
+from opsplan.backup.database.engine import database_root
+from opsplan.backup.database.metrics import BackupCollector
+from opsplan.backup.database.retention import RecoveryWindowPolicy, prune
 from opsplan.jobs import missed_since
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -155,7 +155,7 @@ def test_collector_reports_age_from_the_catalog_creation_until_a_success(env):
 
 
 def test_first_day_after_sunday_is_a_full_then_incrementals():
-    from opsplan.backup.database import choose_kind
+    from opsplan.backup.database.engine import choose_kind
 
     plan = Plan.model_validate({"timezone": "UTC"})
     full = DbBackup(id=1, kind="full", status="ok", started_at=START + 1, finished_at=START + 60)

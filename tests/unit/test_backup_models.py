@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from clocks import SteppingClock
-from opsplan.backup.models_catalog import FAILED, RUNNING, UNCHANGED, FileBackupRun, start_run
-from opsplan.backup.models_store import ModelStore
+from opsplan.backup.models.catalog import FAILED, RUNNING, UNCHANGED, FileBackupRun, start_run
+from opsplan.backup.models.store import ModelStore
 from opsplan.errors import BackupError
 from opsplan.store.state import StateDB
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 import yaml_writer
-from opsplan.backup.binlogs import BinlogArchive, prune_binlogs, read_summary, sequence_of
-from opsplan.backup.binlogs_jobs import binlog_jobs
-from opsplan.backup.binlogs_restore import parse_when, replay_args, restore_point
-from opsplan.backup.catalog import DbBackup
-from opsplan.backup.rpo import RpoCollector
+from opsplan.backup.binlogs.archive import BinlogArchive, prune_binlogs, read_summary, sequence_of
+from opsplan.backup.binlogs.jobs import binlog_jobs
+from opsplan.backup.binlogs.restore import parse_when, replay_args, restore_point
+from opsplan.backup.binlogs.rpo import RpoCollector
+from opsplan.backup.database.catalog import DbBackup
 from opsplan.errors import BackupError
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import load_plan, metric_registry

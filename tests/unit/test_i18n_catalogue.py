@@ -30,9 +30,9 @@ SRC = Path(opsplan.__file__).resolve().parent
 # position or under the keyword "values"), or None (never)).
 KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "t": (0, "key", "kwargs"),  # opsplan.i18n.t
-    "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore_db.py): t in the plan's language
+    "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore/database.py): t in the plan's language
     "catalogue_text": (0, "key", None),  # runbooks/model.py: a title as the plan's Text
-    "Removal": (1, "key", 2),  # backup/retention.py: a backup to prune and why
+    "Removal": (1, "key", 2),  # backup/database/retention.py: a backup to prune and why
 }
 TEMPLATE_CALL = re.compile(r"(?<![\w.])t\(\s*(?:(['\"])(?P<key>[^'\"]*)\1)?")
 

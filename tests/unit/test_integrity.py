@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from mariadb_server import MariaDBServer
-from opsplan.backup.dbserver import table_checks
+from opsplan.backup.database.server import table_checks
 from opsplan.errors import RunbookError
-from opsplan.runbooks.integrity import TableCapture, check_integrity
+from opsplan.runbooks.restore.integrity import TableCapture, check_integrity
 
 pytestmark = pytest.mark.mariadb
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from opsplan.plan.models import ModelPerf, PerfRequest
-from opsplan.runbooks.perf import (
+from opsplan.runbooks.rollback.perf import (
     ModelPerfBaseline,
     PerfResult,
     compare,

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from opsplan.errors import RunbookError
 from opsplan.plan.models import Database, HealthProbe, ServiceControl
-from opsplan.runbooks.service_control import (
+from opsplan.runbooks.restore.service_control import (
     ServiceController,
     describe_probe,
     http_once,

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from opsplan.backup.config_git import TARGET as CONFIG_TARGET
-from opsplan.backup.config_git import ConfigBackupResult, ConfigRepo
-from opsplan.backup.models_catalog import OK, UNCHANGED, FileBackupRun, epoch
-from opsplan.backup.models_store import ModelBackupResult, ModelStore, target_of
+from opsplan.backup.config.git_repo import TARGET as CONFIG_TARGET
+from opsplan.backup.config.git_repo import ConfigBackupResult, ConfigRepo
+from opsplan.backup.models.catalog import OK, UNCHANGED, FileBackupRun, epoch
+from opsplan.backup.models.store import ModelBackupResult, ModelStore, target_of
 from opsplan.errors import BackupError
 from opsplan.jobs import Job, interval_cron
 from opsplan.plan.models import Plan

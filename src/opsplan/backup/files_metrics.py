@@ -11,12 +11,12 @@ from collections.abc import Callable
 
 from sqlalchemy import func, select
 
-from opsplan.backup.config_git import TARGET as CONFIG_TARGET
+from opsplan.backup.config.git_repo import TARGET as CONFIG_TARGET
 
 # The four per-target names mean the same for every target: one definition, in backup.metrics.
-from opsplan.backup.metrics import METRICS as DB_METRICS
-from opsplan.backup.models_catalog import FAILED, KEPT, OK, UNCHANGED, FileBackupRun, ModelVersion, epoch
-from opsplan.backup.models_store import target_of
+from opsplan.backup.database.metrics import METRICS as DB_METRICS
+from opsplan.backup.models.catalog import FAILED, KEPT, OK, UNCHANGED, FileBackupRun, ModelVersion, epoch
+from opsplan.backup.models.store import target_of
 from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB

@@ -17,7 +17,7 @@ from typing import IO
 import zstandard
 
 from opsplan.backup.hashing import ALGORITHM, StreamHasher
-from opsplan.backup.safety import fsync_dir, open_private
+from opsplan.fsutil import fsync_dir, open_private
 
 READ_BYTES = 1024 * 1024
 PIPE_BYTES = 1024 * 1024  # a bigger pipe buffer: fewer wake-ups between mariabackup and us

@@ -18,7 +18,7 @@ def backup_db(ctx: typer.Context,
               incremental: bool = typer.Option(False, "--incremental", help="Add an incremental to the chain."),
               as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Back up MariaDB with mariabackup (the plan decides full or incremental unless told)."""
-    from opsplan.backup.database import DatabaseBackupEngine
+    from opsplan.backup.database.engine import DatabaseBackupEngine
 
     if full and incremental:
         fail("--full and --incremental exclude each other", code=2)
@@ -59,8 +59,8 @@ def backup_list(ctx: typer.Context,
                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
                 include_pruned: bool = typer.Option(False, "--all", help="Also show pruned backups.")) -> None:
     """Show database backups as chains: each full with its incrementals below it."""
-    from opsplan.backup import catalog
-    from opsplan.backup.database import DatabaseBackupEngine
+    from opsplan.backup.database import catalog
+    from opsplan.backup.database.engine import DatabaseBackupEngine
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
@@ -98,8 +98,8 @@ def backup_prune(ctx: typer.Context,
                  dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would go, and why."),
                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Apply the retention policy (the recovery window) to database backups."""
-    from opsplan.backup.database import DatabaseBackupEngine
-    from opsplan.backup.retention import prune
+    from opsplan.backup.database.engine import DatabaseBackupEngine
+    from opsplan.backup.database.retention import prune
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
@@ -122,8 +122,8 @@ def backup_verify(ctx: typer.Context,
                   deep: bool = typer.Option(False, "--deep", help="Also unpack and prepare the chain on copies."),
                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Re-hash stored files against the catalog; --deep also runs mariabackup --prepare on copies."""
-    from opsplan.backup.database import DatabaseBackupEngine
-    from opsplan.backup.verify import verify_all, verify_backup
+    from opsplan.backup.database.engine import DatabaseBackupEngine
+    from opsplan.backup.database.verify import verify_all, verify_backup
 
     if (backup_id is None) == (not all_):
         fail("give a backup id or --all", code=2)
@@ -148,7 +148,7 @@ def backup_verify(ctx: typer.Context,
 def backup_check(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Tell what a database backup here lacks: privileges, binaries, space and permissions."""
-    from opsplan.backup.check import run_checks
+    from opsplan.backup.database.check import run_checks
 
     plan = plan_from(ctx)
     with one_line_errors():
@@ -168,7 +168,7 @@ def backup_binlogs(ctx: typer.Context,
                    include_pruned: bool = typer.Option(False, "--all",
                                                        help="Also show pruned and failed files.")) -> None:
     """List archived binary logs: file, first/last event time, size, hash."""
-    from opsplan.backup import binlogs
+    from opsplan.backup.binlogs import archive as binlogs
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db, db.session() as session:
@@ -191,7 +191,7 @@ def backup_binlogs(ctx: typer.Context,
 def backup_archive_binlogs(ctx: typer.Context,
                            as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Archive closed binary logs now (FLUSH BINARY LOGS, then copy, compress, hash, catalog)."""
-    from opsplan.backup.binlogs import archive_binlogs
+    from opsplan.backup.binlogs.archive import archive_binlogs
 
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:

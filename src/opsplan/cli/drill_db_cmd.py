@@ -14,6 +14,7 @@ from opsplan.i18n import t
 
 
 def _summary(result: dict[str, Any], lang: str) -> list[str]:
+
     if result.get("status") not in ("ok", "failed") or "phases" not in result:
         return [f"{result.get('kind')} {result.get('run_id')}: {result.get('status')} {result.get('reason') or ''}"]
     lines = []
@@ -43,7 +44,7 @@ def drill_db(
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the real paths and commands; change nothing."),
 ) -> None:
     """Restore the newest backup chain into a scratch server, check every table, measure RTO and RPO."""
-    from opsplan.runbooks.drill_db import run_drill
+    from opsplan.runbooks.drill.database import run_drill
 
     plan = plan_from(ctx)
     params: dict[str, Any] = {"keep": keep, "backup_id": backup}

@@ -17,7 +17,7 @@ def drill_model(ctx: typer.Context,
     """Prove a stored model version restores and validates, and how long that takes."""
     from opsplan.cli.runbook_cmd import run_and_report
     from opsplan.i18n import t
-    from opsplan.runbooks.drill_model import run_drill
+    from opsplan.runbooks.drill.model import run_drill
     from opsplan.runbooks.engine import RunbookEngine
 
     plan = plan_from(ctx)

@@ -53,7 +53,7 @@ def restore_db(
     """Restore the database (seed §4.2): stop the service, restore, verify, restart."""
     from opsplan.cli.runbook_cmd import run_and_report
     from opsplan.runbooks.engine import RunbookEngine
-    from opsplan.runbooks.restore_db import build
+    from opsplan.runbooks.restore.database import build
 
     plan = plan_from(ctx)
     if backup is not None and when is not None:

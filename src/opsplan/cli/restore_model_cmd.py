@@ -1,5 +1,5 @@
 """`opsplan restore model NAME`: roll a model back to a stored version (seed §4.2), see
-runbooks/rollback_model.py for the four steps."""
+runbooks/rollback/model.py for the four steps."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def restore_model(ctx: typer.Context,
     switches back to the version that was serving."""
     from opsplan.cli.runbook_cmd import run_and_report
     from opsplan.runbooks.engine import RunbookEngine
-    from opsplan.runbooks.rollback_model import build
+    from opsplan.runbooks.rollback.model import build
 
     plan = plan_from(ctx)
     params = {"model": name, **({"version": version} if version else {})}

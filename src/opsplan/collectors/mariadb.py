@@ -11,18 +11,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
-import stat
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import pymysql
 import pymysql.cursors
 
+from opsplan.fsutil import directory_bytes
+from opsplan.mariadb.connection import connect_kwargs
+from opsplan.mariadb.errors import classify_error
 from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
-from opsplan.net import is_loopback
 from opsplan.plan.models import Database
 from opsplan.plan.secrets import read_database_password
 
@@ -69,75 +68,6 @@ _STATUS = (
 )
 _VARIABLES = ("max_connections", "version")
 
-# Client-side codes (pymysql.constants.CR) and server error codes that name a reason.
-_REASONS_BY_CODE = {
-    1040: "too many connections",
-    1044: "access denied",
-    1045: "access denied",
-    1129: "host blocked",
-    1130: "host not allowed",
-    1142: "permission denied",
-    1227: "permission denied",
-    1698: "access denied",
-    2006: "connection lost",
-    2013: "connection lost",
-}
-
-
-def classify_error(exc: BaseException) -> str:
-    """A short, fixed reason for a label: never the server's text (it may carry a host or user)."""
-    original = getattr(exc, "original_exception", None)
-    if isinstance(original, OSError):
-        exc = original
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, FileNotFoundError):
-        return "socket not found"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, socket.gaierror):
-        return "unknown host"
-    if isinstance(exc, ConnectionError):
-        return "connection lost"
-    if isinstance(exc, OSError):
-        return "network error"
-    args: tuple[Any, ...] = tuple(getattr(exc, "args", ()))
-    code = args[0] if args and isinstance(args[0], int) else None
-    text = str(args[1]) if len(args) > 1 else ""
-    if "timed out" in text:
-        return "timeout"
-    if code in _REASONS_BY_CODE:
-        return _REASONS_BY_CODE[code]
-    if isinstance(exc, pymysql.err.InterfaceError):
-        return "connection lost"
-    if code:
-        return f"mysql error {code}"
-    return type(exc).__name__
-
-
-def directory_bytes(path: Path) -> int | None:
-    """Sum of regular file sizes under `path` (symlinks not followed); None if any part is unreadable.
-
-    A partial sum would look like a shrinking database, so an unreadable subdirectory means None.
-    """
-    total = 0
-    stack = [str(path)]
-    try:
-        while stack:
-            with os.scandir(stack.pop()) as it:
-                for entry in it:
-                    st = entry.stat(follow_symlinks=False)
-                    if stat.S_ISDIR(st.st_mode):
-                        stack.append(entry.path)
-                    elif stat.S_ISREG(st.st_mode):
-                        total += st.st_size
-    except OSError:
-        return None
-    return total
-
-
 def _number(value: Any) -> float | None:
     try:
         return float(value)
@@ -170,10 +100,8 @@ class MariaDBCollector:
         self._password = password
         self._clock = clock
         self._connect = connect
-        # pymysql rejects a timeout of 0; a plan's "0s" would otherwise break every cycle.
-        self._connect_timeout = max(float(db.connect_timeout), 0.5)
         # The handshake is read with read_timeout, so without one a silent peer hangs us forever.
-        self._read_timeout = max(float(read_timeout if read_timeout is not None else db.connect_timeout), 0.5)
+        self._read_timeout = float(read_timeout if read_timeout is not None else db.connect_timeout)
         self._size_cache_seconds = size_cache_seconds
         self._conn: Any = None
         self._state: str | None = None  # None before the first cycle, "up", or the down reason
@@ -212,26 +140,8 @@ class MariaDBCollector:
     # --- connection --------------------------------------------------------------------------
 
     def _open(self) -> Any:
-        params: dict[str, Any] = {
-            "user": self.db.user,
-            "password": self._password or "",
-            "connect_timeout": self._connect_timeout,
-            "read_timeout": self._read_timeout,
-            "write_timeout": self._read_timeout,
-            "autocommit": True,
-            "charset": "utf8mb4",
-            "program_name": "opsplan",
-        }
-        if self.db.socket:
-            params["unix_socket"] = str(self.db.socket)
-        else:
-            params["host"] = self.db.host
-            params["port"] = self.db.port
-        if self.db.socket or is_loopback(self.db.host):
-            # PyMySQL prefers TLS and builds a fresh SSL context (loading the system's CA store) on
-            # every connect: tens of ms of CPU per reconnect, to protect nothing on this host.
-            params["ssl_disabled"] = True
-        return self._connect(**params)
+        return self._connect(**connect_kwargs(self.db, self._password, program_name="opsplan",
+                                              read_timeout=self._read_timeout))
 
     def _close(self) -> None:
         conn, self._conn = self._conn, None

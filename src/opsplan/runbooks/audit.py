@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Float, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.backup.safety import FILE_MODE, private_dir
+from opsplan.fsutil import FILE_MODE, private_dir
 from opsplan.runbooks.journal import from_json, mask
 from opsplan.store.state import Base, StateDB
 

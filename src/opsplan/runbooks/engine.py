@@ -20,8 +20,8 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select, update
 
-from opsplan.backup.safety import process_start_time
 from opsplan.errors import OpsplanError, RunbookError
+from opsplan.fsutil import process_start_time
 from opsplan.i18n import t
 from opsplan.runbooks import audit
 from opsplan.runbooks.display import StepDisplay

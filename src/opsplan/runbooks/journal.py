@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.backup.safety import process_alive
 from opsplan.errors import RunbookError
+from opsplan.fsutil import process_alive
 from opsplan.store.state import Base, StateDB
 
 RUNNING, OK, FAILED, ROLLED_BACK = "running", "ok", "failed", "rolled_back"

@@ -13,10 +13,10 @@ from typing import Any
 from opsplan.errors import OpsplanError
 
 BUILDERS: dict[str, str] = {
-    "restore-db": "opsplan.runbooks.restore_db:build",
-    "restore-model": "opsplan.runbooks.rollback_model:build",
-    "drill-db": "opsplan.runbooks.drill_db:build",
-    "drill-model": "opsplan.runbooks.drill_model:build",
+    "restore-db": "opsplan.runbooks.restore.database:build",
+    "restore-model": "opsplan.runbooks.rollback.model:build",
+    "drill-db": "opsplan.runbooks.drill.database:build",
+    "drill-model": "opsplan.runbooks.drill.model:build",
 }
 
 

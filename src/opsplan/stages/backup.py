@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from opsplan.backup import files_metrics, rpo
-from opsplan.backup import metrics as db_metrics
-from opsplan.backup.binlogs_jobs import binlog_jobs
+from opsplan.backup import files_metrics
+from opsplan.backup.binlogs import rpo
+from opsplan.backup.binlogs.jobs import binlog_jobs
+from opsplan.backup.database import metrics as db_metrics
+from opsplan.backup.database.jobs import database_jobs, recover_at_start
 from opsplan.backup.files_jobs import file_backup_jobs
-from opsplan.backup.jobs import database_jobs, recover_at_start
 from opsplan.metrics import MetricSpec
 from opsplan.stages.part import Stage, StageContext, StagePart
 

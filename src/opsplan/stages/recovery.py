@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from opsplan.backup import drill_results
-from opsplan.runbooks.drill_jobs import database_drill_jobs, model_drill_jobs
+from opsplan.runbooks.drill import results as drill_results
+from opsplan.runbooks.drill.jobs import database_drill_jobs, model_drill_jobs
 from opsplan.stages.part import Stage, StageContext, StagePart
 
 

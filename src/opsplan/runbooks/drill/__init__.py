@@ -1,0 +1,1 @@
+"""Restore drills (seed §2.2): database and model drills, their schedule, results and reports."""
