@@ -10,8 +10,9 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "opsplan"
 
 # The vocabulary every stage shares: it imports no stage, no plan, no store.
-VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "mariadb", "__init__"}
-FOUNDATION = VOCABULARY | {"plan", "store"}
+VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "__init__"}
+# The plan, the stores, and how every stage logs in to the plan's MariaDB.
+FOUNDATION = VOCABULARY | {"plan", "store", "mariadb"}
 DOMAIN = {"collectors", "rules", "alerts", "notify", "export", "backup", "runbooks"}
 
 # Each package: the opsplan packages it may import besides itself.
@@ -19,6 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     **{name: VOCABULARY for name in VOCABULARY},
     "plan": VOCABULARY,
     "store": VOCABULARY | {"plan"},
+    "mariadb": VOCABULARY | {"plan"},
     # The stages of the data flow, upstream before downstream; none of them knows its host.
     "collectors": FOUNDATION,
     "rules": FOUNDATION,
