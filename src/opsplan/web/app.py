@@ -16,11 +16,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from opsplan import __version__
 from opsplan import format as fmt
+from opsplan.alerts.engine import AlertEngine
 from opsplan.i18n import t
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
 from opsplan.plan.types import parse_duration
+from opsplan.store import MetricsStore
+from opsplan.store.state import StateDB
 from opsplan.web.status import build_status
 
 MAX_POINTS = 11_000  # as Prometheus: a query asking for more is a mistake, not a workload
@@ -42,10 +45,10 @@ class ServeState:
     plan: Plan
     latest: LatestSamples
     loop: CycleSource
-    store: Any
+    store: MetricsStore
     store_lock: threading.Lock
-    state_db: Any = None
-    alerts: Any = None  # the alert engine: the status page shows what is firing
+    state_db: StateDB | None = None
+    alerts: AlertEngine | None = None  # the status page shows what is firing
     started: float = field(default_factory=time.time)
 
 
