@@ -1,6 +1,7 @@
 """Silences: label matchers over a time window. A silenced alert keeps its state but sends nothing.
 
-Matchers are Alertmanager's `name=value` and `name=~regex` (the regex must match the whole value).
+Matchers are Alertmanager's `name=value` and `name=~regex` (the regex must match the whole value;
+RE2 syntax, as Alertmanager's, at most 256 characters).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.tables import SilenceRow
+from opsplan.metrics.matchers import PatternError, compile_pattern, full_match
 from opsplan.plan.types import parse_duration
 from opsplan.store.state import StateDB
 
@@ -34,15 +36,16 @@ class Matcher:
             raise AlertError(f"matcher {self.name}{self.op}{self.value}: invalid label name {self.name!r}")
         if self.op == "=~":
             try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise AlertError(f"matcher {self.name}=~{self.value}: invalid regex ({exc})") from None
+                compile_pattern(self.value)
+            except PatternError as exc:
+                raise AlertError(f"matcher {self.name}=~{self.value[:60]}: {exc}") from None
 
     def matches(self, labels: Mapping[str, str]) -> bool:
         value = labels.get(self.name, "")
         if self.op == "=":
             return value == self.value
-        return re.fullmatch(self.value, value) is not None
+        # RE2: a silence is matched against every alert on every cycle; linear time, whatever the regex.
+        return full_match(self.value, value)
 
     def text(self) -> str:
         return f"{self.name}{self.op}{self.value}"

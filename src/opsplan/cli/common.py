@@ -58,6 +58,9 @@ def one_line_errors() -> Iterator[None]:
         fail(str(exc), code=1)
 
 
+SERVER_LOGGERS = ("uvicorn", "asyncio")
+
+
 def setup_logging(log_file: Path | None, verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler
@@ -71,6 +74,13 @@ def setup_logging(log_file: Path | None, verbose: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # The web server's own records (a request that failed with a traceback, a malformed request)
+    # and asyncio's go to the same place: with --log-file, nothing of serve's reaches stderr.
+    for name in SERVER_LOGGERS:
+        server = logging.getLogger(name)
+        server.handlers[:] = [handler]
+        server.setLevel(max(level, logging.WARNING))
+        server.propagate = False
 
 
 @contextmanager

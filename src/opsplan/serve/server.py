@@ -23,6 +23,7 @@ from opsplan.serve.scheduler import Scheduler
 from opsplan.stages.all import compose, metric_registry
 from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
+from opsplan.web.hosts import allowed_hosts
 
 log = logging.getLogger("opsplan.serve")
 
@@ -59,6 +60,8 @@ def open_store(plan: Plan) -> MetricsStore:
     directory = Path(plan.data_dir) / "metrics"
     try:
         directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(PermissionError):  # what opsplan keeps there is for its user only
+            os.chmod(plan.data_dir, 0o700)
     except OSError as exc:
         raise OpsplanError(f"cannot create the data directory {directory}: {exc.strerror or exc}") from None
     settings = plan.monitoring.store
@@ -87,7 +90,8 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
                                 state_db=parts.context.state_db,
-                                alerts=parts.context.get(AlertEngine)), routers=parts.routers)
+                                alerts=parts.context.get(AlertEngine)), routers=parts.routers,
+                     hosts=allowed_hosts(host, plan.web.public_url))
     config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
                             lifespan="off", server_header=False)
     server = _Server(config)

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import zstandard
@@ -41,7 +43,38 @@ TABLE_DTYPE = np.dtype(
     ]
 )
 
-_DCTX = zstandard.ZstdDecompressor()
+FILE_MODE = 0o600  # samples can name hosts, services and models: private to opsplan's user
+# A ZstdDecompressor must not be used by two threads at once; queries decode outside the store's
+# lock, and compaction decodes in the collection thread, so each thread gets its own.
+_local = threading.local()
+
+
+def _decompress(data: bytes) -> bytes:
+    dctx = getattr(_local, "dctx", None)
+    if dctx is None:
+        dctx = _local.dctx = zstandard.ZstdDecompressor()
+    return bytes(dctx.decompress(data))
+
+
+def decode_raw(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Times and values of a compressed raw chunk (as `Block.raw_compressed` returns it)."""
+    try:
+        return codec.decode_raw(_decompress(data))
+    except zstandard.ZstdError as e:
+        raise StoreError(f"cannot decode a raw chunk: {e}") from e
+
+
+def decode_rollup(data: bytes) -> codec.Rollup:
+    try:
+        return codec.decode_rollup(_decompress(data))
+    except zstandard.ZstdError as e:
+        raise StoreError(f"cannot decode a rollup chunk: {e}") from e
+
+
+def open_private(path: Path, mode: str) -> IO[Any]:
+    """`open(path, mode)` for writing, the file created 0600."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    return os.fdopen(fd, mode)
 
 
 @dataclass
@@ -102,7 +135,7 @@ class Block:
     def _read(self, off: int, length: int) -> bytes:
         try:
             data = os.pread(self._fd, length, off)
-            return _DCTX.decompress(data)
+            return _decompress(data)
         except (OSError, zstandard.ZstdError) as e:
             raise StoreError(f"cannot read chunk of block {self.path.name}: {e}") from e
 
@@ -155,7 +188,7 @@ def write_block(
     parts.append(tail)
     parts.append(_FOOTER.pack(off, len(meta), len(tail) - len(meta), zlib.crc32(tail), END_MAGIC))
     try:
-        with open(tmp, "wb") as f:
+        with open_private(tmp, "wb") as f:
             f.write(b"".join(parts))
             f.flush()
             if sync:
@@ -194,7 +227,7 @@ def write_manifest(path: Path, m: Manifest, *, sync: bool) -> None:
     tmp = path.with_name(path.name + ".tmp")
     body = {"version": 1, "wal_upto": m.wal_upto, "next_block": m.next_block, "blocks": list(m.blocks)}
     try:
-        with open(tmp, "w") as f:
+        with open_private(tmp, "w") as f:
             json.dump(body, f)
             f.flush()
             if sync:

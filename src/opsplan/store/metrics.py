@@ -22,7 +22,6 @@ import json
 import logging
 import math
 import os
-import re
 import struct
 import threading
 import time
@@ -34,6 +33,7 @@ import numpy as np
 
 from opsplan.errors import StoreError
 from opsplan.metrics import Labels, Sample
+from opsplan.metrics.matchers import LabelMatchers, PatternError
 from opsplan.store import blocks as blk
 from opsplan.store import wal
 from opsplan.store.maintenance import Maintainer
@@ -64,6 +64,13 @@ class _Part:
     ts: np.ndarray  # int64 ms
     ids: np.ndarray  # uint32
     values: np.ndarray  # float64
+
+
+@dataclass
+class _Chunks:
+    raw: list[bytes] = field(default_factory=list)  # zstd chunks of raw samples, block order
+    rolls: list[bytes] = field(default_factory=list)  # zstd chunks of rollup rows
+    head: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (times ms, values) copies
 
 
 @dataclass
@@ -107,13 +114,14 @@ class MetricsStore:
         self._last_val = np.zeros(64, dtype=np.float64)
         self._parts: list[_Part] = []
         self._fresh = 0
-        self._regex: dict[str, re.Pattern[str]] = {}
         self.blocks_dir = self.directory / "blocks"
         self.wal_dir = self.directory / "wal"
         try:
-            self.blocks_dir.mkdir(parents=True, exist_ok=True)
-            self.wal_dir.mkdir(exist_ok=True)
-            self._lock_fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+            # Private (0700 directories, 0600 files): series names and labels describe the host.
+            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.blocks_dir.mkdir(exist_ok=True, mode=0o700)
+            self.wal_dir.mkdir(exist_ok=True, mode=0o700)
+            self._lock_fd = os.open(self.directory / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as e:
             raise StoreError(f"cannot open metrics store {self.directory}: {e.strerror}") from e
         try:
@@ -325,31 +333,22 @@ class MetricsStore:
 
     # ---- reading ------------------------------------------------------------------------------
 
-    def _match(self, name: str, matchers: Mapping[str, str] | None) -> list[int]:
-        sids = self._by_name.get(name, [])
+    @staticmethod
+    def _matchers(matchers: Mapping[str, str] | None) -> LabelMatchers:
+        try:
+            return LabelMatchers.parse(matchers)
+        except PatternError as e:
+            raise StoreError(f"bad label regex: {e}") from e
+
+    def _match(self, name: str, matchers: LabelMatchers) -> list[tuple[int, _Series]]:
+        """The series of `name` that `matchers` select. Takes the lock only to copy the candidates:
+        matching (RE2, linear but proportional to the labels) runs outside it."""
+        with self._lock:
+            self._check_open()
+            candidates = [(sid, self._series[sid]) for sid in self._by_name.get(name, [])]
         if not matchers:
-            return list(sids)
-        exact: list[tuple[str, str]] = []
-        regex: list[tuple[str, re.Pattern[str]]] = []
-        for key, want in matchers.items():
-            if key.endswith("~"):
-                pat = self._regex.get(want)
-                if pat is None:
-                    try:
-                        pat = self._regex[want] = re.compile(want)
-                    except re.error as e:
-                        raise StoreError(f"bad label regex {want!r}: {e}") from e
-                regex.append((key[:-1], pat))
-            else:
-                exact.append((key, want))
-        out = []
-        for sid in sids:
-            labels = self._series[sid].labels_dict
-            if all(labels.get(k) == w for k, w in exact) and all(
-                p.fullmatch(labels.get(k, "")) is not None for k, p in regex
-            ):
-                out.append(sid)
-        return out
+            return candidates
+        return [(sid, s) for sid, s in candidates if matchers.matches(s.labels_dict)]
 
     def series(self, name: str | None = None) -> list[tuple[str, dict[str, str]]]:
         with self._lock:
@@ -362,14 +361,15 @@ class MetricsStore:
         self, name: str, matchers: Mapping[str, str] | None = None
     ) -> list[tuple[dict[str, str], float, float]]:
         """Labels, time (s) and value of the newest sample of each matching series."""
+        found = self._match(name, self._matchers(matchers))
+        out = []
         with self._lock:
             self._check_open()
-            out = []
-            for sid in self._match(name, matchers):
+            for sid, s in found:
                 t = int(self._last_ts[sid])
                 if t != _NO_TIME:
-                    out.append((dict(self._series[sid].labels_dict), t / 1000.0, float(self._last_val[sid])))
-            return sorted(out, key=lambda x: sorted(x[0].items()))
+                    out.append((dict(s.labels_dict), t / 1000.0, float(self._last_val[sid])))
+        return sorted(out, key=lambda x: sorted(x[0].items()))
 
     def query(
         self, name: str, matchers: Mapping[str, str] | None, start: float, end: float, step: float
@@ -383,38 +383,49 @@ class MetricsStore:
         if (e_ms - s_ms) // st_ms > MAX_BUCKETS:
             raise StoreError(f"query asks for more than {MAX_BUCKETS} steps; use a larger step")
         results = []
-        with self._lock:
-            self._check_open()
-            for sid in self._match(name, matchers):
-                ts, values, rolls = self._gather(sid, s_ms, e_ms)
-                points = aggregate(ts, values, rolls, s_ms, e_ms, st_ms, self.rollup_step_ms)
-                if points:
-                    s = self._series[sid]
-                    results.append(SeriesResult(s.name, dict(s.labels_dict), points))
+        # The lock is held per series, and only to read its compressed chunks and copy its head
+        # samples; decompression and aggregation run outside it, so a query over many series or
+        # a long range never keeps the collection loop's append waiting for more than that.
+        for sid, s in self._match(name, self._matchers(matchers)):
+            with self._lock:
+                self._check_open()
+                chunks = self._chunks(sid, s_ms, e_ms)
+            ts, values, rolls = self._decode(chunks)
+            points = aggregate(ts, values, rolls, s_ms, e_ms, st_ms, self.rollup_step_ms)
+            if points:
+                results.append(SeriesResult(s.name, dict(s.labels_dict), points))
         results.sort(key=lambda r: sorted(r.labels.items()))
         return results
 
-    def _gather(self, sid: int, s_ms: int, e_ms: int) -> tuple[np.ndarray, np.ndarray, list]:
-        ts_parts: list[np.ndarray] = []
-        v_parts: list[np.ndarray] = []
-        rolls = []
+    def _chunks(self, sid: int, s_ms: int, e_ms: int) -> _Chunks:
+        """What a query needs of one series, read under the lock: compressed chunks from blocks,
+        copies of its samples in the head."""
+        chunks = _Chunks()
         for b in self.blocks:
             if b.hi <= s_ms or b.lo >= e_ms:
                 continue
             row = b.row(sid)
             if row is None or row["tmax"] < s_ms or row["tmin"] >= e_ms:
                 continue
-            if b.has_raw:
-                t, v = b.read_raw(row)
-                ts_parts.append(t)
-                v_parts.append(v)
-            else:
-                rolls.append(b.read_rollup(row))
+            try:
+                if b.has_raw:
+                    chunks.raw.append(b.raw_compressed(row))
+                else:
+                    chunks.rolls.append(b.roll_compressed(row))
+            except OSError as e:
+                raise StoreError(f"cannot read block {b.path.name}: {e.strerror}") from e
         for p in self._parts:
             m = p.ids == sid
             if m.any():
-                ts_parts.append(p.ts[m])
-                v_parts.append(p.values[m])
+                chunks.head.append((p.ts[m], p.values[m]))
+        return chunks
+
+    @staticmethod
+    def _decode(chunks: _Chunks) -> tuple[np.ndarray, np.ndarray, list]:
+        decoded = [blk.decode_raw(data) for data in chunks.raw] + chunks.head
+        rolls = [blk.decode_rollup(data) for data in chunks.rolls]
+        ts_parts = [t for t, _ in decoded]
+        v_parts = [v for _, v in decoded]
         if not ts_parts:
             return np.zeros(0, dtype=np.int64), np.zeros(0), rolls
         ts = np.concatenate(ts_parts)

@@ -8,7 +8,9 @@ upgrades every branch to its head.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +67,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would use the umask, often 0644): alerts,
+    silences and the outbox name hosts and people. SQLite gives its -wal and -shm files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if each is path or each.exists():
+            fd = os.open(each, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                with contextlib.suppress(PermissionError):  # another user's file: theirs to keep
+                    os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
+
+
 def default_url(data_dir: Path) -> str:
     return f"sqlite:///{Path(data_dir) / 'state.db'}"
 
@@ -73,8 +89,8 @@ class StateDB:
     def __init__(self, url: str):
         self.url = url
         try:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+                _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except Exception as exc:  # noqa: BLE001 - a bad URL is the operator's one-line error
             raise StoreError(f"cannot open the state database: {_safe(exc)}") from None

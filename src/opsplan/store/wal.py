@@ -69,7 +69,7 @@ class LogWriter:
         self.path = path
         self.sync = sync
         try:
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             self._size = os.fstat(self._fd).st_size
         except OSError as e:
             raise StoreError(f"cannot open {path}: {e.strerror}") from e

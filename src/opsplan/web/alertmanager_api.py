@@ -94,6 +94,8 @@ def alertmanager_router(ingest: Callable[[dict[str, Any]], object],
             raw = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
             return _error(400, f"body is not JSON: {str(exc)[:80]}")
+        except RecursionError:  # json's decoder recurses per level: 100,000 '[' exhaust the stack
+            return _error(400, "body is nested too deeply to be an Alertmanager webhook")
         try:
             payload = WebhookPayload.model_validate(raw)
         except ValidationError as exc:

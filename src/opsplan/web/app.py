@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Sequence
@@ -12,7 +13,9 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from opsplan import __version__
 from opsplan import format as fmt
@@ -20,13 +23,20 @@ from opsplan.alerts.engine import AlertEngine
 from opsplan.i18n import t
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
+from opsplan.metrics.matchers import LabelMatchers, PatternError
 from opsplan.plan.models import Plan
 from opsplan.plan.types import parse_duration
 from opsplan.store import MetricsStore
 from opsplan.store.state import StateDB
+from opsplan.web.api_docs import STATIC, api_docs_router
+from opsplan.web.headers import SecurityHeaders
+from opsplan.web.hosts import allowed_hosts
 from opsplan.web.status import build_status
 
 MAX_POINTS = 11_000  # as Prometheus: a query asking for more is a mistake, not a workload
+MATCH_HELP = ("Label matchers, repeatable: `label=value` (exact) or `label~=regex` (RE2 syntax, must match the "
+              "whole value, linear time, at most 256 characters).")
+MAX_UNIX_TIME = 1e11  # year 5138: beyond it a time is a typo, and its milliseconds overflow
 PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -55,21 +65,47 @@ class ServeState:
 def _time_param(value: str | None, default: float, name: str, now: float) -> float:
     if value is None or value == "":
         return default
+    seconds: float | None = None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
-        pass
-    if value.startswith("now-"):
-        try:
-            return now - parse_duration(value[4:])
-        except Exception:  # noqa: BLE001 - any parse failure is the caller's bad input
-            pass
-    raise HTTPException(400, f"{name}: expected unix seconds or now-DURATION (e.g. now-1h), got {value[:40]!r}")
+        if value.startswith("now-"):
+            with contextlib.suppress(Exception):  # any parse failure is the caller's bad input
+                seconds = now - parse_duration(value[4:])
+    # inf, nan and 1e308 parse as floats; none is a time (and the store cannot turn them into ms).
+    if seconds is None or not 0 <= seconds <= MAX_UNIX_TIME:
+        raise HTTPException(400, f"{name}: expected unix seconds (0 to {MAX_UNIX_TIME:.0e}) or now-DURATION "
+                                 f"(e.g. now-1h), got {value[:40]!r}")
+    return seconds
 
 
-def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
-    app = FastAPI(title="opsplan", version=__version__, docs_url="/api/docs", redoc_url=None,
+def _label_matchers(match: list[str] | None) -> dict[str, str]:
+    """`label=value` (exact) and `label~=regex` (RE2, whole value) into the store's form; 400 if bad."""
+    matchers: dict[str, str] = {}
+    for item in match or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key or key == "~":
+            raise HTTPException(400, f"match: expected label=value or label~=regex, got {item[:60]!r}")
+        matchers[key] = value
+    try:
+        LabelMatchers.parse(matchers)  # compiled once here (and cached) so a bad regex is the caller's 400
+    except PatternError as exc:
+        raise HTTPException(400, f"match: {exc}") from None
+    return matchers
+
+
+def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
+               hosts: Sequence[str] | None = None) -> FastAPI:
+    """`hosts`: the Host names answered (web/hosts.py); by default those of the plan's bind address."""
+    # docs_url=None: FastAPI's docs page loads Swagger UI from a CDN; web/api_docs.py serves local files.
+    app = FastAPI(title="opsplan", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/v1/openapi.json")
+    if hosts is None:
+        hosts = allowed_hosts(state.plan.web.bind, state.plan.web.public_url)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so even a refused Host gets the headers
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api_docs_router())
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                             autoescape=select_autoescape(["html"]))
     templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number)
@@ -99,7 +135,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
 
     @app.get("/api/v1/query")
     def query(metric: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")],
-              match: Annotated[list[str] | None, Query(max_length=20)] = None,
+              match: Annotated[list[str] | None, Query(max_length=20, description=MATCH_HELP)] = None,
               start: str | None = None, end: str | None = None,
               step: Annotated[float, Query(gt=0, le=86400 * 31)] = 60.0) -> dict[str, Any]:
         now = time.time()
@@ -109,14 +145,10 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = ()) -> FastAPI:
             raise HTTPException(400, "start must not be after end")
         if (end_s - start_s) / step > MAX_POINTS:
             raise HTTPException(400, f"too many points: (end-start)/step must be at most {MAX_POINTS}")
-        matchers: dict[str, str] = {}
-        for item in match or []:
-            key, sep, value = item.partition("=")
-            if not sep or not key:
-                raise HTTPException(400, f"match: expected label=value, got {item[:60]!r}")
-            matchers[key] = value
-        with state.store_lock:
-            results = state.store.query(metric, matchers, start_s, end_s, step)
+        matchers = _label_matchers(match)
+        # Not under store_lock: the store locks itself per series, briefly (see MetricsStore.query),
+        # so a long query never holds up the collection loop's append or maintenance.
+        results = state.store.query(metric, matchers, start_s, end_s, step)
         return {"metric": metric, "start": start_s, "end": end_s, "step": step,
                 "series": [_series_json(r) for r in results]}
 
