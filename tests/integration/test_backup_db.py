@@ -6,6 +6,7 @@ Fixtures here are imported by test_backup_db_failures.py too.
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 import tempfile
@@ -38,11 +39,15 @@ class Setup:
     """A throwaway server with a least-privilege backup user, a plan pointing at it, a state DB."""
 
     def __init__(self, server: MariaDBServer, tmp: Path, backup_dir: Path | None = None,
-                 **db_backup: Any) -> None:
+                 password: str = PASSWORD, **db_backup: Any) -> None:
         self.server = server
         self.tmp = tmp
+        self.password = password
+        # By hash: a CREATE USER with the clear password would sit in the server's own binlog, and
+        # the tests that search every file for the password would find the server's, not ours.
+        [(hashed,)] = server.execute("SELECT PASSWORD(%s)", (password,))
         for host in ("localhost", "127.0.0.1"):
-            server.execute(f"CREATE USER IF NOT EXISTS 'backup'@'{host}' IDENTIFIED BY %s", (PASSWORD,))
+            server.execute(f"CREATE USER IF NOT EXISTS 'backup'@'{host}' IDENTIFIED BY PASSWORD %s", (hashed,))
             server.execute(f"GRANT {BACKUP_GRANTS} ON *.* TO 'backup'@'{host}'")
         fields = server.database_plan_fields(use_socket=True)
         fields.update(user="backup", password_env=PASSWORD_ENV, datadir=str(fields["datadir"]),
@@ -54,7 +59,7 @@ class Setup:
             "backup": {"directory": str(self.backup_dir), "database": database_settings},
         })
         self.plan: Plan = load_plan(self.plan_path)
-        self.environ = {**os.environ, PASSWORD_ENV: PASSWORD}
+        self.environ = {**os.environ, PASSWORD_ENV: password}
         self.state = StateDB.open(state_url(self.plan.data_dir, None, {}))
 
     def engine(self, **kwargs: Any) -> DatabaseBackupEngine:
@@ -88,6 +93,32 @@ def setup_factory(mariadb_server_factory: Callable[..., MariaDBServer], tmp_path
     yield make  # type: ignore[misc]
     for s in made:
         s.state.close()
+
+
+def files_holding(secret: str, roots: list[Path], since: float) -> list[Path]:
+    """Regular files under `roots` whose bytes contain `secret` (under the system temp dirs: only files
+    changed since `since`; under the plan's own directories: every file)."""
+    temp_dirs = {Path("/tmp"), Path(tempfile.gettempdir())}
+    candidates = []
+    for top in [*temp_dirs, *roots]:
+        for folder, _dirs, names in os.walk(top):
+            for name in names:
+                path = Path(folder) / name
+                try:
+                    st = path.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                recent = max(st.st_mtime, st.st_ctime) >= since
+                if stat.S_ISREG(st.st_mode) and (recent or top not in temp_dirs):
+                    candidates.append(str(path))
+    # grep reads them, not this process: closing a descriptor of state.db here would drop the
+    # test's own SQLite locks (POSIX locks are per process) and leave its connection reading stale pages.
+    found: list[Path] = []
+    for start in range(0, len(candidates), 500):
+        res = subprocess.run(["grep", "-lsF", "-f", "/dev/stdin", "--", *candidates[start:start + 500]],
+                             input=secret, capture_output=True, text=True, check=False)
+        found += [Path(line) for line in res.stdout.splitlines()]
+    return found
 
 
 def insert_rows(server: MariaDBServer, first: int, count: int) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import psutil
 import pytest
 import test_backup_db
+from test_backup_db import files_holding
 
 from opsplan.backup.database.catalog import INTERRUPTED
 
@@ -47,9 +50,25 @@ def tmpfs(tmp_path: Path):
         subprocess.run(["umount", "-l", str(point)], check=False)
 
 
-def test_sigkill_mid_backup_is_marked_failed_and_cleaned_at_next_start(setup_factory):
+def child_credentials(pid: int, tool: str) -> tuple[str, str]:
+    """(its command line, what its --defaults-extra-file descriptor is) for the running `tool` under `pid`."""
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            argv = child.cmdline()
+        except psutil.Error:
+            continue
+        if argv and Path(argv[0]).name == tool:
+            option = argv[1]
+            assert option.startswith("--defaults-extra-file=/dev/fd/"), argv  # must be the first option
+            return "\0".join(argv), os.readlink(f"/proc/{child.pid}/fd/{option.rsplit('/', 1)[1]}")
+    raise AssertionError(f"{tool} is not running under {pid}")
+
+
+def test_sigkill_mid_backup_leaves_no_password_is_marked_failed_and_cleaned_at_next_start(setup_factory):
+    started = time.time()
+    password = f"Pw-kill-{secrets.token_hex(8)}"  # this test's own, so no other run's file can match
     # Level 19 makes the stream slow enough to catch it half-written on a tiny data set.
-    setup = setup_factory(compression_level=19, compression_threads=1)
+    setup = setup_factory(compression_level=19, compression_threads=1, password=password)
     _random_rows(setup.server, 4)
     proc = subprocess.Popen(setup.cli("db", "--full"), env=setup.environ, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -59,15 +78,25 @@ def test_sigkill_mid_backup_is_marked_failed_and_cleaned_at_next_start(setup_fac
         partial = next(iter(setup.root().glob("*/backup.xbstream.zst.partial")), None)
         time.sleep(0.005)
     assert partial is not None, "the backup finished before it could be killed"
+    # mariabackup reads its login from an anonymous in-memory file, not a path on disk.
+    cmdline, credentials = child_credentials(proc.pid, "mariabackup")
+    assert password not in cmdline and credentials.startswith("/memfd:")
     children = psutil.Process(proc.pid).children(recursive=True)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     psutil.wait_procs(children, timeout=60)  # mariabackup dies on the broken pipe
     assert partial.parent.exists()  # the kill left the partial directory and a 'running' row
     assert setup.rows()[-1].status == "running"
+    # ...and no file anywhere holds the password: not in /tmp, the data dir or the backup dir.
+    assert files_holding(password, [Path(setup.plan.data_dir), setup.backup_dir], started) == []
 
+    # What a killed run of an earlier version left (its option file in the temp dir) goes too.
+    legacy = Path(tempfile.mkdtemp(prefix="opsplan-mb-", dir=tempfile.gettempdir()))
+    (legacy / "my.cnf").write_text(f"[client]\npassword={password}\n")
+    assert files_holding(password, [], started) == [legacy / "my.cnf"]  # the search does find one
     listing = setup.run_cli("list")  # any backup command finds and closes the run
     assert listing.returncode == 0
+    assert not legacy.exists()
     killed = setup.rows()[-1]
     assert (killed.status, killed.reason) == ("failed", INTERRUPTED)
     assert not partial.parent.exists()

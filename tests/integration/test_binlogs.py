@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
+import signal
 import stat
+import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import test_backup_db
-from test_backup_db import PASSWORD, insert_rows
+from test_backup_db import PASSWORD, files_holding, insert_rows
 
 from mariadb_server import MariaDBServer
 from opsplan.backup.binlogs import archive as binlogs
@@ -199,3 +202,41 @@ def test_server_without_binlog_says_so_in_one_line_and_archives_nothing(mariadb_
         assert not any(name.startswith("opsplan_binlog_") for name in values)
     finally:
         setup.state.close()
+
+
+def test_sigkill_mid_fetch_leaves_no_password_and_the_next_pass_recovers(setup_factory, tmp_path):
+    started = time.time()
+    password = f"Pw-binkill-{secrets.token_hex(8)}"  # this test's own, so no other run's file can match
+    setup = _archiver_setup(setup_factory, password=password)
+    insert_rows(setup.server, 1, 5)
+    # A shim that holds still before running the real mariadb-binlog, so the kill lands mid-fetch.
+    shims, marker = tmp_path / "hold", tmp_path / "fetching.pid"
+    shims.mkdir()
+    shim = shims / "mariadb-binlog"
+    shim.write_text(f'#!/bin/sh\necho $$ > {marker}.new && mv {marker}.new {marker}\nsleep 120\n'
+                    f'exec {shutil.which("mariadb-binlog")} "$@"\n')
+    shim.chmod(0o755)
+    held = {**setup.environ, "PATH": f"{shims}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(setup.cli("archive-binlogs"), env=held, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    assert marker.exists(), "mariadb-binlog was never started"
+    fetcher = int(marker.read_text())
+    argv = Path(f"/proc/{fetcher}/cmdline").read_bytes().decode().split("\0")
+    option = argv[2]  # after /bin/sh and the shim: the tool's first option
+    assert option.startswith("--defaults-extra-file=/dev/fd/") and password not in "\0".join(argv)
+    assert os.readlink(f"/proc/{fetcher}/fd/{option.rsplit('/', 1)[1]}").startswith("/memfd:")
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole group, as systemd or the OOM killer would
+    proc.wait()
+    assert _rows(setup)[-1].status == "running"
+    assert files_holding(password, [Path(setup.plan.data_dir), setup.backup_dir], started) == []
+
+    again = subprocess.run(setup.cli("archive-binlogs"), env=setup.environ, capture_output=True, text=True,
+                           timeout=180, check=False)
+    assert again.returncode == 0, again.stderr
+    rows = _rows(setup)
+    assert rows[0].status == "failed" and "interrupted" in (rows[0].reason or "")
+    assert any(r.status == "ok" and r.name == rows[0].name for r in rows[1:])
+    assert list((binlog_root(setup.plan) / binlogs.WORK_DIR).iterdir()) == []

@@ -11,7 +11,6 @@ import pytest
 
 from opsplan.backup.database.mariabackup import (
     Mariabackup,
-    credentials_file,
     first_error,
     missing_privileges,
     parse_binlog_pos,
@@ -19,7 +18,6 @@ from opsplan.backup.database.mariabackup import (
 )
 from opsplan.errors import BackupError
 from opsplan.fsutil import ensure_space, private_dir, target_lock
-from opsplan.plan.models import Database
 
 
 def test_checkpoints_and_binlog_position_are_read(tmp_path):
@@ -32,16 +30,6 @@ def test_checkpoints_and_binlog_position_are_read(tmp_path):
     path.write_text("garbage\n")
     with pytest.raises(BackupError, match="not a valid xtrabackup_checkpoints"):
         parse_checkpoints(path)
-
-
-def test_option_file_is_private_and_gone_afterwards():
-    db = Database(user="backup", socket=Path("/run/mysqld/mysqld.sock"), password_env=None)
-    with credentials_file(db, "s3cret-value") as path:
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
-        text = path.read_text()
-        assert "[mariabackup]" in text and "password=s3cret-value" in text and "socket=/run/mysqld" in text
-    assert not path.exists() and not path.parent.exists()
 
 
 def test_error_line_drops_grant_lines_with_hashes():

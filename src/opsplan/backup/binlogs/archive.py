@@ -9,7 +9,9 @@ and hashed as `<backup.directory>/binlogs/<name>.<id>.zst` (0600 in 0700 directo
 
 A catalog row is written 'running' before the copy starts and ends 'ok' or 'failed'; a failed or
 killed copy leaves no file. A file name the server reuses (its binlogs restart at .000001 after a
-restore onto an empty datadir) is told apart by its size and archived again as a new row.
+restore onto an empty datadir) is told apart by its size and archived again as a new row. The
+login reaches mariadb-binlog as an in-memory option file (`opsplan.mariadb.credentials`): no
+password on its command line or on disk.
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opsplan import format as fmt
 from opsplan.backup.database.catalog import FAILED, OK, RUNNING, all_backups
-from opsplan.backup.database.mariabackup import credentials_file
 from opsplan.backup.database.server import connect
 from opsplan.backup.stream import compress_to_file
 from opsplan.errors import BackupError
@@ -42,6 +43,7 @@ from opsplan.fsutil import (
     remove_quietly,
     target_lock,
 )
+from opsplan.mariadb.credentials import MemoryFile, client_options
 from opsplan.plan.models import Plan
 from opsplan.plan.secrets import read_database_password
 from opsplan.store.state import Base, StateDB
@@ -208,6 +210,12 @@ class BinlogArchiver:
                     remove_quietly(self.root / row.stored_name)
                     remove_quietly(self.root / (row.stored_name + ".partial"))
                 found.append(row.id)
+        # Under the lock nothing else uses the work dir: a killed pass's fetched files (and an earlier
+        # version's option file, which held the password) go.
+        work = self.root / WORK_DIR
+        if work.is_dir():
+            for leftover in work.iterdir():
+                remove_quietly(leftover)
         return found
 
     def run(self) -> ArchivePass:
@@ -263,13 +271,13 @@ class BinlogArchiver:
         if not todo:
             return result
         work = private_dir(self.root / WORK_DIR)
-        with credentials_file(self.plan.database, password, parent=work) as cnf:
+        with client_options(self.plan.database, password) as credentials:
             for name, size in todo:
-                self._archive_one(cnf, name, size, int(server_id), work, password)
+                self._archive_one(credentials, name, size, int(server_id), work, password)
                 result.archived.append(name)
         return result
 
-    def _archive_one(self, cnf: Path, name: str, size: int, server_id: int, work: Path,
+    def _archive_one(self, credentials: MemoryFile, name: str, size: int, server_id: int, work: Path,
                      password: str | None) -> None:
         with self.state_db.session() as session:
             row = BinlogArchive(name=name, sequence=sequence_of(name), server_id=server_id, status=RUNNING,
@@ -280,7 +288,7 @@ class BinlogArchiver:
             row.stored_name = stored = f"{name}.{row_id}.zst"
         fetch_dir = Path(tempfile.mkdtemp(prefix="fetch-", dir=work))
         try:
-            raw = self._fetch(cnf, name, fetch_dir, password)
+            raw = self._fetch(credentials, name, fetch_dir, password)
             summary = read_summary(raw)
             with open(raw, "rb") as source:
                 kept = compress_to_file(source, self.root / stored,
@@ -313,16 +321,16 @@ class BinlogArchiver:
             log.warning("binlog %s: fetched %d bytes, SHOW BINARY LOGS said %d", name, summary.end_position, size)
         log.info("binlog %s archived: %d bytes, %d stored", name, summary.end_position, kept.bytes_stored)
 
-    def _fetch(self, cnf: Path, name: str, dest: Path, password: str | None) -> Path:
+    def _fetch(self, credentials: MemoryFile, name: str, dest: Path, password: str | None) -> Path:
         binary = shutil.which(self.binary) or shutil.which(self.binary, path="/usr/bin:/usr/local/bin")
         if not binary:
             raise BackupError(f"{self.binary} is not installed (Debian package mariadb-client)")
-        args = [binary, f"--defaults-extra-file={cnf}",  # must come first
+        args = [binary, credentials.defaults_option,  # must come first
                 "--read-from-remote-server", "--raw", f"--result-file={dest}/", name]
         try:
             with private_umask():
                 res = subprocess.run(args, capture_output=True, text=True, timeout=FETCH_TIMEOUT, check=False,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL, pass_fds=credentials.pass_fds)
         except subprocess.TimeoutExpired:
             raise BackupError(f"mariadb-binlog did not fetch {name} within {FETCH_TIMEOUT:.0f}s") from None
         path = dest / name

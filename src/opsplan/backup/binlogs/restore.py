@@ -3,7 +3,8 @@
 `restore_point(state_db, when)` picks the newest ok backup that finished before `when` and the
 archived binlogs from that backup's binlog file/position up to `when`. `replay(point, ...)` pipes
 `mariadb-binlog --start-position=POS --stop-datetime=...` into `mariadb --binary-mode` (two
-processes joined in Python, no shell; the client's password in a 0600 defaults-extra-file).
+processes joined in Python, no shell; the client's password in an in-memory option file,
+`--defaults-extra-file=/dev/fd/N`, never on disk).
 
 Time: binlog events carry whole UTC epoch seconds; `--stop-datetime` is read in the process's
 local time, so mariadb-binlog runs with TZ=UTC and the stop time is written in UTC. That is exact
@@ -32,11 +33,11 @@ from opsplan import format as fmt
 from opsplan.backup.binlogs.archive import BinlogArchive, archived, binlog_root, sequence_of
 from opsplan.backup.database import catalog
 from opsplan.backup.database.catalog import OK, DbBackup
-from opsplan.backup.database.mariabackup import credentials_file
 from opsplan.backup.hashing import hash_file
 from opsplan.backup.stream import chunks
 from opsplan.errors import BackupError
 from opsplan.fsutil import open_private, private_dir
+from opsplan.mariadb.credentials import client_options
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 
@@ -209,21 +210,24 @@ def replay(
     scratch = Path(tempfile.mkdtemp(prefix="binlog-replay-", dir=scratch_parent))
     try:
         files = [_unpack(binlog_root(plan), row, scratch) for row in point.binlogs]
-        with credentials_file(target, password, parent=scratch) as cnf:
-            client = [_tool("mariadb"), f"--defaults-extra-file={cnf}", "--binary-mode", "--batch"]
-            _pipe(replay_args(files, point.start_pos, stop), client, scratch, password, timeout)
+        with client_options(target, password) as credentials:
+            client = [_tool("mariadb"), credentials.defaults_option, "--binary-mode", "--batch"]
+            _pipe(replay_args(files, point.start_pos, stop), client, scratch, password, timeout,
+                  credentials.pass_fds)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return len(files)
 
 
-def _pipe(producer: list[str], consumer: list[str], scratch: Path, password: str | None, timeout: float) -> None:
+def _pipe(producer: list[str], consumer: list[str], scratch: Path, password: str | None, timeout: float,
+          consumer_fds: tuple[int, ...] = ()) -> None:
     env = {**os.environ, "TZ": "UTC"}  # --stop-datetime is read in local time: make it UTC
     with tempfile.TemporaryFile(dir=scratch) as err1, tempfile.TemporaryFile(dir=scratch) as err2:
         first = subprocess.Popen(producer, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err1, env=env)
         assert first.stdout is not None
         try:
-            second = subprocess.Popen(consumer, stdin=first.stdout, stdout=subprocess.DEVNULL, stderr=err2, env=env)
+            second = subprocess.Popen(consumer, stdin=first.stdout, stdout=subprocess.DEVNULL, stderr=err2, env=env,
+                                      pass_fds=consumer_fds)
         except OSError as exc:
             first.kill()
             first.wait()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,10 +32,10 @@ from opsplan.backup.database.catalog import (
 )
 from opsplan.backup.database.mariabackup import (
     Mariabackup,
-    credentials_file,
     first_error,
     parse_checkpoints,
     parse_info,
+    sweep_legacy_option_dirs,
 )
 from opsplan.backup.database.server import connect, server_version, table_checks
 from opsplan.backup.hashing import ALGORITHM, hash_file
@@ -53,6 +54,7 @@ from opsplan.fsutil import (
     target_lock,
 )
 from opsplan.jobs import missed_since
+from opsplan.mariadb.credentials import client_options
 from opsplan.plan.models import Plan
 from opsplan.plan.secrets import read_database_password
 from opsplan.store.state import StateDB
@@ -135,12 +137,19 @@ class DatabaseBackupEngine:
     def recover(self) -> list[int]:
         """Mark 'running' rows of dead processes failed and remove their partial files."""
         found = catalog.mark_interrupted(self.state_db, self.clock)
+        self._sweep_legacy_credentials()
         for row in found:
             if row.directory:
                 remove_quietly(self.root / row.directory)
             log.warning("database backup %d was interrupted (its process died); marked failed, partial files removed",
                         row.backup_id)
         return [row.backup_id for row in found]
+
+    def _sweep_legacy_credentials(self) -> None:
+        scratch = Path(self.plan.backup.directory) / ".scratch"
+        replays = [p for p in scratch.glob("binlog-replay-*") if p.is_dir()] if scratch.is_dir() else []
+        for holder in sweep_legacy_option_dirs(Path(tempfile.gettempdir()), *replays):
+            log.warning("removed %s: an option file a killed run of an earlier version left behind", holder)
 
     # --- one run -----------------------------------------------------------------------------------
 
@@ -273,12 +282,12 @@ class DatabaseBackupEngine:
     def _stream(self, attempt: _Attempt, password: str | None, lsn_dir: Path, work: Path,
                 basedir: Path | None, estimate: int) -> Stored:
         settings = self.plan.backup.database
-        with credentials_file(self.plan.database, password) as cnf, \
+        with client_options(self.plan.database, password) as credentials, \
                 open_private(work / "mariabackup.log") as errlog:
-            args = self.tool.backup_args(cnf, target_dir=work / "target", extra_lsndir=lsn_dir,
+            args = self.tool.backup_args(credentials, target_dir=work / "target", extra_lsndir=lsn_dir,
                                          incremental_basedir=basedir)
             with private_umask():
-                proc = self.tool.start_backup(args, errlog)
+                proc = self.tool.start_backup(args, errlog, credentials)
             assert proc.stdout is not None
             try:
                 widen_pipe(proc.stdout)

@@ -1,25 +1,26 @@
 """A typed wrapper around mariabackup and mbstream (MariaDB 10.11): arguments, credentials, outputs.
 
-Credentials go through a 0600 defaults-extra-file in a private temp dir (deleted after), never
-on argv, so `ps` never shows the password. `--defaults-extra-file` must be the first option.
+Credentials go through an in-memory option file (`opsplan.mariadb.credentials`: a memfd the child
+reads as `--defaults-extra-file=/dev/fd/N`, the first option), never on argv and never on disk, so
+neither `ps` nor a file left by a killed run shows the password.
 `--apply-log-only` is not used: 10.11 rejects it (incrementals are applied with plain --prepare).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from opsplan.errors import BackupError
-from opsplan.fsutil import private_dir, write_private_text
-from opsplan.plan.models import Database
+from opsplan.fsutil import remove_quietly
+from opsplan.mariadb.credentials import MemoryFile
 
 # What mariabackup --backup needs on 10.11 (BACKUP STAGE needs RELOAD; BINLOG MONITOR reads the
 # binlog position; LOCK TABLES and PROCESS for the lock phase and SHOW ENGINE INNODB STATUS).
@@ -102,29 +103,24 @@ def _key_values(path: Path) -> dict[str, str]:
     return values
 
 
-def defaults_text(db: Database, password: str | None) -> str:
-    """The option file: [client] for the connection, [mariabackup] repeating it (either is read)."""
-    lines = [f"user={db.user}"]
-    if password:
-        lines.append(f"password={password}")
-    if db.socket:
-        lines.append(f"socket={db.socket}")
-    else:
-        lines += [f"host={db.host}", f"port={db.port}"]
-    body = "\n".join(lines)
-    return f"[client]\n{body}\n[mariabackup]\n{body}\n"
+# Versions before the in-memory option file left `opsplan-mb-*/my.cnf` (the password in clear)
+# behind when killed: in the temp dir, the binlog work dir, the replay scratch dirs.
+LEGACY_OPTION_DIR = "opsplan-mb-*"
 
 
-@contextmanager
-def credentials_file(db: Database, password: str | None, *, parent: Path | None = None) -> Iterator[Path]:
-    """A 0600 option file in a 0700 temp dir, removed when the block ends (even on error)."""
-    holder = private_dir(Path(tempfile.mkdtemp(prefix="opsplan-mb-", dir=parent)))
-    path = holder / "my.cnf"
-    try:
-        write_private_text(path, defaults_text(db, password))
-        yield path
-    finally:
-        shutil.rmtree(holder, ignore_errors=True)
+def sweep_legacy_option_dirs(*parents: Path) -> list[Path]:
+    """Remove our `opsplan-mb-*` option-file directories left in `parents` (the system temp dir when
+    none is given) by killed runs of earlier versions; returns what was removed."""
+    removed = []
+    for parent in parents or (Path(tempfile.gettempdir()),):
+        for holder in Path(parent).glob(LEGACY_OPTION_DIR):
+            try:
+                ours = holder.is_dir() and not holder.is_symlink() and holder.stat().st_uid == os.geteuid()
+            except OSError:
+                continue
+            if ours and remove_quietly(holder):
+                removed.append(holder)
+    return removed
 
 
 def first_error(stderr_text: str) -> str:
@@ -170,7 +166,7 @@ class Mariabackup:
 
     def backup_args(
         self,
-        defaults_file: Path,
+        credentials: MemoryFile,
         *,
         target_dir: Path,
         extra_lsndir: Path,
@@ -179,7 +175,7 @@ class Mariabackup:
     ) -> list[str]:
         args = [
             self._resolve(self.binary),
-            f"--defaults-extra-file={defaults_file}",  # must come first
+            credentials.defaults_option,  # must come first
             "--backup",
             "--stream=xbstream",
             f"--target-dir={target_dir}",
@@ -190,9 +186,11 @@ class Mariabackup:
             args.append(f"--incremental-basedir={incremental_basedir}")
         return args
 
-    def start_backup(self, args: Sequence[str], stderr: IO[bytes]) -> subprocess.Popen[bytes]:
+    def start_backup(self, args: Sequence[str], stderr: IO[bytes],
+                     credentials: MemoryFile) -> subprocess.Popen[bytes]:
         """Start a streaming backup: the xbstream comes on the returned process's stdout."""
-        return subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        return subprocess.Popen(list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
+                                pass_fds=credentials.pass_fds)
 
     def unpack_args(self, directory: Path) -> list[str]:
         return [self._resolve(self.mbstream), "-x", "-C", str(directory)]

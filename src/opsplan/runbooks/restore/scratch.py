@@ -9,9 +9,9 @@ Access (`grants`):
 - "skip" (default): `--skip-grant-tables` and no TCP at all; the socket lives in a 0700 directory,
   so only this user can connect. The drill needs no production password and leaves the restored
   `mysql` schema exactly as backed up.
-- "temporary-user": TCP on 127.0.0.1:port; an `--init-file` (0600, removed once the server is up)
-  creates a user with a random password that `connect_params()` carries. Changes `mysql.global_priv`
-  in the restored copy: for scratch copies only.
+- "temporary-user": TCP on 127.0.0.1:port; an `--init-file` (an in-memory file the server reads as
+  /dev/fd/N, never on disk) creates a user with a random password that `connect_params()` carries.
+  Changes `mysql.global_priv` in the restored copy: for scratch copies only.
 - "keep": TCP on 127.0.0.1:port with the restored grants; `connect_params()` is root over the
   socket (unix_socket authentication when this process runs as root, as Debian installs it).
 
@@ -36,7 +36,8 @@ from typing import Any, Literal
 import pymysql
 
 from opsplan.errors import RunbookError
-from opsplan.fsutil import private_dir, write_private_text
+from opsplan.fsutil import private_dir
+from opsplan.mariadb.credentials import MemoryFile, memory_file
 
 Grants = Literal["skip", "temporary-user", "keep"]
 SCRATCH_USER = "opsplan_scratch"
@@ -102,10 +103,7 @@ class ScratchServer:
 
     # --- command line ------------------------------------------------------------------------
 
-    def _init_file(self) -> Path:
-        return self.base_dir / "init.sql"
-
-    def server_args(self) -> list[str]:
+    def server_args(self, init_file: MemoryFile | None = None) -> list[str]:
         """The mariadbd command line; no secret on it (the temporary password is in the init file)."""
         args = [
             find_mariadbd(), "--no-defaults", f"--user={self.user}",
@@ -118,8 +116,8 @@ class ScratchServer:
             args += ["--skip-grant-tables", "--skip-networking"]
         else:
             args += ["--skip-networking=0", f"--bind-address={self.host}", f"--port={self.port}"]
-        if self.grants == "temporary-user":
-            args.append(f"--init-file={self._init_file()}")
+        if init_file is not None:
+            args.append(f"--init-file={init_file.path}")
         return args + list(self.extra_args)
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -142,23 +140,25 @@ class ScratchServer:
         private_dir(self.socket.parent)
         with contextlib.suppress(FileNotFoundError):
             self.socket.unlink()  # a stale socket would make the wait below lie
-        if self.grants == "temporary-user":
-            statements = [f"CREATE OR REPLACE USER '{SCRATCH_USER}'@'{host}' IDENTIFIED BY '{self._password}';\n"
-                          f"GRANT ALL PRIVILEGES ON *.* TO '{SCRATCH_USER}'@'{host}';\n"
-                          for host in ("localhost", "127.0.0.1")]
-            write_private_text(self._init_file(), "".join(statements))
         offset = self.error_log.stat().st_size if self.error_log.exists() else 0
-        try:
-            self._proc = subprocess.Popen(self.server_args(), stdin=subprocess.DEVNULL,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except OSError as exc:
-            raise RunbookError(f"cannot run mariadbd: {exc.strerror or exc}") from None
-        try:
+        # The server reads the init file once it is up; it holds its own descriptor, so ours closes
+        # when the wait ends and the password is on no disk at any point, even if this process is killed.
+        holder = memory_file(self._init_statements(), "opsplan-scratch-init") \
+            if self.grants == "temporary-user" else contextlib.nullcontext(None)
+        with holder as init:
+            try:
+                self._proc = subprocess.Popen(self.server_args(init), stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                              pass_fds=init.pass_fds if init else ())
+            except OSError as exc:
+                raise RunbookError(f"cannot run mariadbd: {exc.strerror or exc}") from None
             self._wait_ready(offset, timeout)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                self._init_file().unlink()
         return self
+
+    def _init_statements(self) -> str:
+        return "".join(f"CREATE OR REPLACE USER '{SCRATCH_USER}'@'{host}' IDENTIFIED BY '{self._password}';\n"
+                       f"GRANT ALL PRIVILEGES ON *.* TO '{SCRATCH_USER}'@'{host}';\n"
+                       for host in ("localhost", "127.0.0.1"))
 
     def _wait_ready(self, offset: int, timeout: float) -> None:
         assert self._proc is not None
@@ -220,18 +220,6 @@ class ScratchServer:
         else:
             params.update(unix_socket=str(self.socket), user="root", password="")
         return params
-
-    def client_option_text(self) -> str:
-        """A [client] option file body for mariadb/mariadb-check (write it 0600, pass it first)."""
-        params = self.connect_params()
-        lines = [f"user={params['user']}"]
-        if params.get("password"):
-            lines.append(f"password={params['password']}")
-        if "unix_socket" in params:
-            lines.append(f"socket={params['unix_socket']}")
-        else:
-            lines += [f"host={params['host']}", f"port={params['port']}", "protocol=TCP"]
-        return "[client]\n" + "\n".join(lines) + "\n"
 
     def connect(self, **overrides: Any) -> Any:
         return pymysql.connect(**{**self.connect_params(), **overrides})
