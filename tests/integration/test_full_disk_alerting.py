@@ -186,6 +186,7 @@ def test_alerts_fire_and_are_heard_once_while_the_data_disk_is_full(stack, disk:
     with sqlite3.connect(data_dir / "state.db") as db:
         outbox = db.execute("SELECT kind, status FROM notify_outbox WHERE alert = 'ApiDown' ORDER BY id").fetchall()
     assert outbox == [("firing", "sent"), ("resolved", "sent")]  # recorded once each, as sent
+    assert "Traceback" not in (plan.parent / "opsplan.log").read_text()  # a full disk is said in one line
 
 
 def test_serve_starts_on_a_full_disk_in_monitoring_only_mode(stack, disk: Path):
@@ -221,3 +222,4 @@ def test_serve_starts_on_a_full_disk_in_monitoring_only_mode(stack, disk: Path):
         stop(proc)
     assert len(hook.heard("ApiDown", "firing")) == 1
     assert stored_alerts(data_dir, "ApiDown")[0][:2] == ("firing", 1)
+    assert "Traceback" not in (plan.parent / "opsplan.log").read_text()
