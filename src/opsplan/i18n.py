@@ -91,6 +91,10 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.no_gpu": M(ko="NVIDIA 드라이버 없음: GPU를 볼 수 없습니다", en="No NVIDIA driver: no GPU is visible"),
     "serve.started": M(ko="opsplan 실행 중: {url}", en="opsplan serving on {url}"),
     "serve.stopped": M(ko="opsplan 종료", en="opsplan stopped"),
+    "serve.degraded": M(ko="상태 데이터베이스를 열 수 없어 모니터링 전용 모드로 시작합니다 "
+                           "(알림은 메모리에서 계속됩니다): {reason}",
+                        en="the state database cannot be opened: starting in monitoring-only mode "
+                           "(alerts go on from memory): {reason}"),
     "serve.public_bind": M(
         ko="경고: {bind} 에 바인딩합니다. 읽기에는 인증이 없으므로 이 주소에 닿는 누구나 상태를 볼 수 있습니다.",
         en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",

@@ -6,6 +6,12 @@ The engine keeps its instances in memory and writes only changes to the state da
 new engine over the same database (a restart) carries on where the last one stopped: a firing
 alert stays firing and its notice is not sent again. Notices are recorded as sent before they are
 handed on: a crash between the two loses one notice rather than sending it twice.
+
+When the state database cannot write (a full data disk) evaluation goes on from memory and notices
+are handed on all the same; what could not be written waits (see `Backlog`) and is written by the
+first cycle that can, so the database catches up with nothing lost and nothing sent twice. An
+engine started while the database cannot even be opened reads the stored alerts once it can and
+merges them with what it found meanwhile.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opsplan.alerts.backlog import Backlog
 from opsplan.alerts.events import AlertNotice, NoticeKind
 from opsplan.alerts.external import parse_payload
 from opsplan.alerts.format import fill, format_value, subject_text
@@ -31,6 +38,7 @@ from opsplan.store.state import StateDB
 log = logging.getLogger(__name__)
 
 GRACE_INTERVALS = 3  # a series missing this many intervals resolves its alert with reason "no data"
+STATE = "state database"  # what /healthz names when the alert state cannot be written
 
 
 class AlertEngine:
@@ -51,8 +59,15 @@ class AlertEngine:
         # One lock: the collection loop evaluates while the web thread acks or ingests webhooks.
         self._lock = threading.RLock()
         self._fingerprints: dict[tuple[str, tuple[str, ...]], str] = {}
-        self._active: dict[str, Instance] = {i.fingerprint: i for i in load_active(state_db, clock())}
         self._silences: list[Silence] = []
+        self._acks: dict[str, tuple[str | None, float | None, str | None]] = {}
+        self._backlog = Backlog()
+        self._active: dict[str, Instance] = {}
+        self._loaded = False
+        try:
+            self._load(clock())
+        except Exception as exc:  # noqa: BLE001 - a database that cannot be read yet is read later
+            state_db.health.failed(STATE, exc)
 
     # --- the stage ------------------------------------------------------------------------------
 
@@ -86,12 +101,34 @@ class AlertEngine:
     __call__ = on_cycle
 
     def _refresh(self, now: float) -> None:
-        """Silences and acknowledgements that the CLI or the API wrote since the last cycle."""
-        self._silences = load_silences(self.db, now)
-        acks = read_acks(self.db)
+        """Silences and acknowledgements that the CLI or the API wrote since the last cycle (the last
+        ones read stay in force while the database cannot be read)."""
+        try:
+            self._silences = load_silences(self.db, now)
+            self._acks = read_acks(self.db)
+        except Exception as exc:  # noqa: BLE001 - a database that cannot be read keeps the last ones read
+            log.debug("silences and acknowledgements not read: %s", exc)
         for fp, inst in self._active.items():
-            by, at, comment = acks.get(fp, (None, None, None))
+            by, at, comment = self._acks.get(fp, (None, None, None))
             inst.ack_by, inst.ack_at, inst.ack_comment = by, at, comment
+
+    def _load(self, now: float) -> None:
+        """The alerts the last engine left, merged with any this engine found before it could read them."""
+        stored = load_active(self.db, now)
+        for old in stored:
+            if self._backlog.adopt_row(old):
+                continue  # it resolved while the database was away: the write resolves its row
+            mine = self._active.get(old.fingerprint)
+            if mine is None:
+                self._active[old.fingerprint] = old
+            elif old.state == "firing" and mine.state == "pending":
+                # Still the same trouble: it keeps firing since its first start and is not heard of twice.
+                old.value, old.last_seen, old.dirty = mine.value, mine.last_seen, True
+                self._active[old.fingerprint] = old
+            else:
+                mine.row_id, mine.dirty = old.row_id, True
+                mine.notified = mine.notified or (old.notified and mine.state == "firing")
+        self._loaded = True
 
     def _evaluate(self, rule: Rule, index: SampleIndex, now: float, dropped: list[Instance]) -> None:
         condition = rule.condition
@@ -168,7 +205,6 @@ class AlertEngine:
             (i.source, i.alert, i.subject_key) for i in self._active.values()
             if i.state == "firing" and i.severity == "critical"}
         notices: list[AlertNotice] = []
-        undo: list[tuple[Instance, bool, float | None]] = []
         for inst in list(self._active.values()):
             inhibited = (inst.severity == "warning" and inst.state != "resolved"
                          and (inst.source, inst.alert, inst.subject_key) in critical)
@@ -176,7 +212,6 @@ class AlertEngine:
                 inst.inhibited, inst.dirty = inhibited, True
             kind = self._notice_kind(inst, now)
             if kind is not None:
-                undo.append((inst, inst.notified, inst.last_notice_at))
                 inst.last_notice_at, inst.dirty = now, True
                 if kind == "firing":
                     inst.notified = True
@@ -184,18 +219,33 @@ class AlertEngine:
                 self._fill_texts(inst)
             if kind is not None:
                 notices.append(self._notice(inst, kind))
-        changed = [i for i in self._active.values() if i.dirty]
-        try:
-            persist(self.db, changed, dropped, now)
-        except Exception:
-            # Nothing was recorded, so nothing is sent: the next cycle tries again with the same changes.
-            log.exception("alert state could not be written; notices held back until it can")
-            for inst, notified, last_notice_at in undo:
-                inst.notified, inst.last_notice_at = notified, last_notice_at
-            return []
+        # Written or not, the notices go out: an alert must be heard while the disk is full. Unwritten
+        # changes wait in the backlog, so a crash before the catch-up may repeat a notice, never lose one.
+        written = self._write(now, dropped)
         for inst in [i for i in self._active.values() if i.state == "resolved"]:
             del self._active[inst.fingerprint]
+            if not written:
+                self._backlog.keep(inst)
         return notices
+
+    def _write(self, now: float, dropped: list[Instance]) -> bool:
+        """Every change not yet in the database, this cycle's and the backlog's, in one transaction."""
+        changed = [i for i in self._active.values() if i.dirty]
+        gone = self._backlog.drops(dropped)
+        try:
+            if not self._loaded:
+                self._load(now)
+                changed = [i for i in self._active.values() if i.dirty]
+            persist(self.db, [*self._backlog.instances(), *changed], gone, now)
+        except Exception as exc:  # noqa: BLE001 - any failure to write: keep it in memory, try next cycle
+            self._backlog.hold_drops(gone)
+            self.db.health.failed(STATE, exc)
+            return False
+        caught_up = self._backlog.clear()
+        if caught_up:
+            log.warning("alert state caught up: %d change(s) kept in memory are written", caught_up)
+        self.db.health.succeeded(STATE)
+        return True
 
     def _notice_kind(self, inst: Instance, now: float) -> NoticeKind | None:
         inst.silenced = silenced_by(self._silences, inst.labels, now)

@@ -100,20 +100,23 @@ def subject_key(labels: dict[str, str]) -> Key:
     return tuple(sorted((k, v) for k, v in labels.items() if k not in ("alertname", "severity")))
 
 
-def persist(db: StateDB, changed: Iterable[Instance], dropped: Iterable[Instance], now: float) -> None:
-    """One transaction: new rows, changed rows, pending rows whose condition went away."""
+def persist(db: StateDB, changed: Iterable[Instance], gone_rows: Iterable[int], now: float) -> None:
+    """One transaction: new rows, changed rows, the rows of pending instances whose condition went away."""
     changed = list(changed)
-    dropped = [i for i in dropped if i.row_id is not None]
-    if not changed and not dropped:
+    gone = list(gone_rows)
+    if not changed and not gone:
         return
     table = cast(Table, AlertRow.__table__)
     new = [i for i in changed if i.row_id is None]
     old = [i for i in changed if i.row_id is not None]
     # executemany with bound parameters: one compiled statement per kind, not one per row.
+    # New rows learn their id only once the transaction is committed: a failed commit (a full
+    # disk) leaves them new, to be inserted again, rather than pointing at a row that is not there.
+    row_ids: list[int] = []
     with db.session() as session:
-        if dropped:
+        if gone:
             session.execute(delete(table).where(table.c.id == bindparam("row_id")),
-                            [{"row_id": i.row_id} for i in dropped])
+                            [{"row_id": row_id} for row_id in gone])
         if old:
             columns = old[0].columns(now)
             statement = update(table).where(table.c.id == bindparam("row_id")).values(
@@ -123,8 +126,9 @@ def persist(db: StateDB, changed: Iterable[Instance], dropped: Iterable[Instance
         if new:
             result = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
                                      [i.columns(now) for i in new])
-            for inst, (row_id,) in zip(new, result.all(), strict=True):
-                inst.row_id = int(row_id)
+            row_ids = [int(row_id) for (row_id,) in result.all()]
+    for inst, row_id in zip(new, row_ids, strict=True):
+        inst.row_id = row_id
     for inst in changed:
         inst.dirty = False
         inst.value_written_at = now

@@ -28,7 +28,10 @@ def register(app: typer.Typer) -> None:
         def announce(url: str) -> None:
             print(t("serve.started", plan.language, url=url), flush=True)
 
+        def warn(reason: str) -> None:
+            err.print(t("serve.degraded", plan.language, reason=reason), markup=False)
+
         with one_line_errors():
-            run(plan, host=host, port=port, announce=announce)
+            run(plan, host=host, port=port, announce=announce, warn=warn)
         print(t("serve.stopped", plan.language), flush=True)
         sys.stdout.flush()

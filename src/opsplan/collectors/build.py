@@ -29,8 +29,10 @@ def build_collectors(plan: Plan, environ: Mapping[str, str] = os.environ) -> tup
     from opsplan.collectors.system import SystemCollector
     from opsplan.plan.secrets import read_database_password
 
+    # The filesystems opsplan itself writes to, and the groups' storage, are watched wherever they are.
+    watched = [plan.data_dir, plan.backup.directory, *(p for group in plan.allocation for p in group.paths)]
     collectors: list[Collector] = [
-        SystemCollector(),
+        SystemCollector(watch=watched),
         GpuCollector(plan, nvml=default_nvml(environ)),
         AllocationCollector(plan),
         MariaDBCollector(plan.database, password=read_database_password(plan.database, environ)),

@@ -15,7 +15,9 @@ window reports 0).
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -63,6 +65,23 @@ METRICS: dict[str, MetricSpec] = {
 _PSEUDO_BLOCK_PREFIXES = ("loop", "ram", "zram")
 
 
+def mountpoint_of(path: Path) -> str:
+    """The mountpoint of the filesystem that holds `path` (or would: its nearest existing parent)."""
+    probe = Path(os.path.abspath(path))
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    while not os.path.ismount(probe) and probe != probe.parent:
+        probe = probe.parent
+    return str(probe)
+
+
+def _device(mountpoint: str) -> int | None:
+    try:
+        return os.stat(mountpoint).st_dev
+    except OSError:
+        return None
+
+
 def _ratio(part: float, whole: float) -> float:
     if whole <= 0:
         return 0.0
@@ -91,13 +110,18 @@ class SystemCollector:
     `psutil_module` is the seam for tests (any object with psutil's functions).
     `mountpoints`: the filesystems to report; by default every real mount
     (`disk_partitions(all=False)`, one mountpoint per device, the shortest one).
+    `watch`: paths whose filesystems are always reported too (the data directory, the backup
+    directory, the allocation groups' paths), even a tmpfs or a mount psutil leaves out; each is
+    reported under the mountpoint that holds it, once per filesystem.
     """
 
     name = "system"
 
-    def __init__(self, psutil_module: ModuleType | Any = psutil, mountpoints: Sequence[str] | None = None):
+    def __init__(self, psutil_module: ModuleType | Any = psutil, mountpoints: Sequence[str] | None = None,
+                 watch: Sequence[Path] = ()):
         self._ps = psutil_module
         self._mountpoints = list(mountpoints) if mountpoints is not None else None
+        self._watch = list(dict.fromkeys(Path(p) for p in watch))
         self._failed_sections: set[str] = set()
         self._failed_mounts: set[str] = set()
         self._last_total: Any = None
@@ -182,8 +206,22 @@ class SystemCollector:
                 by_device[part.device] = part.mountpoint
         return sorted(by_device.values())
 
+    def _watched_mountpoints(self, listed: list[str]) -> list[str]:
+        """The mountpoints of the watched paths that are not already listed (compared by device)."""
+        devices = {_device(mp) for mp in listed} - {None}
+        extra: list[str] = []
+        for path in self._watch:
+            mp = mountpoint_of(path)
+            device = _device(mp)
+            if mp in listed or mp in extra or (device is not None and device in devices):
+                continue
+            extra.append(mp)
+            devices.add(device)
+        return extra
+
     def _disk_usage(self) -> list[Sample]:
         mounts = self._mountpoints if self._mountpoints is not None else self._real_mountpoints()
+        mounts = [*mounts, *self._watched_mountpoints(mounts)]
         out: list[Sample] = []
         for mp in mounts:
             try:

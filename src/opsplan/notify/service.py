@@ -3,12 +3,17 @@
 The engine decides when a person should hear about an alert; the Notifier decides which
 channels (routing.py), what they read (render.py) and makes delivery survive outages
 and restarts: a failed send is retried with exponential backoff for at least a day.
+
+When the outbox cannot be written (a full data disk) notices are held in memory (held.py) and
+delivered from there; an outcome that cannot be recorded is remembered, so the row is not sent
+again. Both are written to the outbox by the first round that can.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import threading
 import time
@@ -22,6 +27,7 @@ from opsplan.errors import SecretError
 from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
 from opsplan.notify import outbox
 from opsplan.notify.delivery import SendResult, send
+from opsplan.notify.held import HeldNotices, HeldRow
 from opsplan.notify.outbox import FAILED, PENDING, SENT, OutboxRow
 from opsplan.notify.render import render
 from opsplan.notify.routing import QuietHours, due_at, parse_quiet_hours, route
@@ -43,6 +49,7 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 PRUNE_AFTER = 30 * 86400.0
+OUTBOX = "notification outbox"  # what /healthz names when the outbox cannot be written
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,21 @@ class Retry:
 
     def delay(self, attempts: int) -> float:
         return min(self.first * 2 ** max(attempts - 1, 0), self.ceiling)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt makes of a row (an outbox row or a held one: the same fields)."""
+
+    status: str
+    attempts: int
+    next_try_at: float
+    last_error: str | None
+    sent_at: float | None
+
+    def apply(self, row: OutboxRow | HeldRow) -> None:
+        row.status, row.attempts, row.next_try_at = self.status, self.attempts, self.next_try_at
+        row.last_error, row.sent_at = self.last_error, self.sent_at
 
 
 @dataclass
@@ -91,6 +113,8 @@ class Notifier:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_prune = 0.0
+        self._held = HeldNotices()
+        self._unrecorded: dict[int, Outcome] = {}  # outbox rows sent (or tried) whose outcome is not written
 
     # --- the engine's side -----------------------------------------------------------------------
 
@@ -101,14 +125,25 @@ class Notifier:
         key = notice_key(notice, now, self.plan.notifications.critical_repeat)
         message = render(notice, self.plan)
         first_due = due_at(notice, now, self.quiet)
-        with self.db.session() as session:
-            names = self._targets(session, notice)
-            rows = [OutboxRow(notice_key=key, channel=name, kind=notice.kind, fingerprint=notice.fingerprint[:200],
-                              alert=notice.alert[:100], severity=notice.severity, title=message.title,
-                              body=message.body, notify_type=message.notify_type, created_at=now,
-                              first_due_at=first_due, next_try_at=first_due, attempts=0, status=PENDING)
-                    for name in names]
-            added = len(outbox.add_new(session, rows))
+
+        def rows(names: list[str]) -> list[HeldRow]:
+            return [HeldRow(notice_key=key, channel=name, kind=notice.kind, fingerprint=notice.fingerprint[:200],
+                            alert=notice.alert[:100], severity=notice.severity, title=message.title,
+                            body=message.body, notify_type=message.notify_type, created_at=now,
+                            first_due_at=first_due, next_try_at=first_due) for name in names]
+        try:
+            with self.db.session() as session:
+                names = self._targets(session, notice)
+                added = len(outbox.add_new(session, [row.to_row() for row in rows(names)]))
+        except Exception as exc:  # noqa: BLE001 - the outbox cannot be written: deliver from memory
+            self.db.health.failed(OUTBOX, exc)
+            names = self._targets(None, notice)
+            added = self._held.add(rows(names))
+            if added:
+                log.warning("notification %s %s held in memory for %d channel(s): the outbox cannot be written",
+                            notice.kind, notice.alert, added)
+                self._wake.set()
+            return added
         if added:
             deferred = " until the quiet hours end" if first_due > now else ""
             log.info("notification %s %s queued for %d channel(s)%s", notice.kind, notice.alert, added, deferred)
@@ -117,9 +152,11 @@ class Notifier:
             log.info("notification %s %s (%s): no channel takes it", notice.kind, notice.alert, notice.severity)
         return added
 
-    def _targets(self, session: Session, notice: AlertNotice) -> list[str]:
+    def _targets(self, session: Session | None, notice: AlertNotice) -> list[str]:
         if notice.kind == "resolved":
-            went = outbox.firing_channels(session, notice.fingerprint)
+            went = self._held.channels_of(notice.fingerprint)
+            if session is not None:
+                went = list(dict.fromkeys([*outbox.firing_channels(session, notice.fingerprint), *went]))
             if went:
                 return [name for name in went if name in self.channels]
         return [c.name for c in route(notice, list(self.channels.values()))]
@@ -130,12 +167,39 @@ class Notifier:
         """Send every row that is due at `now` (default: the clock); one round, then return."""
         with self._deliver_lock:
             now = self.clock() if now is None else now
-            with self.db.session() as session:
-                ids = outbox.due_ids(session, now)
+            self._write_held()
+            ids: list[int] = []
+            try:
+                with self.db.session() as session:
+                    ids = outbox.due_ids(session, now)
+            except Exception as exc:  # noqa: BLE001 - an outbox that cannot be read: the held rows still go
+                log.debug("outbox not read: %s", exc)
             result = DeliveryRound()
             for row_id in ids:
-                self._deliver_one(row_id, now, result)
+                if row_id not in self._unrecorded:
+                    self._deliver_one(row_id, now, result)
+            for held in self._held.due(now):
+                self._deliver_held(held, now, result)
             return result
+
+    def _write_held(self) -> None:
+        """Write what was kept in memory: outcomes not recorded, then the held rows as they stand now."""
+        if not self._unrecorded and not len(self._held):
+            return
+        try:
+            with self.db.session() as session:
+                for row_id, outcome in self._unrecorded.items():
+                    row = session.get(OutboxRow, row_id)
+                    if row is not None and row.status == PENDING:
+                        outcome.apply(row)
+                outbox.add_new(session, [held.to_row() for held in self._held.rows()])
+        except Exception as exc:  # noqa: BLE001 - still cannot write: keep them, try next round
+            self.db.health.failed(OUTBOX, exc)
+            return
+        count = len(self._unrecorded) + self._held.clear()
+        self._unrecorded.clear()
+        log.warning("notification outbox caught up: %d notification(s) kept in memory are written", count)
+        self.db.health.succeeded(OUTBOX)
 
     def _deliver_one(self, row_id: int, now: float, result: DeliveryRound) -> None:
         # Read, send, then record the outcome in a short transaction of its own: a transaction
@@ -145,21 +209,39 @@ class Notifier:
             if row is None or row.status != PENDING:
                 return
             channel_name, title, body, kind = row.channel, row.title, row.body, row.notify_type
+            attempts, first_due, alert = row.attempts, row.first_due_at, row.alert
         channel = self.channels.get(channel_name)
-        outcome = self._attempt(channel, channel_name, title, body, kind)
-        with self.db.session() as session:
-            row = session.get(OutboxRow, row_id)
-            if row is None or row.status != PENDING:
-                return
-            row.attempts += 1
-            if outcome.ok:
-                row.status, row.sent_at, row.last_error = SENT, now, None
-            elif channel is None or now - row.first_due_at >= self.retry.give_up_after:
-                row.status, row.last_error = FAILED, outcome.reason
-            else:
-                row.next_try_at = now + self.retry.delay(row.attempts)
-                row.last_error = outcome.reason
-            status, attempts, next_try, alert = row.status, row.attempts, row.next_try_at, row.alert
+        outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
+        try:
+            with self.db.session() as session:
+                row = session.get(OutboxRow, row_id)
+                if row is None or row.status != PENDING:
+                    return
+                outcome.apply(row)
+        except Exception as exc:  # noqa: BLE001 - sent but not recorded: remembered, so never sent twice
+            self.db.health.failed(OUTBOX, exc)
+            self._unrecorded[row_id] = outcome
+        self._tally(outcome, alert, channel_name, now, result)
+
+    def _deliver_held(self, held: HeldRow, now: float, result: DeliveryRound) -> None:
+        channel = self.channels.get(held.channel)
+        outcome = self._outcome(channel, held.channel, held.title, held.body, held.notify_type, held.attempts,
+                                held.first_due_at, now)
+        outcome.apply(held)
+        self._tally(outcome, held.alert, held.channel, now, result)
+
+    def _outcome(self, channel: Channel | None, name: str, title: str, body: str, kind: str, attempts: int,
+                 first_due: float, now: float) -> Outcome:
+        sent = self._attempt(channel, name, title, body, kind)
+        attempts += 1
+        if sent.ok:
+            return Outcome(SENT, attempts, now, None, now)
+        if channel is None or now - first_due >= self.retry.give_up_after:
+            return Outcome(FAILED, attempts, now, sent.reason, None)
+        return Outcome(PENDING, attempts, now + self.retry.delay(attempts), sent.reason, None)
+
+    def _tally(self, outcome: Outcome, alert: str, channel_name: str, now: float, result: DeliveryRound) -> None:
+        status, attempts, next_try = outcome.status, outcome.attempts, outcome.next_try_at
         if status == SENT:
             result.sent += 1
             self._sent[channel_name] = self._sent.get(channel_name, 0) + 1
@@ -168,11 +250,11 @@ class Notifier:
             result.failed += 1
             self._failed[channel_name] = self._failed.get(channel_name, 0) + 1
             log.error("notification %s to channel %s given up after %d attempt(s): %s",
-                      alert, channel_name, attempts, outcome.reason)
+                      alert, channel_name, attempts, outcome.last_error)
         else:
             result.retried += 1
             log.warning("notification %s to channel %s failed (attempt %d), retry in %.0fs: %s",
-                        alert, channel_name, attempts, next_try - now, outcome.reason)
+                        alert, channel_name, attempts, next_try - now, outcome.last_error)
 
     def _attempt(self, channel: Channel | None, name: str, title: str, body: str, kind: str) -> SendResult:
         if channel is None:
@@ -205,28 +287,44 @@ class Notifier:
             wait = 5.0
             try:
                 self.deliver_due()
-                now = self.clock()
-                with self.db.session() as session:
-                    upcoming = outbox.next_due(session)
-                    if now - self._last_prune > 3600:
-                        outbox.prune(session, now - PRUNE_AFTER)
-                        self._last_prune = now
+                upcoming = self._upcoming()
                 if upcoming is not None:
-                    wait = min(max(upcoming - now, 0.2), 5.0)
-            except Exception:  # noqa: BLE001 - the database may be busy or full; try again shortly
+                    wait = min(max(upcoming - self.clock(), 0.2), 5.0)
+            except Exception:  # noqa: BLE001 - a bug in one round must not end delivery; try again shortly
                 log.exception("notification delivery round failed; retrying")
             self._wake.wait(wait)
             self._wake.clear()
+
+    def _upcoming(self) -> float | None:
+        """When the next row is due (held ones included); prunes old rows once an hour."""
+        now = self.clock()
+        times = [held.next_try_at for held in self._held.pending()]
+        try:
+            with self.db.session() as session:
+                times.append(outbox.next_due(session) or math.inf)
+                if now - self._last_prune > 3600:
+                    outbox.prune(session, now - PRUNE_AFTER)
+                    self._last_prune = now
+        except Exception as exc:  # noqa: BLE001 - the database may be full or away: held rows still count
+            log.debug("outbox not read: %s", exc)
+        soonest = min(times, default=math.inf)
+        return None if soonest == math.inf else soonest
 
     # --- metrics ---------------------------------------------------------------------------------
 
     def samples(self) -> list[Sample]:
         now = self.clock()
-        with self.db.session() as session:
-            backlog = outbox.backlog(session, now)
-        out = [sample("opsplan_notifications_pending", backlog.pending),
+        try:
+            with self.db.session() as session:
+                backlog = outbox.backlog(session, now)
+        except Exception:  # noqa: BLE001 - the database is away: count what is held in memory
+            backlog = outbox.Backlog(0, None)
+        held = self._held.pending()
+        due = [r.first_due_at for r in held if r.first_due_at <= now]
+        oldest = min([*due, *([backlog.oldest_due] if backlog.oldest_due is not None else [])], default=None)
+        out = [sample("opsplan_notifications_pending", backlog.pending + len(held)),
                sample("opsplan_notification_oldest_pending_seconds",
-                      max(now - backlog.oldest_due, 0.0) if backlog.oldest_due is not None else 0.0)]
+                      max(now - oldest, 0.0) if oldest is not None else 0.0)]
         out += [sample("opsplan_notifications_sent_total", n, channel=name) for name, n in self._sent.items()]
         out += [sample("opsplan_notifications_failed_total", n, channel=name) for name, n in self._failed.items()]
         return out

@@ -11,15 +11,18 @@ from typing import Any
 from opsplan.collectors.runner import CollectionRunner
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
+from opsplan.store.health import Persistence
 
 log = logging.getLogger("opsplan.serve")
+
+STORE_PAUSED = "not written: No space left on device (the data disk's reserve is kept for the state database)"
 
 
 class CollectionLoop:
     def __init__(self, runner: CollectionRunner, store: Any, latest: LatestSamples, *, interval: float,
                  store_lock: threading.Lock, maintain_every: float = 300.0,
                  after_cycle: Sequence[Callable[[Cycle], None]] = (),
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, persistence: Persistence | None = None):
         self.runner = runner
         self.store = store
         self.latest = latest
@@ -31,6 +34,7 @@ class CollectionLoop:
         self.after_cycle = list(after_cycle)
         self.last_cycle: Cycle | None = None
         self.store_error: str | None = None
+        self.persistence = persistence or Persistence()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="collection-loop", daemon=True)
 
@@ -52,15 +56,24 @@ class CollectionLoop:
                 log.exception("stage %s failed on this cycle", getattr(stage, "__name__", stage))
         self.latest.update(cycle.samples)
         self.last_cycle = cycle
+        self.persistence.check_reserve()
+        if self.persistence.store_paused():  # the freed reserve is the state database's
+            self.store_error = STORE_PAUSED
+        else:
+            self._store(cycle)
+        return cycle
+
+    def _store(self, cycle: Cycle) -> None:
         try:
             with self.store_lock:
                 self.store.append(cycle.timestamp, cycle.samples)
             self.store_error = None
+            self.persistence.succeeded("metrics store")
         except Exception as exc:  # noqa: BLE001 - a full disk must not stop /metrics or the status page
             if self.store_error is None:
                 log.error("metrics store write failed: %s", exc)
             self.store_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return cycle
+            self.persistence.failed("metrics store", exc)
 
     def _run(self) -> None:
         next_maintain = self.clock() + self.maintain_every

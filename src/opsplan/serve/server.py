@@ -70,7 +70,8 @@ def open_store(plan: Plan) -> MetricsStore:
 
 
 def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
-          environ: Mapping[str, str] = os.environ, announce: Callable[[str], None] = print) -> None:
+          environ: Mapping[str, str] = os.environ, announce: Callable[[str], None] = print,
+          warn: Callable[[str], None] = print) -> None:
     host = host or plan.web.bind
     port = plan.web.port if port is None else port
     sock = bind_socket(host, port)
@@ -85,18 +86,22 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
                               deadline=max(1.0, plan.monitoring.interval * 0.8))
     latest = LatestSamples(metric_registry())
     lock = threading.Lock()
+    persistence = parts.context.state_db.health
     loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock,
-                          after_cycle=parts.on_cycle)
+                          after_cycle=parts.on_cycle, persistence=persistence)
     scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
                                 state_db=parts.context.state_db,
-                                alerts=parts.context.get(AlertEngine)), routers=parts.routers,
-                     hosts=allowed_hosts(host, plan.web.public_url))
+                                alerts=parts.context.get(AlertEngine), persistence=persistence),
+                     routers=parts.routers, hosts=allowed_hosts(host, plan.web.public_url))
     config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
                             lifespan="off", server_header=False)
     server = _Server(config)
     bound_host, bound_port = sock.getsockname()[:2]
     url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"
+    if parts.degraded:
+        warn(parts.degraded)
+        log.error("started in %s", parts.degraded)
     parts.start()
     loop.start()
     scheduler.start()

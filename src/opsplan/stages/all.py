@@ -20,6 +20,8 @@ from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
 from opsplan.stages import alerting, backup, collection, notify, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart
+from opsplan.store.health import Persistence, disk_full
+from opsplan.store.reserve import DiskReserve
 from opsplan.store.state import StateDB, state_url
 
 log = logging.getLogger("opsplan.serve")
@@ -32,6 +34,8 @@ STAGES: tuple[Stage, ...] = (
     backup.STAGE,
     recovery.STAGE,
 )
+# What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
+MONITORING_ONLY = ("collection", "alerting", "notify")
 
 
 def metric_registry(stages: Sequence[Stage] = STAGES) -> MetricRegistry:
@@ -63,6 +67,8 @@ class Composition:
 
     context: StageContext
     parts: list[tuple[str, StagePart]] = field(default_factory=list)
+    # Why only MONITORING_ONLY stages run (the state database could not be opened), else None.
+    degraded: str | None = None
 
     @property
     def collectors(self) -> list[Collector]:
@@ -100,12 +106,34 @@ class Composition:
         self.context.state_db.close()
 
 
+def open_state_db(plan: Plan, environ: Mapping[str, str]) -> StateDB:
+    """The state database with the data disk's reserve: on a full disk the reserve is given back and
+    the database tried again; if it still cannot be opened it is tried again later (`unavailable`)."""
+    reserve = DiskReserve(plan.data_dir)
+    health = Persistence(reserve)
+    url = state_url(plan.data_dir, plan.state_db_url_env, environ)
+    state_db = StateDB.open_or_defer(url, health=health)
+    if state_db.unavailable and disk_full(Exception(state_db.unavailable)) and reserve.release():
+        state_db.close()
+        state_db = StateDB.open_or_defer(url, health=health)
+    reserve.ensure()
+    return state_db
+
+
 def compose(plan: Plan, environ: Mapping[str, str] = os.environ,
             stages: Sequence[Stage] = STAGES) -> Composition:
-    """Open the state database and build every stage on it; on failure, nothing is left open."""
-    state_db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, environ))
-    context = StageContext(plan=plan, state_db=state_db, environ=environ, families=metric_registry(stages))
-    composition = Composition(context)
+    """Open the state database and build every stage on it; on failure, nothing is left open.
+    A state database that cannot be opened (a full disk, a server that is down) leaves only the
+    monitoring stages, working from memory until it can be opened (`Composition.degraded`)."""
+    state_db = open_state_db(plan, environ)
+    families = metric_registry(stages)  # every family: the rules' units do not depend on what runs
+    degraded = None
+    if state_db.unavailable:
+        degraded = f"monitoring only: {state_db.unavailable}; backups and drills are off until opsplan serve restarts"
+        state_db.health.mode = degraded
+        stages = [stage for stage in stages if stage.name in MONITORING_ONLY]
+    context = StageContext(plan=plan, state_db=state_db, environ=environ, families=families)
+    composition = Composition(context, degraded=degraded)
     try:
         for stage in stages:
             composition.parts.append((stage.name, stage.build(composition.context)))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,10 +24,21 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from opsplan.errors import StoreError
+from opsplan.store.health import Persistence
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+REOPEN_EVERY = 15.0  # seconds between tries to open a state database that could not be opened at start
+
+
+class StateUnavailable(StoreError):
+    """The state database could not be opened (it is tried again every REOPEN_EVERY seconds).
+    `tried` is False when this call did not even try (the last try is recent): no fresh failure."""
+
+    def __init__(self, message: str, *, tried: bool):
+        super().__init__(message)
+        self.tried = tried
 
 
 class Base(DeclarativeBase):
@@ -86,8 +99,13 @@ def default_url(data_dir: Path) -> str:
 
 
 class StateDB:
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, health: Persistence | None = None):
         self.url = url
+        # Writers report here whether their writes land (serve's /healthz reads it).
+        self.health = health or Persistence()
+        self.unavailable: str | None = None  # why the database could not be opened; None once it is
+        self._next_try = 0.0
+        self._open_lock = threading.Lock()
         try:
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
                 _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
@@ -99,8 +117,8 @@ class StateDB:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, future=True)
 
     @classmethod
-    def open(cls, url: str, *, migrate: bool = True) -> StateDB:
-        db = cls(url)
+    def open(cls, url: str, *, migrate: bool = True, health: Persistence | None = None) -> StateDB:
+        db = cls(url, health=health)
         if migrate:
             db.migrate()
         return db
@@ -118,9 +136,43 @@ class StateDB:
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"cannot migrate the state database: {_safe(exc)}") from None
 
+    @classmethod
+    def open_or_defer(cls, url: str, *, health: Persistence | None = None) -> StateDB:
+        """Like `open`, but a database that cannot be migrated now (a full disk, a server that is
+        down) is tried again every REOPEN_EVERY seconds by `session()`, which raises StoreError
+        until then. A URL that cannot be used at all still raises here."""
+        db = cls(url, health=health)
+        try:
+            db.migrate()
+        except StoreError as exc:
+            db.unavailable = str(exc)
+            db._next_try = time.monotonic() + REOPEN_EVERY
+        return db
+
+    def _ensure_open(self) -> None:
+        if self.unavailable is None:
+            return
+        with self._open_lock:
+            if self.unavailable is None:
+                return
+            if time.monotonic() < self._next_try:
+                raise StateUnavailable(self.unavailable, tried=False)
+            try:
+                self.migrate()
+            except StoreError as exc:
+                self.unavailable = str(exc)
+                self._next_try = time.monotonic() + REOPEN_EVERY
+                raise StateUnavailable(self.unavailable, tried=True) from None
+            self.unavailable = None
+            if self.health.mode:
+                self.health.mode = ("monitoring only since start: the state database is open again; "
+                                    "restart opsplan serve to resume backups and drills")
+        log.warning("the state database is open now; what was kept in memory is written")
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
+        self._ensure_open()
         session = self._sessions()
         try:
             yield session

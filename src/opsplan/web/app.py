@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from opsplan import __version__
@@ -27,7 +28,8 @@ from opsplan.metrics.matchers import LabelMatchers, PatternError
 from opsplan.plan.models import Plan
 from opsplan.plan.types import parse_duration
 from opsplan.store import MetricsStore
-from opsplan.store.state import StateDB
+from opsplan.store.health import Persistence, describe
+from opsplan.store.state import StateDB, StateUnavailable
 from opsplan.web.api_docs import STATIC, api_docs_router
 from opsplan.web.headers import SecurityHeaders
 from opsplan.web.hosts import allowed_hosts
@@ -59,6 +61,7 @@ class ServeState:
     store_lock: threading.Lock
     state_db: StateDB | None = None
     alerts: AlertEngine | None = None  # the status page shows what is firing
+    persistence: Persistence | None = None  # what cannot be written now (a full disk)
     started: float = field(default_factory=time.time)
 
 
@@ -123,10 +126,12 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         age = health_age()
         # Healthy once a cycle ran and the loop is keeping up (three intervals of slack).
         stale = age is None or age > 3 * state.plan.monitoring.interval + 5
-        body = {"status": "starting" if age is None else ("stale" if stale else "ok"),
-                "last_cycle_age_seconds": None if age is None else round(age, 3),
-                "store_error": state.loop.store_error}
-        return JSONResponse(body, status_code=503 if stale else 200)
+        # Unhealthy too while what must be kept cannot be written: alerts then live only in memory.
+        persistence = state.persistence.summary() if state.persistence is not None else None
+        status = "starting" if age is None else ("stale" if stale else ("degraded" if persistence else "ok"))
+        body = {"status": status, "last_cycle_age_seconds": None if age is None else round(age, 3),
+                "store_error": state.loop.store_error, "persistence": persistence}
+        return JSONResponse(body, status_code=503 if stale or persistence else 200)
 
     @app.get("/api/v1/status")
     def status() -> dict[str, Any]:
@@ -160,6 +165,12 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         html = templates.get_template("status.html").render(s=view, t=partial(t, language=language),
                                                               lang=language, interval=state.plan.monitoring.interval)
         return HTMLResponse(html)
+
+    @app.exception_handler(StateUnavailable)
+    @app.exception_handler(OperationalError)
+    async def state_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        # A state database that cannot be opened or written (a full disk): one line, not a 500.
+        return JSONResponse({"detail": f"state database unavailable: {describe(exc)}"}, status_code=503)
 
     for router in routers:  # one router per domain (alerts, backups, ...), each under /api/v1
         app.include_router(router)
