@@ -108,7 +108,10 @@ class StateDB:
         self._open_lock = threading.Lock()
         try:
             if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-                _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
+                # A file that cannot be made private now (a full disk, a path that is a directory)
+                # is left to the first connection, whose error open_or_defer reports and retries.
+                with contextlib.suppress(OSError):
+                    _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
             self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         except Exception as exc:  # noqa: BLE001 - a bad URL is the operator's one-line error
             raise StoreError(f"cannot open the state database: {_safe(exc)}") from None
