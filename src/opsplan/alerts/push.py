@@ -115,7 +115,8 @@ class AlertmanagerPush:
                 self.last_error = reason
         return ok
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Post, then wait for a notice or the next resend, until `request_stop`."""
         while not self._stop.is_set():
             self._wake.clear()  # before sending: a notice pushed meanwhile wakes the next round
             ok = self.send_once()
@@ -124,12 +125,16 @@ class AlertmanagerPush:
 
     def start(self) -> None:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="alertmanager-push", daemon=True)
+            self._thread = threading.Thread(target=self.run, name="alertmanager-push", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def request_stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the sender (its own thread, if `start` made one), then post what is left once."""
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None

@@ -264,25 +264,33 @@ class Notifier:
     # --- the worker thread -----------------------------------------------------------------------
 
     def start(self) -> None:
+        """Deliver on a thread of its own (`serve` runs `run` under its supervisor instead)."""
         if self._thread is not None:
             return
+        self.warn_unavailable_channels()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self.run, name="opsplan-notify", daemon=True)
+        self._thread.start()
+
+    def warn_unavailable_channels(self) -> None:
         for channel in self.channels.values():
             problem = channel_problem(channel, self.environ)
             if problem:
                 log.warning("notification channel %s is unavailable: %s; its notifications wait in the outbox",
                             channel.name, problem)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="opsplan-notify", daemon=True)
-        self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def request_stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.request_stop()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Deliver what is due, round after round, until `request_stop`."""
         while not self._stop.is_set():
             wait = 5.0
             try:

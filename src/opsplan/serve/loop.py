@@ -16,6 +16,8 @@ from opsplan.store.health import Persistence
 log = logging.getLogger("opsplan.serve")
 
 STORE_PAUSED = "not written: No space left on device (the data disk's reserve is kept for the state database)"
+# A cycle hook (the alert rules, ...) that fails this many cycles in a row makes /healthz answer 503.
+HOOK_FAILURES_UNHEALTHY = 3
 
 
 class CollectionLoop:
@@ -35,25 +37,37 @@ class CollectionLoop:
         self.last_cycle: Cycle | None = None
         self.store_error: str | None = None
         self.persistence = persistence or Persistence()
+        self.hook_health = HookHealth()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="collection-loop", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="collection-loop", daemon=True)
 
     def start(self) -> None:
+        """Run on a thread of its own (`serve` runs `run` under its supervisor instead)."""
         self._thread.start()
 
-    def stop(self, timeout: float = 4.0) -> None:
+    def request_stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout)
+
+    def stop(self, timeout: float = 4.0) -> None:
+        self.request_stop()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def hook_problems(self) -> dict[str, str]:
+        return self.hook_health.problems()
 
     def run_cycle(self) -> Cycle:
         cycle = self.runner.run_once()
         # Stages (alert rules, ...) see the cycle first and may add their own samples to it, so
         # what they export is stored and scraped with the rest.
         for stage in self.after_cycle:
+            name = getattr(stage, "__name__", repr(stage))
             try:
                 stage(cycle)
-            except Exception:  # noqa: BLE001 - one failing stage must not stop collection or the others
-                log.exception("stage %s failed on this cycle", getattr(stage, "__name__", stage))
+            except Exception as exc:  # noqa: BLE001 - one failing stage must not stop collection or the others
+                self.hook_health.failed(name, exc)
+            else:
+                self.hook_health.succeeded(name)
         self.latest.update(cycle.samples)
         self.last_cycle = cycle
         self.persistence.check_reserve()
@@ -75,7 +89,8 @@ class CollectionLoop:
             self.store_error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             self.persistence.failed("metrics store", exc)
 
-    def _run(self) -> None:
+    def run(self) -> None:
+        """Cycles until `request_stop`; what a cycle raises is logged and the next cycle runs."""
         next_maintain = self.clock() + self.maintain_every
         next_cycle = self.clock()
         while not self._stop.is_set():
@@ -96,3 +111,35 @@ class CollectionLoop:
             if next_cycle < now:
                 next_cycle = now
             self._stop.wait(next_cycle - now)
+
+
+class HookHealth:
+    """Per cycle hook: how many cycles in a row it failed and why. A cause is logged (with its
+    traceback) once, not every cycle; `problems()` lists hooks failing HOOK_FAILURES_UNHEALTHY
+    cycles in a row, which /healthz reports."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failing: dict[str, tuple[int, str]] = {}  # hook -> (cycles in a row, last cause)
+
+    def failed(self, hook: str, exc: Exception) -> None:
+        text = str(exc).splitlines()[0][:200] if str(exc).strip() else ""
+        cause = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        with self._lock:
+            count, known = self._failing.get(hook, (0, None))
+            self._failing[hook] = (count + 1, cause)
+        if known != cause:
+            log.error("cycle hook %s failed: %s; it runs again every cycle, this cause is logged once",
+                      hook, cause, exc_info=exc)
+
+    def succeeded(self, hook: str) -> None:
+        with self._lock:
+            count, cause = self._failing.pop(hook, (0, None))
+        if count:
+            log.warning("cycle hook %s works again (it had failed %d cycle(s) in a row: %s)", hook, count, cause)
+
+    def problems(self) -> dict[str, str]:
+        with self._lock:
+            failing = dict(self._failing)
+        return {f"cycle hook {hook}": f"failed {count} cycles in a row: {cause}"
+                for hook, (count, cause) in failing.items() if count >= HOOK_FAILURES_UNHEALTHY}

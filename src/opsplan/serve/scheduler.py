@@ -26,7 +26,7 @@ class Scheduler:
         self.tz = ZoneInfo(timezone)
         self.clock = clock
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="scheduler", daemon=True)
+        self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
         now = clock()
         for job in jobs:
             job.next_at = self.next_time(job.cron, now)
@@ -50,11 +50,15 @@ class Scheduler:
         return next_fire(cron, after, self.tz)
 
     def start(self) -> None:
+        """Run on a thread of its own (`serve` runs `run` under its supervisor instead)."""
         if self.jobs:
             self._thread.start()
 
-    def stop(self, timeout: float = 2.0) -> None:
+    def request_stop(self) -> None:
         self._stop.set()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self.request_stop()
         if self._thread.is_alive():
             self._thread.join(timeout)
 
@@ -79,10 +83,12 @@ class Scheduler:
         try:
             job.run()
             log.info("job %s finished", job.name)
-        except Exception as exc:  # noqa: BLE001 - a failed job runs again at its next time
+        except BaseException as exc:  # noqa: BLE001 - a failed job runs again at its next time; and its
+            # thread ends here, logged, rather than through threading's hook (a traceback on stderr)
             log.error("job %s failed: %s", job.name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
-    def _loop(self) -> None:
+    def run(self) -> None:
+        """Start due jobs every second until `request_stop`."""
         while not self._stop.is_set():
             self.run_due()
             self._stop.wait(1.0)

@@ -20,6 +20,7 @@ from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
 from opsplan.serve.loop import CollectionLoop
 from opsplan.serve.scheduler import Scheduler
+from opsplan.serve.supervisor import supervise
 from opsplan.stages.all import compose, metric_registry
 from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
@@ -90,9 +91,12 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock,
                           after_cycle=parts.on_cycle, persistence=persistence)
     scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
+    # Every long-running thread, restarted if it dies; /healthz reads its report.
+    supervisor = supervise(loop, scheduler, parts.workers)
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
                                 state_db=parts.context.state_db,
-                                alerts=parts.context.get(AlertEngine), persistence=persistence),
+                                alerts=parts.context.get(AlertEngine), persistence=persistence,
+                                threads=supervisor),
                      routers=parts.routers, hosts=allowed_hosts(host, plan.web.public_url))
     config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
                             lifespan="off", server_header=False)
@@ -103,15 +107,13 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
         warn(parts.degraded)
         log.error("started in %s", parts.degraded)
     parts.start()
-    loop.start()
-    scheduler.start()
+    supervisor.start()
     announce(url)
     log.info("serving on %s", url)
     try:
         server.run(sockets=[sock])
     finally:
-        scheduler.stop()
-        loop.stop()
+        supervisor.stop()  # the scheduler, the loop, then the stages' workers
         parts.stop()
         runner.close()
         with lock:

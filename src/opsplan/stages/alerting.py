@@ -11,7 +11,7 @@ from opsplan.alerts.push import AlertmanagerPush
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
 from opsplan.rules.check import custom_rule_problems
-from opsplan.stages.part import Stage, StageContext, StagePart
+from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.web.alertmanager_api import alertmanager_router
 from opsplan.web.alerts_api import alerts_router
 from opsplan.web.auth import bearer_auth
@@ -25,8 +25,8 @@ def build(ctx: StageContext) -> StagePart:
         push = AlertmanagerPush(plan.monitoring.alertmanager_url, language=plan.language,
                                 instance=plan.server.name, generator_url=plan.web.public_url or "")
         ctx.notices.subscribe(push)
-        part.start.append(push.start)
-        part.stop.append(push.stop)
+        part.workers.append(Worker("alertmanager push", "alertmanager-push", push.run, push.request_stop))
+        part.stop.append(push.stop)  # after its thread: a last post of what is left
     alerting = build_alerting(plan, ctx.state_db, ctx.families, notice_sink=ctx.notices)
     engine: AlertEngine = alerting.engine
     ctx.provide(engine)

@@ -19,7 +19,7 @@ from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
 from opsplan.stages import alerting, backup, collection, notify, recovery
-from opsplan.stages.part import Stage, StageContext, StagePart
+from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
 from opsplan.store.state import StateDB, state_url
@@ -85,6 +85,10 @@ class Composition:
     @property
     def jobs(self) -> list[Job]:
         return [j for _, part in self.parts for j in part.jobs]
+
+    @property
+    def workers(self) -> list[Worker]:
+        return [w for _, part in self.parts for w in part.workers]
 
     @property
     def routers(self) -> list[APIRouter]:

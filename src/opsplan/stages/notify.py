@@ -5,7 +5,7 @@ from __future__ import annotations
 from opsplan.metrics import Cycle
 from opsplan.notify import service as notify_service
 from opsplan.notify.plan_checks import notification_problems
-from opsplan.stages.part import Stage, StageContext, StagePart
+from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 
 
 def build(ctx: StageContext) -> StagePart:
@@ -16,7 +16,9 @@ def build(ctx: StageContext) -> StagePart:
     def notification_metrics(cycle: Cycle) -> None:
         cycle.samples.extend(notifier.samples())
 
-    return StagePart(on_cycle=[notification_metrics], start=[notifier.start], stop=[notifier.stop])
+    return StagePart(on_cycle=[notification_metrics], start=[notifier.warn_unavailable_channels],
+                     workers=[Worker("notifier", "opsplan-notify", notifier.run, notifier.request_stop)],
+                     stop=[notifier.stop])
 
 
 STAGE = Stage("notify", build, families=lambda: notify_service.METRICS, plan_checks=(notification_problems,))

@@ -21,6 +21,17 @@ from opsplan.store.state import StateDB
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Worker:
+    """A stage's long-running thread: `serve` runs `run` under its supervisor (restarted, with backoff,
+    if it dies; reported by /healthz while it is down) and calls `stop` to make `run` return."""
+
+    name: str  # for people: "notifier", "alertmanager push"
+    thread_name: str
+    run: Callable[[], object]
+    stop: Callable[[], object]
+
+
 @dataclass
 class StagePart:
     """One stage's contribution to a running `serve`; every field is optional."""
@@ -33,6 +44,8 @@ class StagePart:
     routers: list[APIRouter] = field(default_factory=list)
     start: list[Callable[[], None]] = field(default_factory=list)
     stop: list[Callable[[], None]] = field(default_factory=list)
+    # Threads that run as long as serve: started after `start`, stopped before `stop`.
+    workers: list[Worker] = field(default_factory=list)
 
 
 @dataclass

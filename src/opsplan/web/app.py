@@ -52,6 +52,12 @@ class CycleSource(Protocol):
     def store_error(self) -> str | None: ...
 
 
+class ThreadHealth(Protocol):
+    """What the web side reads of serve's threads (serve's Supervisor is one): why any is not running."""
+
+    def summary(self) -> str | None: ...
+
+
 @dataclass
 class ServeState:
     plan: Plan
@@ -62,6 +68,7 @@ class ServeState:
     state_db: StateDB | None = None
     alerts: AlertEngine | None = None  # the status page shows what is firing
     persistence: Persistence | None = None  # what cannot be written now (a full disk)
+    threads: ThreadHealth | None = None  # a thread that died (and is being restarted)
     started: float = field(default_factory=time.time)
 
 
@@ -128,10 +135,13 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         stale = age is None or age > 3 * state.plan.monitoring.interval + 5
         # Unhealthy too while what must be kept cannot be written: alerts then live only in memory.
         persistence = state.persistence.summary() if state.persistence is not None else None
-        status = "starting" if age is None else ("stale" if stale else ("degraded" if persistence else "ok"))
+        # And while a thread (the loop, the scheduler, the notifier, ...) is dead or a cycle hook keeps failing.
+        threads = state.threads.summary() if state.threads is not None else None
+        failing = persistence or threads
+        status = "starting" if age is None else ("stale" if stale else ("degraded" if failing else "ok"))
         body = {"status": status, "last_cycle_age_seconds": None if age is None else round(age, 3),
-                "store_error": state.loop.store_error, "persistence": persistence}
-        return JSONResponse(body, status_code=503 if stale or persistence else 200)
+                "store_error": state.loop.store_error, "persistence": persistence, "threads": threads}
+        return JSONResponse(body, status_code=503 if stale or failing else 200)
 
     @app.get("/api/v1/status")
     def status() -> dict[str, Any]:
