@@ -27,6 +27,7 @@ def test_daily_0200_is_seoul_time_and_runs_once_per_day():
     now[0] = at("2026-11-27 02:00:01")
     assert scheduler.run_due() == ["backup-db"]
     assert done.wait(5)
+    job.running.join(5)  # its "finished" line is logged before the test's log capture closes
     assert scheduler.run_due() == []  # not again the same day
     assert datetime.fromtimestamp(job.next_at, SEOUL).isoformat() == "2026-11-28T02:00:00+09:00"
 
@@ -70,4 +71,5 @@ def test_a_run_missed_while_down_happens_at_start_up_and_the_log_says_so(caplog)
     with caplog.at_level("WARNING", logger="opsplan.scheduler"):
         assert scheduler.run_due() == ["backup-db"]
     assert done.wait(5)
+    missed.running.join(5)
     assert "backup-db missed its run at 2026-11-27T02:00+09:00" in caplog.text
