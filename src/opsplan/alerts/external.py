@@ -16,6 +16,7 @@ from typing import Any
 
 from opsplan.alerts.errors import AlertError
 from opsplan.alerts.instance import Instance, subject_key
+from opsplan.alerts.times import checked_time
 
 
 @dataclass(frozen=True)
@@ -60,9 +61,10 @@ def _time(text: Any, where: str) -> float | None:
     if not text or not isinstance(text, str) or text.startswith("0001-01-01"):  # Go's zero time: unset
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        seconds = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError):
         raise AlertError(f"{where}: not an RFC 3339 time: {text[:40]!r}") from None
+    return checked_time(seconds, where)  # 9999-12-31 would overflow when a notification shows it in KST
 
 
 def _strings(value: Any, where: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.tables import SilenceRow
+from opsplan.alerts.times import checked_time
 from opsplan.metrics.matchers import PatternError, compile_pattern, full_match
 from opsplan.plan.types import parse_duration
 from opsplan.store.state import StateDB
@@ -96,6 +97,8 @@ def add_silence(db: StateDB, matchers: Sequence[Matcher], *, starts_at: float, e
                 comment: str, now: float) -> Silence:
     if not matchers:
         raise AlertError("a silence needs at least one matcher (e.g. --match alertname=DiskUsageHigh)")
+    checked_time(starts_at, "starts_at")
+    checked_time(ends_at, "ends_at")
     if ends_at <= starts_at or ends_at <= now:
         raise AlertError("a silence must end after it starts and in the future")
     if not author.strip():

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsplan.errors import OpsplanError
+from opsplan.web.openapi_docs import json_body
 
 log = logging.getLogger("opsplan.web.alertmanager")
 
@@ -41,7 +42,13 @@ class WebhookAlert(_Lenient):
 
 
 class WebhookPayload(_Lenient):
-    version: str
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, json_schema_extra={"examples": [{
+        "version": "4", "groupKey": "{}:{alertname=\"GpuHot\"}", "status": "firing", "receiver": "opsplan",
+        "alerts": [{"status": "firing", "labels": {"alertname": "GpuHot", "severity": "warning", "gpu": "0"},
+                    "annotations": {"summary": "GPU 0 is hot"}, "startsAt": "2026-11-27T05:00:00Z",
+                    "endsAt": "0001-01-01T00:00:00Z"}]}]})
+
+    version: str = Field(json_schema_extra={"pattern": "^4"})  # checked with its own message below
     group_key: str = Field(default="", alias="groupKey")
     truncated_alerts: int = Field(default=0, alias="truncatedAlerts", ge=0)
     status: Literal["firing", "resolved"]
@@ -85,7 +92,7 @@ def alertmanager_router(ingest: Callable[[dict[str, Any]], object],
     dependencies: Sequence[Any] = [Depends(auth)] if auth is not None else []
     router = APIRouter(dependencies=list(dependencies))
 
-    @router.post("/api/v1/alertmanager", status_code=200)
+    @router.post("/api/v1/alertmanager", status_code=200, openapi_extra=json_body(WebhookPayload))
     async def alertmanager_webhook(request: Request) -> JSONResponse:
         body = await _read_capped(request)
         if body is None:

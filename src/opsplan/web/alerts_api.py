@@ -12,6 +12,8 @@ from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.queries import acknowledge, group_by_subject, list_alerts
 from opsplan.alerts.silences import Matcher, add_silence, expire_silence, load_silences, silence_duration
+from opsplan.alerts.times import LATEST
+from opsplan.web.openapi_docs import REFUSED_BODY, json_body
 
 
 class _Body(BaseModel):
@@ -19,23 +21,33 @@ class _Body(BaseModel):
 
 
 class AckBody(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"by": "kim", "comment": "on it"}]})
+
     by: str = Field(min_length=1, max_length=200)
     comment: str = Field(default="", max_length=2000)
 
 
 class MatcherBody(_Body):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, json_schema_extra={"pattern": "^[a-zA-Z_][a-zA-Z0-9_]*$"})
     op: Literal["=", "=~"] = "="
     value: str = Field(max_length=500)
 
 
 class SilenceBody(_Body):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "oneOf": [{"required": ["duration"]}, {"required": ["ends_at"]}],  # checked in post_silence
+        "examples": [{"matchers": [{"name": "alertname", "value": "DiskUsageHigh"},
+                                   {"name": "mountpoint", "op": "=~", "value": "/data.*"}],
+                      "author": "kim", "comment": "moving checkpoints to the NAS", "duration": "2h"}]})
+
     matchers: list[MatcherBody] = Field(min_length=1)
     author: str = Field(min_length=1, max_length=200)
     comment: str = Field(default="", max_length=2000)
-    starts_at: float | None = None   # UTC unix seconds; default now
-    ends_at: float | None = None
-    duration: str | None = None      # "2h"; either this or ends_at
+    # UTC unix seconds (default: now); the bounds are alerts/times.py's, checked again by add_silence.
+    starts_at: float | None = Field(default=None, ge=0, le=LATEST)
+    ends_at: float | None = Field(default=None, ge=0, le=LATEST)
+    duration: str | None = Field(default=None, max_length=40,  # "2h"; either this or ends_at
+                                 json_schema_extra={"pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+$"})
 
 
 def _validated(model: type[_Body], body: Any) -> Any:
@@ -66,7 +78,8 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
         now = engine.clock()
         return {"silences": [s.as_dict(now) for s in load_silences(db, now, include_expired=all)]}
 
-    @router.post("/alerts/{fingerprint}/ack", dependencies=write)
+    @router.post("/alerts/{fingerprint}/ack", dependencies=write, openapi_extra=json_body(AckBody),
+                 responses=REFUSED_BODY)
     def post_ack(fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         ack = _validated(AckBody, body)
         try:
@@ -76,7 +89,8 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
         except AlertError as exc:
             raise HTTPException(422, str(exc)) from None
 
-    @router.post("/silences", dependencies=write, status_code=201)
+    @router.post("/silences", dependencies=write, status_code=201, openapi_extra=json_body(SilenceBody),
+                 responses=REFUSED_BODY)
     def post_silence(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         data = _validated(SilenceBody, body)
         now = engine.clock()
