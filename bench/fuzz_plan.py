@@ -187,6 +187,11 @@ def file_probes(workdir: Path, timeout: int, memory_mb: int) -> list[dict[str, A
     return results
 
 
+def _shape(line: str) -> str:
+    """A message without its specifics, to count like messages together."""
+    return re.sub(r"#x[0-9a-f]+|'[^']*'|\d+", "_", line.removeprefix("plan.yaml: "))[:60]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inputs", type=int, default=5000)
@@ -206,6 +211,7 @@ def main() -> None:
     started = time.monotonic()
     outcomes: collections.Counter[str] = collections.Counter()
     examples: dict[str, list[str]] = collections.defaultdict(list)
+    kinds: collections.Counter[str] = collections.Counter()  # exception types, messages without a line
     slowest = 0.0
     with multiprocessing.get_context("fork").Pool(args.workers, _init_worker, (args.memory_mb,),
                                                   maxtasksperchild=200) as pool:
@@ -213,8 +219,10 @@ def main() -> None:
         for index, outcome, detail, seconds in pool.imap_unordered(_run_one, tasks, chunksize=4):
             outcomes[outcome] += 1
             slowest = max(slowest, seconds)
-            if outcome not in ("plan", "plan_error") and len(examples[outcome]) < args.show:
-                examples[outcome].append(f"#{index}: {detail}")
+            if outcome not in ("plan", "plan_error"):
+                kinds[f"{outcome}: {detail.split(':')[0] if outcome == 'traceback' else _shape(detail)}"] += 1
+                if len(examples[outcome]) < args.show:
+                    examples[outcome].append(f"#{index}: {detail}")
     elapsed = time.monotonic() - started
 
     probes: list[dict[str, Any]] = []
@@ -224,6 +232,7 @@ def main() -> None:
 
     report = {"inputs": args.inputs, "seed": args.seed, "seconds": round(elapsed, 1),
               "slowest_input_seconds": round(slowest, 2), "outcomes": dict(outcomes),
+              "failures_by_kind": dict(kinds.most_common()),
               "examples": dict(examples), "file_probes": probes}
     print(json.dumps(report, indent=2, ensure_ascii=False))
     if args.json:
