@@ -93,10 +93,10 @@ CASES = {
         "opsplan.yaml:2: invalid YAML: found character '\\t' that cannot start any token"),
     "empty file": (
         "",
-        "opsplan.yaml: the plan is empty (`opsplan init` writes the seed's plan)"),
+        "opsplan.yaml:1: the plan is empty (`opsplan init` writes the seed's plan)"),
     "only comments": (
         "# nothing yet\n",
-        "opsplan.yaml: the plan is empty (`opsplan init` writes the seed's plan)"),
+        "opsplan.yaml:1: the plan is empty (`opsplan init` writes the seed's plan)"),
     "top-level list": (
         "- monitoring\n- backup\n",
         "opsplan.yaml:1: the plan must be a mapping of sections, got a list"),

@@ -8,27 +8,30 @@ walked back through the tree to find the line an operator has to edit.
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.constructor import DuplicateKeyError
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from opsplan.errors import PlanError
 from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import Loc, PlanCheck, check_plan
+from opsplan.plan.source import MAX_INT, OUT_OF_RANGE, dotted, parse_yaml, read_plan_text
 from opsplan.plan.types import show_value
 
 DEFAULT_LOCATIONS: tuple[Path, ...] = (Path("opsplan.yaml"), Path("/etc/opsplan/opsplan.yaml"))
+
+# Problems reported at once: a file of thousands of unknown keys gets the first ones and a count.
+MAX_PROBLEMS = 50
 
 # Values under these keys are never repeated back, even when they are the wrong type.
 _SECRET_WORDS = ("password", "secret", "token")
@@ -68,67 +71,42 @@ def load_plan(path: Path, *, strict: bool = False, checks: Sequence[PlanCheck] =
     return parse_plan(read_plan_text(path), str(path), strict=strict, checks=checks, families=families)
 
 
-def read_plan_text(path: Path) -> str:
-    name = str(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise PlanError("no such file", path=name) from None
-    except IsADirectoryError:
-        raise PlanError("cannot read the plan: it is a directory", path=name) from None
-    except PermissionError:
-        raise PlanError("cannot read the plan: permission denied", path=name) from None
-    except OSError as exc:
-        raise PlanError(f"cannot read the plan: {exc.strerror or exc}".lower(), path=name) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise PlanError(f"not UTF-8 text (byte 0x{data[exc.start]:02x})", path=name, line=line) from None
-
-
 def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
                environ: Mapping[str, str] | None = None, checks: Sequence[PlanCheck] = (),
                families: Mapping[str, MetricSpec] | None = None) -> Plan:
     """Validate plan text; `name` is how the file is named in error messages. `strict` (for
     `opsplan plan check`) also fails on what is only known at run time: a channel URL's variable
     or file that cannot be read now. `checks` are the stages' own checks of the fields they read."""
-    tree = _parse_yaml(text, name)
+    tree = parse_yaml(text, name)
     if tree is None:
-        raise PlanError("the plan is empty (`opsplan init` writes the seed's plan)", path=name)
+        raise PlanError("the plan is empty (`opsplan init` writes the seed's plan)", path=name, line=1)
     if not isinstance(tree, CommentedMap):
         line = tree.lc.line + 1 if isinstance(tree, CommentedSeq) else 1
-        raise PlanError(f"the plan must be a mapping of sections, got {show_value(_plain(tree))}",
+        shown = show_value(bool(tree) if isinstance(tree, ScalarBoolean) else tree)
+        raise PlanError(f"the plan must be a mapping of sections, got {shown}",
                         path=name, line=line)
     try:
-        plan = Plan.model_validate(_plain(tree))
+        data = _plain(tree)
+    except _OutOfRange as exc:
+        raise _collect(name, tree, [(exc.loc, partial(str, exc.reason))]) from None
+    try:
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
-        raise _collect(name, tree, [(_loc(err), _message(err)) for err in exc.errors()]) from None
+        raise _collect(name, tree, [(_loc(err), partial(_message, err)) for err in exc.errors()]) from None
     problems = check_plan(plan, checks, environ=environ, strict=strict, families=families)
     if problems:
-        raise _collect(name, tree, [(p.loc, p.message) for p in problems])
+        raise _collect(name, tree, [(p.loc, partial(str, p.message)) for p in problems])
     return plan
 
 
-def _parse_yaml(text: str, name: str) -> Any:
-    try:
-        return YAML(typ="rt").load(text)
-    except DuplicateKeyError as exc:
-        line = exc.problem_mark.line if exc.problem_mark else 0
-        # ruamel's own message repeats both values, which could be a secret: name the key only.
-        key = text.splitlines()[line].split(":", 1)[0].strip() if line < len(text.splitlines()) else ""
-        raise PlanError(f"invalid YAML: duplicate key '{key}'", path=name, line=line + 1) from None
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise PlanError(f"invalid YAML: {exc.problem or exc.context or 'syntax error'}", path=name,
-                        line=line) from None
-    except YAMLError as exc:
-        first = str(exc).strip().splitlines()
-        raise PlanError(f"invalid YAML: {first[0] if first else 'syntax error'}", path=name) from None
+class _OutOfRange(Exception):
+    def __init__(self, loc: Loc, reason: str):
+        super().__init__(reason)
+        self.loc = loc
+        self.reason = reason
 
 
-def _plain(node: Any, seen: dict[int, Any] | None = None) -> Any:
+def _plain(node: Any, loc: Loc = (), seen: dict[int, Any] | None = None) -> Any:
     """ruamel's round-trip types -> plain Python, so pydantic and error messages see ordinary values."""
     # YAML aliases share one node; converting each once keeps "billion laughs" from exploding here.
     seen = {} if seen is None else seen
@@ -136,30 +114,44 @@ def _plain(node: Any, seen: dict[int, Any] | None = None) -> Any:
         return seen[id(node)]
     if isinstance(node, dict):
         mapping: dict[Any, Any] = seen.setdefault(id(node), {})
-        mapping.update((_plain(k, seen), _plain(v, seen)) for k, v in node.items())
+        mapping.update((_plain(k, loc, seen), _plain(v, (*loc, str(k)), seen)) for k, v in node.items())
         return mapping
     if isinstance(node, list):
         items: list[Any] = seen.setdefault(id(node), [])
-        items.extend(_plain(v, seen) for v in node)
+        items.extend(_plain(v, (*loc, i), seen) for i, v in enumerate(node))
         return items
     if isinstance(node, bool | ScalarBoolean):
         return bool(node)
     if isinstance(node, int):
+        # Nothing in the plan is wider than 64 bits; a wider number would overflow later, elsewhere.
+        if not -MAX_INT <= node <= MAX_INT:
+            raise _OutOfRange(loc, OUT_OF_RANGE)
         return int(node)
     if isinstance(node, float):
+        if not math.isfinite(node):
+            raise _OutOfRange(loc, f"expected a finite number, got {show_value(float(node))}")
         return float(node)
     if isinstance(node, str):
         return str(node)
     return node
 
 
-def _collect(name: str, tree: CommentedMap, located: list[tuple[Loc, str]]) -> PlanError:
+def _collect(name: str, tree: CommentedMap, located: Sequence[tuple[Loc, Callable[[], str]]]) -> PlanError:
+    """One PlanError per problem in file order, at most MAX_PROBLEMS of them (and a line saying how
+    many more): finding lines is cheap, wording a message (difflib for unknown keys) is not."""
+    placed = sorted(((*_locate(tree, loc), message) for loc, message in located),
+                    key=lambda p: p[0] if p[0] is not None else 1 << 30)
     errors = []
-    for loc, message in located:
-        line, key = _locate(tree, loc)
-        errors.append(PlanError(message, path=name, line=line, key=key or None))
-    # Report in file order; problems with no line (a default the file does not mention) last.
-    errors.sort(key=lambda e: e.line if e.line is not None else 1 << 30)
+    for line, key, message in placed[:MAX_PROBLEMS]:
+        reason = message()
+        if line is None:  # a default the file does not mention: say so, and point at the top
+            section = key.split(".", 1)[0].split("[", 1)[0]
+            reason += f" (the seed's default: the file does not set {section})" if section else ""
+        errors.append(PlanError(reason, path=name, line=line or 1, key=key or None))
+    if len(placed) > MAX_PROBLEMS:
+        next_line = placed[MAX_PROBLEMS][0] or 1
+        errors.append(PlanError(f"{len(placed) - MAX_PROBLEMS} more problems not shown (fix the first "
+                                f"{MAX_PROBLEMS} and check again)", path=name, line=next_line))
     return PlanErrors(errors) if len(errors) > 1 else errors[0]
 
 
@@ -167,23 +159,27 @@ def _locate(tree: CommentedMap, loc: Loc) -> tuple[int | None, str]:
     """The line of the deepest part of `loc` present in the file, and `loc` as a dotted key."""
     line: int | None = None
     node: Any = tree
+    parts: list[str | int] = []
     found = True
-    key = ""
     for part in loc:
         if part == "[key]":  # a bad key of a dict: the key's own line is already the right one
             break
-        key += f"[{part}]" if isinstance(part, int) else (f".{part}" if key else str(part))
-        if not found:
-            continue
+        parts.append(part)
+        if found:
+            node, line, found = _step(node, part, line)
+    return line, dotted(tuple(parts))
+
+
+def _step(node: Any, part: str | int, line: int | None) -> tuple[Any, int | None, bool]:
+    try:
         if isinstance(node, CommentedMap) and part in node:
-            line = node.lc.key(part)[0] + 1
-            node = node[part]
-        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line = node.lc.item(part)[0] + 1
-            node = node[part]
-        else:
-            found = False
-    return line, key
+            # A key merged in with `<<: *x` has no line of its own here: keep the mapping's.
+            return node[part], node.lc.key(part)[0] + 1 if part in node.lc.data else line, True
+        if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            return node[part], node.lc.item(part)[0] + 1, True
+    except (KeyError, IndexError, TypeError):
+        pass
+    return node, line, False
 
 
 # --- pydantic errors in an operator's words ------------------------------------------------------

@@ -13,13 +13,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from opsplan.plan.types import Cron, Duration, Percent, Size
+from opsplan.plan.types import MAX_SIZE, Cron, Duration, Interval, Percent, Size
 
 
 class Strict(BaseModel):
     """Unknown keys are errors: a typo in a threshold must not silently keep the default."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+    # allow_inf_nan=False: "inf" or "1e400" written as text would otherwise pass as a number.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True,
+                              allow_inf_nan=False)
 
 
 class Text(Strict):
@@ -30,6 +32,11 @@ class Text(Strict):
 
     def get(self, language: str) -> str:
         return self.ko if language == "ko" else self.en
+
+
+# Every number in the plan has an upper bound (docs/plan.md "Limits"): a huge value would
+# otherwise pass here and overflow later, in a thread that reports nothing.
+HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
 
 # --- §1.1 hardware -------------------------------------------------------------------------------
@@ -51,7 +58,7 @@ class Server(Strict):
     gpu: GpuHardware = Field(default_factory=GpuHardware)
     memory: Size = Field(default_factory=lambda: 256 * 10**9)
     storage: StorageHardware = Field(default_factory=StorageHardware)
-    network_gbps: float = Field(default=10, gt=0)
+    network_gbps: float = Field(default=10, gt=0, le=1_000_000)
 
 
 # --- §1.2 resource allocation --------------------------------------------------------------------
@@ -59,7 +66,7 @@ class Server(Strict):
 class AllocationGroup(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: Text
-    gpus: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    gpus: list[Annotated[int, Field(ge=0, le=1023)]] = Field(default_factory=list)
     memory: Size
     storage: Size
     paths: list[Path] = Field(default_factory=list)
@@ -97,10 +104,10 @@ class Service(Strict):
     group: str | None = None
     url: str | None = Field(default=None, description="health probe URL")
     timeout: Duration = 5.0
-    expect_status: list[int] = Field(default_factory=lambda: [200])
+    expect_status: list[HttpStatus] = Field(default_factory=lambda: [200])
     metrics_url: str | None = Field(default=None, description="the service's own Prometheus endpoint")
     access_log: AccessLog | None = None
-    tls_warning_days: int = Field(default=21, ge=0)
+    tls_warning_days: int = Field(default=21, ge=0, le=3650)
 
 
 def default_services() -> list[Service]:
@@ -155,7 +162,7 @@ class LatencyThreshold(Strict):
 
 class ErrorRateThreshold(PercentThreshold):
     # Seed §3.2 error rate only means something while there is traffic.
-    min_requests_per_second: float = Field(default=0.0, ge=0)
+    min_requests_per_second: float = Field(default=0.0, ge=0, le=1e9)
 
 
 class CelsiusThreshold(Strict):
@@ -236,7 +243,7 @@ class StoreSettings(Strict):
 
 
 class Monitoring(Strict):
-    interval: Duration = 15.0
+    interval: Interval = 15.0
     store: StoreSettings = Field(default_factory=StoreSettings)
     alerts: Alerts = Field(default_factory=Alerts)
     rules: list[CustomRule] = Field(default_factory=list)
@@ -307,12 +314,12 @@ class DatabaseBackup(Strict):
     full_schedule: Cron = "0 2 * * 0"  # a new full on Sunday, incrementals the other days
     retention: Duration = 30 * 86400.0
     method: Literal["incremental", "full"] = "incremental"
-    max_chain_length: int = Field(default=7, ge=1)
+    max_chain_length: int = Field(default=7, ge=1, le=1000)
     compression_level: int = Field(default=3, ge=1, le=22)
-    compression_threads: int = Field(default=0, ge=0, description="zstd worker threads; 0 = one per CPU core")
+    compression_threads: int = Field(default=0, ge=0, le=1024, description="zstd worker threads; 0 = one per CPU core")
     # Row count + CHECKSUM TABLE per table at backup time, for the restore drill to compare.
     table_checksums: bool = True
-    table_checksum_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0,
+    table_checksum_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0, le=MAX_SIZE,
                                           description="tables larger than this get a row count only")
     # Point-in-time recovery: closed binary logs copied every interval (not in the seed; docs/recovery.md).
     binlog_archive: bool = True
@@ -375,7 +382,7 @@ class ModelSource(Strict):
 class ModelBackup(Strict):
     schedule: Literal["on_change"] = "on_change"
     check_interval: Duration = 15 * 60.0  # not in the seed: how often "on version change" looks
-    keep_versions: int = Field(default=5, ge=1)
+    keep_versions: int = Field(default=5, ge=1, le=1000)
     method: Literal["full"] = "full"
     models: list[ModelSource] = Field(default_factory=list)
 
@@ -427,7 +434,7 @@ class HealthProbe(Strict):
 
     kind: Literal["none", "http", "tcp", "sql"] = "none"
     url: str | None = None                      # http
-    expect_status: list[int] = Field(default_factory=lambda: [200])
+    expect_status: list[HttpStatus] = Field(default_factory=lambda: [200])
     host: str = "127.0.0.1"                     # tcp
     port: int | None = Field(default=None, ge=1, le=65535)
     wait: Duration = 120.0                      # how long to keep probing before giving up
@@ -473,7 +480,7 @@ class Recovery(Strict):
     database_service: ServiceControl = Field(default_factory=ServiceControl)
     api_service: ServiceControl = Field(default_factory=ServiceControl)
     # How many `<datadir>.opsplan-before-<run>` copies a successful restore keeps (0: delete this run's).
-    keep_previous_datadirs: int = Field(default=1, ge=0)
+    keep_previous_datadirs: int = Field(default=1, ge=0, le=100)
     # Where a restore unpacks and prepares the chain; default <backup.directory>/.scratch.
     scratch_dir: Path | None = None
     # Targets the restore drill measures against (not in the seed; see docs).

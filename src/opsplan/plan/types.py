@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import partial
 from typing import Annotated, Any
 
 from croniter import croniter
@@ -19,6 +20,8 @@ def show_value(value: Any) -> str:
     """How a bad value appears in a message: pydantic templates only substitute `{name}`, not `{name!r}`."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"a number of {value.bit_length()} bits"  # str() of >4300 digits raises
     if isinstance(value, int | float):
         return f"{value:g}" if isinstance(value, float) else str(value)
     if isinstance(value, str):
@@ -35,9 +38,23 @@ def show_value(value: Any) -> str:
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
+# The longest duration any field takes: retention and targets are months, not decades, and a
+# bound keeps every timer and date computation far from overflow (1000000000w once killed the
+# collection thread). Fields that repeat (the collection interval) have a shorter one.
+MAX_DURATION = 3650 * 86400.0  # 10 years
+MAX_INTERVAL = 86400.0         # 1 day
 
-def parse_duration(value: Any) -> float:
-    """'90s', '5m', '1h30m', '14d' or a number of seconds -> seconds."""
+
+def parse_duration(value: Any, limit: float = MAX_DURATION) -> float:
+    """'90s', '5m', '1h30m', '14d' or a number of seconds -> seconds, at most `limit`."""
+    seconds = _duration_seconds(value)
+    if not math.isfinite(seconds) or seconds > limit:
+        raise PydanticCustomError("duration", "duration {value} is too long (at most {limit})",
+                                  {"value": show_value(value), "limit": format_duration(limit)})
+    return seconds
+
+
+def _duration_seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
                                   {"value": show_value(value)})
@@ -86,18 +103,28 @@ _SIZE_UNITS = {
 }
 
 
+# 1 EB: a thousand times the largest single filesystem a team of this size will mount.
+MAX_SIZE = 10**18
+
+
 def parse_size(value: Any) -> int:
     """'128GB', '2TB', '512GiB' or a number of bytes -> bytes (GB/TB are decimal, as vendors sell them)."""
+    size: float | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise PydanticCustomError("size", "size must not be negative, got {value}",
                                       {"value": show_value(value)})
-        return value
-    if isinstance(value, str):
+        size = value
+    elif isinstance(value, str):
         match = _SIZE.match(value.strip())
         if match:
             unit = (match.group(2) or "B").lower()
-            return int(float(match.group(1)) * _SIZE_UNITS[unit])
+            size = float(match.group(1)) * _SIZE_UNITS[unit]
+    if size is not None:
+        if not size <= MAX_SIZE:  # also catches inf from a 300-digit number
+            raise PydanticCustomError("size", "size {value} is too large (at most {limit})",
+                                      {"value": show_value(value), "limit": format_size(MAX_SIZE)})
+        return int(size)
     raise PydanticCustomError("size", "invalid size {value} (use e.g. 128GB, 2TB, 512GiB)",
                              {"value": show_value(value)})
 
@@ -129,6 +156,9 @@ def check_cron(value: Any) -> str:
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration),
+                     PlainSerializer(format_duration, return_type=str)]
+# A duration that repeats (the collection interval): at most MAX_INTERVAL.
+Interval = Annotated[float, BeforeValidator(partial(parse_duration, limit=MAX_INTERVAL)),
                      PlainSerializer(format_duration, return_type=str)]
 Size = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_size, return_type=str)]
 Percent = Annotated[float, BeforeValidator(check_percent)]
