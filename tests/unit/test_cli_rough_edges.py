@@ -4,6 +4,7 @@ flags, log times in the plan's timezone, and no promise of retries from a one-sh
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -60,3 +61,22 @@ def test_a_one_shot_collection_does_not_promise_to_retry_nvml(tmp_path):
     assert result.exit_code == 0
     gpu = [line for line in result.stderr.splitlines() if "NVML" in line]
     assert gpu and not [line for line in gpu if "retrying" in line], result.stderr
+
+
+def test_run_sh_keeps_an_existing_plan_and_says_its_language_and_how_to_switch(tmp_path):
+    run_sh = (Path(__file__).resolve().parents[2] / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert re.search(r'opsplan init "\$plan" --lang "\$\{OPSPLAN_LANG:-ko\}" --keep', run_sh)
+
+    plan = tmp_path / "opsplan.yaml"
+    first = invoke("init", plan, "--lang", "ko", "--keep")
+    assert first.exit_code == 0 and "written (ko)" in first.output
+    written = plan.read_text(encoding="utf-8")
+    # What `OPSPLAN_LANG=en bash scripts/run.sh` runs once the Korean plan exists: one line, nothing changed.
+    again = invoke("init", plan, "--lang", "en", "--keep")
+    assert again.exit_code == 0
+    assert again.output.strip().splitlines() == [
+        f"{plan} exists and is kept (language: ko); to switch, set `language: en` in it, "
+        "or remove it and run again for a new plan with en comments."]
+    assert plan.read_text(encoding="utf-8") == written
+    same = invoke("init", plan, "--lang", "ko", "--keep")
+    assert "이미 있어 그대로 사용합니다(언어: ko)" in same.output
