@@ -45,3 +45,10 @@ class BackupError(OpsplanError):
 
 class RunbookError(OpsplanError):
     """A restore, rollback or drill step could not run or its check failed; the journal says which."""
+
+
+# `log.error(..., extra=REPEATED_AS_ERROR)` for a line whose message the error raised next carries
+# too: whoever catches the error reports it (the CLI as its one error line, serve's jobs in the log),
+# so the console does not show it twice; a log file keeps both.
+REPEATED_ATTRIBUTE = "repeated_as_error"
+REPEATED_AS_ERROR = {REPEATED_ATTRIBUTE: True}

@@ -233,7 +233,23 @@ MESSAGES: Final[dict[str, Message]] = {
                                  en="no pending or failed notifications"),
     "notify.cli.columns": M(ko="ID|채널|상태|알림|종류|시도|다음 시도|마지막 오류",
                             en="ID|Channel|Status|Alert|Kind|Attempts|Next try|Last error"),
+    "init.kept": M(ko="{path} 파일이 이미 있어 그대로 사용합니다(언어: {current}).",
+                   en="{path} exists and is kept (language: {current})."),
+    "init.kept_other_language": M(
+        ko="{path} 파일이 이미 있어 그대로 사용합니다(언어: {current}). 언어 변경 방법: 파일에 `language: {wanted}` "
+           "지정, 또는 파일 삭제 후 다시 실행.",
+        en="{path} exists and is kept (language: {current}); to switch, set `language: {wanted}` in it, "
+           "or remove it and run again for a new plan with {wanted} comments."),
     "alerts.none": M(ko="활성 알림 없음", en="no active alerts"),
+    "alerts.evaluated": M(ko="알림 마지막 평가 시각: {time}", en="alerts last evaluated: {time}"),
+    "alerts.stale": M(ko="주의: {time} 이후 알림을 평가하지 않았습니다. opsplan serve가 멈춘 것으로 보이며 "
+                         "아래 상태는 최신이 아닐 수 있습니다.",
+                      en="stale: alerts have not been evaluated since {time}; opsplan serve seems to be stopped "
+                         "and the states below may be out of date"),
+    "alerts.never_evaluated": M(ko="주의: 알림을 평가한 기록이 없습니다(opsplan serve가 실행된 적 없음). "
+                                   "아래 상태는 최신이 아닐 수 있습니다.",
+                                en="stale: no record of alerts ever being evaluated (opsplan serve has not run); "
+                                   "the states below may be out of date"),
     "alerts.host": M(ko="호스트 전체", en="whole host"),
     "alerts.columns": M(ko="지문|알림|심각도|상태|값|임계값|시작|비고",
                         en="Fingerprint|Alert|Severity|State|Value|Threshold|Since|Notes"),

@@ -24,6 +24,9 @@ class Job:
     # When the job last completed (UTC seconds), from its own records; lets a run missed while
     # opsplan was down (the server was off at 02:00) happen at start-up.
     last_run: Callable[[], float | None] | None = None
+    # With no record of any run (last_run gives None), run at start-up: a new install backs up now.
+    # The scheduler says "first run", not "missed while opsplan was down": opsplan never ran it.
+    run_first: bool = False
     next_at: float = 0.0
     running: threading.Thread | None = field(default=None, repr=False)
 

@@ -77,3 +77,60 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path):
     assert bad_regex.exit_code == 2 and "invalid regex" in bad_regex.output
     assert run(path, "unsilence", "nope").exit_code == 1
     assert json.loads(run(path, "silences", "--json", "--all").output) == []
+
+
+LAST_CYCLE = 1_800_000_000.0 + 22 * 15  # the last evaluation fired_plan ran
+
+
+def at_time(monkeypatch, now):
+    from opsplan.cli import alerts_cmd
+
+    monkeypatch.setattr(alerts_cmd, "_clock", lambda: now)
+
+
+def test_the_list_says_when_alerts_were_last_evaluated_and_when_that_is_stale(tmp_path, monkeypatch):
+    path = fired_plan(tmp_path)
+    at_time(monkeypatch, LAST_CYCLE + 30)  # serve is running: its last minute's heartbeat is fresh
+    fresh = run(path, "list")
+    assert fresh.exit_code == 0
+    assert "alerts last evaluated: " in fresh.output and "stale" not in fresh.output
+    data = json.loads(run(path, "list", "--json").output)
+    assert data["stale"] is False and data["last_evaluated_at_local"].endswith("+09:00")
+
+    at_time(monkeypatch, LAST_CYCLE + 3600)  # serve stopped an hour ago; its alerts still read firing
+    stale = run(path, "list")
+    assert stale.exit_code == 0 and "firing" in stale.output
+    assert "stale: alerts have not been evaluated since 2027-" in stale.output
+    assert "KST" in stale.output.splitlines()[0]
+    assert json.loads(run(path, "list", "--json").output)["stale"] is True
+    ko = run(write_plan(tmp_path, {"language": "ko"}), "list")
+    assert "이후 알림을 평가하지 않았습니다" in ko.output
+
+
+def test_a_database_serve_never_evaluated_is_called_stale(tmp_path):
+    path = write_plan(tmp_path, {"language": "en"})
+    result = run(path, "list")
+    assert result.exit_code == 0
+    assert "no record of alerts ever being evaluated" in result.output and "no active alerts" in result.output
+
+
+def test_state_alerts_and_external_ones_show_no_value_or_threshold(tmp_path, monkeypatch):
+    path = write_plan(tmp_path, {"language": "en"})
+    plan = load_plan(path)
+    db = StateDB.open(default_url(plan.data_dir))
+    now = [1_800_000_000.0]
+    engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=lambda n: None,
+                         clock=lambda: now[0], host="h")
+    for _ in range(23):
+        engine.on_cycle(Cycle(now[0], [sample("opsplan_mariadb_up", 0.0)], 0.1))
+        now[0] += 15
+    engine.ingest_external({"version": "4", "alerts": [{
+        "status": "firing", "labels": {"alertname": "ApiDown", "severity": "critical", "service": "llm"},
+        "annotations": {"summary": "API is down", "threshold": "0"}, "fingerprint": "abc123"}]})
+    db.close()
+    at_time(monkeypatch, now[0])
+    result = run(path, "list")
+    assert result.exit_code == 0
+    rows = {line.split(" | ")[1]: line.split(" | ") for line in result.output.splitlines() if " | " in line}
+    assert rows["MariaDBDown"][2:6] == ["critical", "firing", "-", "-"], result.output
+    assert rows["ApiDown"][4:6] == ["-", "-"], result.output

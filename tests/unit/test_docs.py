@@ -37,3 +37,29 @@ def test_every_plan_section_is_documented():
     text = (ROOT / "docs" / "plan.md").read_text(encoding="utf-8")
     missing = [name for name in Plan.model_fields if f"`{name}`" not in text]
     assert not missing, f"plan sections missing from docs/plan.md: {missing}"
+
+
+LOCAL_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+LOCAL_PATH = re.compile(r"`((?:\.\./|docs/|scripts/|src/|tests/|bench/)[\w./-]+)`")
+
+
+def test_every_local_file_the_readme_and_docs_refer_to_exists():
+    # A clone has only the repository: a path into ../shared or a renamed page points nowhere.
+    missing = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        for target in LOCAL_LINK.findall(text):
+            if "://" not in target and not target.startswith("mailto:") and not (page.parent / target).exists():
+                missing.append(f"{page.relative_to(ROOT)}: ({target})")
+        for target in LOCAL_PATH.findall(text):
+            if "*" not in target and not (ROOT / target).exists():
+                missing.append(f"{page.relative_to(ROOT)}: `{target}`")
+    assert not missing, f"references to files that are not in the repository: {missing}"
+
+
+def test_the_seed_the_docs_cite_is_in_the_repository():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in ("operations-plan.ko.md", "operations-plan.en.md"):
+        assert f"docs/seed/{name}" in readme
+        assert "운영" in (ROOT / "docs" / "seed" / "operations-plan.ko.md").read_text(encoding="utf-8")
+    assert "../shared" not in readme

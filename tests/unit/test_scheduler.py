@@ -73,3 +73,21 @@ def test_a_run_missed_while_down_happens_at_start_up_and_the_log_says_so(caplog)
     assert done.wait(5)
     missed.running.join(5)
     assert "backup-db missed its run at 2026-11-27T02:00+09:00" in caplog.text
+
+
+def test_a_new_install_backs_up_at_start_up_as_its_first_run_not_a_missed_one(tmp_path, caplog):
+    from opsplan.backup.database.jobs import database_jobs
+    from opsplan.stages.all import load_plan
+    from opsplan.store.state import StateDB, default_url
+    from yaml_writer import write_plan
+
+    plan = load_plan(write_plan(tmp_path, {}))
+    db = StateDB.open(default_url(plan.data_dir))
+    now = at("2026-11-27 09:00:00")
+    jobs = database_jobs(plan, db, clock=lambda: now)
+    with caplog.at_level("INFO", logger="opsplan"):
+        Scheduler(jobs, timezone=plan.timezone, clock=lambda: now)
+    db.close()
+    assert jobs[0].next_at == now  # due at start-up (not run here: that would call mariabackup)
+    assert "backup-database: first run" in caplog.text
+    assert "missed" not in caplog.text and "down" not in caplog.text

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opsplan.alerts import heartbeat
 from opsplan.alerts.backlog import Backlog
 from opsplan.alerts.events import AlertNotice, NoticeKind
 from opsplan.alerts.external import parse_payload
@@ -64,6 +65,7 @@ class AlertEngine:
         self._backlog = Backlog()
         self._active: dict[str, Instance] = {}
         self._loaded = False
+        self._last_beat = -math.inf
         try:
             self._load(clock())
         except Exception as exc:  # noqa: BLE001 - a database that cannot be read yet is read later
@@ -90,6 +92,7 @@ class AlertEngine:
                 elif inst.state == "pending":
                     pending += 1
         self._send(notices)
+        self._beat(now)
         self.last_evaluation_seconds = time.perf_counter() - started
         cycle.samples.extend([
             *(sample("opsplan_alerts_firing", n, severity=sev) for sev, n in sorted(counts.items())),
@@ -99,6 +102,17 @@ class AlertEngine:
         ])
 
     __call__ = on_cycle
+
+    def _beat(self, now: float) -> None:
+        """Once a minute, that evaluation goes on (`alerts list` calls the states stale without it)."""
+        if now - self._last_beat < heartbeat.EVERY:
+            return
+        try:
+            heartbeat.record(self.db, now)
+        except Exception as exc:  # noqa: BLE001 - a heartbeat that cannot be written is tried next cycle
+            log.debug("alert heartbeat not written: %s", exc)
+            return
+        self._last_beat = now
 
     def _refresh(self, now: float) -> None:
         """Silences and acknowledgements that the CLI or the API wrote since the last cycle (the last

@@ -12,6 +12,7 @@ from sqlalchemy import Table, select, update
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.silences import Silence, load_silences, silenced_by
 from opsplan.alerts.tables import AlertRow
+from opsplan.rules.model import STATE_ALERTS
 from opsplan.store.state import StateDB
 
 STATES = ("pending", "firing", "resolved")
@@ -22,6 +23,8 @@ HISTORY_LIMIT = 500
 def _alert_dict(row: AlertRow, silences: Sequence[Silence], now: float) -> dict[str, Any]:
     labels = json.loads(row.labels)
     texts = json.loads(row.texts)
+    if row.alert in STATE_ALERTS:  # a flag, not a level: nothing to show (the CLI prints "-")
+        texts = {**texts, "value": "", "threshold": ""}
     ack = None if row.ack_at is None else {"by": row.ack_by, "at": row.ack_at, "comment": row.ack_comment or ""}
     return {
         "fingerprint": row.fingerprint, "alert": row.alert, "severity": row.severity, "state": row.state,

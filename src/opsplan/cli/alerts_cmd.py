@@ -57,12 +57,16 @@ def list_command(ctx: typer.Context,
                  state: str = typer.Option(None, "--state", help="pending, firing or resolved."),
                  severity: str = typer.Option(None, "--severity", help="critical or warning.")) -> None:
     """Alerts grouped by subject: pending and firing (with --all, resolved ones too)."""
+    from opsplan.alerts import heartbeat
     from opsplan.alerts.queries import group_by_subject, list_alerts
 
     plan = plan_from(ctx)
     lang, tz = plan.language, plan.timezone
+    now = _clock()
     with _state_db(plan) as db, one_line_errors():
-        alerts = list_alerts(db, _clock(), include_resolved=include_resolved, state=state, severity=severity)
+        alerts = list_alerts(db, now, include_resolved=include_resolved, state=state, severity=severity)
+        evaluated = heartbeat.last_evaluation(db)
+    stale = heartbeat.is_stale(evaluated, now, plan.monitoring.interval)
     groups = group_by_subject(alerts)
     if as_json:
         for alert in alerts:  # UTC seconds stay for scripts; the local time is added beside them
@@ -70,8 +74,10 @@ def list_command(ctx: typer.Context,
                 alert[f"{key}_local"] = fmt.iso_local(alert[key], tz)
             if alert["acknowledged"]:
                 alert["acknowledged"]["at_local"] = fmt.iso_local(alert["acknowledged"]["at"], tz)
-        print_json({"timezone": tz, "count": len(alerts), "groups": groups})
+        print_json({"timezone": tz, "count": len(alerts), "last_evaluated_at": evaluated,
+                    "last_evaluated_at_local": fmt.iso_local(evaluated, tz), "stale": stale, "groups": groups})
         return
+    _say_how_fresh(evaluated, stale, lang, tz)
     if not alerts:
         out.print(t("alerts.none", lang), markup=False)
         return
@@ -94,6 +100,17 @@ def list_command(ctx: typer.Context,
                          a["value_text"] or "-", a["threshold_text"] or "-", fmt.local_time(since, tz),
                          "; ".join(notes)])
         _table(t("alerts.columns", lang), rows)
+
+
+def _say_how_fresh(evaluated: float | None, stale: bool, lang: str, tz: str) -> None:
+    """When serve last evaluated, and a warning when that is too long ago (serve stopped)."""
+    when = fmt.local_time(evaluated, tz, zone_name=True)
+    if evaluated is None:
+        out.print(t("alerts.never_evaluated", lang), markup=False)
+    elif stale:
+        out.print(t("alerts.stale", lang, time=when), markup=False)
+    else:
+        out.print(t("alerts.evaluated", lang, time=when), markup=False)
 
 
 def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help="From `opsplan alerts list`."),

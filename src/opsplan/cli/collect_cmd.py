@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
         plan = plan_from(ctx)
         with one_line_errors():
-            collectors, rollups = build_collectors(plan)
+            collectors, rollups = build_collectors(plan, one_shot=True)
             runner = CollectionRunner(collectors, rollups=rollups, deadline=max(1.0, plan.monitoring.interval))
             try:
                 cycle = runner.run_once()

@@ -7,14 +7,16 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from opsplan import format as fmt
-from opsplan.errors import OpsplanError, PlanError
+from opsplan.errors import REPEATED_ATTRIBUTE, OpsplanError, PlanError
 from opsplan.plan.models import Plan
 
 if TYPE_CHECKING:
@@ -30,11 +32,13 @@ def plan_from(ctx: typer.Context) -> Plan:
 
     obj = ctx.obj or {}
     try:
-        return load_plan(find_plan_path(obj.get("plan_path")))
+        plan = load_plan(find_plan_path(obj.get("plan_path")))
     except PlanError as exc:
         for problem in all_errors(exc):
             err.print(f"opsplan: {problem}", markup=False)
         raise typer.Exit(2) from None
+    set_log_timezone(plan.timezone)
+    return plan
 
 
 def print_json(data: object) -> None:
@@ -61,6 +65,29 @@ def one_line_errors() -> Iterator[None]:
 SERVER_LOGGERS = ("uvicorn", "asyncio")
 
 
+class PlanTimeFormatter(logging.Formatter):
+    """Log times in the plan's timezone with the offset ('2026-11-27T14:00:00.123+09:00'), as every
+    other time opsplan shows; the machine's local zone until the plan is loaded."""
+
+    timezone: str | None = None
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - logging's name
+        zone = ZoneInfo(self.timezone) if self.timezone else None
+        return datetime.fromtimestamp(record.created, zone).astimezone(zone).isoformat(timespec="milliseconds")
+
+
+def set_log_timezone(timezone: str) -> None:
+    PlanTimeFormatter.timezone = timezone
+
+
+class NotRepeatedOnConsole(logging.Filter):
+    """Drops a line logged with `errors.REPEATED_AS_ERROR`: the error that follows carries the same
+    message and is printed as the command's one error line (a log file still gets both)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, REPEATED_ATTRIBUTE, False)
+
+
 def setup_logging(log_file: Path | None, verbose: bool) -> None:
     level = logging.DEBUG if verbose else logging.INFO
     handler: logging.Handler
@@ -69,7 +96,8 @@ def setup_logging(log_file: Path | None, verbose: bool) -> None:
         handler = logging.FileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(NotRepeatedOnConsole())
+    handler.setFormatter(PlanTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("opsplan")
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -93,3 +121,19 @@ def state_db(plan: Plan) -> Iterator[StateDB]:
         yield db
     finally:
         db.close()
+
+
+def flags_take_no_value() -> None:
+    """Typer's rich help prints `<bool>` after every flag, --help included (its plain help does not):
+    a flag takes no value, so its type column stays empty. Applied once, when the app is built."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "flags_take_no_value", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich.flags_take_no_value = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

@@ -19,8 +19,9 @@ from opsplan.cli import (
     runbook_cmd,
     serve_cmd,
 )
-from opsplan.cli.common import setup_logging
+from opsplan.cli.common import flags_take_no_value, setup_logging
 
+flags_take_no_value()
 app = typer.Typer(name="opsplan", no_args_is_help=True, add_completion=False,
                   help="Runs the AI server's operations plan: monitoring, alerts, backups, incidents, checks.")
 

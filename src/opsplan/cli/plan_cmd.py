@@ -12,6 +12,7 @@ from ruamel.yaml import YAML
 from opsplan import format as fmt
 from opsplan.cli.common import err, out
 from opsplan.errors import PlanError
+from opsplan.i18n import t
 from opsplan.plan.models import Plan
 
 
@@ -33,11 +34,16 @@ def init(ctx: typer.Context,
          path: Path = typer.Argument(None, readable=False,
                                      help="Where to write the plan (default: --plan, else ./opsplan.yaml)."),
          lang: Lang = typer.Option(Lang.ko, "--lang", help="Language of the comments and of `language:`."),
-         force: bool = typer.Option(False, "--force", help="Overwrite an existing file.")) -> None:
+         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+         keep: bool = typer.Option(False, "--keep",
+                                   help="If the file exists, keep it and say its language (scripts/run.sh).")) -> None:
     """Write a commented plan whose values are the seed's."""
     from opsplan.plan.template import write_template
 
     target = path or _global_plan(ctx) or Path("opsplan.yaml")
+    if keep and not force and target.exists():
+        _say_kept(target, lang.value)
+        return
     try:
         write_template(target, lang.value, force=force)
     except PlanError as exc:
@@ -45,6 +51,19 @@ def init(ctx: typer.Context,
         raise typer.Exit(1) from None
     out.print(f"{target}: written ({lang.value}); check it with `opsplan plan check {target}`",
               markup=False, emoji=False)
+
+
+def _say_kept(target: Path, wanted: str) -> None:
+    """One line: the plan is there and kept, its language, and how to switch (a rerun never overwrites)."""
+    from opsplan.stages.all import load_plan
+
+    current: str
+    try:
+        current = load_plan(target).language
+    except PlanError:
+        current = "?"  # `opsplan plan check`, which run.sh runs next, says what is wrong with it
+    key = "init.kept" if current == wanted else "init.kept_other_language"
+    out.print(t(key, wanted, path=target, current=current, wanted=wanted), markup=False, emoji=False)
 
 
 def check(ctx: typer.Context,

@@ -21,7 +21,9 @@ def collection_families() -> dict[str, MetricSpec]:
     return families
 
 
-def build_collectors(plan: Plan, environ: Mapping[str, str] = os.environ) -> tuple[list[Collector], list[Rollup]]:
+def build_collectors(plan: Plan, environ: Mapping[str, str] = os.environ, *,
+                     one_shot: bool = False) -> tuple[list[Collector], list[Rollup]]:
+    """The collectors of one cycle; `one_shot` (collect --once) for a run that never retries NVML."""
     from opsplan.collectors.allocation import AllocationCollector, rollup
     from opsplan.collectors.gpu import GpuCollector, default_nvml
     from opsplan.collectors.mariadb import MariaDBCollector
@@ -33,7 +35,7 @@ def build_collectors(plan: Plan, environ: Mapping[str, str] = os.environ) -> tup
     watched = [plan.data_dir, plan.backup.directory, *(p for group in plan.allocation for p in group.paths)]
     collectors: list[Collector] = [
         SystemCollector(watch=watched),
-        GpuCollector(plan, nvml=default_nvml(environ)),
+        GpuCollector(plan, nvml=default_nvml(environ), retry_interval=None if one_shot else 300.0),
         AllocationCollector(plan),
         MariaDBCollector(plan.database, password=read_database_password(plan.database, environ)),
     ]

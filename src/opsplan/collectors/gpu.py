@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -111,7 +112,7 @@ class GpuCollector:
     name = "gpu"
 
     def __init__(self, plan: Plan, nvml: Any = None, *, clock: Callable[[], float] = time.monotonic,
-                 retry_interval: float = 300.0, process_name: Callable[[int], str] = process_name):
+                 retry_interval: float | None = 300.0, process_name: Callable[[int], str] = process_name):
         self._plan = plan
         self._nvml = nvml
         self._clock = clock
@@ -135,12 +136,13 @@ class GpuCollector:
         try:
             self._nvml.nvmlInit()
         except self._nvml.NVMLError as exc:
-            self._next_init_at = now + self._retry_interval
+            # None: a one-shot run (`collect --once`) that never tries again, so it promises no retry.
+            self._next_init_at = now + (self._retry_interval if self._retry_interval is not None else math.inf)
             if not self._warned_no_driver:
                 self._warned_no_driver = True
                 level = logging.WARNING if self._plan.monitoring.gpu_required else logging.INFO
-                log.log(level, "gpu: NVML unavailable, reporting no GPUs (retrying every %ds): %s",
-                        int(self._retry_interval), exc)
+                retrying = "" if self._retry_interval is None else f" (retrying every {int(self._retry_interval)}s)"
+                log.log(level, "gpu: NVML unavailable, reporting no GPUs%s: %s", retrying, exc)
             return False
         if self._warned_no_driver:
             log.warning("gpu: NVML available again")

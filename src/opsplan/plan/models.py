@@ -1,6 +1,6 @@
 """The operations plan as one pydantic model tree.
 
-Every default is the seed's value (../shared/seed/operations-plan.ko.md), so
+Every default is the seed's value (docs/seed/operations-plan.ko.md), so
 `Plan()` *is* the seed; `opsplan init` writes it out with comments. Sections
 that later stages fill with behaviour (backup, recovery, incidents, checks)
 are defined here in full so a plan is whole from the start.

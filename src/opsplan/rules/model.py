@@ -101,6 +101,10 @@ BUILT_INS: tuple[BuiltIn, ...] = (
     BuiltIn("drill_rpo_target", "RpoTargetMissed", "opsplan_drill_last_rpo_seconds"),
 )
 BUILT_IN: dict[str, BuiltIn] = {b.key: b for b in BUILT_INS}
+# Alerts on a state (a GPU missing, MariaDB or an API down, a backup or drill failed): their value and
+# threshold are 0/1 flags, not levels, so lists show `-` for them rather than `0 | 0`.
+STATE_ALERTS: frozenset[str] = frozenset(
+    {"GpuMissing", "MariaDBDown", "ApiDown", "CollectorDown", "BackupFailed", "DrillFailed"})
 # Every name build_rules may give a built-in rule, whichever the plan turns on.
 BUILT_IN_ALERTS: frozenset[str] = frozenset(b.alert for b in BUILT_INS)
 

@@ -40,8 +40,13 @@ class Scheduler:
         except Exception as exc:  # noqa: BLE001 - an unreadable record must not stop the scheduler
             log.warning("job %s: cannot tell when it last ran: %s", job.name, exc)
             return
+        if last is None:
+            if job.run_first:
+                log.info("job %s: first run (no earlier run recorded); running it now", job.name)
+                job.next_at = now
+            return
         due = previous_fire(job.cron, now, self.tz)
-        if last is not None and last < due:
+        if last < due:
             log.warning("job %s missed its run at %s while opsplan was down; running it now", job.name,
                         fmt.iso_local(due, self.tz, timespec="minutes"))
             job.next_at = now

@@ -41,7 +41,7 @@ from opsplan.backup.database.server import connect, server_version, table_checks
 from opsplan.backup.hashing import ALGORITHM, hash_file
 from opsplan.backup.progress import progress
 from opsplan.backup.stream import Stored, compress_to_file, widen_pipe
-from opsplan.errors import BackupError, OpsplanError
+from opsplan.errors import REPEATED_AS_ERROR, BackupError, OpsplanError
 from opsplan.fsutil import (
     directory_bytes,
     ensure_space,
@@ -210,7 +210,7 @@ class DatabaseBackupEngine:
         with self.state_db.session() as session:
             row = catalog.get_backup(session, attempt.row_id)
             row.status, row.reason, row.finished_at = FAILED, reason, self.clock()
-        log.error("database backup %d failed: %s", attempt.row_id, reason)
+        log.error("database backup %d failed: %s", attempt.row_id, reason, extra=REPEATED_AS_ERROR)
 
     def _after_success(self) -> None:
         from opsplan.backup.database.retention import prune

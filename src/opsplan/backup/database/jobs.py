@@ -2,7 +2,8 @@
 
 One job on `backup.database.schedule` (daily 02:00): the engine picks full or incremental from
 the plan (full_schedule, max_chain_length). `last_run` reports the newest finished attempt, so a
-02:00 missed while opsplan was down runs at start-up (the scheduler logs that it does).
+02:00 missed while opsplan was down runs at start-up (the scheduler logs that it does); with no
+attempt at all it runs at start-up too, logged as its first run.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
-from opsplan import format as fmt
 from opsplan.backup.database import catalog
 from opsplan.backup.database.engine import DatabaseBackupEngine
 from opsplan.errors import OpsplanError
@@ -54,14 +54,6 @@ def database_jobs(
         except OpsplanError as exc:
             log.error("scheduled database backup failed: %s", exc)  # the catalog row and the metric say so too
 
-    def last_run() -> float | None:
-        last = last_attempt_time(state_db)
-        missed = missed_since(plan.backup.database.schedule, last, clock(), plan.timezone)
-        if missed is not None and last is None:
-            # No attempt ever: treat as missed so a new install backs up at start-up.
-            log.warning("database backup: none taken yet; the one due at %s runs now",
-                        fmt.iso_local(missed, plan.timezone, timespec="minutes"))
-            return 0.0
-        return last
-
-    return [Job(name="backup-database", cron=plan.backup.database.schedule, run=run, last_run=last_run)]
+    # No attempt ever (None): run_first, so a new install backs up at start-up.
+    return [Job(name="backup-database", cron=plan.backup.database.schedule, run=run,
+                last_run=lambda: last_attempt_time(state_db), run_first=True)]
