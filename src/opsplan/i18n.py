@@ -122,7 +122,10 @@ MESSAGES: Final[dict[str, Message]] = {
     "drill.step.verify": M(ko="정합성 확인 (CHECK TABLE, 행 수, 체크섬)",
                            en="Verify consistency (CHECK TABLE, row counts, checksums)"),
     "drill.chain": M(ko="백업 체인: {ids}", en="backup chain: {ids}"),
-    "drill.hashes_ok": M(ko="{n}개 백업의 파일 해시 일치", en="stored files of {n} backup(s) match their hashes"),
+    "drill.hashes_ok": M(ko="백업 {n}개: 파일 {hashed}개의 해시 일치, 스트림 {sized}개는 크기만 확인 "
+                            "(해시는 풀면서 확인)",
+                         en="{n} backup(s): {hashed} file(s) match their hashes; {sized} stream(s) checked for "
+                            "size only (hashed while they unpack)"),
     "drill.started": M(ko="임시 서버 응답 (127.0.0.1:{port})", en="scratch server answering on 127.0.0.1:{port}"),
     "drill.no_binlogs": M(ko="재생할 바이너리 로그 없음", en="no archived binlog past the backup"),
     "drill.replayed": M(ko="바이너리 로그 {n}개 재생", en="{n} archived binlog(s) replayed"),
@@ -294,6 +297,8 @@ MESSAGES: Final[dict[str, Message]] = {
                                 en="{title}: dry run (nothing is done)"),
     "runbook.dry_run.destructive": M(ko=" (확인 필요)", en=" (asks for confirmation)"),
     "runbook.dry_run.cannot_describe": M(ko="설명할 수 없음: {reason}", en="cannot describe: {reason}"),
+    "runbook.dry_run.would_refuse": M(ko="실제 실행은 이 단계에서 거부됩니다: {reason}",
+                                      en="the real run will be refused at this step: {reason}"),
     "runbook.finally_failed": M(ko="마무리 작업 실패: {reason}", en="clean-up failed: {reason}"),
     "runbook.outcome.ok": M(ko="실행 {id}: 성공", en="run {id}: ok"),
     "runbook.outcome.dry_run": M(ko="실행 {id}: 모의 실행 기록됨", en="run {id}: dry run journaled"),
@@ -316,6 +321,11 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.status.interrupted": M(ko="중단됨 (resume 가능)", en="interrupted (resumable)"),
     # database restore (src/opsplan/runbooks/restore/database.py)
     "restore.db.title": M(ko="데이터베이스 복원", en="Database restore"),
+    "restore.db.no_control": M(
+        ko="recovery.database_service.kind 가 none 이므로 제자리 복원을 위해 데이터베이스를 중지할 수 없습니다 "
+           "(계획서에 systemd 유닛, 컨테이너 또는 명령을 지정하거나 --target-datadir 로 다른 곳에 복원하세요)",
+        en="recovery.database_service.kind is none: opsplan cannot stop the database for an in-place restore "
+           "(name a systemd unit, container or commands in the plan, or restore elsewhere with --target-datadir)"),
     "restore.db.untouched": M(ko="대상 {datadir}: 실행 중인 데이터베이스와 서비스는 건드리지 않습니다",
                               en="target {datadir}: the running database and its services are not touched"),
     "restore.db.restored": M(ko="백업 {id} (체인 {chain}) 을(를) {datadir} 에 복원했습니다",

@@ -19,6 +19,7 @@ from opsplan.backup.database.engine import STREAM_FILE
 from opsplan.rules.model import build_rules
 from opsplan.runbooks.drill import results as drill_results
 from opsplan.runbooks.drill.database import run_drill
+from opsplan.runbooks.journal import show_run
 from opsplan.stages.all import metric_registry
 
 pytestmark = pytest.mark.mariadb
@@ -108,13 +109,23 @@ def test_a_corrupted_backup_file_fails_the_drill_and_says_why(setup_factory):
     data[len(data) // 2] ^= 0xFF
     stream.write_bytes(bytes(data))
 
-    result = run_drill(setup.plan, setup.state, {}, environ=setup.environ, clock=time.time)
+    res = subprocess.run([*setup.cli()[:-1], "drill", "db", "--json"], env=setup.environ,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 1, res.stdout + res.stderr
+    result = json.loads(res.stdout)
     assert result["status"] == "failed"
-    assert result["failed_step"] == "check_hashes"
+    # The step the JSON names is the one the journal records as failed: the unpack that read the stream.
+    journal = show_run(setup.state, result["run_id"])
+    failed_rows = [s for s in journal["steps"] if s["status"] == "failed"]
+    assert [s["name"] for s in failed_rows] == ["unpack"] == [result["failed_step"]]
     assert f"backup {inc1.id} does not match" in result["reason"]
+    # The hash step counts what it hashed, and says the streams were only measured there.
+    hashes = next(s for s in journal["steps"] if s["name"] == "check_hashes")
+    streams = len(result["backup_ids"])  # one stream per backup of the chain
+    assert f"스트림 {streams}개는 크기만 확인" in hashes["output"], hashes["output"]
     assert result["rto_seconds"] is None and result["rpo_seconds"] is None
-    report = Path(result["report"]).read_text(encoding="utf-8")  # the plan's language (ko by default)
-    assert "**실패**" in report and f"check_hashes: {result['reason']}" in report
+    report = Path(result["report"]).read_text(encoding="utf-8")
+    assert f"unpack: {result['reason']}" in report
     assert not list(Path(setup.plan.backup.directory).glob(".drill-*"))
     samples = {s.name: s.value for s in drill_results.DrillCollector(setup.plan, setup.state).collect()}
     assert samples["opsplan_drill_last_status"] == 0.0

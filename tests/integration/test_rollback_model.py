@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,12 @@ import pytest
 
 from model_server import ModelServer
 from opsplan.backup.models.store import ModelStore
-from opsplan.runbooks.rollback.perf import baselines
+from opsplan.runbooks.rollback.perf import baselines, profile_of, record_baseline, run_perf
+from opsplan.stages.all import load_plan
 from opsplan.store.state import StateDB, default_url
 from yaml_writer import write_plan
 
-WEIGHTS = {"v1": b"\x01" * 200_000, "v2": b"\x02" * 150_000}
+WEIGHTS = {"v1": b"\x01" * 200_000, "v2": b"\x02" * 150_000, "v3": b"\x03" * 100_000}
 
 
 def write_version(directory: Path, version: str) -> None:
@@ -133,6 +135,27 @@ def test_a_rollback_that_fails_its_performance_test_leaves_the_serving_version(e
     assert not Path(result["candidate_dir"]).exists()  # the rejected copy is removed
     undone = [s["name"] for s in result["steps"] if s["phase"] == "undo" and s["status"] == "ok"]
     assert undone == ["performance_test", "restore_version"]
+
+
+def test_a_new_version_slower_than_the_serving_one_fails_its_first_test(env) -> None:
+    setup, server = env
+    plan = setup.plan(server)
+    perf = load_plan(plan).backup.models.models[0].perf
+    server.delays.update(v2=0.1, v3=0.2)  # v3 answers twice as slowly as v2
+    # The serving version's figures, measured on this server as a rollback's test records them.
+    measured = run_perf(server.url, perf)
+    record_baseline(setup.db, "llm", "v2", profile_of(perf), measured, now=time.time(), run_id=None)
+    write_version(setup.tmp / "v3", "v3")
+    setup.store.backup("llm", setup.tmp / "v3", keep=5, version="v3")
+    serving_before = os.readlink(setup.link)
+
+    done, result = rollback(plan, "--yes", "--version", "v3")
+
+    assert done.returncode == 1, done.stderr
+    assert (result["status"], result["failed_step"], result["version"]) == ("rolled_back", "performance_test", "v3")
+    assert "v2 (serving)" in result["reason"] and "p50" in result["reason"]
+    assert os.readlink(setup.link) == serving_before and reported_model(server) == "v2"
+    assert [(b.model, b.version) for b in baselines(setup.db)] == [("llm", "v2")]  # nothing recorded for v3
 
 
 def test_a_corrupted_stored_file_never_reaches_the_server(env) -> None:

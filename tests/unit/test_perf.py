@@ -14,12 +14,14 @@ from opsplan.plan.models import ModelPerf, PerfRequest
 from opsplan.runbooks.rollback.perf import (
     ModelPerfBaseline,
     PerfResult,
+    baselines,
     compare,
     failures,
     get_baseline,
     measure_and_compare,
     percentile,
     profile_of,
+    record_baseline,
 )
 from opsplan.store.state import StateDB
 
@@ -89,6 +91,33 @@ def test_first_run_records_the_baseline_then_compares(server: str, tmp_path) -> 
     ok, line, data = measure_and_compare(db, "llm", "v1", server, perf, clock=lambda: 1_700_000_100.0, run_id=8)
     assert ok and "within 20% of the baseline" in line and "baseline" in data
     assert get_baseline(db, "llm", "v1", profile_of(perf)).run_id == 7  # the first one stays
+    db.close()
+
+
+def test_a_first_test_is_judged_by_the_serving_version_and_then_keeps_its_own(server: str, tmp_path) -> None:
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    perf = ModelPerf(count=4, concurrency=2, requests=[PerfRequest(path="/v1/models")])
+    profile = profile_of(perf)
+    # The serving version answered in 1 ms: a local server's few ms are slower, but within the slack.
+    record_baseline(db, "llm", "v1", profile, result(0.001, 0.001, 1000.0), now=0.0, run_id=1)
+
+    ok, line, data = measure_and_compare(db, "llm", "v2", server, perf, clock=lambda: 10.0, run_id=2,
+                                         reference="v1")
+
+    assert ok and "of v1 (serving)" in line and data["baseline_version"] == "v1"
+    assert [(b.version, b.run_id) for b in baselines(db)] == [("v1", 1), ("v2", 2)]
+    db.close()
+
+
+def test_a_first_test_slower_than_the_serving_version_fails_and_records_nothing(server: str, tmp_path) -> None:
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    perf = ModelPerf(count=4, concurrency=2, slack=0.0, requests=[PerfRequest(path="/v1/models")])
+    record_baseline(db, "llm", "v1", profile_of(perf), result(1e-6, 1e-6, 1e6), now=0.0, run_id=1)
+
+    ok, line, _ = measure_and_compare(db, "llm", "v2", server, perf, clock=lambda: 10.0, run_id=2, reference="v1")
+
+    assert not ok and "compared with the figures of v1 (serving)" in line and "p50" in line
+    assert [b.version for b in baselines(db)] == ["v1"]
     db.close()
 
 

@@ -46,7 +46,7 @@ from opsplan.runbooks.journal import (
     step_dict,
     to_json,
 )
-from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult
+from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, WouldRefuse
 from opsplan.store.state import StateDB
 
 __all__ = ["RunOutcome", "RunbookEngine", "default_actor", "list_runs", "show_run"]
@@ -376,21 +376,28 @@ class RunbookEngine:
         total = len(runbook.steps)
         self.display.line(t("runbook.dry_run.header", self.lang, title=runbook.title.get(self.lang)), style="bold")
         for position, step in enumerate(runbook.steps):
+            refusal = None
             try:
                 lines = [str(line) for line in step.describe(ctx)]
+            except WouldRefuse as exc:  # the real run stops here: say so, and end the dry run refused
+                refusal = t("runbook.dry_run.would_refuse", self.lang, reason=_first_line(exc))
+                lines = [refusal]
             except Exception as exc:  # noqa: BLE001
                 lines = [t("runbook.dry_run.cannot_describe", self.lang, reason=_first_line(exc))]
             lines = [scrub(line, self._secrets) or "" for line in lines]
             mark = t("runbook.dry_run.destructive", self.lang) if step.destructive else ""
             self.display.line(f"[{position + 1}/{total}] {step.title.get(self.lang)}{mark}", style="bold")
-            for line in lines:
+            for line in [] if refusal else lines:  # a refusal is shown once, by the outcome's summary
                 self.display.line(f"    {line}")
             now = self.clock()
             with self.state_db.session() as session:
                 session.add(RunbookStepRow(run_id=ctx.run_id, position=position, name=step.name,
-                                           title=step.title.get(self.lang), phase=PLAN, status=DRY_RUN,
+                                           title=step.title.get(self.lang), phase=PLAN,
+                                           status=REFUSED if refusal else DRY_RUN,
                                            actor=self.actor, started_at=now, finished_at=now, seconds=0.0,
                                            output="\n".join(lines)[:OUTPUT_LIMIT], data="{}"))
+            if refusal is not None:
+                return self._finish(runbook, ctx, REFUSED, step.name, refusal, {}, run_finally=False)
         return self._finish(runbook, ctx, DRY_RUN, None, None, {}, run_finally=False)
 
     # --- bookkeeping -------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opsplan.errors import RunbookError
 from opsplan.i18n import t
 from opsplan.plan.models import Text
 
@@ -23,6 +24,11 @@ def catalogue_text(key: str) -> Text:
     """A title the program defines (a runbook's, a step's), from the catalogue, as the plan's `Text`:
     titles are `Text` because the plan may give a recovery step its own title."""
     return Text(ko=t(key, "ko"), en=t(key, "en"))
+
+
+class WouldRefuse(RunbookError):
+    """Raised by a step's `describe` when the real run would refuse that step (e.g. an in-place
+    restore with `database_service.kind: none`): the dry run says so and ends refused."""
 
 
 @dataclass

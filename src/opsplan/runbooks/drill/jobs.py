@@ -2,6 +2,11 @@
 
 Both run on `recovery.drill_schedule`, or the quarterly check's schedule (seed §2.2) when it is
 not set: one function says which, so the two cannot drift apart.
+
+A fresh install does not wait a quarter for its first database drill: `drill-database-first`
+looks every hour and runs the drill once there is an ok backup and no drill was ever recorded.
+Every drill job's `last_run` is its newest recorded drill, so one missed while `serve` was down
+runs at start-up.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 
+from opsplan.backup.database import catalog
 from opsplan.errors import OpsplanError
 from opsplan.jobs import Job
 from opsplan.plan.models import Plan
@@ -47,11 +53,28 @@ def database_drill_jobs(plan: Plan, state_db: StateDB, *, environ: Mapping[str, 
     def last_run() -> float | None:
         return drill_results.last_drill_time(state_db, drill_results.DATABASE)
 
-    return [Job(name="drill-database", cron=drill_schedule(plan), run=run, last_run=last_run)]
+    def first_drill() -> None:
+        if last_run() is not None or not _has_ok_backup(state_db):
+            return  # a drill exists (the schedule takes over), or there is nothing to drill yet
+        log.info("first database backup found and no drill yet: running the first drill now")
+        run()
+
+    return [Job(name="drill-database", cron=drill_schedule(plan), run=run, last_run=last_run),
+            Job(name="drill-database-first", cron=FIRST_DRILL_CHECK, run=first_drill)]
+
+
+# How often a fresh install looks for its first backup to drill: well within the day it is owed.
+FIRST_DRILL_CHECK = "7 * * * *"
+
+
+def _has_ok_backup(state_db: StateDB) -> bool:
+    with state_db.session() as session:
+        return catalog.last_chain_tip(session) is not None
 
 
 def model_drill_jobs(plan: Plan, state_db: StateDB) -> list[Job]:
-    """One drill per model the plan backs up."""
+    """One drill per model the plan backs up; `last_run` (its newest drill) catches up a missed one."""
     return [Job(f"drill-model-{model.name}", drill_schedule(plan),
-                functools.partial(drill_model.run_drill, plan, state_db, model.name))
+                functools.partial(drill_model.run_drill, plan, state_db, model.name),
+                last_run=functools.partial(drill_results.last_drill_time, state_db, f"model:{model.name}"))
             for model in plan.backup.models.models]

@@ -26,7 +26,14 @@ from opsplan.fsutil import private_dir
 from opsplan.plan.models import ModelSource, Plan
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
 from opsplan.runbooks.rollback.perf import measure_and_compare
-from opsplan.runbooks.rollback.serving import model_source, put_in_place, read_link, switch_link, validate_directory
+from opsplan.runbooks.rollback.serving import (
+    identify_version,
+    model_source,
+    put_in_place,
+    read_link,
+    switch_link,
+    validate_directory,
+)
 from opsplan.store.state import StateDB
 
 KIND = "drill-model"
@@ -92,6 +99,13 @@ class _Drill:
                                             for a in self.source.validate_command))
         return lines
 
+    def serving_version(self) -> str | None:
+        """The version the serving link points at (its figures judge a version's first test)."""
+        link = self.source.serving_link
+        if link is None or read_link(link) is None:
+            return None
+        return identify_version(self.store, self.db, self.source.name, Path(os.path.realpath(link)))[0]
+
     def perf_test(self, ctx: RunContext) -> StepResult:
         slot = self.source.test_slot
         if slot is None:
@@ -107,7 +121,8 @@ class _Drill:
         if not ok:
             return StepResult(False, line, {"perf_seconds": time.monotonic() - started})
         passed, result_line, data = measure_and_compare(self.db, self.source.name, self.version, slot.endpoint,
-                                                     self.source.perf, clock=self.clock, run_id=ctx.run_id)
+                                                        self.source.perf, clock=self.clock, run_id=ctx.run_id,
+                                                        reference=self.serving_version())
         return StepResult(passed, f"{line}\n{result_line}", {**data, "perf_seconds": time.monotonic() - started})
 
     def describe_perf(self, ctx: RunContext) -> list[str]:

@@ -34,7 +34,7 @@ from opsplan.i18n import t
 from opsplan.mariadb.connection import address, connect_kwargs
 from opsplan.plan.models import Plan, Recovery
 from opsplan.plan.secrets import read_database_password
-from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
+from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, WouldRefuse, catalogue_text
 from opsplan.runbooks.restore import datadir as files
 from opsplan.runbooks.restore.integrity import captures_of, check_integrity
 from opsplan.runbooks.restore.scratch import ScratchServer
@@ -141,9 +141,7 @@ class RestoreDb:
         if not self.in_place:
             return StepResult(True, self._t("restore.db.untouched", datadir=self.datadir))
         if not self.database.controllable:
-            raise RunbookError("recovery.database_service.kind is none: opsplan cannot stop the database for "
-                               "an in-place restore (name a systemd unit, container or commands in the plan, "
-                               "or restore elsewhere with --target-datadir)")
+            raise RunbookError(self._t("restore.db.no_control"))
         self._checked_chain(ctx)  # a wrong ID or a broken chain must not cost any downtime
         lines = []
         if self.api.controllable:
@@ -168,10 +166,9 @@ class RestoreDb:
         lines = []
         if self.api.controllable:
             lines.append("api: " + " ".join(self.api.stop_args()))
-        if self.database.controllable:
-            lines.append("database: " + " ".join(self.database.stop_args()))
-        else:
-            lines.append("REFUSED: recovery.database_service.kind is none")
+        if not self.database.controllable:
+            raise WouldRefuse(self._t("restore.db.no_control"))
+        lines.append("database: " + " ".join(self.database.stop_args()))
         lines.append(f"wait until {self.db.socket or f'{self.db.host}:{self.db.port}'} accepts no connection")
         return lines
 
@@ -359,7 +356,8 @@ class RestoreDb:
     def describe_verify(self, ctx: RunContext) -> list[str]:
         lines = []
         if self.in_place:
-            lines.append("database: " + " ".join(self.database.start_args()))
+            if self.database.controllable:
+                lines.append("database: " + " ".join(self.database.start_args()))
             lines.append(f"log in as {self.db.user} (up to {self._db_wait():.0f}s)")
         else:
             port = self.params.get("target_port")
@@ -420,7 +418,8 @@ class RestoreDb:
     def describe_restart(self, ctx: RunContext) -> list[str]:
         if not self.in_place:
             return [f"nothing to restart: {self.datadir} is left for the operator (the scratch server stops)"]
-        lines = ["database: running since step 3 (else " + " ".join(self.database.start_args()) + ")",
+        start = f" (else {' '.join(self.database.start_args())})" if self.database.controllable else ""
+        lines = [f"database: running since step 3{start}",
                  describe_probe(self.plan.recovery.database_service.health, self.db)]
         if self.api.controllable:
             lines.append("api: " + " ".join(self.api.start_args()))

@@ -188,7 +188,8 @@ class _Rollback:
         if not ok:
             return StepResult(False, line)
         passed, result_line, data = measure_and_compare(self.db, s.name, st["version"], endpoint, s.perf,
-                                                     clock=self.clock, run_id=ctx.run_id)
+                                                        clock=self.clock, run_id=ctx.run_id,
+                                                        reference=st["serving_version"])
         return StepResult(passed, f"{line}\n{result_line}", data)
 
     def describe_perf(self, ctx: RunContext) -> list[str]:

@@ -6,6 +6,11 @@ afterwards, so a version that slowly gets worse keeps being compared with how it
 keyed by model, version and a hash of the test itself (requests, count, concurrency): a changed
 test starts a new baseline instead of comparing different work.
 
+A version's first test is compared with the figures recorded for the version serving now (the
+`reference`), so a new version slower than what it replaces fails on its first test and records
+nothing; only a first test with no figures to compare with (no version was ever tested) records
+itself unchecked, and says so.
+
 Comparison: a figure fails when it is worse than the baseline by more than `tolerance` percent
 *and* by more than `slack` seconds. The slack keeps millisecond noise on a busy box from failing
 a test whose requests take a few milliseconds; real prompts take far longer than the slack.
@@ -191,8 +196,10 @@ def summary(result: PerfResult) -> str:
 
 
 def measure_and_compare(db: StateDB, model: str, version: str, endpoint: str, perf: ModelPerf, *,
-                     clock: Callable[[], float], run_id: int | None) -> tuple[bool, str, dict]:
-    """Run the test, compare with the version's baseline or record the first one.
+                        clock: Callable[[], float], run_id: int | None,
+                        reference: str | None = None) -> tuple[bool, str, dict]:
+    """Run the test and compare it with the version's baseline; on its first test, with the
+    baseline of `reference` (the serving version), recording its own only when it passes.
     Returns (passed, one line for the journal, figures for the report)."""
     result = run_perf(endpoint, perf)
     profile = profile_of(perf)
@@ -201,13 +208,22 @@ def measure_and_compare(db: StateDB, model: str, version: str, endpoint: str, pe
     if problems:
         return False, "; ".join(problems), data
     baseline = get_baseline(db, model, version, profile)
+    against = "the baseline"
+    if baseline is None and reference is not None and reference != version:
+        baseline = get_baseline(db, model, reference, profile)
+        against = f"the figures of {reference} (serving)"
+        data["baseline_version"] = reference
     if baseline is None:
         record_baseline(db, model, version, profile, result, now=clock(), run_id=run_id)
         data["baseline_recorded"] = True
-        return True, f"{summary(result)}; first test of {version}: recorded as its baseline", data
+        return True, (f"{summary(result)}; first test of {version} and no figures of the serving version to "
+                      "compare with: recorded as its baseline"), data
     data["baseline"] = {"p50_seconds": baseline.p50_seconds, "p95_seconds": baseline.p95_seconds,
                         "throughput": baseline.throughput}
     problems = compare(result, baseline, perf.tolerance, perf.slack)
     if problems:
-        return False, f"{summary(result)}; " + "; ".join(problems), data
-    return True, f"{summary(result)}; within {perf.tolerance:g}% of the baseline", data
+        return False, f"{summary(result)}; compared with {against}: " + "; ".join(problems), data
+    if baseline.version != version:  # a first test that held up: from now on compared with itself
+        record_baseline(db, model, version, profile, result, now=clock(), run_id=run_id)
+        data["baseline_recorded"] = True
+    return True, f"{summary(result)}; within {perf.tolerance:g}% of {against}", data
