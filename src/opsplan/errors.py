@@ -45,3 +45,7 @@ class BackupError(OpsplanError):
 
 class RunbookError(OpsplanError):
     """A restore, rollback or drill step could not run or its check failed; the journal says which."""
+
+
+class BackupSkipped(BackupError):
+    """A backup or binlog pass did not start because a restore holds its lock; nothing was recorded as failed."""
