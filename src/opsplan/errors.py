@@ -47,6 +47,10 @@ class RunbookError(OpsplanError):
     """A restore, rollback or drill step could not run or its check failed; the journal says which."""
 
 
+class BackupSkipped(BackupError):
+    """A backup or binlog pass did not start because a restore holds its lock; nothing was recorded as failed."""
+
+
 # `log.error(..., extra=REPEATED_AS_ERROR)` for a line whose message the error raised next carries
 # too: whoever catches the error reports it (the CLI as its one error line, serve's jobs in the log),
 # so the console does not show it twice; a log file keeps both.

@@ -101,12 +101,21 @@ def lock_path(directory: Path, target: str) -> Path:
     return Path(directory) / f".{target}.lock"
 
 
+class LockBusy(BackupError):
+    """The lock is held by another process; `holder` is what it wrote there ("" for a plain backup)."""
+
+    def __init__(self, message: str, *, pid: int | None, holder: str) -> None:
+        super().__init__(message)
+        self.pid, self.holder = pid, holder
+
+
 @contextmanager
-def target_lock(directory: Path, target: str) -> Iterator[Path]:
+def target_lock(directory: Path, target: str, holder: str = "") -> Iterator[Path]:
     """Hold an exclusive lock for `target` in `directory` for the block.
 
     flock is released by the kernel when the holder dies (even by SIGKILL), so a stale lock file
-    never blocks the next run; the pid written in it is only there to name the holder.
+    never blocks the next run; the pid written in it (and `holder`, e.g. "database restore (run 4)",
+    on the next line) is only there to name the holder. LockBusy when another process holds it.
     """
     private_dir(Path(directory))
     path = lock_path(directory, target)
@@ -117,22 +126,27 @@ def target_lock(directory: Path, target: str) -> Iterator[Path]:
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EACCES):
                 raise BackupError(f"cannot lock {path}: {exc.strerror or exc}") from None
-            holder = _read_pid(fd)
-            who = f" (pid {holder})" if holder else ""
-            raise BackupError(f"another {target} backup is already running{who}; lock {path}") from None
+            pid, by = _read_holder(fd)
+            who = f" (pid {pid})" if pid else ""
+            what = f"{by} is running" if by else f"another {target} backup is already running"
+            raise LockBusy(f"{what}{who}; lock {path}", pid=pid, holder=by) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, f"{os.getpid()}\n{holder}\n".encode() if holder else f"{os.getpid()}\n".encode(), 0)
         yield path
     finally:
         os.close(fd)  # closing drops the flock
 
 
-def _read_pid(fd: int) -> int | None:
+def _read_holder(fd: int) -> tuple[int | None, str]:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
-        return int(text) if text else None
-    except (OSError, ValueError):
-        return None
+        lines = os.pread(fd, 256, 0).decode("utf-8", "replace").splitlines()
+    except OSError:
+        return None, ""
+    try:
+        pid = int(lines[0].strip()) if lines and lines[0].strip() else None
+    except ValueError:
+        pid = None
+    return pid, lines[1].strip() if len(lines) > 1 else ""
 
 
 # --- was the process that wrote a 'running' row killed? ---------------------------------------------

@@ -35,9 +35,11 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from opsplan import format as fmt
 from opsplan.backup.database.catalog import FAILED, OK, RUNNING, all_backups
 from opsplan.backup.database.server import connect
+from opsplan.backup.restore_lock import skipped_for_restore
 from opsplan.backup.stream import compress_to_file
 from opsplan.errors import BackupError
 from opsplan.fsutil import (
+    LockBusy,
     private_dir,
     private_umask,
     remove_quietly,
@@ -227,6 +229,9 @@ class BinlogArchiver:
                 self.recover()
                 result = self._pass(password)
         except BackupError as exc:
+            skipped = skipped_for_restore(exc, "binlog archiving") if isinstance(exc, LockBusy) else None
+            if skipped is not None:
+                raise skipped from None  # the restore holds the archive: not a failure
             message = _scrub(str(exc), password)
             self._record(failure=message)
             raise BackupError(f"binlog archiving failed: {message}") from None

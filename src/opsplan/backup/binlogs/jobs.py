@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from opsplan.backup.binlogs.archive import BinlogArchiver, status_row
-from opsplan.errors import OpsplanError
+from opsplan.errors import BackupSkipped, OpsplanError
 from opsplan.jobs import Job, interval_cron
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -34,6 +34,9 @@ def binlog_jobs(
         archiver = BinlogArchiver(plan, state_db, environ=environ, clock=clock)
         try:
             result = archiver.run()
+        except BackupSkipped as exc:
+            log.warning("%s", exc)  # a restore holds the archive: not a failure
+            return
         except OpsplanError as exc:
             log.error("%s", exc)  # the status row and the metrics say so too
             return

@@ -40,9 +40,11 @@ from opsplan.backup.database.mariabackup import (
 from opsplan.backup.database.server import connect, server_version, table_checks
 from opsplan.backup.hashing import ALGORITHM, hash_file
 from opsplan.backup.progress import progress
+from opsplan.backup.restore_lock import skipped_for_restore
 from opsplan.backup.stream import Stored, compress_to_file, widen_pipe
 from opsplan.errors import REPEATED_AS_ERROR, BackupError, OpsplanError
 from opsplan.fsutil import (
+    LockBusy,
     directory_bytes,
     ensure_space,
     is_disk_full,
@@ -186,6 +188,10 @@ class DatabaseBackupEngine:
                 password = read_database_password(self.plan.database, self.environ)
                 self._take(attempt, password)
         except BaseException as exc:
+            skipped = skipped_for_restore(exc, "database backup") if isinstance(exc, LockBusy) else None
+            if skipped is not None:
+                self._drop(attempt)  # no backup was attempted: not a failure, not a catalog row
+                raise skipped from None
             reason = self._reason(exc, password)
             self._fail(attempt, reason)
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
@@ -204,6 +210,11 @@ class DatabaseBackupEngine:
             return scrub(str(exc), password)
         log.exception("database backup: unexpected error")
         return scrub(f"{type(exc).__name__}: {exc}", password)
+
+    def _drop(self, attempt: _Attempt) -> None:
+        remove_quietly(attempt.directory)
+        with self.state_db.session() as session:
+            session.delete(catalog.get_backup(session, attempt.row_id))
 
     def _fail(self, attempt: _Attempt, reason: str) -> None:
         remove_quietly(attempt.directory)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.engine import DatabaseBackupEngine
-from opsplan.errors import OpsplanError
+from opsplan.errors import BackupSkipped, OpsplanError
 from opsplan.jobs import Job, missed_since
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -51,6 +51,8 @@ def database_jobs(
         engine = DatabaseBackupEngine(plan, state_db, environ=environ, clock=clock, trigger="schedule")
         try:
             engine.run("auto")
+        except BackupSkipped as exc:
+            log.warning("%s", exc)  # a restore holds the lock: not a failure
         except OpsplanError as exc:
             log.error("scheduled database backup failed: %s", exc)  # the catalog row and the metric say so too
 

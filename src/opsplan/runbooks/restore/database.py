@@ -16,6 +16,7 @@ Params (JSON, journaled): backup_id, time (UTC epoch seconds), time_text, target
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket as socketlib
 import tempfile
@@ -37,6 +38,7 @@ from opsplan.plan.secrets import read_database_password
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, WouldRefuse, catalogue_text
 from opsplan.runbooks.restore import datadir as files
 from opsplan.runbooks.restore.integrity import captures_of, check_integrity
+from opsplan.runbooks.restore.locks import RestoreLocks
 from opsplan.runbooks.restore.scratch import ScratchServer
 from opsplan.runbooks.restore.service_control import (
     ServiceController,
@@ -65,9 +67,25 @@ class RestoreDb:
         self.database = ServiceController("database", plan.recovery.database_service)
         self.api = ServiceController("api", plan.recovery.api_service)
         self.scratch: ScratchServer | None = None
+        self.locks = RestoreLocks(plan)
         if self.target is not None and self.datadir == Path(self.db.datadir).absolute():
             raise RunbookError(f"--target-datadir {self.target} is the plan's own datadir; "
                                "leave it out for an in-place restore")
+
+    def locked(self, step: Callable[[RunContext], StepResult]) -> Callable[[RunContext], StepResult]:
+        """`step` with the backup locks held (taken by the first step that runs, kept until cleanup)."""
+        def run(ctx: RunContext) -> StepResult:
+            self.locks.acquire(ctx.run_id)
+            return step(ctx)
+        return run
+
+    def locked_undo(self, undo: Callable[[RunContext], StepResult]) -> Callable[[RunContext], StepResult]:
+        """An undo takes the locks when it can (a resumed run's undo); a busy lock never stops an undo."""
+        def run(ctx: RunContext) -> StepResult:
+            with contextlib.suppress(RunbookError):
+                self.locks.acquire(ctx.run_id)
+            return undo(ctx)
+        return run
 
     def _t(self, key: str, **values: object) -> str:
         return t(key, self.plan.language, **values)
@@ -317,15 +335,29 @@ class RestoreDb:
             lines.append(f"after the binlog replay: {after.summary()}")
         return StepResult(True, "\n".join(lines), data)
 
-    def _start_scratch(self, ctx: RunContext) -> str:
+    def _scratch_base(self, ctx: RunContext) -> Path:
+        if ctx.state.get("scratch_base") and Path(ctx.state["scratch_base"]).is_dir():
+            return Path(ctx.state["scratch_base"])
         base = Path(tempfile.mkdtemp(prefix="opsplan-restore-"))  # short: a socket path has 108 bytes
         ctx.state["scratch_base"] = str(base)
-        port = self.params.get("target_port")
-        self.scratch = ScratchServer(self.datadir, base_dir=base, port=int(port) if port else None,
-                                     grants="keep" if port else "skip")
+        return base
+
+    def _start_scratch(self, ctx: RunContext) -> str:
+        """The checks and the binlog replay run socket-only with --skip-grant-tables, whatever the
+        restored grants say (the restored root's password is not ours to know); `--target-port`
+        starts the checked copy on its port with its own grants afterwards, in step 4."""
+        self.scratch = ScratchServer(self.datadir, base_dir=self._scratch_base(ctx), grants="skip")
         self.scratch.start()
-        where = f"port {port}" if port else str(self.scratch.socket)
-        return f"scratch server on {self.datadir} answers ({where})"
+        return f"scratch server on {self.datadir} answers ({self.scratch.socket})"
+
+    def _start_on_port(self, ctx: RunContext, port: int) -> str:
+        if self.scratch is not None:
+            self.scratch.stop()
+        self.scratch = ScratchServer(self.datadir, base_dir=self._scratch_base(ctx), port=port, grants="keep")
+        self.scratch.start()
+        if not self.scratch.answers():
+            raise RunbookError(f"the restored copy started on port {port} but does not answer")
+        return f"the checked copy answers on 127.0.0.1:{port} with its own grants"
 
     def _replay(self, ctx: RunContext) -> tuple[str, int]:
         """Replay the archived binlogs from the backup's position up to `time` into the started server.
@@ -360,9 +392,8 @@ class RestoreDb:
                 lines.append("database: " + " ".join(self.database.start_args()))
             lines.append(f"log in as {self.db.user} (up to {self._db_wait():.0f}s)")
         else:
-            port = self.params.get("target_port")
-            lines.append(f"scratch mariadbd --no-defaults --datadir={self.datadir}"
-                         + (f" --port={port} --bind-address=127.0.0.1" if port else " --skip-networking"))
+            lines.append(f"scratch mariadbd --no-defaults --datadir={self.datadir} --skip-grant-tables "
+                         "--skip-networking (socket only)")
         lines.append("CHECK TABLE on every table; row counts and CHECKSUM TABLE against the backup's capture")
         if self.params.get("time") is not None:
             lines.append(f"mariadb-binlog archived binlogs from the backup's position "
@@ -373,11 +404,11 @@ class RestoreDb:
 
     def restart(self, ctx: RunContext) -> StepResult:
         if not self.in_place:
-            if self.scratch is not None and self.scratch.running:
-                self.scratch.connect().close()  # still answers after the checks
             port = self.params.get("target_port")
+            lines = [self._start_on_port(ctx, int(port))] if port else []
             how = f"mariadbd --datadir={self.datadir}" + (f" --port={port}" if port else "")
-            return StepResult(True, self._t("restore.db.target_done", datadir=self.datadir, how=how))
+            lines.append(self._t("restore.db.target_done", datadir=self.datadir, how=how))
+            return StepResult(True, "\n".join(lines))
         lines = []
         if self._listening() is not None:
             lines += self._start_database()
@@ -409,6 +440,9 @@ class RestoreDb:
         return StepResult(True, "\n".join(lines))
 
     def undo_restart(self, ctx: RunContext) -> StepResult:
+        if not self.in_place and self.scratch is not None:
+            self.scratch.stop()
+            return StepResult(True, "scratch server stopped")
         if ctx.state.get("api_started") and self.api.controllable:
             ctx.state["api_started"] = False
             ctx.state["api_stopped"] = True  # so step 1's undo starts it on the previous data
@@ -417,6 +451,11 @@ class RestoreDb:
 
     def describe_restart(self, ctx: RunContext) -> list[str]:
         if not self.in_place:
+            port = self.params.get("target_port")
+            if port:
+                return [f"stop the socket-only scratch server; start mariadbd --no-defaults --datadir={self.datadir} "
+                        f"--port={port} --bind-address=127.0.0.1 with the restored grants and wait until it answers",
+                        f"{self.datadir} is left for the operator (that server stops at the end)"]
             return [f"nothing to restart: {self.datadir} is left for the operator (the scratch server stops)"]
         start = f" (else {' '.join(self.database.start_args())})" if self.database.controllable else ""
         lines = [f"database: running since step 3{start}",
@@ -431,12 +470,15 @@ class RestoreDb:
     # --- always ------------------------------------------------------------------------------------
 
     def cleanup(self, ctx: RunContext) -> None:
-        if self.scratch is not None:
-            self.scratch.stop()
-            self.scratch = None
-        for key in ("scratch", "scratch_base"):
-            if ctx.state.get(key):
-                remove_quietly(Path(ctx.state[key]))
+        try:
+            if self.scratch is not None:
+                self.scratch.stop()
+                self.scratch = None
+            for key in ("scratch", "scratch_base"):
+                if ctx.state.get(key):
+                    remove_quietly(Path(ctx.state[key]))
+        finally:
+            self.locks.release()
 
 
 def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *,
@@ -446,11 +488,13 @@ def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *,
     defaults = Recovery().database.steps  # the plan's own defaults, for a plan that lists fewer than four
     title = [titles[i] if i < len(titles) else defaults[i] for i in range(4)]
     steps = [
-        Step("stop_service", title[0], r.stop_services, undo=r.start_services_again, describe=r.describe_stop,
-             destructive=r.in_place),
-        Step("restore_backup", title[1], r.restore, undo=r.undo_restore, describe=r.describe_restore,
-             destructive=True),
-        Step("verify_consistency", title[2], r.verify, undo=r.undo_verify, describe=r.describe_verify),
-        Step("restart_service", title[3], r.restart, undo=r.undo_restart, describe=r.describe_restart),
+        Step("stop_service", title[0], r.locked(r.stop_services), undo=r.locked_undo(r.start_services_again),
+             describe=r.describe_stop, destructive=r.in_place),
+        Step("restore_backup", title[1], r.locked(r.restore), undo=r.locked_undo(r.undo_restore),
+             describe=r.describe_restore, destructive=True),
+        Step("verify_consistency", title[2], r.locked(r.verify), undo=r.locked_undo(r.undo_verify),
+             describe=r.describe_verify),
+        Step("restart_service", title[3], r.locked(r.restart), undo=r.locked_undo(r.undo_restart),
+             describe=r.describe_restart),
     ]
     return Runbook(KIND, catalogue_text("restore.db.title"), steps, finally_=r.cleanup)

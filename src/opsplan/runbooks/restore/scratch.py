@@ -13,7 +13,9 @@ Access (`grants`):
   /dev/fd/N, never on disk) creates a user with a random password that `connect_params()` carries.
   Changes `mysql.global_priv` in the restored copy: for scratch copies only.
 - "keep": TCP on 127.0.0.1:port with the restored grants; `connect_params()` is root over the
-  socket (unix_socket authentication when this process runs as root, as Debian installs it).
+  socket (unix_socket authentication when this process runs as root, as Debian installs it). The
+  restored root usually has a password this process does not know, so a refused login counts as
+  "answers"; nothing that needs a login (checks, binlog replay) runs on a "keep" server.
 
     with ScratchServer(datadir, base_dir=work) as server:
         conn = pymysql.connect(**server.connect_params())
@@ -42,6 +44,7 @@ from opsplan.mariadb.credentials import MemoryFile, memory_file
 Grants = Literal["skip", "temporary-user", "keep"]
 SCRATCH_USER = "opsplan_scratch"
 _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes
+_ACCESS_DENIED = (1045, 1698)  # ER_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -175,11 +178,26 @@ class ScratchServer:
                     self.connect(connect_timeout=2).close()
                     return
                 except pymysql.err.MySQLError as exc:
+                    if self._refused_login(exc):
+                        return  # it answered and checked the restored grants: up
                     last = str(exc.args[-1]) if exc.args else type(exc).__name__
             time.sleep(0.1)
         self.kill()
         raise RunbookError(f"scratch mariadbd on {self.datadir} not ready after {timeout:.0f}s ({last}): "
                            f"{_one_line_tail(self.error_log, offset)}")
+
+    def _refused_login(self, exc: pymysql.err.MySQLError) -> bool:
+        """With the restored grants ("keep") root may have a password this process does not know."""
+        code = exc.args[0] if exc.args else None
+        return self.grants == "keep" and code in _ACCESS_DENIED
+
+    def answers(self) -> bool:
+        """The server completes a login handshake (a refused login counts with "keep")."""
+        try:
+            self.connect(connect_timeout=5).close()
+        except pymysql.err.MySQLError as exc:
+            return self._refused_login(exc)
+        return True
 
     def stop(self, timeout: float = 120.0) -> None:
         """Clean shutdown (SIGTERM lets InnoDB flush); SIGKILL if it does not exit in time."""
