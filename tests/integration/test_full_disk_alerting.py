@@ -106,14 +106,15 @@ def stack(tmp_path: Path, disk: Path):
 
 
 def fill(path: Path) -> Path:
-    """Write `path` until the filesystem has no room left."""
-    with path.open("wb") as fh:
-        try:
+    """Write `path` until the filesystem has no room left (when there is none, not even the file
+    itself can be created: that is full too)."""
+    try:
+        with path.open("wb") as fh:
             while True:
                 fh.write(b"\0" * 65536)
                 fh.flush()
-        except OSError:
-            pass
+    except OSError:
+        pass
     return path
 
 
@@ -166,7 +167,7 @@ def test_alerts_fire_and_are_heard_once_while_the_data_disk_is_full(stack, disk:
             assert "no space left on device" in silence.json()["detail"]
 
         for filler in fillers:
-            filler.unlink()
+            filler.unlink(missing_ok=True)
         wait_until(lambda: health(url).status_code == 200, timeout=40)
         assert health(url).json()["persistence"] is None
         assert (data_dir / ".reserve").exists()  # made again
