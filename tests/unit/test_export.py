@@ -110,7 +110,7 @@ def test_alertmanager_routes_inhibits_and_points_at_opsplan(tmp_path: Path):
 def test_a_second_export_replaces_its_own_files_and_leaves_others(tmp_path: Path):
     code, output, out = _export(tmp_path, {"web": {"port": 9100}})
     assert code == 0, output
-    assert "wrote 10 files" in output or "파일 10개" in output
+    assert "wrote 13 files" in output or "파일 13개" in output  # 10 for Prometheus and Grafana, 3 for systemd
     mine = out / "prometheus" / "notes.txt"
     mine.write_text("operator's own file")
     service_board = out / "grafana/dashboards/opsplan-service-llm-api.json"

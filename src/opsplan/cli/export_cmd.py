@@ -1,7 +1,10 @@
-"""`opsplan export --out DIR`: Prometheus rules and config, Alertmanager config, Grafana provisioning."""
+"""`opsplan export --out DIR`: Prometheus rules and config, Alertmanager config, Grafana provisioning,
+and the systemd unit that runs `opsplan serve` (docs/install.md)."""
 
 from __future__ import annotations
 
+import shutil
+import sys
 from pathlib import Path
 
 import typer
@@ -45,14 +48,19 @@ def register(app: typer.Typer) -> None:
                                              "/api/v1/alertmanager)."),
         token_file: Path = typer.Option(None, "--token-file",
                                         help="File with opsplan's API token, read by Alertmanager for its webhook."),
+        program: Path = typer.Option(None, "--program",
+                                     help="The installed opsplan the systemd unit runs (default: this one)."),
     ) -> None:
-        """Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1)."""
-        from opsplan.export import export, targets_for
+        """Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1) and a systemd unit."""
+        from opsplan.export import Install, export, targets_for
         from opsplan.i18n import t
+        from opsplan.plan.loader import find_plan_path
         from opsplan.stages.all import metric_registry
 
         plan = plan_from(ctx)
         with one_line_errors():
+            install = Install(program=_program(program),
+                              plan_path=find_plan_path((ctx.obj or {}).get("plan_path")).resolve())
             targets = targets_for(
                 plan, opsplan_url=opsplan_url, alertmanager_url=alertmanager_url, prometheus_url=prometheus_url,
                 scrape_interval=_seconds(scrape_interval, "--scrape-interval"),
@@ -60,11 +68,28 @@ def register(app: typer.Typer) -> None:
                 group_wait=_seconds(group_wait, "--group-wait"),
                 group_interval=_seconds(group_interval, "--group-interval"), webhook_url=webhook_url,
                 token_file=(token_file.resolve() if token_file else None) or _plan_token_file(plan))
-            result = export(plan, out_dir, targets, metric_registry(), force=force)
+            result = export(plan, out_dir, targets, metric_registry(), install=install, force=force)
         for rel in result.written:
             out.print(str(out_dir / rel), markup=False)
         out.print(t("export.done", plan.language, n=len(result.written), removed=len(result.removed),
                     out=str(out_dir)), markup=False)
+
+
+def _program(given: Path | None) -> Path:
+    """The opsplan the unit starts: the one given, else the one running now (its virtualenv's)."""
+    from opsplan.errors import OpsplanError
+
+    if given is not None:
+        path = given.absolute()
+    else:
+        # Not resolved: a virtualenv's python is a link to the system's, its opsplan is not.
+        beside = Path(sys.executable).parent / "opsplan"
+        found = shutil.which("opsplan")
+        path = beside if beside.is_file() else Path(found).absolute() if found else beside
+    if not path.is_file():
+        raise OpsplanError(f"--program: {path} is not a file; give the installed opsplan, "
+                           "e.g. /opt/opsplan/bin/opsplan")
+    return path
 
 
 def _plan_token_file(plan: Plan) -> Path | None:
