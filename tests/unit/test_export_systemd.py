@@ -54,7 +54,9 @@ def test_the_default_plan_runs_as_its_own_user_writing_only_its_own_directories(
                        "PrivateTmp": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
                        "CapabilityBoundingSet": "", "UMask": "0027", "Restart": "on-failure",
                        "KillSignal": "SIGTERM", "TimeoutStopSec": "30s",
-                       "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK"}.items():
+                       "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
+                       "ProtectKernelModules": "yes", "RestrictNamespaces": "yes", "RemoveIPC": "yes",
+                       "SystemCallArchitectures": "native", "WantedBy": "multi-user.target"}.items():
         assert unit[key] == [value], key
     # NVML must still open /dev/nvidia*; a secret never sits in the unit.
     assert "PrivateDevices" not in unit and "DeviceAllow" not in unit and "ProtectClock" not in unit
