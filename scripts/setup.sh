@@ -12,6 +12,9 @@ if [ "$purpose" = test ]; then
   debs+=(mariadb-server mariadb-client mariadb-backup openssl procps)
   # Prometheus, promtool, Alertmanager and amtool check and run the exported configuration.
   debs+=(prometheus prometheus-alertmanager)
+  # systemd-analyze, systemd-sysusers and systemd-tmpfiles check the exported unit; installing the
+  # package in a container starts nothing (systemd is not PID 1 there).
+  debs+=(systemd)
 fi
 if [ "$purpose" = bench ]; then
   debs+=(prometheus-node-exporter mariadb-server mariadb-backup zstd)
