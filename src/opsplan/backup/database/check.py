@@ -33,7 +33,7 @@ class CheckResult:
 def run_checks(plan: Plan, environ: Mapping[str, str] = os.environ,
                tool: Mariabackup | None = None) -> list[CheckResult]:
     tool = tool or Mariabackup()
-    return [_binaries(tool), _privileges(plan, environ), _directory(plan)]
+    return [_binaries(tool), _privileges(plan, environ), _directory(plan), _datadir(plan.database.datadir)]
 
 
 def _binaries(tool: Mariabackup) -> CheckResult:
@@ -82,3 +82,37 @@ def _directory(plan: Plan) -> CheckResult:
     detail = "; ".join(problems) or (f"{root}: {fmt.size(free, style='binary')} free" + holds
                                       + ("" if existing else " (created at the first backup, mode 0700)"))
     return CheckResult("directory", not problems, detail)
+
+
+def _datadir(datadir: Path) -> CheckResult:
+    """mariabackup copies every file of the datadir as this user (the service's own, in production).
+
+    Debian's MariaDB makes each schema directory 0700: its group cannot enter it until MariaDB runs
+    with UMASK_DIR=0750 and the existing directories get g+rX (docs/install.md)."""
+    if not datadir.is_dir():
+        return CheckResult("datadir", True, f"{datadir}: not on this host, not checked")
+    unreadable: list[str] = []
+    stack = [datadir]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue  # counted by the access check of its own entry, or the datadir itself below
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                wanted = os.R_OK | os.X_OK if is_dir else os.R_OK
+                if not os.access(entry.path, wanted):
+                    unreadable.append(entry.path)
+                elif is_dir:
+                    stack.append(Path(entry.path))
+            except OSError:
+                unreadable.append(entry.path)
+    if not os.access(datadir, os.R_OK | os.X_OK):
+        unreadable.insert(0, str(datadir))
+    if unreadable:
+        more = f" and {len(unreadable) - 1} more entries of {datadir}" if len(unreadable) > 1 else ""
+        return CheckResult("datadir", False,
+                           f"this user cannot read {sorted(unreadable)[0]}{more}: mariabackup would fail "
+                           "(give its group g+rX, and UMASK_DIR=0750 to MariaDB; docs/install.md)")
+    return CheckResult("datadir", True, f"{datadir}: every file readable by this user")
