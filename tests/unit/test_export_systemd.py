@@ -238,3 +238,13 @@ def test_sysusers_and_tmpfiles_create_the_user_and_its_private_directories(tmp_p
     done = subprocess.run(["systemd-tmpfiles", f"--root={root}", "--create", str(bad)],
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode != 0 and "bad.conf:1" in done.stderr
+
+
+def test_a_program_not_found_where_the_export_ran_is_said_in_the_unit():
+    from opsplan.export.systemd import DEFAULT_PROGRAM
+
+    guessed = Install(program=DEFAULT_PROGRAM, plan_path=INSTALL.plan_path, program_found=False)
+    text = unit_file(Plan(), guessed, _nothing_exists)
+    assert "# No opsplan program was found where this was exported" in text
+    assert _directives(text)["ExecStart"] == [f"{DEFAULT_PROGRAM} --plan /etc/opsplan/opsplan.yaml serve"]
+    assert "No opsplan program" not in unit_file(Plan(), INSTALL, _nothing_exists)

@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
 
         plan = plan_from(ctx)
         with one_line_errors():
-            install = Install(program=_program(program),
+            program_path, found = _program(program)
+            install = Install(program=program_path, program_found=found,
                               plan_path=find_plan_path((ctx.obj or {}).get("plan_path")).resolve())
             targets = targets_for(
                 plan, opsplan_url=opsplan_url, alertmanager_url=alertmanager_url, prometheus_url=prometheus_url,
@@ -75,21 +76,25 @@ def register(app: typer.Typer) -> None:
                     out=str(out_dir)), markup=False)
 
 
-def _program(given: Path | None) -> Path:
-    """The opsplan the unit starts: the one given, else the one running now (its virtualenv's)."""
+def _program(given: Path | None) -> tuple[Path, bool]:
+    """The opsplan the unit starts, and whether it was found: the one given, else the one running
+    now, else install.md's place (the unit then says it was not found here)."""
     from opsplan.errors import OpsplanError
+    from opsplan.export.systemd import DEFAULT_PROGRAM
 
     if given is not None:
-        path = given.absolute()
-    else:
-        # Not resolved: a virtualenv's python is a link to the system's, its opsplan is not.
-        beside = Path(sys.executable).parent / "opsplan"
-        found = shutil.which("opsplan")
-        path = beside if beside.is_file() else Path(found).absolute() if found else beside
-    if not path.is_file():
-        raise OpsplanError(f"--program: {path} is not a file; give the installed opsplan, "
-                           "e.g. /opt/opsplan/bin/opsplan")
-    return path
+        if not given.is_file():
+            raise OpsplanError(f"--program: {given} is not a file; give the installed opsplan, "
+                               f"e.g. {DEFAULT_PROGRAM}")
+        return given.absolute(), True
+    running = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    found = shutil.which("opsplan")
+    # Not resolved: a virtualenv's python is a link to the system's, its opsplan is not.
+    for candidate in (running if running is not None and running.name == "opsplan" else None,
+                      Path(sys.executable).parent / "opsplan", Path(found) if found else None):
+        if candidate is not None and candidate.is_file():
+            return candidate.absolute(), True
+    return DEFAULT_PROGRAM, False
 
 
 def _plan_token_file(plan: Plan) -> Path | None:

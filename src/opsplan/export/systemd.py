@@ -27,6 +27,7 @@ STATE_ROOT = Path("/var/lib")
 # not share; such a path is refused rather than written in three different escapings.
 UNSAFE = re.compile(r"[\s\"'\\;]|[\x00-\x1f\x7f]")
 PRIVILEGED_PORTS = 1024
+DEFAULT_PROGRAM = Path("/opt/opsplan/bin/opsplan")  # docs/install.md's virtual environment
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Install:
     program: Path
     plan_path: Path
     user: str = SERVICE_USER
+    program_found: bool = True  # False: no opsplan where the export ran, `program` is DEFAULT_PROGRAM
 
 
 def _path(path: Path | str, what: str) -> str:
@@ -83,8 +85,11 @@ def unit_file(plan: Plan, install: Install, lookup: host.Lookup = host.host_look
     for need in groups:
         out += _comments(need.reasons, f"{need.value}: ")
     out += ["# No systemd-journal group: the plan reads no journal; serve's own log lines reach it on stderr.",
-            f"SupplementaryGroups={' '.join(n.value for n in groups)}",
-            f"ExecStart={program} --plan {plan_path} serve",
+            f"SupplementaryGroups={' '.join(n.value for n in groups)}"]
+    if not install.program_found:
+        out += ["# No opsplan program was found where this was exported: this is docs/install.md's place.",
+                "# systemd-analyze verify says if it is missing; export again with --program PATH."]
+    out += [f"ExecStart={program} --plan {plan_path} serve",
             "# serve stops on SIGTERM and exits 0 within 5 s; its children (mariabackup, a drill's",
             "# scratch mariadbd) get SIGTERM too (control-group) and the rest of the timeout to stop.",
             "KillSignal=SIGTERM",
