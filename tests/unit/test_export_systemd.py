@@ -53,7 +53,7 @@ def test_the_default_plan_runs_as_its_own_user_writing_only_its_own_directories(
     for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
                        "PrivateTmp": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes",
                        "CapabilityBoundingSet": "", "UMask": "0027", "Restart": "on-failure",
-                       "KillSignal": "SIGTERM", "TimeoutStopSec": "30s",
+                       "KillSignal": "SIGTERM", "TimeoutStopSec": "30s", "RestartPreventExitStatus": "2",
                        "RestrictAddressFamilies": "AF_UNIX AF_INET AF_INET6 AF_NETLINK",
                        "ProtectKernelModules": "yes", "RestrictNamespaces": "yes", "RemoveIPC": "yes",
                        "SystemCallArchitectures": "native", "WantedBy": "multi-user.target"}.items():

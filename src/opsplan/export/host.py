@@ -109,7 +109,7 @@ def supplementary_groups(plan: Plan, lookup: Lookup = host_lookup) -> list[Need]
     datadir = absolute(plan.database.datadir, "database.datadir")
     info = lookup(datadir)
     group = info.group if info is not None and info.group not in ("root", "0") else DATADIR_GROUP
-    items.append((group, f"mariabackup reads the MariaDB datadir {datadir}"))
+    items.append((group, f"mariabackup reads the MariaDB datadir {datadir} (its directories g+rX: docs/install.md)"))
     for service in plan.services:
         if service.access_log is None:
             continue

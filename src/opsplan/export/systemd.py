@@ -97,6 +97,8 @@ def unit_file(plan: Plan, install: Install, lookup: host.Lookup = host.host_look
             f"TimeoutStopSec={STOP_TIMEOUT_S}s",
             "Restart=on-failure",
             f"RestartSec={RESTART_S}s",
+            "# Exit 2 is a plan that does not load: restarting cannot fix it, the journal says why.",
+            "RestartPreventExitStatus=2",
             "# Secrets never go into Environment=: the plan points at files only the service user reads (0600)."]
     out += _comments(secrets.files, "read from ")
     if secrets.env_only:
