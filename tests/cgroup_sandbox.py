@@ -8,6 +8,7 @@ charged there) before it allocates, and `remove()` kills the processes and remov
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -81,10 +82,8 @@ class CgroupSandbox:
                     # cgroup v2: a child has memory and cpu files only where its parent enables
                     # them; only the sandbox's own cgroups are changed, never the host's.
                     for controller in ("+memory", "+cpu"):
-                        try:
+                        with contextlib.suppress(OSError):
                             (current / "cgroup.subtree_control").write_text(controller)
-                        except OSError:
-                            pass
                 current = current / part
                 if not current.is_dir():
                     current.mkdir()

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from cgroup_sandbox import CgroupSandbox
 from http_stubs import DockerEngine
-
 from opsplan.collectors.build import member_collectors
 from opsplan.collectors.cgroupfs import CgroupFs
 from opsplan.collectors.docker import ContainersCollector

@@ -68,6 +68,10 @@ def _name(entry: dict[str, Any]) -> str | None:
     return None
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _container_list(answer: object, socket: Path) -> list[dict[str, Any]]:
     if not isinstance(answer, list) or not all(
             isinstance(c, dict) and isinstance(c.get("Id"), str) and CONTAINER_ID.fullmatch(c["Id"])
@@ -132,16 +136,14 @@ class ContainersCollector:
         labels = {"container": name, "group": group}
         container_id: str = entry["Id"]
         try:
-            details = self._api.get(f"/containers/{container_id}/json")
+            answer = self._api.get(f"/containers/{container_id}/json")
         except (httpx.HTTPError, ValueError):
-            details = None  # removed since the list, or one odd answer: report what the list says
-        if not isinstance(details, dict):
-            details = {}
-        state = details.get("State") if isinstance(details.get("State"), dict) else {}
+            answer = None  # removed since the list, or one odd answer: report what the list says
+        details = _mapping(answer)
+        state = _mapping(details.get("State"))
         running = state.get("Running") if "Running" in state else entry.get("State") == "running"
         out = [sample("opsplan_container_up", 1 if running else 0, **labels)]
-        health = state.get("Health")
-        status = health.get("Status") if isinstance(health, dict) else None
+        status = _mapping(state.get("Health")).get("Status")
         if status in ("healthy", "unhealthy"):
             out.append(sample("opsplan_container_healthy", 1 if status == "healthy" else 0, **labels))
         restarts = details.get("RestartCount")
@@ -149,8 +151,9 @@ class ContainersCollector:
             out.append(sample("opsplan_container_restarts_total", restarts, **labels))
         if not running:
             return out
-        host_config = details.get("HostConfig") if isinstance(details.get("HostConfig"), dict) else {}
-        parent = host_config.get("CgroupParent") if isinstance(host_config.get("CgroupParent"), str) else ""
+        parent = _mapping(details.get("HostConfig")).get("CgroupParent")
+        if not isinstance(parent, str):
+            parent = ""
         for path in cgroup_candidates(container_id, parent):
             figures = self._fs.read(path)
             if figures is None:
