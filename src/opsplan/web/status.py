@@ -6,6 +6,7 @@ from typing import Any
 
 from opsplan import format as fmt
 from opsplan.metrics import Cycle, SampleIndex
+from opsplan.plan.models import AllocationGroup as GroupOfPlan
 from opsplan.plan.models import Plan
 
 
@@ -19,6 +20,27 @@ def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:
         "temperature_celsius": index.value("opsplan_gpu_temperature_celsius", gpu=gpu),
         "power_watts": index.value("opsplan_gpu_power_watts", gpu=gpu),
     }
+
+
+def _members(index: SampleIndex, group: GroupOfPlan) -> list[dict[str, Any]]:
+    """What runs in the group: units and cgroups, then containers with their health."""
+    out = []
+    for member in group.members:
+        name = member.label
+        if member.container is None:
+            labels = {"group": group.id, "member": name}
+            out.append({"name": name, "kind": "unit" if member.unit else "cgroup",
+                        "up": index.value("opsplan_group_member_up", **labels),
+                        "memory_used_bytes": index.value("opsplan_group_member_memory_used_bytes", **labels),
+                        "healthy": None, "restarts": None})
+        else:
+            labels = {"group": group.id, "container": name}
+            out.append({"name": name, "kind": "container",
+                        "up": index.value("opsplan_container_up", **labels),
+                        "memory_used_bytes": index.value("opsplan_container_memory_used_bytes", **labels),
+                        "healthy": index.value("opsplan_container_healthy", **labels),
+                        "restarts": index.value("opsplan_container_restarts_total", **labels)})
+    return out
 
 
 def _alerts(engine: Any, lang: str) -> list[dict[str, Any]]:
@@ -60,6 +82,9 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "gpus": [_gpu(index, str(i)) for i in group.gpus],
             "gpu_utilization_ratio": index.value("opsplan_group_gpu_utilization_ratio", group=group.id),
             "memory_budget_bytes": group.memory,
+            "memory_used_bytes": index.value("opsplan_group_memory_used_bytes", group=group.id),
+            "memory_usage_ratio": index.value("opsplan_group_memory_usage_ratio", group=group.id),
+            "members": _members(index, group),
             "storage_budget_bytes": group.storage,
             "storage_used_bytes": index.value("opsplan_group_storage_used_bytes", group=group.id),
             "storage_usage_ratio": index.value("opsplan_group_storage_usage_ratio", group=group.id),
