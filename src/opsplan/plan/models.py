@@ -230,10 +230,14 @@ class Alerts(Strict):
     # Beyond the seed, on by default.
     gpu_temperature: CelsiusThreshold = Field(default_factory=lambda: CelsiusThreshold(critical=90, warning=83))
     gpu_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(warning=95))
+    # A group's members use more memory than the plan allots it (seed §1.2); 100 is the budget itself.
+    group_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=100, warning=90))
     gpu_missing: StateRule = Field(default_factory=lambda: _state("critical", 60))
     mariadb_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
+    # A Docker container's health check fails (opsplan_container_healthy == 0).
+    container_unhealthy: StateRule = Field(default_factory=lambda: _state("warning", 60))
     backup_age: AgeThreshold = Field(default_factory=AgeThreshold)
     # Any backup target (database, model:NAME, config) whose last attempt failed.
     backup_failed: StateRule = Field(default_factory=lambda: _state("critical", 0))
