@@ -114,9 +114,12 @@ class DockerEngine:
     def summary(inspect: dict) -> dict:
         """The list entry Docker gives for a container (a subset of its inspect document)."""
         running = inspect["State"]["Running"]
+        health = inspect["State"].get("Health", {}).get("Status")
+        status = "Up 5 minutes" if running else "Exited (1) 2 minutes ago"
+        if running and health:  # as `docker ps` writes it
+            status += " (health: starting)" if health == "starting" else f" ({health})"
         return {"Id": inspect["Id"], "Names": [inspect["Name"]], "Image": "stand-in",
-                "State": "running" if running else "exited",
-                "Status": "Up 5 minutes" if running else "Exited (1) 2 minutes ago"}
+                "State": "running" if running else "exited", "Status": status}
 
     def close(self) -> None:
         self.server.shutdown()

@@ -196,3 +196,55 @@ def test_a_missing_socket_says_so(tmp_path: Path) -> None:
     assert "does not exist" in status.reason and "absent.sock" in status.reason
     # The group's memory is unknown, not 0: its only member could not be read.
     assert value(cycle.samples, "opsplan_group_memory_used_bytes", group="ai") is None
+
+
+def _write_cgroup(directory: Path, memory: int, cpu_usec: int) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "memory.current").write_text(f"{memory}\n")
+    (directory / "memory.max").write_text("max\n")
+    (directory / "cpu.stat").write_text(f"usage_usec {cpu_usec}\nuser_usec {cpu_usec}\nsystem_usec 0\n")
+
+
+def test_restart_counts_are_reread_each_minute_and_at_once_after_a_restart(tmp_path: Path) -> None:
+    # A cgroup v2 tree as files (the layout of a Docker host with the systemd cgroup driver).
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text("cpu memory\n")
+    vllm = _container("vllm", "", health="healthy", restarts=0)
+    scope = root / "system.slice" / f"docker-{vllm['Id']}.scope"
+    _write_cgroup(scope, 5 * MB, 9_000_000)
+    engine = DockerEngine(tmp_path / "docker.sock", [vllm])
+    now = [1000.0]
+    plan = plan_with(ai=[GroupMember(container="vllm")], app=[], socket=tmp_path / "docker.sock")
+    collector = ContainersCollector(plan, CgroupFs(root), clock=lambda: now[0])
+    inspect = f"/containers/{vllm['Id']}/json"
+    try:
+        samples = collector.collect()
+        assert value(samples, "opsplan_container_memory_used_bytes", container="vllm", group="ai") == 5 * MB
+        assert value(samples, "opsplan_container_cpu_seconds_total", container="vllm", group="ai") == 9.0
+        assert value(samples, "opsplan_container_restarts_total", container="vllm", group="ai") == 0
+
+        # Health is read from the list every cycle; the inspect call is not repeated within a minute.
+        vllm["State"]["Health"]["Status"] = "unhealthy"
+        vllm["RestartCount"] = 1
+        now[0] += 30
+        samples = collector.collect()
+        assert value(samples, "opsplan_container_healthy", container="vllm", group="ai") == 0
+        assert value(samples, "opsplan_container_restarts_total", container="vllm", group="ai") == 0
+        assert engine.requests.count(inspect) == 1
+
+        now[0] += 30
+        samples = collector.collect()
+        assert value(samples, "opsplan_container_restarts_total", container="vllm", group="ai") == 1
+        assert engine.requests.count(inspect) == 2
+
+        # Docker restarts it: a new cgroup, its CPU counter starts again; the count is read at once.
+        vllm["RestartCount"] = 2
+        _write_cgroup(scope, 4 * MB, 100_000)
+        now[0] += 5
+        samples = collector.collect()
+        assert value(samples, "opsplan_container_restarts_total", container="vllm", group="ai") == 2
+        assert value(samples, "opsplan_container_cpu_seconds_total", container="vllm", group="ai") == 0.1
+    finally:
+        collector.close()
+        engine.close()
