@@ -395,6 +395,10 @@ def test_tls_verify_and_ca_file_decide_whether_a_self_signed_service_is_up(
         assert value(s, "opsplan_api_up", service="own-ca") == 1
         assert value(s, "opsplan_api_up", service="unverified") == 1
         assert value(s, "opsplan_api_up", service="missing-ca") == 0
+        # The reason is a metric too, for the status page: fixed words, not the error's text.
+        assert value(s, "opsplan_api_probe_failure_info", service="default", reason="certificate") == 1
+        assert value(s, "opsplan_api_probe_failure_info", service="missing-ca", reason="ca_file") == 1
+        assert not [x for x in s if x.name == "opsplan_api_probe_failure_info" and x.label("service") == "own-ca"]
         # The operator's log says why the default one is down, and what to do about it.
         default_lines = [r.getMessage() for r in caplog.records if "default probe" in r.getMessage()]
         assert len(default_lines) == 1

@@ -13,13 +13,15 @@ from fastapi.testclient import TestClient
 from opsplan import format as fmt
 from opsplan.collectors.members import memory_rollup
 from opsplan.collectors.runner import CollectionRunner
+from opsplan.collectors.services import PROBE_FAILURES
 from opsplan.metrics import Sample, sample
 from opsplan.metrics.exposition import LatestSamples
-from opsplan.plan.models import AllocationGroup, GroupMember, Plan, Text
+from opsplan.plan.models import AllocationGroup, GroupMember, Plan, Service, Text
 from opsplan.serve.loop import CollectionLoop
 from opsplan.stages.all import metric_registry
 from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
+from opsplan.web.status import PROBE_FAILURE_TEXT
 
 GB = 10**9
 
@@ -39,11 +41,13 @@ class Figures:
             sample("opsplan_container_memory_used_bytes", 56 * GB, group="ai", container="vllm"),
             sample("opsplan_container_up", 1, group="app", container="api"),
             sample("opsplan_container_healthy", 1, group="app", container="api"),
+            sample("opsplan_api_up", 0, service="internal-api"),
+            sample("opsplan_api_probe_failure_info", 1, service="internal-api", reason="certificate"),
         ]
 
 
 def plan() -> Plan:
-    return Plan(allocation=[
+    return Plan(services=[Service(name="internal-api", url="https://127.0.0.1:8443/health")], allocation=[
         AllocationGroup(id="ai", name=Text(ko="AI 시스템", en="AI system"), memory=128 * GB, storage=GB,
                         members=[GroupMember(unit="ai.slice"), GroupMember(container="vllm")]),
         # The api container's memory is not known this cycle: the group's use is unknown, not 0.
@@ -101,3 +105,15 @@ def _text(html: str) -> str:
 def gb(value: float) -> str:
     """As the page writes a size (its `size` filter)."""
     return fmt.size(value, unit="GB")
+
+
+def test_a_service_down_for_its_certificate_says_so(client: TestClient) -> None:
+    page = client.get("/?lang=ko").text
+    services = page[page.index('id="services"'):]
+    row = services[services.index("internal-api"):services.index("</tr>", services.index("internal-api"))]
+    assert "중단" in row and "인증서 검증 실패" in row
+    assert "certificate verify failed" in client.get("/?lang=en").text
+
+
+def test_every_probe_failure_reason_has_words_on_the_status_page() -> None:
+    assert set(PROBE_FAILURE_TEXT) == set(PROBE_FAILURES)

@@ -41,6 +41,8 @@ USER_WINDOW = 300.0
 TLS_RECHECK = 3600.0
 TLS_RETRY = 300.0
 MAX_REDIRECTS = 5
+# Why a probe failed, a fixed set (docs/metrics.md): the status page shows it in the operator's words.
+PROBE_FAILURES = ("certificate", "tls", "ca_file", "connect", "timeout", "status", "error")
 
 METRICS: dict[str, MetricSpec] = {
     "opsplan_api_up": gauge("1 when the health probe answered with an expected status (without a probe URL: "
@@ -49,6 +51,8 @@ METRICS: dict[str, MetricSpec] = {
                                        "service", unit="seconds"),
     "opsplan_api_probe_status_code": gauge("HTTP status of the health probe; 0 when no response came",
                                            "service"),
+    "opsplan_api_probe_failure_info": gauge("1 while the health probe fails, labelled with why: " + ", ".join(
+        PROBE_FAILURES), "service", "reason"),
     "opsplan_api_tls_cert_expiry_seconds": gauge("Seconds until the service's TLS certificate expires "
                                                  "(negative once expired)", "service", unit="seconds"),
     "opsplan_api_metrics_up": gauge("1 when the service's own metrics endpoint was read and parsed", "service"),
@@ -173,6 +177,7 @@ class ProbeResult:
     status: int | None
     seconds: float
     error: str | None = None  # why no response came, for the operator's log
+    kind: str | None = None  # the same as one of PROBE_FAILURES, for the metric and the status page
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -180,20 +185,22 @@ def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     return url.scheme, url.host, url.port or default
 
 
-def failure_reason(exc: BaseException) -> str:
-    """Why a request got no response, in words an operator can act on."""
+def failure_reason(exc: BaseException) -> tuple[str, str]:
+    """Why a request got no response: one of PROBE_FAILURES, and words an operator can act on."""
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLCertVerificationError):
             detail = cause.verify_message or cause.reason or "not trusted"
-            return (f"TLS certificate verify failed: {detail} "
-                    "(trust its CA with ca_file, or set tls_verify: false)")
+            return "certificate", (f"TLS certificate verify failed: {detail} "
+                                   "(trust its CA with ca_file, or set tls_verify: false)")
+        if isinstance(cause, ssl.SSLError):
+            return "tls", f"TLS handshake failed: {cause.reason or cause}"
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
+        return "timeout", "timed out"
     if isinstance(exc, httpx.ConnectError):
-        return f"no connection: {exc}" if str(exc) else "no connection"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return "connect", f"no connection: {exc}" if str(exc) else "no connection"
+    return "error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def probe(client: httpx.Client, url: str, timeout: float) -> ProbeResult:
@@ -216,7 +223,8 @@ def probe(client: httpx.Client, url: str, timeout: float) -> ProbeResult:
             target = following
         return ProbeResult(status, time.monotonic() - started)
     except httpx.HTTPError as exc:
-        return ProbeResult(None, time.monotonic() - started, failure_reason(exc))
+        kind, why = failure_reason(exc)
+        return ProbeResult(None, time.monotonic() - started, why, kind)
 
 
 def tls_verify_setting(service: Service) -> ssl.SSLContext | bool:
@@ -418,11 +426,16 @@ class ServicesCollector:
                 seconds, status = result.seconds, result.status or 0
                 problem: object | None = None if up else (
                     f"HTTP {status}" if status else result.error or "no connection")
+                kind = "status" if status else result.kind or "error"
             else:
                 up, seconds, status = False, service.timeout, 0
                 problem = job.error or f"no answer within {service.timeout:g}s"
+                kind = ("ca_file" if isinstance(job.error, CollectorError)
+                        else "timeout" if job.error is None else "error")
             state.report(name, "probe", problem)
             out.append(sample("opsplan_api_up", 1 if up else 0, service=name))
+            if not up:
+                out.append(sample("opsplan_api_probe_failure_info", 1, service=name, reason=kind))
             out.append(sample("opsplan_api_probe_seconds", seconds, service=name))
             out.append(sample("opsplan_api_probe_status_code", status, service=name))
         elif service.metrics_url:
