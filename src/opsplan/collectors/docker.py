@@ -15,6 +15,7 @@ other than the Engine API makes this collector down with one reason; nothing els
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -141,6 +142,9 @@ class ContainersCollector:
     def collect(self) -> list[Sample]:
         if not self._socket.exists():
             raise CollectorError(f"the Docker socket {self._socket} does not exist (is Docker installed?)")
+        if not os.access(self._socket, os.R_OK | os.W_OK):
+            raise CollectorError(f"no permission to use the Docker socket {self._socket} "
+                                 "(add opsplan's user to the docker group)")
         try:
             containers = _container_list(self._api.get("/containers/json?all=1"), self._socket)
         except httpx.HTTPStatusError as exc:
