@@ -248,3 +248,37 @@ def test_restart_counts_are_reread_each_minute_and_at_once_after_a_restart(tmp_p
     finally:
         collector.close()
         engine.close()
+
+
+def test_a_socket_that_does_not_speak_http_degrades_to_a_reason(tmp_path: Path) -> None:
+    import socket as socketlib
+    import threading
+
+    path = tmp_path / "docker.sock"
+    server = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+    stop = threading.Event()
+
+    def babble() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(4096)
+                conn.sendall(b"\x00\xffnot http at all\r\n\r\n")
+
+    threading.Thread(target=babble, daemon=True).start()
+    plan = plan_with(ai=[GroupMember(container="vllm")], app=[], socket=path)
+    runner = CollectionRunner(member_collectors(plan))
+    try:
+        cycle = runner.run_once()
+    finally:
+        runner.close()
+        stop.set()
+        server.close()
+    assert value(cycle.samples, "opsplan_collector_up", collector="containers") == 0
+    status = next(s for s in cycle.statuses if s.name == "containers")
+    assert "Docker Engine API" in status.reason and "cannot be read" in status.reason

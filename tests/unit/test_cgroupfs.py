@@ -68,3 +68,30 @@ def test_container_cgroups_follow_the_docker_cgroup_driver() -> None:
     assert cgroup_candidates(cid, "/custom/parent")[0] == f"custom/parent/{cid}"
     # A parent that would climb out of the cgroup tree is ignored.
     assert cgroup_candidates(cid, "../../etc") == [f"system.slice/docker-{cid}.scope", f"docker/{cid}"]
+
+
+def test_the_plan_init_writes_builds_no_member_collectors_and_members_turn_them_on(tmp_path: Path) -> None:
+    from opsplan.collectors.build import build_collectors
+    from opsplan.metrics import sample
+    from opsplan.plan.models import GroupMember, Plan
+
+    default, _ = build_collectors(Plan(), environ={})
+    assert not {"groups", "containers"} & {c.name for c in default}
+
+    plan = Plan()
+    plan.allocation[0].members = [GroupMember(unit="ai.slice")]
+    plan.allocation[1].members = [GroupMember(container="api")]
+    collectors, rollups = build_collectors(plan, environ={})
+    try:
+        assert {"groups", "containers"} <= {c.name for c in collectors}
+        samples = [sample("opsplan_group_member_up", 1, group="ai", member="ai.slice"),
+                   sample("opsplan_group_member_memory_used_bytes", 3e9, group="ai", member="ai.slice"),
+                   sample("opsplan_container_up", 0, group="app", container="api")]
+        rolled = [s for rollup in rollups for s in rollup(samples)]
+        used = {s.label("group"): s.value for s in rolled if s.name == "opsplan_group_memory_used_bytes"}
+        assert used == {"ai": 3e9, "app": 0.0}  # a stopped container uses nothing
+    finally:
+        for collector in collectors:
+            close = getattr(collector, "close", None)
+            if callable(close):
+                close()
