@@ -375,6 +375,45 @@ def test_self_signed_https_reports_certificate_expiry(certificate: tuple[Path, P
         srv.server_close()
 
 
+def test_tls_verify_and_ca_file_decide_whether_a_self_signed_service_is_up(
+        certificate: tuple[Path, Path], behaviour: Behaviour, caplog: pytest.LogCaptureFixture) -> None:
+    cert, key = certificate
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    srv, base = start_server(behaviour, tls=context)
+    url = f"{base}/health"
+    collector = ServicesCollector([
+        Service(name="default", url=url),
+        Service(name="own-ca", url=url, ca_file=cert),
+        Service(name="unverified", url=url, tls_verify=False),
+        Service(name="missing-ca", url=url, ca_file=cert.parent / "nowhere.pem"),
+    ])
+    try:
+        with caplog.at_level("WARNING", logger="opsplan.collectors.services"):
+            s = collector.collect()
+        assert value(s, "opsplan_api_up", service="default") == 0
+        assert value(s, "opsplan_api_up", service="own-ca") == 1
+        assert value(s, "opsplan_api_up", service="unverified") == 1
+        assert value(s, "opsplan_api_up", service="missing-ca") == 0
+        # The reason is a metric too, for the status page: fixed words, not the error's text.
+        assert value(s, "opsplan_api_probe_failure_info", service="default", reason="certificate") == 1
+        assert value(s, "opsplan_api_probe_failure_info", service="missing-ca", reason="ca_file") == 1
+        assert not [x for x in s if x.name == "opsplan_api_probe_failure_info" and x.label("service") == "own-ca"]
+        # The operator's log says why the default one is down, and what to do about it.
+        default_lines = [r.getMessage() for r in caplog.records if "default probe" in r.getMessage()]
+        assert len(default_lines) == 1
+        assert "certificate verify failed" in default_lines[0]
+        assert "ca_file" in default_lines[0]
+        missing = [r.getMessage() for r in caplog.records if "missing-ca probe" in r.getMessage()]
+        assert missing and "nowhere.pem" in missing[0]
+        # The expiry of the untrusted certificate is watched all the same.
+        assert value(s, "opsplan_api_tls_cert_expiry_seconds", service="default") is not None
+    finally:
+        collector.close()
+        srv.shutdown()
+        srv.server_close()
+
+
 def test_endpoint_and_log_merge_and_fall_back(server: str, behaviour: Behaviour, tmp_path: Path) -> None:
     vllm = VllmMetrics()
     behaviour.render = vllm.render

@@ -14,7 +14,7 @@ from ruamel.yaml import YAML
 
 from opsplan.export import render_export, targets_for
 from opsplan.export.promql import BACKUP_METRICS
-from opsplan.plan.models import Plan, Service
+from opsplan.plan.models import GroupMember, Plan, Service
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
 
@@ -23,6 +23,7 @@ def _plan() -> Plan:
     plan = Plan(language="en")
     plan.services = [Service(name="llm-api", group="app", url="http://127.0.0.1:8000/health"),
                      Service(name="embed.v2", group="ai", url="http://127.0.0.1:8001/health")]
+    plan.allocation[0].members = [GroupMember(unit="ai.slice"), GroupMember(container="vllm")]
     return plan
 
 
@@ -40,6 +41,9 @@ def test_one_dashboard_per_part_of_the_plan(tmp_path: Path):
     # Every allocation group of the plan gets its panels, by its display name.
     assert any(p["title"].startswith("AI system (ai)") for p in gpus["panels"])
     assert any(p["title"].startswith("Application/DB (app)") for p in gpus["panels"])
+    # Memory use against budget only where the plan names what runs in the group.
+    memory = [p["title"] for p in gpus["panels"] if "memory used / budget" in p["title"]]
+    assert memory == ["AI system (ai): memory used / budget"]
     uids = [b["uid"] for b in boards.values()]
     assert len(set(uids)) == len(uids)
 

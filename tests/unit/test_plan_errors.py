@@ -116,6 +116,23 @@ CASES = {
     "duplicate YAML key": (
         "database:\n  password_env: A_VAR\n  password_env: hunter2\n",
         "opsplan.yaml:3: invalid YAML: duplicate key 'password_env'"),
+    "CA file that does not exist": (
+        "services:\n  - name: api\n    url: https://127.0.0.1:8443/health\n"
+        "    ca_file: /nonexistent-opsplan/internal-ca.pem\n",
+        "opsplan.yaml:4: services[0].ca_file: CA file /nonexistent-opsplan/internal-ca.pem does not exist"),
+    "CA file beside tls_verify false": (
+        "services:\n  - name: api\n    url: https://127.0.0.1:8443/health\n    tls_verify: false\n"
+        "    ca_file: /nonexistent-opsplan/internal-ca.pem\n",
+        "opsplan.yaml:5: services[0].ca_file: has no effect with tls_verify: false; remove one of the two"),
+    "member naming two things": (
+        TWO_GROUPS.format(second_id="app", second_gpus="[3]")
+        + "    members:\n      - {unit: mariadb.service, container: db}\n",
+        "opsplan.yaml:13: allocation[1].members[0]: a member names exactly one of unit, cgroup or container"),
+    "container in two groups": (
+        TWO_GROUPS.format(second_id="app", second_gpus="[3]").replace(
+            "    storage: 2TB\n  - id: app", "    storage: 2TB\n    members: [{container: vllm}]\n  - id: app")
+        + "    members: [{container: vllm}]\n",
+        "opsplan.yaml:13: allocation[1].members[0]: vllm is already a member of group 'ai'"),
     "channel without a URL source": (
         "notifications:\n  channels:\n    - name: ops-chat\n",
         "opsplan.yaml:3: notifications.channels[0]: a channel needs url_env or url_file"),
@@ -137,6 +154,20 @@ def test_bad_plan_is_exit_2_and_one_line(case, tmp_path, monkeypatch, runner):
     assert result.output.splitlines() == [expected]
     assert "Traceback" not in result.output
     assert "hunter2" not in result.output
+
+
+def test_a_ca_file_must_hold_a_certificate(tmp_path, runner):
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("hello\n", encoding="utf-8")
+    plan = tmp_path / "opsplan.yaml"
+    plan.write_text(f"services:\n  - name: api\n    url: https://127.0.0.1:8443/\n    ca_file: {not_pem}\n",
+                    encoding="utf-8")
+    result = runner.invoke(app, ["plan", "check", str(plan)])
+    assert result.exit_code == 2, result.output
+    assert result.output.splitlines() == [
+        f"{plan}:4: services[0].ca_file: CA file {not_pem} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"]
+    not_pem.write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", encoding="utf-8")
+    assert runner.invoke(app, ["plan", "check", str(plan)]).exit_code == 0
 
 
 def test_the_global_plan_option_is_used_and_a_positional_path_wins(tmp_path, runner):

@@ -187,7 +187,7 @@ def test_many_problems_are_capped_with_a_count(tmp_path, runner):
     lines = result.output.splitlines()
     assert len(lines) == 51
     assert lines[0] == f"{plan}:2: monitoring.k0: unknown key (expected one of: interval, store, alerts, " \
-                       "rules, alertmanager_url, prometheus_url, gpu_required)"
+                       "rules, alertmanager_url, prometheus_url, gpu_required, docker)"
     assert lines[-1] == f"{plan}:52: 2950 more problems not shown (fix the first 50 and check again)"
 
 

@@ -29,6 +29,7 @@ import httpx
 
 from opsplan.collectors.accesslog import AccessLogReader, LogCycle, quantile, status_class
 from opsplan.collectors.promscrape import Scrape, Traffic, fetch, histogram_quantile, parse_scrape, traffic_between
+from opsplan.errors import CollectorError
 from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
 from opsplan.plan.models import Service
 
@@ -40,6 +41,8 @@ USER_WINDOW = 300.0
 TLS_RECHECK = 3600.0
 TLS_RETRY = 300.0
 MAX_REDIRECTS = 5
+# Why a probe failed, a fixed set (docs/metrics.md): the status page shows it in the operator's words.
+PROBE_FAILURES = ("certificate", "tls", "ca_file", "connect", "timeout", "status", "error")
 
 METRICS: dict[str, MetricSpec] = {
     "opsplan_api_up": gauge("1 when the health probe answered with an expected status (without a probe URL: "
@@ -48,6 +51,8 @@ METRICS: dict[str, MetricSpec] = {
                                        "service", unit="seconds"),
     "opsplan_api_probe_status_code": gauge("HTTP status of the health probe; 0 when no response came",
                                            "service"),
+    "opsplan_api_probe_failure_info": gauge("1 while the health probe fails, labelled with why: " + ", ".join(
+        PROBE_FAILURES), "service", "reason"),
     "opsplan_api_tls_cert_expiry_seconds": gauge("Seconds until the service's TLS certificate expires "
                                                  "(negative once expired)", "service", unit="seconds"),
     "opsplan_api_metrics_up": gauge("1 when the service's own metrics endpoint was read and parsed", "service"),
@@ -171,11 +176,31 @@ class _Job:
 class ProbeResult:
     status: int | None
     seconds: float
+    error: str | None = None  # why no response came, for the operator's log
+    kind: str | None = None  # the same as one of PROBE_FAILURES, for the metric and the status page
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
+
+
+def failure_reason(exc: BaseException) -> tuple[str, str]:
+    """Why a request got no response: one of PROBE_FAILURES, and words an operator can act on."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            detail = cause.verify_message or cause.reason or "not trusted"
+            return "certificate", (f"TLS certificate verify failed: {detail} "
+                                   "(trust its CA with ca_file, or set tls_verify: false)")
+        if isinstance(cause, ssl.SSLError):
+            return "tls", f"TLS handshake failed: {cause.reason or cause}"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout", "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "connect", f"no connection: {exc}" if str(exc) else "no connection"
+    return "error", f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def probe(client: httpx.Client, url: str, timeout: float) -> ProbeResult:
@@ -197,8 +222,23 @@ def probe(client: httpx.Client, url: str, timeout: float) -> ProbeResult:
                 break
             target = following
         return ProbeResult(status, time.monotonic() - started)
-    except httpx.HTTPError:
-        return ProbeResult(None, time.monotonic() - started)
+    except httpx.HTTPError as exc:
+        kind, why = failure_reason(exc)
+        return ProbeResult(None, time.monotonic() - started, why, kind)
+
+
+def tls_verify_setting(service: Service) -> ssl.SSLContext | bool:
+    """What httpx verifies the service's certificate with: the system CAs, the plan's
+    `ca_file`, or nothing (`tls_verify: false`)."""
+    if not service.tls_verify:
+        return False
+    if service.ca_file is not None:
+        try:
+            return ssl.create_default_context(cafile=str(service.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise CollectorError(f"CA file {service.ca_file} cannot be used: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from None
+    return True
 
 
 # --- per-service state --------------------------------------------------------------------------
@@ -287,6 +327,9 @@ class ServicesCollector:
         self._own_client = client is None
         # No redirects by default: the probe follows same-origin ones itself.
         self._client = client or httpx.Client(follow_redirects=False)
+        # One client per other TLS setting (ca_file, tls_verify: false), made on first use.
+        self._tls_clients: dict[tuple[bool, str | None], httpx.Client] = {}
+        self._tls_lock = threading.Lock()
         self._max_metrics_bytes = max_metrics_bytes
         self._states: dict[str, _State] = {}
         for service in self.services:
@@ -301,6 +344,19 @@ class ServicesCollector:
                 state.log.close()
         if self._own_client:
             self._client.close()
+        for client in self._tls_clients.values():
+            client.close()
+
+    def client_for(self, service: Service) -> httpx.Client:
+        if service.tls_verify and service.ca_file is None:
+            return self._client
+        key = (service.tls_verify, str(service.ca_file) if service.ca_file else None)
+        with self._tls_lock:
+            client = self._tls_clients.get(key)
+            if client is None:
+                client = httpx.Client(follow_redirects=False, verify=tls_verify_setting(service))
+                self._tls_clients[key] = client
+        return client
 
     def collect(self) -> list[Sample]:
         now = self._clock()
@@ -320,15 +376,16 @@ class ServicesCollector:
     # --- network jobs ---
 
     def _start_jobs(self, service: Service, state: _State, now: float) -> None:
-        client, timeout = self._client, service.timeout
+        timeout = service.timeout
+        # The client is made in the job, so a CA file that cannot be read fails only this service.
         if service.url and (state.probe is None or state.probe.done):
             url = service.url
-            state.probe = _Job(f"probe-{service.name}", lambda: probe(client, url, timeout))
+            state.probe = _Job(f"probe-{service.name}", lambda: probe(self.client_for(service), url, timeout))
         if service.metrics_url and (state.scrape is None or state.scrape.done):
             exclude = frozenset(p for p in (_path(service.url), _path(service.metrics_url)) if p)
             metrics_url, limit = service.metrics_url, self._max_metrics_bytes
             state.scrape = _Job(f"scrape-{service.name}", lambda: parse_scrape(
-                fetch(client, metrics_url, timeout, max_bytes=limit), exclude))
+                fetch(self.client_for(service), metrics_url, timeout, max_bytes=limit), exclude))
         tls_url = service.url or service.metrics_url
         due = state.tls_checked_at is None or now - state.tls_checked_at >= TLS_RECHECK or now < state.tls_checked_at
         if tls_url and tls_url.startswith("https://") and due and (state.tls is None or state.tls.done):
@@ -367,12 +424,18 @@ class ServicesCollector:
                 result: ProbeResult = job.result
                 up = result.status is not None and result.status in service.expect_status
                 seconds, status = result.seconds, result.status or 0
-                problem: object | None = None if up else (f"HTTP {status}" if status else "no connection")
+                problem: object | None = None if up else (
+                    f"HTTP {status}" if status else result.error or "no connection")
+                kind = "status" if status else result.kind or "error"
             else:
                 up, seconds, status = False, service.timeout, 0
                 problem = job.error or f"no answer within {service.timeout:g}s"
+                kind = ("ca_file" if isinstance(job.error, CollectorError)
+                        else "timeout" if job.error is None else "error")
             state.report(name, "probe", problem)
             out.append(sample("opsplan_api_up", 1 if up else 0, service=name))
+            if not up:
+                out.append(sample("opsplan_api_probe_failure_info", 1, service=name, reason=kind))
             out.append(sample("opsplan_api_probe_seconds", seconds, service=name))
             out.append(sample("opsplan_api_probe_status_code", status, service=name))
         elif service.metrics_url:

@@ -134,6 +134,9 @@ def gpus(plan: Plan) -> Dashboard:
             Panel(f"{name}: storage used / budget", (
                 (_sel("opsplan_group_storage_usage_ratio", group=g), "storage"),), "percentunit", thresholds=(1,)),
         ]
+        if group.members:  # memory use is measured only for the members the plan names
+            board.panels.append(Panel(f"{name}: memory used / budget", (
+                (_sel("opsplan_group_memory_usage_ratio", group=g), "memory"),), "percentunit", thresholds=(1,)))
     return board
 
 

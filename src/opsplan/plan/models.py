@@ -63,6 +63,32 @@ class Server(Strict):
 
 # --- §1.2 resource allocation --------------------------------------------------------------------
 
+class GroupMember(Strict):
+    """What runs in a group, measured through its cgroup: exactly one of a systemd unit or
+    slice (`mariadb.service`, `ai.slice`), a cgroup path under the cgroup root
+    (`/system.slice/vllm.service`), or a Docker container by name."""
+
+    unit: str | None = Field(default=None, pattern=r"^[A-Za-z0-9:_.@\\-]+\.(service|slice|scope)$")
+    cgroup: str | None = Field(default=None, pattern=r"^/?[A-Za-z0-9:_.@\\/-]+$")
+    container: str | None = Field(default=None, pattern=r"^/?[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> GroupMember:
+        named = [v for v in (self.unit, self.cgroup, self.container) if v is not None]
+        if len(named) != 1:
+            raise ValueError("a member names exactly one of unit, cgroup or container")
+        if self.cgroup is not None and ".." in self.cgroup.split("/"):
+            raise ValueError("a cgroup path must not contain '..'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the member is named in metrics and on the status page."""
+        if self.cgroup is not None:
+            return "/" + self.cgroup.strip("/")
+        return self.unit or (self.container or "").lstrip("/")
+
+
 class AllocationGroup(Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     name: Text
@@ -71,6 +97,8 @@ class AllocationGroup(Strict):
     storage: Size
     paths: list[Path] = Field(default_factory=list)
     purposes: list[Text] = Field(default_factory=list)
+    # The processes whose memory counts against `memory` (none: the group's memory use is unknown).
+    members: list[GroupMember] = Field(default_factory=list)
 
 
 def default_allocation() -> list[AllocationGroup]:
@@ -108,6 +136,10 @@ class Service(Strict):
     metrics_url: str | None = Field(default=None, description="the service's own Prometheus endpoint")
     access_log: AccessLog | None = None
     tls_warning_days: int = Field(default=21, ge=0, le=3650)
+    # An internal API with a self-signed certificate: trust its CA (ca_file, PEM), or as a last
+    # resort skip verification (tls_verify: false; the expiry is still watched).
+    tls_verify: bool = True
+    ca_file: Path | None = None
 
 
 def default_services() -> list[Service]:
@@ -198,10 +230,14 @@ class Alerts(Strict):
     # Beyond the seed, on by default.
     gpu_temperature: CelsiusThreshold = Field(default_factory=lambda: CelsiusThreshold(critical=90, warning=83))
     gpu_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(warning=95))
+    # A group's members use more memory than the plan allots it (seed §1.2); 100 is the budget itself.
+    group_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=100, warning=90))
     gpu_missing: StateRule = Field(default_factory=lambda: _state("critical", 60))
     mariadb_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
+    # A Docker container's health check fails (opsplan_container_healthy == 0).
+    container_unhealthy: StateRule = Field(default_factory=lambda: _state("warning", 60))
     backup_age: AgeThreshold = Field(default_factory=AgeThreshold)
     # Any backup target (database, model:NAME, config) whose last attempt failed.
     backup_failed: StateRule = Field(default_factory=lambda: _state("critical", 0))
@@ -242,6 +278,15 @@ class StoreSettings(Strict):
     rollup_retention: Duration = 400 * 86400.0
 
 
+class Docker(Strict):
+    """The Docker Engine API, asked for container names, health and restarts. It is used when a
+    group names a container member (or `enabled`: watch every container), and only if the socket exists."""
+
+    enabled: bool = False
+    socket: Path = Path("/var/run/docker.sock")
+    timeout: Duration = Field(default=5.0, gt=0, le=300)
+
+
 class Monitoring(Strict):
     interval: Interval = 15.0
     store: StoreSettings = Field(default_factory=StoreSettings)
@@ -252,6 +297,7 @@ class Monitoring(Strict):
     # The Prometheus that Grafana's exported datasource queries (`opsplan export`).
     prometheus_url: str = "http://127.0.0.1:9090"
     gpu_required: bool = True
+    docker: Docker = Field(default_factory=Docker)
 
 
 # --- §2 checks -----------------------------------------------------------------------------------

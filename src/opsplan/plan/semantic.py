@@ -11,6 +11,7 @@ import os
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from opsplan.jobs import interval_cron
 from opsplan.metrics import MetricSpec
@@ -49,6 +50,8 @@ def check_plan(plan: Plan, checks: Sequence[PlanCheck] = (), *, environ: Mapping
     problems = [
         *_allocation(plan),
         *_services(plan),
+        *_service_ca_files(plan, strict),
+        *_members(plan),
         *_monitoring(plan),
         *_notifications(plan),
         *_backup(plan),
@@ -112,6 +115,48 @@ def _services(plan: Plan) -> Iterator[Problem]:
                           f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}")
         if service.url is None and service.metrics_url is None and service.access_log is None:
             yield Problem(("services", i), "a service needs at least one of url, metrics_url or access_log")
+
+
+def _service_ca_files(plan: Plan, strict: bool) -> Iterator[Problem]:
+    for i, service in enumerate(plan.services):
+        if service.ca_file is None:
+            continue
+        loc: Loc = ("services", i, "ca_file")
+        if not service.tls_verify:
+            yield Problem(loc, "has no effect with tls_verify: false; remove one of the two")
+        # Whether the file is there is a fact of the host that runs opsplan: `plan check` (strict) says so.
+        elif strict:
+            problem = _unreadable(service.ca_file)
+            if problem:
+                yield Problem(loc, f"CA file {service.ca_file} {problem}")
+
+
+def _unreadable(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except FileNotFoundError:
+        return "does not exist"
+    except IsADirectoryError:
+        return "is a directory, not a PEM file"
+    except OSError as exc:
+        return f"cannot be read: {(exc.strerror or str(exc)).lower()}"
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        return "holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+    return None
+
+
+def _members(plan: Plan) -> Iterator[Problem]:
+    # A member counted in two groups would be counted twice against the server's memory.
+    owner: dict[str, str] = {}
+    for i, group in enumerate(plan.allocation):
+        for j, member in enumerate(group.members):
+            key = ("container:" + member.label) if member.container else member.label
+            if key in owner:
+                yield Problem(("allocation", i, "members", j),
+                              f"{member.label} is already a member of group '{owner[key]}'")
+            else:
+                owner[key] = group.id
 
 
 def _monitoring(plan: Plan) -> Iterator[Problem]:

@@ -89,10 +89,12 @@ BUILT_INS: tuple[BuiltIn, ...] = (
     BuiltIn("api_response_time", "ApiResponseTimeHigh", "opsplan_api_response_seconds"),
     BuiltIn("gpu_temperature", "GpuTemperatureHigh", "opsplan_gpu_temperature_celsius"),
     BuiltIn("gpu_memory", "GpuMemoryHigh", "opsplan_gpu_memory_usage_ratio", PERCENT),
+    BuiltIn("group_memory", "GroupMemoryOverBudget", "opsplan_group_memory_usage_ratio", PERCENT),
     BuiltIn("gpu_missing", "GpuMissing", "opsplan_gpu_missing"),
     BuiltIn("mariadb_down", "MariaDBDown", "opsplan_mariadb_up"),
     BuiltIn("api_down", "ApiDown", "opsplan_api_up"),
     BuiltIn("collector_down", "CollectorDown", "opsplan_collector_up"),
+    BuiltIn("container_unhealthy", "ContainerUnhealthy", "opsplan_container_healthy"),
     BuiltIn("backup_failed", "BackupFailed", "opsplan_backup_last_status"),
     BuiltIn("backup_age", "BackupTooOld", "opsplan_backup_last_success_age_seconds"),
     BuiltIn("rpo_target", "RpoTargetExceeded", "opsplan_backup_rpo_seconds"),
@@ -104,7 +106,7 @@ BUILT_IN: dict[str, BuiltIn] = {b.key: b for b in BUILT_INS}
 # Alerts on a state (a GPU missing, MariaDB or an API down, a backup or drill failed): their value and
 # threshold are 0/1 flags, not levels, so lists show `-` for them rather than `0 | 0`.
 STATE_ALERTS: frozenset[str] = frozenset(
-    {"GpuMissing", "MariaDBDown", "ApiDown", "CollectorDown", "BackupFailed", "DrillFailed"})
+    {"GpuMissing", "MariaDBDown", "ApiDown", "CollectorDown", "ContainerUnhealthy", "BackupFailed", "DrillFailed"})
 # Every name build_rules may give a built-in rule, whichever the plan turns on.
 BUILT_IN_ALERTS: frozenset[str] = frozenset(b.alert for b in BUILT_INS)
 
@@ -189,6 +191,11 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
                                                                   "(threshold {threshold})"))
     threshold_pair("gpu_memory", ("gpu", "group"), _text("GPU 메모리 사용률이 높습니다", "GPU memory usage is high"),
                    usage)
+    threshold_pair("group_memory", ("group",),
+                   _text("그룹 메모리 사용량이 할당에 가깝거나 넘었습니다",
+                         "Group memory use is near or over its budget"),
+                   _text("{subject} 메모리 사용 / 할당 {value} (임계값 {threshold})",
+                         "{subject} memory used / budget {value} (threshold {threshold})"))
 
     def state(key: str, op: Op, threshold: float, subject: tuple[str, ...], summary: Text,
               description: Text) -> None:
@@ -213,6 +220,9 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
     state("collector_down", "==", 0, ("collector",),
           _text("수집기가 동작하지 않습니다", "A collector is down"),
           _text("{subject}: 수집 실패", "{subject}: collection failing"))
+    state("container_unhealthy", "==", 0, ("container", "group"),
+          _text("컨테이너 헬스 체크가 실패합니다", "A container is unhealthy"),
+          _text("{subject}: Docker 헬스 체크 실패", "{subject}: its Docker health check fails"))
     state("backup_failed", "==", 0, ("target",),
           _text("백업이 실패했습니다", "A backup failed"),
           _text("{subject}: 마지막 백업 실패", "{subject}: the last backup failed"))

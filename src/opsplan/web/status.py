@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from opsplan import format as fmt
+from opsplan.i18n import t
 from opsplan.metrics import Cycle, SampleIndex
+from opsplan.plan.models import AllocationGroup as GroupOfPlan
 from opsplan.plan.models import Plan
 
 
@@ -19,6 +21,35 @@ def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:
         "temperature_celsius": index.value("opsplan_gpu_temperature_celsius", gpu=gpu),
         "power_watts": index.value("opsplan_gpu_power_watts", gpu=gpu),
     }
+
+
+# The services collector's probe failure reasons, in the operator's words.
+PROBE_FAILURE_TEXT = {
+    "certificate": "status.probe.certificate", "tls": "status.probe.tls", "ca_file": "status.probe.ca_file",
+    "connect": "status.probe.connect", "timeout": "status.probe.timeout", "status": "status.probe.status",
+    "error": "status.probe.error",
+}
+
+
+def _members(index: SampleIndex, group: GroupOfPlan) -> list[dict[str, Any]]:
+    """What runs in the group: units and cgroups, then containers with their health."""
+    out = []
+    for member in group.members:
+        name = member.label
+        if member.container is None:
+            labels = {"group": group.id, "member": name}
+            out.append({"name": name, "kind": "unit" if member.unit else "cgroup",
+                        "up": index.value("opsplan_group_member_up", **labels),
+                        "memory_used_bytes": index.value("opsplan_group_member_memory_used_bytes", **labels),
+                        "healthy": None, "restarts": None})
+        else:
+            labels = {"group": group.id, "container": name}
+            out.append({"name": name, "kind": "container",
+                        "up": index.value("opsplan_container_up", **labels),
+                        "memory_used_bytes": index.value("opsplan_container_memory_used_bytes", **labels),
+                        "healthy": index.value("opsplan_container_healthy", **labels),
+                        "restarts": index.value("opsplan_container_restarts_total", **labels)})
+    return out
 
 
 def _alerts(engine: Any, lang: str) -> list[dict[str, Any]]:
@@ -60,6 +91,9 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "gpus": [_gpu(index, str(i)) for i in group.gpus],
             "gpu_utilization_ratio": index.value("opsplan_group_gpu_utilization_ratio", group=group.id),
             "memory_budget_bytes": group.memory,
+            "memory_used_bytes": index.value("opsplan_group_memory_used_bytes", group=group.id),
+            "memory_usage_ratio": index.value("opsplan_group_memory_usage_ratio", group=group.id),
+            "members": _members(index, group),
             "storage_budget_bytes": group.storage,
             "storage_used_bytes": index.value("opsplan_group_storage_used_bytes", group=group.id),
             "storage_usage_ratio": index.value("opsplan_group_storage_usage_ratio", group=group.id),
@@ -67,9 +101,12 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
     services = []
     for service in plan.services:
         name = service.name
+        why = next((s.label("reason") for s in index.all("opsplan_api_probe_failure_info", service=name)), None)
         services.append({
             "name": name,
             "up": index.value("opsplan_api_up", service=name),
+            "down_reason": why,
+            "down_reason_text": t(PROBE_FAILURE_TEXT[why], lang) if why in PROBE_FAILURE_TEXT else None,
             "response_p95_seconds": index.value("opsplan_api_response_seconds", service=name, quantile="0.95"),
             "error_ratio": index.value("opsplan_api_error_ratio", service=name),
             "requests_per_second": index.value("opsplan_api_requests_per_second", service=name),
