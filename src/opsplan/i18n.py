@@ -99,6 +99,7 @@ MESSAGES: Final[dict[str, Message]] = {
         ko="경고: {bind} 에 바인딩합니다. 읽기에는 인증이 없으므로 이 주소에 닿는 누구나 상태를 볼 수 있습니다.",
         en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
     ),
+    "collect.columns": M(ko="지표|레이블|값", en="metric|labels|value"),
     "collect.cycle": M(ko="수집 {n}개 샘플, {seconds:.2f}초", en="collected {n} samples in {seconds:.2f}s"),
     # model and configuration backups (src/opsplan/backup/models/store.py, backup/config/git_repo.py,
     # cli/backup_files_cmd.py)
@@ -185,6 +186,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "backup.db.done": M(ko="데이터베이스 백업 {id} ({kind}) 완료: {size}, {seconds:.0f}초",
                         en="database backup {id} ({kind}) ok: {size} in {seconds:.0f}s"),
     "backup.list.empty": M(ko="데이터베이스 백업 없음", en="no database backups"),
+    "backup.list.columns": M(ko="ID|종류|상태|시작|경과|크기|검증|사유",
+                             en="ID|kind|status|started|age|size|verify|reason"),
     "backup.list.title": M(ko="데이터베이스 백업 체인", en="Database backup chains"),
     "backup.verify.ok": M(ko="백업 {id}: 검증 통과 ({how})", en="backup {id}: verified ({how})"),
     "backup.verify.failed": M(ko="백업 {id}: 검증 실패: {reason}",
