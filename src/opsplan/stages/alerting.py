@@ -12,12 +12,14 @@ from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
 from opsplan.rules.check import custom_rule_problems
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
-from opsplan.web.alertmanager_api import alertmanager_router
-from opsplan.web.alerts_api import alerts_router
-from opsplan.web.auth import bearer_auth
 
 
 def build(ctx: StageContext) -> StagePart:
+    # The routes load here, when serve builds the stage: a command that only reads the plan skips FastAPI.
+    from opsplan.web.alertmanager_api import alertmanager_router
+    from opsplan.web.alerts_api import alerts_router
+    from opsplan.web.auth import bearer_auth
+
     plan = ctx.plan
     part = StagePart()
     if plan.monitoring.alertmanager_url:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
-
-from fastapi import APIRouter
+from typing import TYPE_CHECKING, TypeVar
 
 from opsplan.alerts.alerting import NoticeFanOut
 from opsplan.collectors.base import Collector
@@ -17,6 +15,9 @@ from opsplan.metrics import Cycle, MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
 from opsplan.store.state import StateDB
+
+if TYPE_CHECKING:  # only `serve` needs the web framework itself
+    from fastapi import APIRouter
 
 T = TypeVar("T")
 
