@@ -106,3 +106,19 @@ def test_figures_for_people_never_use_e_notation():
     assert fmt.metric_value("opsplan_disk_usage_ratio", 0.225776, "UTC") == "22.6%"
     assert fmt.metric_value("opsplan_disk_read_bytes_total", 1.3986e9, "UTC") == "1.4 GB"
     assert fmt.metric_value("opsplan_disk_reads_total", 60509, "UTC") == "60,509"
+
+
+def test_a_wrapping_table_keeps_whole_columns_and_wraps_the_rest_without_an_ellipsis():
+    from rich.console import Console
+
+    from opsplan.cli.tables import wrapping_table
+
+    error = "connection refused by 203.0.113.7:443 after 3 attempts; the channel's URL (CHAT_URL) may be out of date"
+    table = wrapping_table(["ID", "next try", "last error"], [["12", "2026-11-27 14:05:30 KST", error]], whole=(1,))
+    console = Console(width=60, record=True, highlight=False)
+    console.print(table)
+    lines = console.export_text().splitlines()
+    assert "…" not in "\n".join(lines) and max(len(line) for line in lines) <= 60
+    assert "2026-11-27 14:05:30 KST" in lines[1]  # the whole column is not broken
+    left = lines[0].index("last error")
+    assert " ".join(line[left:].strip() for line in lines[1:]) == error

@@ -189,7 +189,7 @@ def backup_binlogs(ctx: typer.Context,
         extra = f"  {row['status']}" if row["status"] != "ok" else ""
         extra += "  (pruned)" if row["pruned"] else ""
         out.print(f"{row['file']}  {row['first_event'] or '-'}  {row['last_event'] or '-'}  "
-                  f"{fmt.size(row['size'] or 0, style='binary')}  {row['hash'] or '-'}{extra}", markup=False)
+                  f"{fmt.size_short(row['size'] or 0)}  {row['hash'] or '-'}{extra}", markup=False)
 
 
 def backup_archive_binlogs(ctx: typer.Context,
