@@ -78,6 +78,20 @@ def backup_list(ctx: typer.Context,
     out.print(backup_table(rows, plan.timezone, plan.language, time.time()))
 
 
+# A backup's kind and states as shown (literal catalogue keys); one not listed is shown as stored.
+_KIND_KEY = {"full": "backup.list.kind.full", "incremental": "backup.list.kind.incremental"}
+_STATE_KEY = {"ok": "backup.list.state.ok", "failed": "backup.list.state.failed",
+              "running": "backup.list.state.running"}
+
+
+def _kind(kind: str, lang: str) -> str:
+    return t(_KIND_KEY[kind], lang) if kind in _KIND_KEY else kind
+
+
+def _state(state: str | None, lang: str) -> str:
+    return t(_STATE_KEY[state], lang) if state in _STATE_KEY else state or "-"
+
+
 def backup_table(rows: list[Any], tz: str, lang: str, now: float) -> Table:
     """Chains as a table: a full, then its incrementals indented below it. Every cell wraps at any
     terminal width, so the failure reason is shown whole (it is the last column, free to wrap)."""
@@ -85,12 +99,15 @@ def backup_table(rows: list[Any], tz: str, lang: str, now: float) -> Table:
     cells: list[list[Cell]] = []
     for row in rows:
         depth[row.id] = depth[row.parent_id] + 1 if row.parent_id in depth else 0
-        verify = row.verify_status or "-"
+        verify = _state(row.verify_status, lang)
         if row.verify_status and row.verify_deep:
-            verify += " (deep)"
+            verify += f" ({t('backup.verify.deep', lang)})"
         style = {"ok": "green", "failed": "red", "running": "yellow"}.get(row.status, "")
-        status = Text(row.status, style=style) + (" (pruned)" if row.pruned_at else "")
-        cells.append(["  " * depth[row.id] + ("└ " if depth[row.id] else "") + f"#{row.id}", row.kind, status,
+        status = Text(_state(row.status, lang), style=style)
+        if row.pruned_at:
+            status += " " + t("backup.list.pruned", lang)
+        cells.append(["  " * depth[row.id] + ("└ " if depth[row.id] else "") + f"#{row.id}",
+                      _kind(row.kind, lang), status,
                       fmt.local_time(row.started_at, tz, zone_name=True),
                       fmt.age(now - (row.finished_at or row.started_at)), fmt.size_short(row.bytes_stored or 0),
                       verify, row.reason or ""])
