@@ -63,3 +63,18 @@ def test_the_probe_would_see_a_heavy_import(tmp_path):
     assert code == 0 and plan.exists(), output
     _, _, modules = loaded_by("--plan", str(plan), "plan", "check")
     assert "opsplan.plan.models" in heavy_in(modules)
+
+
+@pytest.mark.parametrize("command", [("backup", "list"), ("alerts", "list"), ("runbook", "list")])
+def test_listing_commands_load_no_web_server_notifier_or_metrics_store(tmp_path, command):
+    # They read the plan and the state database; the web framework, apprise and numpy are serve's.
+    from yaml_writer import write_plan
+
+    plan = write_plan(tmp_path, {"language": "en"})
+    first, output, _ = loaded_by("--plan", str(plan), *command)  # creates (migrates) the state database
+    assert first == 0, output
+    code, output, modules = loaded_by("--plan", str(plan), *command)  # every later run: alembic not needed
+    assert code == 0, output
+    assert "opsplan.plan.models" in modules and "sqlalchemy" in modules  # it did the work
+    web = ("fastapi", "starlette", "uvicorn", "apprise", "numpy", "alembic", "opsplan.web", "opsplan.serve")
+    assert [m for m in modules if m.split(".")[0] in web or m.startswith(web)] == []
