@@ -100,7 +100,7 @@ MESSAGES: Final[dict[str, Message]] = {
         en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
     ),
     "collect.columns": M(ko="지표|레이블|값", en="metric|labels|value"),
-    "collect.cycle": M(ko="수집 {n}개 샘플, {seconds:.2f}초", en="collected {n} samples in {seconds:.2f}s"),
+    "collect.cycle": M(ko="샘플 {n}개 수집, {seconds:.2f}초 소요", en="collected {n} samples in {seconds:.2f}s"),
     # model and configuration backups (src/opsplan/backup/models/store.py, backup/config/git_repo.py,
     # cli/backup_files_cmd.py)
     "backup.model.stored": M(ko="모델 {model}: 새 버전 {version} 저장 ({files}개 파일, {size}, 새로 복사 {copied})",
