@@ -108,7 +108,8 @@ def config_log(ctx: typer.Context,
     if not commits:
         out.print(t("backup.config.no_history", plan.language))
     for c in commits:
-        out.print(f"{c.commit[:12]}  {fmt.iso_local(c.timestamp, plan.timezone)}  {c.subject}", markup=False)
+        out.print(f"{c.commit[:12]}  {fmt.local_time(c.timestamp, plan.timezone, zone_name=True)}  {c.subject}",
+                  markup=False)
         for line in c.files:
             out.print(f"    {line}", markup=False)
 
