@@ -37,13 +37,14 @@ if [ ! -x .venv/bin/python ]; then
   echo "setup: creating the virtual environment .venv"
   "$python" -m venv .venv
 fi
-# Reinstall only when the dependencies changed, so a second run is quick.
+# Reinstall only when the dependencies or their pins changed, so a second run is quick.
+# requirements.lock pins every package to the version CI tested (refresh: scripts/lock.sh).
 stamp=.venv/.opsplan-deps
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml requirements.lock | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "setup: installing Python dependencies"
+  echo "setup: installing Python dependencies (pinned by requirements.lock)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  .venv/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
   echo "$want" > "$stamp"
 fi
 echo "setup: ready ($purpose)"

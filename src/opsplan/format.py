@@ -14,6 +14,7 @@ back exactly (`format_duration`/`format_size`); this module rounds for reading a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, overload
@@ -179,6 +180,68 @@ def quantity(value: float, unit: str = "") -> str:
     if unit == "%":
         return f"{text}%"
     return f"{text} {unit}" if unit else text
+
+
+def figure(value: float | None, *, missing: str = MISSING) -> str:
+    """A plain number for people, never in e-notation: whole numbers with thousands separators
+    (1796010000.0 -> '1,796,010,000'), others to four significant digits (0.00240317 -> '0.002403',
+    1234.5678 -> '1,234.6'); no '.0' on whole numbers."""
+    if value is None:
+        return missing
+    number = float(value)
+    if not math.isfinite(number):
+        return str(number)
+    if number == int(number):
+        return f"{int(number):,}"
+    digits = 0 if abs(number) >= 1000 else min(12, 3 - math.floor(math.log10(abs(number))))
+    text = f"{number:,.{max(digits, 1)}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def size_short(value: float | None, *, missing: str = MISSING) -> str:
+    """Bytes in decimal units to three significant digits, no '.0' on whole numbers, as the seed
+    writes sizes: 672000 -> '672 KB', 1.5e9 -> '1.5 GB', 2.70553e11 -> '271 GB', 512 -> '512 B'."""
+    if value is None:
+        return missing
+    number = float(value)
+    units = _SIZE_STYLES["decimal"][1]
+    for name in units:
+        if abs(number) < 999.5 or name == units[-1]:
+            break
+        number /= 1000.0
+    digits = 0 if abs(number) >= 100 or name == "B" else 1 if abs(number) >= 10 else 2
+    text = f"{number:,.{digits}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {name}"
+
+
+def span(value: float | None, *, missing: str = MISSING) -> str:
+    """A measured duration for people: under a second in ms ('2.41 ms'), under a minute in
+    seconds ('12.3 s'), then days, hours, minutes and seconds ('1h 5m')."""
+    if value is None:
+        return missing
+    if abs(value) < 1:
+        return f"{figure(round(value * 1000, 2))} ms"
+    if abs(value) < 60:
+        return f"{figure(round(value, 1))} s"
+    return duration(value)
+
+
+def metric_value(name: str, value: float, tz: Zone) -> str:
+    """A sample's value as a person reads it, by its name's unit (Prometheus naming): a unix time
+    as a local time, bytes as a size, seconds as a duration, a ratio as a percentage, anything
+    else as a plain figure. Counters (`_total`) keep their unit's form."""
+    base = name.removesuffix("_total")
+    if base.endswith(("_timestamp_seconds", "_time_seconds")) and value > 0:
+        return local_time(value, tz, zone_name=True)
+    if base.endswith("_bytes"):
+        return size_short(value)
+    if base.endswith("_seconds"):
+        return span(value)
+    if base.endswith("_ratio"):
+        return f"{figure(round(value * 100, 1))}%"
+    return figure(value)
 
 
 # --- JSON -----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Fixtures here are imported by test_backup_db_failures.py too.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -299,7 +300,8 @@ def test_list_shows_the_chain_as_a_tree(setup_factory):
     result = setup.run_cli("list")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    full_line = next(i for i, x in enumerate(lines) if f"#{full.id} full" in x)
-    inc_line = next(i for i, x in enumerate(lines) if f"#{inc.id} incremental" in x)
+    # The plan is in Korean (the default): kind and state are shown in its words.
+    full_line = next(i for i, x in enumerate(lines) if re.search(rf"^#{full.id}\s+전체\s+완료", x))
+    inc_line = next(i for i, x in enumerate(lines) if re.search(rf"└ #{inc.id}\s+증분\s+완료", x))
     assert inc_line > full_line
     assert lines[inc_line].index("#") > lines[full_line].index("#")  # indented under its full

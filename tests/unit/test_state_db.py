@@ -39,3 +39,41 @@ def test_an_unreachable_database_is_one_line_without_the_password():
     message = str(raised.value)
     assert "s3cret-pw" not in message and "\n" not in message
     assert message.startswith("cannot migrate the state database")
+
+
+def test_the_heads_read_from_the_version_files_are_alembics():
+    from alembic.script import ScriptDirectory
+
+    from opsplan.store.state import MIGRATIONS, script_heads
+
+    assert script_heads() == frozenset(ScriptDirectory(str(MIGRATIONS)).get_heads())
+
+
+def test_a_database_at_its_newest_revisions_opens_without_alembic_and_a_missing_branch_is_migrated(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    StateDB.open(url).close()
+    # A second command on the same database: one query tells it is current; alembic stays unloaded.
+    probe = ("import sys; from opsplan.store.state import StateDB; db = StateDB.open(sys.argv[1]); "
+             "print('alembic' in sys.modules); db.close()")
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run([sys.executable, "-c", probe, url], capture_output=True, text=True, timeout=60,
+                          env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"}, check=False)
+    assert done.stdout.strip() == "False", done.stderr
+
+    # A branch the database lacks (as after an upgrade that adds one) is still migrated.
+    db = StateDB.open(url)
+    with db.session() as session:
+        session.execute(text("DROP TABLE model_serving"))
+        session.execute(text("DROP TABLE model_perf_baseline"))
+        session.execute(text("DELETE FROM alembic_version WHERE version_num = 'model_rollback_0001'"))
+    db.close()
+    again = StateDB.open(url)
+    with again.session() as session:
+        assert session.execute(text("SELECT COUNT(*) FROM model_serving")).scalar() == 0
+        versions = set(session.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    again.close()
+    assert "model_rollback_0001" in versions

@@ -7,14 +7,17 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.i18n import t
-from opsplan.plan.models import Plan
-from opsplan.store.state import StateDB
+
+if TYPE_CHECKING:  # only for annotations: `--help` and the other commands need neither
+    from opsplan.plan.models import Plan
+    from opsplan.store.state import StateDB
 
 # An alert's and a silence's state as shown (literal catalogue keys, so the catalogue test sees them).
 _STATE_KEY = {"pending": "alerts.state.pending", "firing": "alerts.state.firing",

@@ -6,10 +6,12 @@ import time
 from typing import Any
 
 import typer
-from rich.tree import Tree
+from rich.table import Table
+from rich.text import Text
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.tables import Cell, wrapping_table
 from opsplan.i18n import t
 
 
@@ -73,25 +75,44 @@ def backup_list(ctx: typer.Context,
     if not rows:
         out.print(t("backup.list.empty", plan.language))
         return
-    now = time.time()
-    tree = Tree(t("backup.list.title", plan.language))
-    nodes: dict[int, Tree] = {}
+    out.print(backup_table(rows, plan.timezone, plan.language, time.time()))
+
+
+# A backup's kind and states as shown (literal catalogue keys); one not listed is shown as stored.
+_KIND_KEY = {"full": "backup.list.kind.full", "incremental": "backup.list.kind.incremental"}
+_STATE_KEY = {"ok": "backup.list.state.ok", "failed": "backup.list.state.failed",
+              "running": "backup.list.state.running"}
+
+
+def _kind(kind: str, lang: str) -> str:
+    return t(_KIND_KEY[kind], lang) if kind in _KIND_KEY else kind
+
+
+def _state(state: str | None, lang: str) -> str:
+    return t(_STATE_KEY[state], lang) if state in _STATE_KEY else state or "-"
+
+
+def backup_table(rows: list[Any], tz: str, lang: str, now: float) -> Table:
+    """Chains as a table: a full, then its incrementals indented below it. Every cell wraps at any
+    terminal width, so the failure reason is shown whole (it is the last column, free to wrap)."""
+    depth: dict[int, int] = {}
+    cells: list[list[Cell]] = []
     for row in rows:
-        verify = row.verify_status or "-"
+        depth[row.id] = depth[row.parent_id] + 1 if row.parent_id in depth else 0
+        verify = _state(row.verify_status, lang)
         if row.verify_status and row.verify_deep:
-            verify += " (deep)"
+            verify += f" ({t('backup.verify.deep', lang)})"
         style = {"ok": "green", "failed": "red", "running": "yellow"}.get(row.status, "")
-        label = (f"[bold]#{row.id}[/] {row.kind}  [{style}]{row.status}[/]  "
-                 f"{fmt.local_time(row.started_at, plan.timezone, zone_name=True)}  "
-                 f"age {fmt.age(now - (row.finished_at or row.started_at))}  "
-                 f"{fmt.size(row.bytes_stored or 0, style='binary')}  verify {verify}")
-        if row.reason:
-            label += f"  — {row.reason}"
+        status = Text(_state(row.status, lang), style=style)
         if row.pruned_at:
-            label += "  [dim](pruned)[/]"
-        parent = nodes.get(row.parent_id) if row.parent_id else None
-        nodes[row.id] = (parent or tree).add(label)
-    out.print(tree)
+            status += " " + t("backup.list.pruned", lang)
+        cells.append(["  " * depth[row.id] + ("└ " if depth[row.id] else "") + f"#{row.id}",
+                      _kind(row.kind, lang), status,
+                      fmt.local_time(row.started_at, tz, zone_name=True),
+                      fmt.age(now - (row.finished_at or row.started_at)), fmt.size_short(row.bytes_stored or 0),
+                      verify, row.reason or ""])
+    return wrapping_table(t("backup.list.columns", lang).split("|"), cells, whole=(0, 3), right=(4, 5),
+                          title=t("backup.list.title", lang))
 
 
 def backup_prune(ctx: typer.Context,
@@ -185,7 +206,7 @@ def backup_binlogs(ctx: typer.Context,
         extra = f"  {row['status']}" if row["status"] != "ok" else ""
         extra += "  (pruned)" if row["pruned"] else ""
         out.print(f"{row['file']}  {row['first_event'] or '-'}  {row['last_event'] or '-'}  "
-                  f"{fmt.size(row['size'] or 0, style='binary')}  {row['hash'] or '-'}{extra}", markup=False)
+                  f"{fmt.size_short(row['size'] or 0)}  {row['hash'] or '-'}{extra}", markup=False)
 
 
 def backup_archive_binlogs(ctx: typer.Context,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.tables import wrapping_table
 from opsplan.i18n import t
 
 config_app = typer.Typer(help="Configuration files in Git: back up now, show the history, show a diff.")
@@ -53,13 +53,10 @@ def backup_models_list(ctx: typer.Context,
     if not rows:
         out.print(t("backup.models.empty", plan.language))
         return
-    table = Table(title=t("backup.models.title", plan.language))
-    for column in ("model", "version", "created", "files", "size"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r.model, r.version, fmt.iso_local(fmt.timestamp(r.created_at), plan.timezone), str(r.files),
-                      fmt.size(r.size_bytes, style="binary"))
-    out.print(table)
+    cells = [[r.model, r.version, fmt.local_time(fmt.timestamp(r.created_at), plan.timezone, zone_name=True),
+              fmt.figure(r.files), fmt.size_short(r.size_bytes)] for r in rows]
+    out.print(wrapping_table(("model", "version", "created", "files", "size"), cells, whole=(2,), right=(3, 4),
+                             title=t("backup.models.title", plan.language)))
 
 
 @config_app.callback(invoke_without_command=True)
@@ -111,7 +108,8 @@ def config_log(ctx: typer.Context,
     if not commits:
         out.print(t("backup.config.no_history", plan.language))
     for c in commits:
-        out.print(f"{c.commit[:12]}  {fmt.iso_local(c.timestamp, plan.timezone)}  {c.subject}", markup=False)
+        out.print(f"{c.commit[:12]}  {fmt.local_time(c.timestamp, plan.timezone, zone_name=True)}  {c.subject}",
+                  markup=False)
         for line in c.files:
             out.print(f"    {line}", markup=False)
 

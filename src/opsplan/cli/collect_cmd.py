@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 import typer
-from rich.table import Table
 
+from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from
+from opsplan.cli.tables import wrapping_table
 from opsplan.i18n import t
 
 
@@ -36,8 +37,9 @@ def register(app: typer.Typer) -> None:
                 "samples": [{"name": s.name, "labels": dict(s.labels), "value": s.value} for s in cycle.samples],
             }, ensure_ascii=False))
             return
-        table = Table("metric", "labels", "value", box=None)
-        for s in sorted(cycle.samples, key=lambda s: (s.name, s.labels)):
-            table.add_row(s.name, ",".join(f"{k}={v}" for k, v in s.labels), f"{s.value:g}")
-        out.print(table)
+        # Names and values never break (a name is what an operator searches for); labels wrap, one a
+        # line; values read as people read them (times, sizes, durations, %), exact ones are in --json.
+        rows = [[s.name, "\n".join(f"{k}={v}" for k, v in s.labels), fmt.metric_value(s.name, s.value, plan.timezone)]
+                for s in sorted(cycle.samples, key=lambda s: (s.name, s.labels))]
+        out.print(wrapping_table(t("collect.columns", plan.language).split("|"), rows, whole=(0, 2), right=(2,)))
         out.print(t("collect.cycle", plan.language, n=len(cycle.samples), seconds=cycle.seconds))

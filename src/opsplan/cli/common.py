@@ -17,9 +17,9 @@ from rich.console import Console
 
 from opsplan import format as fmt
 from opsplan.errors import REPEATED_ATTRIBUTE, OpsplanError, PlanError
-from opsplan.plan.models import Plan
 
 if TYPE_CHECKING:
+    from opsplan.plan.models import Plan
     from opsplan.store.state import StateDB
 
 out = Console(highlight=False, soft_wrap=True)

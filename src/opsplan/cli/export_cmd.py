@@ -6,11 +6,14 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from
-from opsplan.plan.models import Plan
+
+if TYPE_CHECKING:
+    from opsplan.plan.models import Plan
 
 
 def _seconds(value: str | None, option: str) -> float | None:

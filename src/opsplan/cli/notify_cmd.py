@@ -6,10 +6,10 @@ import os
 import time
 
 import typer
-from rich.table import Table
 
 from opsplan import format as fmt
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.tables import wrapping_table
 from opsplan.i18n import t
 
 
@@ -73,8 +73,7 @@ def show_outbox(ctx: typer.Context,
     if not items:
         out.print(t("notify.cli.outbox_empty", plan.language), markup=False)
         return
-    table = Table(*t("notify.cli.columns", plan.language).split("|"))
-    for item in items:
-        table.add_row(*(str(item[k]) if item[k] is not None else "-" for k in
-                        ("id", "channel", "status", "alert", "kind", "attempts", "next_try", "last_error")))
-    out.print(table)
+    # Wraps at any width: the last error is what an operator needs whole.
+    cells = [[str(item[k]) if item[k] is not None else "-" for k in
+              ("id", "channel", "status", "alert", "kind", "attempts", "next_try", "last_error")] for item in items]
+    out.print(wrapping_table(t("notify.cli.columns", plan.language).split("|"), cells, right=(0, 5)))

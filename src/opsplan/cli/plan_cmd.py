@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from ruamel.yaml import YAML
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, out
 from opsplan.errors import PlanError
 from opsplan.i18n import t
-from opsplan.plan.models import Plan
+
+if TYPE_CHECKING:  # the plan's models load with the plan, not for `--help`
+    from opsplan.plan.models import Plan
 
 
 class Lang(StrEnum):
@@ -85,6 +87,8 @@ def show(ctx: typer.Context,
     if as_json:
         text = fmt.to_json(data)
     else:
+        from ruamel.yaml import YAML
+
         yaml = YAML(typ="rt")
         yaml.default_flow_style = False
         yaml.allow_unicode = True

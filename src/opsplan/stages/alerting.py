@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsplan.alerts import metrics as alert_metrics
-from opsplan.alerts.alerting import build_alerting
-from opsplan.alerts.engine import AlertEngine
-from opsplan.alerts.push import AlertmanagerPush
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
 from opsplan.rules.check import custom_rule_problems
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
-from opsplan.web.alertmanager_api import alertmanager_router
-from opsplan.web.alerts_api import alerts_router
-from opsplan.web.auth import bearer_auth
 
 
 def build(ctx: StageContext) -> StagePart:
+    # The engine, its HTTP client and routes load here, when serve builds the stage: a command that
+    # only reads the plan (its checks and metric families) skips them, FastAPI and httpx with them.
+    from opsplan.alerts.alerting import build_alerting
+    from opsplan.alerts.engine import AlertEngine
+    from opsplan.alerts.push import AlertmanagerPush
+    from opsplan.web.alertmanager_api import alertmanager_router
+    from opsplan.web.alerts_api import alerts_router
+    from opsplan.web.auth import bearer_auth
+
     plan = ctx.plan
     part = StagePart()
     if plan.monitoring.alertmanager_url:

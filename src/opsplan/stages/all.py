@@ -8,8 +8,7 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from fastapi import APIRouter
+from typing import TYPE_CHECKING
 
 from opsplan.collectors.base import Collector
 from opsplan.collectors.runner import Rollup
@@ -23,6 +22,9 @@ from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
 from opsplan.store.state import StateDB, state_url
+
+if TYPE_CHECKING:  # the web framework loads with `serve`, not with every command that reads the plan
+    from fastapi import APIRouter
 
 log = logging.getLogger("opsplan.serve")
 

@@ -6,15 +6,16 @@ from collections.abc import Mapping
 
 from opsplan.backup import files_metrics
 from opsplan.backup.binlogs import rpo
-from opsplan.backup.binlogs.jobs import binlog_jobs
 from opsplan.backup.database import metrics as db_metrics
-from opsplan.backup.database.jobs import database_jobs, recover_at_start
-from opsplan.backup.files_jobs import file_backup_jobs
 from opsplan.metrics import MetricSpec
 from opsplan.stages.part import Stage, StageContext, StagePart
 
 
 def build(ctx: StageContext) -> StagePart:
+    from opsplan.backup.binlogs.jobs import binlog_jobs  # the jobs load when serve builds the stage
+    from opsplan.backup.database.jobs import database_jobs, recover_at_start
+    from opsplan.backup.files_jobs import file_backup_jobs
+
     plan, db = ctx.plan, ctx.state_db
     # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
     recover_at_start(plan, db)

@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from fastapi import APIRouter
-
-from opsplan.alerts.alerting import NoticeFanOut
 from opsplan.collectors.base import Collector
 from opsplan.collectors.runner import Rollup
 from opsplan.jobs import Job
@@ -17,6 +14,11 @@ from opsplan.metrics import Cycle, MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
 from opsplan.store.state import StateDB
+
+if TYPE_CHECKING:  # only `serve` needs the web framework and the alert engine's fan-out
+    from fastapi import APIRouter
+
+    from opsplan.alerts.alerting import NoticeFanOut
 
 T = TypeVar("T")
 
@@ -56,7 +58,7 @@ class StageContext:
     plan: Plan
     state_db: StateDB
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-    notices: NoticeFanOut = field(default_factory=NoticeFanOut)
+    notices: NoticeFanOut = field(default_factory=lambda: _fan_out())
     # Every stage's metric families (the rules need the units and labels of what they watch).
     families: Mapping[str, MetricSpec] = field(default_factory=dict)
     _services: dict[type, object] = field(default_factory=dict)
@@ -78,3 +80,10 @@ class Stage:
     families: Callable[[], Mapping[str, MetricSpec]] = dict
     # Its checks of the plan fields it reads, run by every plan load.
     plan_checks: tuple[PlanCheck, ...] = ()
+
+
+def _fan_out() -> NoticeFanOut:
+    # Loaded when serve builds the stages: a command that only reads the plan skips the alert engine.
+    from opsplan.alerts.alerting import NoticeFanOut
+
+    return NoticeFanOut()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from opsplan.runbooks.drill import results as drill_results
-from opsplan.runbooks.drill.jobs import database_drill_jobs, model_drill_jobs
 from opsplan.stages.part import Stage, StageContext, StagePart
 
 
 def build(ctx: StageContext) -> StagePart:
+    from opsplan.runbooks.drill.jobs import database_drill_jobs, model_drill_jobs  # when serve builds it
+
     plan, db = ctx.plan, ctx.state_db
     return StagePart(collectors=[drill_results.DrillCollector(plan, db)],
                      jobs=database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db))
