@@ -1,0 +1,151 @@
+"""Block format 2 of the metrics store: shared cycle times, Gorilla-packed floats, old blocks still read."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import store_v1_fixture as v1
+from opsplan.errors import StoreError
+from opsplan.metrics import Sample, sample
+from opsplan.store import MetricsStore, codec, gorilla
+
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "store_v1"
+T0 = v1.T0
+
+
+def bits(a: object) -> list[int]:
+    return np.asarray(a, dtype=np.float64).view(np.uint64).tolist()
+
+
+# Any 64-bit pattern is a float: NaNs with payloads, both zeros, infinities, subnormals.
+any_float = st.integers(0, 2**64 - 1).map(lambda b: float(np.uint64(b).view(np.float64)))
+some_floats = st.lists(st.one_of(any_float, st.floats(), st.integers(-1000, 1000).map(float)), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(some_floats)
+def test_floats_round_trip_bit_for_bit_in_every_encoding(values: list[float]) -> None:
+    v = np.array(values, dtype=np.float64)
+    g = gorilla.encode(v)
+    back, end = gorilla.decode(memoryview(g), 0)
+    assert end == len(g) and bits(back) == bits(v)
+    for packed in (True, False):
+        enc = codec.encode_floats(v, packed=packed)
+        back, end = codec.decode_floats(memoryview(enc), 0)
+        assert end == len(enc) and bits(back) == bits(v)
+
+
+@settings(max_examples=100, deadline=None)
+@given(some_floats, st.booleans())
+def test_raw_chunks_round_trip_with_shared_or_own_times(values: list[float], every_cycle: bool) -> None:
+    v = np.array(values, dtype=np.float64)
+    shared = np.cumsum(np.full(v.size + 1, 15_000, dtype=np.int64)) + 7
+    ts = shared[: v.size] if every_cycle else shared[1:]
+    ts_back, v_back = codec.decode_raw(codec.encode_raw(ts, v, shared[: v.size]), shared[: v.size])
+    assert ts_back.tolist() == ts.tolist() and bits(v_back) == bits(v)
+
+
+def test_a_chunk_that_needs_missing_cycle_times_is_a_store_error() -> None:
+    chunk = codec.encode_raw(np.array([1, 2]), np.array([1.0, 2.0]), np.array([1, 2]))
+    with pytest.raises(StoreError, match="cycle times"):
+        codec.decode_raw(chunk, None)
+    with pytest.raises(StoreError, match="differ in number"):
+        codec.decode_raw(chunk, np.array([1, 2, 3]))
+
+
+@pytest.mark.parametrize("kind", ["ratio", "integers with a NaN", "few bits"])
+def test_float_chunks_are_never_bigger_than_format_1s(kind: str) -> None:
+    rng = np.random.default_rng(5)
+    if kind == "ratio":
+        v = np.cumsum(rng.normal(0, 1.5, 5000)) / 97
+    elif kind == "integers with a NaN":  # a gauge with one failed read has no decimal form
+        v = np.cumsum(rng.integers(-3, 4, 5000)).astype(np.float64) + 500
+        v[100] = np.nan
+    else:  # values that differ only in a few high mantissa bits: the bit packing's best case
+        v = np.where(rng.random(5000) < 0.5, 1.0, 1.0 + 2.0**-3) * np.where(rng.random(5000) < 0.5, 1, 3)
+        v[0] = np.inf
+    z = zstandard.ZstdCompressor(level=3)
+    new = len(z.compress(codec.encode_floats(v)))
+    old = len(z.compress(codec.encode_floats(v, packed=False)))
+    assert new <= old
+
+
+def write_cycles(st_: MetricsStore, start: int, stop: int) -> None:
+    for i in range(start, stop):
+        st_.append(v1.cycle_time(i), [Sample(n, val, labels) for (n, labels), val in v1.series(i).items()])
+
+
+def raw_points(store: MetricsStore, name: str, lo: int, hi: int) -> tuple[list[float], list[int]]:
+    """Times and value bits of every sample of cycles lo..hi-1 (1 ms steps: one sample a bucket)."""
+    res = store.query(name, None, v1.cycle_time(lo), v1.cycle_time(hi - 1) + 0.001, 0.001)
+    return [p[0] for p in res[0].points], [np.float64(p[4]).view(np.uint64) for p in res[0].points]
+
+
+def expected(name: str, lo: int, hi: int) -> tuple[list[float], list[int]]:
+    times, vals = [], []
+    for i in range(lo, hi):
+        for (n, _), val in v1.series(i).items():
+            if n == name:
+                times.append(v1.cycle_time(i))
+                vals.append(np.float64(val).view(np.uint64))
+    return times, vals
+
+
+def five_minute_lasts(store: MetricsStore, name: str) -> list[tuple[float, float]]:
+    res = store.query(name, None, T0, T0 + 2 * 3600, 300)
+    return [(p[0], p[4]) for p in res[0].points]
+
+
+def test_a_store_written_in_block_format_1_opens_answers_and_merges(tmp_path: Path) -> None:
+    d = tmp_path / "m"
+    shutil.copytree(FIXTURE, d)
+    clock = [v1.NOW]
+    with MetricsStore(d, clock=lambda: clock[0]) as st_:
+        assert sorted(b.version for b in st_.blocks) == [1, 1]
+        # Second window: raw samples of the old format, exact to the bit.
+        for name in ("ratio", "up", "flaky"):
+            assert raw_points(st_, name, 480, v1.CYCLES) == expected(name, 480, v1.CYCLES)
+        # First window: only its old rollups remain.
+        rolled = five_minute_lasts(st_, "flaky")
+        assert len(rolled) == 24 and rolled[-1] == (T0 + 7200 - 300, 479.0)
+        assert st_.latest("flaky")[0][2] == 599.0
+        # New cycles finish the second window; maintain merges the old raw block with a new one.
+        write_cycles(st_, v1.CYCLES, 960)
+        clock[0] = v1.cycle_time(960) + 3600
+        st_.maintain()
+        assert [b.version for b in st_.blocks] == [1, 2]  # old rollups kept as they are, merged raw rewritten
+        merged = st_.blocks[-1]
+        assert merged.has_raw and merged.times is not None and merged.times.size == 480
+        for name in ("ratio", "up", "flaky"):
+            assert raw_points(st_, name, 480, 960) == expected(name, 480, 960)
+        assert five_minute_lasts(st_, "flaky") == rolled
+    with MetricsStore(d, clock=lambda: clock[0]) as st_:  # and the mix reopens
+        assert raw_points(st_, "ratio", 480, 960) == expected("ratio", 480, 960)
+
+
+def test_series_in_every_cycle_share_the_block_times(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    late = rng.integers(0, 21, 480)  # collection runs up to 20 ms late
+    stores = {}
+    for fmt in (1, 2):
+        with MetricsStore(tmp_path / f"f{fmt}", clock=lambda: T0, block_format=fmt) as st_:
+            for c in range(480):
+                batch = [sample("up", 1, job=str(j)) for j in range(20)]
+                if c % 2:
+                    batch.append(sample("sometimes", c))
+                st_.append(T0 + 15 * c + late[c] / 1000, batch)
+            st_.maintain(T0 + 86400)
+            stats = st_.stats()
+            stores[fmt] = stats["raw_bytes_per_sample"]
+            times = [p[0] for p in st_.query("sometimes", None, T0, T0 + 7200, 0.001)[0].points]
+            assert times == [T0 + 15 * c + late[c] / 1000 for c in range(1, 480, 2)]
+            assert stats["samples"] == 480 * 20 + 240
+    # Constant series are nothing but their times: stored once, they cost a fraction.
+    assert stores[2] < stores[1] / 4
