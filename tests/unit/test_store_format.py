@@ -83,8 +83,8 @@ def write_cycles(st_: MetricsStore, start: int, stop: int) -> None:
 
 
 def raw_points(store: MetricsStore, name: str, lo: int, hi: int) -> tuple[list[float], list[int]]:
-    """Times and value bits of every sample of cycles lo..hi-1 (1 ms steps: one sample a bucket)."""
-    res = store.query(name, None, v1.cycle_time(lo), v1.cycle_time(hi - 1) + 0.001, 0.001)
+    """Cycle and value bits of every sample of cycles lo..hi-1 (15 s buckets: one cycle each)."""
+    res = store.query(name, None, T0 + 15 * lo, T0 + 15 * hi, 15)
     return [p[0] for p in res[0].points], [np.float64(p[4]).view(np.uint64) for p in res[0].points]
 
 
@@ -93,9 +93,15 @@ def expected(name: str, lo: int, hi: int) -> tuple[list[float], list[int]]:
     for i in range(lo, hi):
         for (n, _), val in v1.series(i).items():
             if n == name:
-                times.append(v1.cycle_time(i))
+                times.append(T0 + 15 * i if hi - lo > 20 else v1.cycle_time(i))
                 vals.append(np.float64(val).view(np.uint64))
     return times, vals
+
+
+def sample_times(store: MetricsStore, name: str, lo: int, hi: int) -> list[float]:
+    """Times of the samples of cycles lo..hi-1 to the millisecond (1 ms buckets, so keep it short)."""
+    res = store.query(name, None, T0 + 15 * lo, T0 + 15 * hi, 0.001)
+    return [p[0] for p in res[0].points]
 
 
 def five_minute_lasts(store: MetricsStore, name: str) -> list[tuple[float, float]]:
@@ -112,6 +118,7 @@ def test_a_store_written_in_block_format_1_opens_answers_and_merges(tmp_path: Pa
         # Second window: raw samples of the old format, exact to the bit.
         for name in ("ratio", "up", "flaky"):
             assert raw_points(st_, name, 480, v1.CYCLES) == expected(name, 480, v1.CYCLES)
+            assert sample_times(st_, name, 500, 520) == [pytest.approx(t) for t in expected(name, 500, 520)[0]]
         # First window: only its old rollups remain.
         rolled = five_minute_lasts(st_, "flaky")
         assert len(rolled) == 24 and rolled[-1] == (T0 + 7200 - 300, 479.0)
@@ -125,6 +132,7 @@ def test_a_store_written_in_block_format_1_opens_answers_and_merges(tmp_path: Pa
         assert merged.has_raw and merged.times is not None and merged.times.size == 480
         for name in ("ratio", "up", "flaky"):
             assert raw_points(st_, name, 480, 960) == expected(name, 480, 960)
+            assert sample_times(st_, name, 590, 610) == [pytest.approx(t) for t in expected(name, 590, 610)[0]]
         assert five_minute_lasts(st_, "flaky") == rolled
     with MetricsStore(d, clock=lambda: clock[0]) as st_:  # and the mix reopens
         assert raw_points(st_, "ratio", 480, 960) == expected("ratio", 480, 960)
@@ -144,8 +152,10 @@ def test_series_in_every_cycle_share_the_block_times(tmp_path: Path) -> None:
             st_.maintain(T0 + 86400)
             stats = st_.stats()
             stores[fmt] = stats["raw_bytes_per_sample"]
-            times = [p[0] for p in st_.query("sometimes", None, T0, T0 + 7200, 0.001)[0].points]
-            assert times == [T0 + 15 * c + late[c] / 1000 for c in range(1, 480, 2)]
+            for name, every in (("sometimes", 2), ("up", 1)):
+                pts = st_.query(name, {"job": "3"} if name == "up" else None, T0 + 1500, T0 + 1800, 0.001)
+                want = [T0 + 15 * c + late[c] / 1000 for c in range(100, 120) if c % every == every - 1]
+                assert [p[0] for p in pts[0].points] == [pytest.approx(t) for t in want]
             assert stats["samples"] == 480 * 20 + 240
     # Constant series are nothing but their times: stored once, they cost a fraction.
     assert stores[2] < stores[1] / 4

@@ -126,9 +126,11 @@ def _as_decimal(v: np.ndarray) -> tuple[int, np.ndarray] | None:
             m = np.round(v * scale)
             if float(np.abs(m).max()) >= _MAX_EXACT:
                 break
-            # Compare bits, not values, so -0.0 and 0.0 stay distinct and decoding is exact.
-            if np.array_equal((m / scale).view(np.int64), bits):
-                return k, m.astype(np.int64)
+            ints = m.astype(np.int64)
+            # Compare bits of what decoding gives (ints / scale), not values: -0.0 has no integer
+            # form and must fall through to the XOR encodings, or it would come back as 0.0.
+            if np.array_equal((ints.astype(np.float64) / scale).view(np.int64), bits):
+                return k, ints
     return None
 
 
