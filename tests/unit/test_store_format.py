@@ -159,3 +159,48 @@ def test_series_in_every_cycle_share_the_block_times(tmp_path: Path) -> None:
             assert stats["samples"] == 480 * 20 + 240
     # Constant series are nothing but their times: stored once, they cost a fraction.
     assert stores[2] < stores[1] / 4
+
+
+def five_minute_bits(store: MetricsStore, name: str, start: float, end: float) -> list[list[int]]:
+    """Every 5-minute point of every `name` series, as float bits (NaN compares equal to itself)."""
+    return [np.array(p, dtype=np.float64).view(np.uint64).tolist() for r in store.query(name, None, start, end, 300)
+            for p in r.points]
+
+
+def test_rollups_built_when_raw_expires_equal_format_1s(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    special = [float("nan"), -0.0, float("inf"), 0.1 + 0.2]
+    answers = {}
+    for fmt in (1, 2):
+        clock = [T0]
+        with MetricsStore(tmp_path / f"f{fmt}", clock=lambda: clock[0], raw_retention_s=86400,
+                          block_format=fmt) as st_:
+            rng = np.random.default_rng(11)
+            for c in range(600):
+                batch = [sample("load", round(float(rng.normal(50, 9)), 1), h="a"),
+                         sample("ratio", float(rng.random()) / 7, h="a"),
+                         sample("odd", special[c % 4] if c % 50 == 3 else float(c), h="a")]
+                if c > 300:
+                    batch.append(sample("load", float(c), h="late"))
+                st_.append(T0 + 15 * c + (c % 5) / 1000, batch)
+                if c % 240 == 239:
+                    clock[0] = T0 + 15 * c
+                    st_.maintain()
+            clock[0] = T0 + 2 * 86400  # windows merged, then raw samples older than a day dropped
+            st_.maintain()
+            assert not any(b.has_raw for b in st_.blocks) and st_.stats()["rollup_rows"] == 3 * 30 + 15
+            answers[fmt] = {n: five_minute_bits(st_, n, T0, T0 + 9000) for n in ("load", "ratio", "odd")}
+    assert answers[2] == answers[1]
+    assert len(answers[2]["load"]) == 30 + 15
+
+
+def test_format_1_raw_blocks_keep_their_stored_rollups_when_raw_expires(tmp_path: Path) -> None:
+    d = tmp_path / "m"
+    shutil.copytree(FIXTURE, d)
+    clock = [v1.NOW]
+    with MetricsStore(d, clock=lambda: clock[0]) as st_:
+        before = five_minute_bits(st_, "ratio", T0, v1.END)
+        clock[0] = v1.NOW + 30 * 86400
+        st_.maintain()
+        assert not any(b.has_raw for b in st_.blocks)
+        assert five_minute_bits(st_, "ratio", T0, v1.END) == before

@@ -91,12 +91,8 @@ class Maintainer:
             if b.hi <= roll_cut:
                 remove.append(b)
             elif b.has_raw and b.hi <= raw_cut:
-                entries = [
-                    blk.Entry(int(r["sid"]), int(r["count"]), int(r["rows"]), int(r["tmin"]), int(r["tmax"]),
-                              float(r["last"]), None, b.roll_compressed(r))
-                    for r in b.table
-                ]
-                add.append(self._write(b.level, False, entries))
+                cctx = zstandard.ZstdCompressor(level=_LEVEL_ZSTD[b.level], write_checksum=True)
+                add.append(self._write(b.level, False, [self._rollup_entry(b, r, cctx) for r in b.table]))
                 remove.append(b)
         if add or remove:
             expired = len(remove) - len(add)
@@ -156,6 +152,18 @@ class Maintainer:
     def _v2(self) -> bool:
         return self.store.block_format != 1
 
+    def _rollup_entry(self, b: blk.Block, r: np.void, cctx: zstandard.ZstdCompressor) -> blk.Entry:
+        """What stays of one series of raw block `b` once its raw samples go: its rollups, built
+        now from the raw samples (format 2), or as stored beside them (format 1)."""
+        if int(r["roll_len"]):
+            roll_rows, roll = int(r["rows"]), b.roll_compressed(r)
+        else:
+            rows = codec.rollup(*b.read_raw(r), self.store.rollup_step_ms)
+            roll_rows, roll = int(rows[0].size), cctx.compress(codec.encode_rollup(rows))
+        return blk.Entry(
+            int(r["sid"]), int(r["count"]), roll_rows, int(r["tmin"]), int(r["tmax"]), float(r["last"]), None, roll
+        )
+
     def _raw_entry(
         self,
         sid: int,
@@ -164,20 +172,16 @@ class Maintainer:
         shared: np.ndarray | None,
         cctx: zstandard.ZstdCompressor,
     ) -> blk.Entry:
-        roll = codec.rollup(ts, values, self.store.rollup_step_ms)
         if self._v2:
-            raw = codec.encode_raw(ts, values, shared)
+            # No rollups beside raw samples: queries read the raw ones while they last, and the
+            # rollups are built once, from them, when raw retention drops them (`_rollup_entry`).
+            raw, rows, roll = codec.encode_raw(ts, values, shared), 0, b""
         else:
-            raw = codec.encode_raw_v1(ts, values)
+            rollup = codec.rollup(ts, values, self.store.rollup_step_ms)
+            raw, rows = codec.encode_raw_v1(ts, values), int(rollup[0].size)
+            roll = cctx.compress(codec.encode_rollup(rollup, packed=False))
         return blk.Entry(
-            sid,
-            int(ts.size),
-            int(roll[0].size),
-            int(ts[0]),
-            int(ts[-1]),
-            float(values[-1]),
-            cctx.compress(raw),
-            cctx.compress(codec.encode_rollup(roll, packed=self._v2)),
+            sid, int(ts.size), rows, int(ts[0]), int(ts[-1]), float(values[-1]), cctx.compress(raw), roll
         )
 
     def _write(

@@ -5,7 +5,8 @@ Layout of the directory::
     LOCK            flock'd by the one process that writes
     series.log      framed records: series id -> name and labels, append-only
     wal/NNN.log     framed records: one collection cycle each (timestamp, series ids, values)
-    blocks/NNN.blk  per-series compressed raw samples and 5-minute rollups, with a series table
+    blocks/NNN.blk  per-series compressed raw samples, or 5-minute rollups once raw retention
+                    drops them, with a series table (format 2; format 1 blocks kept both)
     MANIFEST.json   the live blocks and the last WAL segment they contain
 
 `append` writes one WAL record and keeps the cycle in memory (the head). `maintain` moves the
