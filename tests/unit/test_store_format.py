@@ -163,23 +163,25 @@ def test_series_in_every_cycle_share_the_block_times(tmp_path: Path) -> None:
 
 def five_minute_bits(store: MetricsStore, name: str, start: float, end: float) -> list[list[int]]:
     """Every 5-minute point of every `name` series, as float bits (NaN compares equal to itself)."""
-    return [np.array(p, dtype=np.float64).view(np.uint64).tolist() for r in store.query(name, None, start, end, 300)
-            for p in r.points]
+    points = [p for r in store.query(name, None, start, end, 300) for p in r.points]
+    return [np.array(p, dtype=np.float64).view(np.uint64).tolist() for p in points]
 
 
 def test_rollups_built_when_raw_expires_equal_format_1s(tmp_path: Path) -> None:
-    rng = np.random.default_rng(11)
     special = [float("nan"), -0.0, float("inf"), 0.1 + 0.2]
     answers = {}
     for fmt in (1, 2):
         clock = [T0]
-        with MetricsStore(tmp_path / f"f{fmt}", clock=lambda: clock[0], raw_retention_s=86400,
-                          block_format=fmt) as st_:
+        with MetricsStore(
+            tmp_path / f"f{fmt}", clock=lambda c=clock: c[0], raw_retention_s=86400, block_format=fmt
+        ) as st_:
             rng = np.random.default_rng(11)
             for c in range(600):
-                batch = [sample("load", round(float(rng.normal(50, 9)), 1), h="a"),
-                         sample("ratio", float(rng.random()) / 7, h="a"),
-                         sample("odd", special[c % 4] if c % 50 == 3 else float(c), h="a")]
+                batch = [
+                    sample("load", round(float(rng.normal(50, 9)), 1), h="a"),
+                    sample("ratio", float(rng.random()) / 7, h="a"),
+                    sample("odd", special[c % 4] if c % 50 == 3 else float(c), h="a"),
+                ]
                 if c > 300:
                     batch.append(sample("load", float(c), h="late"))
                 st_.append(T0 + 15 * c + (c % 5) / 1000, batch)
