@@ -89,13 +89,14 @@ def raw_points(store: MetricsStore, name: str, lo: int, hi: int) -> tuple[list[f
 
 
 def expected(name: str, lo: int, hi: int) -> tuple[list[float], list[int]]:
-    times, vals = [], []
-    for i in range(lo, hi):
-        for (n, _), val in v1.series(i).items():
-            if n == name:
-                times.append(T0 + 15 * i if hi - lo > 20 else v1.cycle_time(i))
-                vals.append(np.float64(val).view(np.uint64))
-    return times, vals
+    """What `raw_points` should give: the cycle's bucket start and the value's bits."""
+    cycles = [i for i in range(lo, hi) if name in {n for n, _ in v1.series(i)}]
+    values = [v for i in cycles for (n, _), v in v1.series(i).items() if n == name]
+    return [T0 + 15 * i for i in cycles], [np.float64(v).view(np.uint64) for v in values]
+
+
+def expected_times(name: str, lo: int, hi: int) -> list[object]:
+    return [pytest.approx(v1.cycle_time(i), abs=1e-4) for i in range(lo, hi) if name in {n for n, _ in v1.series(i)}]
 
 
 def sample_times(store: MetricsStore, name: str, lo: int, hi: int) -> list[float]:
@@ -118,7 +119,7 @@ def test_a_store_written_in_block_format_1_opens_answers_and_merges(tmp_path: Pa
         # Second window: raw samples of the old format, exact to the bit.
         for name in ("ratio", "up", "flaky"):
             assert raw_points(st_, name, 480, v1.CYCLES) == expected(name, 480, v1.CYCLES)
-            assert sample_times(st_, name, 500, 520) == [pytest.approx(t) for t in expected(name, 500, 520)[0]]
+            assert sample_times(st_, name, 500, 520) == expected_times(name, 500, 520)
         # First window: only its old rollups remain.
         rolled = five_minute_lasts(st_, "flaky")
         assert len(rolled) == 24 and rolled[-1] == (T0 + 7200 - 300, 479.0)
@@ -132,7 +133,7 @@ def test_a_store_written_in_block_format_1_opens_answers_and_merges(tmp_path: Pa
         assert merged.has_raw and merged.times is not None and merged.times.size == 480
         for name in ("ratio", "up", "flaky"):
             assert raw_points(st_, name, 480, 960) == expected(name, 480, 960)
-            assert sample_times(st_, name, 590, 610) == [pytest.approx(t) for t in expected(name, 590, 610)[0]]
+            assert sample_times(st_, name, 590, 610) == expected_times(name, 590, 610)
         assert five_minute_lasts(st_, "flaky") == rolled
     with MetricsStore(d, clock=lambda: clock[0]) as st_:  # and the mix reopens
         assert raw_points(st_, "ratio", 480, 960) == expected("ratio", 480, 960)
@@ -155,7 +156,7 @@ def test_series_in_every_cycle_share_the_block_times(tmp_path: Path) -> None:
             for name, every in (("sometimes", 2), ("up", 1)):
                 pts = st_.query(name, {"job": "3"} if name == "up" else None, T0 + 1500, T0 + 1800, 0.001)
                 want = [T0 + 15 * c + late[c] / 1000 for c in range(100, 120) if c % every == every - 1]
-                assert [p[0] for p in pts[0].points] == [pytest.approx(t) for t in want]
+                assert [p[0] for p in pts[0].points] == [pytest.approx(t, abs=1e-4) for t in want]
             assert stats["samples"] == 480 * 20 + 240
     # Constant series are nothing but their times: stored once, they cost a fraction.
     assert stores[2] < stores[1] / 4
