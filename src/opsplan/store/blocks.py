@@ -2,13 +2,17 @@
 
 A block holds, per series, one zstd frame of raw samples (dropped when raw retention ends) and
 one of 5-minute rollups, followed by a series table (sorted by series id) so a one-series query
-reads two small ranges of the file and nothing else. Format 2 (magic OPSBLK2) adds one zstd frame
-of the block's cycle times, stored once: the raw chunk of a series present in every cycle holds
-its values alone (see `codec.encode_raw`), and raw blocks carry no rollups (an empty rollup
-chunk): they are built from the raw samples when raw retention drops them. Format 1 blocks,
-written before, are still read, and merging rewrites them in format 2. Blocks are written under a temporary name,
-fsynced and renamed; they only count once the manifest that lists them has been renamed into
-place, so a crash at any point leaves either the old set of blocks or the new one.
+reads two small ranges of the file and nothing else.
+
+Format 2 (magic OPSBLK2) adds one zstd frame of the block's cycle times, stored once: the raw
+chunk of a series present in every cycle holds its values alone (see `codec.encode_raw`). Its raw
+blocks carry no rollups (an empty rollup chunk): they are built from the raw samples when raw
+retention drops them. Format 1 blocks, written before, are still read; merging rewrites them in
+format 2.
+
+Blocks are written under a temporary name, fsynced and renamed; they only count once the
+manifest that lists them has been renamed into place, so a crash at any point leaves either the
+old set of blocks or the new one.
 """
 
 from __future__ import annotations

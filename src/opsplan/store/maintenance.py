@@ -159,7 +159,7 @@ class Maintainer:
             roll_rows, roll = int(r["rows"]), b.roll_compressed(r)
         else:
             rows = codec.rollup(*b.read_raw(r), self.store.rollup_step_ms)
-            roll_rows, roll = int(rows[0].size), cctx.compress(codec.encode_rollup(rows))
+            roll_rows, roll = int(rows[0].size), cctx.compress(codec.encode_rollup(rows, packed=self._v2))
         return blk.Entry(
             int(r["sid"]), int(r["count"]), roll_rows, int(r["tmin"]), int(r["tmax"]), float(r["last"]), None, roll
         )
