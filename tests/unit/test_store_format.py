@@ -77,6 +77,30 @@ def test_float_chunks_are_never_bigger_than_format_1s(kind: str) -> None:
     assert new <= old
 
 
+def held_ratio(rng: np.random.Generator) -> np.ndarray:
+    return np.repeat(rng.random(100) / 7, 50)  # recomputed every 50 cycles, held in between
+
+
+def mostly_unavailable(rng: np.random.Generator) -> np.ndarray:
+    return np.where(rng.random(5000) < 0.9, np.nan, rng.random(5000))  # a source that rarely answers
+
+
+@pytest.mark.parametrize("make", [held_ratio, mostly_unavailable])
+def test_gorilla_packing_shrinks_floats_that_repeat_between_changes(make, tmp_path: Path) -> None:
+    v = make(np.random.default_rng(1))
+    z = zstandard.ZstdCompressor(level=3)
+    assert len(z.compress(codec.encode_floats(v))) < 0.9 * len(z.compress(codec.encode_floats(v, packed=False)))
+    # And through the store: the samples come back bit for bit from a format 2 block.
+    with MetricsStore(tmp_path / "m", clock=lambda: T0) as st_:
+        for i, x in enumerate(v[:400].tolist()):
+            st_.append(T0 + 15 * i, [sample("r", x)])
+        st_.maintain(T0 + 86400)
+        assert st_.stats()["head_samples"] == 0
+        points = st_.query("r", None, T0, T0 + 15 * 400, 15)[0].points
+    kept = v[:400]
+    assert [np.float64(p[4]).view(np.uint64) for p in points] == kept.view(np.uint64).tolist()
+
+
 def write_cycles(st_: MetricsStore, start: int, stop: int) -> None:
     for i in range(start, stop):
         st_.append(v1.cycle_time(i), [Sample(n, val, labels) for (n, labels), val in v1.series(i).items()])
