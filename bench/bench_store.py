@@ -4,13 +4,14 @@
 
 1. Size: `--hours` of 15-second cycles of `--series` series (a realistic mix, see `Mix`),
    compacted the way `opsplan serve` compacts them; bytes per sample on disk, against the
-   ~1.3 B/sample Prometheus TSDB reaches (a published figure, not measured here).
+   ~1.3 B/sample Prometheus TSDB reaches (a published figure, not measured here). Run twice on
+   the same samples: block format 1 (before shared cycle times) and format 2 (what serve writes).
 2. Ingestion: the first `--ingest-cycles` cycles appended to a fresh store, and the same
    samples written to SQLite (executemany + commit per cycle, WAL journal), each with and without
    fsync per cycle; samples per second and the ratio.
 3. Query: 30 days of `--query-series` series (15-second interval, maintained every hour of
    simulated time, so 14 days are raw and 16 are rollups); latency of one series over 30 days
-   at a 5-minute step, warm and right after reopening.
+   at a 5-minute step, warm and right after reopening; again block format 1 against format 2.
 """
 
 from __future__ import annotations
@@ -89,12 +90,15 @@ def timestamps(cycles: int, seed: int = 2) -> Iterator[float]:
         yield T0 + c * INTERVAL + float(jitter[c])
 
 
-def bench_size(workdir: Path, series: int, hours: float) -> dict:
-    d = workdir / "size"
+FORMATS = (1, 2)  # block format 1 (the anchor: before this change) and 2 (what serve writes)
+
+
+def bench_size(workdir: Path, series: int, hours: float, fmt: int) -> dict:
+    d = workdir / f"size-{fmt}"
     cycles = int(hours * 3600 / INTERVAL)
     mix = Mix(series)
     clock = [T0]
-    st = MetricsStore(d, clock=lambda: clock[0], sync=False)
+    st = MetricsStore(d, clock=lambda: clock[0], sync=False, block_format=fmt)
     append_s = maintain_s = 0.0
     for c, ts in enumerate(timestamps(cycles)):
         batch = mix.samples(mix.cycle())
@@ -103,13 +107,13 @@ def bench_size(workdir: Path, series: int, hours: float) -> dict:
         append_s += time.perf_counter() - t
         if (c + 1) % 240 == 0:  # an hour of simulated time
             clock[0] = ts
-            t = time.perf_counter()
+            t = time.process_time()  # CPU time: wall time on a shared machine swings with other load
             st.maintain()
-            maintain_s += time.perf_counter() - t
+            maintain_s += time.process_time() - t
     clock[0] = T0 + cycles * INTERVAL + 86400  # the last day window is over: merged into day blocks
-    t = time.perf_counter()
+    t = time.process_time()
     st.maintain()
-    maintain_s += time.perf_counter() - t
+    maintain_s += time.process_time() - t
     stats = st.stats()
     per_kind = {}
     for b in st.blocks:
@@ -118,9 +122,16 @@ def bench_size(workdir: Path, series: int, hours: float) -> dict:
             acc = per_kind.setdefault(k, [0, 0])
             acc[0] += int(row["raw_len"])
             acc[1] += int(row["count"])
+    # Raw retention over: the day's raw samples give way to rollups (format 2 builds them now).
+    clock[0] = T0 + cycles * INTERVAL + st.raw_retention_ms / 1000 + 86400
+    t = time.process_time()
+    st.maintain()
+    expire_s = time.process_time() - t
+    rolled_bytes = sum(p.stat().st_size for p in (d / "blocks").iterdir())
     st.close()
     samples = stats["samples"]
     return {
+        "block_format": fmt,
         "series": series,
         "hours": hours,
         "timestamp_jitter_ms": CONFIG["jitter_ms"],
@@ -131,6 +142,8 @@ def bench_size(workdir: Path, series: int, hours: float) -> dict:
         "raw_bytes_per_sample_by_kind": {k: b / n for k, (b, n) in sorted(per_kind.items())},
         "prometheus_bytes_per_sample": PROMETHEUS_BYTES_PER_SAMPLE,
         "compaction_samples_per_s": samples / maintain_s,
+        "raw_expiry_samples_per_s": samples / expire_s,
+        "rollup_bytes_per_sample_after_raw_expiry": rolled_bytes / samples,
         "append_samples_per_s_during_size_run": samples / append_s,
     }
 
@@ -189,10 +202,10 @@ def bench_ingest(workdir: Path, series: int, cycles: int, sync: bool) -> dict:
     }
 
 
-def bench_query(workdir: Path, series: int, days: int, repeats: int) -> dict:
-    d = workdir / "query"
+def bench_query(workdir: Path, series: int, days: int, repeats: int, fmt: int) -> dict:
+    d = workdir / f"query-{fmt}"
     clock = [T0]
-    st = MetricsStore(d, clock=lambda: clock[0], sync=False)
+    st = MetricsStore(d, clock=lambda: clock[0], sync=False, block_format=fmt)
     rng = np.random.default_rng(4)
     keys = [(("host", "ai-01"), ("idx", str(i))) for i in range(series)]
     cycles = int(days * 86400 / INTERVAL)
@@ -210,19 +223,28 @@ def bench_query(workdir: Path, series: int, days: int, repeats: int) -> dict:
     start = end - 30 * 86400
     layout = {"blocks": len(st.blocks), "raw_blocks": sum(b.has_raw for b in st.blocks)}
 
+    cpu: list[float] = []
+
     def once(store: MetricsStore) -> tuple[float, int]:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         res = store.query("gpu_util", {"idx": str(series // 2)}, start, end, 300)
+        cpu.append((time.process_time() - c) * 1000)  # less swayed than wall time by other load
         return (time.perf_counter() - t) * 1000, len(res[0].points)
 
     warm = [once(st)[0] for _ in range(repeats)]
+    cpu_median = statistics.median(cpu)
     st.close()
-    t = time.perf_counter()
-    st = MetricsStore(d, clock=lambda: clock[0], sync=False)
-    open_ms = (time.perf_counter() - t) * 1000
-    cold_ms, points = once(st)
-    st.close()
+    opens, colds = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        st = MetricsStore(d, clock=lambda: clock[0], sync=False, block_format=fmt)
+        opens.append((time.perf_counter() - t) * 1000)
+        cold_ms, points = once(st)
+        colds.append(cold_ms)
+        st.close()
+    open_ms, cold_ms = statistics.median(opens), statistics.median(colds)
     return {
+        "block_format": fmt,
         "series": series,
         "days_stored": days,
         "build_s": build_s,
@@ -230,6 +252,7 @@ def bench_query(workdir: Path, series: int, days: int, repeats: int) -> dict:
         "points": points,
         "query_ms_median": statistics.median(warm),
         "query_ms_p95": sorted(warm)[int(0.95 * (len(warm) - 1))],
+        "query_cpu_ms_median": cpu_median,
         "query_ms_first_after_open": cold_ms,
         "open_ms": open_ms,
     }
@@ -250,34 +273,47 @@ def main() -> int:
     CONFIG["jitter_ms"] = args.jitter_ms
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="bench_store-"))
     try:
-        size = bench_size(workdir, args.series, args.hours)
+        sizes = {f: bench_size(workdir, args.series, args.hours, f) for f in FORMATS}
         ingest = [bench_ingest(workdir, args.series, args.ingest_cycles, sync) for sync in (False, True)]
-        query = bench_query(workdir, args.query_series, args.query_days, args.repeats)
+        queries = {f: bench_query(workdir, args.query_series, args.query_days, args.repeats, f) for f in FORMATS}
     finally:
         if args.dir is None:
             shutil.rmtree(workdir, ignore_errors=True)
     result = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "size": size,
+        "size": sizes[2],
+        "size_format_1": sizes[1],
         "ingest": ingest,
-        "query": query,
+        "query": queries[2],
+        "query_format_1": queries[1],
     }
-    print(f"{'measure':<52} {'opsplan':>14} {'anchor':>14} {'ratio':>8}")
+    size, query = sizes[2], queries[2]
+    print(f"{'measure':<52} {'format 2':>14} {'format 1':>14} {'ratio':>8}")
+
+    def row(label: str, key: str, fmt: str, part: dict[int, dict]) -> None:
+        new, old = part[2][key], part[1][key]
+        print(f"{label:<52} {new:>14{fmt}} {old:>14{fmt}} {new / old:>8.2f}")
+
+    row("bytes/sample on disk after compaction", "bytes_per_sample", ".2f", sizes)
     print(
-        f"{'bytes/sample on disk after compaction':<52} {size['bytes_per_sample']:>14.2f} "
+        f"{'  against Prometheus TSDB (published)':<52} {size['bytes_per_sample']:>14.2f} "
         f"{PROMETHEUS_BYTES_PER_SAMPLE:>14.2f} {size['bytes_per_sample'] / PROMETHEUS_BYTES_PER_SAMPLE:>8.2f}"
     )
-    print(f"{'  raw chunks only (rollups, index excluded)':<52} {size['raw_bytes_per_sample']:>14.2f}")
+    row("  raw chunks only (rollups, index excluded)", "raw_bytes_per_sample", ".2f", sizes)
     for kind, b in size["raw_bytes_per_sample_by_kind"].items():
-        print(f"{'    ' + kind:<52} {b:>14.2f}")
-    print(f"{'compaction samples/s (maintain)':<52} {size['compaction_samples_per_s']:>14,.0f}")
+        old = sizes[1]["raw_bytes_per_sample_by_kind"][kind]
+        print(f"{'    ' + kind:<52} {b:>14.2f} {old:>14.2f} {b / old:>8.2f}")
+    row("compaction samples per CPU-second (maintain)", "compaction_samples_per_s", ",.0f", sizes)
+    row("raw expiry samples per CPU-second (raw to rollups)", "raw_expiry_samples_per_s", ",.0f", sizes)
+    row("rollup bytes/sample once raw has expired", "rollup_bytes_per_sample_after_raw_expiry", ".3f", sizes)
     for r in ingest:
         label = f"ingest samples/s, {r['series_per_cycle']}/cycle, fsync={'on' if r['sync'] else 'off'} (vs sqlite)"
         ours, anchor, ratio = r["samples_per_s"], r["sqlite_samples_per_s"], r["ratio_vs_sqlite"]
         print(f"{label:<52} {ours:>14,.0f} {anchor:>14,.0f} {ratio:>8.2f}")
-    print(f"{'30-day query, 1 series, 5-min step: median ms':<52} {query['query_ms_median']:>14.2f}")
-    print(f"{'  p95 ms':<52} {query['query_ms_p95']:>14.2f}")
-    print(f"{'  first query after reopening, ms':<52} {query['query_ms_first_after_open']:>14.2f}")
+    row("30-day query, 1 series, 5-min step: median ms", "query_ms_median", ".2f", queries)
+    row("  p95 ms", "query_ms_p95", ".2f", queries)
+    row("  CPU ms (process time), median", "query_cpu_ms_median", ".2f", queries)
+    row("  first query after reopening (median of 5), ms", "query_ms_first_after_open", ".2f", queries)
     print(f"{'  (blocks in store, of which raw)':<52} {query['blocks']:>9} ({query['raw_blocks']})")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))

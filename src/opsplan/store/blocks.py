@@ -2,9 +2,17 @@
 
 A block holds, per series, one zstd frame of raw samples (dropped when raw retention ends) and
 one of 5-minute rollups, followed by a series table (sorted by series id) so a one-series query
-reads two small ranges of the file and nothing else. Blocks are written under a temporary name,
-fsynced and renamed; they only count once the manifest that lists them has been renamed into
-place, so a crash at any point leaves either the old set of blocks or the new one.
+reads two small ranges of the file and nothing else.
+
+Format 2 (magic OPSBLK2) adds one zstd frame of the block's cycle times, stored once: the raw
+chunk of a series present in every cycle holds its values alone (see `codec.encode_raw`). Its raw
+blocks carry no rollups (an empty rollup chunk): they are built from the raw samples when raw
+retention drops them. Format 1 blocks, written before, are still read; merging rewrites them in
+format 2.
+
+Blocks are written under a temporary name, fsynced and renamed; they only count once the
+manifest that lists them has been renamed into place, so a crash at any point leaves either the
+old set of blocks or the new one.
 """
 
 from __future__ import annotations
@@ -24,7 +32,10 @@ import zstandard
 from opsplan.errors import StoreError
 from opsplan.store import codec
 
-MAGIC = b"OPSBLK1\n"
+MAGIC_V1 = b"OPSBLK1\n"
+MAGIC = b"OPSBLK2\n"
+FORMAT = 2  # what new blocks are written in
+_MAGICS = {MAGIC_V1: 1, MAGIC: 2}
 END_MAGIC = b"OPSBEND\n"
 _FOOTER = struct.Struct("<QII I8s")  # meta offset, meta length, table length, crc of both, magic
 
@@ -56,10 +67,13 @@ def _decompress(data: bytes) -> bytes:
     return bytes(dctx.decompress(data))
 
 
-def decode_raw(data: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """Times and values of a compressed raw chunk (as `Block.raw_compressed` returns it)."""
+def decode_raw(data: bytes, version: int, times: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Times and values of a compressed raw chunk (as `Block.raw_compressed` returns it) of a
+    block of format `version` whose shared cycle times are `times`."""
     try:
-        return codec.decode_raw(_decompress(data))
+        if version == 1:
+            return codec.decode_raw_v1(_decompress(data))
+        return codec.decode_raw(_decompress(data), times)
     except zstandard.ZstdError as e:
         raise StoreError(f"cannot decode a raw chunk: {e}") from e
 
@@ -109,7 +123,8 @@ class Block:
                 raise StoreError(f"block {path.name} is truncated")
             foot = os.pread(self._fd, _FOOTER.size, size - _FOOTER.size)
             meta_off, meta_len, table_len, crc, magic = _FOOTER.unpack(foot)
-            if magic != END_MAGIC or os.pread(self._fd, len(MAGIC), 0) != MAGIC:
+            version = _MAGICS.get(os.pread(self._fd, len(MAGIC), 0))
+            if magic != END_MAGIC or version is None:
                 raise StoreError(f"block {path.name} is not a metrics block")
             tail = os.pread(self._fd, meta_len + table_len, meta_off)
         except OSError as e:
@@ -122,9 +137,29 @@ class Block:
         self.lo: int = meta["lo"]  # first sample time, ms
         self.hi: int = meta["hi"]  # last sample time + 1, ms
         self.has_raw: bool = meta["raw"]
+        self.version = version
+        # Where the shared cycle times are (format 2 blocks with raw samples), decoded on first use.
+        at = meta.get("times")
+        self._times_at = (int(at[0]), int(at[1])) if at else None
+        self._times: np.ndarray | None = None
         self.size = size
         self.table = np.frombuffer(tail[meta_len:], dtype=TABLE_DTYPE)
         self._sids = self.table["sid"]
+
+    @property
+    def times(self) -> np.ndarray | None:
+        """The block's cycle times (ms), or None when it has none. Two threads may both decode
+        them the first time; they get equal arrays, so no lock is needed."""
+        if self._times is None and self._times_at is not None:
+            off, length = self._times_at
+            times, _ = codec.decode_ints(memoryview(self._read(off, length)), 0)
+            times.setflags(write=False)  # handed to every reader of this block
+            self._times = times
+        return self._times
+
+    @property
+    def times_bytes(self) -> int:
+        return self._times_at[1] if self._times_at else 0
 
     def row(self, sid: int) -> np.void | None:
         i = int(np.searchsorted(self._sids, sid))
@@ -146,7 +181,10 @@ class Block:
         return os.pread(self._fd, int(row["roll_len"]), int(row["roll_off"]))
 
     def read_raw(self, row: np.void) -> tuple[np.ndarray, np.ndarray]:
-        return codec.decode_raw(self._read(int(row["raw_off"]), int(row["raw_len"])))
+        data = self._read(int(row["raw_off"]), int(row["raw_len"]))
+        if self.version == 1:
+            return codec.decode_raw_v1(data)
+        return codec.decode_raw(data, self.times)
 
     def read_rollup(self, row: np.void) -> codec.Rollup:
         return codec.decode_rollup(self._read(int(row["roll_off"]), int(row["roll_len"])))
@@ -157,7 +195,7 @@ class Block:
 
     @property
     def raw_bytes(self) -> int:
-        return int(self.table["raw_len"].sum())
+        return int(self.table["raw_len"].sum()) + self.times_bytes
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -166,14 +204,29 @@ class Block:
 
 
 def write_block(
-    directory: Path, block_id: int, level: int, has_raw: bool, entries: list[Entry], *, sync: bool
+    directory: Path,
+    block_id: int,
+    level: int,
+    has_raw: bool,
+    entries: list[Entry],
+    *,
+    sync: bool,
+    times: bytes | None = None,
+    version: int = FORMAT,
 ) -> Block:
-    """Write entries (sorted by sid) as block `block_id`; returns it opened."""
+    """Write entries (sorted by sid) as block `block_id`; returns it opened. `times` is the
+    compressed frame of the cycle times that entries' raw chunks may share (format 2 only)."""
     final = directory / block_name(block_id)
     tmp = directory / f".tmp-{block_id}"
     table = np.zeros(len(entries), dtype=TABLE_DTYPE)
-    parts: list[bytes] = [MAGIC]
-    off = len(MAGIC)
+    magic = MAGIC_V1 if version == 1 else MAGIC
+    parts: list[bytes] = [magic]
+    off = len(magic)
+    times_at = None
+    if has_raw and times is not None and version != 1:
+        times_at = [off, len(times)]
+        parts.append(times)
+        off += len(times)
     for i, e in enumerate(entries):
         raw = e.raw if has_raw and e.raw is not None else b""
         roll_off = off + len(raw)
@@ -183,7 +236,8 @@ def write_block(
         off += len(raw) + len(e.roll)
     lo = min((e.tmin for e in entries), default=0)
     hi = max((e.tmax for e in entries), default=-1) + 1
-    meta = json.dumps({"id": block_id, "level": level, "lo": lo, "hi": hi, "raw": has_raw}).encode()
+    head = {"id": block_id, "level": level, "lo": lo, "hi": hi, "raw": has_raw}
+    meta = json.dumps({**head, "times": times_at} if version != 1 else head).encode()
     tail = meta + table.tobytes()
     parts.append(tail)
     parts.append(_FOOTER.pack(off, len(meta), len(tail) - len(meta), zlib.crc32(tail), END_MAGIC))

@@ -4,16 +4,25 @@ Integers are stored as zigzag deltas of the order (0, 1 or 2) that keeps them na
 byte-shuffled so that zstd sees long runs of zero bytes. Floats that are short decimals (almost
 everything a collector emits: percents with one decimal, byte counts, temperatures) are scaled to
 integers and go through the integer codec; the rest are stored as the XOR of their bits with the
-previous value (Gorilla's idea, without the bit packing that numpy cannot do cheaply).
+previous value, either bit-packed between their leading and trailing zeros (`gorilla`) or
+byte-shuffled for zstd, whichever should come out smaller.
+
+Raw chunks come in two versions. Version 1 (block format 1): the series' timestamps, then its
+values. Version 2 (block format 2): a flag byte, then the series' own timestamps only when it
+was not present in every cycle of its block; otherwise the block's shared cycle times stand for
+them and the chunk holds values alone.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 
 import numpy as np
+import zstandard
 
 from opsplan.errors import StoreError
+from opsplan.store import gorilla
 
 _INT_HEAD = struct.Struct("<BBI")  # order, width, count
 _Q = struct.Struct("<q")
@@ -21,6 +30,9 @@ _UTYPES: dict[int, str] = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}
 _MAX_EXACT = float(2**53)
 _F_DECIMAL = 0
 _F_XOR = 1
+_F_GORILLA = 2
+_OWN_TIMES = 0
+_SHARED_TIMES = 1
 
 
 def _zigzag(x: np.ndarray) -> np.ndarray:
@@ -114,22 +126,39 @@ def _as_decimal(v: np.ndarray) -> tuple[int, np.ndarray] | None:
             m = np.round(v * scale)
             if float(np.abs(m).max()) >= _MAX_EXACT:
                 break
-            # Compare bits, not values, so -0.0 and 0.0 stay distinct and decoding is exact.
-            if np.array_equal((m / scale).view(np.int64), bits):
-                return k, m.astype(np.int64)
+            ints = m.astype(np.int64)
+            # Compare bits of what decoding gives (ints / scale), not values: -0.0 has no integer
+            # form and must fall through to the XOR encodings, or it would come back as 0.0.
+            if np.array_equal((ints.astype(np.float64) / scale).view(np.int64), bits):
+                return k, ints
     return None
 
 
-def encode_floats(v: np.ndarray) -> bytes:
+def encode_floats(v: np.ndarray, *, packed: bool = True) -> bytes:
+    """`packed=False` never uses the Gorilla packing: what block format 1 writers produced."""
     v = np.ascontiguousarray(v, dtype=np.float64)
-    bits = v.view(np.int64)
     dec = _as_decimal(v)
     if dec is not None:
         return bytes((_F_DECIMAL, dec[0])) + encode_ints(dec[1])
-    prev = np.concatenate((np.zeros(1, dtype=np.int64), bits[:-1]))
-    x = (bits ^ prev).view(np.uint64)
+    x = gorilla.xor_with_previous(v)
     w = _width(x)
-    return bytes((_F_XOR, 0)) + struct.pack("<BI", w, v.size) + _shuffle(x, w)
+    shuffled = bytes((_F_XOR, 0)) + struct.pack("<BI", w, v.size) + _shuffle(x, w)
+    if not packed:
+        return shuffled
+    # zstd on the shuffled bytes often beats the bit packing (it sees the zero bytes the packing
+    # removes and more); which one wins depends on the series, so a fast zstd pass decides.
+    bitpacked = bytes((_F_GORILLA, 0)) + gorilla.encode(v)
+    return bitpacked if _zstd_size(bitpacked) < _zstd_size(shuffled) else shuffled
+
+
+_local = threading.local()
+
+
+def _zstd_size(data: bytes) -> int:
+    cctx = getattr(_local, "cctx", None)
+    if cctx is None:
+        cctx = _local.cctx = zstandard.ZstdCompressor(level=1)
+    return len(cctx.compress(data))
 
 
 def decode_floats(buf: memoryview, pos: int) -> tuple[np.ndarray, int]:
@@ -138,6 +167,8 @@ def decode_floats(buf: memoryview, pos: int) -> tuple[np.ndarray, int]:
     if mode == _F_DECIMAL:
         ints, pos = decode_ints(buf, pos)
         return ints.astype(np.float64) / (10.0**k), pos
+    if mode == _F_GORILLA:
+        return gorilla.decode(buf, pos)
     if mode != _F_XOR:
         raise StoreError(f"corrupt chunk: unknown float encoding {mode}")
     w, n = struct.unpack_from("<BI", buf, pos)
@@ -147,14 +178,39 @@ def decode_floats(buf: memoryview, pos: int) -> tuple[np.ndarray, int]:
     return bits.view(np.float64), pos
 
 
-def encode_raw(ts: np.ndarray, values: np.ndarray) -> bytes:
-    return encode_ints(ts) + encode_floats(values)
+def encode_raw_v1(ts: np.ndarray, values: np.ndarray) -> bytes:
+    return encode_ints(ts) + encode_floats(values, packed=False)
 
 
-def decode_raw(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
+def decode_raw_v1(buf: bytes) -> tuple[np.ndarray, np.ndarray]:
     mv = memoryview(buf)
     ts, pos = decode_ints(mv, 0)
     values, _ = decode_floats(mv, pos)
+    return ts, values
+
+
+def encode_raw(ts: np.ndarray, values: np.ndarray, shared: np.ndarray | None) -> bytes:
+    """A version 2 chunk; `shared` is the block's cycle times, used when `ts` is exactly them."""
+    if shared is not None and np.array_equal(ts, shared):
+        return bytes((_SHARED_TIMES,)) + encode_floats(values)
+    return bytes((_OWN_TIMES,)) + encode_ints(ts) + encode_floats(values)
+
+
+def decode_raw(buf: bytes, shared: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    mv = memoryview(buf)
+    if not mv:
+        raise StoreError("corrupt chunk: empty raw chunk")
+    if mv[0] == _SHARED_TIMES:
+        if shared is None:
+            raise StoreError("corrupt chunk: uses cycle times its block does not have")
+        ts, pos = shared, 1
+    elif mv[0] == _OWN_TIMES:
+        ts, pos = decode_ints(mv, 1)
+    else:
+        raise StoreError(f"corrupt chunk: unknown time encoding {mv[0]}")
+    values, _ = decode_floats(mv, pos)
+    if values.size != ts.size:
+        raise StoreError("corrupt chunk: times and values differ in number")
     return ts, values
 
 
@@ -203,11 +259,11 @@ def merge_rollups(parts: list[Rollup]) -> Rollup:
     )
 
 
-def encode_rollup(r: Rollup) -> bytes:
+def encode_rollup(r: Rollup, *, packed: bool = True) -> bytes:
     t, mn, mx, sm, cnt, last = r
     return b"".join(
-        (encode_ints(t), encode_floats(mn), encode_floats(mx), encode_floats(sm), encode_ints(cnt),
-         encode_floats(last))
+        (encode_ints(t), encode_floats(mn, packed=packed), encode_floats(mx, packed=packed),
+         encode_floats(sm, packed=packed), encode_ints(cnt), encode_floats(last, packed=packed))
     )
 
 

@@ -5,7 +5,8 @@ Layout of the directory::
     LOCK            flock'd by the one process that writes
     series.log      framed records: series id -> name and labels, append-only
     wal/NNN.log     framed records: one collection cycle each (timestamp, series ids, values)
-    blocks/NNN.blk  per-series compressed raw samples and 5-minute rollups, with a series table
+    blocks/NNN.blk  per-series compressed raw samples, or 5-minute rollups once raw retention
+                    drops them, with a series table (format 2; format 1 blocks kept both)
     MANIFEST.json   the live blocks and the last WAL segment they contain
 
 `append` writes one WAL record and keeps the cycle in memory (the head). `maintain` moves the
@@ -68,7 +69,8 @@ class _Part:
 
 @dataclass
 class _Chunks:
-    raw: list[bytes] = field(default_factory=list)  # zstd chunks of raw samples, block order
+    # zstd chunks of raw samples in block order, with their block's format and shared cycle times
+    raw: list[tuple[bytes, int, np.ndarray | None]] = field(default_factory=list)
     rolls: list[bytes] = field(default_factory=list)  # zstd chunks of rollup rows
     head: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (times ms, values) copies
 
@@ -96,9 +98,14 @@ class MetricsStore:
         rollup_retention_s: float = 400 * 86400,
         clock: Callable[[], float] = time.time,
         sync: bool = True,
+        block_format: int = blk.FORMAT,
     ):
         if rollup_step_s <= 0 or raw_retention_s <= 0 or rollup_retention_s <= 0:
             raise StoreError("metrics store retention and rollup step must be positive")
+        if block_format not in (1, 2):
+            raise StoreError(f"metrics store block format must be 1 or 2, got {block_format}")
+        # Format 1 is kept writable only so tests and bench/bench_store.py can set old against new.
+        self.block_format = block_format
         self.directory = Path(directory)
         self.raw_retention_ms = _ms(raw_retention_s, "raw_retention_s")
         self.rollup_step_ms = int(rollup_step_s) * 1000
@@ -409,7 +416,7 @@ class MetricsStore:
                 continue
             try:
                 if b.has_raw:
-                    chunks.raw.append(b.raw_compressed(row))
+                    chunks.raw.append((b.raw_compressed(row), b.version, b.times))
                 else:
                     chunks.rolls.append(b.roll_compressed(row))
             except OSError as e:
@@ -422,7 +429,7 @@ class MetricsStore:
 
     @staticmethod
     def _decode(chunks: _Chunks) -> tuple[np.ndarray, np.ndarray, list]:
-        decoded = [blk.decode_raw(data) for data in chunks.raw] + chunks.head
+        decoded = [blk.decode_raw(*raw) for raw in chunks.raw] + chunks.head
         rolls = [blk.decode_rollup(data) for data in chunks.rolls]
         ts_parts = [t for t, _ in decoded]
         v_parts = [v for _, v in decoded]
