@@ -19,7 +19,7 @@ from pathlib import Path
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.catalog import OK, DbBackup
-from opsplan.backup.database.engine import database_root
+from opsplan.backup.database.engine import STREAM_FILE, database_root
 from opsplan.backup.database.mariabackup import Mariabackup, first_error
 from opsplan.backup.hashing import StreamHasher, hash_file
 from opsplan.backup.stream import copy_hashed, decompress_to, widen_pipe
@@ -72,8 +72,6 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
     `check_hash`: hash the stored bytes as they stream into the decompressor and raise HashMismatch
     when they differ from the catalog (after the unpack: the caller must not trust `dest` then).
     """
-    from opsplan.backup.database.engine import STREAM_FILE
-
     private_dir(dest)
     source = root / (backup.directory or "") / STREAM_FILE
     stored = next((f for f in backup.files if f.name == STREAM_FILE), None) if check_hash else None
@@ -127,12 +125,16 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
     return dest
 
 
-def prepare_chain(root: Path, chain: list[DbBackup], scratch: Path, tool: Mariabackup) -> Path:
-    """Unpack and prepare `chain` (full first) under `scratch`; returns the prepared datadir copy."""
-    full = unpack(root, chain[0], scratch / f"{chain[0].id}-full", tool)
+def prepare_chain(root: Path, chain: list[DbBackup], scratch: Path, tool: Mariabackup, *,
+                  check_hash: bool = False) -> Path:
+    """Unpack and prepare `chain` (full first) under `scratch`; returns the prepared datadir copy.
+
+    `check_hash`: each stored stream's hash is checked as it unpacks (one read of it; HashMismatch).
+    """
+    full = unpack(root, chain[0], scratch / f"{chain[0].id}-full", tool, check_hash=check_hash)
     tool.prepare(full)
     for incremental in chain[1:]:
-        inc_dir = unpack(root, incremental, scratch / f"{incremental.id}-incremental", tool)
+        inc_dir = unpack(root, incremental, scratch / f"{incremental.id}-incremental", tool, check_hash=check_hash)
         tool.prepare(full, incremental_dir=inc_dir)
         remove_quietly(inc_dir)  # scratch space is finite: one incremental at a time
     return full
@@ -161,13 +163,14 @@ def verify_backup(
     try:
         if backup.status != OK:
             raise BackupError(f"backup {backup_id} is {backup.status}, not ok")
+        # A deep verify reads each stream once: its hash is checked while it unpacks.
         for member in chain:
-            rehash(root, member)
+            rehash(root, member, skip=frozenset({STREAM_FILE}) if deep else frozenset())
         if deep:
             parent = private_dir(scratch_dir or Path(plan.backup.directory) / ".scratch")
             scratch = Path(tempfile.mkdtemp(prefix=f"verify-{backup_id}-", dir=parent))
             try:
-                prepared = prepare_chain(root, chain, scratch, tool)
+                prepared = prepare_chain(root, chain, scratch, tool, check_hash=True)
                 if keep_prepared is not None:
                     prepared.rename(keep_prepared)
             finally:
