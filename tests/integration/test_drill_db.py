@@ -146,8 +146,8 @@ def test_a_restored_table_that_differs_from_its_capture_fails_verify(setup_facto
     full = setup.engine().run("full")
     capture(setup, full.id)
     with setup.state.session() as session:  # as if the backup had held other data than it claims
-        capture = session.query(DbBackupTable).filter_by(backup_id=full.id, table_name="orders").one()
-        capture.checksum = (capture.checksum or 0) + 1
+        orders = session.query(DbBackupTable).filter_by(backup_id=full.id, table_name="orders").one()
+        orders.checksum = (orders.checksum or 0) + 1
     result = run_drill(setup.plan, setup.state, {}, environ=setup.environ, clock=time.time)
     assert (result["status"], result["failed_step"]) == ("failed", "verify")
     assert "shop.orders: checksum differs" in result["reason"]
