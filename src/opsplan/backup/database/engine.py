@@ -43,6 +43,7 @@ from opsplan.backup.hashing import ALGORITHM, hash_file
 from opsplan.backup.progress import progress
 from opsplan.backup.restore_lock import skipped_for_restore
 from opsplan.backup.stream import Stored, compress_to_file, widen_pipe
+from opsplan.backup.stream_zstd import compress_with_zstd, zstd_binary
 from opsplan.errors import REPEATED_AS_ERROR, BackupError, OpsplanError
 from opsplan.fsutil import (
     LockBusy,
@@ -300,10 +301,16 @@ class DatabaseBackupEngine:
             try:
                 widen_pipe(proc.stdout)
                 stream = self.progress_stream if self.progress_stream is not None else sys.stderr
+                zstd = zstd_binary()
                 with progress(estimate, f"database {attempt.kind} backup {attempt.row_id}", stream=stream) as advance:
-                    stored = compress_to_file(proc.stdout, attempt.directory / STREAM_FILE,
-                                              level=settings.compression_level,
-                                              threads=settings.compression_threads, advance=advance)
+                    if zstd is not None:  # the anchor's own compressor; raw bytes never pass through Python
+                        stored = compress_with_zstd(proc.stdout, attempt.directory / STREAM_FILE, zstd=zstd,
+                                                    level=settings.compression_level,
+                                                    threads=settings.compression_threads, advance=advance)
+                    else:
+                        stored = compress_to_file(proc.stdout, attempt.directory / STREAM_FILE,
+                                                  level=settings.compression_level,
+                                                  threads=settings.compression_threads, advance=advance)
                 rc = proc.wait()
             except BaseException:
                 proc.kill()
