@@ -10,6 +10,7 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -101,13 +102,30 @@ def compress_to_file(
 
 
 def copy_hashed(path: Path, sink: IO[bytes], hasher: StreamHasher) -> int:
-    """Copy a stored file into `sink` (a `zstd -d`'s stdin), hashing it on the way; returns bytes copied."""
+    """Copy a stored file into `sink` (a `zstd -d`'s stdin), hashing it on the way; returns bytes copied.
+
+    The hash of one chunk runs on a helper thread while the chunk is written (hashlib lets go of the
+    GIL), so hashing overlaps the pipe instead of stalling it; two buffers take turns, hashed in order.
+    """
     total = 0
-    with open(path, "rb") as handle:
-        for chunk in chunks(handle):
-            hasher.update(chunk)
+    buffers = (bytearray(READ_BYTES), bytearray(READ_BYTES))
+    with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as pool:
+        pending: Future[None] | None = None
+        turn = 0
+        while True:
+            buffer = buffers[turn % 2]  # its last hash finished before the one pending now was submitted
+            n = handle.readinto(buffer)
+            if not n:
+                break
+            chunk = memoryview(buffer)[:n]
+            if pending is not None:
+                pending.result()  # in order: the previous chunk is in the hash first
+            pending = pool.submit(hasher.update, chunk)
             sink.write(chunk)
-            total += len(chunk)
+            total += n
+            turn += 1
+        if pending is not None:
+            pending.result()
     return total
 
 
