@@ -52,6 +52,8 @@ def _row_json(row: Any, tz: str) -> dict[str, Any]:
         "files": [{"name": f.name, "role": f.role, "size": f.size, "hash": f"{f.hash_algorithm}:{f.hash}"}
                   for f in row.files],
         "pruned": local(row.pruned_at), "prune_reason": row.prune_reason,
+        # When the per-table figures were read from the prepared copy (None: not yet; `serve` does it).
+        "tables_captured": local(row.tables_captured_at), "tables": len(row.tables),
     }
 
 
