@@ -5,7 +5,8 @@ Why a process and not the in-process compressor (`stream.compress_to_file`): mea
 compressor and hashed the output on the same thread, so any pause of one stalled the others.
 Here the raw bytes go from mariabackup's pipe to zstd's with `splice(2)` (moved inside the kernel,
 counted, never copied into Python), zstd compresses on its own worker threads exactly as the
-anchor does, and a reader thread hashes (BLAKE2b) and writes only the compressed bytes. The file
+anchor does, and a reader thread hashes (BLAKE3 where the package is installed, else BLAKE2b:
+`hashing.stream_algorithm`) and writes only the compressed bytes. The file
 is written under a `.partial` name, fsynced and renamed, as before.
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
-from opsplan.backup.hashing import ALGORITHM, StreamHasher
+from opsplan.backup.hashing import StreamHasher, stream_algorithm
 from opsplan.backup.stream import PARTIAL_SUFFIX, PIPE_BYTES, READ_BYTES, Stored, chunks, widen_pipe
 from opsplan.errors import BackupError
 from opsplan.fsutil import fsync_dir, open_private
@@ -84,7 +85,7 @@ def compress_with_zstd(
     """Compress `source` (a pipe) through `zstd` into `dest` (0600), hashing the compressed bytes."""
     dest = Path(dest)
     partial = dest.with_name(dest.name + PARTIAL_SUFFIX)
-    hasher = StreamHasher()
+    hasher = StreamHasher(stream_algorithm())
     failure: list[BaseException] = []
     with tempfile.TemporaryFile() as errors, open_private(partial) as handle:
         proc = subprocess.Popen(zstd_args(zstd, level, threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -129,4 +130,4 @@ def compress_with_zstd(
         os.fsync(handle.fileno())
     os.rename(partial, dest)
     fsync_dir(dest.parent)
-    return Stored(dest, raw, hasher.bytes, ALGORITHM, hasher.hexdigest())
+    return Stored(dest, raw, hasher.bytes, hasher.algorithm, hasher.hexdigest())

@@ -58,7 +58,7 @@ def rehash(root: Path, backup: DbBackup, *, skip: frozenset[str] = frozenset()) 
         size = path.stat().st_size
         if size != stored.size:
             raise BackupError(f"{stored.name} of backup {backup.id} has {size} bytes, the catalog says {stored.size}")
-        if stored.name not in skip and hash_file(path) != stored.hash:
+        if stored.name not in skip and hash_file(path, algorithm=stored.hash_algorithm) != stored.hash:
             raise HashMismatch(_mismatch(backup, stored.name, stored.hash_algorithm))
 
 
@@ -77,7 +77,7 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
     stored = next((f for f in backup.files if f.name == STREAM_FILE), None) if check_hash else None
     if check_hash and stored is None:
         raise BackupError(f"{STREAM_FILE} of backup {backup.id} is not in the catalog")
-    hasher = StreamHasher() if stored is not None else None
+    hasher = StreamHasher(stored.hash_algorithm) if stored is not None else None
     zstd = shutil.which("zstd")
     with tempfile.TemporaryFile() as errors:
         decoder: subprocess.Popen[bytes] | None = None
