@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from mariadb_server import MariaDBServer  # noqa: E402
 from opsplan.backup.database.engine import DatabaseBackupEngine  # noqa: E402
+from opsplan.backup.hashing import BLAKE3, new_hash, stream_algorithm  # noqa: E402
 from opsplan.plan.models import Plan  # noqa: E402
 from opsplan.store.state import StateDB  # noqa: E402
 
@@ -116,7 +117,11 @@ def median(values: list[float]) -> float:
 def hash_speeds(megabytes: int = 512) -> dict[str, float]:
     data = os.urandom(64 * 1024 * 1024)
     result = {}
-    for name, make in (("sha256", hashlib.sha256), ("blake2b-256", lambda: hashlib.blake2b(digest_size=32))):
+    makers: list[tuple[str, Any]] = [("sha256", hashlib.sha256),
+                                     ("blake2b-256", lambda: hashlib.blake2b(digest_size=32))]
+    if stream_algorithm() == BLAKE3:
+        makers.append((BLAKE3, lambda: new_hash(BLAKE3)))
+    for name, make in makers:
         h = make()
         started = time.perf_counter()
         for _ in range(megabytes // 64):
@@ -150,7 +155,8 @@ def main() -> None:
     server = MariaDBServer(base_dir=base / "srv", extra_args=[
         "--innodb-buffer-pool-size=512M", "--innodb-log-file-size=512M", "--innodb-flush-log-at-trx-commit=0",
         "--skip-log-bin", "--plugin-load-add=ha_sequence"])
-    summary: dict[str, Any] = {"gigabytes_requested": args.gigabytes, "cpus": os.cpu_count()}
+    summary: dict[str, Any] = {"gigabytes_requested": args.gigabytes, "cpus": os.cpu_count(),
+                               "stream_hash": stream_algorithm()}
     try:
         server.start()
         t0 = time.monotonic()
