@@ -111,3 +111,17 @@ def test_a_capture_that_disagrees_with_the_restored_data_still_fails_the_drill(s
 def test_no_capture_job_when_the_plan_turns_table_checksums_off(setup_factory):
     setup = setup_factory(table_checksums=False)
     assert capture_jobs(setup.plan, setup.state) == []
+
+
+def test_the_capture_command_records_the_newest_backup(setup_factory):
+    import json
+
+    setup = setup_factory()
+    insert_rows(setup.server, 1, 7)
+    full = setup.engine().run("full")
+    res = setup.run_cli("capture", "--json")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert json.loads(res.stdout)["id"] == full.id
+    assert _orders_capture(setup, full.id).row_count == 7
+    listed = json.loads(setup.run_cli("list", "--json").stdout)
+    assert [(b["id"], b["tables_captured"] is not None, b["tables"]) for b in listed] == [(full.id, True, 1)]

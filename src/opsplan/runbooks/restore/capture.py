@@ -31,7 +31,7 @@ from opsplan.backup.database.engine import database_root
 from opsplan.backup.database.mariabackup import Mariabackup
 from opsplan.backup.database.verify import prepare_chain
 from opsplan.errors import OpsplanError, RunbookError
-from opsplan.fsutil import private_dir, remove_quietly
+from opsplan.fsutil import ensure_space, private_dir, remove_quietly
 from opsplan.jobs import Job
 from opsplan.plan.models import Plan
 from opsplan.runbooks.restore.integrity import (
@@ -108,6 +108,9 @@ def capture_backup(plan: Plan, state_db: StateDB, backup_id: int, *, tool: Maria
     if chain[-1].status != catalog.OK:
         raise RunbookError(f"backup {backup_id} is {chain[-1].status}, not ok")
     parent = private_dir(Path(plan.recovery.scratch_dir or Path(plan.backup.directory) / ".scratch"))
+    # The unpacked full plus one unpacked incremental at a time; say so before filling the disk.
+    ensure_space(parent, int(((chain[0].bytes_read or 0) + max((b.bytes_read or 0 for b in chain[1:]), default=0))
+                             * 1.1))
     scratch = Path(tempfile.mkdtemp(prefix=f"capture-{backup_id}-", dir=parent))
     socket_dir = Path(tempfile.mkdtemp(prefix="opsplan-capture-"))  # short: a unix socket path is 108 bytes
     server: ScratchServer | None = None
