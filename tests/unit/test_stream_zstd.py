@@ -53,16 +53,3 @@ def test_a_failing_zstd_is_one_line_naming_it(tmp_path):
     producer.wait()
     assert not (tmp_path / "backup.zst").exists()
 
-
-def test_copy_hashed_passes_every_byte_in_order_and_hashes_the_same_bytes(tmp_path):
-    from opsplan.backup.hashing import StreamHasher
-    from opsplan.backup.stream import READ_BYTES, copy_hashed
-
-    stored = tmp_path / "stream.zst"
-    stored.write_bytes(os.urandom(5 * READ_BYTES + 12345))  # several chunks, both buffers reused
-    hasher = StreamHasher()
-    sink = tmp_path / "copy"
-    with open(sink, "wb") as handle:
-        assert copy_hashed(stored, handle, hasher) == stored.stat().st_size
-    assert sink.read_bytes() == stored.read_bytes()
-    assert hasher.hexdigest() == hash_file(stored) and hasher.bytes == stored.stat().st_size

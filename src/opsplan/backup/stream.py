@@ -10,7 +10,6 @@ import contextlib
 import fcntl
 import os
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -99,34 +98,6 @@ def compress_to_file(
     os.rename(partial, dest)
     fsync_dir(dest.parent)
     return Stored(dest, raw, hasher.bytes, ALGORITHM, hasher.hexdigest())
-
-
-def copy_hashed(path: Path, sink: IO[bytes], hasher: StreamHasher) -> int:
-    """Copy a stored file into `sink` (a `zstd -d`'s stdin), hashing it on the way; returns bytes copied.
-
-    The hash of one chunk runs on a helper thread while the chunk is written (hashlib lets go of the
-    GIL), so hashing overlaps the pipe instead of stalling it; two buffers take turns, hashed in order.
-    """
-    total = 0
-    buffers = (bytearray(READ_BYTES), bytearray(READ_BYTES))
-    with open(path, "rb") as handle, ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash") as pool:
-        pending: Future[None] | None = None
-        turn = 0
-        while True:
-            buffer = buffers[turn % 2]  # its last hash finished before the one pending now was submitted
-            n = handle.readinto(buffer)
-            if not n:
-                break
-            chunk = memoryview(buffer)[:n]
-            if pending is not None:
-                pending.result()  # in order: the previous chunk is in the hash first
-            pending = pool.submit(hasher.update, chunk)
-            sink.write(chunk)
-            total += n
-            turn += 1
-        if pending is not None:
-            pending.result()
-    return total
 
 
 class _HashingReader:

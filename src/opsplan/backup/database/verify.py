@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.catalog import OK, DbBackup
 from opsplan.backup.database.engine import STREAM_FILE, database_root
 from opsplan.backup.database.mariabackup import Mariabackup, first_error
 from opsplan.backup.hashing import StreamHasher, hash_file
-from opsplan.backup.stream import copy_hashed, decompress_to, widen_pipe
+from opsplan.backup.stream import chunks, decompress_to
 from opsplan.errors import BackupError
 from opsplan.fsutil import private_dir, remove_quietly
 from opsplan.plan.models import Plan
@@ -69,8 +70,8 @@ def _mismatch(backup: DbBackup, name: str, algorithm: str) -> str:
 def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check_hash: bool = False) -> Path:
     """Decompress a stored stream into `dest` through mbstream -x.
 
-    `check_hash`: hash the stored bytes as they stream into the decompressor and raise HashMismatch
-    when they differ from the catalog (after the unpack: the caller must not trust `dest` then).
+    `check_hash`: hash the stored file while it unpacks (one pass over it) and raise HashMismatch
+    when it differs from the catalog (after the unpack: the caller must not trust `dest` then).
     """
     private_dir(dest)
     source = root / (backup.directory or "") / STREAM_FILE
@@ -81,17 +82,17 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
     zstd = shutil.which("zstd")
     with tempfile.TemporaryFile() as errors:
         decoder: subprocess.Popen[bytes] | None = None
+        feed: IO[bytes] | None = None
         if zstd is not None:
-            # `zstd -d | mbstream -x`, as an operator would type it: decompression and mbstream's
-            # writes run in their own processes (other cores); here only the stored bytes pass, hashed.
-            decoder = subprocess.Popen([zstd, "-d", "-q", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=errors)
-            assert decoder.stdin is not None and decoder.stdout is not None
+            # `zstd -d FILE | mbstream -x`, exactly as an operator would type it: decompression and
+            # mbstream's writes run in their own processes, and this process only hashes the stored
+            # file alongside (the same pages, from the page cache), so the hash adds no pipe hop.
+            decoder = subprocess.Popen([zstd, "-d", "-q", "-c", str(source)], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=errors)
+            assert decoder.stdout is not None
             proc = subprocess.Popen(tool.unpack_args(dest), stdin=decoder.stdout, stdout=subprocess.DEVNULL,
                                     stderr=errors)
             decoder.stdout.close()
-            feed = decoder.stdin
-            widen_pipe(feed)
         else:
             proc = subprocess.Popen(tool.unpack_args(dest), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                     stderr=errors)
@@ -99,11 +100,12 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
             feed = proc.stdin
         procs = [p for p in (decoder, proc) if p is not None]
         try:
-            if decoder is not None:
-                copy_hashed(source, feed, hasher or StreamHasher())
+            if feed is None:
+                if hasher is not None:
+                    _hash_into(source, hasher)
             else:
                 decompress_to(source, feed, hasher=hasher)
-            feed.close()
+                feed.close()
         except Exception as exc:
             for p in procs:
                 p.kill()
@@ -123,6 +125,12 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
                                                       or hasher.bytes != stored.size):
         raise HashMismatch(_mismatch(backup, stored.name, stored.hash_algorithm))
     return dest
+
+
+def _hash_into(path: Path, hasher: StreamHasher) -> None:
+    with open(path, "rb") as handle:
+        for chunk in chunks(handle):
+            hasher.update(chunk)
 
 
 def prepare_chain(root: Path, chain: list[DbBackup], scratch: Path, tool: Mariabackup, *,
