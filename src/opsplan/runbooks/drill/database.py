@@ -348,7 +348,7 @@ class DatabaseDrill:
                 "hashes": [f"every stored file under {self.root} present with its catalogued size",
                            "(the BLAKE2b of each stream is checked while it unpacks)"],
                 "unpack": [f"zstd -d <member>/backup.xbstream.zst | mbstream -x -C {work / 'unpack'}/<id>-<kind>",
-                           "hashing the stored bytes on the way; a mismatch fails the drill"],
+                           "hashing the stored file alongside; a mismatch fails the drill"],
                 "prepare": [f"{mb} --prepare --target-dir={work / 'unpack'}/<full> --use-memory={prepare_memory()}",
                             f"{mb} --prepare --target-dir=<full> --use-memory={prepare_memory()} "
                             "--incremental-dir=<each incremental, in order>"],
