@@ -134,6 +134,13 @@ def insert_rows(server: MariaDBServer, first: int, count: int) -> None:
         conn.close()
 
 
+def capture(setup: Setup, backup_id: int) -> None:
+    """What `serve` does after a backup: row counts and checksums from the prepared copy."""
+    from opsplan.runbooks.restore.capture import capture_backup
+
+    capture_backup(setup.plan, setup.state, backup_id)
+
+
 def restored_ids(setup: Setup, backup_id: int) -> list[int]:
     """Deep-verify `backup_id`, keep the prepared copy, start MariaDB on it and read the rows back."""
     base = Path(tempfile.mkdtemp(prefix="opsplan-rs-", dir="/tmp"))
@@ -171,7 +178,13 @@ def test_full_and_two_incrementals_each_restore_exactly_the_rows_before_them(set
         assert oct(directory.stat().st_mode & 0o777) == "0o700"
         assert all(oct((directory / f.name).stat().st_mode & 0o777) == "0o600" for f in row.files)
         assert not list(directory.rglob("*.partial"))
-    tables = {(t.schema_name, t.table_name): t for t in inc1.tables}
+    # The backup itself reads no table on the live server; the capture reads the prepared copy.
+    assert inc1.tables == [] and inc1.tables_captured_at is None
+    capture(setup, inc1.id)
+    with setup.state.session() as session:
+        captured = catalog.get_backup(session, inc1.id)
+        tables = {(t.schema_name, t.table_name): t for t in captured.tables}
+        assert captured.tables_captured_at is not None
     assert tables[("shop", "orders")].row_count == 15 and tables[("shop", "orders")].checksum
 
     assert restored_ids(setup, full.id) == list(range(1, 11))

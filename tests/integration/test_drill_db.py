@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import test_backup_db
-from test_backup_db import insert_rows
+from test_backup_db import capture, insert_rows
 
 from opsplan.backup.database.catalog import DbBackupTable
 from opsplan.backup.database.engine import STREAM_FILE
@@ -37,6 +37,7 @@ def _chain(setup):
     inc1 = setup.engine().run("incremental")
     insert_rows(setup.server, 16, 7)
     inc2 = setup.engine().run("incremental")
+    capture(setup, inc2.id)  # as `serve` does after a backup
     return full, inc1, inc2
 
 
@@ -65,7 +66,7 @@ def test_drill_over_full_and_incrementals_passes_and_leaves_the_server_alone(set
     # Exactly the data of the last backup: 22 rows and the checksum captured then.
     assert orders["ok"] and orders["rows_actual"] == orders["rows_expected"] == 22
     assert orders["checksum_actual"] == orders["checksum_expected"] is not None
-    assert all(x["ok"] for x in result["tables"])
+    assert all(x["ok"] for x in result["tables"]) and result["capture_recorded"] is False
     report = Path(result["report"])
     assert report.is_file() and "RTO" in report.read_text(encoding="utf-8")
     assert not list(Path(setup.plan.backup.directory).glob(".drill-*"))  # scratch removed
@@ -92,6 +93,13 @@ def test_rpo_is_the_age_of_the_tip_at_the_time_of_the_drill(setup_factory):
     assert result["status"] == "ok", result["reason"]
     assert result["rpo_seconds"] == pytest.approx(30 * 3600, abs=1)
     assert result["rpo_met"] is False and result["rto_met"] is True
+    # No capture yet (serve had not run): the drill recorded it from its own restore.
+    assert result["capture_recorded"] is True
+    orders = next(x for x in result["tables"] if x["name"] == "shop.orders")
+    assert orders["ok"] and orders["rows_actual"] == 5 and not orders["captured"]
+    with setup.state.session() as session:
+        capture_row = session.query(DbBackupTable).filter_by(backup_id=full.id, table_name="orders").one()
+        assert (capture_row.row_count, capture_row.checksum is not None) == (5, True)
     kept = Path(result["scratch_dir"])
     assert (kept / "data" / "shop").is_dir()  # --keep
     samples = {s.name: s.value for s in drill_results.DrillCollector(setup.plan, setup.state).collect()}
@@ -136,9 +144,10 @@ def test_a_restored_table_that_differs_from_its_capture_fails_verify(setup_facto
     setup = setup_factory()
     insert_rows(setup.server, 1, 8)
     full = setup.engine().run("full")
+    capture(setup, full.id)
     with setup.state.session() as session:  # as if the backup had held other data than it claims
-        capture = session.query(DbBackupTable).filter_by(backup_id=full.id, table_name="orders").one()
-        capture.checksum = (capture.checksum or 0) + 1
+        orders = session.query(DbBackupTable).filter_by(backup_id=full.id, table_name="orders").one()
+        orders.checksum = (orders.checksum or 0) + 1
     result = run_drill(setup.plan, setup.state, {}, environ=setup.environ, clock=time.time)
     assert (result["status"], result["failed_step"]) == ("failed", "verify")
     assert "shop.orders: checksum differs" in result["reason"]

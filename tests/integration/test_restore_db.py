@@ -119,6 +119,7 @@ def three_backups(setup: test_backup_db.Setup) -> Any:
     insert_rows(setup.server, 16, 7)
     last = setup.engine().run("incremental")
     assert (last.kind, last.status) == ("incremental", "ok")
+    test_backup_db.capture(setup, last.id)  # as `serve` does after a backup
     return last
 
 

@@ -38,3 +38,23 @@ def test_progress_without_a_terminal_logs_plain_lines(caplog) -> None:
     assert len(lines) == 2
     assert lines[0].startswith("copy shard: 2.0 MB of 3.0 MB (67%)")
     assert "(100%)" in lines[-1] and "0s left" in lines[-1]
+
+
+def test_a_stored_hash_is_checked_with_its_own_algorithm(tmp_path: Path) -> None:
+    import pytest
+
+    from opsplan.backup.hashing import BLAKE3, new_hash, stream_algorithm
+    from opsplan.errors import BackupError
+
+    path = tmp_path / "stream.zst"
+    path.write_bytes(b"backup bytes" * 1000)
+    # Files recorded by earlier versions (BLAKE2b) still verify whatever new streams use.
+    assert hash_file(path, algorithm=ALGORITHM) == hashlib.blake2b(path.read_bytes(), digest_size=32).hexdigest()
+    assert hash_file(path, algorithm="sha256") == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert stream_algorithm() in (ALGORITHM, BLAKE3)
+    if stream_algorithm() == BLAKE3:
+        import blake3  # type: ignore[import-not-found,unused-ignore]
+
+        assert hash_file(path, algorithm=BLAKE3) == blake3.blake3(path.read_bytes()).hexdigest()
+    with pytest.raises(BackupError, match="unknown hash algorithm 'md5'"):
+        new_hash("md5")

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from mariadb_server import MariaDBServer
-from opsplan.backup.database.server import table_checks
 from opsplan.errors import RunbookError
+from opsplan.runbooks.restore.capture import scan_tables
 from opsplan.runbooks.restore.integrity import TableCapture, check_integrity
 
 pytestmark = pytest.mark.mariadb
@@ -36,13 +36,8 @@ def params(server: MariaDBServer) -> dict[str, Any]:
 
 
 def capture(server: MariaDBServer, schema: str) -> list[TableCapture]:
-    """What the backup engine records, through its own capture function."""
-    conn = server.root_connect()
-    try:
-        return [TableCapture(c.schema, c.table, c.rows, c.checksum)
-                for c in table_checks(conn, 1 << 30) if c.schema == schema]
-    finally:
-        conn.close()
+    """What a backup's capture records, through the capture's own scan."""
+    return scan_tables(params(server), 1 << 30, databases=[schema])
 
 
 def test_an_unchanged_database_passes_with_every_table_compared(mariadb_server, shop):

@@ -100,17 +100,6 @@ def compress_to_file(
     return Stored(dest, raw, hasher.bytes, ALGORITHM, hasher.hexdigest())
 
 
-def copy_hashed(path: Path, sink: IO[bytes], hasher: StreamHasher) -> int:
-    """Copy a stored file into `sink` (a `zstd -d`'s stdin), hashing it on the way; returns bytes copied."""
-    total = 0
-    with open(path, "rb") as handle:
-        for chunk in chunks(handle):
-            hasher.update(chunk)
-            sink.write(chunk)
-            total += len(chunk)
-    return total
-
-
 class _HashingReader:
     """What the decompressor reads from: the stored file, hashed on the way (one pass over it)."""
 

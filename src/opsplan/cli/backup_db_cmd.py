@@ -1,4 +1,4 @@
-"""`opsplan backup db | list | prune | verify | check`: the database (mariabackup) commands."""
+"""`opsplan backup db | list | prune | verify | check | capture`: the database (mariabackup) commands."""
 
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def _row_json(row: Any, tz: str) -> dict[str, Any]:
         "files": [{"name": f.name, "role": f.role, "size": f.size, "hash": f"{f.hash_algorithm}:{f.hash}"}
                   for f in row.files],
         "pruned": local(row.pruned_at), "prune_reason": row.prune_reason,
+        # When the per-table figures were read from the prepared copy (None: not yet; `serve` does it).
+        "tables_captured": local(row.tables_captured_at), "tables": len(row.tables),
     }
 
 
@@ -166,6 +168,29 @@ def backup_verify(ctx: typer.Context,
         raise typer.Exit(1)
 
 
+def backup_capture(ctx: typer.Context,
+                   backup_id: int = typer.Argument(None, help="The backup (default: the newest ok backup)."),
+                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """Record per-table row counts and checksums from a backup's prepared copy (what serve does after a backup)."""
+    from opsplan.backup.database import catalog
+    from opsplan.runbooks.restore.capture import capture_backup
+
+    plan = plan_from(ctx)
+    with one_line_errors(), state_db(plan) as db:
+        if backup_id is None:
+            with db.session() as session:
+                tip = catalog.last_chain_tip(session)
+                backup_id = tip.id if tip is not None else None
+            if backup_id is None:
+                fail(t("backup.capture.none", plan.language))
+        result = capture_backup(plan, db, backup_id)
+    if as_json:
+        print_json({"id": result.backup_id, "tables": result.tables, "seconds": round(result.seconds, 3)})
+        return
+    out.print(t("backup.capture.done", plan.language, id=result.backup_id, tables=result.tables,
+                seconds=result.seconds), markup=False)
+
+
 def backup_check(ctx: typer.Context,
                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """Tell what a database backup here lacks: privileges, binaries, space and permissions."""
@@ -239,4 +264,5 @@ def register(group: typer.Typer) -> None:
     group.command("prune")(backup_prune)
     group.command("verify")(backup_verify)
     group.command("check")(backup_check)
+    group.command("capture")(backup_capture)
 

@@ -363,7 +363,8 @@ class DatabaseBackup(Strict):
     max_chain_length: int = Field(default=7, ge=1, le=1000)
     compression_level: int = Field(default=3, ge=1, le=22)
     compression_threads: int = Field(default=0, ge=0, le=1024, description="zstd worker threads; 0 = one per CPU core")
-    # Row count + CHECKSUM TABLE per table at backup time, for the restore drill to compare.
+    # Capture and compare table checksums: row count + CHECKSUM TABLE per table, read from the backup's
+    # prepared copy on a scratch server after the backup (never the live server); drills compare with them.
     table_checksums: bool = True
     table_checksum_max_bytes: int = Field(default=256 * 1024 * 1024, ge=0, le=MAX_SIZE,
                                           description="tables larger than this get a row count only")

@@ -1,4 +1,7 @@
-"""Recovery drills (seed §2.2 quarterly, §4.2): restore into a scratch server, never the live one."""
+"""Recovery drills (seed §2.2 quarterly, §4.2): restore into a scratch server, never the live one.
+
+Also the table capture after each database backup: the backup's row counts and checksums, read
+from its prepared copy on a scratch server (what the drill compares a restore with)."""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from opsplan.stages.part import Stage, StageContext, StagePart
 
 def build(ctx: StageContext) -> StagePart:
     from opsplan.runbooks.drill.jobs import database_drill_jobs, model_drill_jobs  # when serve builds it
+    from opsplan.runbooks.restore.capture import capture_jobs
 
     plan, db = ctx.plan, ctx.state_db
     return StagePart(collectors=[drill_results.DrillCollector(plan, db)],
-                     jobs=database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db))
+                     jobs=(database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db)
+                           + capture_jobs(plan, db)))
 
 
 STAGE = Stage("recovery", build, families=lambda: drill_results.METRICS)

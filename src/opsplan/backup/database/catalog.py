@@ -57,6 +57,8 @@ class DbBackup(Base):
     verify_reason: Mapped[str | None] = mapped_column(Text)
     pruned_at: Mapped[float | None] = mapped_column(Float)
     prune_reason: Mapped[str | None] = mapped_column(Text)
+    # When `tables` was captured from the prepared copy (None: not yet; see runbooks/restore/capture.py).
+    tables_captured_at: Mapped[float | None] = mapped_column(Float)
 
     files: Mapped[list[DbBackupFile]] = relationship(
         back_populates="backup", cascade="all, delete-orphan", lazy="selectin", order_by="DbBackupFile.id")
@@ -86,7 +88,8 @@ class DbBackupFile(Base):
 
 
 class DbBackupTable(Base):
-    """Row count and CHECKSUM TABLE at backup time, so a restore drill can compare cheaply."""
+    """Row count and CHECKSUM TABLE of the backup's data (its consistent point), so a restore drill
+    can compare cheaply. Captured from the prepared copy on a scratch server, never the live one."""
 
     __tablename__ = "backup_db_table"
 
@@ -162,6 +165,18 @@ def last_finished(session: Session, target: str = DATABASE_TARGET) -> DbBackup |
     query = (select(DbBackup).where(DbBackup.target == target, DbBackup.status != RUNNING)
              .order_by(DbBackup.started_at.desc(), DbBackup.id.desc()).limit(1))
     return session.scalars(query).first()
+
+
+def uncaptured_tip(session: Session, target: str = DATABASE_TARGET) -> DbBackup | None:
+    """The newest ok backup whose tables were not captured yet (the one a drill compares with)."""
+    tip = last_chain_tip(session, target)
+    return tip if tip is not None and tip.tables_captured_at is None else None
+
+
+def record_tables(session: Session, backup: DbBackup, tables: list[DbBackupTable], when: float) -> None:
+    """Replace `backup`'s per-table capture and mark it captured at `when`."""
+    backup.tables = tables
+    backup.tables_captured_at = when
 
 
 def catalog_created_at(session: Session) -> float | None:

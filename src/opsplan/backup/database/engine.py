@@ -2,7 +2,9 @@
 
 Order of a run: recover rows of killed runs → catalog row 'running' → lock → preflight (password,
 server, chain rule, space) → mariabackup --stream=xbstream | zstd | hash → checkpoints and binlog
-position from --extra-lsndir → table checks → row 'ok'. Any failure on the way, the preflight
+position from --extra-lsndir → row 'ok'. The live server's tables are not scanned: their row counts
+and checksums are captured later from the prepared copy (runbooks/restore/capture.py), off the
+backup's critical path and at the backup's own consistent point. Any failure on the way, the preflight
 included, ends the row as 'failed' with one line and removes that backup's directory.
 """
 
@@ -28,7 +30,6 @@ from opsplan.backup.database.catalog import (
     RUNNING,
     DbBackup,
     DbBackupFile,
-    DbBackupTable,
 )
 from opsplan.backup.database.mariabackup import (
     Mariabackup,
@@ -37,11 +38,12 @@ from opsplan.backup.database.mariabackup import (
     parse_info,
     sweep_legacy_option_dirs,
 )
-from opsplan.backup.database.server import connect, server_version, table_checks
+from opsplan.backup.database.server import connect, server_version
 from opsplan.backup.hashing import ALGORITHM, hash_file
 from opsplan.backup.progress import progress
 from opsplan.backup.restore_lock import skipped_for_restore
 from opsplan.backup.stream import Stored, compress_to_file, widen_pipe
+from opsplan.backup.stream_zstd import compress_with_zstd, zstd_binary
 from opsplan.errors import REPEATED_AS_ERROR, BackupError, OpsplanError
 from opsplan.fsutil import (
     LockBusy,
@@ -232,7 +234,6 @@ class DatabaseBackupEngine:
             log.error("retention after the backup failed: %s", exc)
 
     def _take(self, attempt: _Attempt, password: str | None) -> None:
-        settings = self.plan.backup.database
         conn = connect(self.plan.database, password)
         try:
             version = server_version(conn)
@@ -247,7 +248,6 @@ class DatabaseBackupEngine:
             if attempt.parent is not None:
                 catalog.check_chain_link(attempt.parent, checkpoints.from_lsn)
             remove_quietly(work)
-            checks = table_checks(conn, settings.table_checksum_max_bytes) if settings.table_checksums else []
         finally:
             conn.close()
         files = [DbBackupFile(name=STREAM_FILE, role="stream", size=stored.bytes_stored,
@@ -267,8 +267,6 @@ class DatabaseBackupEngine:
             row.tool_version = info.tool_version or self.tool.version()
             row.server_version = info.server_version or version
             row.files = files
-            row.tables = [DbBackupTable(schema_name=c.schema, table_name=c.table, row_count=c.rows,
-                                        checksum=c.checksum) for c in checks]
         log.info("database backup %d ok: %s, %d bytes read, %d stored, LSN %s..%s", attempt.row_id, attempt.kind,
                  stored.bytes_read, stored.bytes_stored, checkpoints.from_lsn, checkpoints.to_lsn)
 
@@ -303,10 +301,16 @@ class DatabaseBackupEngine:
             try:
                 widen_pipe(proc.stdout)
                 stream = self.progress_stream if self.progress_stream is not None else sys.stderr
+                zstd = zstd_binary()
                 with progress(estimate, f"database {attempt.kind} backup {attempt.row_id}", stream=stream) as advance:
-                    stored = compress_to_file(proc.stdout, attempt.directory / STREAM_FILE,
-                                              level=settings.compression_level,
-                                              threads=settings.compression_threads, advance=advance)
+                    if zstd is not None:  # the anchor's own compressor; raw bytes never pass through Python
+                        stored = compress_with_zstd(proc.stdout, attempt.directory / STREAM_FILE, zstd=zstd,
+                                                    level=settings.compression_level,
+                                                    threads=settings.compression_threads, advance=advance)
+                    else:
+                        stored = compress_to_file(proc.stdout, attempt.directory / STREAM_FILE,
+                                                  level=settings.compression_level,
+                                                  threads=settings.compression_threads, advance=advance)
                 rc = proc.wait()
             except BaseException:
                 proc.kill()

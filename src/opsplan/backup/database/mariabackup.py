@@ -195,11 +195,17 @@ class Mariabackup:
     def unpack_args(self, directory: Path) -> list[str]:
         return [self._resolve(self.mbstream), "-x", "-C", str(directory)]
 
-    def prepare(self, target_dir: Path, *, incremental_dir: Path | None = None, timeout: float = 3600) -> None:
-        """`--prepare` a full copy; with `incremental_dir`, apply that incremental onto it."""
-        args = [self._resolve(self.binary), "--prepare", f"--target-dir={target_dir}"]
+    def prepare_args(self, target_dir: Path, *, incremental_dir: Path | None = None,
+                     use_memory: int | None = None) -> list[str]:
+        memory = prepare_memory() if use_memory is None else use_memory
+        args = [self._resolve(self.binary), "--prepare", f"--target-dir={target_dir}", f"--use-memory={memory}"]
         if incremental_dir is not None:
             args.append(f"--incremental-dir={incremental_dir}")
+        return args
+
+    def prepare(self, target_dir: Path, *, incremental_dir: Path | None = None, timeout: float = 3600) -> None:
+        """`--prepare` a full copy; with `incremental_dir`, apply that incremental onto it."""
+        args = self.prepare_args(target_dir, incremental_dir=incremental_dir)
         res = self._run(args, timeout=timeout)
         if res.returncode != 0:
             what = f"applying {incremental_dir.name}" if incremental_dir else "preparing the full"
@@ -230,6 +236,28 @@ class Mariabackup:
             raise BackupError(f"{what or Path(args[0]).name} did not finish within {timeout:.0f}s") from None
         except OSError as exc:
             raise BackupError(f"cannot run {args[0]}: {exc.strerror or exc}") from None
+
+
+# --use-memory for --prepare: the buffer pool crash recovery runs in (mariabackup's default is 100 MiB,
+# so applying a large redo log or incremental pages re-reads pages it just evicted). A quarter of the
+# memory available now (the live server's buffer pool is already taken out of it), within bounds.
+PREPARE_MEMORY_MIN = 128 * 1024 * 1024
+PREPARE_MEMORY_MAX = 2 * 1024 * 1024 * 1024
+
+
+def prepare_memory(meminfo: Path = Path("/proc/meminfo")) -> int:
+    """Bytes for `--use-memory`: a quarter of MemAvailable, between 128 MiB and 2 GiB."""
+    available = None
+    try:
+        for line in meminfo.read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("MemAvailable:"):
+                available = int(line.split()[1]) * 1024
+                break
+    except (OSError, ValueError, IndexError):
+        available = None
+    if available is None:
+        return PREPARE_MEMORY_MIN
+    return max(PREPARE_MEMORY_MIN, min(PREPARE_MEMORY_MAX, available // 4))
 
 
 def missing_privileges(grants: Iterable[str], required: Iterable[str] = REQUIRED_PRIVILEGES) -> list[str]:

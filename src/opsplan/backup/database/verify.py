@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.catalog import OK, DbBackup
-from opsplan.backup.database.engine import database_root
+from opsplan.backup.database.engine import STREAM_FILE, database_root
 from opsplan.backup.database.mariabackup import Mariabackup, first_error
 from opsplan.backup.hashing import StreamHasher, hash_file
-from opsplan.backup.stream import copy_hashed, decompress_to, widen_pipe
+from opsplan.backup.stream import chunks, decompress_to
 from opsplan.errors import BackupError
 from opsplan.fsutil import private_dir, remove_quietly
 from opsplan.plan.models import Plan
@@ -58,7 +59,7 @@ def rehash(root: Path, backup: DbBackup, *, skip: frozenset[str] = frozenset()) 
         size = path.stat().st_size
         if size != stored.size:
             raise BackupError(f"{stored.name} of backup {backup.id} has {size} bytes, the catalog says {stored.size}")
-        if stored.name not in skip and hash_file(path) != stored.hash:
+        if stored.name not in skip and hash_file(path, algorithm=stored.hash_algorithm) != stored.hash:
             raise HashMismatch(_mismatch(backup, stored.name, stored.hash_algorithm))
 
 
@@ -69,31 +70,29 @@ def _mismatch(backup: DbBackup, name: str, algorithm: str) -> str:
 def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check_hash: bool = False) -> Path:
     """Decompress a stored stream into `dest` through mbstream -x.
 
-    `check_hash`: hash the stored bytes as they stream into the decompressor and raise HashMismatch
-    when they differ from the catalog (after the unpack: the caller must not trust `dest` then).
+    `check_hash`: hash the stored file while it unpacks (one pass over it) and raise HashMismatch
+    when it differs from the catalog (after the unpack: the caller must not trust `dest` then).
     """
-    from opsplan.backup.database.engine import STREAM_FILE
-
     private_dir(dest)
     source = root / (backup.directory or "") / STREAM_FILE
     stored = next((f for f in backup.files if f.name == STREAM_FILE), None) if check_hash else None
     if check_hash and stored is None:
         raise BackupError(f"{STREAM_FILE} of backup {backup.id} is not in the catalog")
-    hasher = StreamHasher() if stored is not None else None
+    hasher = StreamHasher(stored.hash_algorithm) if stored is not None else None
     zstd = shutil.which("zstd")
     with tempfile.TemporaryFile() as errors:
         decoder: subprocess.Popen[bytes] | None = None
+        feed: IO[bytes] | None = None
         if zstd is not None:
-            # `zstd -d | mbstream -x`, as an operator would type it: decompression and mbstream's
-            # writes run in their own processes (other cores); here only the stored bytes pass, hashed.
-            decoder = subprocess.Popen([zstd, "-d", "-q", "-c"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=errors)
-            assert decoder.stdin is not None and decoder.stdout is not None
+            # `zstd -d FILE | mbstream -x`, exactly as an operator would type it: decompression and
+            # mbstream's writes run in their own processes, and this process only hashes the stored
+            # file alongside (the same pages, from the page cache), so the hash adds no pipe hop.
+            decoder = subprocess.Popen([zstd, "-d", "-q", "-c", str(source)], stdin=subprocess.DEVNULL,
+                                       stdout=subprocess.PIPE, stderr=errors)
+            assert decoder.stdout is not None
             proc = subprocess.Popen(tool.unpack_args(dest), stdin=decoder.stdout, stdout=subprocess.DEVNULL,
                                     stderr=errors)
             decoder.stdout.close()
-            feed = decoder.stdin
-            widen_pipe(feed)
         else:
             proc = subprocess.Popen(tool.unpack_args(dest), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                     stderr=errors)
@@ -101,11 +100,12 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
             feed = proc.stdin
         procs = [p for p in (decoder, proc) if p is not None]
         try:
-            if decoder is not None:
-                copy_hashed(source, feed, hasher or StreamHasher())
+            if feed is None:
+                if hasher is not None:
+                    _hash_into(source, hasher)
             else:
                 decompress_to(source, feed, hasher=hasher)
-            feed.close()
+                feed.close()
         except Exception as exc:
             for p in procs:
                 p.kill()
@@ -127,12 +127,22 @@ def unpack(root: Path, backup: DbBackup, dest: Path, tool: Mariabackup, *, check
     return dest
 
 
-def prepare_chain(root: Path, chain: list[DbBackup], scratch: Path, tool: Mariabackup) -> Path:
-    """Unpack and prepare `chain` (full first) under `scratch`; returns the prepared datadir copy."""
-    full = unpack(root, chain[0], scratch / f"{chain[0].id}-full", tool)
+def _hash_into(path: Path, hasher: StreamHasher) -> None:
+    with open(path, "rb") as handle:
+        for chunk in chunks(handle):
+            hasher.update(chunk)
+
+
+def prepare_chain(root: Path, chain: list[DbBackup], scratch: Path, tool: Mariabackup, *,
+                  check_hash: bool = False) -> Path:
+    """Unpack and prepare `chain` (full first) under `scratch`; returns the prepared datadir copy.
+
+    `check_hash`: each stored stream's hash is checked as it unpacks (one read of it; HashMismatch).
+    """
+    full = unpack(root, chain[0], scratch / f"{chain[0].id}-full", tool, check_hash=check_hash)
     tool.prepare(full)
     for incremental in chain[1:]:
-        inc_dir = unpack(root, incremental, scratch / f"{incremental.id}-incremental", tool)
+        inc_dir = unpack(root, incremental, scratch / f"{incremental.id}-incremental", tool, check_hash=check_hash)
         tool.prepare(full, incremental_dir=inc_dir)
         remove_quietly(inc_dir)  # scratch space is finite: one incremental at a time
     return full
@@ -161,13 +171,14 @@ def verify_backup(
     try:
         if backup.status != OK:
             raise BackupError(f"backup {backup_id} is {backup.status}, not ok")
+        # A deep verify reads each stream once: its hash is checked while it unpacks.
         for member in chain:
-            rehash(root, member)
+            rehash(root, member, skip=frozenset({STREAM_FILE}) if deep else frozenset())
         if deep:
             parent = private_dir(scratch_dir or Path(plan.backup.directory) / ".scratch")
             scratch = Path(tempfile.mkdtemp(prefix=f"verify-{backup_id}-", dir=parent))
             try:
-                prepared = prepare_chain(root, chain, scratch, tool)
+                prepared = prepare_chain(root, chain, scratch, tool, check_hash=True)
                 if keep_prepared is not None:
                     prepared.rename(keep_prepared)
             finally:

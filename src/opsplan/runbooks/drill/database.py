@@ -5,7 +5,8 @@ Steps: choose the chain (and record the drill) → check the stored files are th
 member, hashing its stored bytes on the way (one pass; a mismatch fails the drill) →
 prepare the full, then apply each incremental → `mariabackup --move-back` into a scratch datadir →
 start a scratch mariadbd on it (own socket, free 127.0.0.1 port) → replay the archived binlogs when
-the binlog archive is there → CHECK TABLE and the row counts/checksums captured at backup time.
+the binlog archive is there → CHECK TABLE and the row counts/checksums captured from the tip's
+prepared copy (`restore/capture.py`; when the tip has none yet, this drill records them instead).
 Everything lives in `<backup.directory>/.drill-<run>` and goes when the drill ends (`keep` keeps it).
 
 RTO is the time to a verified restore (the sum of the phases); time to service stops when the
@@ -29,7 +30,7 @@ from rich.console import Console
 
 from opsplan.backup.database import catalog
 from opsplan.backup.database.engine import STREAM_FILE, database_root
-from opsplan.backup.database.mariabackup import Mariabackup
+from opsplan.backup.database.mariabackup import Mariabackup, prepare_memory
 from opsplan.backup.database.verify import HashMismatch, rehash, unpack
 from opsplan.errors import OpsplanError, RunbookError
 from opsplan.fsutil import ensure_space, private_dir, remove_quietly
@@ -39,7 +40,9 @@ from opsplan.runbooks.drill import binlogs as drill_binlogs
 from opsplan.runbooks.drill import results as drill_results
 from opsplan.runbooks.drill.report import write_report
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
-from opsplan.runbooks.restore.integrity import captures_of, check_integrity
+from opsplan.runbooks.restore.capture import record as record_capture
+from opsplan.runbooks.restore.capture import scan_tables
+from opsplan.runbooks.restore.integrity import TableCapture, captures_of, check_integrity
 from opsplan.runbooks.restore.scratch import ScratchServer
 from opsplan.store.state import StateDB
 
@@ -232,16 +235,31 @@ class DatabaseDrill:
         self._phase(ctx, "replay", self.timer() - started)
         return StepResult(True, t("drill.replayed", self.plan.language, n=len(files)))
 
+    def _expected(self, ctx: RunContext, server: ScratchServer) -> list[TableCapture]:
+        """The tip's capture to compare with. When it has none yet (`serve` captures after each backup),
+        this restore is the backup's prepared copy: its figures are recorded now and nothing is compared
+        against them in this drill (they came from this very server)."""
+        tip_id = ctx.state["backup_ids"][-1]
+        with self.state_db.session() as session:
+            captured = catalog.get_backup(session, tip_id).tables_captured_at is not None
+        if captured:
+            return captures_of(self.state_db, tip_id)
+        settings = self.plan.backup.database
+        if settings.table_checksums and not ctx.state.get("capture_recorded"):
+            record_capture(self.state_db, tip_id,
+                           scan_tables(server.connect_params(), settings.table_checksum_max_bytes), self.clock())
+            ctx.state["capture_recorded"] = True
+        return []
+
     def verify(self, ctx: RunContext) -> StepResult:
         started = self.timer()
         server = self._started(ctx)
-        tip_id = ctx.state["backup_ids"][-1]
-        captures = captures_of(self.state_db, tip_id)
         # After a binlog replay the data is newer than the capture: CHECK TABLE only. The capture is
         # compared in its own pass before the replay (see `verify_capture`).
-        report = check_integrity(server.connect_params(), [] if ctx.state.get("binlogs_replayed") else captures)
+        expected = [] if ctx.state.get("binlogs_replayed") else self._expected(ctx, server)
+        report = check_integrity(server.connect_params(), expected)
         ctx.state["tables"] = [r.as_dict() for r in report.tables]
-        ctx.state["captured_tables"] = len(captures)
+        ctx.state["captured_tables"] = len(expected)
         self._phase(ctx, "verify", self.timer() - started + float(ctx.state.get("capture_seconds", 0.0)))
         if not report.ok:
             return StepResult(False, report.summary())
@@ -254,7 +272,7 @@ class DatabaseDrill:
             return StepResult(True, t("drill.no_binlogs", self.plan.language))
         started = self.timer()
         server = self._started(ctx)
-        report = check_integrity(server.connect_params(), captures_of(self.state_db, ctx.state["backup_ids"][-1]))
+        report = check_integrity(server.connect_params(), self._expected(ctx, server))
         ctx.state["capture_seconds"] = self.timer() - started
         ctx.state["capture_tables"] = [r.as_dict() for r in report.failures]
         return StepResult(report.ok, report.summary())
@@ -315,6 +333,8 @@ class DatabaseDrill:
             "tables": ctx.state.get("tables", []) or ctx.state.get("capture_tables", []),
             "scratch_dir": str(self.work_dir(ctx)) if self.params.get("keep") else None,
             "port": ctx.state.get("port"),
+            # True: the tip had no capture yet; this drill recorded it and compared nothing against it.
+            "capture_recorded": bool(ctx.state.get("capture_recorded")),
         }
 
     # --- dry run -------------------------------------------------------------------------------------
@@ -328,9 +348,10 @@ class DatabaseDrill:
                 "hashes": [f"every stored file under {self.root} present with its catalogued size",
                            "(the BLAKE2b of each stream is checked while it unpacks)"],
                 "unpack": [f"zstd -d <member>/backup.xbstream.zst | mbstream -x -C {work / 'unpack'}/<id>-<kind>",
-                           "hashing the stored bytes on the way; a mismatch fails the drill"],
-                "prepare": [f"{mb} --prepare --target-dir={work / 'unpack'}/<full>",
-                            f"{mb} --prepare --target-dir=<full> --incremental-dir=<each incremental, in order>"],
+                           "hashing the stored file alongside; a mismatch fails the drill"],
+                "prepare": [f"{mb} --prepare --target-dir={work / 'unpack'}/<full> --use-memory={prepare_memory()}",
+                            f"{mb} --prepare --target-dir=<full> --use-memory={prepare_memory()} "
+                            "--incremental-dir=<each incremental, in order>"],
                 "copy_back": [" ".join(self.copy_back_args(ctx))],
                 "start": [f"mariadbd --no-defaults --datadir={work / 'data'} --socket={self.socket_path(ctx)} "
                           "--bind-address=127.0.0.1 --port=<free> --skip-slave-start --event-scheduler=DISABLED"],

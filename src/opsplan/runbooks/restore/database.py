@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from opsplan.backup.database.engine import database_root
-from opsplan.backup.database.mariabackup import Mariabackup
+from opsplan.backup.database.mariabackup import Mariabackup, prepare_memory
 from opsplan.backup.database.verify import prepare_chain
 from opsplan.errors import BackupError, RunbookError
 from opsplan.fsutil import private_dir, remove_quietly
@@ -208,7 +208,11 @@ class RestoreDb:
         private_dir(scratch)
         ctx.state["scratch"] = str(scratch)
         started = time.monotonic()
-        prepared = prepare_chain(root, chain, scratch, self.tool)
+        try:  # the streams' hashes are checked as they unpack, before anything is moved
+            prepared = prepare_chain(root, chain, scratch, self.tool, check_hash=True)
+        except BackupError as exc:
+            remove_quietly(scratch)
+            raise RunbookError(str(exc)) from None
         timings["prepare_seconds"] = time.monotonic() - started
 
         owner = self._make_room(ctx)
@@ -288,14 +292,15 @@ class RestoreDb:
         root = database_root(self.plan)
         scratch = self._scratch_dir(ctx.run_id)
         lines = [f"backup {chain[-1].id}: chain {' -> '.join(f'{b.id} ({b.kind})' for b in chain)}",
-                 f"check LSN links and the stored files' hashes under {root}"]
+                 f"check LSN links and the stored files' hashes under {root} (each stream's while it unpacks)"]
         work = scratch / f"{chain[0].id}-full"
         for i, member in enumerate(chain):
             dest = work if i == 0 else scratch / f"{member.id}-incremental"
             source = root / (member.directory or "")
             lines.append(f"zstd -d < {source}/... | {' '.join(self.tool.unpack_args(dest))}")
             extra = [] if i == 0 else [f"--incremental-dir={dest}"]
-            lines.append(" ".join(["mariabackup", "--prepare", f"--target-dir={work}", *extra]))
+            lines.append(" ".join(["mariabackup", "--prepare", f"--target-dir={work}",
+                                   f"--use-memory={prepare_memory()}", *extra]))
         if self.in_place:
             lines.append(f"mv {self.datadir} {files.aside_path(self.datadir, ctx.run_id)}  (kept)")
         else:

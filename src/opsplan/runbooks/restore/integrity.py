@@ -1,5 +1,6 @@
 """Consistency of a restored database: CHECK TABLE on every table, and each user table's row count
-and CHECKSUM TABLE against the values captured when the backup was taken (catalog `backup_db_table`).
+and CHECKSUM TABLE against the values captured from the backup's prepared copy (catalog
+`backup_db_table`, see capture.py).
 
 CHECK TABLE, COUNT(*) and CHECKSUM TABLE run over SQL on a few connections in parallel (biggest
 tables first; each statement a task, so one big table still uses every connection), and a table
@@ -26,7 +27,7 @@ from opsplan.errors import RunbookError
 from opsplan.store.state import StateDB
 
 VIRTUAL_SCHEMAS = ("information_schema", "performance_schema", "sys")
-# Schemas the backup never captures (backup.database.server.SYSTEM_SCHEMAS); CHECK TABLE still runs on mysql.
+# Schemas a capture never records (capture.scan_tables); CHECK TABLE still runs on mysql.
 UNCAPTURED_SCHEMAS = ("mysql", *VIRTUAL_SCHEMAS)
 TABLE_TYPES = ("BASE TABLE", "SYSTEM VERSIONED")
 
@@ -102,7 +103,7 @@ def _quote(identifier: str) -> str:
     return "`" + identifier.replace("`", "``") + "`"
 
 
-def _tables(cur: Any, databases: Iterable[str] | None) -> list[tuple[str, str, int]]:
+def list_tables(cur: Any, databases: Iterable[str] | None) -> list[tuple[str, str, int]]:
     """(schema, table, approximate bytes) of every table, in name order."""
     query = ("SELECT table_schema, table_name, COALESCE(data_length, 0) + COALESCE(index_length, 0)"
              " FROM information_schema.tables"
@@ -155,7 +156,7 @@ def _checksum(cur: Any, schema: str, table: str) -> int | None:
 
 # The three scans of one table are independent statements: each is a task of its own, so even a
 # database that is one big table keeps every connection busy. Costliest first within a table.
-_CHECKSUM, _CHECK, _COUNT = "checksum", "check", "count"
+_CHECKSUM, _CHECK, _COUNT = "checksum", "check", "count"  # the task kinds run_table_tasks knows
 
 
 def default_workers() -> int:
@@ -174,7 +175,7 @@ def _connect(connect_params: dict[str, Any]) -> Any:
         raise RunbookError(f"integrity check: cannot connect to the restored server: {_error(exc)}") from None
 
 
-def _run_tasks(first: Any, connect_params: dict[str, Any], tasks: list[tuple[str, str, str]],
+def run_table_tasks(first: Any, connect_params: dict[str, Any], tasks: list[tuple[str, str, str]],
                workers: int) -> dict[tuple[str, str, str], Any]:
     """Run (kind, schema, table) tasks on `workers` connections (biggest tables first, as ordered);
     each answer is the statement's value, or the MySQLError it raised."""
@@ -237,7 +238,7 @@ def check_integrity(
     results: list[TableResult] = []
     try:
         with conn.cursor() as cur:
-            present = _tables(cur, wanted)
+            present = list_tables(cur, wanted)
         tasks: list[tuple[str, str, str]] = []
         for schema, table, _size in sorted(present, key=lambda p: -p[2]):  # stable: name order among equals
             capture = captures.get((schema, table))
@@ -246,7 +247,7 @@ def check_integrity(
             tasks.append((_CHECK, schema, table))
             if capture is not None or schema not in UNCAPTURED_SCHEMAS:
                 tasks.append((_COUNT, schema, table))
-        answers = _run_tasks(conn, connect_params, tasks, workers or default_workers())
+        answers = run_table_tasks(conn, connect_params, tasks, workers or default_workers())
         for schema, table, _size in present:
             result = TableResult(schema, table, answers[(_CHECK, schema, table)])
             if result.check_status not in ("OK", "not supported"):
