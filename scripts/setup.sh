@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 purpose=${1:-run}
 
 debs=(python3 python3-venv python3-dev gcc git ca-certificates)
+# Database backups pipe mariabackup through the zstd program (the in-process compressor is the fallback).
+debs+=(zstd)
 if [ "$purpose" = test ]; then
   # The tests start their own throwaway MariaDB servers and run mariabackup against them.
   debs+=(mariadb-server mariadb-client mariadb-backup openssl procps)
