@@ -50,6 +50,10 @@ METRICS: dict[str, MetricSpec] = {
 
 PRUNE_AFTER = 30 * 86400.0
 OUTBOX = "notification outbox"  # what /healthz names when the outbox cannot be written
+# Only this process adds and sends outbox rows, so the worker sleeps until the next row is due or
+# a notice arrives; it still looks at the outbox this often, and the backlog figures (read each
+# cycle by the metrics) are read again at least this often.
+IDLE_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -115,12 +119,15 @@ class Notifier:
         self._last_prune = 0.0
         self._held = HeldNotices()
         self._unrecorded: dict[int, Outcome] = {}  # outbox rows sent (or tried) whose outcome is not written
+        # The outbox backlog as last read (when, what): read again after a notice or a delivery round.
+        self._backlog: tuple[float, outbox.Backlog] | None = None
 
     # --- the engine's side -----------------------------------------------------------------------
 
     def submit(self, notice: AlertNotice) -> int:
         """Write the notice to the outbox for each of its channels, in one transaction; returns
         how many rows are new. Nothing is sent here: the worker (or deliver_due) sends."""
+        self._backlog = None
         now = self.clock()
         key = notice_key(notice, now, self.plan.notifications.critical_repeat)
         message = render(notice, self.plan)
@@ -135,6 +142,7 @@ class Notifier:
             with self.db.session() as session:
                 names = self._targets(session, notice)
                 added = len(outbox.add_new(session, [row.to_row() for row in rows(names)]))
+            self._backlog = None  # again: a metrics read may have come between the first and the write
         except Exception as exc:  # noqa: BLE001 - the outbox cannot be written: deliver from memory
             self.db.health.failed(OUTBOX, exc)
             names = self._targets(None, notice)
@@ -180,6 +188,7 @@ class Notifier:
                     self._deliver_one(row_id, now, result)
             for held in self._held.due(now):
                 self._deliver_held(held, now, result)
+            self._backlog = None
             return result
 
     def _write_held(self) -> None:
@@ -296,8 +305,7 @@ class Notifier:
             try:
                 self.deliver_due()
                 upcoming = self._upcoming()
-                if upcoming is not None:
-                    wait = min(max(upcoming - self.clock(), 0.2), 5.0)
+                wait = IDLE_WAIT if upcoming is None else min(max(upcoming - self.clock(), 0.2), IDLE_WAIT)
             except Exception:  # noqa: BLE001 - a bug in one round must not end delivery; try again shortly
                 log.exception("notification delivery round failed; retrying")
             self._wake.wait(wait)
@@ -320,13 +328,23 @@ class Notifier:
 
     # --- metrics ---------------------------------------------------------------------------------
 
-    def samples(self) -> list[Sample]:
-        now = self.clock()
+    def _current_backlog(self, now: float) -> outbox.Backlog:
+        """The outbox backlog; the last reading while nothing was submitted or delivered since (a
+        deferred row falling due is a delivery round too) and it is under IDLE_WAIT old."""
+        known = self._backlog
+        if known is not None and 0 <= now - known[0] < IDLE_WAIT:
+            return known[1]
         try:
             with self.db.session() as session:
                 backlog = outbox.backlog(session, now)
         except Exception:  # noqa: BLE001 - the database is away: count what is held in memory
-            backlog = outbox.Backlog(0, None)
+            return outbox.Backlog(0, None)
+        self._backlog = (now, backlog)
+        return backlog
+
+    def samples(self) -> list[Sample]:
+        now = self.clock()
+        backlog = self._current_backlog(now)
         held = self._held.pending()
         due = [r.first_due_at for r in held if r.first_due_at <= now]
         oldest = min([*due, *([backlog.oldest_due] if backlog.oldest_due is not None else [])], default=None)

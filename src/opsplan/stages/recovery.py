@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 from opsplan.runbooks.drill import results as drill_results
 from opsplan.runbooks.drill.jobs import database_drill_jobs, model_drill_jobs
 from opsplan.stages.part import Stage, StageContext, StagePart
@@ -9,8 +10,10 @@ from opsplan.stages.part import Stage, StageContext, StagePart
 
 def build(ctx: StageContext) -> StagePart:
     plan, db = ctx.plan, ctx.state_db
-    return StagePart(collectors=[drill_results.DrillCollector(plan, db)],
-                     jobs=database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db))
+    collector = drill_results.DrillCollector(plan, db, max_age=SERVE_MAX_AGE)
+    jobs = database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db)
+    # The drill figures are read again when a drill starts or ends, not every cycle.
+    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]))
 
 
 STAGE = Stage("recovery", build, families=lambda: drill_results.METRICS)
