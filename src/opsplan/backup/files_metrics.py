@@ -38,7 +38,7 @@ class FileBackupCollector:
         self.db = db
         self.clock = clock
         # Nothing here depends on the time of the cycle: serve keeps the samples between cycles.
-        self.reading = CachedReading(self._read, max_age=max_age)
+        self.reading = CachedReading(self._read, max_age=max_age, clock=clock)
 
     def collect(self) -> list[Sample]:
         return list(self.reading.get())

@@ -30,6 +30,8 @@ SERVE_MAX_AGE = 60.0
 
 
 class CachedReading(Generic[T]):
+    """`read()`'s last answer, for up to `max_age` seconds of `clock` (a clock that went back reads again)."""
+
     def __init__(self, read: Callable[[], T], *, max_age: float = 0.0, clock: Callable[[], float] = time.monotonic):
         self._read = read
         self.max_age = max_age

@@ -98,7 +98,9 @@ class Scheduler:
 
     def seconds_to_next(self) -> float:
         """How long to sleep before a job is due (at most MAX_SLEEP)."""
-        soonest = min((job.next_at for job in self.jobs), default=self.clock() + MAX_SLEEP)
+        if not self.jobs:
+            return MAX_SLEEP
+        soonest = min(job.next_at for job in self.jobs)
         return min(max(soonest - self.clock(), 0.0), MAX_SLEEP)
 
     def run(self) -> None:

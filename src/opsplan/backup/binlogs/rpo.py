@@ -48,7 +48,7 @@ class RpoCollector:
         self.state_db = state_db
         self.clock = clock
         # serve keeps the catalog figures between cycles (metrics/cached.py); the RPO is computed each cycle.
-        self.reading = CachedReading(self._read, max_age=max_age)
+        self.reading = CachedReading(self._read, max_age=max_age, clock=clock)
 
     def _read(self) -> _Archive:
         with self.state_db.session() as session:

@@ -48,7 +48,7 @@ class BackupCollector:
         self.state_db = state_db
         self.clock = clock
         # serve keeps the catalog figures between cycles (metrics/cached.py); ages are computed each cycle.
-        self.reading = CachedReading(self._read, max_age=max_age)
+        self.reading = CachedReading(self._read, max_age=max_age, clock=clock)
 
     def _read(self) -> _Catalog:
         target = catalog.DATABASE_TARGET

@@ -160,7 +160,7 @@ class DrillCollector:
         self.state_db = state_db
         self.clock = clock
         # Nothing here depends on the time of the cycle: serve keeps the samples between cycles.
-        self.reading = CachedReading(self._read, max_age=max_age)
+        self.reading = CachedReading(self._read, max_age=max_age, clock=clock)
 
     def collect(self) -> list[Sample]:
         return list(self.reading.get())
