@@ -371,3 +371,24 @@ def test_the_backlog_metrics_follow_each_notice_and_delivery_without_reading_the
     webhook.start()
     assert notifier.deliver_due().sent == 2
     assert pending() == 0  # a delivery round reads the outbox again
+
+
+def test_a_burst_of_notices_is_queued_together_once_each_and_resolved_ones_follow_their_firing(db):
+    clock = Clock(seoul(14, 5))
+    plan = plan_with([{"name": "team", "kind": "chat", "url_env": "TEAM_URL"},
+                      {"name": "pager", "kind": "webhook", "url_env": "PAGER_URL"}])
+    notifier = build_notifier(plan, db, clock=clock, environ={"TEAM_URL": "json://127.0.0.1:9/a",
+                                                              "PAGER_URL": "json://127.0.0.1:9/b"})
+    burst = [notice("critical", fingerprint=f"gpu{i}") for i in range(50)]
+    burst += [notice("warning", fingerprint=f"disk{i}") for i in range(50)]
+    assert notifier.submit_all(burst) == 50 * 2 + 50  # criticals to both channels, warnings to chat only
+    assert notifier.submit_all(burst[:10]) == 0  # the same notices again: nothing twice
+    clock.now += 600
+    resolved = [notice("critical", kind="resolved", fingerprint="gpu0"),
+                notice("warning", kind="resolved", fingerprint="disk0")]
+    assert notifier.submit_all(resolved) == 3
+    channels = {(r.fingerprint, r.kind): set() for r in rows(db)}
+    for r in rows(db):
+        channels[(r.fingerprint, r.kind)].add(r.channel)
+    assert channels[("gpu0", "resolved")] == {"team", "pager"}
+    assert channels[("disk0", "resolved")] == {"team"}

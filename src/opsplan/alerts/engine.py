@@ -301,6 +301,15 @@ class AlertEngine:
             value_text=str(inst.texts.get("value", "")), threshold_text=str(inst.texts.get("threshold", "")))
 
     def _send(self, notices: list[AlertNotice]) -> None:
+        if not notices:
+            return
+        publish = getattr(self.notice_sink, "publish", None)
+        if callable(publish):  # the notice fan-out: a cycle's notices at once (one outbox transaction)
+            try:
+                publish(notices)
+            except Exception:  # noqa: BLE001 - the fan-out guards each subscriber; this guards the fan-out
+                log.exception("%d notice(s) could not be handed to notifications", len(notices))
+            return
         for notice in notices:
             try:
                 self.notice_sink(notice)
