@@ -77,12 +77,14 @@ class AlertEngine:
         started = time.perf_counter()
         now = self.clock()
         with self._lock:
-            self._refresh(now)
             dropped: list[Instance] = []
             index = SampleIndex(cycle.samples)
             for rule in self.rules:
                 self._evaluate(rule, index, now, dropped)
             self._sweep(now, dropped)
+            # Silences and acknowledgements bear only on active alerts: on a quiet box they are not read.
+            if self._active:
+                self._refresh(now)
             notices = self._settle(now, dropped)
             counts = {"critical": 0, "warning": 0}
             pending = 0
