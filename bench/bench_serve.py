@@ -11,8 +11,10 @@ For each interval (1 s, and the default 15 s) one run starts, side by side:
 After start-up settles, both processes' CPU (utime + stime from /proc/PID/stat, all threads) is
 read at the start and the end of the same window (default 60 s); the result is CPU per second
 and CPU per cycle (serve: per collection cycle; node_exporter: per scrape), and their ratio.
-serve's CPU is also split per thread (/proc/PID/task/TID/stat, named through
-`bench/serve_threads.py`): that is the profile that says where idle CPU goes.
+serve's CPU is also split per thread (/proc/PID/task/TID/stat for live threads, thread_time at
+their end for threads that ended in the window, named through `bench/serve_threads.py`): that is
+the profile that says where idle CPU goes. /proc counts in 10 ms ticks, so a thread's figure is
++-10 ms; the process total is what the ratio uses.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,6 +110,23 @@ def cycles_total(url: str) -> int:
     return 0
 
 
+def jobs_started(log: Path) -> list[str]:
+    """The scheduled jobs serve has started so far, from its log."""
+    text = log.read_text(encoding="utf-8") if log.exists() else ""
+    return re.findall(r"job (\S+) started$", text, re.M)
+
+
+def thread_report(pid: int, path: Path) -> dict:
+    """Ask the wrapper (SIGUSR1) which thread is which and what ended threads spent."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    os.kill(pid, signal.SIGUSR1)
+    for _ in range(100):
+        if path.exists() and path.stat().st_mtime_ns != before:
+            return json.loads(path.read_text(encoding="utf-8"))
+        time.sleep(0.05)
+    return {"names": {}, "ended": {}}
+
+
 def one_run(workdir: Path, db: MariaDBServer, api_port: int, interval_s: int, seconds: float) -> dict:
     port = free_port()
     plan = write_default_plan(workdir, interval_s=interval_s, db=db, api_port=api_port, web_port=port)
@@ -122,6 +143,8 @@ def one_run(workdir: Path, db: MariaDBServer, api_port: int, interval_s: int, se
         with node_exporter() as (node_pid, node_url):
             httpx.get(node_url, timeout=10)
             cycles_before = cycles_total(metrics_url)
+            report_before = thread_report(serve.pid, names_file)
+            jobs_before = jobs_started(workdir / "serve.log")
             serve_before, node_before, threads_before = proc_cpu(serve.pid), proc_cpu(node_pid), thread_cpu(serve.pid)
             began = time.monotonic()
             scrapes = 0
@@ -132,19 +155,22 @@ def one_run(workdir: Path, db: MariaDBServer, api_port: int, interval_s: int, se
             window = time.monotonic() - began
             serve_cpu, node_cpu = proc_cpu(serve.pid) - serve_before, proc_cpu(node_pid) - node_before
             threads_after = thread_cpu(serve.pid)
+            report_after = thread_report(serve.pid, names_file)
             cycles = cycles_total(metrics_url) - cycles_before
-        names = json.loads(names_file.read_text()) if names_file.exists() else {}
+            jobs = jobs_started(workdir / "serve.log")[len(jobs_before):]
     finally:
         serve.terminate()
         serve.wait(20)
+    names = report_after["names"]
     per_thread: dict[str, float] = {}
     for tid, after in threads_after.items():
         name = names.get(str(tid), "main" if tid == serve.pid else f"tid {tid}")
         name = name.rstrip("0123456789_") if name.startswith("collect") else name
         per_thread[name] = per_thread.get(name, 0.0) + 1000 * (after - threads_before.get(tid, 0.0))
-    gone = 1000 * serve_cpu - sum(per_thread.values())
-    if gone > 0.5:
-        per_thread["threads that ended in the window"] = gone
+    for name, spent in report_after["ended"].items():
+        ended_ms = 1000 * (spent - report_before["ended"].get(name, 0.0))
+        if ended_ms > 0:
+            per_thread[f"{name} (ended threads)"] = per_thread.get(f"{name} (ended threads)", 0.0) + ended_ms
     serve_ms_s, node_ms_s = 1000 * serve_cpu / window, 1000 * node_cpu / window
     serve_per_cycle = 1000 * serve_cpu / max(cycles, 1)
     node_per_scrape = 1000 * node_cpu / max(scrapes, 1)
@@ -152,6 +178,7 @@ def one_run(workdir: Path, db: MariaDBServer, api_port: int, interval_s: int, se
             "serve_ms_per_s": round(serve_ms_s, 2), "node_exporter_ms_per_s": round(node_ms_s, 2),
             "serve_ms_per_cycle": round(serve_per_cycle, 2), "node_exporter_ms_per_scrape": round(node_per_scrape, 2),
             "ratio_per_cycle": round(serve_per_cycle / node_per_scrape, 2) if node_per_scrape else None,
+            "jobs_in_window": jobs,
             "serve_threads_ms": {k: round(v, 1) for k, v in sorted(per_thread.items(), key=lambda kv: -kv[1])}}
 
 
@@ -177,6 +204,7 @@ def main() -> None:
         print(f"  serve {r['serve_ms_per_s']:.2f} ms CPU/s, {r['serve_ms_per_cycle']:.2f} ms/cycle; "
               f"node_exporter {r['node_exporter_ms_per_s']:.2f} ms CPU/s, {r['node_exporter_ms_per_scrape']:.2f} "
               f"ms/scrape; ratio per cycle {r['ratio_per_cycle']}x")
+        print(f"  scheduled jobs run in the window: {', '.join(r['jobs_in_window']) or 'none'}")
         for name, ms in r["serve_threads_ms"].items():
             if ms >= 1:
                 print(f"    {name:40s} {ms:8.1f} ms")
