@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 from opsplan.alerts.events import AlertNotice
 from opsplan.cli.main import app
 from opsplan.notify.outbox import OutboxRow
-from opsplan.notify.service import Notifier, build_notifier
+from opsplan.notify.service import IDLE_WAIT, Notifier, build_notifier
 from opsplan.plan.models import Plan, Text
 from opsplan.store.state import StateDB
 from yaml_writer import free_port, write_plan
@@ -347,3 +347,48 @@ def test_cli_notify_test_and_outbox(tmp_path, webhook, monkeypatch):
     assert row["channel"] == "chat" and row["status"] == "pending" and row["attempts"] == 1
     assert row["next_try"] == "2026-11-27 14:05:30 KST"
     assert row["last_error"] == "environment variable CHAT_URL is not set"
+
+
+def test_the_backlog_metrics_follow_each_notice_and_delivery_without_reading_the_outbox_every_cycle(db, webhook):
+    clock = Clock(seoul(14, 5))
+    plan = plan_with([{"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"}])
+    notifier = build_notifier(plan, db, clock=clock, environ={"HOOK_URL": webhook.url()})
+
+    def pending() -> float:
+        return next(s.value for s in notifier.samples() if s.name == "opsplan_notifications_pending")
+
+    assert pending() == 0
+    notifier.submit(notice("critical", fingerprint="cpu"))
+    assert pending() == 1  # the next cycle's metrics count the notice just queued
+    clock.now += 10
+    with db.session() as session:  # only this process writes the outbox: between rounds the last reading stands
+        session.add(OutboxRow(notice_key="other", channel="hook", kind="firing", fingerprint="x", alert="X",
+                              severity="critical", title="t", body="b", notify_type="failure",
+                              created_at=clock.now, first_due_at=clock.now, next_try_at=clock.now))
+    assert pending() == 1
+    clock.now += IDLE_WAIT
+    assert pending() == 2  # read again within IDLE_WAIT all the same
+    webhook.start()
+    assert notifier.deliver_due().sent == 2
+    assert pending() == 0  # a delivery round reads the outbox again
+
+
+def test_a_burst_of_notices_is_queued_together_once_each_and_resolved_ones_follow_their_firing(db):
+    clock = Clock(seoul(14, 5))
+    plan = plan_with([{"name": "team", "kind": "chat", "url_env": "TEAM_URL"},
+                      {"name": "pager", "kind": "webhook", "url_env": "PAGER_URL"}])
+    notifier = build_notifier(plan, db, clock=clock, environ={"TEAM_URL": "json://127.0.0.1:9/a",
+                                                              "PAGER_URL": "json://127.0.0.1:9/b"})
+    burst = [notice("critical", fingerprint=f"gpu{i}") for i in range(50)]
+    burst += [notice("warning", fingerprint=f"disk{i}") for i in range(50)]
+    assert notifier.submit_all(burst) == 50 * 2 + 50  # criticals to both channels, warnings to chat only
+    assert notifier.submit_all(burst[:10]) == 0  # the same notices again: nothing twice
+    clock.now += 600
+    resolved = [notice("critical", kind="resolved", fingerprint="gpu0"),
+                notice("warning", kind="resolved", fingerprint="disk0")]
+    assert notifier.submit_all(resolved) == 3
+    channels = {(r.fingerprint, r.kind): set() for r in rows(db)}
+    for r in rows(db):
+        channels[(r.fingerprint, r.kind)].add(r.channel)
+    assert channels[("gpu0", "resolved")] == {"team", "pager"}
+    assert channels[("disk0", "resolved")] == {"team"}

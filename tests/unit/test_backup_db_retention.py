@@ -12,7 +12,8 @@ from opsplan.backup.database.catalog import DbBackup
 from opsplan.backup.database.engine import database_root
 from opsplan.backup.database.metrics import BackupCollector
 from opsplan.backup.database.retention import RecoveryWindowPolicy, prune
-from opsplan.jobs import missed_since
+from opsplan.jobs import Job, missed_since
+from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 
@@ -180,3 +181,33 @@ def test_interrupted_run_is_closed_as_failed(env):
     with db.session() as s:
         statuses = sorted((b.directory, b.status) for b in catalog.all_backups(s))
     assert statuses == [("x", "failed"), ("y", "running")]
+
+
+def test_serve_reads_the_catalog_again_when_its_backup_job_ends_or_after_a_minute(env):
+    """`serve` keeps the catalog figures between cycles (no query per cycle) yet shows a backup
+    its scheduler ran at the next cycle, and one run from the command line within a minute."""
+    plan, db = env
+    with db.session() as s:
+        created = catalog.catalog_created_at(s)
+    assert created is not None
+    now = [created + 3600]
+    collector = BackupCollector(plan, db, clock=lambda: now[0], max_age=SERVE_MAX_AGE)
+
+    def values() -> dict[str, float]:
+        return {x.name: x.value for x in collector.collect()}
+
+    assert "opsplan_backup_last_status" not in values()
+    reads = collector.reading.reads
+    now[0] += 30
+    assert values()["opsplan_backup_last_success_age_seconds"] == pytest.approx(3630)  # the age moves on
+    assert collector.reading.reads == reads  # without reading the catalog again
+    cat = Catalog(plan, db)
+    cat.add(now[0] - 1200, "full")  # `opsplan backup db` in another process
+    assert "opsplan_backup_last_status" not in values()
+    now[0] += SERVE_MAX_AGE
+    assert values()["opsplan_backup_last_status"] == 1.0
+    assert values()["opsplan_backup_last_success_age_seconds"] == pytest.approx(600 + SERVE_MAX_AGE)
+    [job] = watch([Job("backup-db", "0 2 * * *", lambda: cat.add(now[0] - 700, "incremental", status="failed"))],
+                  [collector.reading])
+    job.run()  # as serve's scheduler runs it
+    assert values()["opsplan_backup_last_status"] == 0.0

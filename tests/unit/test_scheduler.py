@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from opsplan.jobs import Job
-from opsplan.serve.scheduler import Scheduler
+from opsplan.serve.scheduler import MAX_SLEEP, Scheduler
 
 SEOUL = ZoneInfo("Asia/Seoul")
 
@@ -91,3 +91,32 @@ def test_a_new_install_backs_up_at_start_up_as_its_first_run_not_a_missed_one(tm
     assert jobs[0].next_at == now  # due at start-up (not run here: that would call mariabackup)
     assert "backup-database: first run" in caplog.text
     assert "missed" not in caplog.text and "down" not in caplog.text
+
+
+def test_the_scheduler_sleeps_until_the_next_job_is_due_not_a_second_at_a_time():
+    now = [at("2026-11-27 01:59:00")]
+    scheduler = Scheduler([Job("backup-db", "0 2 * * *", lambda: None), Job("binlogs", "*/5 * * * *", lambda: None)],
+                          timezone="Asia/Seoul", clock=lambda: now[0])
+    assert scheduler.seconds_to_next() == 60.0  # 02:00, both due
+    now[0] = at("2026-11-27 01:59:45")
+    assert scheduler.seconds_to_next() == 15.0
+    now[0] = at("2026-11-27 02:00:30")
+    scheduler.run_due()
+    for job in scheduler.jobs:
+        job.running.join(5)
+    # Next: the binlogs at 02:05, four and a half minutes away; the sleep is capped so a clock set
+    # forward is noticed within MAX_SLEEP.
+    assert scheduler.seconds_to_next() == MAX_SLEEP
+    assert Scheduler([], timezone="Asia/Seoul").seconds_to_next() == MAX_SLEEP
+
+
+def test_a_job_due_soon_runs_at_its_time_from_the_running_scheduler():
+    ran = threading.Event()
+    job = Job("soon", "0 2 * * *", ran.set)
+    scheduler = Scheduler([job], timezone="Asia/Seoul")
+    job.next_at = scheduler.clock() + 0.3  # due in a moment: the sleep ends then, not at the cap
+    scheduler.start()
+    try:
+        assert ran.wait(5)
+    finally:
+        scheduler.stop()

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.events import AlertNotice
@@ -41,14 +42,29 @@ class NoticeFanOut:
     later incidents); one failing subscriber does not keep the notice from the others."""
 
     def __init__(self) -> None:
-        self._sinks: list[Callable[[AlertNotice], object]] = []
+        # (one notice at a time, or a cycle's notices at once when the subscriber can take them so)
+        self._sinks: list[tuple[Callable[[AlertNotice], object], Callable[[list[AlertNotice]], object] | None]] = []
 
-    def subscribe(self, sink: Callable[[AlertNotice], object]) -> None:
-        self._sinks.append(sink)
+    def subscribe(self, sink: Callable[[AlertNotice], object], *,
+                  many: Callable[[list[AlertNotice]], object] | None = None) -> None:
+        """`many`, if given, takes all of one cycle's notices in one call (the outbox writes them in
+        one transaction); `sink` takes them one by one otherwise."""
+        self._sinks.append((sink, many))
 
     def __call__(self, notice: AlertNotice) -> None:
-        for sink in self._sinks:
-            try:
-                sink(notice)
-            except Exception:  # noqa: BLE001 - the outbox must get the notice even if a push fails
-                log.exception("notice sink %s failed", getattr(sink, "__qualname__", sink))
+        self.publish([notice])
+
+    def publish(self, notices: list[AlertNotice]) -> None:
+        for sink, many in self._sinks:
+            if many is not None:
+                self._deliver(many, notices)
+            else:
+                for notice in notices:
+                    self._deliver(sink, notice)
+
+    @staticmethod
+    def _deliver(sink: Callable[[Any], object], what: object) -> None:
+        try:
+            sink(what)
+        except Exception:  # noqa: BLE001 - the outbox must get the notice even if a push fails
+            log.exception("notice sink %s failed", getattr(sink, "__qualname__", sink))

@@ -77,12 +77,14 @@ class AlertEngine:
         started = time.perf_counter()
         now = self.clock()
         with self._lock:
-            self._refresh(now)
             dropped: list[Instance] = []
             index = SampleIndex(cycle.samples)
             for rule in self.rules:
                 self._evaluate(rule, index, now, dropped)
             self._sweep(now, dropped)
+            # Silences and acknowledgements bear only on active alerts: on a quiet box they are not read.
+            if self._active:
+                self._refresh(now)
             notices = self._settle(now, dropped)
             counts = {"critical": 0, "warning": 0}
             pending = 0
@@ -301,6 +303,15 @@ class AlertEngine:
             value_text=str(inst.texts.get("value", "")), threshold_text=str(inst.texts.get("threshold", "")))
 
     def _send(self, notices: list[AlertNotice]) -> None:
+        if not notices:
+            return
+        publish = getattr(self.notice_sink, "publish", None)
+        if callable(publish):  # the notice fan-out: a cycle's notices at once (one outbox transaction)
+            try:
+                publish(notices)
+            except Exception:  # noqa: BLE001 - the fan-out guards each subscriber; this guards the fan-out
+                log.exception("%d notice(s) could not be handed to notifications", len(notices))
+            return
         for notice in notices:
             try:
                 self.notice_sink(notice)

@@ -18,6 +18,7 @@ from opsplan.backup.database.metrics import METRICS as DB_METRICS
 from opsplan.backup.models.catalog import FAILED, KEPT, OK, UNCHANGED, FileBackupRun, ModelVersion, epoch
 from opsplan.backup.models.store import target_of
 from opsplan.metrics import MetricSpec, Sample, gauge, sample
+from opsplan.metrics.cached import CachedReading
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 
@@ -32,12 +33,17 @@ METRICS: dict[str, MetricSpec] = {
 class FileBackupCollector:
     name = "backup_files"
 
-    def __init__(self, plan: Plan, db: StateDB, *, clock: Callable[[], float] = time.time):
+    def __init__(self, plan: Plan, db: StateDB, *, clock: Callable[[], float] = time.time, max_age: float = 0.0):
         self.plan = plan
         self.db = db
         self.clock = clock
+        # Nothing here depends on the time of the cycle: serve keeps the samples between cycles.
+        self.reading = CachedReading(self._read, max_age=max_age, clock=clock)
 
     def collect(self) -> list[Sample]:
+        return list(self.reading.get())
+
+    def _read(self) -> list[Sample]:
         targets = [target_of(m.name) for m in self.plan.backup.models.models]
         if self.plan.backup.config.paths:
             targets.append(CONFIG_TARGET)

@@ -45,12 +45,17 @@ class OutboxRow(Base):
 
 
 def add_new(session: Session, rows: list[OutboxRow]) -> list[OutboxRow]:
-    """Insert the rows whose (notice_key, channel) is not there yet; returns those inserted."""
+    """Insert the rows whose (notice_key, channel) is not there yet; returns those inserted. One
+    query for all of them: a burst of notices is one look, not one per row."""
+    if not rows:
+        return []
+    keys = {row.notice_key for row in rows}
+    there = {(key, channel) for key, channel in session.execute(
+        select(OutboxRow.notice_key, OutboxRow.channel).where(OutboxRow.notice_key.in_(keys)))}
     added = []
     for row in rows:
-        exists = session.scalar(select(OutboxRow.id).where(
-            OutboxRow.notice_key == row.notice_key, OutboxRow.channel == row.channel))
-        if exists is None:
+        if (row.notice_key, row.channel) not in there:
+            there.add((row.notice_key, row.channel))
             session.add(row)
             added.append(row)
     return added
@@ -68,10 +73,20 @@ def next_due(session: Session) -> float | None:
 
 def firing_channels(session: Session, fingerprint: str) -> list[str]:
     """The channels the firing (or repeat) notices of `fingerprint` went to, in first-seen order."""
-    query = (select(OutboxRow.channel).where(OutboxRow.fingerprint == fingerprint,
-                                             OutboxRow.kind.in_(("firing", "repeat")))
+    return firing_channels_of(session, [fingerprint]).get(fingerprint, [])
+
+
+def firing_channels_of(session: Session, fingerprints: list[str]) -> dict[str, list[str]]:
+    """`firing_channels` of many fingerprints in one query (a burst of alerts resolving together)."""
+    if not fingerprints:
+        return {}
+    query = (select(OutboxRow.fingerprint, OutboxRow.channel)
+             .where(OutboxRow.fingerprint.in_(set(fingerprints)), OutboxRow.kind.in_(("firing", "repeat")))
              .order_by(OutboxRow.id))
-    return list(dict.fromkeys(session.scalars(query)))
+    went: dict[str, dict[str, None]] = {}
+    for fingerprint, channel in session.execute(query):
+        went.setdefault(fingerprint, {})[channel] = None
+    return {fingerprint: list(channels) for fingerprint, channels in went.items()}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -50,6 +50,10 @@ METRICS: dict[str, MetricSpec] = {
 
 PRUNE_AFTER = 30 * 86400.0
 OUTBOX = "notification outbox"  # what /healthz names when the outbox cannot be written
+# Only this process adds and sends outbox rows, so the worker sleeps until the next row is due or
+# a notice arrives; it still looks at the outbox this often, and the backlog figures (read each
+# cycle by the metrics) are read again at least this often.
+IDLE_WAIT = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,24 @@ def notice_key(notice: AlertNotice, now: float, repeat_every: float) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+class _Queued:
+    """One notice on its way into the outbox: its key, its text and when it is first due."""
+
+    def __init__(self, notice: AlertNotice, now: float, plan: Plan, quiet: QuietHours | None):
+        self.notice = notice
+        self.now = now
+        self.key = notice_key(notice, now, plan.notifications.critical_repeat)
+        self.message = render(notice, plan)
+        self.first_due = due_at(notice, now, quiet)
+
+    def rows(self, names: list[str]) -> list[HeldRow]:
+        notice, message = self.notice, self.message
+        return [HeldRow(notice_key=self.key, channel=name, kind=notice.kind, fingerprint=notice.fingerprint[:200],
+                        alert=notice.alert[:100], severity=notice.severity, title=message.title,
+                        body=message.body, notify_type=message.notify_type, created_at=self.now,
+                        first_due_at=self.first_due, next_try_at=self.first_due) for name in names]
+
+
 class Notifier:
     def __init__(self, plan: Plan, db: StateDB, *, clock: Clock = time.time,
                  environ: Mapping[str, str] = os.environ, retry: Retry | None = None,
@@ -115,48 +137,72 @@ class Notifier:
         self._last_prune = 0.0
         self._held = HeldNotices()
         self._unrecorded: dict[int, Outcome] = {}  # outbox rows sent (or tried) whose outcome is not written
+        # The outbox backlog as last read (when, what): read again after a notice or a delivery round.
+        self._backlog: tuple[float, outbox.Backlog] | None = None
 
     # --- the engine's side -----------------------------------------------------------------------
 
     def submit(self, notice: AlertNotice) -> int:
         """Write the notice to the outbox for each of its channels, in one transaction; returns
         how many rows are new. Nothing is sent here: the worker (or deliver_due) sends."""
-        now = self.clock()
-        key = notice_key(notice, now, self.plan.notifications.critical_repeat)
-        message = render(notice, self.plan)
-        first_due = due_at(notice, now, self.quiet)
+        return self.submit_all([notice])
 
-        def rows(names: list[str]) -> list[HeldRow]:
-            return [HeldRow(notice_key=key, channel=name, kind=notice.kind, fingerprint=notice.fingerprint[:200],
-                            alert=notice.alert[:100], severity=notice.severity, title=message.title,
-                            body=message.body, notify_type=message.notify_type, created_at=now,
-                            first_due_at=first_due, next_try_at=first_due) for name in names]
+    def submit_all(self, notices: Sequence[AlertNotice]) -> int:
+        """`submit` for one cycle's notices together, in one transaction: when 100 alerts fire at
+        once the cycle commits once, not 100 times."""
+        if not notices:
+            return 0
+        self._backlog = None
+        now = self.clock()
+        queued = [_Queued(notice, now, self.plan, self.quiet) for notice in notices]
         try:
             with self.db.session() as session:
-                names = self._targets(session, notice)
-                added = len(outbox.add_new(session, [row.to_row() for row in rows(names)]))
+                resolved = [item.notice.fingerprint for item in queued if item.notice.kind == "resolved"]
+                went = outbox.firing_channels_of(session, resolved)
+                planned = []
+                for item in queued:
+                    names = self._targets(session, item.notice, went)
+                    planned.append((item, names, [r.to_row() for r in item.rows(names)]))
+                new = {id(row) for row in outbox.add_new(session, [row for *_, rows in planned for row in rows])}
+                outcome = [(item, names, sum(id(row) in new for row in rows)) for item, names, rows in planned]
+            self._backlog = None  # again: a metrics read may have come between the first and the write
         except Exception as exc:  # noqa: BLE001 - the outbox cannot be written: deliver from memory
             self.db.health.failed(OUTBOX, exc)
-            names = self._targets(None, notice)
-            added = self._held.add(rows(names))
+            return self._hold(queued)
+        for item, names, added in outcome:
+            notice = item.notice
+            if added:
+                deferred = " until the quiet hours end" if item.first_due > now else ""
+                log.info("notification %s %s queued for %d channel(s)%s", notice.kind, notice.alert, added, deferred)
+            elif not names:
+                log.info("notification %s %s (%s): no channel takes it", notice.kind, notice.alert, notice.severity)
+        total = sum(added for _, _, added in outcome)
+        if total:
+            self._wake.set()
+        return total
+
+    def _hold(self, queued: list[_Queued]) -> int:
+        total = 0
+        for item in queued:
+            added = self._held.add(item.rows(self._targets(None, item.notice)))
             if added:
                 log.warning("notification %s %s held in memory for %d channel(s): the outbox cannot be written",
-                            notice.kind, notice.alert, added)
-                self._wake.set()
-            return added
-        if added:
-            deferred = " until the quiet hours end" if first_due > now else ""
-            log.info("notification %s %s queued for %d channel(s)%s", notice.kind, notice.alert, added, deferred)
+                            item.notice.kind, item.notice.alert, added)
+            total += added
+        if total:
             self._wake.set()
-        elif not names:
-            log.info("notification %s %s (%s): no channel takes it", notice.kind, notice.alert, notice.severity)
-        return added
+        return total
 
-    def _targets(self, session: Session | None, notice: AlertNotice) -> list[str]:
+    def _targets(self, session: Session | None, notice: AlertNotice,
+                 stored: Mapping[str, list[str]] | None = None) -> list[str]:
+        """The channels a notice goes to: a resolved one to where its firing went (`stored`: those
+        already read from the outbox, by fingerprint), any other by the plan's routes."""
         if notice.kind == "resolved":
             went = self._held.channels_of(notice.fingerprint)
             if session is not None:
-                went = list(dict.fromkeys([*outbox.firing_channels(session, notice.fingerprint), *went]))
+                firing = (stored.get(notice.fingerprint, []) if stored is not None
+                          else outbox.firing_channels(session, notice.fingerprint))
+                went = list(dict.fromkeys([*firing, *went]))
             if went:
                 return [name for name in went if name in self.channels]
         return [c.name for c in route(notice, list(self.channels.values()))]
@@ -180,6 +226,7 @@ class Notifier:
                     self._deliver_one(row_id, now, result)
             for held in self._held.due(now):
                 self._deliver_held(held, now, result)
+            self._backlog = None
             return result
 
     def _write_held(self) -> None:
@@ -296,8 +343,7 @@ class Notifier:
             try:
                 self.deliver_due()
                 upcoming = self._upcoming()
-                if upcoming is not None:
-                    wait = min(max(upcoming - self.clock(), 0.2), 5.0)
+                wait = IDLE_WAIT if upcoming is None else min(max(upcoming - self.clock(), 0.2), IDLE_WAIT)
             except Exception:  # noqa: BLE001 - a bug in one round must not end delivery; try again shortly
                 log.exception("notification delivery round failed; retrying")
             self._wake.wait(wait)
@@ -320,13 +366,23 @@ class Notifier:
 
     # --- metrics ---------------------------------------------------------------------------------
 
-    def samples(self) -> list[Sample]:
-        now = self.clock()
+    def _current_backlog(self, now: float) -> outbox.Backlog:
+        """The outbox backlog; the last reading while nothing was submitted or delivered since (a
+        deferred row falling due is a delivery round too) and it is under IDLE_WAIT old."""
+        known = self._backlog
+        if known is not None and 0 <= now - known[0] < IDLE_WAIT:
+            return known[1]
         try:
             with self.db.session() as session:
                 backlog = outbox.backlog(session, now)
         except Exception:  # noqa: BLE001 - the database is away: count what is held in memory
-            backlog = outbox.Backlog(0, None)
+            return outbox.Backlog(0, None)
+        self._backlog = (now, backlog)
+        return backlog
+
+    def samples(self) -> list[Sample]:
+        now = self.clock()
+        backlog = self._current_backlog(now)
         held = self._held.pending()
         due = [r.first_due_at for r in held if r.first_due_at <= now]
         oldest = min([*due, *([backlog.oldest_due] if backlog.oldest_due is not None else [])], default=None)

@@ -19,6 +19,10 @@ from opsplan.jobs import Job, next_fire, previous_fire
 
 log = logging.getLogger("opsplan.scheduler")
 
+# The longest the scheduler sleeps: jobs are due on the wall clock, and a clock set forward (NTP
+# after a boot) is noticed within this long rather than at the old due time.
+MAX_SLEEP = 60.0
+
 
 class Scheduler:
     def __init__(self, jobs: list[Job], *, timezone: str, clock: Callable[[], float] = time.time):
@@ -92,8 +96,16 @@ class Scheduler:
             # thread ends here, logged, rather than through threading's hook (a traceback on stderr)
             log.error("job %s failed: %s", job.name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
+    def seconds_to_next(self) -> float:
+        """How long to sleep before a job is due (at most MAX_SLEEP)."""
+        if not self.jobs:
+            return MAX_SLEEP
+        soonest = min(job.next_at for job in self.jobs)
+        return min(max(soonest - self.clock(), 0.0), MAX_SLEEP)
+
     def run(self) -> None:
-        """Start due jobs every second until `request_stop`."""
+        """Start due jobs, then sleep until the next one is due, until `request_stop`."""
         while not self._stop.is_set():
             self.run_due()
-            self._stop.wait(1.0)
+            # A little past the due time, so the wake-up does not land a hair before it and spin.
+            self._stop.wait(self.seconds_to_next() + 0.01)

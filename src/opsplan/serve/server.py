@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
+from email.utils import formatdate
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 
@@ -30,8 +34,28 @@ log = logging.getLogger("opsplan.serve")
 
 
 class _Server(uvicorn.Server):
-    """uvicorn re-raises SIGTERM after its shutdown, which would kill us before the store is closed."""
+    """uvicorn as `serve` runs it: it sleeps until asked to stop, and keeps SIGTERM for itself.
 
+    uvicorn's own main loop wakes ten times a second to check its exit flag and refresh the Date
+    header: most of an idle `serve`'s CPU. Here the loop waits on an event the signal handler sets,
+    and the Date header is added per response (`DateHeader`)."""
+
+    _exit: asyncio.Event | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    async def main_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._exit = asyncio.Event()
+        await self.on_tick(0)  # uvicorn's default headers (none: the Date header is DateHeader's)
+        if not self.should_exit:
+            await self._exit.wait()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        if self._loop is not None and self._exit is not None:
+            self._loop.call_soon_threadsafe(self._exit.set)
+
+    # uvicorn re-raises SIGTERM after its shutdown, which would kill us before the store is closed.
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         wanted = (signal.SIGINT, signal.SIGTERM)
@@ -41,6 +65,36 @@ class _Server(uvicorn.Server):
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+class DateHeader:
+    """ASGI wrapper: a Date header on every response (RFC 9110 asks an origin server with a clock
+    for one), formatted at most once a second, without a timer."""
+
+    def __init__(self, app: Callable[..., object], clock: Callable[[], float] = time.time):
+        self.app = app
+        self.clock = clock
+        self._second = -1
+        self._value = b""
+
+    def date(self) -> bytes:
+        now = int(self.clock())
+        if now != self._second:
+            self._value = formatdate(now, usegmt=True).encode()
+            self._second = now
+        return self._value
+
+    async def __call__(self, scope: dict, receive: Callable[..., object], send: Callable[..., object]) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)  # type: ignore[misc]
+            return
+
+        async def send_with_date(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"date", self.date())]
+            await send(message)  # type: ignore[misc]
+
+        await self.app(scope, receive, send_with_date)  # type: ignore[misc]
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -98,8 +152,8 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
                                 alerts=parts.context.get(AlertEngine), persistence=persistence,
                                 threads=supervisor),
                      routers=parts.routers, hosts=allowed_hosts(host, plan.web.public_url))
-    config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=2,
-                            lifespan="off", server_header=False)
+    config = uvicorn.Config(DateHeader(app), log_config=None, access_log=False, timeout_graceful_shutdown=2,
+                            lifespan="off", server_header=False, date_header=False)
     server = _Server(config)
     bound_host, bound_port = sock.getsockname()[:2]
     url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"

@@ -8,6 +8,7 @@ from opsplan.backup import files_metrics
 from opsplan.backup.binlogs import rpo
 from opsplan.backup.database import metrics as db_metrics
 from opsplan.metrics import MetricSpec
+from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 from opsplan.stages.part import Stage, StageContext, StagePart
 
 
@@ -19,11 +20,14 @@ def build(ctx: StageContext) -> StagePart:
     plan, db = ctx.plan, ctx.state_db
     # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
     recover_at_start(plan, db)
-    return StagePart(
-        collectors=[db_metrics.BackupCollector(plan, db), files_metrics.FileBackupCollector(plan, db),
-                    rpo.RpoCollector(plan, db)],
-        # Closed binlogs archived every few minutes: point-in-time restores and a smaller RPO.
-        jobs=database_jobs(plan, db) + file_backup_jobs(plan, db) + binlog_jobs(plan, db, environ=ctx.environ))
+    database = db_metrics.BackupCollector(plan, db, max_age=SERVE_MAX_AGE)
+    files = files_metrics.FileBackupCollector(plan, db, max_age=SERVE_MAX_AGE)
+    archive = rpo.RpoCollector(plan, db, max_age=SERVE_MAX_AGE)
+    # Closed binlogs archived every few minutes: point-in-time restores and a smaller RPO.
+    jobs = database_jobs(plan, db) + file_backup_jobs(plan, db) + binlog_jobs(plan, db, environ=ctx.environ)
+    # The catalog figures are read again when one of these jobs starts or ends, not every cycle.
+    return StagePart(collectors=[database, files, archive],
+                     jobs=watch(jobs, [database.reading, files.reading, archive.reading]))
 
 
 def families() -> Mapping[str, MetricSpec]:

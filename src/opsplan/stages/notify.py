@@ -10,7 +10,7 @@ from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 
 def build(ctx: StageContext) -> StagePart:
     notifier = notify_service.build_notifier(ctx.plan, ctx.state_db, environ=ctx.environ)
-    ctx.notices.subscribe(notifier.submit)
+    ctx.notices.subscribe(notifier.submit, many=notifier.submit_all)
     ctx.provide(notifier)
 
     def notification_metrics(cycle: Cycle) -> None:

@@ -5,6 +5,7 @@ from its prepared copy on a scratch server (what the drill compares a restore wi
 
 from __future__ import annotations
 
+from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 from opsplan.runbooks.drill import results as drill_results
 from opsplan.stages.part import Stage, StageContext, StagePart
 
@@ -14,9 +15,10 @@ def build(ctx: StageContext) -> StagePart:
     from opsplan.runbooks.restore.capture import capture_jobs
 
     plan, db = ctx.plan, ctx.state_db
-    return StagePart(collectors=[drill_results.DrillCollector(plan, db)],
-                     jobs=(database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db)
-                           + capture_jobs(plan, db)))
+    collector = drill_results.DrillCollector(plan, db, max_age=SERVE_MAX_AGE)
+    jobs = database_drill_jobs(plan, db, environ=ctx.environ) + model_drill_jobs(plan, db) + capture_jobs(plan, db)
+    # The drill figures are read again when a drill starts or ends, not every cycle.
+    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]))
 
 
 STAGE = Stage("recovery", build, families=lambda: drill_results.METRICS)

@@ -17,6 +17,7 @@ from sqlalchemy import Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opsplan.metrics import MetricSpec, Sample, gauge, sample
+from opsplan.metrics.cached import CachedReading
 from opsplan.plan.models import Plan
 from opsplan.store.state import Base, StateDB
 
@@ -153,12 +154,18 @@ class DrillCollector:
 
     name = "drills"
 
-    def __init__(self, plan: Plan, state_db: StateDB, clock: Callable[[], float] = time.time):
+    def __init__(self, plan: Plan, state_db: StateDB, clock: Callable[[], float] = time.time, *,
+                 max_age: float = 0.0):
         self.plan = plan
         self.state_db = state_db
         self.clock = clock
+        # Nothing here depends on the time of the cycle: serve keeps the samples between cycles.
+        self.reading = CachedReading(self._read, max_age=max_age, clock=clock)
 
     def collect(self) -> list[Sample]:
+        return list(self.reading.get())
+
+    def _read(self) -> list[Sample]:
         samples: list[Sample] = []
         with self.state_db.session() as session:
             for target in targets(session):
