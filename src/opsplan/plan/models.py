@@ -233,6 +233,9 @@ class Alerts(Strict):
     # A group's members use more memory than the plan allots it (seed §1.2); 100 is the budget itself.
     group_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=100, warning=90))
     gpu_missing: StateRule = Field(default_factory=lambda: _state("critical", 60))
+    # A GPU NVML sees but that is lost (Xid 79), hung in the driver or unreadable (opsplan_gpu_up == 0):
+    # the card's work has stopped, so it alerts at once.
+    gpu_down: StateRule = Field(default_factory=lambda: _state("critical", 0))
     mariadb_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
