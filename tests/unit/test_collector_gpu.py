@@ -410,3 +410,49 @@ def test_memory_v2_leaves_reserved_memory_out_of_used() -> None:
     s = GpuCollector(Plan(), nvml=FakeNvml({**spec, "missing_functions": ["nvmlDeviceGetMemoryInfo_v2"]})).collect()
     assert one(s, "opsplan_gpu_memory_used_bytes", gpu="0") == 18 * GIB + GIB // 2
     assert find(s, "opsplan_gpu_memory_reserved_bytes") == []
+
+
+def pinned_plan(by: str = "uuid") -> Plan:
+    cards = [fake_gpu(i) for i in range(4)]
+    if by == "uuid":
+        pins = {i: cards[i]["uuid"] for i in range(4)}
+    else:  # PCI bus ids, as `nvidia-smi --query-gpu=pci.bus_id` prints them or in the short lspci form
+        pins = {i: f"00000000:{i + 1:02X}:00.0" if i % 2 else f"{i + 1:02x}:00.0" for i in range(4)}
+    return Plan.model_validate({"server": {"gpu": {"pin": pins}}})
+
+
+@pytest.mark.parametrize("by", ["uuid", "pci_bus_id"])
+def test_pinned_gpus_keep_their_labels_when_nvml_reorders_them(by: str) -> None:
+    spec = four_gpus()
+    for i, gpu in enumerate(spec["gpus"]):
+        gpu["pci_bus_id"] = f"00000000:{i + 1:02X}:00.0"
+    spec["gpus"].reverse()  # after a reboot NVML numbers the cards the other way round
+    s = GpuCollector(pinned_plan(by), nvml=FakeNvml(spec)).collect()
+    for i in range(4):
+        assert one(s, "opsplan_gpu_temperature_celsius", gpu=str(i)) == 50 + i  # the same card as before
+        info = find(s, "opsplan_gpu_info", gpu=str(i))[0]
+        assert info.label("uuid") == fake_gpu(i)["uuid"]
+        assert info.label("pci_bus_id") == f"00000000:{i + 1:02X}:00.0"
+    assert one(s, "opsplan_gpu_info", gpu="3", group="app") == 1
+
+
+def test_a_pinned_card_that_does_not_probe_is_the_only_one_missing() -> None:
+    spec = four_gpus()
+    del spec["gpus"][1]  # card 1 did not come back after a reboot: NVML's indices shift down
+    s = GpuCollector(pinned_plan(), nvml=FakeNvml(spec)).collect()
+    assert [x.value for x in find(s, "opsplan_gpu_missing")] == [0, 1, 0, 0]
+    assert find(s, "opsplan_gpu_up", gpu="1") == []
+    assert one(s, "opsplan_gpu_temperature_celsius", gpu="3", group="app") == 53  # still the app card
+    # By index (no pins), the same reboot blames the healthy app card and moves labels.
+    s = GpuCollector(Plan(), nvml=FakeNvml(spec)).collect()
+    assert one(s, "opsplan_gpu_missing", gpu="3", group="app") == 1
+    assert one(s, "opsplan_gpu_temperature_celsius", gpu="1", group="ai") == 52
+
+
+def test_a_plan_pinning_only_some_gpus_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="must name every GPU of the allocation"):
+        Plan.model_validate({"server": {"gpu": {"pin": {0: "GPU-00000000-aaaa"}}}})
+    with pytest.raises(ValidationError, match="pin"):
+        Plan.model_validate({"server": {"gpu": {"pin": {0: "card zero", 1: "x", 2: "y", 3: "z"}}}})

@@ -234,13 +234,29 @@ class GpuCollector:
     def _group(self, index: int) -> str:
         return self._plan.group_of_gpu(index) or "unassigned"
 
-    def _presence(self, seen: int) -> list[Sample]:
+    def _presence(self, seen: int, missing: Callable[[int], bool] | None = None) -> list[Sample]:
         expected = self._plan.expected_gpus()
         out = [sample("opsplan_gpu_count", seen), sample("opsplan_gpu_expected", len(expected))]
+        is_missing = missing or (lambda i: i >= seen)
         if self._plan.monitoring.gpu_required or seen:
             for i in expected:
-                out.append(sample("opsplan_gpu_missing", 1 if i >= seen else 0, gpu=i, group=self._group(i)))
+                out.append(sample("opsplan_gpu_missing", 1 if is_missing(i) else 0, gpu=i, group=self._group(i)))
         return out
+
+    def _slots(self, count: int) -> dict[int, Callable[[], Any]]:
+        """The plan's GPU number -> how to open it: by its pin (UUID or PCI bus id) when the plan
+        pins GPUs, else by NVML index (every GPU NVML counts, the plan's and the unassigned)."""
+        nvml = self._nvml
+        pins = self._plan.server.gpu.pin
+        if pins:
+            return {i: partial(self._by_pin, pin) for i, pin in sorted(pins.items())}
+        return {i: partial(nvml.nvmlDeviceGetHandleByIndex, i) for i in range(count)}
+
+    def _by_pin(self, pin: str) -> Any:
+        if pin.upper().startswith("GPU-"):
+            return self._nvml.nvmlDeviceGetHandleByUUID(pin)
+        bus_id = pin if pin.count(":") == 2 else f"00000000:{pin}"  # NVML wants the domain too
+        return self._nvml.nvmlDeviceGetHandleByPciBusId(bus_id.upper())
 
     def collect(self) -> list[Sample]:
         if not self._ensure_init():
@@ -251,12 +267,16 @@ class GpuCollector:
         except Exception as exc:
             self._lose_nvml(exc)
             return self._presence(0)
-        out = self._presence(count)
+        readings = self._read_all(self._slots(count))
+        pinned = bool(self._plan.server.gpu.pin)
+        out = self._presence(count, (lambda i: i not in readings or readings[i].missing) if pinned else None)
         try:
             out.append(sample("opsplan_gpu_driver_info", 1, version=text_of(nvml.nvmlSystemGetDriverVersion())))
         except Exception as exc:
             self._note(-1, "driver_version", exc)
-        for index, reading in self._read_all(count).items():
+        for index, reading in readings.items():
+            if reading.missing:
+                continue
             labels = {"gpu": str(index), "group": self._group(index)}
             out += reading.samples
             out.append(sample("opsplan_gpu_up", 0 if reading.fault else 1, **labels))
@@ -264,17 +284,17 @@ class GpuCollector:
                 out.append(sample("opsplan_gpu_fault_info", 1, **labels, reason=reading.fault))
         return out
 
-    def _read_all(self, count: int) -> dict[int, DeviceReading]:
+    def _read_all(self, slots: dict[int, Callable[[], Any]]) -> dict[int, DeviceReading]:
         """Every GPU on its own thread, all under one deadline; a GPU whose last read is still
         stuck is not read again (no pile of threads behind it) and is reported hung."""
         started: dict[int, Future[DeviceReading]] = {}
         readings: dict[int, DeviceReading] = {}
-        for index in range(count):
+        for index, open_handle in slots.items():
             previous = self._reads.get(index)
             if previous is not None and not previous.done():
                 readings[index] = DeviceReading(fault="hung")
                 continue
-            future = _in_thread(partial(self._one_gpu, index), f"opsplan-gpu-{index}")
+            future = _in_thread(partial(self._one_gpu, index, open_handle), f"opsplan-gpu-{index}")
             self._reads[index] = started[index] = future
         end_by = time.monotonic() + self._read_timeout
         for index, future in started.items():
@@ -294,11 +314,13 @@ class GpuCollector:
             self._logged_reads.add(key)
             log.warning("gpu %d: cannot read %s: %s", index, what, exc)
 
-    def _one_gpu(self, index: int) -> DeviceReading:
+    def _one_gpu(self, index: int, open_handle: Callable[[], Any]) -> DeviceReading:
         nvml = self._nvml
         labels = {"gpu": str(index), "group": self._group(index)}
         try:
-            handle = nvml.nvmlDeviceGetHandleByIndex(index)
+            handle = open_handle()
+        except nvml.NVMLError_NotFound:
+            return DeviceReading(missing=True)  # the pinned card is not on the bus
         except Exception as exc:
             self._note(index, "handle", exc)
             return DeviceReading(fault=fault_of(nvml, exc) if isinstance(exc, nvml.NVMLError) else "unreadable")

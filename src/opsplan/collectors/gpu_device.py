@@ -67,10 +67,12 @@ class _Skip(Exception):
 
 @dataclass
 class DeviceReading:
-    """One GPU's samples of a cycle; `fault` says why it is down (None: it answered)."""
+    """One GPU's samples of a cycle; `fault` says why it is down (None: it answered); `missing`:
+    the card its pin names is not there."""
 
     samples: list[Sample] = field(default_factory=list)
     fault: str | None = None
+    missing: bool = False
 
 
 Note = Callable[[str, BaseException], None]
