@@ -456,3 +456,91 @@ def test_a_plan_pinning_only_some_gpus_is_refused() -> None:
         Plan.model_validate({"server": {"gpu": {"pin": {0: "GPU-00000000-aaaa"}}}})
     with pytest.raises(ValidationError, match="pin"):
         Plan.model_validate({"server": {"gpu": {"pin": {0: "card zero", 1: "x", 2: "y", 3: "z"}}}})
+
+
+# --- health beyond load: what dcgm-exporter watches ------------------------------------------------------
+
+
+def healthy(i: int, **overrides: Any) -> dict[str, Any]:
+    return fake_gpu(i, pcie_replay=3, persistence_mode=1, pstate=2,
+                    clocks={"graphics": 1_710, "sm": 1_710, "memory": 8_001}, ecc_mode=1,
+                    retired_pages={"single_bit": 2, "double_bit": 1, "pending": 1},
+                    remapped_rows={"correctable": 4, "uncorrectable": 0, "pending": 1, "failure": 0},
+                    xid=[], **overrides)
+
+
+def test_health_values_are_exported_in_base_units() -> None:
+    s = GpuCollector(Plan(), nvml=FakeNvml({"gpus": [healthy(i) for i in range(4)]})).collect()
+    assert {x.name for x in s} <= set(METRICS)
+    assert one(s, "opsplan_gpu_pcie_replays_total", gpu="0") == 3
+    assert one(s, "opsplan_gpu_persistence_mode", gpu="0") == 1
+    assert one(s, "opsplan_gpu_performance_state", gpu="0") == 2
+    assert one(s, "opsplan_gpu_clock_hertz", gpu="0", clock="sm") == 1_710_000_000
+    assert one(s, "opsplan_gpu_clock_hertz", gpu="0", clock="memory") == 8_001_000_000
+    assert one(s, "opsplan_gpu_ecc_enabled", gpu="0") == 1
+    assert one(s, "opsplan_gpu_retired_pages", gpu="0", cause="single_bit") == 2
+    assert one(s, "opsplan_gpu_retired_pages", gpu="0", cause="double_bit") == 1
+    assert one(s, "opsplan_gpu_retired_pages_pending", gpu="0") == 1
+    assert one(s, "opsplan_gpu_remapped_rows", gpu="0", kind="correctable") == 4
+    assert one(s, "opsplan_gpu_row_remap_pending", gpu="0") == 1
+    assert one(s, "opsplan_gpu_row_remap_failed", gpu="0") == 0
+    assert one(s, "opsplan_gpu_xid_events_total", gpu="0") == 0
+
+
+def test_ecc_off_is_told_apart_from_no_errors() -> None:
+    gpus = [healthy(i) for i in range(4)]
+    gpus[1].update(ecc_mode=0, not_supported=["ecc"])  # ECC off: the counters answer NotSupported
+    s = GpuCollector(Plan(), nvml=FakeNvml({"gpus": gpus})).collect()
+    assert one(s, "opsplan_gpu_ecc_enabled", gpu="1") == 0
+    assert find(s, "opsplan_gpu_ecc_errors_total", gpu="1") == []
+
+
+def test_xid_events_are_counted_per_gpu_and_recent_ones_expire() -> None:
+    nvml = FakeNvml({"gpus": [healthy(i) for i in range(4)]})
+    clock = Clock()
+    collector = GpuCollector(Plan(), nvml=nvml, clock=clock)
+    collector.collect()  # registers for events
+    nvml.gpus[2]["xid"] += [13, 79]
+    s = collector.collect()
+    assert one(s, "opsplan_gpu_xid_events_total", gpu="2") == 2
+    assert one(s, "opsplan_gpu_xid_events_recent", gpu="2") == 2
+    assert one(s, "opsplan_gpu_xid_last_code", gpu="2") == 79
+    assert one(s, "opsplan_gpu_xid_events_recent", gpu="1") == 0
+    clock.now += 16 * 60  # quiet for longer than the window: the alert's value falls back to 0
+    s = collector.collect()
+    assert one(s, "opsplan_gpu_xid_events_recent", gpu="2") == 0
+    assert one(s, "opsplan_gpu_xid_events_total", gpu="2") == 2
+    collector.close()
+    assert nvml.event_sets_freed == 4
+
+
+def test_pcie_replays_growing_is_recent_and_a_steady_counter_is_not() -> None:
+    nvml = FakeNvml({"gpus": [healthy(i) for i in range(4)]})
+    clock = Clock()
+    collector = GpuCollector(Plan(), nvml=nvml, clock=clock)
+    s = collector.collect()
+    assert one(s, "opsplan_gpu_pcie_replays_recent", gpu="3") == 0  # replays from before are not news
+    clock.now += 60
+    nvml.gpus[3]["pcie_replay"] = 40
+    s = collector.collect()
+    assert one(s, "opsplan_gpu_pcie_replays_recent", gpu="3") == 37
+    assert one(s, "opsplan_gpu_pcie_replays_recent", gpu="0") == 0
+    for _ in range(16):
+        clock.now += 60
+        s = collector.collect()
+    assert one(s, "opsplan_gpu_pcie_replays_recent", gpu="3") == 0
+
+
+def test_a_health_call_missing_from_the_package_costs_only_its_value() -> None:
+    class NewerPackage(FakeNvml):
+        """A package that dropped two functions: looking them up raises AttributeError."""
+
+        def __getattribute__(self, name: str) -> Any:
+            if name in ("nvmlDeviceGetClockInfo", "nvmlDeviceGetRemappedRows"):
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    s = GpuCollector(Plan(), nvml=NewerPackage({"gpus": [healthy(i) for i in range(4)]})).collect()
+    assert find(s, "opsplan_gpu_clock_hertz") == [] and find(s, "opsplan_gpu_remapped_rows") == []
+    assert one(s, "opsplan_gpu_performance_state", gpu="0") == 2
+    assert [x.value for x in find(s, "opsplan_gpu_up")] == [1, 1, 1, 1]

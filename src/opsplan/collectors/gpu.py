@@ -34,6 +34,7 @@ from typing import Any
 import psutil
 
 from opsplan.collectors.gpu_device import DeviceReader, DeviceReading, fault_of, text_of
+from opsplan.collectors.gpu_health import Recent, XidWatch, read_health
 from opsplan.errors import CollectorError
 from opsplan.metrics import MetricSpec, Sample, counter, gauge, sample
 from opsplan.plan.models import Plan
@@ -77,6 +78,31 @@ METRICS: dict[str, MetricSpec] = {
     "opsplan_gpu_missing": gauge("1 when the plan expects this GPU index and NVML does not see it",
                                  "gpu", "group"),
     "opsplan_gpu_driver_info": gauge("Always 1; the NVIDIA driver version", "version"),
+    # Health beyond load (collectors/gpu_health.py), as dcgm-exporter watches it.
+    "opsplan_gpu_xid_events_total": counter("Xid events NVML reported for the GPU since opsplan started",
+                                            "gpu", "group"),
+    "opsplan_gpu_xid_events_recent": gauge("Xid events in the last 15 minutes", "gpu", "group"),
+    "opsplan_gpu_xid_last_code": gauge("The code of the GPU's newest Xid event (79: fell off the bus)",
+                                       "gpu", "group"),
+    "opsplan_gpu_pcie_replays_total": counter("PCIe replays (link retries) since the driver loaded",
+                                              "gpu", "group"),
+    "opsplan_gpu_pcie_replays_recent": gauge("PCIe replays in the last 15 minutes (riser or slot trouble)",
+                                             "gpu", "group"),
+    "opsplan_gpu_persistence_mode": gauge("1 when the driver keeps the GPU initialised between clients",
+                                          "gpu", "group"),
+    "opsplan_gpu_performance_state": gauge("Performance state: 0 (P0, fastest) to 15 (slowest)", "gpu", "group"),
+    "opsplan_gpu_clock_hertz": gauge("Current clock (clock: graphics, sm or memory)", "gpu", "group", "clock",
+                                     unit="hertz"),
+    "opsplan_gpu_ecc_enabled": gauge("1 when ECC is on (the ECC error counters mean something only then)",
+                                     "gpu", "group"),
+    "opsplan_gpu_retired_pages": gauge("Memory pages retired (cause: single_bit or double_bit ECC errors)",
+                                       "gpu", "group", "cause"),
+    "opsplan_gpu_retired_pages_pending": gauge("1 when a page waits to be retired at the next driver reload",
+                                               "gpu", "group"),
+    "opsplan_gpu_remapped_rows": gauge("Memory rows remapped (kind: correctable or uncorrectable errors)",
+                                       "gpu", "group", "kind"),
+    "opsplan_gpu_row_remap_pending": gauge("1 when a row remap waits for a GPU reset", "gpu", "group"),
+    "opsplan_gpu_row_remap_failed": gauge("1 when a row remap failed (the GPU needs service)", "gpu", "group"),
 }
 
 
@@ -160,6 +186,8 @@ class GpuCollector:
         self._warned_no_driver = False
         self._logged_reads: set[tuple[int, str, str]] = set()
         self._reads: dict[int, Future[DeviceReading]] = {}  # the last read started per GPU index
+        self._recent = Recent(clock)
+        self._xids = XidWatch(clock)
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -205,7 +233,10 @@ class GpuCollector:
         if not self._warned_no_driver:
             self._warned_no_driver = True
             log.warning("gpu: NVML stopped answering, reporting no GPUs: %s", exc)
-        if not self._busy():  # a read still inside the library would use what shutdown frees
+        if self._busy():
+            self._xids = XidWatch(self._clock)  # its sets die with this NVML session; not freed under a read
+        else:  # a read still inside the library would use what shutdown frees
+            self._xids.close(self._nvml)
             with contextlib.suppress(Exception):  # it is already gone; shutting down is only tidying
                 self._nvml.nvmlShutdown()
         self._initialised = False
@@ -224,6 +255,7 @@ class GpuCollector:
             log.warning("gpu: a GPU read is still stuck in the driver; not shutting NVML down under it")
             return
         self._initialised = False
+        self._xids.close(self._nvml)
         try:
             self._nvml.nvmlShutdown()
         except Exception as exc:  # closing must not fail the caller's shutdown
@@ -314,6 +346,10 @@ class GpuCollector:
             self._logged_reads.add(key)
             log.warning("gpu %d: cannot read %s: %s", index, what, exc)
 
+    def _health(self, index: int, reader: DeviceReader) -> None:
+        read_health(reader, index, self._recent)
+        self._xids.poll(reader, index)
+
     def _one_gpu(self, index: int, open_handle: Callable[[], Any]) -> DeviceReading:
         nvml = self._nvml
         labels = {"gpu": str(index), "group": self._group(index)}
@@ -326,5 +362,5 @@ class GpuCollector:
             return DeviceReading(fault=fault_of(nvml, exc) if isinstance(exc, nvml.NVMLError) else "unreadable")
         extra = {} if self._pid_ok is None else {"pid_ok": self._pid_ok}
         reader = DeviceReader(nvml, handle, labels, lambda what, exc: self._note(index, what, exc),
-                              self._process_name, **extra)
+                              self._process_name, extra=partial(self._health, index), **extra)
         return reader.reading()

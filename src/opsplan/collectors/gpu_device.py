@@ -61,7 +61,7 @@ def plausible_pid(pid: int, proc_root: str = "/proc") -> bool:
     return 0 < pid <= PID_MAX and os.path.isdir(os.path.join(proc_root, str(pid)))
 
 
-class _Skip(Exception):
+class Skip(Exception):  # noqa: N818 - a signal, not an error
     """A value that cannot be read this cycle; only that value is left out."""
 
 
@@ -82,13 +82,15 @@ class DeviceReader:
     """Reads one GPU's values into samples labelled with `labels` (gpu, group)."""
 
     def __init__(self, nvml: Any, handle: Any, labels: dict[str, str], note: Note,
-                 process_name: Callable[[int], str], pid_ok: Callable[[int], bool] = plausible_pid):
+                 process_name: Callable[[int], str], pid_ok: Callable[[int], bool] = plausible_pid,
+                 extra: Callable[[DeviceReader], None] | None = None):
         self.nvml = nvml
         self.handle = handle
         self.labels = labels
-        self._note = note
+        self.note = note
         self._process_name = process_name
         self._pid_ok = pid_ok
+        self._extra = extra  # more values to read (gpu_health), each on its own as well
         self.read_any = False
         self.fault: str | None = None
         self.out: list[Sample] = []
@@ -96,23 +98,23 @@ class DeviceReader:
     def read(self, what: str, fn: Callable[[], Any]) -> Any:
         nvml = self.nvml
         if self.fault == "lost":
-            raise _Skip  # a lost GPU answers nothing more this cycle: don't ask (nor log) again
+            raise Skip  # a lost GPU answers nothing more this cycle: don't ask (nor log) again
         try:
             value = fn()
         except nvml.NVMLError_NotSupported:
             self.read_any = True  # the GPU answered; it just has no such sensor
-            raise _Skip from None
+            raise Skip from None
         except Exception as exc:  # not only NVMLError: see the module docstring
-            self._note(what, exc)
+            self.note(what, exc)
             if isinstance(exc, nvml.NVMLError) and fault_of(nvml, exc) == "lost":
                 self.fault = "lost"
-            raise _Skip from None
+            raise Skip from None
         self.read_any = True
         return value
 
     def emit(self, name: str, what: str, fn: Callable[[], Any], convert: Callable[[Any], float],
              **extra: object) -> None:
-        with contextlib.suppress(_Skip):
+        with contextlib.suppress(Skip):
             self.out.append(sample(name, convert(self.read(what, fn)), **self.labels, **extra))
 
     def reading(self) -> DeviceReading:
@@ -121,15 +123,15 @@ class DeviceReader:
         for what, fn_name in (("name", "nvmlDeviceGetName"), ("uuid", "nvmlDeviceGetUUID")):
             try:
                 names[what] = text_of(self.read(what, partial(self._call, fn_name)))
-            except _Skip:
+            except Skip:
                 names[what] = ""
         try:
             pci = self.read("pci", lambda: nvml.nvmlDeviceGetPciInfo(handle))
             names["pci_bus_id"] = text_of(pci.busId)
-        except _Skip:
+        except Skip:
             names["pci_bus_id"] = ""
 
-        with contextlib.suppress(_Skip):
+        with contextlib.suppress(Skip):
             util = self.read("utilization", lambda: nvml.nvmlDeviceGetUtilizationRates(handle))
             out.append(sample("opsplan_gpu_utilization_ratio", util.gpu / 100, **labels))
             out.append(sample("opsplan_gpu_memory_utilization_ratio", util.memory / 100, **labels))
@@ -156,13 +158,15 @@ class DeviceReader:
                       partial(lambda t: nvml.nvmlDeviceGetTotalEccErrors(handle, t, volatile), error_type),
                       float, type=kind)
 
-        with contextlib.suppress(_Skip):
+        with contextlib.suppress(Skip):
             mask = int(self.read("clocks_event_reasons", self._clock_reasons))
             for reason, const in THROTTLE_REASONS.items():
                 bit = getattr(nvml, const, _FALLBACK_BITS[reason])
                 out.append(sample("opsplan_gpu_throttled", 1 if mask & bit else 0, **labels, reason=reason))
 
         self._processes()
+        if self._extra is not None and self.fault != "lost":
+            self._extra(self)
 
         if any(names.values()):
             # Built by hand: sample()'s first parameter is itself called `name`.
@@ -189,14 +193,14 @@ class DeviceReader:
             mem = None
         except Exception as exc:  # FunctionNotFound (pre-510 driver), a lost GPU...: try v1
             if isinstance(exc, nvml.NVMLError) and fault_of(nvml, exc) == "lost":
-                self._note("memory", exc)
+                self.note("memory", exc)
                 self.fault = "lost"
                 return
             mem = None
         if mem is None:
             try:
                 mem = self.read("memory", lambda: nvml.nvmlDeviceGetMemoryInfo(handle))
-            except _Skip:
+            except Skip:
                 return
         else:
             self.read_any = True
@@ -209,7 +213,7 @@ class DeviceReader:
             self.out.append(sample("opsplan_gpu_memory_usage_ratio", mem.used / mem.total, **labels))
 
     def _processes(self) -> None:
-        with contextlib.suppress(_Skip):
+        with contextlib.suppress(Skip):
             procs = self.read("processes", lambda: self.nvml.nvmlDeviceGetComputeRunningProcesses(self.handle))
             used_by_pid: dict[int, int] = {}
             for proc in procs:

@@ -27,13 +27,19 @@ Built from a dict (or a JSON file, see `OPSPLAN_FAKE_NVML` in opsplan.collectors
          "raises": {"processes": "NVMLLibraryMismatchError"},  # exceptions that are not NVMLError
          "delay": {"temperature": 0.2},     # seconds a call takes
          "hang": ["memory"],                # calls that block until release() (a GPU stuck in the driver)
-         "vanishes": false}                 # counted by nvmlDeviceGetCount, then gone (later GPUs shift down)
+         "vanishes": false,                 # counted by nvmlDeviceGetCount, then gone (later GPUs shift down)
+         "pcie_replay": 0, "persistence_mode": 1, "pstate": 0,
+         "clocks": {"graphics": 1800, "sm": 1800, "memory": 8000},   # MHz
+         "ecc_mode": 1, "retired_pages": {"single_bit": 0, "double_bit": 0, "pending": 0},
+         "remapped_rows": {"correctable": 0, "uncorrectable": 0, "pending": 0, "failure": 0},
+         "xid": []}                         # Xid codes waiting in the GPU's event queue
       ],
       "bytes_strings": false               # names, UUIDs and versions as bytes (nvidia-ml-py before 12)
     }
 
 Field names for `not_supported`/`errors`/`raises`/`delay`/`hang`: name, uuid, pci_bus_id, utilization,
-memory, temperature, power_usage, power_limit, fan, ecc, clocks_event_reasons, processes;
+memory, temperature, power_usage, power_limit, fan, ecc, clocks_event_reasons, processes,
+pcie_replay, persistence_mode, pstate, clocks, ecc_mode, retired_pages, remapped_rows, xid;
 `"*"` means every field. `raises` names `NVMLLibraryMismatchError` (what nvidia-ml-py 13 raises
 when the driver lacks a `_v3` symbol), `AttributeError` (a function the package dropped) or
 `RuntimeError`. `memory` may hold `reserved`: the v2 call reports it apart, and the v1 call's
@@ -91,6 +97,12 @@ class FakeHandle:
         return f"<FakeHandle {self.gpu.get('uuid', '?')}>"
 
 
+class FakeEventSet:
+    def __init__(self) -> None:
+        self.gpus: list[dict[str, Any]] = []
+        self.freed = False
+
+
 class FakeNvml:
     """Same function names as pynvml; state is plain attributes tests may change between cycles."""
 
@@ -112,6 +124,7 @@ class FakeNvml:
         self.released = threading.Event()  # set by release(): hung calls return
         self.inside = 0  # calls in progress right now (a shutdown under them is the bug to catch)
         self.shutdown_while_inside = 0
+        self.event_sets_freed = 0
         self._inside_lock = threading.Lock()
 
     def release(self) -> None:
@@ -302,3 +315,65 @@ class FakeNvml:
         procs = self._gpu("nvmlDeviceGetComputeRunningProcesses", handle, "processes")["processes"]
         return [SimpleNamespace(pid=int(p["pid"]), usedGpuMemory=p.get("used_memory"),
                                 gpuInstanceId=0xFFFFFFFF, computeInstanceId=0xFFFFFFFF) for p in procs]
+
+    # --- health beyond load --------------------------------------------------------------------
+
+    def nvmlDeviceGetPcieReplayCounter(self, handle: FakeHandle) -> int:
+        return int(self._gpu("nvmlDeviceGetPcieReplayCounter", handle, "pcie_replay")["pcie_replay"])
+
+    def nvmlDeviceGetPersistenceMode(self, handle: FakeHandle) -> int:
+        return int(self._gpu("nvmlDeviceGetPersistenceMode", handle, "persistence_mode")["persistence_mode"])
+
+    def nvmlDeviceGetPerformanceState(self, handle: FakeHandle) -> int:
+        return int(self._gpu("nvmlDeviceGetPerformanceState", handle, "pstate")["pstate"])
+
+    def nvmlDeviceGetClockInfo(self, handle: FakeHandle, type: int) -> int:  # noqa: A002 - pynvml's name
+        clocks = self._gpu("nvmlDeviceGetClockInfo", handle, "clocks")["clocks"]
+        names = {pynvml.NVML_CLOCK_GRAPHICS: "graphics", pynvml.NVML_CLOCK_SM: "sm", pynvml.NVML_CLOCK_MEM: "memory"}
+        if type not in names or names[type] not in clocks:
+            raise nvml_error("NotSupported")
+        return int(clocks[names[type]])
+
+    def nvmlDeviceGetEccMode(self, handle: FakeHandle) -> list[int]:
+        mode = int(self._gpu("nvmlDeviceGetEccMode", handle, "ecc_mode")["ecc_mode"])
+        return [mode, mode]
+
+    def nvmlDeviceGetRetiredPages(self, device: FakeHandle, sourceFilter: int) -> list[int]:
+        pages = self._gpu("nvmlDeviceGetRetiredPages", device, "retired_pages")["retired_pages"]
+        key = "single_bit" if sourceFilter == pynvml.NVML_PAGE_RETIREMENT_CAUSE_MULTIPLE_SINGLE_BIT_ECC_ERRORS \
+            else "double_bit"
+        return [0x1000 * (i + 1) for i in range(int(pages.get(key, 0)))]
+
+    def nvmlDeviceGetRetiredPagesPendingStatus(self, device: FakeHandle) -> int:
+        pages = self._gpu("nvmlDeviceGetRetiredPagesPendingStatus", device, "retired_pages")["retired_pages"]
+        return int(pages.get("pending", 0))
+
+    def nvmlDeviceGetRemappedRows(self, device: FakeHandle) -> tuple[int, int, int, int]:
+        rows = self._gpu("nvmlDeviceGetRemappedRows", device, "remapped_rows")["remapped_rows"]
+        return (int(rows.get("correctable", 0)), int(rows.get("uncorrectable", 0)), int(rows.get("pending", 0)),
+                int(rows.get("failure", 0)))
+
+    def nvmlEventSetCreate(self) -> FakeEventSet:
+        self._check("nvmlEventSetCreate")
+        return FakeEventSet()
+
+    def nvmlDeviceRegisterEvents(self, handle: FakeHandle, eventTypes: int, eventSet: FakeEventSet) -> None:
+        gpu = self._gpu("nvmlDeviceRegisterEvents", handle, "xid")
+        if eventTypes & pynvml.nvmlEventTypeXidCriticalError:
+            eventSet.gpus.append(gpu)
+
+    def nvmlEventSetWait_v2(self, eventSet: FakeEventSet, timeoutms: int) -> SimpleNamespace:
+        self._check("nvmlEventSetWait_v2")
+        if eventSet.freed:
+            raise nvml_error("InvalidArgument")
+        for gpu in eventSet.gpus:
+            if gpu["xid"]:
+                return SimpleNamespace(device=FakeHandle(gpu), eventType=pynvml.nvmlEventTypeXidCriticalError,
+                                       eventData=int(gpu["xid"].pop(0)), gpuInstanceId=0xFFFFFFFF,
+                                       computeInstanceId=0xFFFFFFFF)
+        raise nvml_error("Timeout")  # timeoutms is not waited: tests poll with 0, as the collector does
+
+    def nvmlEventSetFree(self, eventSet: FakeEventSet) -> None:
+        self._check("nvmlEventSetFree")
+        eventSet.freed = True
+        self.event_sets_freed += 1

@@ -245,6 +245,11 @@ class Alerts(Strict):
     # A GPU NVML sees but that is lost (Xid 79), hung in the driver or unreadable (opsplan_gpu_up == 0):
     # the card's work has stopped, so it alerts at once.
     gpu_down: StateRule = Field(default_factory=lambda: _state("critical", 0))
+    # Xid events in the last 15 minutes (opsplan_gpu_xid_events_recent > 0). Warning: many Xids are an
+    # application's fault (13, 31, 43); a card that fell off the bus (79) is GpuDown's critical.
+    gpu_xid: StateRule = Field(default_factory=lambda: _state("warning", 0))
+    # PCIe replays grew in the last 15 minutes: riser or slot trouble, often before an Xid 79.
+    gpu_pcie_replay: StateRule = Field(default_factory=lambda: _state("warning", 0))
     mariadb_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
