@@ -544,3 +544,26 @@ def test_a_health_call_missing_from_the_package_costs_only_its_value() -> None:
     assert find(s, "opsplan_gpu_clock_hertz") == [] and find(s, "opsplan_gpu_remapped_rows") == []
     assert one(s, "opsplan_gpu_performance_state", gpu="0") == 2
     assert [x.value for x in find(s, "opsplan_gpu_up")] == [1, 1, 1, 1]
+
+
+def test_processes_in_containers_are_named_from_the_hosts_proc_with_their_container(tmp_path: Path) -> None:
+    from opsplan.collectors.gpu import container_of
+    from opsplan.collectors.gpu_device import plausible_pid
+
+    cid = "3f1c2a9b7d10" + "ab" * 26
+    docker = tmp_path / "4242"
+    docker.mkdir()
+    (docker / "cgroup").write_text(f"0::/system.slice/docker-{cid}.scope\n", encoding="utf-8")
+    containerd = tmp_path / "4343"
+    containerd.mkdir()
+    (containerd / "cgroup").write_text(f"12:memory:/kubepods/burstable/pod1/{cid}\n", encoding="utf-8")
+    host = tmp_path / "77"
+    host.mkdir()
+    (host / "cgroup").write_text("0::/user.slice/user-1000.slice/session-2.scope\n", encoding="utf-8")
+    assert container_of(4242, str(tmp_path)) == "3f1c2a9b7d10"
+    assert container_of(4343, str(tmp_path)) == "3f1c2a9b7d10"
+    assert container_of(77, str(tmp_path)) is None
+    assert container_of(9, str(tmp_path)) is None
+    assert plausible_pid(4242, str(tmp_path)) and plausible_pid(77, str(tmp_path))
+    assert not plausible_pid(9, str(tmp_path))  # gone: no /proc entry
+    assert not plausible_pid(0, str(tmp_path)) and not plausible_pid(4294967295, str(tmp_path))
