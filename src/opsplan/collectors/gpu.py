@@ -164,7 +164,8 @@ def _in_thread(fn: Callable[[], DeviceReading], name: str) -> Future[DeviceReadi
 
 
 class GpuCollector:
-    """Per-GPU samples labelled gpu=<NVML index>, group=<plan group or "unassigned">."""
+    """Per-GPU samples labelled gpu=<NVML index, or the plan's number when the plan pins its GPUs
+    by UUID or PCI bus id>, group=<plan group or "unassigned">."""
 
     name = "gpu"
 
