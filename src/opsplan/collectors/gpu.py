@@ -2,7 +2,7 @@
 
 - NVML is initialised once and kept across cycles; `close()` shuts it down, but never while a
   read is still inside the library (a hung call would otherwise meet a freed library).
-- Each GPU is read on its own thread under its own deadline (`read_timeout`, 5 s): a GPU stuck
+- Each GPU is read on its own thread (kept across cycles) under its own deadline (`read_timeout`, 5 s): a GPU stuck
   in the driver is reported down (`opsplan_gpu_up 0`, `opsplan_gpu_fault_info{reason="hung"}`)
   and is not read again until its stuck call returns; the other GPUs keep reporting.
 - Every NVML read is made on its own (collectors/gpu_device.py): a field the card does not
@@ -23,6 +23,7 @@ import contextlib
 import logging
 import math
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -147,20 +148,55 @@ def process_name(pid: int) -> str:
     return f"{name} ({container})" if container else name
 
 
-def _in_thread(fn: Callable[[], DeviceReading], name: str) -> Future[DeviceReading]:
-    """Run fn on a daemon thread: a call stuck in the driver must not hold up the process's exit."""
-    future: Future[DeviceReading] = Future()
+class _Worker:
+    """One daemon thread per GPU, kept across cycles (starting four threads a cycle cost more than
+    the reads). Daemon: a call stuck in the driver must not hold up the process's exit. Idle for a
+    minute (a collector no longer used), the thread ends; the next read starts another."""
 
-    def run() -> None:
-        if not future.set_running_or_notify_cancel():
-            return
-        try:
-            future.set_result(fn())
-        except BaseException as exc:  # handed to the waiting cycle, not lost in the thread
-            future.set_exception(exc)
+    IDLE = 60.0
 
-    threading.Thread(target=run, name=name, daemon=True).start()
-    return future
+    def __init__(self, name: str):
+        self._name = name
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], DeviceReading], Future[DeviceReading]] | None] = \
+            queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._alive = False
+
+    def submit(self, fn: Callable[[], DeviceReading]) -> Future[DeviceReading]:
+        future: Future[DeviceReading] = Future()
+        with self._lock:
+            self._jobs.put((fn, future))
+            if not self._alive:
+                self._alive = True
+                threading.Thread(target=self._run, name=self._name, daemon=True).start()
+        return future
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._alive:
+                self._jobs.put(None)
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=self.IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._alive = False
+                        return
+                continue
+            if job is None:
+                with self._lock:
+                    self._alive = False
+                return
+            fn, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the waiting cycle, not lost in the thread
+                future.set_exception(exc)
 
 
 class GpuCollector:
@@ -187,6 +223,7 @@ class GpuCollector:
         self._warned_no_driver = False
         self._logged_reads: set[tuple[int, str, str]] = set()
         self._reads: dict[int, Future[DeviceReading]] = {}  # the last read started per GPU index
+        self._workers: dict[int, _Worker] = {}
         self._recent = Recent(clock)
         self._xids = XidWatch(clock)
 
@@ -246,6 +283,9 @@ class GpuCollector:
     def close(self, wait: float | None = None) -> None:
         """Shut NVML down once no read is inside it; a read still stuck after `wait` seconds
         (read_timeout by default) leaves NVML up: the process exit releases it instead."""
+        for worker in self._workers.values():
+            worker.stop()  # after the read it may still be running
+        self._workers.clear()
         if not self._initialised:
             return
         deadline = time.monotonic() + (self._read_timeout if wait is None else wait)
@@ -327,7 +367,10 @@ class GpuCollector:
             if previous is not None and not previous.done():
                 readings[index] = DeviceReading(fault="hung")
                 continue
-            future = _in_thread(partial(self._one_gpu, index, open_handle), f"opsplan-gpu-{index}")
+            worker = self._workers.get(index)
+            if worker is None:
+                worker = self._workers[index] = _Worker(f"opsplan-gpu-{index}")
+            future = worker.submit(partial(self._one_gpu, index, open_handle))
             self._reads[index] = started[index] = future
         end_by = time.monotonic() + self._read_timeout
         for index, future in started.items():
