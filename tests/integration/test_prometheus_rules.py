@@ -148,7 +148,7 @@ def _cases() -> list[Case]:
              [(7, "ApiErrorRateHigh", [])]),
         Case("error rate: high with zero traffic", {ratio: [0.5] * 10, rps: [0] * 10},
              [(7, "ApiErrorRateHigh", [])]),
-        Case("error rate: traffic stops before for", {ratio: [0.5] * 10, rps: [5] * 3 + [0] * 7},
+        Case("error rate: traffic stops before for", {ratio: [0.5] * 10, rps: [5.0] * 3 + [0.0] * 7},
              [(7, "ApiErrorRateHigh", [])]),
         Case("response time: just below 2 s", {slow: [1.99] * 10, median: [3.0] * 10},
              [(7, "ApiResponseTimeHigh", [])]),
@@ -177,7 +177,7 @@ def _cases() -> list[Case]:
 
 
 def _test_file(rules: list[Rule], cases: list[Case]) -> dict[str, Any]:
-    by_alert_severity = {(r.alert, r.severity): r for r in rules}
+    by_alert_severity: dict[tuple[str, str], Rule] = {(r.alert, r.severity): r for r in rules}
     tests = []
     for case in cases:
         unit = case.interval[-1]
