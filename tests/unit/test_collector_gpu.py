@@ -567,3 +567,22 @@ def test_processes_in_containers_are_named_from_the_hosts_proc_with_their_contai
     assert plausible_pid(4242, str(tmp_path)) and plausible_pid(77, str(tmp_path))
     assert not plausible_pid(9, str(tmp_path))  # gone: no /proc entry
     assert not plausible_pid(0, str(tmp_path)) and not plausible_pid(4294967295, str(tmp_path))
+
+
+def test_a_hung_gpu_does_not_take_the_collector_down_in_the_runner() -> None:
+    from opsplan.collectors.runner import CollectionRunner
+
+    spec = four_gpus()
+    spec["gpus"][0]["hang"] = ["*"]
+    nvml = FakeNvml(spec)
+    runner = CollectionRunner([GpuCollector(Plan(), nvml=nvml, read_timeout=0.2)], deadline=2.0)
+    try:
+        for _ in range(3):  # before issue 11 the runner skipped the stuck collector: no GPU series at all
+            s = runner.run_once().samples
+            assert one(s, "opsplan_collector_up", collector="gpu") == 1
+            assert [x.value for x in find(s, "opsplan_gpu_missing")] == [0, 0, 0, 0]
+            assert [x.value for x in find(s, "opsplan_gpu_up")] == [0, 1, 1, 1]
+            assert one(s, "opsplan_gpu_fault_info", gpu="0", reason="hung") == 1
+    finally:
+        nvml.release()
+        runner.close()
