@@ -56,6 +56,13 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.groups": M(ko="자원 할당 그룹", en="Allocation groups"),
     "status.gpus": M(ko="GPU", en="GPUs"),
     "status.gpu_missing": M(ko="보이지 않음", en="missing"),
+    "status.gpu_down": M(ko="응답 없음", en="down"),
+    # Why a GPU is down (opsplan_gpu_fault_info's reasons).
+    "status.gpu_fault.lost": M(ko="버스에서 사라짐 (Xid 79, 재부팅 또는 GPU 리셋 필요)",
+                               en="fell off the bus (Xid 79; needs a reboot or GPU reset)"),
+    "status.gpu_fault.hung": M(ko="드라이버에서 응답 없음", en="hung in the driver"),
+    "status.gpu_fault.no_permission": M(ko="접근 권한 없음", en="no permission to read it"),
+    "status.gpu_fault.unreadable": M(ko="값을 읽을 수 없음", en="no value could be read"),
     "status.utilization": M(ko="사용률", en="Utilization"),
     "status.memory": M(ko="메모리", en="Memory"),
     "status.storage": M(ko="스토리지", en="Storage"),

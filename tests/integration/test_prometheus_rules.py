@@ -148,7 +148,7 @@ def _cases() -> list[Case]:
              [(7, "ApiErrorRateHigh", [])]),
         Case("error rate: high with zero traffic", {ratio: [0.5] * 10, rps: [0] * 10},
              [(7, "ApiErrorRateHigh", [])]),
-        Case("error rate: traffic stops before for", {ratio: [0.5] * 10, rps: [5] * 3 + [0] * 7},
+        Case("error rate: traffic stops before for", {ratio: [0.5] * 10, rps: [5.0] * 3 + [0.0] * 7},
              [(7, "ApiErrorRateHigh", [])]),
         Case("response time: just below 2 s", {slow: [1.99] * 10, median: [3.0] * 10},
              [(7, "ApiResponseTimeHigh", [])]),
@@ -156,6 +156,17 @@ def _cases() -> list[Case]:
              [(4, "ApiResponseTimeHigh", []), (7, "ApiResponseTimeHigh", [("warning", p95, 2.01)])]),
         Case("response time: just above 2 s, shorter than for", {slow: [2.01] * 4 + [0.5] * 6},
              [(7, "ApiResponseTimeHigh", [])]),
+        Case("a GPU lost or hung alerts at once",
+             {_series("opsplan_gpu_up", {"gpu": "1", "group": "ai"}): [1, 1, 0, 0, 1]},
+             [(1, "GpuDown", []), (2, "GpuDown", [("critical", {"gpu": "1", "group": "ai"}, 0)]),
+              (4, "GpuDown", [])]),
+        Case("Xid events alert while recent",
+             {_series("opsplan_gpu_xid_events_recent", {"gpu": "0", "group": "ai"}): [0, 0, 2, 2, 0]},
+             [(1, "GpuXidErrors", []), (2, "GpuXidErrors", [("warning", {"gpu": "0", "group": "ai"}, 2)]),
+              (4, "GpuXidErrors", [])]),
+        Case("PCIe replays growing alert",
+             {_series("opsplan_gpu_pcie_replays_recent", {"gpu": "3", "group": "app"}): [0, 5, 0]},
+             [(0, "GpuPcieReplays", []), (1, "GpuPcieReplays", [("warning", {"gpu": "3", "group": "app"}, 5)])]),
         Case("api down for longer than 1m", {_series("opsplan_api_up", svc): [1, 0, 0, 0, 0]},
              [(1, "ApiDown", []), (3, "ApiDown", [("critical", svc, 0)])]),
         Case("database backup older than 26h",
@@ -166,7 +177,7 @@ def _cases() -> list[Case]:
 
 
 def _test_file(rules: list[Rule], cases: list[Case]) -> dict[str, Any]:
-    by_alert_severity = {(r.alert, r.severity): r for r in rules}
+    by_alert_severity: dict[tuple[str, str], Rule] = {(r.alert, r.severity): r for r in rules}
     tests = []
     for case in cases:
         unit = case.interval[-1]

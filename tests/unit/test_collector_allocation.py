@@ -222,3 +222,13 @@ def test_rollup_ignores_other_collectors_and_counts_unassigned() -> None:
     assert one(s, "opsplan_group_gpus", group="unassigned") == 1
     assert one(s, "opsplan_group_gpu_utilization_ratio", group="unassigned") == 0.25
     assert one(s, "opsplan_group_gpus", group="ai") == 0
+
+
+def test_a_lost_gpu_leaves_its_groups_count() -> None:
+    # An Xid 79: the card stays enumerated and every call answers "GPU is lost".
+    gpus = [{"uuid": f"GPU-{i}", "utilization": {"gpu": 50, "memory": 0}, "temperature": 40} for i in range(4)]
+    gpus[1]["errors"] = {"*": "GpuIsLost"}
+    plan = Plan()
+    s = rollup(plan, GpuCollector(plan, nvml=FakeNvml({"gpus": gpus})).collect())
+    assert one(s, "opsplan_group_gpus", group="ai") == 2
+    assert one(s, "opsplan_group_gpus", group="app") == 1

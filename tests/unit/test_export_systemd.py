@@ -61,6 +61,15 @@ def test_the_default_plan_runs_as_its_own_user_writing_only_its_own_directories(
     # NVML must still open /dev/nvidia*; a secret never sits in the unit.
     assert "PrivateDevices" not in unit and "DeviceAllow" not in unit and "ProtectClock" not in unit
     assert "Environment" not in unit and "EnvironmentFile" not in unit
+    # Started after the driver's persistence daemon, so NVML answers from the first cycle; never bound to it.
+    assert "nvidia-persistenced.service" in unit["After"]
+    assert "nvidia-persistenced.service" not in " ".join(unit.get("Requires", []) + unit.get("BindsTo", []))
+
+
+def test_a_plan_without_gpus_is_not_ordered_after_the_nvidia_daemon():
+    plan = _plan(server={"gpu": {"count": 0}}, allocation=[{"id": "app", "name": {"ko": "앱", "en": "app"},
+                                                           "memory": "1GB", "storage": "1GB"}])
+    assert "nvidia-persistenced.service" not in unit_file(plan, INSTALL, _nothing_exists)
 
 
 def test_writable_paths_follow_the_plan():

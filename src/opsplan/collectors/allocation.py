@@ -39,7 +39,8 @@ METRICS: dict[str, MetricSpec] = {
     "opsplan_group_storage_usage_ratio": gauge("Storage used / storage budget (may exceed 1)", "group",
                                                unit="ratio"),
     "opsplan_group_path_present": gauge("1 when the group's path exists", "group", "path"),
-    "opsplan_group_gpus": gauge("GPUs of the group that NVML sees", "group"),
+    "opsplan_group_gpus": gauge("GPUs of the group that NVML sees and that answer (a lost or hung one "
+                                "is not counted)", "group"),
     "opsplan_group_gpu_utilization_ratio": gauge("Mean utilization of the group's GPUs", "group",
                                                  unit="ratio"),
     "opsplan_group_gpu_memory_used_bytes": gauge("GPU memory in use across the group's GPUs", "group",
@@ -203,8 +204,9 @@ class AllocationCollector:
 def rollup(plan: Plan, samples: list[Sample]) -> list[Sample]:
     """Per-group GPU figures from the GPU collector's samples of the same cycle.
 
-    Every plan group gets `opsplan_group_gpus` (0 when none of its GPUs is seen); utilization
-    and memory appear only when at least one of its GPUs reported them.
+    Every plan group gets `opsplan_group_gpus`: its healthy GPUs (`opsplan_gpu_up 1`), so a GPU
+    that is lost, hung or unreadable leaves the count (0 when none is healthy); utilization and
+    memory appear only when at least one of its GPUs reported them.
     """
     seen: dict[str, set[str]] = {g.id: set() for g in plan.allocation}
     utilization: dict[str, list[float]] = {}
@@ -215,7 +217,9 @@ def rollup(plan: Plan, samples: list[Sample]) -> list[Sample]:
         if group is None or gpu is None or not s.name.startswith("opsplan_gpu_"):
             continue
         if s.name == "opsplan_gpu_up":
-            seen.setdefault(group, set()).add(gpu)
+            seen.setdefault(group, set())
+            if s.value == 1:
+                seen[group].add(gpu)
         elif s.name == "opsplan_gpu_utilization_ratio":
             utilization.setdefault(group, []).append(s.value)
         elif s.name == "opsplan_gpu_memory_used_bytes":

@@ -128,8 +128,9 @@ def gpus(plan: Plan) -> Dashboard:
             Panel(f"{name}: power", ((_sel("opsplan_gpu_power_watts", group=g), "GPU {{gpu}}"),
                                      (_sel("opsplan_gpu_power_limit_watts", group=g), "GPU {{gpu}} limit")),
                   "watt"),
-            Panel(f"{name}: GPUs visible / missing", (
-                (_sel("opsplan_group_gpus", group=g), "visible"),
+            Panel(f"{name}: GPUs healthy / down / missing", (
+                (_sel("opsplan_group_gpus", group=g), "healthy"),
+                (f"count({_sel('opsplan_gpu_up', group=g)} == 0) or vector(0)", "down"),
                 (f"sum({_sel('opsplan_gpu_missing', group=g)}) or vector(0)", "missing")), kind="stat"),
             Panel(f"{name}: storage used / budget", (
                 (_sel("opsplan_group_storage_usage_ratio", group=g), "storage"),), "percentunit", thresholds=(1,)),

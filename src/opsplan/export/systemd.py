@@ -74,6 +74,10 @@ def unit_file(plan: Plan, install: Install, lookup: host.Lookup = host.host_look
     if _local_database(plan):
         out += ["# Ordered after MariaDB, never bound to it: opsplan keeps running to say MariaDB is down.",
                 "After=mariadb.service"]
+    if plan.expected_gpus():
+        out += ["# After the driver's persistence daemon, never bound to it: NVML then answers from the first",
+                "# cycle instead of racing the driver at boot (docs/gpu.md).",
+                "After=nvidia-persistenced.service"]
     out += [
         "",
         "[Service]",

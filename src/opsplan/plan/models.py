@@ -41,9 +41,18 @@ HttpStatus = Annotated[int, Field(ge=100, le=599)]
 
 # --- §1.1 hardware -------------------------------------------------------------------------------
 
+# A card's UUID ("GPU-...") or PCI bus id ("00000000:01:00.0", or "01:00.0" as lspci prints it).
+GPU_PIN_PATTERN = r"^(GPU-[0-9a-fA-F-]{8,}|([0-9a-fA-F]{4,8}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7])$"
+GpuPin = Annotated[str, Field(pattern=GPU_PIN_PATTERN)]
+
+
 class GpuHardware(Strict):
     model: str = "NVIDIA RTX 4000 Ada"
     count: int = Field(default=4, ge=0, le=64)
+    # The plan's GPU number -> the card's UUID ("GPU-...") or PCI bus id ("00000000:01:00.0").
+    # NVML's index order is not promised across reboots; a pinned GPU keeps its groups and labels
+    # on the right card. Empty: GPUs are found by NVML index (the default).
+    pin: dict[Annotated[int, Field(ge=0, le=1023)], GpuPin] = Field(default_factory=dict)
 
 
 class StorageHardware(Strict):
@@ -233,6 +242,14 @@ class Alerts(Strict):
     # A group's members use more memory than the plan allots it (seed §1.2); 100 is the budget itself.
     group_memory: PercentThreshold = Field(default_factory=lambda: PercentThreshold(critical=100, warning=90))
     gpu_missing: StateRule = Field(default_factory=lambda: _state("critical", 60))
+    # A GPU NVML sees but that is lost (Xid 79), hung in the driver or unreadable (opsplan_gpu_up == 0):
+    # the card's work has stopped, so it alerts at once.
+    gpu_down: StateRule = Field(default_factory=lambda: _state("critical", 0))
+    # Xid events in the last 15 minutes (opsplan_gpu_xid_events_recent > 0). Warning: many Xids are an
+    # application's fault (13, 31, 43); a card that fell off the bus (79) is GpuDown's critical.
+    gpu_xid: StateRule = Field(default_factory=lambda: _state("warning", 0))
+    # PCIe replays grew in the last 15 minutes: riser or slot trouble, often before an Xid 79.
+    gpu_pcie_replay: StateRule = Field(default_factory=lambda: _state("warning", 0))
     mariadb_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     api_down: StateRule = Field(default_factory=lambda: _state("critical", 60))
     collector_down: StateRule = Field(default_factory=lambda: _state("warning", 300))
@@ -651,6 +668,19 @@ class Plan(Strict):
     state_db_url_env: str | None = None
     timezone: str = "Asia/Seoul"
     language: Literal["ko", "en"] = "ko"
+
+    @model_validator(mode="after")
+    def _pins_cover_the_allocation(self) -> Plan:
+        pins = self.server.gpu.pin
+        if pins:
+            # Half pinned would mix two numberings: an unpinned index could name a pinned card.
+            unpinned = sorted(set(self.expected_gpus()) - set(pins))
+            if unpinned:
+                raise ValueError(f"server.gpu.pin must name every GPU of the allocation; missing {unpinned}")
+            values = [v.lower() for v in pins.values()]
+            if len(set(values)) != len(values):
+                raise ValueError("server.gpu.pin names the same card twice")
+        return self
 
     def group_of_gpu(self, index: int) -> str | None:
         for group in self.allocation:

@@ -91,6 +91,9 @@ BUILT_INS: tuple[BuiltIn, ...] = (
     BuiltIn("gpu_memory", "GpuMemoryHigh", "opsplan_gpu_memory_usage_ratio", PERCENT),
     BuiltIn("group_memory", "GroupMemoryOverBudget", "opsplan_group_memory_usage_ratio", PERCENT),
     BuiltIn("gpu_missing", "GpuMissing", "opsplan_gpu_missing"),
+    BuiltIn("gpu_down", "GpuDown", "opsplan_gpu_up"),
+    BuiltIn("gpu_xid", "GpuXidErrors", "opsplan_gpu_xid_events_recent"),
+    BuiltIn("gpu_pcie_replay", "GpuPcieReplays", "opsplan_gpu_pcie_replays_recent"),
     BuiltIn("mariadb_down", "MariaDBDown", "opsplan_mariadb_up"),
     BuiltIn("api_down", "ApiDown", "opsplan_api_up"),
     BuiltIn("collector_down", "CollectorDown", "opsplan_collector_up"),
@@ -106,7 +109,8 @@ BUILT_IN: dict[str, BuiltIn] = {b.key: b for b in BUILT_INS}
 # Alerts on a state (a GPU missing, MariaDB or an API down, a backup or drill failed): their value and
 # threshold are 0/1 flags, not levels, so lists show `-` for them rather than `0 | 0`.
 STATE_ALERTS: frozenset[str] = frozenset(
-    {"GpuMissing", "MariaDBDown", "ApiDown", "CollectorDown", "ContainerUnhealthy", "BackupFailed", "DrillFailed"})
+    {"GpuMissing", "GpuDown", "MariaDBDown", "ApiDown", "CollectorDown", "ContainerUnhealthy", "BackupFailed",
+     "DrillFailed"})
 # Every name build_rules may give a built-in rule, whichever the plan turns on.
 BUILT_IN_ALERTS: frozenset[str] = frozenset(b.alert for b in BUILT_INS)
 
@@ -211,6 +215,18 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
     state("gpu_missing", "==", 1, ("gpu", "group"),
           _text("계획된 GPU가 보이지 않습니다", "A GPU in the plan is missing"),
           _text("{subject}: NVML이 이 GPU를 보지 못합니다", "{subject}: NVML does not see this GPU"))
+    state("gpu_down", "==", 0, ("gpu", "group"),
+          _text("GPU가 응답하지 않습니다", "A GPU is down"),
+          _text("{subject}: GPU가 버스에서 사라졌거나 드라이버에서 멈췄거나 읽을 수 없습니다 (opsplan_gpu_fault_info)",
+                "{subject}: the GPU is lost, hung in the driver or unreadable (opsplan_gpu_fault_info)"))
+    state("gpu_xid", ">", 0, ("gpu", "group"),
+          _text("GPU에서 Xid 오류가 발생했습니다", "A GPU reported Xid errors"),
+          _text("{subject}: 최근 15분 동안 Xid 이벤트 {value}개 (코드: opsplan_gpu_xid_last_code, dmesg)",
+                "{subject}: {value} Xid events in the last 15 minutes (code: opsplan_gpu_xid_last_code, dmesg)"))
+    state("gpu_pcie_replay", ">", 0, ("gpu", "group"),
+          _text("GPU의 PCIe 재전송이 늘고 있습니다", "GPU PCIe replays are growing"),
+          _text("{subject}: 최근 15분 동안 PCIe 재전송 {value}회 (라이저 또는 슬롯 점검 필요)",
+                "{subject}: {value} PCIe replays in the last 15 minutes (check the riser or slot)"))
     state("mariadb_down", "==", 0, (),
           _text("MariaDB가 응답하지 않습니다", "MariaDB is down"),
           _text("MariaDB에 연결할 수 없습니다", "opsplan cannot connect to MariaDB"))

@@ -10,11 +10,21 @@ from opsplan.metrics import Cycle, SampleIndex
 from opsplan.plan.models import AllocationGroup as GroupOfPlan
 from opsplan.plan.models import Plan
 
+# Why a GPU is down (opsplan_gpu_fault_info's reasons), in the operator's words.
+GPU_FAULT_TEXT = {
+    "lost": "status.gpu_fault.lost", "hung": "status.gpu_fault.hung",
+    "no_permission": "status.gpu_fault.no_permission", "unreadable": "status.gpu_fault.unreadable",
+}
 
-def _gpu(index: SampleIndex, gpu: str) -> dict[str, Any]:
+
+def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
+    fault = next((s.label("reason") for s in index.all("opsplan_gpu_fault_info", gpu=gpu)), None)
+    fault = fault if fault in GPU_FAULT_TEXT else "unreadable"
     return {
         "gpu": gpu,
         "missing": index.value("opsplan_gpu_missing", gpu=gpu) == 1,
+        "down": index.value("opsplan_gpu_up", gpu=gpu) == 0,
+        "fault_text": t(GPU_FAULT_TEXT[fault], lang),
         "utilization_ratio": index.value("opsplan_gpu_utilization_ratio", gpu=gpu),
         "memory_used_bytes": index.value("opsplan_gpu_memory_used_bytes", gpu=gpu),
         "memory_total_bytes": index.value("opsplan_gpu_memory_total_bytes", gpu=gpu),
@@ -88,7 +98,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "id": group.id,
             "name": group.name.get(lang),
             "purposes": [p.get(lang) for p in group.purposes],
-            "gpus": [_gpu(index, str(i)) for i in group.gpus],
+            "gpus": [_gpu(index, str(i), lang) for i in group.gpus],
             "gpu_utilization_ratio": index.value("opsplan_group_gpu_utilization_ratio", group=group.id),
             "memory_budget_bytes": group.memory,
             "memory_used_bytes": index.value("opsplan_group_memory_used_bytes", group=group.id),
