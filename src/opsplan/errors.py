@@ -1,11 +1,39 @@
 """One exception tree for everything opsplan reports to an operator.
 
-Each message is meant to be shown as one line; none may contain a secret.
+Each message is meant to be shown as one line; none may contain a secret. An error raised with
+`said(Kind, key, **values)` carries its catalogue entry too: str() is its English text, and
+`in_language(error, "ko")` the Korean one, for a Korean sentence that quotes the reason (KOREAN.md rule 6).
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from opsplan.i18n import t
 
 
 class OpsplanError(Exception):
     """Base of every error opsplan raises on purpose."""
+
+    # Set by `said`: the error's text in a given language.
+    translated: Callable[[str], str] | None = None
+
+
+E = TypeVar("E", bound=OpsplanError)
+
+
+def said(kind: type[E], key: str, **values: Any) -> E:
+    """`kind` raised with the catalogue's message `key`: English as its str(), each language on request."""
+    error = kind(t(key, "en", **values))
+    error.translated = lambda language: t(key, language, **values)
+    return error
+
+
+def in_language(error: BaseException, language: str) -> str:
+    """The error's text in `language` when it came from the catalogue, else its str() (a raw reason)."""
+    translated = getattr(error, "translated", None)
+    return translated(language) if translated is not None else str(error)
 
 
 class PlanError(OpsplanError):

@@ -3,9 +3,9 @@
 One place for the CLI, the web page, notifications and reports, so the same value reads the same
 everywhere. Timestamps are UTC unix seconds (as stored); they are shown in the plan's timezone.
 
-Bottom layer: the standard library only. Units are the international ones (s, m, h, d, GB, %) in
-both languages, as the Korean texts have always shown them; the words around them come from
-`opsplan.i18n`. None (a value not known) becomes `missing` ("-" unless told otherwise).
+Bottom layer: the standard library only. Sizes and % use the international units in both
+languages; durations take a `language`: English '5m', '4h', Korean '5분', '4시간' (KOREAN.md rule 8),
+Korean numbers without a '.0' on whole ones (rule 9). The words around them come from `opsplan.i18n`. None (a value not known) becomes `missing` ("-" unless told otherwise).
 
 Not here: the plan's own notation ("5m", "128GB"), which `opsplan.plan.types` parses and writes
 back exactly (`format_duration`/`format_size`); this module rounds for reading and never round-trips.
@@ -33,6 +33,21 @@ _SIZE_STYLES: dict[str, tuple[float, tuple[str, ...], str]] = {
 _UNIT_FACTORS = {"B": 1.0, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
                  "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40}
 _DURATION_PARTS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+# Duration units by language; Korean writes a space between parts and none before the unit.
+_DURATION_UNITS = {"en": {"d": "d", "h": "h", "m": "m", "s": "s"},
+                   "ko": {"d": "일", "h": "시간", "m": "분", "s": "초"}}
+
+
+def _unit(unit: str, language: str) -> str:
+    return _DURATION_UNITS.get(language, _DURATION_UNITS["en"])[unit]
+
+
+def _decimal(value: float, precision: int, language: str) -> str:
+    """`value` with `precision` decimals; in Korean a whole number drops its '.0' (rule 9)."""
+    text = f"{value:.{precision}f}"
+    if language == "ko" and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 # --- time -----------------------------------------------------------------------------------------
@@ -92,50 +107,56 @@ def file_stamp(ts: float, tz: Zone) -> str:
 
 # --- durations ------------------------------------------------------------------------------------
 
-def seconds(value: float | None, *, precision: int = 1, missing: str = MISSING) -> str:
-    """2.46 -> '2.5s' (precision 0: '2s')."""
-    return missing if value is None else f"{value:.{precision}f}s"
+def seconds(value: float | None, *, precision: int = 1, missing: str = MISSING, language: str = "en") -> str:
+    """2.46 -> '2.5s' (precision 0: '2s'); Korean '2.5초', 3.0 -> '3초'."""
+    return missing if value is None else _decimal(value, precision, language) + _unit("s", language)
 
 
-def duration(value: float | None, *, sep: str = " ", precision: int = 1, missing: str = MISSING) -> str:
+def duration(value: float | None, *, sep: str = " ", precision: int = 1, missing: str = MISSING,
+             language: str = "en") -> str:
     """90061 -> '1d 1h 1m 1s' (sep='': '1d1h1m1s'), 3600 -> '1h'; under a minute, and negative
-    values, in seconds with `precision` decimals: 2.5 -> '2.5s'. None -> `missing`."""
+    values, in seconds with `precision` decimals: 2.5 -> '2.5s'. None -> `missing`.
+    Korean: 90061 -> '1일 1시간 1분 1초', 3600 -> '1시간' (always a space between parts)."""
     if value is None:
         return missing
     if value < 60:
-        return seconds(value, precision=precision)
+        return seconds(value, precision=precision, language=language)
     whole = int(round(value))
     parts = []
     for unit, size in _DURATION_PARTS:
         count, whole = divmod(whole, size)
         if count:
-            parts.append(f"{count}{unit}")
-    return sep.join(parts)
+            parts.append(f"{count}{_unit(unit, language)}")
+    return (" " if language == "ko" else sep).join(parts)
 
 
-def took(value: float | None, *, missing: str = MISSING) -> str:
+def took(value: float | None, *, missing: str = MISSING, language: str = "en") -> str:
     """How long a run or step took, one unit: 75 -> '75.0s', under two minutes in seconds, then
-    minutes: 330 -> '5.5m'."""
+    minutes: 330 -> '5.5m' (Korean '75초', '5.5분')."""
     if value is None:
         return missing
-    return seconds(value) if value < 120 else f"{value / 60:.1f}m"
+    if value < 120:
+        return seconds(value, language=language)
+    return _decimal(value / 60, 1, language) + _unit("m", language)
 
 
-def age(value: float | None, *, missing: str = MISSING) -> str:
-    """How old something is, one unit: 600 -> '10m', 5400 -> '1.5h', 172800 -> '2.0d'; never negative."""
+def age(value: float | None, *, missing: str = MISSING, language: str = "en") -> str:
+    """How old something is, one unit: 600 -> '10m', 5400 -> '1.5h', 172800 -> '2.0d'; never negative.
+    Korean: '10분', '1.5시간', '2일'."""
     if value is None:
         return missing
     value = max(0.0, value)
     if value < 3600:
-        return f"{value / 60:.0f}m"
+        return _decimal(value / 60, 0, language) + _unit("m", language)
     if value < 86400:
-        return f"{value / 3600:.1f}h"
-    return f"{value / 86400:.1f}d"
+        return _decimal(value / 3600, 1, language) + _unit("h", language)
+    return _decimal(value / 86400, 1, language) + _unit("d", language)
 
 
-def phases(items: Mapping[str, float | None], *, missing: str = MISSING) -> str:
+def phases(items: Mapping[str, float | None], *, missing: str = MISSING, language: str = "en") -> str:
     """{'restore': 12.34, 'check': 4.0, 'skipped': None} -> 'restore 12.3s, check 4.0s'."""
-    text = ", ".join(f"{name} {seconds(value)}" for name, value in items.items() if value is not None)
+    text = ", ".join(f"{name} {seconds(value, language=language)}" for name, value in items.items()
+                     if value is not None)
     return text or missing
 
 

@@ -30,6 +30,7 @@ SRC = Path(opsplan.__file__).resolve().parent
 # position or under the keyword "values"), or None (never)).
 KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "t": (0, "key", "kwargs"),  # opsplan.i18n.t
+    "said": (1, "key", "kwargs"),  # errors.said: an error raised with its catalogue entry
     "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore/database.py): t in the plan's language
     "catalogue_text": (0, "key", None),  # runbooks/model.py: a title as the plan's Text
     "Removal": (1, "key", 2),  # backup/database/retention.py: a backup to prune and why

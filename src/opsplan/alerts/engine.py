@@ -282,12 +282,17 @@ class AlertEngine:
             return
         metric = rule.condition.metric
         value, threshold = format_value(metric, inst.value), format_value(metric, inst.threshold)
-        subject = inst.subject or self.host
+        labels = dict(inst.subject_key)
+        subject = Text(ko=subject_text(labels, rule.subject, "ko") or self.host, en=inst.subject or self.host)
         inst.texts = {
             "summary": fill(rule.summary, subject=subject, value=value, threshold=threshold).model_dump(),
             "description": fill(rule.description, subject=subject, value=value, threshold=threshold).model_dump(),
             "value": value, "threshold": threshold,
         }
+
+    def _subject_ko(self, inst: Instance) -> str:
+        rule = self.rules_by_id.get(inst.rule_id)
+        return subject_text(dict(inst.subject_key), rule.subject, "ko") if rule is not None else inst.subject
 
     def _notice(self, inst: Instance, kind: NoticeKind) -> AlertNotice:
         return AlertNotice(
@@ -298,6 +303,7 @@ class AlertEngine:
             for_s=inst.for_s, started_at=inst.started_at or inst.active_since, resolved_at=inst.resolved_at,
             source="prometheus" if inst.source == "prometheus" else "opsplan",
             annotations=dict(inst.annotations), host=self.host, console_url=self.console_url,
+            subject_ko=self._subject_ko(inst),
             value_text=str(inst.texts.get("value", "")), threshold_text=str(inst.texts.get("threshold", "")))
 
     def _send(self, notices: list[AlertNotice]) -> None:

@@ -6,7 +6,16 @@ import math
 from collections.abc import Mapping
 
 from opsplan import format as fmt
+from opsplan.i18n import t
 from opsplan.plan.models import Text
+
+# What each subject label is called (KOREAN.md rule 5: a label key is not shown alone in Korean);
+# literal catalogue keys, so the catalogue test sees them. A label not here keeps its key.
+_LABEL_KEY = {"gpu": "subject.gpu", "group": "subject.group", "mountpoint": "subject.mountpoint",
+              "service": "subject.service", "collector": "subject.collector", "target": "subject.target"}
+# Values that are themselves internal ids (the backup targets), by label and value.
+_VALUE_KEY = {("target", "database"): "subject.target.database", ("target", "models"): "subject.target.models",
+              ("target", "config"): "subject.target.config"}
 
 
 def format_value(metric: str, value: float | None) -> str:
@@ -24,14 +33,26 @@ def format_value(metric: str, value: float | None) -> str:
     return f"{value:g}"
 
 
-def subject_text(labels: Mapping[str, str], names: tuple[str, ...]) -> str:
-    """'mountpoint /', 'service llm-api', 'gpu 0 group ai'; '' for host-wide rules."""
-    return " ".join(f"{name} {labels[name]}" for name in names if name in labels)
+def subject_text(labels: Mapping[str, str], names: tuple[str, ...], language: str = "en") -> str:
+    """'mountpoint /', 'service llm-api', 'gpu 0 group ai'; '' for host-wide rules. Korean names
+    each label: '마운트 지점 /', '서비스 llm-api', 'GPU 0 그룹 ai', '백업 대상 데이터베이스'."""
+    if language == "en":
+        return " ".join(f"{name} {labels[name]}" for name in names if name in labels)
+    parts = []
+    for name in names:
+        if name not in labels:
+            continue
+        label = t(_LABEL_KEY[name], language) if name in _LABEL_KEY else name
+        known = (name, labels[name]) in _VALUE_KEY
+        parts.append(f"{label} {t(_VALUE_KEY[name, labels[name]], language) if known else labels[name]}")
+    return " ".join(parts)
 
 
-def fill(text: Text, *, subject: str, value: str, threshold: str) -> Text:
-    """The rule's text with {subject}, {value} and {threshold} put in; unknown fields are kept."""
-    return Text(ko=_format(text.ko, subject, value, threshold), en=_format(text.en, subject, value, threshold))
+def fill(text: Text, *, subject: str | Text, value: str, threshold: str) -> Text:
+    """The rule's text with {subject}, {value} and {threshold} put in; unknown fields are kept.
+    `subject` is one text for both languages or a Text with each language's words."""
+    ko, en = (subject.ko, subject.en) if isinstance(subject, Text) else (subject, subject)
+    return Text(ko=_format(text.ko, ko, value, threshold), en=_format(text.en, en, value, threshold))
 
 
 def _format(template: str, subject: str, value: str, threshold: str) -> str:

@@ -7,6 +7,7 @@ import json
 import typer
 from rich.table import Table
 
+from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from
 from opsplan.i18n import t
 
@@ -40,4 +41,5 @@ def register(app: typer.Typer) -> None:
         for s in sorted(cycle.samples, key=lambda s: (s.name, s.labels)):
             table.add_row(s.name, ",".join(f"{k}={v}" for k, v in s.labels), f"{s.value:g}")
         out.print(table)
-        out.print(t("collect.cycle", plan.language, n=len(cycle.samples), seconds=cycle.seconds))
+        out.print(t("collect.cycle", plan.language, n=len(cycle.samples),
+                    seconds=fmt.seconds(cycle.seconds, precision=2, language=plan.language)))

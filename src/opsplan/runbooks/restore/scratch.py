@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import pymysql
 
-from opsplan.errors import RunbookError
+from opsplan.errors import RunbookError, said
 from opsplan.fsutil import private_dir
 from opsplan.mariadb.credentials import MemoryFile, memory_file
 
@@ -57,7 +57,7 @@ def find_mariadbd() -> str:
     # Debian puts mariadbd in /usr/sbin, which is not on every user's PATH.
     found = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin:/usr/local/sbin:/sbin")
     if not found:
-        raise RunbookError("mariadbd is not installed (Debian package mariadb-server)")
+        raise said(RunbookError, "reason.no_mariadbd")
     return found
 
 
@@ -138,7 +138,7 @@ class ScratchServer:
         if self.running:
             return self
         if not (self.datadir / "mysql").is_dir():
-            raise RunbookError(f"{self.datadir} is not a MariaDB datadir (no mysql schema)")
+            raise said(RunbookError, "reason.not_a_datadir", path=self.datadir)
         private_dir(self.base_dir)
         private_dir(self.socket.parent)
         with contextlib.suppress(FileNotFoundError):
