@@ -5,7 +5,8 @@ everywhere. Timestamps are UTC unix seconds (as stored); they are shown in the p
 
 Bottom layer: the standard library only. Sizes and % use the international units in both
 languages; durations take a `language`: English '5m', '4h', Korean '5분', '4시간' (KOREAN.md rule 8),
-Korean numbers without a '.0' on whole ones (rule 9). The words around them come from `opsplan.i18n`. None (a value not known) becomes `missing` ("-" unless told otherwise).
+Korean numbers without a '.0' on whole ones (rule 9). The words around them come from
+`opsplan.i18n`. None (a value not known) becomes `missing` ("-" unless told otherwise).
 
 Not here: the plan's own notation ("5m", "128GB"), which `opsplan.plan.types` parses and writes
 back exactly (`format_duration`/`format_size`); this module rounds for reading and never round-trips.

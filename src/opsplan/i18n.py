@@ -97,7 +97,8 @@ MESSAGES: Final[dict[str, Message]] = {
                         en="the state database cannot be opened: starting in monitoring-only mode "
                            "(alerts go on from memory): {reason}"),
     "serve.public_bind": M(
-        ko="경고: {bind}에서 접속을 받습니다. 조회에는 인증이 없으므로 이 주소에 접속할 수 있는 누구나 상태를 볼 수 있습니다.",
+        ko="경고: {bind}에서 접속을 받습니다. 조회에는 인증이 없으므로 이 주소에 접속할 수 있는 누구나 상태를 볼 수 "
+           "있습니다.",
         en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
     ),
     "collect.cycle": M(ko="샘플 {n}개 수집, {seconds}", en="collected {n} samples in {seconds}"),
@@ -115,7 +116,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "drill.step.select": M(ko="복원할 백업 체인 선택", en="Choose the backup chain to restore"),
     "drill.step.hashes": M(ko="백업 파일 해시 확인", en="Check the stored files' hashes"),
     "drill.step.unpack": M(ko="백업 압축 해제", en="Unpack the backups"),
-    "drill.step.prepare": M(ko="전체 백업 준비와 증분 백업 적용 (prepare)", en="Prepare the full and apply each incremental"),
+    "drill.step.prepare": M(ko="전체 백업 준비와 증분 백업 적용 (prepare)",
+                            en="Prepare the full and apply each incremental"),
     "drill.step.copy_back": M(ko="임시 데이터 디렉터리로 복사", en="Copy back into a scratch datadir"),
     "drill.step.start": M(ko="임시 MariaDB 서버 시작", en="Start a scratch MariaDB server"),
     "drill.step.capture": M(ko="백업 시점 값과 비교", en="Compare with the values captured at backup time"),
@@ -210,14 +212,15 @@ MESSAGES: Final[dict[str, Message]] = {
     "notify.severity.warning": M(ko="Warning", en="WARNING"),
     # {alert} is the rule's name: a Korean title leads with the rule's summary and names the rule in
     # parentheses (KOREAN.md rule 5); an English one names the rule (notify/render.py picks by language).
+    # {subject} comes with its separator: ", 마운트 지점 /" in Korean, " disk /" in English, or "".
     "notify.headline.summary_first": M(ko="{summary} ({alert}{subject})", en="{summary} ({alert}{subject})"),
     "notify.headline.name_first": M(ko="{alert}{subject}", en="{alert}{subject}"),
-    "notify.headline.resolved": M(ko="{alert}{subject} 알림 해결", en="{alert}{subject}"),
-    "notify.title.firing": M(ko="[{severity}] {headline} ({host})",
+    "notify.headline.resolved": M(ko="알림 해결: {alert}{subject}", en="{alert}{subject}"),
+    "notify.title.firing": M(ko="[{severity}] {host}: {headline}",
                              en="[{severity}] {headline} ({host})"),
-    "notify.title.repeat": M(ko="[{severity}] (반복, 미확인) {headline} ({host})",
+    "notify.title.repeat": M(ko="[{severity}] (반복, 미확인) {host}: {headline}",
                              en="[{severity}] (repeat, unacknowledged) {headline} ({host})"),
-    "notify.title.resolved": M(ko="[해결] {headline} ({host})",
+    "notify.title.resolved": M(ko="[해결] {host}: {headline}",
                                en="[RESOLVED] {headline} ({host})"),
     # A resolved notice says so in its own words: never the firing summary (KOREAN.md rule 7).
     "notify.resolved.body": M(ko="{alert:이} 해결되어 정상 범위로 돌아왔습니다.",
@@ -278,10 +281,17 @@ MESSAGES: Final[dict[str, Message]] = {
     "alerts.state.pending": M(ko="대기", en="pending"),
     "alerts.state.firing": M(ko="발생", en="firing"),
     "alerts.state.resolved": M(ko="해결", en="resolved"),
+    "alerts.severity.critical": M(ko="Critical", en="critical"),
+    "alerts.severity.warning": M(ko="Warning", en="warning"),
+    "alerts.resolved.value": M(ko="값 정상", en="value"),
+    "alerts.resolved.rule_removed": M(ko="규칙 삭제됨", en="rule removed"),
+    "alerts.resolved.no_data": M(ko="데이터 없음", en="no data"),
+    "alerts.resolved.upstream": M(ko="외부에서 해결됨", en="resolved upstream"),
     "alerts.inhibited": M(ko="Critical 알림에 가려짐", en="inhibited by critical"),
     "alerts.silenced": M(ko="알림 중지 {ids}", en="silenced {ids}"),
     "alerts.acked": M(ko="확인: {by} {at}", en="acked by {by} {at}"),
-    "alerts.acked_done": M(ko="알림 {fingerprint} 확인 처리함 (확인자: {by})", en="alert {fingerprint} acknowledged by {by}"),
+    "alerts.acked_done": M(ko="알림 {fingerprint} 확인 처리함 (확인자: {by})",
+                           en="alert {fingerprint} acknowledged by {by}"),
     "alerts.silence_added": M(ko="알림 중지 {id} 생성: {start} ~ {end}", en="silence {id} added: {start} to {end}"),
     "alerts.silence_expired": M(ko="알림 중지 {id} 만료", en="silence {id} expired"),
     "alerts.no_silences": M(ko="활성 알림 중지 없음", en="no active silences"),
@@ -363,7 +373,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "restore.db.healthy": M(ko="데이터베이스가 {user:으로} 로그인에 응답합니다", en="database answers as {user}"),
     "restore.db.pruned": M(ko="이전 데이터 디렉터리 삭제: {paths}", en="removed previous datadir(s): {paths}"),
     # why a runbook step failed (errors raised with errors.said, quoted in the plan's language)
-    "reason.no_backup_to_drill": M(ko="카탈로그에 성공한 데이터베이스 백업이 없어 테스트할 수 없습니다. 먼저 백업하십시오",
+    "reason.no_backup_to_drill": M(ko="카탈로그에 성공한 데이터베이스 백업이 없어 테스트할 수 없습니다. "
+                                      "먼저 백업하십시오",
                                    en="no ok database backup in the catalog to drill; take a backup first"),
     "reason.no_backup_to_restore": M(ko="카탈로그에 복원할 성공한 데이터베이스 백업이 없습니다",
                                      en="no ok database backup in the catalog to restore"),
@@ -392,6 +403,260 @@ MESSAGES: Final[dict[str, Message]] = {
     "reason.undo_failed": M(ko="{reason}; 되돌리기 실패: {steps}", en="{reason}; UNDO FAILED: {steps}"),
     # model rollback (src/opsplan/runbooks/rollback/model.py)
     "restore.model.title": M(ko="모델 롤백", en="Model rollback"),
+    # click's and typer's own words around --help and usage errors (src/opsplan/cli/language.py)
+    "cli.usage": M(ko="사용법:", en="Usage:"),
+    "cli.help_option": M(ko="이 도움말을 출력하고 종료합니다.", en="Show this message and exit."),
+    "cli.no_such_command": M(ko="없는 명령입니다: {name!r}", en="No such command {name!r}."),
+    "cli.arguments": M(ko="인자", en="Arguments"),
+    "cli.options": M(ko="옵션", en="Options"),
+    "cli.commands": M(ko="명령", en="Commands"),
+    "cli.error": M(ko="오류", en="Error"),
+    "cli.aborted": M(ko="중단했습니다.", en="Aborted."),
+    "cli.default": M(ko="[기본값: {}]", en="[default: {}]"),
+    "cli.required": M(ko="[필수]", en="[required]"),
+    "cli.try_help": M(ko="도움말: [blue]'{command_path} {help_option}'[/]",
+                      en="Try [blue]'{command_path} {help_option}'[/] for help."),
+    # --help texts (src/opsplan/cli, through cli/language.py help_text: the language is chosen once, at start-up)
+    "help.alerts": M(
+        ko='알림: 목록, 확인, 알림 중지 (운영 계획서 §3.2).', en='Alerts: list, acknowledge, silence (seed §3.2).'),
+    "help.json": M(ko='스크립트용 JSON으로 출력합니다.', en='Print JSON for scripts.'),
+    "help.alerts.all": M(ko='해결된 알림도 포함합니다.', en='Include resolved alerts.'),
+    "help.alerts.state": M(ko='pending(대기), firing(발생) 또는 resolved(해결).', en='pending, firing or resolved.'),
+    "help.alerts.severity": M(ko='critical(심각) 또는 warning(경고).', en='critical or warning.'),
+    "help.alerts.fingerprint": M(ko='`opsplan alerts list`에 나오는 지문.', en='From `opsplan alerts list`.'),
+    "help.alerts.ack_by": M(ko='확인한 사람 (기본값: 로그인 이름).', en='Who acknowledges (default: the login name).'),
+    "help.alerts.ack_comment": M(ko='사유 또는 진행 중인 조치.', en='Why, or what is being done.'),
+    "help.alerts.matcher": M(
+        ko='name=value 또는 name=~regex 형식이며 여러 번 지정할 수 있습니다.',
+        en='name=value or name=~regex; repeatable.'),
+    "help.alerts.silence_for": M(ko='기간 (예: 30m, 2h, 1d).', en='How long, e.g. 30m, 2h, 1d.'),
+    "help.alerts.author": M(ko='작성자 (기본값: 로그인 이름).', en='Who (default: the login name).'),
+    "help.alerts.silence_comment": M(ko='사유.', en='Why.'),
+    "help.alerts.silences_all": M(ko='만료된 알림 중지도 포함합니다.', en='Include expired silences.'),
+    "help.backup": M(
+        ko='MariaDB, AI 모델, 설정 파일을 백업합니다 (운영 계획서 §4.1).',
+        en='Back up MariaDB, AI models and configuration (seed §4.1).'),
+    "help.backup.full": M(ko='전체 백업으로 새 백업 체인을 시작합니다.', en='Start a new chain with a full backup.'),
+    "help.backup.incremental": M(ko='현재 체인에 증분 백업을 추가합니다.', en='Add an incremental to the chain.'),
+    "help.backup.list_all": M(ko='삭제된 백업도 표시합니다.', en='Also show pruned backups.'),
+    "help.backup.prune_dry_run": M(ko='삭제할 백업과 사유만 표시합니다.', en='Only list what would go, and why.'),
+    "help.backup.verify_id": M(
+        ko='검증할 백업 (`opsplan backup list` 참고).',
+        en='The backup to verify (see `opsplan backup list`).'),
+    "help.backup.verify_all": M(ko='보관 중인 모든 백업을 검증합니다.', en='Verify every kept backup.'),
+    "help.backup.verify_deep": M(
+        ko='사본에서 백업 체인의 압축 해제와 prepare까지 수행합니다.',
+        en='Also unpack and prepare the chain on copies.'),
+    "help.backup.binlogs_all": M(ko='삭제되거나 실패한 파일도 표시합니다.', en='Also show pruned and failed files.'),
+    "help.backup.config": M(
+        ko='Git에 보관하는 설정 파일: 지금 백업, 이력 보기, 변경 내용 보기.',
+        en='Configuration files in Git: back up now, show the history, show a diff.'),
+    "help.model_name": M(ko='backup.models.models에 있는 모델 이름.', en="The model's name in backup.models.models."),
+    "help.backup.model_version": M(
+        ko='이 버전 이름으로 저장합니다 (내용이 바뀌지 않아도 저장).',
+        en='Declare this version name (stored even when the content did not change).'),
+    "help.machine": M(ko='기계가 읽을 수 있는 형식으로 출력합니다.', en='Machine-readable output.'),
+    "help.backup.config_log_count": M(ko='표시할 커밋 수 (최신 순).', en='How many commits, newest first.'),
+    "help.backup.config_diff_since": M(
+        ko='`log`에 나오는 커밋: 그 이후의 모든 변경을 표시합니다. 지정하지 않으면 최신 커밋의 변경을 표시합니다.',
+        en='A commit from `log`: show every change since it. Without it: what the latest commit changed.'),
+    "help.collect.once": M(
+        ko='수집을 한 번 실행하고 종료합니다 (유일한 모드).', en='Run one cycle and exit (the only mode).'),
+    "help.collect.json": M(ko='샘플을 JSON으로 출력합니다.', en='Print the samples as JSON.'),
+    "help.drill": M(
+        ko='RTO와 RPO를 측정하는 백업 복구 테스트 (운영 계획서 §2.2).',
+        en='Restore drills that measure RTO and RPO (seed §2.2).'),
+    "help.result_json": M(ko='결과를 스크립트용 JSON으로 출력합니다.', en='Print the result as JSON for scripts.'),
+    "help.drill.keep": M(
+        ko='임시 디렉터리를 남겨 둡니다 (<backup.directory>/.drill-<run>).',
+        en='Keep the scratch directory (<backup.directory>/.drill-<run>).'),
+    "help.drill.backup": M(
+        ko='최신 백업 체인 대신 이 백업의 체인을 테스트합니다.',
+        en="Drill this backup's chain instead of the newest one."),
+    "help.dry_run": M(
+        ko='실제 경로와 명령을 출력하고 아무것도 변경하지 않습니다.', en='Print the real paths and commands; change '
+           'nothing.'),
+    "help.drill.model_version": M(
+        ko='저장된 버전 (기본값: 최신 버전).', en='The stored version (default: the newest).'),
+    "help.machine_result": M(ko='결과를 기계가 읽을 수 있는 형식으로 출력합니다.', en='Machine-readable result.'),
+    "help.export.out": M(
+        ko='파일을 쓸 디렉터리 (없으면 만듭니다).', en='Directory to write into (created if missing).'),
+    "help.export.force": M(
+        ko='opsplan이 쓰지 않았거나 수정된 파일도 덮어씁니다.',
+        en='Replace files opsplan did not write or that were edited.'),
+    "help.export.opsplan_url": M(
+        ko='Prometheus와 Alertmanager가 opsplan에 접속할 주소 (기본값: web.bind:port).',
+        en='How Prometheus/Alertmanager reach opsplan (default: web.bind:port).'),
+    "help.export.alertmanager_url": M(
+        ko='Prometheus가 사용할 Alertmanager 주소 (기본값: monitoring.alertmanager_url, 없으면 http://127.0.0.1:9093).',
+        en='Alertmanager for Prometheus (default: monitoring.alertmanager_url, else http://127.0.0.1:9093).'),
+    "help.export.prometheus_url": M(
+        ko='Grafana 데이터 소스로 쓸 Prometheus 주소 (기본값: monitoring.prometheus_url).',
+        en="Prometheus for Grafana's datasource (default: monitoring.prometheus_url)."),
+    "help.export.scrape_interval": M(ko='기본값: monitoring.interval.', en='Default: monitoring.interval.'),
+    "help.export.evaluation_interval": M(ko='기본값: 수집 주기 (scrape interval).', en='Default: the scrape interval.'),
+    "help.export.group_wait": M(
+        ko='Alertmanager group_wait (기본값 30s).', en='Alertmanager group_wait (default 30s).'),
+    "help.export.group_interval": M(
+        ko='Alertmanager group_interval (기본값 5m).',
+        en='Alertmanager group_interval (default 5m).'),
+    "help.export.webhook_url": M(
+        ko='Alertmanager가 알림을 보낼 주소 (기본값: opsplan 주소의 /api/v1/alertmanager).',
+        en="Where Alertmanager posts alerts (default: the opsplan URL's /api/v1/alertmanager)."),
+    "help.export.token_file": M(
+        ko='Alertmanager가 webhook에 사용할 opsplan API 토큰 파일.',
+        en="File with opsplan's API token, read by Alertmanager for its webhook."),
+    "help.main": M(
+        ko='AI 서버 운영 계획서를 실행합니다: 모니터링, 알림, 백업, 장애 대응, 점검.',
+        en="Runs the AI server's operations plan: monitoring, alerts, backups, incidents, checks."),
+    "help.main.plan": M(
+        ko='운영 계획서 파일 (기본값: ./opsplan.yaml, 없으면 /etc/opsplan/opsplan.yaml).',
+        en='Plan file (default ./opsplan.yaml, then /etc/opsplan/opsplan.yaml).'),
+    "help.main.log_file": M(ko='로그를 stderr 대신 이 파일에 씁니다.', en='Write log lines here instead of stderr.'),
+    "help.main.verbose": M(ko='디버그 로그를 출력합니다.', en='Debug logging.'),
+    "help.main.version": M(ko='버전을 출력하고 종료합니다.', en='Print the version and exit.'),
+    "help.notify": M(
+        ko='알림 채널: 테스트 메시지 발송, 발송 대기 목록 보기.',
+        en='Notification channels: send a test message, list the outbox.'),
+    "help.notify.channel": M(ko='이 채널만 (운영 계획서의 채널 이름).', en='Only this channel (its name in the plan).'),
+    "help.plan": M(
+        ko='운영 계획서(opsplan.yaml)를 검증하거나 출력합니다.', en='Validate or print the plan (opsplan.yaml).'),
+    "help.init.path": M(
+        ko='운영 계획서를 쓸 위치 (기본값: --plan, 없으면 ./opsplan.yaml).',
+        en='Where to write the plan (default: --plan, else ./opsplan.yaml).'),
+    "help.init.lang": M(ko='주석과 `language:`에 쓸 언어.', en='Language of the comments and of `language:`.'),
+    "help.init.force": M(ko='기존 파일을 덮어씁니다.', en='Overwrite an existing file.'),
+    "help.init.keep": M(
+        ko='파일이 이미 있으면 그대로 두고 그 언어를 알려 줍니다 (scripts/run.sh).',
+        en='If the file exists, keep it and say its language (scripts/run.sh).'),
+    "help.plan.check_path": M(ko='검증할 운영 계획서 (--plan보다 우선).', en='The plan to check (wins over --plan).'),
+    "help.plan.show_path": M(ko='출력할 운영 계획서 (--plan보다 우선).', en='The plan to show (wins over --plan).'),
+    "help.plan.show_json": M(ko='YAML 대신 JSON으로 출력합니다.', en='Print JSON instead of YAML.'),
+    "help.restore": M(
+        ko='데이터베이스를 복원하거나 모델을 롤백합니다 (운영 계획서 §4.2).',
+        en='Restore the database or roll back a model (seed §4.2).'),
+    "help.restore.backup": M(ko='이 백업(과 그 체인)을 복원합니다.', en='Restore this backup (its chain).'),
+    "help.restore.until": M(
+        ko='복구 시점 (예: "2026-11-20 14:00", 운영 계획서의 시간대): 그 전의 최신 백업에 그 시점까지 보관된 '
+           '바이너리 로그를 재생합니다.',
+        en='Point in time, e.g. "2026-11-20 14:00" in the plan\'s timezone: the newest backup before it plus the '
+           'archived binlogs up to it.'),
+    "help.restore.target_datadir": M(
+        ko='이 새 디렉터리나 빈 디렉터리에 복원합니다. 실행 중인 데이터베이스는 변경하지 않습니다.',
+        en='Restore into this new or empty directory instead; the running database is not touched.'),
+    "help.restore.check_port": M(
+        ko='복원한 사본을 127.0.0.1의 이 포트에서 검증합니다.',
+        en='Check the restored copy on this 127.0.0.1 port.'),
+    "help.yes_scripts": M(
+        ko='되돌리기 어려운 단계를 묻지 않고 진행합니다 (스크립트용).',
+        en='Confirm destructive steps without asking (scripts).'),
+    "help.restore.model_version": M(
+        ko='되돌릴 저장 버전 (기본값: 지금 서비스 중인 버전의 직전 버전).',
+        en='The stored version to put back (default: the one before the version serving now).'),
+    "help.restore.model_dry_run": M(
+        ko='수행할 작업을 출력하고 아무것도 변경하지 않습니다.', en='Print what would be done; change nothing.'),
+    "help.restore.model_yes": M(ko='묻지 않고 서비스 링크를 전환합니다.', en='Switch the serving link without asking.'),
+    "help.runbook": M(
+        ko='복구 실행 기록: 목록, 상세 보기, 중단된 실행 재개.',
+        en='The journal of recovery runs: list, show one, resume an interrupted one.'),
+    "help.runbook.limit": M(ko='표시할 최근 실행 수.', en='How many of the newest runs.'),
+    "help.yes": M(ko='되돌리기 어려운 단계를 묻지 않고 진행합니다.', en='Confirm destructive steps without asking.'),
+    "help.serve.bind": M(ko='접속을 받을 주소 (기본값: 운영 계획서의 web.bind).',
+        en="Bind address (default: the plan's web.bind)."),
+    "help.serve.port": M(
+        ko='포트 (기본값: 운영 계획서의 web.port, 0은 빈 포트 아무거나).',
+        en="Port (default: the plan's web.port; 0 = any free)."),
+    "help.cmd.alerts_list": M(
+        ko='대상별 알림 목록: 대기와 발생 (--all이면 해결된 알림도).',
+        en='Alerts grouped by subject: pending and firing (with --all, resolved ones too).'),
+    "help.cmd.alerts_ack": M(
+        ko='발생 중인 알림을 확인합니다. 목록에는 남고 Critical 알림의 반복 발송이 멈춥니다.',
+        en='Acknowledge a firing alert: it stays listed, its critical repeats stop.'),
+    "help.cmd.alerts_silence": M(
+        ko='조건에 맞는 알림을 일정 기간 중지합니다. 상태는 유지되지만 발송하지 않습니다.',
+        en='Silence matching alerts for a while: they keep their state but send nothing.'),
+    "help.cmd.alerts_unsilence": M(ko='알림 중지를 지금 끝냅니다.', en='End a silence now.'),
+    "help.cmd.alerts_silences": M(
+        ko='적용 중이거나 예정된 알림 중지 목록 (--all이면 만료된 것도).',
+        en='Silences in force or scheduled (with --all, expired ones too).'),
+    "help.cmd.backup_binlogs": M(
+        ko='보관된 바이너리 로그 목록: 파일, 첫/마지막 이벤트 시각, 크기, 해시.',
+        en='List archived binary logs: file, first/last event time, size, hash.'),
+    "help.cmd.backup_archive_binlogs": M(
+        ko='닫힌 바이너리 로그를 지금 보관합니다 (FLUSH BINARY LOGS 후 복사, 압축, 해시, 카탈로그 기록).',
+        en='Archive closed binary logs now (FLUSH BINARY LOGS, then copy, compress, hash, catalog).'),
+    "help.cmd.backup_db": M(
+        ko='mariabackup으로 MariaDB를 백업합니다 (지정하지 않으면 운영 계획서에 따라 전체 또는 증분 백업).',
+        en='Back up MariaDB with mariabackup (the plan decides full or incremental unless told).'),
+    "help.cmd.backup_list": M(
+        ko='데이터베이스 백업을 체인별로 표시합니다: 전체 백업 아래에 그 증분 백업.',
+        en='Show database backups as chains: each full with its incrementals below it.'),
+    "help.cmd.backup_prune": M(
+        ko='데이터베이스 백업에 보관 기간 정책을 적용합니다.',
+        en='Apply the retention policy (the recovery window) to database backups.'),
+    "help.cmd.backup_verify": M(
+        ko='저장된 파일의 해시를 카탈로그와 다시 비교합니다. --deep이면 사본에서 mariabackup --prepare도 실행합니다.',
+        en='Re-hash stored files against the catalog; --deep also runs mariabackup --prepare on copies.'),
+    "help.cmd.backup_check": M(
+        ko='이 서버에서 데이터베이스 백업에 부족한 것을 알려 줍니다: 권한, 실행 파일, 공간, 파일 권한.',
+        en='Tell what a database backup here lacks: privileges, binaries, space and permissions.'),
+    "help.cmd.config_log": M(
+        ko='설정 변경 이력: 커밋별 시각과 변경된 파일.',
+        en='The configuration history: each commit with its time and changed files.'),
+    "help.cmd.config_diff": M(
+        ko='설정 변경 내용을 unified diff로 표시합니다.', en='Show configuration changes as a unified diff.'),
+    "help.cmd.backup_model": M(
+        ko='AI 모델 하나를 폴더가 바뀌었으면 지금 백업합니다 (또는 --version으로 지정한 버전으로).',
+        en='Back up one AI model now when its folder changed (or as a declared --version).'),
+    "help.cmd.backup_models": M(
+        ko='모든 모델의 보관 중인 버전 목록 (오래된 순).',
+        en='List the kept versions of every model, oldest first.'),
+    "help.cmd.collect": M(
+        ko='수집을 한 번 실행하고 모든 샘플을 출력합니다.', en='Run one collection cycle and print every sample.'),
+    "help.cmd.drill_db": M(
+        ko='최신 백업 체인을 임시 서버에 복원하고 모든 테이블을 검증하며 RTO와 RPO를 측정합니다.',
+        en='Restore the newest backup chain into a scratch server, check every table, measure RTO and RPO.'),
+    "help.cmd.drill_model": M(
+        ko='저장된 모델 버전이 복원되고 검증되는지, 얼마나 걸리는지 확인합니다.',
+        en='Prove a stored model version restores and validates, and how long that takes.'),
+    "help.cmd.export": M(
+        ko='운영 계획서를 Prometheus, Alertmanager, Grafana 설정으로 씁니다 (운영 계획서 §3.1).',
+        en='Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1).'),
+    "help.cmd.notify_test": M(
+        ko='모든 채널(또는 한 채널)에 테스트 메시지를 지금 보냅니다. 하나라도 실패하면 종료 코드 1.',
+        en='Send a test message to every channel (or one) now; exit 1 if any failed.'),
+    "help.cmd.notify_outbox": M(
+        ko='발송 대기 중이거나 포기한 알림 목록과 시도 횟수, 다음 시도 시각.',
+        en='List notifications still pending or given up, with attempts and the next try.'),
+    "help.cmd.init": M(
+        ko='운영 계획서의 기본값으로 주석이 달린 opsplan.yaml을 씁니다.',
+        en="Write a commented plan whose values are the seed's."),
+    "help.cmd.plan_check": M(
+        ko='운영 계획서를 검증합니다. 올바르면 종료 코드 0, 아니면 문제마다 한 줄씩 출력하고 종료 코드 2.',
+        en='Validate the plan: exit 0 when it is valid, 2 with one line per problem when not.'),
+    "help.cmd.plan_show": M(
+        ko='적용되는 운영 계획서를 출력합니다: 모든 기본값을 채우고 기간과 크기는 읽기 쉬운 형식으로.',
+        en='Print the effective plan: every default filled in, durations and sizes in human form.'),
+    "help.cmd.restore_db": M(
+        ko='데이터베이스를 복원합니다 (운영 계획서 §4.2): 서비스 중지, 복원, 검증, 재시작.',
+        en='Restore the database (seed §4.2): stop the service, restore, verify, restart.'),
+    "help.cmd.restore_model": M(
+        ko='모델 버전을 복원하고 검증과 성능 테스트를 거쳐 서비스에 투입합니다. 어느 단계든 실패하면 서비스 중이던 '
+           '버전으로 되돌립니다.',
+        en='Restore a model version, validate it, test its performance, put it into service; any failure switches '
+           'back to the version that was serving.'),
+    "help.cmd.runbook_list": M(
+        ko='복구 실행 목록 (최신 순). 프로세스가 종료된 실행은 중단됨(재개 가능)으로 표시합니다.',
+        en='The newest runs first; a run whose process died shows as interrupted (resumable).'),
+    "help.cmd.runbook_show": M(
+        ko='실행 하나의 상세: 실행자, 인자, 각 단계와 되돌리기의 출력과 소요 시간.',
+        en='One run: who ran it, the arguments, and every step and undo with its output and duration.'),
+    "help.cmd.runbook_resume": M(
+        ko='중단된 실행을 중단된 단계부터 계속합니다 (그 단계는 다시 실행하며, 단계는 여러 번 실행해도 안전합니다).',
+        en='Continue an interrupted run from the step it was in (that step runs again: steps are idempotent).'),
+    "help.cmd.serve": M(
+        ko='운영 계획서의 주기로 수집하고 메트릭 저장소를 유지하며 /metrics, API, 상태 페이지를 제공합니다.',
+        en="Collect on the plan's interval, keep the metrics store, serve /metrics, the API and the status page."),
 }
 
 
@@ -465,3 +730,9 @@ def t(key: str, language: str = "en", **values: object) -> str:
         raise UnknownMessage(key) from None
     text = entry.get(language)
     return _FORMATTER.vformat(text, (), values) if values else text
+
+
+def template(key: str, language: str = "en") -> str:
+    """The text of `key` as written, its placeholders unfilled: for a library that fills them
+    itself (typer's "No such command {name!r}.")."""
+    return t(key, language)

@@ -30,6 +30,8 @@ SRC = Path(opsplan.__file__).resolve().parent
 # position or under the keyword "values"), or None (never)).
 KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "t": (0, "key", "kwargs"),  # opsplan.i18n.t
+    "template": (0, "key", None),  # i18n.template: a text with its placeholders left for a library
+    "help_text": (0, "key", None),  # cli/language.py: a --help text in the command line's language
     "said": (1, "key", "kwargs"),  # errors.said: an error raised with its catalogue entry
     "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore/database.py): t in the plan's language
     "catalogue_text": (0, "key", None),  # runbooks/model.py: a title as the plan's Text

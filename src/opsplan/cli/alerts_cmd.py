@@ -12,6 +12,7 @@ import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -19,18 +20,21 @@ from opsplan.store.state import StateDB
 # An alert's and a silence's state as shown (literal catalogue keys, so the catalogue test sees them).
 _STATE_KEY = {"pending": "alerts.state.pending", "firing": "alerts.state.firing",
               "resolved": "alerts.state.resolved"}
+_SEVERITY_KEY = {"critical": "alerts.severity.critical", "warning": "alerts.severity.warning"}
+_RESOLVED_KEY = {"value": "alerts.resolved.value", "rule removed": "alerts.resolved.rule_removed",
+                 "no data": "alerts.resolved.no_data", "resolved upstream": "alerts.resolved.upstream"}
 _SILENCE_STATE_KEY = {"active": "alerts.silence_state.active", "pending": "alerts.silence_state.pending",
                       "expired": "alerts.silence_state.expired"}
 
 
 def register(app: typer.Typer) -> None:
     alerts_app = typer.Typer(name="alerts", no_args_is_help=True,
-                             help="Alerts: list, acknowledge, silence (seed §3.2).")
-    alerts_app.command("list")(list_command)
-    alerts_app.command("ack")(ack_command)
-    alerts_app.command("silence")(silence_command)
-    alerts_app.command("unsilence")(unsilence_command)
-    alerts_app.command("silences")(silences_command)
+                             help=help_text("help.alerts"))
+    alerts_app.command("list", help=help_text("help.cmd.alerts_list"))(list_command)
+    alerts_app.command("ack", help=help_text("help.cmd.alerts_ack"))(ack_command)
+    alerts_app.command("silence", help=help_text("help.cmd.alerts_silence"))(silence_command)
+    alerts_app.command("unsilence", help=help_text("help.cmd.alerts_unsilence"))(unsilence_command)
+    alerts_app.command("silences", help=help_text("help.cmd.alerts_silences"))(silences_command)
     app.add_typer(alerts_app, name="alerts")
 
 
@@ -52,10 +56,10 @@ def _table(header: str, rows: list[list[str]]) -> None:
 
 
 def list_command(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-                 include_resolved: bool = typer.Option(False, "--all", help="Include resolved alerts."),
-                 state: str = typer.Option(None, "--state", help="pending, firing or resolved."),
-                 severity: str = typer.Option(None, "--severity", help="critical or warning.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
+                 include_resolved: bool = typer.Option(False, "--all", help=help_text("help.alerts.all")),
+                 state: str = typer.Option(None, "--state", help=help_text("help.alerts.state")),
+                 severity: str = typer.Option(None, "--severity", help=help_text("help.alerts.severity"))) -> None:
     """Alerts grouped by subject: pending and firing (with --all, resolved ones too)."""
     from opsplan.alerts import heartbeat
     from opsplan.alerts.queries import group_by_subject, list_alerts
@@ -94,9 +98,12 @@ def list_command(ctx: typer.Context,
                 notes.append(t("alerts.acked", lang, by=a["acknowledged"]["by"],
                                at=fmt.local_time(a["acknowledged"]["at"], tz)))
             if a["state"] == "resolved":
-                notes.append(f"{fmt.local_time(a['resolved_at'], tz)} ({a['resolved_reason']})")
+                why = a["resolved_reason"]
+                why = t(_RESOLVED_KEY[why], lang) if why in _RESOLVED_KEY else why
+                notes.append(f"{fmt.local_time(a['resolved_at'], tz)} ({why})")
             since = a["started_at"] if a["state"] != "pending" else a["active_since"]
-            rows.append([a["fingerprint"], a["alert"], a["severity"], t(_STATE_KEY[a["state"]], lang),
+            severity = t(_SEVERITY_KEY[a["severity"]], lang) if a["severity"] in _SEVERITY_KEY else a["severity"]
+            rows.append([a["fingerprint"], a["alert"], severity, t(_STATE_KEY[a["state"]], lang),
                          a["value_text"] or "-", a["threshold_text"] or "-", fmt.local_time(since, tz),
                          "; ".join(notes)])
         _table(t("alerts.columns", lang), rows)
@@ -113,9 +120,9 @@ def _say_how_fresh(evaluated: float | None, stale: bool, lang: str, tz: str) -> 
         out.print(t("alerts.evaluated", lang, time=when), markup=False)
 
 
-def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help="From `opsplan alerts list`."),
-                by: str = typer.Option(None, "--by", help="Who acknowledges (default: the login name)."),
-                comment: str = typer.Option("", "--comment", help="Why, or what is being done.")) -> None:
+def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help=help_text("help.alerts.fingerprint")),
+                by: str = typer.Option(None, "--by", help=help_text("help.alerts.ack_by")),
+                comment: str = typer.Option("", "--comment", help=help_text("help.alerts.ack_comment"))) -> None:
     """Acknowledge a firing alert: it stays listed, its critical repeats stop."""
     from opsplan.alerts.queries import acknowledge
 
@@ -127,11 +134,11 @@ def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help=
 
 
 def silence_command(ctx: typer.Context,
-                    match: list[str] = typer.Option(..., "--match", help="name=value or name=~regex; repeatable."),
-                    duration: str = typer.Option("2h", "--duration", help="How long, e.g. 30m, 2h, 1d."),
-                    author: str = typer.Option(None, "--author", help="Who (default: the login name)."),
-                    comment: str = typer.Option(..., "--comment", help="Why."),
-                    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                    match: list[str] = typer.Option(..., "--match", help=help_text("help.alerts.matcher")),
+                    duration: str = typer.Option("2h", "--duration", help=help_text("help.alerts.silence_for")),
+                    author: str = typer.Option(None, "--author", help=help_text("help.alerts.author")),
+                    comment: str = typer.Option(..., "--comment", help=help_text("help.alerts.silence_comment")),
+                    as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Silence matching alerts for a while: they keep their state but send nothing."""
     from opsplan.alerts.errors import AlertError
     from opsplan.alerts.silences import add_silence, parse_matcher, silence_duration
@@ -166,8 +173,9 @@ def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., 
 
 
 def silences_command(ctx: typer.Context,
-                     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-                     include_expired: bool = typer.Option(False, "--all", help="Include expired silences.")) -> None:
+                     as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
+                     include_expired: bool = typer.Option(False, "--all",
+                                                          help=help_text("help.alerts.silences_all"))) -> None:
     """Silences in force or scheduled (with --all, expired ones too)."""
     from opsplan.alerts.silences import load_silences
 

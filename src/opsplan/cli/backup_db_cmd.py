@@ -10,13 +10,14 @@ from rich.tree import Tree
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 
 def backup_db(ctx: typer.Context,
-              full: bool = typer.Option(False, "--full", help="Start a new chain with a full backup."),
-              incremental: bool = typer.Option(False, "--incremental", help="Add an incremental to the chain."),
-              as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+              full: bool = typer.Option(False, "--full", help=help_text("help.backup.full")),
+              incremental: bool = typer.Option(False, "--incremental", help=help_text("help.backup.incremental")),
+              as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Back up MariaDB with mariabackup (the plan decides full or incremental unless told)."""
     from opsplan.backup.database.engine import DatabaseBackupEngine
 
@@ -56,8 +57,8 @@ def _row_json(row: Any, tz: str) -> dict[str, Any]:
 
 
 def backup_list(ctx: typer.Context,
-                as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-                include_pruned: bool = typer.Option(False, "--all", help="Also show pruned backups.")) -> None:
+                as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
+                include_pruned: bool = typer.Option(False, "--all", help=help_text("help.backup.list_all"))) -> None:
     """Show database backups as chains: each full with its incrementals below it."""
     from opsplan.backup.database import catalog
     from opsplan.backup.database.engine import DatabaseBackupEngine
@@ -95,8 +96,8 @@ def backup_list(ctx: typer.Context,
 
 
 def backup_prune(ctx: typer.Context,
-                 dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would go, and why."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                 dry_run: bool = typer.Option(False, "--dry-run", help=help_text("help.backup.prune_dry_run")),
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Apply the retention policy (the recovery window) to database backups."""
     from opsplan.backup.database.engine import DatabaseBackupEngine
     from opsplan.backup.database.retention import prune
@@ -117,10 +118,10 @@ def backup_prune(ctx: typer.Context,
 
 
 def backup_verify(ctx: typer.Context,
-                  backup_id: int = typer.Argument(None, help="The backup to verify (see `opsplan backup list`)."),
-                  all_: bool = typer.Option(False, "--all", help="Verify every kept backup."),
-                  deep: bool = typer.Option(False, "--deep", help="Also unpack and prepare the chain on copies."),
-                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                  backup_id: int = typer.Argument(None, help=help_text("help.backup.verify_id")),
+                  all_: bool = typer.Option(False, "--all", help=help_text("help.backup.verify_all")),
+                  deep: bool = typer.Option(False, "--deep", help=help_text("help.backup.verify_deep")),
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Re-hash stored files against the catalog; --deep also runs mariabackup --prepare on copies."""
     from opsplan.backup.database.engine import DatabaseBackupEngine
     from opsplan.backup.database.verify import verify_all, verify_backup
@@ -146,7 +147,7 @@ def backup_verify(ctx: typer.Context,
 
 
 def backup_check(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Tell what a database backup here lacks: privileges, binaries, space and permissions."""
     from opsplan.backup.database.check import run_checks
 
@@ -164,9 +165,9 @@ def backup_check(ctx: typer.Context,
 
 
 def backup_binlogs(ctx: typer.Context,
-                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
                    include_pruned: bool = typer.Option(False, "--all",
-                                                       help="Also show pruned and failed files.")) -> None:
+                                                       help=help_text("help.backup.binlogs_all"))) -> None:
     """List archived binary logs: file, first/last event time, size, hash."""
     from opsplan.backup.binlogs import archive as binlogs
 
@@ -189,7 +190,7 @@ def backup_binlogs(ctx: typer.Context,
 
 
 def backup_archive_binlogs(ctx: typer.Context,
-                           as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                           as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Archive closed binary logs now (FLUSH BINARY LOGS, then copy, compress, hash, catalog)."""
     from opsplan.backup.binlogs.archive import archive_binlogs
 
@@ -211,11 +212,11 @@ def backup_archive_binlogs(ctx: typer.Context,
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
-    group.command("binlogs")(backup_binlogs)
-    group.command("archive-binlogs")(backup_archive_binlogs)
-    group.command("db")(backup_db)
-    group.command("list")(backup_list)
-    group.command("prune")(backup_prune)
-    group.command("verify")(backup_verify)
-    group.command("check")(backup_check)
+    group.command("binlogs", help=help_text("help.cmd.backup_binlogs"))(backup_binlogs)
+    group.command("archive-binlogs", help=help_text("help.cmd.backup_archive_binlogs"))(backup_archive_binlogs)
+    group.command("db", help=help_text("help.cmd.backup_db"))(backup_db)
+    group.command("list", help=help_text("help.cmd.backup_list"))(backup_list)
+    group.command("prune", help=help_text("help.cmd.backup_prune"))(backup_prune)
+    group.command("verify", help=help_text("help.cmd.backup_verify"))(backup_verify)
+    group.command("check", help=help_text("help.cmd.backup_check"))(backup_check)
 

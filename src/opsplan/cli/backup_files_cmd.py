@@ -7,16 +7,16 @@ from rich.table import Table
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
-config_app = typer.Typer(help="Configuration files in Git: back up now, show the history, show a diff.")
+config_app = typer.Typer(help=help_text("help.backup.config"))
 
 
 def backup_model(ctx: typer.Context,
-                 name: str = typer.Argument(..., help="The model's name in backup.models.models."),
-                 version: str = typer.Option(None, "--version", help="Declare this version name (stored even "
-                                             "when the content did not change)."),
-                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                 name: str = typer.Argument(..., help=help_text("help.model_name")),
+                 version: str = typer.Option(None, "--version", help=help_text("help.backup.model_version")),
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """Back up one AI model now when its folder changed (or as a declared --version)."""
     from opsplan.backup.files_jobs import backup_models
 
@@ -38,7 +38,7 @@ def backup_model(ctx: typer.Context,
 
 
 def backup_models_list(ctx: typer.Context,
-                       as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                       as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """List the kept versions of every model, oldest first."""
     from opsplan.backup.files_jobs import model_store
 
@@ -64,7 +64,7 @@ def backup_models_list(ctx: typer.Context,
 
 @config_app.callback(invoke_without_command=True)
 def backup_config(ctx: typer.Context,
-                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """Copy the plan's configuration paths into the Git history; commit when something changed."""
     if ctx.invoked_subcommand is not None:
         return
@@ -94,10 +94,10 @@ def backup_config(ctx: typer.Context,
         err.print(t("backup.config.unreadable", lang, path=path), markup=False)
 
 
-@config_app.command("log")
+@config_app.command("log", help=help_text("help.cmd.config_log"))
 def config_log(ctx: typer.Context,
-               limit: int = typer.Option(50, "--limit", min=1, help="How many commits, newest first."),
-               as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+               limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.backup.config_log_count")),
+               as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """The configuration history: each commit with its time and changed files."""
     from opsplan.backup.files_jobs import config_repo
 
@@ -116,10 +116,9 @@ def config_log(ctx: typer.Context,
             out.print(f"    {line}", markup=False)
 
 
-@config_app.command("diff")
+@config_app.command("diff", help=help_text("help.cmd.config_diff"))
 def config_diff(ctx: typer.Context,
-                rev: str = typer.Argument(None, help="A commit from `log`: show every change since it. "
-                                          "Without it: what the latest commit changed.")) -> None:
+                rev: str = typer.Argument(None, help=help_text("help.backup.config_diff_since"))) -> None:
     """Show configuration changes as a unified diff."""
     from opsplan.backup.files_jobs import config_repo
 
@@ -131,7 +130,7 @@ def config_diff(ctx: typer.Context,
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
-    group.command("model")(backup_model)
-    group.command("models")(backup_models_list)
+    group.command("model", help=help_text("help.cmd.backup_model"))(backup_model)
+    group.command("models", help=help_text("help.cmd.backup_models"))(backup_models_list)
     group.add_typer(config_app, name="config")
 

@@ -9,14 +9,15 @@ from rich.table import Table
 
 from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(help=help_text("help.cmd.collect"))
     def collect(ctx: typer.Context,
-                once: bool = typer.Option(True, "--once", help="Run one cycle and exit (the only mode)."),
-                as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON.")) -> None:
+                once: bool = typer.Option(True, "--once", help=help_text("help.collect.once")),
+                as_json: bool = typer.Option(False, "--json", help=help_text("help.collect.json"))) -> None:
         """Run one collection cycle and print every sample."""
         from opsplan.collectors.build import build_collectors
         from opsplan.collectors.runner import CollectionRunner

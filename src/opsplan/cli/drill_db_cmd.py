@@ -10,6 +10,7 @@ from rich.console import Console
 
 from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 
@@ -37,11 +38,11 @@ def _summary(result: dict[str, Any], lang: str) -> list[str]:
 
 def drill_db(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
-    keep: bool = typer.Option(False, "--keep", help="Keep the scratch directory (<backup.directory>/.drill-<run>)."),
+    as_json: bool = typer.Option(False, "--json", help=help_text("help.result_json")),
+    keep: bool = typer.Option(False, "--keep", help=help_text("help.drill.keep")),
     backup: int | None = typer.Option(None, "--backup", metavar="ID",
-                                      help="Drill this backup's chain instead of the newest one."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the real paths and commands; change nothing."),
+                                      help=help_text("help.drill.backup")),
+    dry_run: bool = typer.Option(False, "--dry-run", help=help_text("help.dry_run")),
 ) -> None:
     """Restore the newest backup chain into a scratch server, check every table, measure RTO and RPO."""
     from opsplan.runbooks.drill.database import run_drill
@@ -62,4 +63,4 @@ def drill_db(
 
 def register(group: typer.Typer) -> None:
     """Add `drill db` to the drill group."""
-    group.command("db")(drill_db)
+    group.command("db", help=help_text("help.cmd.drill_db"))(drill_db)

@@ -8,12 +8,13 @@ from rich.console import Console
 
 from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, state_db
+from opsplan.cli.language import help_text
 
 
 def drill_model(ctx: typer.Context,
-                name: str = typer.Argument(..., help="The model's name in backup.models.models."),
-                version: str = typer.Option(None, "--version", help="The stored version (default: the newest)."),
-                as_json: bool = typer.Option(False, "--json", help="Machine-readable result.")) -> None:
+                name: str = typer.Argument(..., help=help_text("help.model_name")),
+                version: str = typer.Option(None, "--version", help=help_text("help.drill.model_version")),
+                as_json: bool = typer.Option(False, "--json", help=help_text("help.machine_result"))) -> None:
     """Prove a stored model version restores and validates, and how long that takes."""
     from opsplan.cli.runbook_cmd import run_and_report
     from opsplan.i18n import t
@@ -34,4 +35,4 @@ def drill_model(ctx: typer.Context,
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to its group."""
-    group.command("model")(drill_model)
+    group.command("model", help=help_text("help.cmd.drill_model"))(drill_model)

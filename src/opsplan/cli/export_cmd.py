@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.cli.language import help_text
 from opsplan.plan.models import Plan
 
 
@@ -23,28 +24,26 @@ def _seconds(value: str | None, option: str) -> float | None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("export")
+    @app.command("export", help=help_text("help.cmd.export"))
     def export_cmd(
         ctx: typer.Context,
-        out_dir: Path = typer.Option(..., "--out", help="Directory to write into (created if missing)."),
-        force: bool = typer.Option(False, "--force", help="Replace files opsplan did not write or that were edited."),
+        out_dir: Path = typer.Option(..., "--out", help=help_text("help.export.out")),
+        force: bool = typer.Option(False, "--force", help=help_text("help.export.force")),
         opsplan_url: str = typer.Option(None, "--opsplan-url",
-                                        help="How Prometheus/Alertmanager reach opsplan (default: web.bind:port)."),
+                                        help=help_text("help.export.opsplan_url")),
         alertmanager_url: str = typer.Option(None, "--alertmanager-url",
-                                             help="Alertmanager for Prometheus (default: monitoring.alertmanager_url, "
-                                                  "else http://127.0.0.1:9093)."),
+                                             help=help_text("help.export.alertmanager_url")),
         prometheus_url: str = typer.Option(None, "--prometheus-url",
-                                           help="Prometheus for Grafana's datasource (default: "
-                                                "monitoring.prometheus_url)."),
-        scrape_interval: str = typer.Option(None, "--scrape-interval", help="Default: monitoring.interval."),
-        evaluation_interval: str = typer.Option(None, "--evaluation-interval", help="Default: the scrape interval."),
-        group_wait: str = typer.Option(None, "--group-wait", help="Alertmanager group_wait (default 30s)."),
-        group_interval: str = typer.Option(None, "--group-interval", help="Alertmanager group_interval (default 5m)."),
+                                           help=help_text("help.export.prometheus_url")),
+        scrape_interval: str = typer.Option(None, "--scrape-interval", help=help_text("help.export.scrape_interval")),
+        evaluation_interval: str = typer.Option(None, "--evaluation-interval",
+                                                help=help_text("help.export.evaluation_interval")),
+        group_wait: str = typer.Option(None, "--group-wait", help=help_text("help.export.group_wait")),
+        group_interval: str = typer.Option(None, "--group-interval", help=help_text("help.export.group_interval")),
         webhook_url: str = typer.Option(None, "--webhook-url",
-                                        help="Where Alertmanager posts alerts (default: the opsplan URL's "
-                                             "/api/v1/alertmanager)."),
+                                        help=help_text("help.export.webhook_url")),
         token_file: Path = typer.Option(None, "--token-file",
-                                        help="File with opsplan's API token, read by Alertmanager for its webhook."),
+                                        help=help_text("help.export.token_file")),
     ) -> None:
         """Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1)."""
         from opsplan.export import export, targets_for

@@ -11,6 +11,7 @@ from ruamel.yaml import YAML
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, out
+from opsplan.cli.language import help_text
 from opsplan.errors import PlanError
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
@@ -23,20 +24,20 @@ class Lang(StrEnum):
 
 def register(app: typer.Typer) -> None:
     """Add `init` to `app` and the `plan` group (`check`, `show`)."""
-    app.command("init")(init)
-    plan_app = typer.Typer(name="plan", no_args_is_help=True, help="Validate or print the plan (opsplan.yaml).")
-    plan_app.command("check")(check)
-    plan_app.command("show")(show)
+    app.command("init", help=help_text("help.cmd.init"))(init)
+    plan_app = typer.Typer(name="plan", no_args_is_help=True, help=help_text("help.plan"))
+    plan_app.command("check", help=help_text("help.cmd.plan_check"))(check)
+    plan_app.command("show", help=help_text("help.cmd.plan_show"))(show)
     app.add_typer(plan_app, name="plan")
 
 
 def init(ctx: typer.Context,
          path: Path = typer.Argument(None, readable=False,
-                                     help="Where to write the plan (default: --plan, else ./opsplan.yaml)."),
-         lang: Lang = typer.Option(Lang.ko, "--lang", help="Language of the comments and of `language:`."),
-         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+                                     help=help_text("help.init.path")),
+         lang: Lang = typer.Option(Lang.ko, "--lang", help=help_text("help.init.lang")),
+         force: bool = typer.Option(False, "--force", help=help_text("help.init.force")),
          keep: bool = typer.Option(False, "--keep",
-                                   help="If the file exists, keep it and say its language (scripts/run.sh).")) -> None:
+                                   help=help_text("help.init.keep"))) -> None:
     """Write a commented plan whose values are the seed's."""
     from opsplan.plan.template import write_template
 
@@ -68,7 +69,7 @@ def _say_kept(target: Path, wanted: str) -> None:
 
 def check(ctx: typer.Context,
           # readable=False: click's own check would print a usage box; the loader says it in one line.
-          path: Path = typer.Argument(None, readable=False, help="The plan to check (wins over --plan).")) -> None:
+          path: Path = typer.Argument(None, readable=False, help=help_text("help.plan.check_path"))) -> None:
     """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
     found, plan = _load(path or _global_plan(ctx), strict=True)
     out.print(f"{found}: ok", markup=False, emoji=False)
@@ -77,8 +78,8 @@ def check(ctx: typer.Context,
 
 
 def show(ctx: typer.Context,
-         path: Path = typer.Argument(None, readable=False, help="The plan to show (wins over --plan)."),
-         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
+         path: Path = typer.Argument(None, readable=False, help=help_text("help.plan.show_path")),
+         as_json: bool = typer.Option(False, "--json", help=help_text("help.plan.show_json"))) -> None:
     """Print the effective plan: every default filled in, durations and sizes in human form."""
     _, plan = _load(path or _global_plan(ctx))
     data = plan.model_dump(mode="json", by_alias=True)

@@ -11,10 +11,11 @@ from rich.console import Console
 
 from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 runbook_app = typer.Typer(no_args_is_help=True,
-                          help="The journal of recovery runs: list, show one, resume an interrupted one.")
+                          help=help_text("help.runbook"))
 
 TIME_KEYS = ("started_at", "finished_at")
 
@@ -73,10 +74,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runbook_app, name="runbook")
 
 
-@runbook_app.command("list")
+@runbook_app.command("list", help=help_text("help.cmd.runbook_list"))
 def list_command(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-                 limit: int = typer.Option(50, "--limit", min=1, help="How many of the newest runs.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.machine")),
+                 limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.runbook.limit"))) -> None:
     """The newest runs first; a run whose process died shows as interrupted (resumable)."""
     from opsplan.runbooks.journal import list_runs
 
@@ -97,9 +98,9 @@ def list_command(ctx: typer.Context,
             for r in runs], out)
 
 
-@runbook_app.command("show")
+@runbook_app.command("show", help=help_text("help.cmd.runbook_show"))
 def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="ID"),
-                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """One run: who ran it, the arguments, and every step and undo with its output and duration."""
     from opsplan.runbooks.journal import show_run
 
@@ -130,10 +131,10 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
     _lines(t("runbook.show.columns", lang), rows, out)
 
 
-@runbook_app.command("resume")
+@runbook_app.command("resume", help=help_text("help.cmd.runbook_resume"))
 def resume_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="ID"),
-                   yes: bool = typer.Option(False, "--yes", "-y", help="Confirm destructive steps without asking."),
-                   as_json: bool = typer.Option(False, "--json", help="Machine-readable result.")) -> None:
+                   yes: bool = typer.Option(False, "--yes", "-y", help=help_text("help.yes")),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.machine_result"))) -> None:
     """Continue an interrupted run from the step it was in (that step runs again: steps are idempotent)."""
     from opsplan.runbooks.engine import RunbookEngine
 

@@ -46,7 +46,7 @@ def render(notice: AlertNotice, plan: Plan) -> Message:
     threshold_text = getattr(notice, "threshold_text", "") or fmt.quantity(notice.threshold, unit)
     console = getattr(notice, "console_url", None) or console_url(plan)
     shown_subject = (notice.subject_ko or notice.subject) if lang == "ko" else notice.subject
-    subject = f" {shown_subject}" if shown_subject else ""
+    subject = (", " if lang == "ko" else " ") + shown_subject if shown_subject else ""
     summary = notice.summary.get(lang)
     # The rule's summary says what is wrong: a resolved notice says it is resolved instead (KOREAN.md rule 7).
     if notice.kind == "resolved":
