@@ -39,20 +39,26 @@ def in_language(error: BaseException, language: str) -> str:
 class PlanError(OpsplanError):
     """The plan file is missing, unreadable or invalid."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None,
+                 ko: str | None = None):
         self.path = path
         self.line = line
         self.key = key
         self.reason = message
+        self.reason_ko = ko  # the reason in Korean, where the loader has it (plan/loader.py)
+        if ko is not None:
+            self.translated = self.one_line
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
+    def one_line(self, language: str = "en") -> str:
+        """'file:line: key: reason', the reason in `language` when there is one in it."""
+        reason = self.reason_ko if language == "ko" and self.reason_ko is not None else self.reason
         where = self.path or "<plan>"
         if self.line is not None:
             where = f"{where}:{self.line}"
         if self.key:
-            return f"{where}: {self.key}: {self.reason}"
-        return f"{where}: {self.reason}"
+            return f"{where}: {self.key}: {reason}"
+        return f"{where}: {reason}"
 
 
 class SecretError(OpsplanError):

@@ -94,7 +94,7 @@ def speak_help_in(language: str = CLI_LANGUAGE) -> None:
     def translate(message: str) -> str:
         return template(_GETTEXT_KEY[message], language) if message in _GETTEXT_KEY else message
 
-    typer.core._ = translate  # type: ignore[attr-defined]
+    typer.core._ = translate
     for constant in _RICH_KEY:
         setattr(typer.rich_utils, constant, template(_RICH_KEY[constant], language))
     if getattr(HelpFormatter.write_usage, "speaks", None) == language:

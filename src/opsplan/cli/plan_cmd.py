@@ -11,8 +11,8 @@ from ruamel.yaml import YAML
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, out
-from opsplan.cli.language import help_text
-from opsplan.errors import PlanError
+from opsplan.cli.language import CLI_LANGUAGE, help_text, plan_language
+from opsplan.errors import PlanError, in_language
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
 
@@ -48,10 +48,9 @@ def init(ctx: typer.Context,
     try:
         write_template(target, lang.value, force=force)
     except PlanError as exc:
-        _print_err(str(exc))
+        _print_err(in_language(exc, lang.value))
         raise typer.Exit(1) from None
-    out.print(f"{target}: written ({lang.value}); check it with `opsplan plan check {target}`",
-              markup=False, emoji=False)
+    out.print(t("init.written", lang.value, path=target, lang=lang.value), markup=False, emoji=False)
 
 
 def _say_kept(target: Path, wanted: str) -> None:
@@ -72,7 +71,7 @@ def check(ctx: typer.Context,
           path: Path = typer.Argument(None, readable=False, help=help_text("help.plan.check_path"))) -> None:
     """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
     found, plan = _load(path or _global_plan(ctx), strict=True)
-    out.print(f"{found}: ok", markup=False, emoji=False)
+    out.print(t("plan.check.ok", plan.language, path=found), markup=False, emoji=False)
     for line in summary(plan):
         out.print(f"  {line}", markup=False, emoji=False)
 
@@ -100,10 +99,11 @@ def summary(plan: Plan) -> list[str]:
     groups = ", ".join(f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
     gpus = plan.expected_gpus()
     services = ", ".join(s.name for s in plan.services) or "-"
+    lang = plan.language
     return [
-        f"groups: {len(plan.allocation)}: {groups or '-'}",
-        f"GPUs: {len(gpus)} of {plan.server.gpu.count} allocated ({plan.server.gpu.model})",
-        f"services: {len(plan.services)}: {services}",
+        t("plan.check.groups", lang, n=len(plan.allocation), groups=groups or "-"),
+        t("plan.check.gpus", lang, allocated=len(gpus), count=plan.server.gpu.count, model=plan.server.gpu.model),
+        t("plan.check.services", lang, n=len(plan.services), services=services),
     ]
 
 
@@ -111,12 +111,15 @@ def _load(explicit: Path | None, *, strict: bool = False) -> tuple[Path, Plan]:
     from opsplan.plan.loader import all_errors, find_plan_path
     from opsplan.stages.all import load_plan
 
+    found: Path | None = None
     try:
         found = find_plan_path(explicit)
         return found, load_plan(found, strict=strict)
     except PlanError as exc:
+        # The plan could not be validated: its `language:` is read from its text (else the command line's).
+        lang = (plan_language(found) if found is not None else None) or CLI_LANGUAGE
         for error in all_errors(exc):
-            _print_err(str(error))
+            _print_err(in_language(error, lang))
         raise typer.Exit(2) from None
 
 
