@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,18 +24,25 @@ DEFAULT = "en"
 # As plan/loader.py DEFAULT_LOCATIONS (a test keeps the two equal; the loader is too heavy to import here).
 DEFAULT_PLAN_PATHS: tuple[Path, ...] = (Path("opsplan.yaml"), Path("/etc/opsplan/opsplan.yaml"))
 _READ_LIMIT = 256 * 1024  # the `language:` key of a real plan is near its top
-_LANGUAGE_KEY = re.compile(r"^language:[ \t]*(['\"]?)(ko|en)\1[ \t]*(?:#.*)?$", re.MULTILINE)
+_LANGUAGE_KEY = re.compile(r"^language:[ \t]*(?P<value>.*?)[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 def plan_language(path: Path | str) -> str | None:
-    """The plan's top-level `language:` (ko or en) read from its text; None when unreadable or unset."""
+    """The plan's top-level `language:` read from its text, ko or en; None when the file cannot be
+    read, does not set it or names another language (the command line's language is used then)."""
     try:
+        # Only a regular file: opening a FIFO would wait for a writer (plan/source.py refuses it later).
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with open(path, "rb") as handle:
             text = handle.read(_READ_LIMIT).decode("utf-8", errors="replace")
     except OSError:
         return None
     found = _LANGUAGE_KEY.search(text)
-    return found.group(2) if found else None
+    if found is None:
+        return None
+    value = found.group("value").strip("'\"")
+    return value if value in LANGUAGES else None
 
 
 def _plan_argument(argv: Sequence[str]) -> str | None:

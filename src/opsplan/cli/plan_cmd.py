@@ -71,8 +71,10 @@ def check(ctx: typer.Context,
           path: Path = typer.Argument(None, readable=False, help=help_text("help.plan.check_path"))) -> None:
     """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
     found, plan = _load(path or _global_plan(ctx), strict=True)
-    out.print(t("plan.check.ok", plan.language, path=found), markup=False, emoji=False)
-    for line in summary(plan):
+    # The language the file names, as for its problems (cli/language.py), else the command line's.
+    lang = plan_language(found) or CLI_LANGUAGE
+    out.print(t("plan.check.ok", lang, path=found), markup=False, emoji=False)
+    for line in summary(plan, lang):
         out.print(f"  {line}", markup=False, emoji=False)
 
 
@@ -94,12 +96,11 @@ def show(ctx: typer.Context,
     out.print(text, markup=False, emoji=False, highlight=False)
 
 
-def summary(plan: Plan) -> list[str]:
+def summary(plan: Plan, lang: str) -> list[str]:
     """What a valid plan describes, in three lines: groups, GPUs, services."""
     groups = ", ".join(f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
     gpus = plan.expected_gpus()
     services = ", ".join(s.name for s in plan.services) or "-"
-    lang = plan.language
     return [
         t("plan.check.groups", lang, n=len(plan.allocation), groups=groups or "-"),
         t("plan.check.gpus", lang, allocated=len(gpus), count=plan.server.gpu.count, model=plan.server.gpu.model),

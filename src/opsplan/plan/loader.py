@@ -213,10 +213,17 @@ _EXPECTED = {
     "path_type": "plan.type.path", "none_required": "plan.type.null",
 }
 
-_BOUNDS = {
-    "greater_than": ("plan.error.gt", "gt"), "greater_than_equal": ("plan.error.ge", "ge"),
-    "less_than": ("plan.error.lt", "lt"), "less_than_equal": ("plan.error.le", "le"),
-}
+_BOUND_KEY = {"greater_than": "plan.error.gt", "greater_than_equal": "plan.error.ge",
+              "less_than": "plan.error.lt", "less_than_equal": "plan.error.le"}
+_BOUND_CTX = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}
+
+
+# plan/types.py's own errors, by their type and the "why" in their context.
+_CUSTOM = {("duration", "invalid"): "plan.error.duration_invalid", ("duration", "too_long"): "plan.error.duration_long",
+           ("duration", "negative"): "plan.error.duration_negative", ("size", "negative"): "plan.error.size_negative",
+           ("size", "invalid"): "plan.error.size_invalid", ("size", "too_large"): "plan.error.size_large",
+           ("percent", "invalid"): "plan.error.percent", ("percent", "range"): "plan.error.percent_range",
+           ("cron", "invalid"): "plan.error.cron"}
 
 
 def _loc(err: ErrorDetails) -> Loc:
@@ -249,12 +256,16 @@ def _message(err: ErrorDetails) -> str | Message:
         return _per_language(lambda language: t(
             "plan.error.one_of", language, got=got(language),
             expected=expected.replace(" or ", ", ") if language == "ko" else expected))
-    if kind in _BOUNDS:
-        key, bound = _BOUNDS[kind]
-        return _per_language(lambda language: t(key, language, bound=ctx.get(bound), got=got(language)))
+    if kind in _BOUND_KEY:
+        key = _BOUND_KEY[kind]
+        return _per_language(lambda language: t(key, language, bound=ctx.get(_BOUND_CTX[kind]), got=got(language)))
     if kind == "string_pattern_mismatch":
         return _per_language(lambda language: t("plan.error.pattern", language, pattern=ctx.get("pattern"),
                                                 got=got(language)))
+    if (kind, ctx.get("why")) in _CUSTOM:
+        custom = _CUSTOM[kind, str(ctx.get("why"))]
+        value, limit = "" if secret else ctx.get("value"), ctx.get("limit")
+        return _per_language(lambda language: t(custom, language, value=value, limit=limit))
     msg = err["msg"]
     english_got = got("en")
     if kind == "value_error":
