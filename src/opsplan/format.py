@@ -164,26 +164,33 @@ def phases(items: Mapping[str, float | None], *, missing: str = MISSING, languag
 # --- sizes and numbers ----------------------------------------------------------------------------
 
 def size(value: float | None, *, style: SizeStyle = "decimal", unit: str | None = None,
-         missing: str = MISSING) -> str:
+         missing: str = MISSING, language: str = "en") -> str:
     """Bytes with the largest unit that keeps the number under 1000 (1024 for binary):
     'decimal' '1.5 MB', 'binary' '1.5 MiB', 'compact' '1.5MB' ('kB' below a megabyte); bytes
-    without decimals ('512 B'). With `unit` always that unit: size(12e9, unit='GB') -> '12.0 GB'."""
+    without decimals ('512 B'). With `unit` always that unit: size(12e9, unit='GB') -> '12.0 GB'.
+    Korean drops the '.0' of a whole number: '12 GB', '672 KB' (KOREAN.md rule 9)."""
     if value is None:
         return missing
     factor, units, sep = _SIZE_STYLES[style]
     number = float(value)
     if unit is not None:
-        return f"{number / _UNIT_FACTORS[unit]:.1f}{sep}{unit}"
+        return f"{_decimal(number / _UNIT_FACTORS[unit], 1, language)}{sep}{unit}"
     for name in units:
         if abs(number) < factor or name == units[-1]:
-            return f"{number:.0f}{sep}{name}" if name == "B" else f"{number:.1f}{sep}{name}"
+            return f"{number:.0f}{sep}{name}" if name == "B" else f"{_decimal(number, 1, language)}{sep}{name}"
         number /= factor
     raise AssertionError("unreachable")  # pragma: no cover - the last unit always returns
 
 
-def percent(ratio: float | None, *, precision: int = 1, sep: str = "", missing: str = MISSING) -> str:
-    """A ratio as a percentage: 0.852 -> '85.2%' (sep=' ': '85.2 %', precision 0: '85%')."""
-    return missing if ratio is None else f"{ratio * 100:.{precision}f}{sep}%"
+def percent(ratio: float | None, *, precision: int = 1, sep: str = "", missing: str = MISSING,
+            language: str = "en") -> str:
+    """A ratio as a percentage: 0.852 -> '85.2%' (sep=' ': '85.2 %', precision 0: '85%'); Korean
+    writes % right after the number and drops a whole number's '.0': '85%' (rule 9)."""
+    if ratio is None:
+        return missing
+    if language == "ko":
+        return f"{_decimal(ratio * 100, precision, language)}%"
+    return f"{ratio * 100:.{precision}f}{sep}%"
 
 
 def number(value: float | None, unit: str = "", *, precision: int = 1, missing: str = MISSING) -> str:

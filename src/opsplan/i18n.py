@@ -90,6 +90,14 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.qps": M(ko="초당 쿼리", en="Queries/s"),
     "status.collectors": M(ko="수집기", en="Collectors"),
     "status.no_gpu": M(ko="NVIDIA 드라이버가 없어 GPU를 확인할 수 없습니다", en="No NVIDIA driver: no GPU is visible"),
+    "status.store_error": M(ko="저장소 오류", en="store"),
+    "status.detail": M(ko="상세: {detail}", en="{detail}"),
+    "status.cycle_took": M(ko="{timezone}, 소요 {seconds}", en="{timezone}, {seconds}"),
+    "collector.system": M(ko="시스템", en="system"),
+    "collector.gpu": M(ko="GPU", en="gpu"),
+    "collector.mariadb": M(ko="MariaDB", en="mariadb"),
+    "collector.services": M(ko="서비스", en="services"),
+    "collector.allocation": M(ko="리소스 할당", en="allocation"),
     "serve.started": M(ko="opsplan 실행 중: {url}", en="opsplan serving on {url}"),
     "serve.stopped": M(ko="opsplan 종료", en="opsplan stopped"),
     "serve.degraded": M(ko="상태 데이터베이스를 열 수 없어 모니터링 전용 모드로 시작합니다. "
@@ -185,8 +193,10 @@ MESSAGES: Final[dict[str, Message]] = {
     "backup.prune.none": M(ko="삭제할 백업 없음", en="nothing to prune"),
     "backup.prune.would": M(ko="삭제 예정", en="would remove"),
     "backup.prune.removed": M(ko="삭제함", en="removed"),
-    "backup.db.done": M(ko="데이터베이스 백업 {id} ({kind}) 완료: {size}, {seconds:.0f}초",
-                        en="database backup {id} ({kind}) ok: {size} in {seconds:.0f}s"),
+    "backup.db.done": M(ko="데이터베이스 백업 {id} ({kind}) 완료: {size}, 소요 {seconds}",
+                        en="database backup {id} ({kind}) ok: {size} in {seconds}"),
+    "backup.kind.full": M(ko="전체 백업", en="full"),
+    "backup.kind.incremental": M(ko="증분 백업", en="incremental"),
     "backup.list.empty": M(ko="데이터베이스 백업 없음", en="no database backups"),
     "backup.list.title": M(ko="데이터베이스 백업 체인", en="Database backup chains"),
     "backup.verify.ok": M(ko="백업 {id}: 검증 통과 ({how})", en="backup {id}: verified ({how})"),
@@ -202,7 +212,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "binlogs.list.empty": M(ko="보관된 바이너리 로그 없음", en="no archived binary log"),
     "binlogs.list.header": M(ko="파일  첫 이벤트  마지막 이벤트  크기  해시",
                              en="file  first event  last event  size  hash"),
-    "backup.verify.deep": M(ko="해시 + prepare", en="hashes + prepare"),
+    "backup.verify.deep": M(ko="해시 + 준비 (prepare)", en="hashes + prepare"),
     "backup.check.ok": M(ko="정상", en="ok"),
     "backup.check.problem": M(ko="문제", en="problem"),
     "export.done": M(ko="{out}에 파일 {n}개를 썼습니다. 이전 내보내기에서 남은 파일 {removed}개는 삭제했습니다.",
@@ -243,7 +253,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "notify.started": M(ko="시작: {time}", en="Started: {time}"),
     "notify.resolved_at": M(ko="해결: {time}", en="Resolved: {time}"),
     "notify.console": M(ko="콘솔: {url}", en="Console: {url}"),
-    "notify.ack_hint": M(ko="확인할 때까지 알림을 반복해서 보냅니다. 확인 방법: 콘솔 또는 opsplan alerts ack",
+    "notify.ack_hint": M(ko="확인할 때까지 알림을 반복해서 보냅니다. 확인 방법: 콘솔 또는 `opsplan alerts ack`",
                          en="Repeats until acknowledged: in the console or with opsplan alerts ack"),
     "notify.test.title": M(ko="[opsplan] 알림 채널 테스트: {channel}", en="[opsplan] channel test: {channel}"),
     "notify.test.body": M(ko="{host}의 opsplan이 보낸 테스트 메시지입니다. 시각: {time}\n콘솔: {url}",
@@ -267,11 +277,11 @@ MESSAGES: Final[dict[str, Message]] = {
            "or remove it and run again for a new plan with {wanted} comments."),
     "alerts.none": M(ko="활성 알림 없음", en="no active alerts"),
     "alerts.evaluated": M(ko="알림 마지막 평가 시각: {time}", en="alerts last evaluated: {time}"),
-    "alerts.stale": M(ko="주의: {time} 이후 알림을 평가하지 않았습니다. opsplan serve가 멈춘 것으로 보이며 "
+    "alerts.stale": M(ko="주의: {time} 이후 알림을 평가하지 않았습니다. `opsplan serve`가 멈춘 것으로 보이며 "
                          "아래 상태는 최신이 아닐 수 있습니다.",
                       en="stale: alerts have not been evaluated since {time}; opsplan serve seems to be stopped "
                          "and the states below may be out of date"),
-    "alerts.never_evaluated": M(ko="주의: 알림을 평가한 기록이 없습니다. opsplan serve가 실행된 적이 없으며 "
+    "alerts.never_evaluated": M(ko="주의: 알림을 평가한 기록이 없습니다. `opsplan serve`가 실행된 적이 없으며 "
                                    "아래 상태는 최신이 아닐 수 있습니다.",
                                 en="stale: no record of alerts ever being evaluated (opsplan serve has not run); "
                                    "the states below may be out of date"),
@@ -306,9 +316,9 @@ MESSAGES: Final[dict[str, Message]] = {
                         en="{title}: resuming run {id} at step {step} of {total}"),
     "runbook.resume_undo": M(ko="{title}: 실행 {id} 되돌리기 중 중단됨: 남은 되돌리기를 계속합니다",
                              en="{title}: run {id} died while undoing: finishing the undo"),
-    "runbook.step.ok": M(ko="{label}: 완료 ({seconds:.1f}초)", en="{label}: ok ({seconds:.1f}s)"),
-    "runbook.step.failed": M(ko="{label}: 실패 ({seconds:.1f}초): {reason}",
-                             en="{label}: FAILED ({seconds:.1f}s): {reason}"),
+    "runbook.step.ok": M(ko="{label}: 완료 ({seconds})", en="{label}: ok ({seconds})"),
+    "runbook.step.failed": M(ko="{label}: 실패 ({seconds}): {reason}",
+                             en="{label}: FAILED ({seconds}): {reason}"),
     "runbook.undo.label": M(ko="[되돌리기 {n}/{total}] {title}", en="[undo {n}/{total}] {title}"),
     "runbook.undo_failed": M(ko="되돌리기에 실패했습니다: {steps}. 시스템이 일부만 복구된 상태일 수 있으니 "
                                 "직접 확인하십시오.",
@@ -391,7 +401,7 @@ MESSAGES: Final[dict[str, Message]] = {
                                       en="model {model}: version {version} is already serving from {path}"),
     "reason.no_mariadbd": M(ko="mariadbd가 설치되어 있지 않습니다 (Debian 패키지 mariadb-server)",
                             en="mariadbd is not installed (Debian package mariadb-server)"),
-    "reason.not_a_datadir": M(ko="{path:은} MariaDB 데이터 디렉터리가 아닙니다 (mysql 스키마 없음)",
+    "reason.not_a_datadir": M(ko="{path:은} MariaDB 데이터 디렉터리가 아닙니다 (`mysql` 스키마 없음)",
                               en="{path} is not a MariaDB datadir (no mysql schema)"),
     "reason.target_not_empty": M(ko="--target-datadir {path:이} 비어 있지 않습니다. 새 디렉터리나 빈 디렉터리를 "
                                     "지정하십시오",
@@ -413,7 +423,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "plan.error.not_mapping": M(ko="운영 계획서는 섹션별 매핑이어야 합니다 (입력값: {value})",
                                 en="the plan must be a mapping of sections, got {value}"),
     "plan.error.finite": M(ko="유한한 숫자여야 합니다 (입력값: {value})", en="expected a finite number, got {value}"),
-    "plan.error.default_note": M(ko=" (기본값: 파일에 {section} 설정이 없음)",
+    "plan.error.default_note": M(ko=" (기본값: 파일에 `{section}` 설정이 없음)",
                                  en=" (the seed's default: the file does not set {section})"),
     "plan.error.more": M(ko="문제 {n}개는 표시하지 않았습니다. 처음 {shown}개를 고친 뒤 다시 검증하십시오",
                          en="{n} more problems not shown (fix the first {shown} and check again)"),
@@ -487,8 +497,8 @@ MESSAGES: Final[dict[str, Message]] = {
         ko='알림: 목록, 확인, 알림 중지 (운영 계획서 §3.2).', en='Alerts: list, acknowledge, silence (seed §3.2).'),
     "help.json": M(ko='스크립트용 JSON으로 출력합니다.', en='Print JSON for scripts.'),
     "help.alerts.all": M(ko='해결된 알림도 포함합니다.', en='Include resolved alerts.'),
-    "help.alerts.state": M(ko='pending(대기), firing(발생) 또는 resolved(해결).', en='pending, firing or resolved.'),
-    "help.alerts.severity": M(ko='critical(심각) 또는 warning(경고).', en='critical or warning.'),
+    "help.alerts.state": M(ko='대기(pending), 발생(firing) 또는 해결(resolved).', en='pending, firing or resolved.'),
+    "help.alerts.severity": M(ko='심각(critical) 또는 경고(warning).', en='critical or warning.'),
     "help.alerts.fingerprint": M(ko='`opsplan alerts list`에 나오는 지문.', en='From `opsplan alerts list`.'),
     "help.alerts.ack_by": M(ko='확인한 사람 (기본값: 로그인 이름).', en='Who acknowledges (default: the login name).'),
     "help.alerts.ack_comment": M(ko='사유 또는 진행 중인 조치.', en='Why, or what is being done.'),
@@ -511,7 +521,7 @@ MESSAGES: Final[dict[str, Message]] = {
         en='The backup to verify (see `opsplan backup list`).'),
     "help.backup.verify_all": M(ko='보관 중인 모든 백업을 검증합니다.', en='Verify every kept backup.'),
     "help.backup.verify_deep": M(
-        ko='사본에서 백업 체인의 압축 해제와 prepare까지 수행합니다.',
+        ko='사본에서 백업 체인의 압축 해제와 준비(prepare)까지 수행합니다.',
         en='Also unpack and prepare the chain on copies.'),
     "help.backup.binlogs_all": M(ko='삭제되거나 실패한 파일도 표시합니다.', en='Also show pruned and failed files.'),
     "help.backup.config": M(
@@ -570,7 +580,7 @@ MESSAGES: Final[dict[str, Message]] = {
         ko='Alertmanager가 알림을 보낼 주소 (기본값: opsplan 주소의 /api/v1/alertmanager).',
         en="Where Alertmanager posts alerts (default: the opsplan URL's /api/v1/alertmanager)."),
     "help.export.token_file": M(
-        ko='Alertmanager가 webhook에 사용할 opsplan API 토큰 파일.',
+        ko='Alertmanager가 웹훅(webhook) 호출에 사용할 opsplan API 토큰 파일.',
         en="File with opsplan's API token, read by Alertmanager for its webhook."),
     "help.main": M(
         ko='AI 서버 운영 계획서를 실행합니다: 모니터링, 알림, 백업, 장애 대응, 점검.',
@@ -578,7 +588,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.main.plan": M(
         ko='운영 계획서 파일 (기본값: ./opsplan.yaml, 없으면 /etc/opsplan/opsplan.yaml).',
         en='Plan file (default ./opsplan.yaml, then /etc/opsplan/opsplan.yaml).'),
-    "help.main.log_file": M(ko='로그를 stderr 대신 이 파일에 씁니다.', en='Write log lines here instead of stderr.'),
+    "help.main.log_file": M(ko='로그를 표준 오류(stderr) 대신 이 파일에 씁니다.',
+                            en='Write log lines here instead of stderr.'),
     "help.main.verbose": M(ko='디버그 로그를 출력합니다.', en='Debug logging.'),
     "help.main.version": M(ko='버전을 출력하고 종료합니다.', en='Print the version and exit.'),
     "help.notify": M(

@@ -140,7 +140,7 @@ def test_init_writes_the_template_and_it_checks_ok(language, tmp_path, monkeypat
                "  GPUs: 4 of 4 allocated (NVIDIA RTX 4000 Ada)",
                "  services: 1: llm-api"],
         "ko": ["opsplan.yaml: 정상",
-               "  할당 그룹 2개: ai (GPU 0,1,2), app (GPU 3)",
+               "  할당 그룹 2개: AI 시스템 (ai, GPU 0,1,2), 애플리케이션/DB (app, GPU 3)",
                "  GPU 4개 중 4개 할당 (NVIDIA RTX 4000 Ada)",
                "  서비스 1개: llm-api"],
     }[language]

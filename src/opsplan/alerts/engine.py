@@ -282,17 +282,23 @@ class AlertEngine:
             return
         metric = rule.condition.metric
         value, threshold = format_value(metric, inst.value), format_value(metric, inst.threshold)
-        labels = dict(inst.subject_key)
-        subject = Text(ko=subject_text(labels, rule.subject, "ko") or self.host, en=inst.subject or self.host)
+        subject = Text(ko=self.subject_in(inst, "ko") or self.host, en=inst.subject or self.host)
         inst.texts = {
             "summary": fill(rule.summary, subject=subject, value=value, threshold=threshold).model_dump(),
             "description": fill(rule.description, subject=subject, value=value, threshold=threshold).model_dump(),
             "value": value, "threshold": threshold,
         }
 
-    def _subject_ko(self, inst: Instance) -> str:
+    def subject_in(self, inst: Instance, language: str) -> str:
+        """What the alert is about in `language`: 'GPU 0 그룹 ai' in Korean, 'gpu 0 group ai' in English."""
         rule = self.rules_by_id.get(inst.rule_id)
-        return subject_text(dict(inst.subject_key), rule.subject, "ko") if rule is not None else inst.subject
+        if language == "en" or rule is None:
+            return inst.subject
+        labels = dict(inst.subject_key)
+        group = next((g for g in self.plan.allocation if g.id == labels.get("group")), None)
+        if group is not None:  # the group's name, its id after it: '그룹 AI 시스템 (ai)'
+            labels["group"] = f"{group.name.get(language)} ({group.id})"
+        return subject_text(labels, rule.subject, language)
 
     def _notice(self, inst: Instance, kind: NoticeKind) -> AlertNotice:
         return AlertNotice(
@@ -303,7 +309,7 @@ class AlertEngine:
             for_s=inst.for_s, started_at=inst.started_at or inst.active_since, resolved_at=inst.resolved_at,
             source="prometheus" if inst.source == "prometheus" else "opsplan",
             annotations=dict(inst.annotations), host=self.host, console_url=self.console_url,
-            subject_ko=self._subject_ko(inst),
+            subject_ko=self.subject_in(inst, "ko"),
             value_text=str(inst.texts.get("value", "")), threshold_text=str(inst.texts.get("threshold", "")))
 
     def _send(self, notices: list[AlertNotice]) -> None:

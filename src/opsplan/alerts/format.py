@@ -48,6 +48,11 @@ def subject_text(labels: Mapping[str, str], names: tuple[str, ...], language: st
     return " ".join(parts)
 
 
+def label_value_text(name: str, value: str, language: str) -> str:
+    """A label's value as shown: a backup target in the reader's words ('데이터베이스'), else as it is."""
+    return t(_VALUE_KEY[name, value], language) if (name, value) in _VALUE_KEY and language != "en" else value
+
+
 def fill(text: Text, *, subject: str | Text, value: str, threshold: str) -> Text:
     """The rule's text with {subject}, {value} and {threshold} put in; unknown fields are kept.
     `subject` is one text for both languages or a Text with each language's words."""

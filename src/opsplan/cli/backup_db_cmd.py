@@ -13,6 +13,8 @@ from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, print
 from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
+_KIND_KEY = {"full": "backup.kind.full", "incremental": "backup.kind.incremental"}
+
 
 def backup_db(ctx: typer.Context,
               full: bool = typer.Option(False, "--full", help=help_text("help.backup.full")),
@@ -30,8 +32,14 @@ def backup_db(ctx: typer.Context,
     if as_json:
         print_json(_row_json(row, plan.timezone))
         return
-    out.print(t("backup.db.done", plan.language, id=row.id, kind=row.kind,
-                size=fmt.size(row.bytes_stored or 0, style="binary"), seconds=row.duration or 0.0), markup=False)
+    lang = plan.language
+    kind = t(_KIND_KEY[row.kind], lang) if row.kind in _KIND_KEY else row.kind
+    # Korean: decimal sizes and 초/분 (KOREAN.md rules 8, 9); English as it has always read.
+    size = fmt.size(row.bytes_stored or 0, style="binary") if lang == "en" else fmt.size(
+        row.bytes_stored or 0, language=lang)
+    took = fmt.seconds(row.duration or 0.0, precision=0) if lang == "en" else fmt.duration(
+        row.duration or 0.0, precision=0, language=lang)
+    out.print(t("backup.db.done", lang, id=row.id, kind=kind, size=size, seconds=took), markup=False)
 
 
 def _row_json(row: Any, tz: str) -> dict[str, Any]:

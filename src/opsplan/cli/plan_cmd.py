@@ -98,7 +98,9 @@ def show(ctx: typer.Context,
 
 def summary(plan: Plan, lang: str) -> list[str]:
     """What a valid plan describes, in three lines: groups, GPUs, services."""
-    groups = ", ".join(f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
+    # In Korean the group's name leads and its id follows (KOREAN.md rule 5); English names the id.
+    groups = ", ".join(f"{g.name.get(lang)} ({g.id}, GPU {','.join(map(str, g.gpus)) or '-'})" if lang == "ko"
+                       else f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
     gpus = plan.expected_gpus()
     services = ", ".join(s.name for s in plan.services) or "-"
     return [

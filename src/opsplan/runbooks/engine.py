@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select, update
 
+from opsplan import format as fmt
 from opsplan.errors import OpsplanError, RunbookError, in_language
 from opsplan.fsutil import process_start_time
 from opsplan.i18n import t
@@ -330,7 +331,7 @@ class RunbookEngine:
             done.seconds = max(0.0, finished - started)
             done.output = output[:OUTPUT_LIMIT]
             done.data = to_json(result.data)
-        seconds = max(0.0, finished - started)
+        seconds = fmt.seconds(max(0.0, finished - started), language=self.lang)
         if result.ok:
             self.display.line(t("runbook.step.ok", self.lang, label=label, seconds=seconds), style="green")
         else:
