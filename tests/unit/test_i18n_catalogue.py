@@ -30,6 +30,8 @@ SRC = Path(opsplan.__file__).resolve().parent
 # position or under the keyword "values"), None (never), or "unfilled" (left for a library)).
 KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "t": (0, "key", "kwargs"),  # opsplan.i18n.t
+    "_duplicates": (2, "what", None),  # plan/semantic.py: what the repeated names are
+    "_said": (0, "key", "kwargs"),  # plan/semantic.py: a problem worded in both languages
     "template": (0, "key", "unfilled"),  # i18n.template: placeholders left for a library to fill
     "help_text": (0, "key", None),  # cli/language.py: a --help text in the command line's language
     "said": (1, "key", "kwargs"),  # errors.said: an error raised with its catalogue entry

@@ -52,6 +52,7 @@ ALLOWED = {
 # list of them), a raw `상세:` tail, a URL or path, an option, a key (dotted, snake_case, kebab).
 _NOT_WORDS = [
     re.compile(r"상세: .*"),
+    re.compile(r"\[기본값: [^\]]*\]"),  # a default value, as it is typed
     re.compile(r"`[^`]*`"),
     re.compile(r"'[^']*'"),
     re.compile(r'"[^"]*"'),
@@ -59,13 +60,12 @@ _NOT_WORDS = [
     re.compile(r"--[a-z][\w-]*"),
     re.compile(r"<[^>]*>"),
     re.compile(r"\([A-Za-z0-9_.,:=~ /+-]*\)"),  # (CpuUsageHigh), (log_bin OFF), (CHECK TABLE, ...)
-    re.compile(r"\S*[/._=~\\]\S*"),  # paths, dotted keys, name=value
+    re.compile(r"\S*[/._=~\\[]\S*"),  # paths, dotted keys, name=value, list items: allocation[0]
     re.compile(r"\b\w*[_-]\w*\b"),  # snake_case and kebab-case ids
     re.compile(r"(?<![A-Za-z])[A-Z][A-Z0-9]+(?![A-Za-z])"),  # acronyms: GPU, CPU, API, RTO, YAML, JSON
     re.compile(r"(?<![A-Za-z])[A-Za-z]*\d[A-Za-z0-9]*"),  # ids with digits: v3, a1b2c3d, ops01
     re.compile(r"\[/?[a-z ]*\]"),  # rich markup typer prints: [blue]...[/]
     re.compile(r"°C"),
-    re.compile(r"\[기본값: [^\]]*\]"),  # a default value, as it is typed
     re.compile(r"\b\d+(?:\.\d+)?[A-Za-z]+\b"),  # the plan's own notation an operator types: 5m, 14d, 128GB
     re.compile(r"(?<![A-Za-z])[A-Za-z]+[a-z][A-Z][A-Za-z]*"),  # CamelCase rule names: CpuUsageHigh
 ]
@@ -142,7 +142,9 @@ SAMPLES: dict[str, object] = {
     "opsplan.yaml, /etc/opsplan/opsplan.yaml", "section": "monitoring", "shown": 50, "expected": "정수",
     "got": " (입력값: 'abc')", "bound": 1, "pattern": "^[a-z]+$", "close": "interval", "limit": "10년",
     "detail": "permission denied", "groups": "AI 시스템 (ai, GPU 0,1,2)", "services": "llm-api", "allocated": 4,
-    "timezone": "Asia/Seoul", "": "5분", "command_path": "opsplan plan", "help_option": "--help",
+    "timezone": "Asia/Seoul", "": "5분", "gpu": 3, "group": "ai", "warning": "80", "critical": "90",
+    "zone": "Asia/Seol", "first": "allocation[0]", "what": "그룹 ID", "command_path": "opsplan plan",
+    "help_option": "--help",
 }
 
 
