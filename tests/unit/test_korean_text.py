@@ -361,3 +361,25 @@ def test_a_broken_korean_plan_checked_in_a_subprocess_prints_korean(tmp_path):
     assert result.returncode == 2
     assert "opsplan.yaml:4: monitoring.intervall: 알 수 없는 키입니다" in result.stderr
     assert "unknown key" not in result.stderr
+
+
+# --- how the command line chooses its language -----------------------------------------------------
+
+def test_the_command_line_language_comes_from_opsplan_lang_then_the_plan_then_english(tmp_path):
+    from opsplan.cli.language import DEFAULT_PLAN_PATHS, choose_language
+    from opsplan.plan.loader import DEFAULT_LOCATIONS
+
+    assert DEFAULT_PLAN_PATHS == DEFAULT_LOCATIONS  # the cheap read looks where the loader looks
+    korean, english, unset = tmp_path / "ko.yaml", tmp_path / "en.yaml", tmp_path / "unset.yaml"
+    korean.write_text("# 운영 계획서\nversion: 1\nlanguage: 'ko'  # 한국어\n", encoding="utf-8")
+    english.write_text("language: en\n", encoding="utf-8")
+    unset.write_text("version: 1\nnotifications:\n  language: ko\n", encoding="utf-8")  # not top-level
+    assert choose_language([], {"OPSPLAN_LANG": "KO"}, candidates=[english]) == "ko"
+    assert choose_language(["--plan", str(korean), "plan", "check"], {}, candidates=[english]) == "ko"
+    assert choose_language([f"--plan={english}"], {}, candidates=[korean]) == "en"
+    assert choose_language([], {}, candidates=[tmp_path / "missing.yaml", korean]) == "ko"
+    assert choose_language([], {}, candidates=[unset]) == "en"
+    assert choose_language([], {"OPSPLAN_LANG": "fr"}, candidates=[]) == "en"
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    assert choose_language(["--plan", str(fifo)], {}, candidates=[]) == "en"  # returns: never waits for a writer

@@ -10,7 +10,7 @@ from rich.tree import Tree
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, print_json, state_db
-from opsplan.cli.language import help_text
+from opsplan.cli.language import CLI_LANGUAGE, help_text
 from opsplan.i18n import t
 
 _KIND_KEY = {"full": "backup.kind.full", "incremental": "backup.kind.incremental"}
@@ -24,7 +24,7 @@ def backup_db(ctx: typer.Context,
     from opsplan.backup.database.engine import DatabaseBackupEngine
 
     if full and incremental:
-        fail("--full and --incremental exclude each other", code=2)
+        fail(t("cli.error.full_or_incremental", CLI_LANGUAGE), code=2)
     plan = plan_from(ctx)
     requested = "full" if full else "incremental" if incremental else "auto"
     with one_line_errors(), state_db(plan) as db:
@@ -135,7 +135,7 @@ def backup_verify(ctx: typer.Context,
     from opsplan.backup.database.verify import verify_all, verify_backup
 
     if (backup_id is None) == (not all_):
-        fail("give a backup id or --all", code=2)
+        fail(t("cli.error.backup_id_or_all", CLI_LANGUAGE), code=2)
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
         DatabaseBackupEngine(plan, db).recover()

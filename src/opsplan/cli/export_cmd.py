@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from
-from opsplan.cli.language import help_text
+from opsplan.cli.language import CLI_LANGUAGE, help_text
+from opsplan.i18n import t
 from opsplan.plan.models import Plan
 
 
@@ -19,7 +20,7 @@ def _seconds(value: str | None, option: str) -> float | None:
     try:
         return parse_duration(value)
     except Exception:  # noqa: BLE001 - pydantic's error type; the message below says what to write
-        fail(f"{option}: invalid duration {value[:40]!r} (use e.g. 15s, 1m)", code=2)
+        fail(t("cli.error.duration", CLI_LANGUAGE, option=option, value=repr(value[:40])), code=2)
         raise  # unreachable: fail() exits
 
 

@@ -12,7 +12,8 @@ import typer
 from rich.console import Console
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
-from opsplan.cli.language import help_text
+from opsplan.cli.language import CLI_LANGUAGE, help_text
+from opsplan.i18n import t
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 
@@ -56,9 +57,9 @@ def restore_db(
 
     plan = plan_from(ctx)
     if backup is not None and when is not None:
-        fail("--backup and --time exclude each other", code=2)
+        fail(t("cli.error.backup_or_time", CLI_LANGUAGE), code=2)
     if target_port is not None and target_datadir is None:
-        fail("--target-port needs --target-datadir", code=2)
+        fail(t("cli.error.port_needs_datadir", CLI_LANGUAGE), code=2)
     params: dict[str, Any] = {"backup_id": backup, "time": None, "time_text": None,
                               "target_datadir": str(target_datadir.absolute()) if target_datadir else None,
                               "target_port": target_port}
