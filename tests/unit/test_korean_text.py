@@ -144,7 +144,7 @@ SAMPLES: dict[str, object] = {
     "detail": "permission denied", "groups": "AI 시스템 (ai, GPU 0,1,2)", "services": "llm-api", "allocated": 4,
     "timezone": "Asia/Seoul", "": "5분", "gpu": 3, "group": "ai", "warning": "80", "critical": "90",
     "zone": "Asia/Seol", "first": "allocation[0]", "what": "그룹 ID", "command_path": "opsplan plan",
-    "help_option": "--help",
+    "help_option": "--help", "option": "--scrape-interval",
 }
 
 
@@ -383,3 +383,22 @@ def test_the_command_line_language_comes_from_opsplan_lang_then_the_plan_then_en
     fifo = tmp_path / "fifo.yaml"
     os.mkfifo(fifo)
     assert choose_language(["--plan", str(fifo)], {}, candidates=[]) == "en"  # returns: never waits for a writer
+
+
+def test_a_korean_drill_report_reads_as_korean():
+    from opsplan.runbooks.drill.report import render as render_report
+
+    result = {"status": "failed", "started_at": 1_800_000_000.0, "backup_ids": [10, 11],
+              "binlogs_replayed": ["mariadb-bin.000012"], "restorable_point": 1_799_999_000.0,
+              "rpo_seconds": 60.0, "rto_seconds": 300.0, "time_to_service_seconds": 240.0,
+              "targets": {"rpo_seconds": 3600.0, "rto_seconds": 14400.0}, "rpo_met": True, "rto_met": True,
+              "failed_step": "'정합성 검증 (CHECK TABLE, 행 수, 체크섬)' (verify)",
+              "reason": t("reason.chain_without_full", "ko", id=11),
+              "phases": {"hashes": 1.0, "unpack": 2.5, "prepare": 3.0, "copy_back": 1.0, "start": 2.0,
+                         "replay": None, "verify": 4.0},
+              "tables": [{"name": "shop.orders", "ok": False, "check_status": "OK", "rows_actual": 9,
+                          "rows_expected": 10, "checksum_actual": 1, "checksum_expected": 2,
+                          "problems": ["행 수 불일치"]}]}
+    text = render_report(Plan(language="ko"), result)
+    assert "- RTO: 5분 (목표 4시간, 목표 충족)" in text and "| 압축 해제 | 2.5 |" in text
+    assert_korean("drill report", text.replace("**", ""))

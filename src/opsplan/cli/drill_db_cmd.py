@@ -15,6 +15,7 @@ from opsplan.i18n import t
 
 
 def _summary(result: dict[str, Any], lang: str) -> list[str]:
+    from opsplan.runbooks.drill.report import phases_text
 
     if result.get("status") not in ("ok", "failed") or "phases" not in result:
         return [f"{result.get('kind')} {result.get('run_id')}: {result.get('status')} {result.get('reason') or ''}"]
@@ -23,13 +24,14 @@ def _summary(result: dict[str, Any], lang: str) -> list[str]:
         def met(value: bool | None) -> str:
             return "-" if value is None else t("drill.met" if value else "drill.missed", lang)
         lines.append(t("drill.summary", lang, status=t("drill.passed", lang),
-                       rto=fmt.duration(result["rto_seconds"]),
-                       rto_target=fmt.duration(result["targets"]["rto_seconds"]),
-                       rto_met=met(result["rto_met"]), rpo=fmt.duration(result["rpo_seconds"]),
-                       rpo_target=fmt.duration(result["targets"]["rpo_seconds"]), rpo_met=met(result["rpo_met"])))
+                       rto=fmt.duration(result["rto_seconds"], language=lang),
+                       rto_target=fmt.duration(result["targets"]["rto_seconds"], language=lang),
+                       rto_met=met(result["rto_met"]), rpo=fmt.duration(result["rpo_seconds"], language=lang),
+                       rpo_target=fmt.duration(result["targets"]["rpo_seconds"], language=lang),
+                       rpo_met=met(result["rpo_met"])))
     else:
         lines.append(t("drill.summary.failed", lang, step=result["failed_step"], reason=result["reason"] or "-"))
-    lines.append(t("drill.summary.phases", lang, phases=fmt.phases(result["phases"])))
+    lines.append(t("drill.summary.phases", lang, phases=phases_text(result["phases"], lang)))
     lines += [f"  {x['name']}: {'; '.join(x['problems'])}" for x in result.get("tables", []) if not x["ok"]][:20]
     if result.get("report"):
         lines.append(t("drill.summary.report", lang, path=result["report"]))

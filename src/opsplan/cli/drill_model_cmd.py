@@ -6,7 +6,6 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, state_db
 from opsplan.cli.language import help_text
 
@@ -19,6 +18,7 @@ def drill_model(ctx: typer.Context,
     from opsplan.cli.runbook_cmd import run_and_report
     from opsplan.i18n import t
     from opsplan.runbooks.drill.model import run_drill
+    from opsplan.runbooks.drill.report import phases_text
     from opsplan.runbooks.engine import RunbookEngine
 
     plan = plan_from(ctx)
@@ -28,7 +28,7 @@ def drill_model(ctx: typer.Context,
     if not as_json:
         key = "drill.model.passed" if report["passed"] else "drill.model.failed"
         out.print(t(key, plan.language, model=name, version=report["version"] or "-",
-                    phases=fmt.phases(report["phases"])), markup=False)
+                    phases=phases_text(report["phases"], plan.language)), markup=False)
     raise typer.Exit(run_and_report(outcome, as_json=as_json, language=plan.language, timezone=plan.timezone,
                                     extra=report))
 
