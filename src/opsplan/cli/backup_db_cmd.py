@@ -14,6 +14,7 @@ from opsplan.cli.language import CLI_LANGUAGE, help_text
 from opsplan.i18n import t
 
 _KIND_KEY = {"full": "backup.kind.full", "incremental": "backup.kind.incremental"}
+_STATUS_KEY = {"ok": "backup.status.ok", "failed": "backup.status.failed", "running": "backup.status.running"}
 
 
 def backup_db(ctx: typer.Context,
@@ -83,21 +84,29 @@ def backup_list(ctx: typer.Context,
         out.print(t("backup.list.empty", plan.language))
         return
     now = time.time()
-    tree = Tree(t("backup.list.title", plan.language))
+    lang = plan.language
+    tree = Tree(t("backup.list.title", lang))
     nodes: dict[int, Tree] = {}
+
+    def status(value: str) -> str:  # a state in the plan's language, else as stored
+        return t(_STATUS_KEY[value], lang) if value in _STATUS_KEY else value
+
     for row in rows:
-        verify = row.verify_status or "-"
+        verify = status(row.verify_status) if row.verify_status else "-"
         if row.verify_status and row.verify_deep:
-            verify += " (deep)"
+            verify += t("backup.list.deep", lang)
         style = {"ok": "green", "failed": "red", "running": "yellow"}.get(row.status, "")
-        label = (f"[bold]#{row.id}[/] {row.kind}  [{style}]{row.status}[/]  "
+        size = fmt.size(row.bytes_stored or 0, style="binary") if lang == "en" else fmt.size(
+            row.bytes_stored or 0, language=lang)
+        kind = t(_KIND_KEY[row.kind], lang) if row.kind in _KIND_KEY else row.kind
+        label = (f"[bold]#{row.id}[/] {kind}  [{style}]{status(row.status)}[/]  "
                  f"{fmt.local_time(row.started_at, plan.timezone, zone_name=True)}  "
-                 f"age {fmt.age(now - (row.finished_at or row.started_at))}  "
-                 f"{fmt.size(row.bytes_stored or 0, style='binary')}  verify {verify}")
+                 f"{t('backup.list.age', lang, age=fmt.age(now - (row.finished_at or row.started_at), language=lang))}"
+                 f"  {size}  {t('backup.list.verify', lang, status=verify)}")
         if row.reason:
             label += f"  — {row.reason}"
         if row.pruned_at:
-            label += "  [dim](pruned)[/]"
+            label += f"  [dim]{t('backup.list.pruned', lang)}[/]"
         parent = nodes.get(row.parent_id) if row.parent_id else None
         nodes[row.id] = (parent or tree).add(label)
     out.print(tree)

@@ -93,7 +93,7 @@ def list_command(ctx: typer.Context,
         return
     _lines(t("runbook.list.columns", lang),
            [[str(r["id"]), r["kind"], _status(r["status"], lang), fmt.local_time(r["started_at"], tz),
-             fmt.took(r["seconds"]), r["actor"], r["failed_step"] or "-",
+             fmt.took(r["seconds"], language=lang), r["actor"], r["failed_step"] or "-",
              (r["reason"] or "-").splitlines()[0] if r["reason"] else "-"]
             for r in runs], out)
 
@@ -114,7 +114,7 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
     out.print(f"#{run['id']} {run['title'] or run['kind']} ({run['kind']}): {_status(run['status'], lang)}",
               markup=False, highlight=False, style="bold")
     out.print(f"{run['actor']}  {fmt.local_time(run['started_at'], tz)} → {fmt.local_time(run['finished_at'], tz)} "
-              f"({fmt.took(run['seconds'])})  {tz}", markup=False, highlight=False)
+              f"({fmt.took(run['seconds'], language=lang)})  {tz}", markup=False, highlight=False)
     out.print(json.dumps(run["params"], ensure_ascii=False, sort_keys=True), markup=False, highlight=False)
     if run["reason"]:
         out.print(f"{run['failed_step'] or ''}: {run['reason']}", markup=False, highlight=False, style="red")
@@ -126,7 +126,7 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
                   else _status(step["status"], lang))
         number = "-" if step["phase"] == "finally" else str(step["position"] + 1)
         rows.append([number, f"{marker}{step['title'] or step['name']}",
-                     status, fmt.local_time(step["started_at"], tz), fmt.took(step["seconds"]),
+                     status, fmt.local_time(step["started_at"], tz), fmt.took(step["seconds"], language=lang),
                      " / ".join(first[:3]) if first else "-"])
     _lines(t("runbook.show.columns", lang), rows, out)
 
