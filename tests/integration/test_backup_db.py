@@ -299,7 +299,8 @@ def test_list_shows_the_chain_as_a_tree(setup_factory):
     result = setup.run_cli("list")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    full_line = next(i for i, x in enumerate(lines) if f"#{full.id} full" in x)
-    inc_line = next(i for i, x in enumerate(lines) if f"#{inc.id} incremental" in x)
+    # the plan does not set `language:`, so it speaks the seed's Korean: kinds in its words
+    full_line = next(i for i, x in enumerate(lines) if f"#{full.id} 전체 백업" in x)
+    inc_line = next(i for i, x in enumerate(lines) if f"#{inc.id} 증분 백업" in x)
     assert inc_line > full_line
     assert lines[inc_line].index("#") > lines[full_line].index("#")  # indented under its full

@@ -96,15 +96,16 @@ def list_command(ctx: typer.Context,
                 notes.append(t("alerts.silenced", lang, ids=",".join(a["silenced_by"])))
             if a["acknowledged"]:
                 notes.append(t("alerts.acked", lang, by=a["acknowledged"]["by"],
-                               at=fmt.local_time(a["acknowledged"]["at"], tz)))
+                               at=fmt.local_time(a["acknowledged"]["at"], tz, zone_name=lang == "ko")))
             if a["state"] == "resolved":
                 why = a["resolved_reason"]
                 why = t(_RESOLVED_KEY[why], lang) if why in _RESOLVED_KEY else why
-                notes.append(f"{fmt.local_time(a['resolved_at'], tz)} ({why})")
+                notes.append(f"{fmt.local_time(a['resolved_at'], tz, zone_name=lang == 'ko')} ({why})")
             since = a["started_at"] if a["state"] != "pending" else a["active_since"]
             severity = t(_SEVERITY_KEY[a["severity"]], lang) if a["severity"] in _SEVERITY_KEY else a["severity"]
             rows.append([a["fingerprint"], a["alert"], severity, t(_STATE_KEY[a["state"]], lang),
-                         a["value_text"] or "-", a["threshold_text"] or "-", fmt.local_time(since, tz),
+                         a["value_text"] or "-", a["threshold_text"] or "-",
+                         fmt.local_time(since, tz, zone_name=lang == "ko"),
                          "; ".join(notes)])
         _table(t("alerts.columns", lang), rows)
 
@@ -158,8 +159,8 @@ def silence_command(ctx: typer.Context,
         print_json(silence.as_dict(now))
         return
     out.print(t("alerts.silence_added", plan.language, id=silence.id,
-                start=fmt.local_time(silence.starts_at, plan.timezone),
-                end=fmt.local_time(silence.ends_at, plan.timezone)), markup=False)
+                start=fmt.local_time(silence.starts_at, plan.timezone, zone_name=plan.language == "ko"),
+                end=fmt.local_time(silence.ends_at, plan.timezone, zone_name=plan.language == "ko")), markup=False)
 
 
 def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., metavar="ID")) -> None:

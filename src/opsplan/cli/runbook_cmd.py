@@ -31,6 +31,15 @@ def _status(status: str, lang: str) -> str:
     return t(_STATUS_KEY[status], lang) if status in _STATUS_KEY else status
 
 
+# A run's kind: in Korean its name with the id after it, to search the journal with (KOREAN.md rule 5).
+_KIND_KEY = {"restore-db": "runbook.kind.restore_db", "restore-model": "runbook.kind.restore_model",
+             "drill-db": "runbook.kind.drill_db", "drill-model": "runbook.kind.drill_model"}
+
+
+def _kind(kind: str, lang: str) -> str:
+    return f"{t(_KIND_KEY[kind], lang)} ({kind})" if kind in _KIND_KEY and lang != "en" else kind
+
+
 def _localise_times(item: dict[str, Any], tz: str) -> dict[str, Any]:
     """JSON for scripts: times as ISO 8601 in the plan's timezone (with the offset)."""
     result = dict(item)
@@ -92,7 +101,8 @@ def list_command(ctx: typer.Context,
         out.print(t("runbook.list.empty", lang), markup=False)
         return
     _lines(t("runbook.list.columns", lang),
-           [[str(r["id"]), r["kind"], _status(r["status"], lang), fmt.local_time(r["started_at"], tz),
+           [[str(r["id"]), _kind(r["kind"], lang), _status(r["status"], lang),
+             fmt.local_time(r["started_at"], tz, zone_name=lang == "ko"),
              fmt.took(r["seconds"], language=lang), r["actor"], r["failed_step"] or "-",
              (r["reason"] or "-").splitlines()[0] if r["reason"] else "-"]
             for r in runs], out)
