@@ -402,3 +402,25 @@ def test_a_korean_drill_report_reads_as_korean():
     text = render_report(Plan(language="ko"), result)
     assert "- RTO: 5분 (목표 4시간, 목표 충족)" in text and "| 압축 해제 | 2.5 |" in text
     assert_korean("drill report", text.replace("**", ""))
+
+
+def test_the_korean_alert_list_reads_as_korean(tmp_path):
+    from opsplan.stages.all import load_plan
+    from opsplan.store.state import default_url
+    from yaml_writer import write_plan
+
+    path = write_plan(tmp_path, {"language": "ko"})
+    plan = load_plan(path)
+    db = StateDB.open(default_url(plan.data_dir))
+    clock = Clock()
+    engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=lambda notice: None,
+                         clock=clock, host="ai-server-01")
+    for _ in range(40):
+        engine.on_cycle(_cycle(clock.now, hot=True))
+        clock.now += 15
+    db.close()
+    result = CliRunner().invoke(app, ["--plan", str(path), "alerts", "list"])
+    assert result.exit_code == 0, result.output
+    # subjects in Korean words, the group's name before its id; times with their zone
+    assert "마운트 지점 /" in result.output and "GPU 0 그룹 AI 시스템 (ai)" in result.output and " KST" in result.output
+    assert_korean("alerts list", result.output)

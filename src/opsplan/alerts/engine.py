@@ -294,11 +294,8 @@ class AlertEngine:
         rule = self.rules_by_id.get(inst.rule_id)
         if language == "en" or rule is None:
             return inst.subject
-        labels = dict(inst.subject_key)
-        group = next((g for g in self.plan.allocation if g.id == labels.get("group")), None)
-        if group is not None:  # the group's name, its id after it: '그룹 AI 시스템 (ai)'
-            labels["group"] = f"{group.name.get(language)} ({group.id})"
-        return subject_text(labels, rule.subject, language)
+        groups = {g.id: g.name.get(language) for g in self.plan.allocation}
+        return subject_text(dict(inst.subject_key), rule.subject, language, groups)
 
     def _notice(self, inst: Instance, kind: NoticeKind) -> AlertNotice:
         return AlertNotice(

@@ -33,9 +33,11 @@ def format_value(metric: str, value: float | None) -> str:
     return f"{value:g}"
 
 
-def subject_text(labels: Mapping[str, str], names: tuple[str, ...], language: str = "en") -> str:
+def subject_text(labels: Mapping[str, str], names: tuple[str, ...], language: str = "en",
+                 groups: Mapping[str, str] | None = None) -> str:
     """'mountpoint /', 'service llm-api', 'gpu 0 group ai'; '' for host-wide rules. Korean names
-    each label: '마운트 지점 /', '서비스 llm-api', 'GPU 0 그룹 ai', '백업 대상 데이터베이스'."""
+    each label: '마운트 지점 /', '서비스 llm-api', '백업 대상 데이터베이스', and a group by its name in
+    `groups` (id -> name) with the id after it: 'GPU 0 그룹 AI 시스템 (ai)'."""
     if language == "en":
         return " ".join(f"{name} {labels[name]}" for name in names if name in labels)
     parts = []
@@ -43,9 +45,24 @@ def subject_text(labels: Mapping[str, str], names: tuple[str, ...], language: st
         if name not in labels:
             continue
         label = t(_LABEL_KEY[name], language) if name in _LABEL_KEY else name
-        known = (name, labels[name]) in _VALUE_KEY
-        parts.append(f"{label} {t(_VALUE_KEY[name, labels[name]], language) if known else labels[name]}")
+        value = labels[name]
+        if (name, value) in _VALUE_KEY:
+            value = t(_VALUE_KEY[name, value], language)
+        elif name == "group" and groups and value in groups:
+            value = f"{groups[value]} ({value})"
+        parts.append(f"{label} {value}")
     return " ".join(parts)
+
+
+def subject_from_labels(subject: str, labels: Mapping[str, str], language: str,
+                        groups: Mapping[str, str] | None = None) -> str:
+    """A stored subject ('gpu 0 group ai', as subject_text wrote it) in `language`, from the alert's
+    labels: the subject's label names in the order the stored text names them."""
+    if language == "en" or not subject:
+        return subject
+    names = sorted((name for name in labels if subject.startswith(f"{name} ") or f" {name} " in subject),
+                   key=lambda name: subject.find(f"{name} "))
+    return subject_text(labels, tuple(names), language, groups) or subject
 
 
 def label_value_text(name: str, value: str, language: str) -> str:

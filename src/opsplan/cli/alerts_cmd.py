@@ -62,6 +62,7 @@ def list_command(ctx: typer.Context,
                  severity: str = typer.Option(None, "--severity", help=help_text("help.alerts.severity"))) -> None:
     """Alerts grouped by subject: pending and firing (with --all, resolved ones too)."""
     from opsplan.alerts import heartbeat
+    from opsplan.alerts.format import subject_from_labels
     from opsplan.alerts.queries import group_by_subject, list_alerts
 
     plan = plan_from(ctx)
@@ -86,7 +87,9 @@ def list_command(ctx: typer.Context,
         out.print(t("alerts.none", lang), markup=False)
         return
     for group in groups:
-        out.print(f"\n[bold]{group['subject'] or t('alerts.host', lang)}[/bold]")
+        subject = subject_from_labels(group["subject"], group["alerts"][0]["labels"], lang,
+                                      {g.id: g.name.get(lang) for g in plan.allocation})
+        out.print(f"\n[bold]{subject or t('alerts.host', lang)}[/bold]")
         rows = []
         for a in group["alerts"]:
             notes = []
