@@ -6,6 +6,12 @@ pairs Korean and English inline. What the operator writes in the plan (alert rul
 allocation group names, recovery step titles) is plan data, the plan's own `Text` type, and
 stays in the plan.
 
+Korean follows /work/shared/KOREAN.md: a particle that follows a value is the placeholder's format
+spec, `{host:이}`, and `t` picks the form the value's last sound takes ("db1이", "gpu가"); counts
+read noun + number + counter; durations and sizes come formatted by `opsplan.format` in the
+message's language. tests/unit/test_korean_text.py renders every Korean text and fails on an
+English word outside its allowed list.
+
 Each entry is a `Message` with both texts: a missing language cannot be written. Keys are
 literal strings at the call site (a table of literal keys where the key depends on a value),
 so tests/unit/test_i18n_catalogue.py can check that every key the code uses is here, that every
@@ -430,6 +436,11 @@ MESSAGES: Final[dict[str, Message]] = {
     "reason.target_not_empty": M(ko="--target-datadir {path:이} 비어 있지 않습니다. 새 디렉터리나 빈 디렉터리를 "
                                     "지정하십시오",
                                  en="--target-datadir {path} is not empty; name a new or empty directory"),
+    "reason.no_run": M(ko="실행 기록 {id:이} 없습니다", en="no runbook run {id}"),
+    "reason.still_running": M(ko="실행 {id:은} 아직 진행 중입니다 (pid {pid}). 두 번 재개할 수 없습니다",
+                              en="run {id} is still running (pid {pid}); it cannot be resumed twice"),
+    "reason.not_interrupted": M(ko="실행 {id:은} 이미 끝났습니다 ({status}). 중단된 실행만 재개할 수 있습니다",
+                                en="run {id} finished as {status}: only an interrupted run can be resumed"),
     "reason.failed": M(ko="실패", en="failed"),
     "reason.check_failed": M(ko="검증 실패", en="check failed"),
     "reason.interrupted": M(ko="운영자가 중단함 (Ctrl-C)", en="interrupted by the operator (Ctrl-C)"),

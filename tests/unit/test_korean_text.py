@@ -144,7 +144,7 @@ SAMPLES: dict[str, object] = {
     "detail": "permission denied", "groups": "AI 시스템 (ai, GPU 0,1,2)", "services": "llm-api", "allocated": 4,
     "timezone": "Asia/Seoul", "": "5분", "gpu": 3, "group": "ai", "warning": "80", "critical": "90",
     "zone": "Asia/Seol", "first": "allocation[0]", "what": "그룹 ID", "command_path": "opsplan plan",
-    "help_option": "--help", "option": "--scrape-interval", "age": "2일",
+    "help_option": "--help", "option": "--scrape-interval", "age": "2일", "pid": 4242,
 }
 
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from sqlalchemy import select, update
 
 from opsplan import format as fmt
-from opsplan.errors import OpsplanError, RunbookError, in_language
+from opsplan.errors import OpsplanError, RunbookError, in_language, said
 from opsplan.fsutil import process_start_time
 from opsplan.i18n import t
 from opsplan.runbooks import audit
@@ -164,12 +164,12 @@ class RunbookEngine:
         with self.state_db.session() as session:
             run = session.get(RunbookRun, run_id)
             if run is None:
-                raise RunbookError(f"no runbook run {run_id}")
+                raise said(RunbookError, "reason.no_run", id=run_id)
             shown = run.shown_status()
             if shown == RUNNING:
-                raise RunbookError(f"run {run_id} is still running (pid {run.pid}); it cannot be resumed twice")
+                raise said(RunbookError, "reason.still_running", id=run_id, pid=run.pid)
             if shown != INTERRUPTED:
-                raise RunbookError(f"run {run_id} finished as {shown}: only an interrupted run can be resumed")
+                raise said(RunbookError, "reason.not_interrupted", id=run_id, status=shown)
             kind, old_pid, old_started = run.kind, run.pid, run.pid_started_at
             params, state, data = from_json(run.params), from_json(run.state), from_json(run.data)
             rows = [step_dict(r) for r in session.scalars(
