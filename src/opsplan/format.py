@@ -15,6 +15,7 @@ back exactly (`format_duration`/`format_size`); this module rounds for reading a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, overload
@@ -34,6 +35,7 @@ _SIZE_STYLES: dict[str, tuple[float, tuple[str, ...], str]] = {
 _UNIT_FACTORS = {"B": 1.0, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
                  "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40}
 _DURATION_PARTS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_WHOLE = re.compile(r"(?<![\d.])(\d+)\.0(?![\d.])")  # '99.0%' -> '99%', not '2.05' or '10.0.0.1'
 # Duration units by language; Korean writes a space between parts and none before the unit.
 _DURATION_UNITS = {"en": {"d": "d", "h": "h", "m": "m", "s": "s"},
                    "ko": {"d": "일", "h": "시간", "m": "분", "s": "초"}}
@@ -199,6 +201,12 @@ def number(value: float | None, unit: str = "", *, precision: int = 1, missing: 
         return missing
     text = f"{value:.{precision}f}"
     return f"{text} {unit}" if unit else text
+
+
+def in_language(text: str, language: str) -> str:
+    """A value already written for English ('99.0%', '12.0 GB', '95°C') as Korean writes it: a whole
+    number without its '.0' ('99%', '12 GB'; rule 9). Stored texts (an alert's value) are written once."""
+    return _WHOLE.sub(r"\1", text) if language == "ko" else text
 
 
 def quantity(value: float, unit: str = "") -> str:

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opsplan import format as fmt
 from opsplan.alerts import heartbeat
 from opsplan.alerts.backlog import Backlog
 from opsplan.alerts.events import AlertNotice, NoticeKind
@@ -283,9 +284,12 @@ class AlertEngine:
         metric = rule.condition.metric
         value, threshold = format_value(metric, inst.value), format_value(metric, inst.threshold)
         subject = Text(ko=self.subject_in(inst, "ko") or self.host, en=inst.subject or self.host)
+        # Korean writes a whole number without its '.0' (KOREAN.md rule 9): '99%', not '99.0%'.
+        values = {"subject": subject, "value": Text(ko=fmt.in_language(value, "ko"), en=value),
+                  "threshold": Text(ko=fmt.in_language(threshold, "ko"), en=threshold)}
         inst.texts = {
-            "summary": fill(rule.summary, subject=subject, value=value, threshold=threshold).model_dump(),
-            "description": fill(rule.description, subject=subject, value=value, threshold=threshold).model_dump(),
+            "summary": fill(rule.summary, **values).model_dump(),
+            "description": fill(rule.description, **values).model_dump(),
             "value": value, "threshold": threshold,
         }
 

@@ -70,11 +70,16 @@ def label_value_text(name: str, value: str, language: str) -> str:
     return t(_VALUE_KEY[name, value], language) if (name, value) in _VALUE_KEY and language != "en" else value
 
 
-def fill(text: Text, *, subject: str | Text, value: str, threshold: str) -> Text:
+def fill(text: Text, *, subject: str | Text, value: str | Text, threshold: str | Text) -> Text:
     """The rule's text with {subject}, {value} and {threshold} put in; unknown fields are kept.
-    `subject` is one text for both languages or a Text with each language's words."""
-    ko, en = (subject.ko, subject.en) if isinstance(subject, Text) else (subject, subject)
-    return Text(ko=_format(text.ko, ko, value, threshold), en=_format(text.en, en, value, threshold))
+    Each value is one text for both languages or a Text with each language's own."""
+    def each(part: str | Text) -> tuple[str, str]:
+        return (part.ko, part.en) if isinstance(part, Text) else (part, part)
+
+    (ko_subject, en_subject), (ko_value, en_value), (ko_threshold, en_threshold) = (
+        each(subject), each(value), each(threshold))
+    return Text(ko=_format(text.ko, ko_subject, ko_value, ko_threshold),
+                en=_format(text.en, en_subject, en_value, en_threshold))
 
 
 def _format(template: str, subject: str, value: str, threshold: str) -> str:

@@ -107,7 +107,8 @@ def list_command(ctx: typer.Context,
             since = a["started_at"] if a["state"] != "pending" else a["active_since"]
             severity = t(_SEVERITY_KEY[a["severity"]], lang) if a["severity"] in _SEVERITY_KEY else a["severity"]
             rows.append([a["fingerprint"], a["alert"], severity, t(_STATE_KEY[a["state"]], lang),
-                         a["value_text"] or "-", a["threshold_text"] or "-",
+                         fmt.in_language(a["value_text"], lang) or "-",
+                         fmt.in_language(a["threshold_text"], lang) or "-",
                          fmt.local_time(since, tz, zone_name=lang == "ko"),
                          "; ".join(notes)])
         _table(t("alerts.columns", lang), rows)

@@ -41,9 +41,10 @@ def render(notice: AlertNotice, plan: Plan) -> Message:
     host = (getattr(notice, "host", "") or notice.labels.get("host") or notice.labels.get("instance")
             or plan.server.name)
     unit = notice.annotations.get("unit", "")
-    value_text = getattr(notice, "value_text", "") or (
-        fmt.quantity(notice.value, unit) if notice.value is not None else "")
-    threshold_text = getattr(notice, "threshold_text", "") or fmt.quantity(notice.threshold, unit)
+    value_text = fmt.in_language(getattr(notice, "value_text", "") or (
+        fmt.quantity(notice.value, unit) if notice.value is not None else ""), lang)
+    threshold_text = fmt.in_language(getattr(notice, "threshold_text", "") or fmt.quantity(notice.threshold, unit),
+                                     lang)
     console = getattr(notice, "console_url", None) or console_url(plan)
     shown_subject = (notice.subject_ko or notice.subject) if lang == "ko" else notice.subject
     subject = (", " if lang == "ko" else " ") + shown_subject if shown_subject else ""
