@@ -170,9 +170,12 @@ def size(value: float | None, *, style: SizeStyle = "decimal", unit: str | None 
     """Bytes with the largest unit that keeps the number under 1000 (1024 for binary):
     'decimal' '1.5 MB', 'binary' '1.5 MiB', 'compact' '1.5MB' ('kB' below a megabyte); bytes
     without decimals ('512 B'). With `unit` always that unit: size(12e9, unit='GB') -> '12.0 GB'.
-    Korean drops the '.0' of a whole number: '12 GB', '672 KB' (KOREAN.md rule 9)."""
+    Korean drops the '.0' of a whole number and writes decimal units, as the seed does: '12 GB',
+    '672 KB' (KOREAN.md rule 9), whatever the style asks for English."""
     if value is None:
         return missing
+    if language == "ko" and style == "binary":
+        style = "decimal"
     factor, units, sep = _SIZE_STYLES[style]
     number = float(value)
     if unit is not None:

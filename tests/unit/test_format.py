@@ -195,3 +195,5 @@ def test_korean_durations_sizes_and_percentages_read_as_the_team_writes_them():
     assert fmt.percent(0.325, sep=" ", language="ko") == "32.5%" and fmt.percent(0.5, language="ko") == "50%"
     # English reads as it always has
     assert fmt.duration(300) == "5m" and fmt.size(12e9, unit="GB") == "12.0 GB" and fmt.percent(0.5) == "50.0%"
+    assert fmt.size(1_572_864, style="binary") == "1.5 MiB"
+    assert fmt.size(1_572_864, style="binary", language="ko") == "1.6 MB"  # decimal units, as the seed writes

@@ -30,8 +30,8 @@ def backup_model(ctx: typer.Context,
         return
     key = "backup.model.stored" if result.status == "ok" else "backup.model.unchanged"
     out.print(t(key, plan.language, model=result.model, version=result.version, files=result.files,
-                size=fmt.size(result.size_bytes, style="binary"),
-                copied=fmt.size(result.copied_bytes, style="binary")), markup=False)
+                size=fmt.size(result.size_bytes, style="binary", language=plan.language),
+                copied=fmt.size(result.copied_bytes, style="binary", language=plan.language)), markup=False)
     if result.pruned:
         out.print(t("backup.model.pruned", plan.language, model=result.model, versions=", ".join(result.pruned)),
                   markup=False)

@@ -52,6 +52,8 @@ def _backups(index: SampleIndex, tz: str, lang: str) -> list[dict[str, Any]]:
             "target_name": label_value_text("target", target, lang),
             "ok": s.value == 1,
             "last_success": fmt.iso_local(success or None, tz, sep=" ", timespec="minutes"),
+            # as people read a time everywhere: '2026-11-30 10:05:16 KST' (KOREAN.md rule 8)
+            "last_success_shown": fmt.local_time(success or None, tz, zone_name=True, missing=None),
             "size_bytes": index.value("opsplan_backup_last_size_bytes", target=target),
         })
     return sorted(out, key=lambda b: b["target"])
@@ -93,6 +95,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
         last = {
             "timestamp": cycle.timestamp,
             "local_time": fmt.iso_local(cycle.timestamp, tz),
+            "shown_time": fmt.local_time(cycle.timestamp, tz, zone_name=True),
             "seconds": round(cycle.seconds, 3),
         }
     return {
