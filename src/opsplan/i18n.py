@@ -284,6 +284,12 @@ MESSAGES: Final[dict[str, Message]] = {
     "notify.test.title": M(ko="[opsplan] 알림 채널 테스트: {channel}", en="[opsplan] channel test: {channel}"),
     "notify.test.body": M(ko="{host}의 opsplan이 보낸 테스트 메시지입니다. 시각: {time}\n콘솔: {url}",
                           en="A test message from opsplan on {host} at {time}.\nConsole: {url}"),
+    "notify.problem.env_unset": M(ko="채널 '{channel}': 환경 변수 {variable:이} 설정되어 있지 않습니다",
+                                  en="channel '{channel}': environment variable {variable} is not set"),
+    "notify.problem.url_refused": M(ko="채널 '{channel}': apprise가 {where}의 URL을 받아들이지 않습니다. URL의 "
+                                       "형식과 토큰을 확인하십시오 (docs/notifications.md 참고)",
+                                    en="channel '{channel}': apprise does not accept the URL in {where} "
+                                       "(check its scheme and tokens; see docs/notifications.md)"),
     "notify.cli.ok": M(ko="성공", en="ok"),
     "notify.cli.failed": M(ko="실패", en="failed"),
     "notify.cli.no_channels": M(ko="운영 계획서에 알림 채널이 없습니다 (notifications.channels)",

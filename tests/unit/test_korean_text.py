@@ -41,7 +41,7 @@ ALLOWED = {
     # products, tools and the parts of them an operator names
     "opsplan", "MariaDB", "mariabackup", "mariadbd", "Prometheus", "Alertmanager", "Grafana", "Git",
     "NVIDIA", "Ada", "RTX", "NVML", "Debian", "systemd", "Ctrl", "cron", "diff", "unified", "binlog",
-    "llm", "api", "server",
+    "llm", "api", "server", "apprise",
     # the seed's own level names (glossary)
     "Critical", "Warning", "Major", "Minor",
     # units and formats
@@ -145,6 +145,7 @@ SAMPLES: dict[str, object] = {
     "timezone": "Asia/Seoul", "": "5분", "gpu": 3, "group": "ai", "warning": "80", "critical": "90",
     "zone": "Asia/Seol", "first": "allocation[0]", "what": "그룹 ID", "command_path": "opsplan plan",
     "help_option": "--help", "option": "--scrape-interval", "age": "2일", "pid": 4242,
+    "variable": "OPS_CHAT_URL", "where": "$OPS_CHAT_URL",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsplan.errors import SecretError
+from opsplan.i18n import Message, t
 from opsplan.notify.delivery import accepts
 from opsplan.notify.routing import parse_quiet_hours
 from opsplan.plan.models import Plan
@@ -36,9 +37,12 @@ def notification_problems(plan: Plan, context: CheckContext) -> Iterator[Problem
             continue
         if url is None:
             if context.strict:
-                yield Problem(loc, f"channel '{channel.name}': environment variable {channel.url_env} is not set")
+                values = {"channel": channel.name, "variable": channel.url_env}
+                yield Problem(loc, Message(ko=t("notify.problem.env_unset", "ko", **values),
+                                           en=t("notify.problem.env_unset", "en", **values)))
             continue
         if not accepts(url):
             where = f"${channel.url_env}" if channel.url_env and environ.get(channel.url_env) else str(channel.url_file)
-            yield Problem(loc, f"channel '{channel.name}': apprise does not accept the URL in {where} "
-                               "(check its scheme and tokens; see docs/notifications.md)")
+            values = {"channel": channel.name, "where": where}
+            yield Problem(loc, Message(ko=t("notify.problem.url_refused", "ko", **values),
+                                       en=t("notify.problem.url_refused", "en", **values)))
