@@ -62,7 +62,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.never": M(ko="아직 없음", en="not yet"),
     "status.groups": M(ko="리소스 할당 그룹", en="Allocation groups"),
     "status.gpus": M(ko="GPU", en="GPUs"),
-    "status.gpu_missing": M(ko="보이지 않음", en="missing"),
+    "status.gpu_missing": M(ko="인식되지 않음", en="missing"),
     "status.utilization": M(ko="사용률", en="Utilization"),
     "status.memory": M(ko="메모리", en="Memory"),
     "status.storage": M(ko="스토리지", en="Storage"),
@@ -80,7 +80,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.backup_ok": M(ko="성공", en="ok"),
     "status.backup_failed": M(ko="실패", en="failed"),
     "status.network": M(ko="네트워크", en="Network"),
-    "status.gpus_seen": M(ko="보이는 GPU / 계획상 GPU", en="GPUs visible / in the plan"),
+    "status.gpus_seen": M(ko="인식된 GPU / 운영 계획서의 GPU", en="GPUs visible / in the plan"),
     "status.disk": M(ko="디스크", en="Disk"),
     "status.services": M(ko="서비스", en="Services"),
     "status.service": M(ko="서비스", en="Service"),
@@ -207,7 +207,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "backup.prune.orphan": M(ko="체인 끊김: 전체 백업 {full} 없음",
                              en="broken chain: full backup {full} is gone"),
     "backup.prune.window": M(
-        ko="보관 기간 {days}일 밖: 기간 시작 시점은 전체 백업 {base}({when})로 복구할 수 있음",
+        ko="보관 기간 {days}일 밖: 기간 시작 시점은 전체 백업 {base}({when})에서 복구할 수 있음",
         en="outside the {days}-day recovery window: full backup {base} ({when}) covers its start"),
     "backup.prune.none": M(ko="삭제할 백업 없음", en="nothing to prune"),
     "backup.prune.would": M(ko="삭제 예정", en="would remove"),
@@ -259,7 +259,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "notify.title.resolved": M(ko="[해결] {host}: {headline}",
                                en="[RESOLVED] {headline} ({host})"),
     # A resolved notice says so in its own words: never the firing summary (KOREAN.md rule 7).
-    "notify.resolved.body": M(ko="{alert:이} 해결되어 정상 범위로 돌아왔습니다.",
+    "notify.resolved.body": M(ko="{alert} 알림이 해결되어 정상 범위로 돌아왔습니다.",
                               en="{alert} is resolved: back within its threshold."),
     # what an alert is about (src/opsplan/alerts/format.py): subject labels and backup targets
     "subject.gpu": M(ko="GPU", en="gpu"),
@@ -346,7 +346,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.start": M(ko="{title}: 실행 {id} 시작 ({actor})", en="{title}: run {id} started by {actor}"),
     "runbook.resume": M(ko="{title}: 실행 {id} 재개, {step}/{total} 단계부터",
                         en="{title}: resuming run {id} at step {step} of {total}"),
-    "runbook.resume_undo": M(ko="{title}: 실행 {id} 되돌리기 중 중단됨: 남은 되돌리기를 계속합니다",
+    "runbook.resume_undo": M(ko="{title}: 실행 {id:이} 되돌리는 중에 중단되었습니다. 남은 되돌리기를 계속합니다",
                              en="{title}: run {id} died while undoing: finishing the undo"),
     "runbook.step.ok": M(ko="{label}: 완료 ({seconds})", en="{label}: ok ({seconds})"),
     "runbook.step.failed": M(ko="{label}: 실패 ({seconds}): {reason}",
@@ -355,7 +355,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.undo_failed": M(ko="되돌리기에 실패했습니다: {steps}. 시스템이 일부만 복구된 상태일 수 있으니 "
                                 "직접 확인하십시오.",
                              en="UNDO FAILED: {steps}. The system may be half restored: check it by hand"),
-    "runbook.confirm": M(ko="'{step}' 단계는 되돌리기 어려운 작업입니다. 계속할까요?",
+    "runbook.confirm": M(ko="'{step}' 단계는 되돌리기 어려운 작업입니다. 계속하시겠습니까?",
                          en="Step '{step}' is destructive. Go ahead?"),
     "runbook.refused.no_tty": M(
         ko="'{step}' 단계는 확인이 필요한데 확인할 터미널이 없습니다. --yes를 붙여 다시 실행하십시오. "
@@ -416,7 +416,7 @@ MESSAGES: Final[dict[str, Message]] = {
                              en="replayed {count} archived binlog(s) from {start} up to {until}"),
     "restore.db.target_done": M(ko="{datadir}에 복원하고 검증했습니다. 시작 방법: {how}",
                                 en="restored and verified in {datadir}; start it with: {how}"),
-    "restore.db.healthy": M(ko="데이터베이스가 {user:으로} 로그인에 응답합니다", en="database answers as {user}"),
+    "restore.db.healthy": M(ko="데이터베이스가 {user} 계정 로그인에 응답합니다", en="database answers as {user}"),
     "restore.db.pruned": M(ko="이전 데이터 디렉터리 삭제: {paths}", en="removed previous datadir(s): {paths}"),
     # why a runbook step failed (errors raised with errors.said, quoted in the plan's language)
     "reason.no_backup_to_drill": M(ko="카탈로그에 성공한 데이터베이스 백업이 없어 테스트할 수 없습니다. "

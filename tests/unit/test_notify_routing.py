@@ -89,7 +89,7 @@ def test_korean_resolved_message_says_it_is_resolved_not_the_firing_text():
                   subject_ko="마운트 지점 /", value=70.0)
     message = render(gone, plan)
     assert message.title == "[해결] ai-server-01: 알림 해결: CpuUsageHigh, 마운트 지점 /"
-    assert "CpuUsageHigh가 해결되어 정상 범위로 돌아왔습니다." in message.body
+    assert "CpuUsageHigh 알림이 해결되어 정상 범위로 돌아왔습니다." in message.body
     assert "CPU 사용률 높음" not in message.title + message.body  # the firing text would say the opposite
     assert "마지막 값: 70%" in message.body and "해결: 2026-11-27 14:20:00 KST" in message.body
 
