@@ -31,10 +31,9 @@ SRC = Path(opsplan.__file__).resolve().parent
 KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "t": (0, "key", "kwargs"),  # opsplan.i18n.t
     "_duplicates": (2, "what", None),  # plan/semantic.py: what the repeated names are
-    "_said": (0, "key", "kwargs"),  # plan/semantic.py: a problem worded in both languages
     "template": (0, "key", "unfilled"),  # i18n.template: placeholders left for a library to fill
     "help_text": (0, "key", None),  # cli/language.py: a --help text in the command line's language
-    "said": (1, "key", "kwargs"),  # errors.said: an error raised with its catalogue entry
+    "said": (1, "key", "kwargs"),  # errors.said, plan Problem.said: worded from the catalogue
     "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore/database.py): t in the plan's language
     "catalogue_text": (0, "key", None),  # runbooks/model.py: a title as the plan's Text
     "Removal": (1, "key", 2),  # backup/database/retention.py: a backup to prune and why

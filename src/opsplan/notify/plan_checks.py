@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsplan.errors import SecretError
-from opsplan.i18n import Message, t
 from opsplan.notify.delivery import accepts
 from opsplan.notify.routing import parse_quiet_hours
 from opsplan.plan.models import Plan
@@ -37,12 +36,8 @@ def notification_problems(plan: Plan, context: CheckContext) -> Iterator[Problem
             continue
         if url is None:
             if context.strict:
-                values = {"channel": channel.name, "variable": channel.url_env}
-                yield Problem(loc, Message(ko=t("notify.problem.env_unset", "ko", **values),
-                                           en=t("notify.problem.env_unset", "en", **values)))
+                yield Problem.said(loc, "notify.problem.env_unset", channel=channel.name, variable=channel.url_env)
             continue
         if not accepts(url):
             where = f"${channel.url_env}" if channel.url_env and environ.get(channel.url_env) else str(channel.url_file)
-            values = {"channel": channel.name, "where": where}
-            yield Problem(loc, Message(ko=t("notify.problem.url_refused", "ko", **values),
-                                       en=t("notify.problem.url_refused", "en", **values)))
+            yield Problem.said(loc, "notify.problem.url_refused", channel=channel.name, where=where)

@@ -97,7 +97,7 @@ def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
         raise _collect(name, tree, [(_loc(err), partial(_message, err)) for err in exc.errors()]) from None
     problems = check_plan(plan, checks, environ=environ, strict=strict, families=families)
     if problems:
-        raise _collect(name, tree, [(p.loc, partial(_same, p.message)) for p in problems])
+        raise _collect(name, tree, [(p.loc, p.text) for p in problems])
     return plan
 
 

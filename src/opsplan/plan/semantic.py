@@ -24,12 +24,16 @@ Loc = tuple[str | int, ...]
 @dataclass(frozen=True)
 class Problem:
     loc: Loc
-    message: str | Message  # a Message where the check words it in both languages
+    message: str  # English
+    ko: str | None = None  # the same in Korean, where the check words it (plan check prints the plan's)
 
+    @classmethod
+    def said(cls, loc: Loc, key: str, **values: object) -> Problem:
+        """A problem worded by the catalogue's `key`, in both languages."""
+        return cls(loc, t(key, "en", **values), t(key, "ko", **values))
 
-def _said(key: str, **values: object) -> Message:
-    """A problem's reason in both languages (plan check prints the one of the plan's language)."""
-    return Message(ko=t(key, "ko", **values), en=t(key, "en", **values))
+    def text(self) -> str | Message:
+        return self.message if self.ko is None else Message(ko=self.ko, en=self.message)
 
 
 @dataclass(frozen=True)
@@ -93,8 +97,8 @@ def _allocation(plan: Plan) -> Iterator[Problem]:
                 yield Problem(("allocation", i, "gpus", j),
                               f"GPU {gpu} is beyond server.gpu.count {count} ({span})")
             elif gpu in owner_of_gpu:
-                yield Problem(("allocation", i, "gpus", j),
-                              _said("plan.problem.gpu_taken", gpu=gpu, group=owner_of_gpu[gpu]))
+                yield Problem.said(("allocation", i, "gpus", j), "plan.problem.gpu_taken",
+                                   gpu=gpu, group=owner_of_gpu[gpu])
             else:
                 owner_of_gpu[gpu] = group.id
     # The seed splits the box exactly (128GB + 128GB of 256GB, 2TB + 2TB of 4TB); a budget
@@ -117,7 +121,7 @@ def _services(plan: Plan) -> Iterator[Problem]:
             yield Problem(("services", i, "group"),
                           f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}")
         if service.url is None and service.metrics_url is None and service.access_log is None:
-            yield Problem(("services", i), _said("plan.problem.service_source"))
+            yield Problem.said(("services", i), "plan.problem.service_source")
 
 
 def _monitoring(plan: Plan) -> Iterator[Problem]:
@@ -129,12 +133,12 @@ def _monitoring(plan: Plan) -> Iterator[Problem]:
         loc: Loc = ("monitoring", "alerts", name, "warning")
         if isinstance(rule, PercentThreshold):
             if rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical:
-                yield Problem(loc, _said("plan.problem.warning_above", warning=_num(rule.warning),
-                                         critical=_num(rule.critical)))
+                yield Problem.said(loc, "plan.problem.warning_above", warning=_num(rule.warning),
+                                   critical=_num(rule.critical))
         elif isinstance(rule, LatencyThreshold) and (
                 rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical):
-            yield Problem(loc, _said("plan.problem.warning_above", warning=format_duration(rule.warning),
-                                     critical=format_duration(rule.critical)))
+            yield Problem.said(loc, "plan.problem.warning_above", warning=format_duration(rule.warning),
+                               critical=format_duration(rule.critical))
     store = plan.monitoring.store
     if store.rollup_step < plan.monitoring.interval:
         yield Problem(("monitoring", "store", "rollup_step"),
@@ -148,7 +152,7 @@ def _notifications(plan: Plan) -> Iterator[Problem]:
     for i, channel in enumerate(channels):
         # The URL carries the token, so it never sits in the plan itself.
         if channel.url_env is None and channel.url_file is None:
-            yield Problem(("notifications", "channels", i), _said("plan.problem.channel_url"))
+            yield Problem.said(("notifications", "channels", i), "plan.problem.channel_url")
 
 
 def _backup(plan: Plan) -> Iterator[Problem]:
@@ -167,14 +171,14 @@ def _backup(plan: Plan) -> Iterator[Problem]:
         yield Problem(("backup", "database", "binlog_archive_interval"), str(exc))
     for i, m in enumerate(models):
         if not m.path.is_absolute():
-            yield Problem(("backup", "models", "models", i, "path"), _said("plan.problem.relative_path", path=m.path))
+            yield Problem.said(("backup", "models", "models", i, "path"), "plan.problem.relative_path", path=m.path)
         elif m.path.is_relative_to(plan.backup.directory) or plan.backup.directory.is_relative_to(m.path):
             yield Problem(("backup", "models", "models", i, "path"),
                           f"model path {m.path} overlaps the backup directory {plan.backup.directory}")
         yield from _model_serving(m, ("backup", "models", "models", i))
     for i, p in enumerate(plan.backup.config.paths):
         if not p.is_absolute():
-            yield Problem(("backup", "config", "paths", i), _said("plan.problem.relative_config_path", path=p))
+            yield Problem.said(("backup", "config", "paths", i), "plan.problem.relative_config_path", path=p)
 
 
 def _model_serving(m: ModelSource, loc: Loc) -> Iterator[Problem]:
@@ -196,9 +200,9 @@ def _duplicates(names: list[str], where: Loc, what: str, key: str = "name") -> I
     for i, name in enumerate(names):
         if name in first:
             also = f"{listed}[{first[name]}]"
-            yield Problem((*where, i, key), Message(
-                ko=t("plan.problem.duplicate", "ko", what=t(what, "ko"), name=name, first=also),
-                en=t("plan.problem.duplicate", "en", what=t(what, "en"), name=name, first=also)))
+            yield Problem((*where, i, key),
+                          t("plan.problem.duplicate", "en", what=t(what, "en"), name=name, first=also),
+                          t("plan.problem.duplicate", "ko", what=t(what, "ko"), name=name, first=also))
         else:
             first[name] = i
 
@@ -208,8 +212,10 @@ def _timezone(plan: Plan) -> Iterator[Problem]:
         zoneinfo.ZoneInfo(plan.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory
         close = difflib.get_close_matches(plan.timezone, sorted(zoneinfo.available_timezones()), n=1)
-        yield Problem(("timezone",), _said("plan.problem.timezone_close", zone=plan.timezone, close=close[0])
-                      if close else _said("plan.problem.timezone", zone=plan.timezone))
+        if close:
+            yield Problem.said(("timezone",), "plan.problem.timezone_close", zone=plan.timezone, close=close[0])
+        else:
+            yield Problem.said(("timezone",), "plan.problem.timezone", zone=plan.timezone)
 
 
 def _suggest(word: str, choices: list[str]) -> str:
