@@ -515,6 +515,15 @@ MESSAGES: Final[dict[str, Message]] = {
     # plan check: problems across fields (src/opsplan/plan/semantic.py)
     "plan.problem.gpu_taken": M(ko="GPU {gpu:은} 이미 '{group}' 그룹에 있습니다",
                                 en="GPU {gpu} is already in group '{group}'"),
+    "plan.problem.scratch_in_datadir": M(
+        ko="복원용 임시 디렉터리 {scratch:이} 데이터베이스 데이터 디렉터리 {datadir} 안에 있습니다",
+        en="the restore's scratch directory {scratch} is inside the database datadir {datadir}"),
+    "plan.problem.unknown_group": M(ko="알 수 없는 할당 그룹입니다: '{group}' (운영 계획서의 그룹: {known})",
+                                    en="unknown allocation group '{group}' (known: {known})"),
+    "plan.problem.model_overlaps_backup": M(ko="모델 경로 {path:이} 백업 디렉터리 {directory:과} 겹칩니다",
+                                            en="model path {path} overlaps the backup directory {directory}"),
+    "plan.problem.gpu_beyond_count": M(ko="GPU {gpu:은} 서버의 GPU 수(server.gpu.count {count})를 넘습니다",
+                                       en="GPU {gpu} is beyond server.gpu.count {count}"),
     "plan.problem.service_source": M(ko="서비스에는 `url`, `metrics_url`, `access_log` 중 하나 이상이 필요합니다",
                                      en="a service needs at least one of url, metrics_url or access_log"),
     "plan.problem.warning_above": M(ko="Warning 임계값 {warning:은} Critical 임계값 {critical}보다 작아야 합니다",

@@ -145,7 +145,8 @@ SAMPLES: dict[str, object] = {
     "timezone": "Asia/Seoul", "": "5분", "gpu": 3, "group": "ai", "warning": "80", "critical": "90",
     "zone": "Asia/Seol", "first": "allocation[0]", "what": "그룹 ID", "command_path": "opsplan plan",
     "help_option": "--help", "option": "--scrape-interval", "age": "2일", "pid": 4242,
-    "variable": "OPS_CHAT_URL", "where": "$OPS_CHAT_URL",
+    "variable": "OPS_CHAT_URL", "where": "$OPS_CHAT_URL", "scratch": "/srv/backup/.scratch",
+    "directory": "/srv/backup",
 }
 
 

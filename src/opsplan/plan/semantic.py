@@ -76,7 +76,7 @@ def _recovery(plan: Plan) -> Iterator[Problem]:
     scratch = plan.recovery.scratch_dir or plan.backup.directory / ".scratch"
     key: Loc = ("recovery", "scratch_dir") if plan.recovery.scratch_dir else ("backup", "directory")
     if scratch.is_absolute() and datadir.is_absolute() and scratch.is_relative_to(datadir):
-        yield Problem(key, f"the restore's scratch directory {scratch} is inside the database datadir {datadir}")
+        yield Problem.said(key, "plan.problem.scratch_in_datadir", scratch=scratch, datadir=datadir)
     if plan.recovery.api_service.health.kind == "sql":
         yield Problem(("recovery", "api_service", "health", "kind"),
                       "sql logs in to the database; probe the API with http or tcp")
@@ -94,8 +94,8 @@ def _allocation(plan: Plan) -> Iterator[Problem]:
         for j, gpu in enumerate(group.gpus):
             if gpu >= count:
                 span = f"indices 0-{count - 1}" if count else "no GPUs"
-                yield Problem(("allocation", i, "gpus", j),
-                              f"GPU {gpu} is beyond server.gpu.count {count} ({span})")
+                yield Problem(("allocation", i, "gpus", j), f"GPU {gpu} is beyond server.gpu.count {count} ({span})",
+                              t("plan.problem.gpu_beyond_count", "ko", gpu=gpu, count=count))
             elif gpu in owner_of_gpu:
                 yield Problem.said(("allocation", i, "gpus", j), "plan.problem.gpu_taken",
                                    gpu=gpu, group=owner_of_gpu[gpu])
@@ -119,7 +119,8 @@ def _services(plan: Plan) -> Iterator[Problem]:
     for i, service in enumerate(plan.services):
         if service.group is not None and service.group not in group_ids:
             yield Problem(("services", i, "group"),
-                          f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}")
+                          f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}",
+                          t("plan.problem.unknown_group", "ko", group=service.group, known=", ".join(group_ids)))
         if service.url is None and service.metrics_url is None and service.access_log is None:
             yield Problem.said(("services", i), "plan.problem.service_source")
 
@@ -173,8 +174,8 @@ def _backup(plan: Plan) -> Iterator[Problem]:
         if not m.path.is_absolute():
             yield Problem.said(("backup", "models", "models", i, "path"), "plan.problem.relative_path", path=m.path)
         elif m.path.is_relative_to(plan.backup.directory) or plan.backup.directory.is_relative_to(m.path):
-            yield Problem(("backup", "models", "models", i, "path"),
-                          f"model path {m.path} overlaps the backup directory {plan.backup.directory}")
+            yield Problem.said(("backup", "models", "models", i, "path"), "plan.problem.model_overlaps_backup",
+                               path=m.path, directory=plan.backup.directory)
         yield from _model_serving(m, ("backup", "models", "models", i))
     for i, p in enumerate(plan.backup.config.paths):
         if not p.is_absolute():
