@@ -41,7 +41,7 @@ ALLOWED = {
     # products, tools and the parts of them an operator names
     "opsplan", "MariaDB", "mariabackup", "mariadbd", "Prometheus", "Alertmanager", "Grafana", "Git",
     "NVIDIA", "Ada", "RTX", "NVML", "Debian", "systemd", "Ctrl", "cron", "diff", "unified", "binlog",
-    "llm", "api", "server", "apprise",
+    "llm", "api", "server", "apprise", "Docker",
     # the seed's own level names (glossary)
     "Critical", "Warning", "Major", "Minor",
     # units and formats

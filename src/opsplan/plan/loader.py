@@ -226,6 +226,16 @@ _CUSTOM = {("duration", "invalid"): "plan.error.duration_invalid", ("duration", 
            ("cron", "invalid"): "plan.error.cron"}
 
 
+# The models' own checks (plan/models.py ValueErrors), by their English text.
+_VALUE_ERROR_KEY = {
+    "an http health probe needs url": "plan.problem.http_needs_url",
+    "a tcp health probe needs port": "plan.problem.tcp_needs_port",
+    "a systemd service control needs unit": "plan.problem.systemd_needs_unit",
+    "a docker service control needs container": "plan.problem.docker_needs_container",
+    "a commands service control needs both stop and start argument lists": "plan.problem.commands_need_lists",
+}
+
+
 def _loc(err: ErrorDetails) -> Loc:
     loc = tuple(err["loc"])
     # The model rejects the whole `database` mapping; the line to fix is the password's own.
@@ -270,6 +280,8 @@ def _message(err: ErrorDetails) -> str | Message:
     english_got = got("en")
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+        if msg in _VALUE_ERROR_KEY:
+            return _per_language(lambda language: t(_VALUE_ERROR_KEY[msg], language))
     elif msg.startswith("Input should be "):
         msg = "should be " + msg.removeprefix("Input should be ") + english_got
     return msg[:1].lower() + msg[1:]
