@@ -426,3 +426,34 @@ def test_the_korean_alert_list_reads_as_korean(tmp_path):
     # subjects in Korean words, the group's name before its id; times with their zone
     assert "마운트 지점 /" in result.output and "GPU 0 그룹 AI 시스템 (ai)" in result.output and " KST" in result.output
     assert_korean("alerts list", result.output)
+
+
+def test_a_failed_korean_runbook_names_its_step_and_reason_in_korean(tmp_path):
+    """The issue's `실행 2: select_chain 단계 실패 ... no ok database backup`: the step by its title with
+    its id after it, the reason from the catalogue."""
+    import io
+
+    from rich.console import Console
+
+    from opsplan.errors import RunbookError, said
+    from opsplan.plan.models import Text
+    from opsplan.runbooks.engine import RunbookEngine
+    from opsplan.runbooks.model import Runbook, Step, StepResult
+
+    def choose(ctx):
+        raise said(RunbookError, "reason.no_backup_to_restore")
+
+    steps = [Step("check_plan", Text(ko="운영 계획서 확인", en="Check the plan"), lambda ctx: StepResult(True)),
+             Step("select_chain", Text(ko="복원할 백업 체인 선택", en="Choose the backup chain"), choose)]
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    shown = io.StringIO()
+    engine = RunbookEngine(Plan(language="ko", data_dir=str(tmp_path)), db, clock=Clock(), actor="ops01@ai-server-01",
+                           console=Console(file=shown, force_terminal=False, width=200))
+    outcome = engine.run(Runbook(kind="restore-db", title=Text(ko="데이터베이스 복원", en="Database restore"),
+                                 steps=steps), {})
+    db.close()
+    text = shown.getvalue()
+    assert outcome.status == "rolled_back" and outcome.failed_step == "select_chain"
+    assert "'복원할 백업 체인 선택' (select_chain) 단계 실패" in text
+    assert "카탈로그에 복원할 성공한 데이터베이스 백업이 없습니다" in text and "no ok database backup" not in text
+    assert_korean("runbook output", text)
