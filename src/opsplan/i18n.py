@@ -447,6 +447,18 @@ MESSAGES: Final[dict[str, Message]] = {
                               en="run {id} is still running (pid {pid}); it cannot be resumed twice"),
     "reason.not_interrupted": M(ko="실행 {id:은} 이미 끝났습니다 ({status}). 중단된 실행만 재개할 수 있습니다",
                                 en="run {id} finished as {status}: only an interrupted run can be resumed"),
+    "reason.service_stop_failed": M(ko="서비스({service}) 중지 실패 (종료 코드 {code})\n상세: {detail}",
+                                    en="{service} service: stop failed (exit {code}): {detail}"),
+    "reason.service_start_failed": M(ko="서비스({service}) 시작 실패 (종료 코드 {code})\n상세: {detail}",
+                                     en="{service} service: start failed (exit {code}): {detail}"),
+    "reason.service_timeout": M(ko="서비스({service}): `{command}` 명령이 {timeout}초 안에 끝나지 않았습니다",
+                                en="{service} service: {command} did not finish within {timeout}s"),
+    "reason.scratch_exited": M(ko="임시 mariadbd가 {path}에서 시작하는 중에 종료되었습니다 (종료 코드 {code})\n"
+                                  "상세: {detail}",
+                               en="scratch mariadbd exited (rc={code}) while starting on {path}: {detail}"),
+    "reason.scratch_not_ready": M(ko="{path}의 임시 mariadbd가 {timeout}초 안에 준비되지 않았습니다\n"
+                                     "상세: {last}: {detail}",
+                                  en="scratch mariadbd on {path} not ready after {timeout}s ({last}): {detail}"),
     "reason.failed": M(ko="실패", en="failed"),
     "reason.check_failed": M(ko="검증 실패", en="check failed"),
     "reason.interrupted": M(ko="운영자가 중단함 (Ctrl-C)", en="interrupted by the operator (Ctrl-C)"),

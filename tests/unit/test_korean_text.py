@@ -146,7 +146,8 @@ SAMPLES: dict[str, object] = {
     "zone": "Asia/Seol", "first": "allocation[0]", "what": "그룹 ID", "command_path": "opsplan plan",
     "help_option": "--help", "option": "--scrape-interval", "age": "2일", "pid": 4242,
     "variable": "OPS_CHAT_URL", "where": "$OPS_CHAT_URL", "scratch": "/srv/backup/.scratch",
-    "directory": "/srv/backup",
+    "directory": "/srv/backup", "service": "database", "code": 5, "command": "systemctl", "last": "no answer",
+    "timeout": 60,
 }
 
 

@@ -171,8 +171,8 @@ class ScratchServer:
             rc = self._proc.poll()
             if rc is not None:
                 self._proc = None
-                raise RunbookError(f"scratch mariadbd exited (rc={rc}) while starting on {self.datadir}: "
-                                   f"{_one_line_tail(self.error_log, offset)}")
+                raise said(RunbookError, "reason.scratch_exited", code=rc, path=self.datadir,
+                           detail=_one_line_tail(self.error_log, offset))
             if self.socket.exists():
                 try:
                     self.connect(connect_timeout=2).close()
@@ -183,8 +183,8 @@ class ScratchServer:
                     last = str(exc.args[-1]) if exc.args else type(exc).__name__
             time.sleep(0.1)
         self.kill()
-        raise RunbookError(f"scratch mariadbd on {self.datadir} not ready after {timeout:.0f}s ({last}): "
-                           f"{_one_line_tail(self.error_log, offset)}")
+        raise said(RunbookError, "reason.scratch_not_ready", path=self.datadir, timeout=f"{timeout:.0f}",
+                   last=last, detail=_one_line_tail(self.error_log, offset))
 
     def _refused_login(self, exc: pymysql.err.MySQLError) -> bool:
         """With the restored grants ("keep") root may have a password this process does not know."""
