@@ -94,9 +94,14 @@ def default_actor(environ: Mapping[str, str] = os.environ) -> str:
 
 
 def _first_line(exc: BaseException, language: str = "en") -> str:
-    """The error's first line; in the plan's language when it came from the catalogue (errors.said)."""
+    """The error's first line; in the plan's language when it came from the catalogue (errors.said),
+    then with its `상세:` line, if it has one (the tool's own words, KOREAN.md rule 6)."""
     whole = in_language(exc, language).strip()
-    text = whole.splitlines()[0] if whole else ""
+    lines = whole.splitlines()
+    text = lines[0] if lines else ""
+    detail = next((line for line in lines[1:] if line.startswith("상세:")), None)
+    if detail is not None:
+        text = f"{text}\n{detail}"
     if isinstance(exc, OpsplanError) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
