@@ -147,7 +147,7 @@ SAMPLES: dict[str, object] = {
     "help_option": "--help", "option": "--scrape-interval", "age": "2일", "pid": 4242,
     "variable": "OPS_CHAT_URL", "where": "$OPS_CHAT_URL", "scratch": "/srv/backup/.scratch",
     "directory": "/srv/backup", "service": "database", "code": 5, "command": "systemctl", "last": "no answer",
-    "timeout": 60,
+    "timeout": 60, "matcher": "'alertname'",
 }
 
 

@@ -13,6 +13,7 @@ import typer
 from opsplan import format as fmt
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.cli.language import help_text
+from opsplan.errors import in_language
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
@@ -155,7 +156,7 @@ def silence_command(ctx: typer.Context,
             matchers = [parse_matcher(m) for m in match]
             seconds = silence_duration(duration)
         except AlertError as exc:
-            fail(str(exc), code=2)
+            fail(in_language(exc, plan.language), code=2)
     with _state_db(plan) as db, one_line_errors():
         silence = add_silence(db, matchers, starts_at=now, ends_at=now + seconds,
                               author=author or os.environ.get("USER") or "operator", comment=comment, now=now)
