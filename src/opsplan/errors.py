@@ -1,30 +1,64 @@
 """One exception tree for everything opsplan reports to an operator.
 
-Each message is meant to be shown as one line; none may contain a secret.
+Each message is meant to be shown as one line; none may contain a secret. An error raised with
+`said(Kind, key, **values)` carries its catalogue entry too: str() is its English text, and
+`in_language(error, "ko")` the Korean one, for a Korean sentence that quotes the reason (KOREAN.md rule 6).
 """
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from opsplan.i18n import t
 
 
 class OpsplanError(Exception):
     """Base of every error opsplan raises on purpose."""
 
+    # Set by `said`: the error's text in a given language.
+    translated: Callable[[str], str] | None = None
+
+
+E = TypeVar("E", bound=OpsplanError)
+
+
+def said(kind: type[E], key: str, **values: Any) -> E:
+    """`kind` raised with the catalogue's message `key`: English as its str(), each language on request."""
+    error = kind(t(key, "en", **values))
+    error.translated = lambda language: t(key, language, **values)
+    return error
+
+
+def in_language(error: BaseException, language: str) -> str:
+    """The error's text in `language` when it came from the catalogue, else its str() (a raw reason)."""
+    translated = getattr(error, "translated", None)
+    return translated(language) if translated is not None else str(error)
+
 
 class PlanError(OpsplanError):
     """The plan file is missing, unreadable or invalid."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None):
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None, key: str | None = None,
+                 ko: str | None = None):
         self.path = path
         self.line = line
         self.key = key
         self.reason = message
+        self.reason_ko = ko  # the reason in Korean, where the loader has it (plan/loader.py)
+        if ko is not None:
+            self.translated = self.one_line
         super().__init__(self.one_line())
 
-    def one_line(self) -> str:
+    def one_line(self, language: str = "en") -> str:
+        """'file:line: key: reason', the reason in `language` when there is one in it."""
+        reason = self.reason_ko if language == "ko" and self.reason_ko is not None else self.reason
         where = self.path or "<plan>"
         if self.line is not None:
             where = f"{where}:{self.line}"
         if self.key:
-            return f"{where}: {self.key}: {self.reason}"
-        return f"{where}: {self.reason}"
+            return f"{where}: {self.key}: {reason}"
+        return f"{where}: {reason}"
 
 
 class SecretError(OpsplanError):

@@ -3,8 +3,9 @@
 One place for the CLI, the web page, notifications and reports, so the same value reads the same
 everywhere. Timestamps are UTC unix seconds (as stored); they are shown in the plan's timezone.
 
-Bottom layer: the standard library only. Units are the international ones (s, m, h, d, GB, %) in
-both languages, as the Korean texts have always shown them; the words around them come from
+Bottom layer: the standard library only. Sizes and % use the international units in both
+languages; durations take a `language`: English '5m', '4h', Korean '5분', '4시간' (KOREAN.md rule 8),
+Korean numbers without a '.0' on whole ones (rule 9). The words around them come from
 `opsplan.i18n`. None (a value not known) becomes `missing` ("-" unless told otherwise).
 
 Not here: the plan's own notation ("5m", "128GB"), which `opsplan.plan.types` parses and writes
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Literal, overload
@@ -34,6 +36,22 @@ _SIZE_STYLES: dict[str, tuple[float, tuple[str, ...], str]] = {
 _UNIT_FACTORS = {"B": 1.0, "KB": 1e3, "kB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
                  "KiB": 2.0**10, "MiB": 2.0**20, "GiB": 2.0**30, "TiB": 2.0**40}
 _DURATION_PARTS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
+_WHOLE = re.compile(r"(?<![\d.])(\d+)\.0(?![\d.])")  # '99.0%' -> '99%', not '2.05' or '10.0.0.1'
+# Duration units by language; Korean writes a space between parts and none before the unit.
+_DURATION_UNITS = {"en": {"d": "d", "h": "h", "m": "m", "s": "s"},
+                   "ko": {"d": "일", "h": "시간", "m": "분", "s": "초"}}
+
+
+def _unit(unit: str, language: str) -> str:
+    return _DURATION_UNITS.get(language, _DURATION_UNITS["en"])[unit]
+
+
+def _decimal(value: float, precision: int, language: str) -> str:
+    """`value` with `precision` decimals; in Korean a whole number drops its '.0' (rule 9)."""
+    text = f"{value:.{precision}f}"
+    if language == "ko" and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
 
 
 # --- time -----------------------------------------------------------------------------------------
@@ -93,76 +111,92 @@ def file_stamp(ts: float, tz: Zone) -> str:
 
 # --- durations ------------------------------------------------------------------------------------
 
-def seconds(value: float | None, *, precision: int = 1, missing: str = MISSING) -> str:
-    """2.46 -> '2.5s' (precision 0: '2s')."""
-    return missing if value is None else f"{value:.{precision}f}s"
+def seconds(value: float | None, *, precision: int = 1, missing: str = MISSING, language: str = "en") -> str:
+    """2.46 -> '2.5s' (precision 0: '2s'); Korean '2.5초', 3.0 -> '3초'."""
+    return missing if value is None else _decimal(value, precision, language) + _unit("s", language)
 
 
-def duration(value: float | None, *, sep: str = " ", precision: int = 1, missing: str = MISSING) -> str:
+def duration(value: float | None, *, sep: str = " ", precision: int = 1, missing: str = MISSING,
+             language: str = "en") -> str:
     """90061 -> '1d 1h 1m 1s' (sep='': '1d1h1m1s'), 3600 -> '1h'; under a minute, and negative
-    values, in seconds with `precision` decimals: 2.5 -> '2.5s'. None -> `missing`."""
+    values, in seconds with `precision` decimals: 2.5 -> '2.5s'. None -> `missing`.
+    Korean: 90061 -> '1일 1시간 1분 1초', 3600 -> '1시간' (always a space between parts)."""
     if value is None:
         return missing
     if value < 60:
-        return seconds(value, precision=precision)
+        return seconds(value, precision=precision, language=language)
     whole = int(round(value))
     parts = []
     for unit, size in _DURATION_PARTS:
         count, whole = divmod(whole, size)
         if count:
-            parts.append(f"{count}{unit}")
-    return sep.join(parts)
+            parts.append(f"{count}{_unit(unit, language)}")
+    return (" " if language == "ko" else sep).join(parts)
 
 
-def took(value: float | None, *, missing: str = MISSING) -> str:
+def took(value: float | None, *, missing: str = MISSING, language: str = "en") -> str:
     """How long a run or step took, one unit: 75 -> '75.0s', under two minutes in seconds, then
-    minutes: 330 -> '5.5m'."""
+    minutes: 330 -> '5.5m' (Korean '75초', '5.5분')."""
     if value is None:
         return missing
-    return seconds(value) if value < 120 else f"{value / 60:.1f}m"
+    if value < 120:
+        return seconds(value, language=language)
+    return _decimal(value / 60, 1, language) + _unit("m", language)
 
 
-def age(value: float | None, *, missing: str = MISSING) -> str:
-    """How old something is, one unit: 600 -> '10m', 5400 -> '1.5h', 172800 -> '2.0d'; never negative."""
+def age(value: float | None, *, missing: str = MISSING, language: str = "en") -> str:
+    """How old something is, one unit: 600 -> '10m', 5400 -> '1.5h', 172800 -> '2.0d'; never negative.
+    Korean: '10분', '1.5시간', '2일'."""
     if value is None:
         return missing
     value = max(0.0, value)
     if value < 3600:
-        return f"{value / 60:.0f}m"
+        return _decimal(value / 60, 0, language) + _unit("m", language)
     if value < 86400:
-        return f"{value / 3600:.1f}h"
-    return f"{value / 86400:.1f}d"
+        return _decimal(value / 3600, 1, language) + _unit("h", language)
+    return _decimal(value / 86400, 1, language) + _unit("d", language)
 
 
-def phases(items: Mapping[str, float | None], *, missing: str = MISSING) -> str:
+def phases(items: Mapping[str, float | None], *, missing: str = MISSING, language: str = "en") -> str:
     """{'restore': 12.34, 'check': 4.0, 'skipped': None} -> 'restore 12.3s, check 4.0s'."""
-    text = ", ".join(f"{name} {seconds(value)}" for name, value in items.items() if value is not None)
+    text = ", ".join(f"{name} {seconds(value, language=language)}" for name, value in items.items()
+                     if value is not None)
     return text or missing
 
 
 # --- sizes and numbers ----------------------------------------------------------------------------
 
 def size(value: float | None, *, style: SizeStyle = "decimal", unit: str | None = None,
-         missing: str = MISSING) -> str:
+         missing: str = MISSING, language: str = "en") -> str:
     """Bytes with the largest unit that keeps the number under 1000 (1024 for binary):
     'decimal' '1.5 MB', 'binary' '1.5 MiB', 'compact' '1.5MB' ('kB' below a megabyte); bytes
-    without decimals ('512 B'). With `unit` always that unit: size(12e9, unit='GB') -> '12.0 GB'."""
+    without decimals ('512 B'). With `unit` always that unit: size(12e9, unit='GB') -> '12.0 GB'.
+    Korean drops the '.0' of a whole number and writes decimal units, as the seed does: '12 GB',
+    '672 KB' (KOREAN.md rule 9), whatever the style asks for English."""
     if value is None:
         return missing
+    if language == "ko" and style == "binary":
+        style = "decimal"
     factor, units, sep = _SIZE_STYLES[style]
     number = float(value)
     if unit is not None:
-        return f"{number / _UNIT_FACTORS[unit]:.1f}{sep}{unit}"
+        return f"{_decimal(number / _UNIT_FACTORS[unit], 1, language)}{sep}{unit}"
     for name in units:
         if abs(number) < factor or name == units[-1]:
-            return f"{number:.0f}{sep}{name}" if name == "B" else f"{number:.1f}{sep}{name}"
+            return f"{number:.0f}{sep}{name}" if name == "B" else f"{_decimal(number, 1, language)}{sep}{name}"
         number /= factor
     raise AssertionError("unreachable")  # pragma: no cover - the last unit always returns
 
 
-def percent(ratio: float | None, *, precision: int = 1, sep: str = "", missing: str = MISSING) -> str:
-    """A ratio as a percentage: 0.852 -> '85.2%' (sep=' ': '85.2 %', precision 0: '85%')."""
-    return missing if ratio is None else f"{ratio * 100:.{precision}f}{sep}%"
+def percent(ratio: float | None, *, precision: int = 1, sep: str = "", missing: str = MISSING,
+            language: str = "en") -> str:
+    """A ratio as a percentage: 0.852 -> '85.2%' (sep=' ': '85.2 %', precision 0: '85%'); Korean
+    writes % right after the number and drops a whole number's '.0': '85%' (rule 9)."""
+    if ratio is None:
+        return missing
+    if language == "ko":
+        return f"{_decimal(ratio * 100, precision, language)}%"
+    return f"{ratio * 100:.{precision}f}{sep}%"
 
 
 def number(value: float | None, unit: str = "", *, precision: int = 1, missing: str = MISSING) -> str:
@@ -171,6 +205,12 @@ def number(value: float | None, unit: str = "", *, precision: int = 1, missing: 
         return missing
     text = f"{value:.{precision}f}"
     return f"{text} {unit}" if unit else text
+
+
+def in_language(text: str, language: str) -> str:
+    """A value already written for English ('99.0%', '12.0 GB', '95°C') as Korean writes it: a whole
+    number without its '.0' ('99%', '12 GB'; rule 9). Stored texts (an alert's value) are written once."""
+    return _WHOLE.sub(r"\1", text) if language == "ko" else text
 
 
 def quantity(value: float, unit: str = "") -> str:

@@ -6,6 +6,12 @@ pairs Korean and English inline. What the operator writes in the plan (alert rul
 allocation group names, recovery step titles) is plan data, the plan's own `Text` type, and
 stays in the plan.
 
+Korean follows /work/shared/KOREAN.md: a particle that follows a value is the placeholder's format
+spec, `{host:이}`, and `t` picks the form the value's last sound takes ("db1이", "gpu가"); counts
+read noun + number + counter; durations and sizes come formatted by `opsplan.format` in the
+message's language. tests/unit/test_korean_text.py renders every Korean text and fails on an
+English word outside its allowed list.
+
 Each entry is a `Message` with both texts: a missing language cannot be written. Keys are
 literal strings at the call site (a table of literal keys where the key depends on a value),
 so tests/unit/test_i18n_catalogue.py can check that every key the code uses is here, that every
@@ -15,6 +21,7 @@ entry here is used, that neither text is empty and that both texts take the same
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from typing import Final
 
@@ -53,9 +60,9 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.title": M(ko="opsplan 상태", en="opsplan status"),
     "status.last_cycle": M(ko="마지막 수집", en="Last collection"),
     "status.never": M(ko="아직 없음", en="not yet"),
-    "status.groups": M(ko="자원 할당 그룹", en="Allocation groups"),
+    "status.groups": M(ko="리소스 할당 그룹", en="Allocation groups"),
     "status.gpus": M(ko="GPU", en="GPUs"),
-    "status.gpu_missing": M(ko="보이지 않음", en="missing"),
+    "status.gpu_missing": M(ko="인식되지 않음", en="missing"),
     "status.gpu_down": M(ko="응답 없음", en="down"),
     # Why a GPU is down (opsplan_gpu_fault_info's reasons).
     "status.gpu_fault.lost": M(ko="버스에서 사라짐 (Xid 79, 재부팅 또는 GPU 리셋 필요)",
@@ -83,16 +90,16 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.system": M(ko="시스템", en="System"),
     "status.cpu": M(ko="CPU", en="CPU"),
     "status.swap": M(ko="스왑", en="Swap"),
-    "status.alerts": M(ko="경보", en="Alerts"),
-    "status.no_alerts": M(ko="발생 중인 경보 없음", en="No alert is firing"),
+    "status.alerts": M(ko="알림", en="Alerts"),
+    "status.no_alerts": M(ko="발생 중인 알림 없음", en="No alert is firing"),
     "status.acknowledged": M(ko="확인됨", en="acknowledged"),
-    "status.silenced": M(ko="무음", en="silenced"),
+    "status.silenced": M(ko="알림 중지", en="silenced"),
     "status.backups": M(ko="백업", en="Backups"),
     "status.no_backups": M(ko="아직 백업 없음", en="No backup yet"),
     "status.backup_ok": M(ko="성공", en="ok"),
     "status.backup_failed": M(ko="실패", en="failed"),
     "status.network": M(ko="네트워크", en="Network"),
-    "status.gpus_seen": M(ko="보이는 GPU / 계획상 GPU", en="GPUs visible / in the plan"),
+    "status.gpus_seen": M(ko="인식된 GPU / 운영 계획서의 GPU", en="GPUs visible / in the plan"),
     "status.disk": M(ko="디스크", en="Disk"),
     "status.services": M(ko="서비스", en="Services"),
     "status.service": M(ko="서비스", en="Service"),
@@ -102,48 +109,58 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.response_time": M(ko="응답 시간 (p95)", en="Response time (p95)"),
     "status.error_rate": M(ko="에러율", en="Error rate"),
     "status.throughput": M(ko="처리량", en="Throughput"),
-    "status.users": M(ko="동시 사용자", en="Concurrent users"),
+    "status.users": M(ko="동시접속자", en="Concurrent users"),
     "status.database": M(ko="데이터베이스", en="Database"),
     "status.connections": M(ko="연결", en="Connections"),
     "status.qps": M(ko="초당 쿼리", en="Queries/s"),
     "status.collectors": M(ko="수집기", en="Collectors"),
-    "status.no_gpu": M(ko="NVIDIA 드라이버 없음: GPU를 볼 수 없습니다", en="No NVIDIA driver: no GPU is visible"),
+    "status.no_gpu": M(ko="NVIDIA 드라이버가 없어 GPU를 확인할 수 없습니다", en="No NVIDIA driver: no GPU is visible"),
+    "status.store_error": M(ko="저장소 오류", en="store"),
+    "status.detail": M(ko="상세: {detail}", en="{detail}"),
+    "status.cycle_took": M(ko="{timezone}, 소요 {seconds}", en="{timezone}, {seconds}"),
+    "collector.system": M(ko="시스템", en="system"),
+    "collector.gpu": M(ko="GPU", en="gpu"),
+    "collector.mariadb": M(ko="MariaDB", en="mariadb"),
+    "collector.services": M(ko="서비스", en="services"),
+    "collector.allocation": M(ko="리소스 할당", en="allocation"),
     "serve.started": M(ko="opsplan 실행 중: {url}", en="opsplan serving on {url}"),
     "serve.stopped": M(ko="opsplan 종료", en="opsplan stopped"),
-    "serve.degraded": M(ko="상태 데이터베이스를 열 수 없어 모니터링 전용 모드로 시작합니다 "
-                           "(알림은 메모리에서 계속됩니다): {reason}",
+    "serve.degraded": M(ko="상태 데이터베이스를 열 수 없어 모니터링 전용 모드로 시작합니다. "
+                           "알림은 메모리에서 계속 처리합니다.\n상세: {reason}",
                         en="the state database cannot be opened: starting in monitoring-only mode "
                            "(alerts go on from memory): {reason}"),
     "serve.public_bind": M(
-        ko="경고: {bind} 에 바인딩합니다. 읽기에는 인증이 없으므로 이 주소에 닿는 누구나 상태를 볼 수 있습니다.",
+        ko="경고: {bind}에서 접속을 받습니다. 조회에는 인증이 없으므로 이 주소에 접속할 수 있는 누구나 상태를 볼 수 "
+           "있습니다.",
         en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
     ),
     "collect.columns": M(ko="지표|레이블|값", en="metric|labels|value"),
-    "collect.cycle": M(ko="샘플 {n}개 수집, {seconds:.2f}초 소요", en="collected {n} samples in {seconds:.2f}s"),
+    "collect.cycle": M(ko="샘플 {n}개 수집, {seconds}", en="collected {n} samples in {seconds}"),
     # model and configuration backups (src/opsplan/backup/models/store.py, backup/config/git_repo.py,
     # cli/backup_files_cmd.py)
-    "backup.model.stored": M(ko="모델 {model}: 새 버전 {version} 저장 ({files}개 파일, {size}, 새로 복사 {copied})",
+    "backup.model.stored": M(ko="모델 {model}: 새 버전 {version} 저장 (파일 {files}개, {size}, 새로 복사 {copied})",
                              en="model {model}: version {version} stored ({files} files, {size}, {copied} new)"),
     "backup.model.unchanged": M(ko="모델 {model}: 변경 없음 (최신 버전 {version})",
                                 en="model {model}: unchanged (latest version {version})"),
-    "backup.model.pruned": M(ko="모델 {model}: 오래된 버전 삭제 {versions}",
+    "backup.model.pruned": M(ko="모델 {model}: 오래된 버전 삭제: {versions}",
                              en="model {model}: older versions removed: {versions}"),
     "backup.models.empty": M(ko="백업된 모델 없음", en="no model backups"),
     # database drill (src/opsplan/runbooks/drill/database.py, runbooks/drill/report.py, cli/drill_db_cmd.py)
-    "drill.title": M(ko="데이터베이스 백업 복구 훈련", en="Database backup recovery drill"),
+    "drill.title": M(ko="데이터베이스 백업 복구 테스트", en="Database backup recovery drill"),
     "drill.step.select": M(ko="복원할 백업 체인 선택", en="Choose the backup chain to restore"),
     "drill.step.hashes": M(ko="백업 파일 해시 확인", en="Check the stored files' hashes"),
     "drill.step.unpack": M(ko="백업 압축 해제", en="Unpack the backups"),
-    "drill.step.prepare": M(ko="백업 준비 (prepare)", en="Prepare the full and apply each incremental"),
+    "drill.step.prepare": M(ko="전체 백업 준비와 증분 백업 적용 (prepare)",
+                            en="Prepare the full and apply each incremental"),
     "drill.step.copy_back": M(ko="임시 데이터 디렉터리로 복사", en="Copy back into a scratch datadir"),
     "drill.step.start": M(ko="임시 MariaDB 서버 시작", en="Start a scratch MariaDB server"),
     "drill.step.capture": M(ko="백업 시점 값과 비교", en="Compare with the values captured at backup time"),
     "drill.step.replay": M(ko="보관된 바이너리 로그 재생", en="Replay the archived binary logs"),
-    "drill.step.verify": M(ko="정합성 확인 (CHECK TABLE, 행 수, 체크섬)",
+    "drill.step.verify": M(ko="정합성 검증 (CHECK TABLE, 행 수, 체크섬)",
                            en="Verify consistency (CHECK TABLE, row counts, checksums)"),
     "drill.chain": M(ko="백업 체인: {ids}", en="backup chain: {ids}"),
-    "drill.hashes_ok": M(ko="백업 {n}개: 파일 {hashed}개의 해시 일치, 스트림 {sized}개는 크기만 확인 "
-                            "(해시는 풀면서 확인)",
+    "drill.hashes_ok": M(ko="백업 {n}개: 파일 {hashed}개 해시 일치, 스트림 {sized}개는 크기만 확인 "
+                            "(해시는 압축 해제 중 확인)",
                          en="{n} backup(s): {hashed} file(s) match their hashes; {sized} stream(s) checked for "
                             "size only (hashed while they unpack)"),
     "drill.started": M(ko="임시 서버 응답 (127.0.0.1:{port})", en="scratch server answering on 127.0.0.1:{port}"),
@@ -153,11 +170,11 @@ MESSAGES: Final[dict[str, Message]] = {
     "drill.failed": M(ko="실패", en="FAILED"),
     "drill.met": M(ko="목표 충족", en="met"),
     "drill.missed": M(ko="목표 초과", en="MISSED"),
-    "drill.summary": M(ko="복구 훈련 {status}: RTO {rto} (목표 {rto_target}, {rto_met}), "
+    "drill.summary": M(ko="백업 복구 테스트 {status}: RTO {rto} (목표 {rto_target}, {rto_met}), "
                           "RPO {rpo} (목표 {rpo_target}, {rpo_met})",
                        en="drill {status}: RTO {rto} (target {rto_target}, {rto_met}), "
                           "RPO {rpo} (target {rpo_target}, {rpo_met})"),
-    "drill.summary.failed": M(ko="복구 훈련 실패: {step}: {reason}", en="drill FAILED at {step}: {reason}"),
+    "drill.summary.failed": M(ko="백업 복구 테스트 실패: {step}: {reason}", en="drill FAILED at {step}: {reason}"),
     "drill.summary.phases": M(ko="단계별 시간: {phases}", en="phases: {phases}"),
     "drill.summary.report": M(ko="보고서: {path}", en="report: {path}"),
     "drill.report.status": M(ko="결과", en="Result"),
@@ -169,24 +186,37 @@ MESSAGES: Final[dict[str, Message]] = {
     "drill.report.service": M(ko="서비스 가능까지", en="Time to service"),
     "drill.report.failed_step": M(ko="실패한 단계", en="Failed step"),
     "drill.report.phases": M(ko="단계별 시간", en="Phases"),
-    "drill.report.tables": M(ko="테이블 확인: {checked}개 중 {failed}개 실패",
+    "drill.report.tables": M(ko="테이블 확인: {checked}개 중 실패 {failed}개",
                              en="Tables: {checked} checked, {failed} failed"),
+    "drill.report.phase_columns": M(ko="| 단계 | 초 |", en="| phase | s |"),
+    "drill.report.table_columns": M(ko="| 테이블 | CHECK TABLE | 행 수 | 체크섬 | 문제 |",
+                                    en="| table | CHECK TABLE | rows | checksum | problem |"),
+    "drill.phase.hashes": M(ko="해시 확인", en="hashes"),
+    "drill.phase.unpack": M(ko="압축 해제", en="unpack"),
+    "drill.phase.prepare": M(ko="준비", en="prepare"),
+    "drill.phase.copy_back": M(ko="복사", en="copy_back"),
+    "drill.phase.start": M(ko="서버 시작", en="start"),
+    "drill.phase.replay": M(ko="바이너리 로그 재생", en="replay"),
+    "drill.phase.verify": M(ko="정합성 검증", en="verify"),
+    "drill.phase.restore_version": M(ko="버전 복원", en="restore_version"),
+    "drill.phase.validate_model": M(ko="모델 검증", en="validate_model"),
+    "drill.phase.performance_test": M(ko="성능 테스트", en="performance_test"),
     "drill.report.all_ok": M(ko="모든 테이블 정상", en="Every table ok"),
     # model drill (src/opsplan/cli/drill_model_cmd.py)
-    "drill.model.title": M(ko="모델 복구 훈련", en="Model recovery drill"),
+    "drill.model.title": M(ko="모델 복구 테스트", en="Model recovery drill"),
     "drill.model.step.restore": M(ko="버전 복원 (임시 디렉터리)", en="Restore the version (scratch directory)"),
     "drill.model.step.validate": M(ko="모델 검증", en="Validate the model"),
-    "drill.model.step.perf": M(ko="성능 테스트 (시험 서버)", en="Performance test (test server)"),
-    "drill.model.passed": M(ko="모델 {model} 버전 {version} 복구 훈련 통과 ({phases})",
+    "drill.model.step.perf": M(ko="성능 테스트 (테스트 서버)", en="Performance test (test server)"),
+    "drill.model.passed": M(ko="모델 {model} 버전 {version} 복구 테스트 통과 ({phases})",
                             en="model {model} version {version}: drill passed ({phases})"),
-    "drill.model.failed": M(ko="모델 {model} 버전 {version} 복구 훈련 실패 ({phases})",
+    "drill.model.failed": M(ko="모델 {model} 버전 {version} 복구 테스트 실패 ({phases})",
                             en="model {model} version {version}: drill failed ({phases})"),
     "backup.models.title": M(ko="모델 버전", en="Model versions"),
-    "backup.config.committed": M(ko="설정 백업 커밋 {commit}: {n}개 변경",
+    "backup.config.committed": M(ko="설정 백업 커밋 {commit}: 변경 파일 {n}개",
                                  en="configuration committed {commit}: {n} changed"),
     "backup.config.unchanged": M(ko="설정 변경 없음: 커밋하지 않음",
                                  en="configuration unchanged: nothing committed"),
-    "backup.config.excluded": M(ko="비밀 정보로 보여 제외: {path} ({reason})",
+    "backup.config.excluded": M(ko="비밀 정보로 보여 제외: {path}\n상세: {reason}",
                                 en="excluded as a secret: {path} ({reason})"),
     "backup.config.missing": M(ko="없는 경로: {path}", en="path not found: {path}"),
     "backup.config.unreadable": M(ko="읽을 수 없어 이전 사본 유지: {path}",
@@ -194,24 +224,25 @@ MESSAGES: Final[dict[str, Message]] = {
     "backup.config.no_history": M(ko="설정 백업 기록 없음", en="no configuration history yet"),
     # database backups (src/opsplan/backup/database/engine.py, retention.py, verify.py, cli/backup_db_cmd.py)
     "backup.prune.failed": M(ko="실패한 백업 ({reason})", en="failed backup ({reason})"),
-    "backup.prune.orphan": M(ko="체인이 끊김: 전체 백업 {full} 없음",
+    "backup.prune.orphan": M(ko="체인 끊김: 전체 백업 {full} 없음",
                              en="broken chain: full backup {full} is gone"),
     "backup.prune.window": M(
-        ko="{days}일 복구 기간 밖: 전체 백업 {base} ({when}) 이 기간 시작을 덮음",
+        ko="보관 기간 {days}일 밖: 기간 시작 시점은 전체 백업 {base}({when})에서 복구할 수 있음",
         en="outside the {days}-day recovery window: full backup {base} ({when}) covers its start"),
-    "backup.prune.none": M(ko="지울 백업 없음", en="nothing to prune"),
-    "backup.prune.would": M(ko="지울 예정", en="would remove"),
-    "backup.prune.removed": M(ko="지움", en="removed"),
-    "backup.db.done": M(ko="데이터베이스 백업 {id} ({kind}) 완료: {size}, {seconds:.0f}초",
-                        en="database backup {id} ({kind}) ok: {size} in {seconds:.0f}s"),
+    "backup.prune.none": M(ko="삭제할 백업 없음", en="nothing to prune"),
+    "backup.prune.would": M(ko="삭제 예정", en="would remove"),
+    "backup.prune.removed": M(ko="삭제함", en="removed"),
+    "backup.db.done": M(ko="데이터베이스 백업 {id} ({kind}) 완료: {size}, 소요 {seconds}",
+                        en="database backup {id} ({kind}) ok: {size} in {seconds}"),
+    "backup.status.ok": M(ko="성공", en="ok"),
+    "backup.status.failed": M(ko="실패", en="failed"),
+    "backup.status.running": M(ko="진행 중", en="running"),
+    "backup.list.deep": M(ko=" (준비까지 검증)", en=" (deep)"),
+    "backup.kind.full": M(ko="전체 백업", en="full"),
+    "backup.kind.incremental": M(ko="증분 백업", en="incremental"),
     "backup.list.empty": M(ko="데이터베이스 백업 없음", en="no database backups"),
     "backup.list.columns": M(ko="ID|종류|상태|시작|경과|크기|검증|사유",
                              en="ID|kind|status|started|age|size|verify|reason"),
-    "backup.list.kind.full": M(ko="전체", en="full"),
-    "backup.list.kind.incremental": M(ko="증분", en="incremental"),
-    "backup.list.state.ok": M(ko="완료", en="ok"),
-    "backup.list.state.failed": M(ko="실패", en="failed"),
-    "backup.list.state.running": M(ko="실행 중", en="running"),
     "backup.list.pruned": M(ko="(삭제함)", en="(pruned)"),
     "backup.list.title": M(ko="데이터베이스 백업 체인", en="Database backup chains"),
     "backup.capture.done": M(ko="백업 {id}: 테이블 {tables}개의 행 수와 체크섬 기록 ({seconds:.0f}초)",
@@ -225,26 +256,45 @@ MESSAGES: Final[dict[str, Message]] = {
     "binlogs.archived": M(ko="바이너리 로그 {count}개 보관: {names}",
                           en="{count} binary log(s) archived: {names}"),
     "binlogs.nothing_new": M(ko="새로 보관할 바이너리 로그 없음", en="no new binary log to archive"),
-    "binlogs.log_bin_off": M(ko="서버가 바이너리 로그를 쓰지 않습니다 (log_bin OFF): 시점 복구를 할 수 없습니다",
+    "binlogs.log_bin_off": M(ko="서버가 바이너리 로그를 기록하지 않아 (log_bin OFF) 시점 복구를 할 수 없습니다",
                              en="the server does not write binary logs (log_bin is OFF): "
                                 "point-in-time recovery is not possible"),
     "binlogs.list.empty": M(ko="보관된 바이너리 로그 없음", en="no archived binary log"),
     "binlogs.list.header": M(ko="파일  첫 이벤트  마지막 이벤트  크기  해시",
                              en="file  first event  last event  size  hash"),
-    "backup.verify.deep": M(ko="해시 + prepare", en="hashes + prepare"),
+    "backup.verify.deep": M(ko="해시 + 준비 (prepare)", en="hashes + prepare"),
     "backup.check.ok": M(ko="정상", en="ok"),
     "backup.check.problem": M(ko="문제", en="problem"),
-    "export.done": M(ko="{out} 에 파일 {n}개를 썼습니다 (이전 내보내기에서 지운 파일 {removed}개)",
+    "export.done": M(ko="{out}에 파일 {n}개를 썼습니다. 이전 내보내기에서 남은 파일 {removed}개는 삭제했습니다.",
                      en="wrote {n} files under {out} ({removed} left over from an earlier export removed)"),
     # notifications (src/opsplan/notify)
-    "notify.severity.critical": M(ko="심각", en="CRITICAL"),
-    "notify.severity.warning": M(ko="경고", en="WARNING"),
-    "notify.title.firing": M(ko="[{severity}] {alert} {subject} ({host})",
-                             en="[{severity}] {alert} {subject} ({host})"),
-    "notify.title.repeat": M(ko="[{severity}] (반복, 미확인) {alert} {subject} ({host})",
-                             en="[{severity}] (repeat, unacknowledged) {alert} {subject} ({host})"),
-    "notify.title.resolved": M(ko="[해결] {alert} {subject} ({host})",
-                               en="[RESOLVED] {alert} {subject} ({host})"),
+    "notify.severity.critical": M(ko="Critical", en="CRITICAL"),
+    "notify.severity.warning": M(ko="Warning", en="WARNING"),
+    # {alert} is the rule's name: a Korean title leads with the rule's summary and names the rule in
+    # parentheses (KOREAN.md rule 5); an English one names the rule (notify/render.py picks by language).
+    # {subject} comes with its separator: ", 마운트 지점 /" in Korean, " disk /" in English, or "".
+    "notify.headline.summary_first": M(ko="{summary} ({alert}{subject})", en="{summary} ({alert}{subject})"),
+    "notify.headline.name_first": M(ko="{alert}{subject}", en="{alert}{subject}"),
+    "notify.headline.resolved": M(ko="알림 해결: {alert}{subject}", en="{alert}{subject}"),
+    "notify.title.firing": M(ko="[{severity}] {host}: {headline}",
+                             en="[{severity}] {headline} ({host})"),
+    "notify.title.repeat": M(ko="[{severity}] (반복, 미확인) {host}: {headline}",
+                             en="[{severity}] (repeat, unacknowledged) {headline} ({host})"),
+    "notify.title.resolved": M(ko="[해결] {host}: {headline}",
+                               en="[RESOLVED] {headline} ({host})"),
+    # A resolved notice says so in its own words: never the firing summary (KOREAN.md rule 7).
+    "notify.resolved.body": M(ko="{alert} 알림이 해결되어 정상 범위로 돌아왔습니다.",
+                              en="{alert} is resolved: back within its threshold."),
+    # what an alert is about (src/opsplan/alerts/format.py): subject labels and backup targets
+    "subject.gpu": M(ko="GPU", en="gpu"),
+    "subject.group": M(ko="그룹", en="group"),
+    "subject.mountpoint": M(ko="마운트 지점", en="mountpoint"),
+    "subject.service": M(ko="서비스", en="service"),
+    "subject.collector": M(ko="수집기", en="collector"),
+    "subject.target": M(ko="백업 대상", en="target"),
+    "subject.target.database": M(ko="데이터베이스", en="database"),
+    "subject.target.models": M(ko="모델", en="models"),
+    "subject.target.config": M(ko="설정 파일", en="config"),
     "notify.value": M(ko="현재 값: {value}", en="Value: {value}"),
     "notify.last_value": M(ko="마지막 값: {value}", en="Last value: {value}"),
     "notify.threshold": M(ko="임계값: {threshold}", en="Threshold: {threshold}"),
@@ -253,35 +303,41 @@ MESSAGES: Final[dict[str, Message]] = {
     "notify.started": M(ko="시작: {time}", en="Started: {time}"),
     "notify.resolved_at": M(ko="해결: {time}", en="Resolved: {time}"),
     "notify.console": M(ko="콘솔: {url}", en="Console: {url}"),
-    "notify.ack_hint": M(ko="확인(ack)할 때까지 반복 알림이 갑니다: 콘솔 또는 opsplan alerts ack",
+    "notify.ack_hint": M(ko="확인할 때까지 알림을 반복해서 보냅니다. 확인 방법: 콘솔 또는 `opsplan alerts ack`",
                          en="Repeats until acknowledged: in the console or with opsplan alerts ack"),
-    "notify.test.title": M(ko="[opsplan] 알림 채널 시험: {channel}", en="[opsplan] channel test: {channel}"),
-    "notify.test.body": M(ko="{host} 의 opsplan 이 보낸 시험 메시지입니다. 시각: {time}\n콘솔: {url}",
+    "notify.test.title": M(ko="[opsplan] 알림 채널 테스트: {channel}", en="[opsplan] channel test: {channel}"),
+    "notify.test.body": M(ko="{host}의 opsplan이 보낸 테스트 메시지입니다. 시각: {time}\n콘솔: {url}",
                           en="A test message from opsplan on {host} at {time}.\nConsole: {url}"),
+    "notify.problem.env_unset": M(ko="채널 '{channel}': 환경 변수 {variable:이} 설정되어 있지 않습니다",
+                                  en="channel '{channel}': environment variable {variable} is not set"),
+    "notify.problem.url_refused": M(ko="채널 '{channel}': apprise가 {where}의 URL을 받아들이지 않습니다. URL의 "
+                                       "형식과 토큰을 확인하십시오 (docs/notifications.md 참고)",
+                                    en="channel '{channel}': apprise does not accept the URL in {where} "
+                                       "(check its scheme and tokens; see docs/notifications.md)"),
     "notify.cli.ok": M(ko="성공", en="ok"),
     "notify.cli.failed": M(ko="실패", en="failed"),
-    "notify.cli.no_channels": M(ko="계획에 알림 채널이 없습니다 (notifications.channels)",
+    "notify.cli.no_channels": M(ko="운영 계획서에 알림 채널이 없습니다 (notifications.channels)",
                                 en="the plan has no notification channels (notifications.channels)"),
-    "notify.cli.unknown_channel": M(ko="알 수 없는 채널 '{name}' (계획의 채널: {known})",
+    "notify.cli.unknown_channel": M(ko="알 수 없는 채널입니다: '{name}' (운영 계획서의 채널: {known})",
                                     en="unknown channel '{name}' (channels in the plan: {known})"),
     "notify.cli.outbox_empty": M(ko="대기 중이거나 실패한 알림이 없습니다",
                                  en="no pending or failed notifications"),
     "notify.cli.columns": M(ko="ID|채널|상태|알림|종류|시도|다음 시도|마지막 오류",
                             en="ID|Channel|Status|Alert|Kind|Attempts|Next try|Last error"),
-    "init.kept": M(ko="{path} 파일이 이미 있어 그대로 사용합니다(언어: {current}).",
+    "init.kept": M(ko="{path} 파일이 이미 있어 그대로 사용합니다 (언어: {current}).",
                    en="{path} exists and is kept (language: {current})."),
     "init.kept_other_language": M(
-        ko="{path} 파일이 이미 있어 그대로 사용합니다(언어: {current}). 언어 변경 방법: 파일에 `language: {wanted}` "
-           "지정, 또는 파일 삭제 후 다시 실행.",
+        ko="{path} 파일이 이미 있어 그대로 사용합니다 (언어: {current}). 언어를 바꾸려면 파일에 "
+           "`language: {wanted}`를 지정하거나, 파일을 삭제한 뒤 다시 실행하십시오.",
         en="{path} exists and is kept (language: {current}); to switch, set `language: {wanted}` in it, "
            "or remove it and run again for a new plan with {wanted} comments."),
     "alerts.none": M(ko="활성 알림 없음", en="no active alerts"),
     "alerts.evaluated": M(ko="알림 마지막 평가 시각: {time}", en="alerts last evaluated: {time}"),
-    "alerts.stale": M(ko="주의: {time} 이후 알림을 평가하지 않았습니다. opsplan serve가 멈춘 것으로 보이며 "
+    "alerts.stale": M(ko="주의: {time} 이후 알림을 평가하지 않았습니다. `opsplan serve`가 멈춘 것으로 보이며 "
                          "아래 상태는 최신이 아닐 수 있습니다.",
                       en="stale: alerts have not been evaluated since {time}; opsplan serve seems to be stopped "
                          "and the states below may be out of date"),
-    "alerts.never_evaluated": M(ko="주의: 알림을 평가한 기록이 없습니다(opsplan serve가 실행된 적 없음). "
+    "alerts.never_evaluated": M(ko="주의: 알림을 평가한 기록이 없습니다. `opsplan serve`가 실행된 적이 없으며 "
                                    "아래 상태는 최신이 아닐 수 있습니다.",
                                 en="stale: no record of alerts ever being evaluated (opsplan serve has not run); "
                                    "the states below may be out of date"),
@@ -290,14 +346,28 @@ MESSAGES: Final[dict[str, Message]] = {
                         en="Fingerprint|Alert|Severity|State|Value|Threshold|Since|Notes"),
     "alerts.state.pending": M(ko="대기", en="pending"),
     "alerts.state.firing": M(ko="발생", en="firing"),
-    "alerts.state.resolved": M(ko="해제", en="resolved"),
-    "alerts.inhibited": M(ko="Critical에 가려짐", en="inhibited by critical"),
-    "alerts.silenced": M(ko="무음 {ids}", en="silenced {ids}"),
+    "alerts.state.resolved": M(ko="해결", en="resolved"),
+    "alerts.severity.critical": M(ko="Critical", en="critical"),
+    "alerts.severity.warning": M(ko="Warning", en="warning"),
+    "alerts.resolved.value": M(ko="값 정상", en="value"),
+    "alerts.resolved.rule_removed": M(ko="규칙 삭제됨", en="rule removed"),
+    "alerts.resolved.no_data": M(ko="데이터 없음", en="no data"),
+    "alerts.resolved.upstream": M(ko="외부에서 해결됨", en="resolved upstream"),
+    "alerts.error.no_matcher": M(ko="알림 중지에는 조건이 하나 이상 필요합니다 (예: --match alertname=DiskUsageHigh)",
+                                 en="a silence needs at least one matcher (e.g. --match alertname=DiskUsageHigh)"),
+    "alerts.error.duration": M(ko="--duration: 기간 형식이 잘못되었습니다: {value} (예: 30m, 2h, 1d)",
+                               en="duration: invalid duration {value} (use e.g. 30m, 2h, 1d)"),
+    "alerts.error.duration_zero": M(ko="--duration: 0초보다 길어야 합니다", en="duration: must be longer than 0s"),
+    "alerts.error.matcher": M(ko="조건 {matcher}: name=value 또는 name=~regex 형식이어야 합니다",
+                              en="matcher {matcher}: expected name=value or name=~regex"),
+    "alerts.inhibited": M(ko="Critical 알림에 가려짐", en="inhibited by critical"),
+    "alerts.silenced": M(ko="알림 중지 {ids}", en="silenced {ids}"),
     "alerts.acked": M(ko="확인: {by} {at}", en="acked by {by} {at}"),
-    "alerts.acked_done": M(ko="알림 {fingerprint} 확인 처리: {by}", en="alert {fingerprint} acknowledged by {by}"),
-    "alerts.silence_added": M(ko="무음 {id} 생성: {start} ~ {end}", en="silence {id} added: {start} to {end}"),
-    "alerts.silence_expired": M(ko="무음 {id} 해제", en="silence {id} expired"),
-    "alerts.no_silences": M(ko="활성 무음 없음", en="no active silences"),
+    "alerts.acked_done": M(ko="알림 {fingerprint} 확인 처리함 (확인자: {by})",
+                           en="alert {fingerprint} acknowledged by {by}"),
+    "alerts.silence_added": M(ko="알림 중지 {id} 생성: {start} ~ {end}", en="silence {id} added: {start} to {end}"),
+    "alerts.silence_expired": M(ko="알림 중지 {id} 만료", en="silence {id} expired"),
+    "alerts.no_silences": M(ko="활성 알림 중지 없음", en="no active silences"),
     "alerts.silence_columns": M(ko="ID|조건|시작|종료|작성자|설명|상태",
                                 en="ID|Matchers|Starts|Ends|Author|Comment|State"),
     "alerts.silence_state.active": M(ko="활성", en="active"),
@@ -307,25 +377,25 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.start": M(ko="{title}: 실행 {id} 시작 ({actor})", en="{title}: run {id} started by {actor}"),
     "runbook.resume": M(ko="{title}: 실행 {id} 재개, {step}/{total} 단계부터",
                         en="{title}: resuming run {id} at step {step} of {total}"),
-    "runbook.resume_undo": M(ko="{title}: 실행 {id} 되돌리기 중 중단됨: 남은 되돌리기를 계속합니다",
+    "runbook.resume_undo": M(ko="{title}: 실행 {id:이} 되돌리는 중에 중단되었습니다. 남은 되돌리기를 계속합니다",
                              en="{title}: run {id} died while undoing: finishing the undo"),
-    "runbook.step.ok": M(ko="{label}: 완료 ({seconds:.1f}초)", en="{label}: ok ({seconds:.1f}s)"),
-    "runbook.step.failed": M(ko="{label}: 실패 ({seconds:.1f}초): {reason}",
-                             en="{label}: FAILED ({seconds:.1f}s): {reason}"),
+    "runbook.step.ok": M(ko="{label}: 완료 ({seconds})", en="{label}: ok ({seconds})"),
+    "runbook.step.failed": M(ko="{label}: 실패 ({seconds}): {reason}",
+                             en="{label}: FAILED ({seconds}): {reason}"),
     "runbook.undo.label": M(ko="[되돌리기 {n}/{total}] {title}", en="[undo {n}/{total}] {title}"),
-    "runbook.undo_failed": M(ko="되돌리기 실패: {steps}. 시스템이 일부만 복구된 상태일 수 있습니다. "
-                                "직접 확인하십시오",
+    "runbook.undo_failed": M(ko="되돌리기에 실패했습니다: {steps}. 시스템이 일부만 복구된 상태일 수 있으니 "
+                                "직접 확인하십시오.",
                              en="UNDO FAILED: {steps}. The system may be half restored: check it by hand"),
-    "runbook.confirm": M(ko="'{step}' 단계는 되돌리기 어려운 작업입니다. 계속할까요?",
+    "runbook.confirm": M(ko="'{step}' 단계는 되돌리기 어려운 작업입니다. 계속하시겠습니까?",
                          en="Step '{step}' is destructive. Go ahead?"),
     "runbook.refused.no_tty": M(
-        ko="'{step}' 단계는 확인이 필요한데 확인할 터미널이 없습니다. --yes 로 다시 실행하십시오 "
-           "(아무것도 하지 않았습니다)",
+        ko="'{step}' 단계는 확인이 필요한데 확인할 터미널이 없습니다. --yes를 붙여 다시 실행하십시오. "
+           "아무 작업도 하지 않았습니다.",
         en="step '{step}' needs a confirmation and there is no terminal to ask on: run again with --yes "
            "(nothing was done)"),
-    "runbook.refused.declined": M(ko="'{step}' 단계가 확인되지 않아 중단했습니다",
+    "runbook.refused.declined": M(ko="'{step}' 단계가 확인되지 않아 중단했습니다.",
                                   en="step '{step}' was not confirmed: stopped"),
-    "runbook.dry_run.header": M(ko="{title}: 모의 실행 (아무것도 하지 않습니다)",
+    "runbook.dry_run.header": M(ko="{title}: 모의 실행 (실제 작업은 하지 않음)",
                                 en="{title}: dry run (nothing is done)"),
     "runbook.dry_run.destructive": M(ko=" (확인 필요)", en=" (asks for confirmation)"),
     "runbook.dry_run.cannot_describe": M(ko="설명할 수 없음: {reason}", en="cannot describe: {reason}"),
@@ -334,11 +404,15 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.finally_failed": M(ko="마무리 작업 실패: {reason}", en="clean-up failed: {reason}"),
     "runbook.outcome.ok": M(ko="실행 {id}: 성공", en="run {id}: ok"),
     "runbook.outcome.dry_run": M(ko="실행 {id}: 모의 실행 기록됨", en="run {id}: dry run journaled"),
-    "runbook.outcome.failed": M(ko="실행 {id}: 실패 ({step}): {reason}",
+    "runbook.outcome.failed": M(ko="실행 {id}: {step} 단계 실패: {reason}",
                                 en="run {id}: FAILED at {step}: {reason}"),
     "runbook.outcome.rolled_back": M(ko="실행 {id}: {step} 단계 실패, 모두 되돌림: {reason}",
                                      en="run {id}: {step} failed, everything undone: {reason}"),
-    "runbook.outcome.refused": M(ko="실행 {id}: 거부됨 ({step})", en="run {id}: refused ({step})"),
+    "runbook.outcome.refused": M(ko="실행 {id}: {step} 단계에서 거부됨", en="run {id}: refused ({step})"),
+    "runbook.kind.restore_db": M(ko="데이터베이스 복원", en="database restore"),
+    "runbook.kind.restore_model": M(ko="모델 롤백", en="model rollback"),
+    "runbook.kind.drill_db": M(ko="데이터베이스 백업 복구 테스트", en="database drill"),
+    "runbook.kind.drill_model": M(ko="모델 복구 테스트", en="model drill"),
     "runbook.list.empty": M(ko="실행 기록 없음", en="no runbook runs"),
     "runbook.list.columns": M(ko="ID|종류|상태|시작|소요|실행자|실패 단계|사유",
                               en="ID|Kind|Status|Started|Took|Actor|Failed step|Reason"),
@@ -350,33 +424,517 @@ MESSAGES: Final[dict[str, Message]] = {
     "runbook.status.dry_run": M(ko="모의 실행", en="dry run"),
     "runbook.status.refused": M(ko="거부됨", en="refused"),
     "runbook.status.running": M(ko="실행 중", en="running"),
-    "runbook.status.interrupted": M(ko="중단됨 (resume 가능)", en="interrupted (resumable)"),
+    "runbook.status.interrupted": M(ko="중단됨 (재개 가능)", en="interrupted (resumable)"),
     # database restore (src/opsplan/runbooks/restore/database.py)
     "restore.db.title": M(ko="데이터베이스 복원", en="Database restore"),
     "restore.db.no_control": M(
-        ko="recovery.database_service.kind 가 none 이므로 제자리 복원을 위해 데이터베이스를 중지할 수 없습니다 "
-           "(계획서에 systemd 유닛, 컨테이너 또는 명령을 지정하거나 --target-datadir 로 다른 곳에 복원하세요)",
+        ko="데이터베이스 서비스 제어 방식이 없음(none)으로 되어 있어 (recovery.database_service.kind) 제자리 복원을 "
+           "위해 데이터베이스를 중지할 수 없습니다. 운영 계획서에 systemd 유닛, 컨테이너 또는 명령을 지정하거나 "
+           "--target-datadir로 다른 위치에 복원하십시오.",
         en="recovery.database_service.kind is none: opsplan cannot stop the database for an in-place restore "
            "(name a systemd unit, container or commands in the plan, or restore elsewhere with --target-datadir)"),
-    "restore.db.untouched": M(ko="대상 {datadir}: 실행 중인 데이터베이스와 서비스는 건드리지 않습니다",
+    "restore.db.untouched": M(ko="복원 위치 {datadir}: 실행 중인 데이터베이스와 서비스는 변경하지 않습니다",
                               en="target {datadir}: the running database and its services are not touched"),
-    "restore.db.restored": M(ko="백업 {id} (체인 {chain}) 을(를) {datadir} 에 복원했습니다",
+    "restore.db.restored": M(ko="백업 {id:을} {datadir}에 복원했습니다 (체인 {chain})",
                              en="backup {id} (chain {chain}) restored into {datadir}"),
-    "restore.db.kept": M(ko="이전 데이터 디렉터리는 {path} 에 보관합니다",
+    "restore.db.kept": M(ko="이전 데이터 디렉터리는 {path}에 보관합니다",
                          en="the previous datadir is kept at {path}"),
-    "restore.db.put_back": M(ko="이전 데이터 디렉터리를 {datadir} 에 되돌려 놓았습니다",
+    "restore.db.put_back": M(ko="이전 데이터 디렉터리를 {datadir}에 되돌려 놓았습니다",
                              en="the previous datadir is back at {datadir}"),
     "restore.db.integrity": M(ko="백업 {id} 기록과 비교한 정합성: {summary}",
                               en="integrity against backup {id}: {summary}"),
-    "restore.db.replayed": M(ko="보관된 binlog {count}개를 {start} 부터 {until} 까지 재생했습니다",
+    "restore.db.replayed": M(ko="보관된 바이너리 로그 {count}개를 {start}부터 {until}까지 재생했습니다",
                              en="replayed {count} archived binlog(s) from {start} up to {until}"),
-    "restore.db.target_done": M(ko="{datadir} 에 복원하고 검증했습니다. 시작 방법: {how}",
+    "restore.db.target_done": M(ko="{datadir}에 복원하고 검증했습니다. 시작 방법: {how}",
                                 en="restored and verified in {datadir}; start it with: {how}"),
-    "restore.db.healthy": M(ko="데이터베이스가 {user} 로그인에 응답합니다", en="database answers as {user}"),
+    "restore.db.healthy": M(ko="데이터베이스가 {user} 계정 로그인에 응답합니다", en="database answers as {user}"),
     "restore.db.pruned": M(ko="이전 데이터 디렉터리 삭제: {paths}", en="removed previous datadir(s): {paths}"),
+    # why a runbook step failed (errors raised with errors.said, quoted in the plan's language)
+    "reason.no_backup_to_drill": M(ko="카탈로그에 성공한 데이터베이스 백업이 없어 테스트할 수 없습니다. "
+                                      "먼저 백업하십시오",
+                                   en="no ok database backup in the catalog to drill; take a backup first"),
+    "reason.no_backup_to_restore": M(ko="카탈로그에 복원할 성공한 데이터베이스 백업이 없습니다",
+                                     en="no ok database backup in the catalog to restore"),
+    "reason.chain_without_full": M(ko="백업 {id}: 백업 체인이 전체 백업으로 시작하지 않습니다",
+                                   en="backup {id}: its chain does not start with a full backup"),
+    "reason.model_no_version_to_drill": M(ko="모델 {model}: 테스트할 저장 버전이 없습니다",
+                                          en="model {model} has no stored version to drill"),
+    "reason.model_no_version_to_roll_back": M(ko="모델 {model}: 롤백할 저장 버전이 없습니다",
+                                              en="model {model} has no stored version to roll back to"),
+    "reason.model_no_older_version": M(ko="모델 {model}: 버전 {version}보다 오래된 저장 버전이 없습니다 "
+                                          "(보관 중인 버전: {kept})",
+                                       en="model {model}: no stored version older than {version} (kept: {kept})"),
+    "reason.model_already_serving": M(ko="모델 {model}: 버전 {version:은} 이미 {path}에서 서비스 중입니다",
+                                      en="model {model}: version {version} is already serving from {path}"),
+    "reason.no_mariadbd": M(ko="mariadbd가 설치되어 있지 않습니다 (Debian 패키지 mariadb-server)",
+                            en="mariadbd is not installed (Debian package mariadb-server)"),
+    "reason.not_a_datadir": M(ko="{path:은} MariaDB 데이터 디렉터리가 아닙니다 (`mysql` 스키마 없음)",
+                              en="{path} is not a MariaDB datadir (no mysql schema)"),
+    "reason.target_not_empty": M(ko="--target-datadir {path:이} 비어 있지 않습니다. 새 디렉터리나 빈 디렉터리를 "
+                                    "지정하십시오",
+                                 en="--target-datadir {path} is not empty; name a new or empty directory"),
+    "reason.no_run": M(ko="실행 기록 {id:이} 없습니다", en="no runbook run {id}"),
+    "reason.still_running": M(ko="실행 {id:은} 아직 진행 중입니다 (pid {pid}). 두 번 재개할 수 없습니다",
+                              en="run {id} is still running (pid {pid}); it cannot be resumed twice"),
+    "reason.not_interrupted": M(ko="실행 {id:은} 이미 끝났습니다 ({status}). 중단된 실행만 재개할 수 있습니다",
+                                en="run {id} finished as {status}: only an interrupted run can be resumed"),
+    "reason.service_stop_failed": M(ko="서비스({service}) 중지 실패 (종료 코드 {code})\n상세: {detail}",
+                                    en="{service} service: stop failed (exit {code}): {detail}"),
+    "reason.service_start_failed": M(ko="서비스({service}) 시작 실패 (종료 코드 {code})\n상세: {detail}",
+                                     en="{service} service: start failed (exit {code}): {detail}"),
+    "reason.service_timeout": M(ko="서비스({service}): `{command}` 명령이 {timeout}초 안에 끝나지 않았습니다",
+                                en="{service} service: {command} did not finish within {timeout}s"),
+    "reason.scratch_exited": M(ko="임시 mariadbd가 {path}에서 시작하는 중에 종료되었습니다 (종료 코드 {code})\n"
+                                  "상세: {detail}",
+                               en="scratch mariadbd exited (rc={code}) while starting on {path}: {detail}"),
+    "reason.scratch_not_ready": M(ko="{path}의 임시 mariadbd가 {timeout}초 안에 준비되지 않았습니다\n"
+                                     "상세: {last}: {detail}",
+                                  en="scratch mariadbd on {path} not ready after {timeout}s ({last}): {detail}"),
+    "reason.failed": M(ko="실패", en="failed"),
+    "reason.check_failed": M(ko="검증 실패", en="check failed"),
+    "reason.interrupted": M(ko="운영자가 중단함 (Ctrl-C)", en="interrupted by the operator (Ctrl-C)"),
+    "reason.interrupted_undoing": M(ko="되돌리는 중 중단됨", en="interrupted while undoing"),
+    "reason.undo_failed": M(ko="{reason}; 되돌리기 실패: {steps}", en="{reason}; UNDO FAILED: {steps}"),
     # model rollback (src/opsplan/runbooks/rollback/model.py)
     "restore.model.title": M(ko="모델 롤백", en="Model rollback"),
+    # plan check: what is wrong with the plan (src/opsplan/plan/loader.py); "file:line: key: " comes first
+    "plan.error.no_file": M(ko="파일이 없습니다", en="no such file"),
+    "plan.error.not_found": M(ko="운영 계획서를 찾을 수 없습니다 (찾아본 위치: {looked}). `opsplan init`으로 만들 수 "
+                                 "있습니다",
+                              en="not found (looked for {looked}; `opsplan init` writes one)"),
+    "plan.error.empty": M(ko="운영 계획서가 비어 있습니다. `opsplan init`으로 기본 운영 계획서를 만들 수 있습니다",
+                          en="the plan is empty (`opsplan init` writes the seed's plan)"),
+    "plan.error.not_mapping": M(ko="운영 계획서는 섹션별 매핑이어야 합니다 (입력값: {value})",
+                                en="the plan must be a mapping of sections, got {value}"),
+    "plan.error.finite": M(ko="유한한 숫자여야 합니다 (입력값: {value})", en="expected a finite number, got {value}"),
+    "plan.error.default_note": M(ko=" (기본값: 파일에 `{section}` 설정이 없음)",
+                                 en=" (the seed's default: the file does not set {section})"),
+    "plan.error.more": M(ko="문제 {n}개는 표시하지 않았습니다. 처음 {shown}개를 고친 뒤 다시 검증하십시오",
+                         en="{n} more problems not shown (fix the first {shown} and check again)"),
+    "plan.error.is_directory": M(ko="디렉터리입니다", en="is a directory"),
+    "plan.error.exists": M(ko="파일이 이미 있습니다 (덮어쓰려면 --force)",
+                           en="already exists (use --force to overwrite)"),
+    # one line: a plan error is "file: reason"; the system's words follow their label
+    "plan.error.cannot_write": M(ko="파일을 쓸 수 없습니다 (상세: {detail})", en="cannot write: {detail}"),
+    "plan.check.ok": M(ko="{path}: 정상", en="{path}: ok"),
+    "plan.check.groups": M(ko="할당 그룹 {n}개: {groups}", en="groups: {n}: {groups}"),
+    "plan.check.gpus": M(ko="GPU {count}개 중 {allocated}개 할당 ({model})",
+                         en="GPUs: {allocated} of {count} allocated ({model})"),
+    "plan.check.services": M(ko="서비스 {n}개: {services}", en="services: {n}: {services}"),
+    "init.written": M(ko="{path} 파일을 썼습니다 (언어: {lang}). 검증 방법: `opsplan plan check {path}`",
+                      en="{path}: written ({lang}); check it with `opsplan plan check {path}`"),
+    "plan.error.missing": M(ko="필수 키가 없습니다", en="required key is missing"),
+    "plan.error.got": M(ko=" (입력값: {value})", en=", got {value}"),
+    "plan.error.expected": M(ko="{expected} 형식이어야 합니다{got}", en="expected {expected}{got}"),
+    "plan.error.one_of": M(ko="{expected} 중 하나여야 합니다{got}", en="expected {expected}{got}"),
+    "plan.error.gt": M(ko="{bound}보다 커야 합니다{got}", en="must be greater than {bound}{got}"),
+    "plan.error.ge": M(ko="{bound} 이상이어야 합니다{got}", en="must be at least {bound}{got}"),
+    "plan.error.lt": M(ko="{bound}보다 작아야 합니다{got}", en="must be less than {bound}{got}"),
+    "plan.error.le": M(ko="{bound} 이하여야 합니다{got}", en="must be at most {bound}{got}"),
+    "plan.error.pattern": M(ko="{pattern} 형식과 일치해야 합니다{got}", en="must match {pattern}{got}"),
+    "plan.error.unknown_key": M(ko="알 수 없는 키입니다", en="unknown key"),
+    "plan.error.unknown_key_close": M(ko="알 수 없는 키입니다. '{close}' 키를 쓰려던 것인지 확인하십시오",
+                                      en="unknown key (did you mean '{close}'?)"),
+    "plan.error.unknown_key_known": M(ko="알 수 없는 키입니다 (사용할 수 있는 키: {known})",
+                                      en="unknown key (expected one of: {known})"),
+    "plan.error.duration_invalid": M(ko="기간 형식이 잘못되었습니다: {value} (예: 30s, 5m, 2h, 14d)",
+                                     en="invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)"),
+    "plan.error.duration_long": M(ko="기간 {value:이} 너무 깁니다 (최대 {limit})",
+                                  en="duration {value} is too long (at most {limit})"),
+    "plan.error.duration_negative": M(ko="기간은 음수일 수 없습니다 (입력값: {value})",
+                                      en="duration must not be negative, got {value}"),
+    "plan.error.size_negative": M(ko="크기는 음수일 수 없습니다 (입력값: {value})",
+                                  en="size must not be negative, got {value}"),
+    "plan.error.size_invalid": M(ko="크기 형식이 잘못되었습니다: {value} (예: 128GB, 2TB, 512GiB)",
+                                 en="invalid size {value} (use e.g. 128GB, 2TB, 512GiB)"),
+    "plan.error.size_large": M(ko="크기 {value:이} 너무 큽니다 (최대 {limit})",
+                               en="size {value} is too large (at most {limit})"),
+    "plan.error.percent": M(ko="0에서 100 사이의 숫자여야 합니다 (입력값: {value})",
+                            en="must be a number from 0 to 100, got {value}"),
+    "plan.error.percent_range": M(ko="0에서 100 사이여야 합니다 (입력값: {value})",
+                                  en="must be between 0 and 100, got {value}"),
+    "plan.error.cron": M(ko="cron 표현식이 잘못되었습니다: {value} (다섯 필드: 분 시 일 월 요일)",
+                         en="invalid cron expression {value} (five fields: minute hour day month weekday)"),
+    # plan check: problems across fields (src/opsplan/plan/semantic.py)
+    "plan.problem.gpu_taken": M(ko="GPU {gpu:은} 이미 '{group}' 그룹에 있습니다",
+                                en="GPU {gpu} is already in group '{group}'"),
+    "plan.problem.scratch_in_datadir": M(
+        ko="복원용 임시 디렉터리 {scratch:이} 데이터베이스 데이터 디렉터리 {datadir} 안에 있습니다",
+        en="the restore's scratch directory {scratch} is inside the database datadir {datadir}"),
+    "plan.problem.unknown_group": M(ko="알 수 없는 할당 그룹입니다: '{group}' (운영 계획서의 그룹: {known})",
+                                    en="unknown allocation group '{group}' (known: {known})"),
+    "plan.problem.model_overlaps_backup": M(ko="모델 경로 {path:이} 백업 디렉터리 {directory:과} 겹칩니다",
+                                            en="model path {path} overlaps the backup directory {directory}"),
+    "plan.problem.gpu_beyond_count": M(ko="GPU {gpu:은} 서버의 GPU 수(server.gpu.count {count})를 넘습니다",
+                                       en="GPU {gpu} is beyond server.gpu.count {count}"),
+    "plan.problem.http_needs_url": M(ko="HTTP 상태 확인(`kind: http`)에는 `url`이 필요합니다",
+                                     en="an http health probe needs url"),
+    "plan.problem.tcp_needs_port": M(ko="TCP 상태 확인(`kind: tcp`)에는 `port`가 필요합니다",
+                                     en="a tcp health probe needs port"),
+    "plan.problem.systemd_needs_unit": M(ko="systemd 서비스 제어(`kind: systemd`)에는 `unit`이 필요합니다",
+                                         en="a systemd service control needs unit"),
+    "plan.problem.docker_needs_container": M(ko="Docker 서비스 제어(`kind: docker`)에는 `container`가 필요합니다",
+                                             en="a docker service control needs container"),
+    "plan.problem.commands_need_lists": M(ko="명령 방식 서비스 제어(`kind: commands`)에는 `stop`과 `start` 인자 "
+                                             "목록이 모두 필요합니다",
+                                          en="a commands service control needs both stop and start argument lists"),
+    "plan.problem.service_source": M(ko="서비스에는 `url`, `metrics_url`, `access_log` 중 하나 이상이 필요합니다",
+                                     en="a service needs at least one of url, metrics_url or access_log"),
+    "plan.problem.warning_above": M(ko="Warning 임계값 {warning:은} Critical 임계값 {critical}보다 작아야 합니다",
+                                    en="warning threshold {warning} must be below critical {critical}"),
+    "plan.problem.channel_url": M(ko="알림 채널에는 `url_env` 또는 `url_file`이 필요합니다",
+                                  en="a channel needs url_env or url_file"),
+    "plan.problem.relative_path": M(ko="모델 경로 {path:은} 절대 경로여야 합니다",
+                                    en="model path {path} must be absolute"),
+    "plan.problem.relative_config_path": M(ko="설정 파일 경로 {path:은} 절대 경로여야 합니다",
+                                           en="configuration path {path} must be absolute"),
+    "plan.problem.duplicate": M(ko="{what} '{name}' 값이 중복됩니다 (처음 나온 곳: {first})",
+                                en="duplicate {what} '{name}' (also {first})"),
+    "plan.what.group_id": M(ko="그룹 ID", en="group id"),
+    "plan.what.service_name": M(ko="서비스 이름", en="service name"),
+    "plan.what.channel_name": M(ko="채널 이름", en="channel name"),
+    "plan.what.model_name": M(ko="모델 이름", en="model name"),
+    "plan.problem.timezone": M(ko="알 수 없는 시간대입니다: '{zone}'", en="unknown timezone '{zone}'"),
+    "plan.problem.timezone_close": M(ko="알 수 없는 시간대입니다: '{zone}'. '{close}' 시간대를 쓰려던 것인지 "
+                                        "확인하십시오",
+                                     en="unknown timezone '{zone}' (did you mean '{close}'?)"),
+    "plan.type.integer": M(ko="정수", en="an integer"),
+    "plan.type.number": M(ko="숫자", en="a number"),
+    "plan.type.bool": M(ko="true 또는 false", en="true or false"),
+    "plan.type.string": M(ko="문자열", en="a string"),
+    "plan.type.list": M(ko="목록", en="a list"),
+    "plan.type.mapping": M(ko="매핑", en="a mapping"),
+    "plan.type.path": M(ko="경로", en="a path"),
+    "plan.type.null": M(ko="null", en="null"),
+    # click's and typer's own words around --help and usage errors (src/opsplan/cli/language.py)
+    "cli.usage": M(ko="사용법:", en="Usage:"),
+    "cli.help_option": M(ko="이 도움말을 출력하고 종료합니다.", en="Show this message and exit."),
+    "cli.no_such_command": M(ko="없는 명령입니다: {name!r}", en="No such command {name!r}."),
+    # the command line's own one-line errors (src/opsplan/cli), in the command line's language
+    "cli.error.full_or_incremental": M(ko="--full과 --incremental은 함께 쓸 수 없습니다",
+                                       en="--full and --incremental exclude each other"),
+    "cli.error.backup_id_or_all": M(ko="백업 ID 또는 --all을 지정하십시오", en="give a backup id or --all"),
+    "cli.error.duration": M(ko="{option}: 기간 형식이 잘못되었습니다: {value} (예: 15s, 1m)",
+                            en="{option}: invalid duration {value} (use e.g. 15s, 1m)"),
+    "cli.error.backup_or_time": M(ko="--backup과 --time은 함께 쓸 수 없습니다",
+                                  en="--backup and --time exclude each other"),
+    "cli.error.port_needs_datadir": M(ko="--target-port에는 --target-datadir이 필요합니다",
+                                      en="--target-port needs --target-datadir"),
+    "cli.arguments": M(ko="인자", en="Arguments"),
+    "cli.options": M(ko="옵션", en="Options"),
+    "cli.commands": M(ko="명령", en="Commands"),
+    "cli.error": M(ko="오류", en="Error"),
+    "cli.aborted": M(ko="중단했습니다.", en="Aborted."),
+    "cli.default": M(ko="[기본값: {}]", en="[default: {}]"),
+    "cli.required": M(ko="[필수]", en="[required]"),
+    "cli.try_help": M(ko="도움말: [blue]'{command_path} {help_option}'[/]",
+                      en="Try [blue]'{command_path} {help_option}'[/] for help."),
+    # --help texts (src/opsplan/cli, through cli/language.py help_text: the language is chosen once, at start-up)
+    "help.alerts": M(
+        ko='알림: 목록, 확인, 알림 중지 (운영 계획서 §3.2).', en='Alerts: list, acknowledge, silence (seed §3.2).'),
+    "help.json": M(ko='스크립트용 JSON으로 출력합니다.', en='Print JSON for scripts.'),
+    "help.alerts.all": M(ko='해결된 알림도 포함합니다.', en='Include resolved alerts.'),
+    "help.alerts.state": M(ko='대기(pending), 발생(firing) 또는 해결(resolved).', en='pending, firing or resolved.'),
+    "help.alerts.severity": M(ko='심각(critical) 또는 경고(warning).', en='critical or warning.'),
+    "help.alerts.fingerprint": M(ko='`opsplan alerts list`에 나오는 지문.', en='From `opsplan alerts list`.'),
+    "help.alerts.ack_by": M(ko='확인한 사람 (기본값: 로그인 이름).', en='Who acknowledges (default: the login name).'),
+    "help.alerts.ack_comment": M(ko='사유 또는 진행 중인 조치.', en='Why, or what is being done.'),
+    "help.alerts.matcher": M(
+        ko='name=value 또는 name=~regex 형식이며 여러 번 지정할 수 있습니다.',
+        en='name=value or name=~regex; repeatable.'),
+    "help.alerts.silence_for": M(ko='기간 (예: 30m, 2h, 1d).', en='How long, e.g. 30m, 2h, 1d.'),
+    "help.alerts.author": M(ko='작성자 (기본값: 로그인 이름).', en='Who (default: the login name).'),
+    "help.alerts.silence_comment": M(ko='사유.', en='Why.'),
+    "help.alerts.silences_all": M(ko='만료된 알림 중지도 포함합니다.', en='Include expired silences.'),
+    "help.backup": M(
+        ko='MariaDB, AI 모델, 설정 파일을 백업합니다 (운영 계획서 §4.1).',
+        en='Back up MariaDB, AI models and configuration (seed §4.1).'),
+    "help.backup.full": M(ko='전체 백업으로 새 백업 체인을 시작합니다.', en='Start a new chain with a full backup.'),
+    "help.backup.incremental": M(ko='현재 체인에 증분 백업을 추가합니다.', en='Add an incremental to the chain.'),
+    "help.backup.list_all": M(ko='삭제된 백업도 표시합니다.', en='Also show pruned backups.'),
+    "help.backup.prune_dry_run": M(ko='삭제할 백업과 사유만 표시합니다.', en='Only list what would go, and why.'),
+    "help.backup.verify_id": M(
+        ko='검증할 백업 (`opsplan backup list` 참고).',
+        en='The backup to verify (see `opsplan backup list`).'),
+    "help.backup.verify_all": M(ko='보관 중인 모든 백업을 검증합니다.', en='Verify every kept backup.'),
+    "help.backup.verify_deep": M(
+        ko='사본에서 백업 체인의 압축 해제와 준비(prepare)까지 수행합니다.',
+        en='Also unpack and prepare the chain on copies.'),
+    "help.backup.binlogs_all": M(ko='삭제되거나 실패한 파일도 표시합니다.', en='Also show pruned and failed files.'),
+    "help.backup.config": M(
+        ko='Git에 보관하는 설정 파일: 지금 백업, 이력 보기, 변경 내용 보기.',
+        en='Configuration files in Git: back up now, show the history, show a diff.'),
+    "help.model_name": M(ko='backup.models.models에 있는 모델 이름.', en="The model's name in backup.models.models."),
+    "help.backup.model_version": M(
+        ko='이 버전 이름으로 저장합니다 (내용이 바뀌지 않아도 저장).',
+        en='Declare this version name (stored even when the content did not change).'),
+    "help.machine": M(ko='기계가 읽을 수 있는 형식으로 출력합니다.', en='Machine-readable output.'),
+    "help.backup.config_log_count": M(ko='표시할 커밋 수 (최신 순).', en='How many commits, newest first.'),
+    "help.backup.config_diff_since": M(
+        ko='`log`에 나오는 커밋: 그 이후의 모든 변경을 표시합니다. 지정하지 않으면 최신 커밋의 변경을 표시합니다.',
+        en='A commit from `log`: show every change since it. Without it: what the latest commit changed.'),
+    "help.collect.once": M(
+        ko='수집을 한 번 실행하고 종료합니다 (유일한 모드).', en='Run one cycle and exit (the only mode).'),
+    "help.collect.json": M(ko='샘플을 JSON으로 출력합니다.', en='Print the samples as JSON.'),
+    "help.drill": M(
+        ko='RTO와 RPO를 측정하는 백업 복구 테스트 (운영 계획서 §2.2).',
+        en='Restore drills that measure RTO and RPO (seed §2.2).'),
+    "help.result_json": M(ko='결과를 스크립트용 JSON으로 출력합니다.', en='Print the result as JSON for scripts.'),
+    "help.drill.keep": M(
+        ko='임시 디렉터리를 남겨 둡니다 (<backup.directory>/.drill-<run>).',
+        en='Keep the scratch directory (<backup.directory>/.drill-<run>).'),
+    "help.drill.backup": M(
+        ko='최신 백업 체인 대신 이 백업의 체인을 테스트합니다.',
+        en="Drill this backup's chain instead of the newest one."),
+    "help.dry_run": M(
+        ko='실제 경로와 명령을 출력하고 아무것도 변경하지 않습니다.', en='Print the real paths and commands; change '
+           'nothing.'),
+    "help.drill.model_version": M(
+        ko='저장된 버전 (기본값: 최신 버전).', en='The stored version (default: the newest).'),
+    "help.machine_result": M(ko='결과를 기계가 읽을 수 있는 형식으로 출력합니다.', en='Machine-readable result.'),
+    "help.export.out": M(
+        ko='파일을 쓸 디렉터리 (없으면 만듭니다).', en='Directory to write into (created if missing).'),
+    "help.export.force": M(
+        ko='opsplan이 쓰지 않았거나 수정된 파일도 덮어씁니다.',
+        en='Replace files opsplan did not write or that were edited.'),
+    "help.export.opsplan_url": M(
+        ko='Prometheus와 Alertmanager가 opsplan에 접속할 주소 (기본값: web.bind:port).',
+        en='How Prometheus/Alertmanager reach opsplan (default: web.bind:port).'),
+    "help.export.alertmanager_url": M(
+        ko='Prometheus가 사용할 Alertmanager 주소 (기본값: monitoring.alertmanager_url, 없으면 http://127.0.0.1:9093).',
+        en='Alertmanager for Prometheus (default: monitoring.alertmanager_url, else http://127.0.0.1:9093).'),
+    "help.export.prometheus_url": M(
+        ko='Grafana 데이터 소스로 쓸 Prometheus 주소 (기본값: monitoring.prometheus_url).',
+        en="Prometheus for Grafana's datasource (default: monitoring.prometheus_url)."),
+    "help.export.scrape_interval": M(ko='기본값: monitoring.interval.', en='Default: monitoring.interval.'),
+    "help.export.evaluation_interval": M(ko='기본값: 수집 주기 (scrape interval).', en='Default: the scrape interval.'),
+    "help.export.group_wait": M(
+        ko='Alertmanager group_wait (기본값 30s).', en='Alertmanager group_wait (default 30s).'),
+    "help.export.group_interval": M(
+        ko='Alertmanager group_interval (기본값 5m).',
+        en='Alertmanager group_interval (default 5m).'),
+    "help.export.webhook_url": M(
+        ko='Alertmanager가 알림을 보낼 주소 (기본값: opsplan 주소의 /api/v1/alertmanager).',
+        en="Where Alertmanager posts alerts (default: the opsplan URL's /api/v1/alertmanager)."),
+    "help.export.program": M(ko="systemd 유닛이 실행할 설치된 opsplan (기본값: 지금 실행 중인 것).",
+                             en="The installed opsplan the systemd unit runs (default: this one)."),
+    "help.export.token_file": M(
+        ko='Alertmanager가 웹훅(webhook) 호출에 사용할 opsplan API 토큰 파일.',
+        en="File with opsplan's API token, read by Alertmanager for its webhook."),
+    "help.main": M(
+        ko='AI 서버 운영 계획서를 실행합니다: 모니터링, 알림, 백업, 장애 대응, 점검.',
+        en="Runs the AI server's operations plan: monitoring, alerts, backups, incidents, checks."),
+    "help.main.plan": M(
+        ko='운영 계획서 파일 (기본값: ./opsplan.yaml, 없으면 /etc/opsplan/opsplan.yaml).',
+        en='Plan file (default ./opsplan.yaml, then /etc/opsplan/opsplan.yaml).'),
+    "help.main.log_file": M(ko='로그를 표준 오류(stderr) 대신 이 파일에 씁니다.',
+                            en='Write log lines here instead of stderr.'),
+    "help.main.verbose": M(ko='디버그 로그를 출력합니다.', en='Debug logging.'),
+    "help.main.version": M(ko='버전을 출력하고 종료합니다.', en='Print the version and exit.'),
+    "help.notify": M(
+        ko='알림 채널: 테스트 메시지 발송, 발송 대기 목록 보기.',
+        en='Notification channels: send a test message, list the outbox.'),
+    "help.notify.channel": M(ko='이 채널만 (운영 계획서의 채널 이름).', en='Only this channel (its name in the plan).'),
+    "help.plan": M(
+        ko='운영 계획서(opsplan.yaml)를 검증하거나 출력합니다.', en='Validate or print the plan (opsplan.yaml).'),
+    "help.init.path": M(
+        ko='운영 계획서를 쓸 위치 (기본값: --plan, 없으면 ./opsplan.yaml).',
+        en='Where to write the plan (default: --plan, else ./opsplan.yaml).'),
+    "help.init.lang": M(ko='주석과 `language:`에 쓸 언어.', en='Language of the comments and of `language:`.'),
+    "help.init.force": M(ko='기존 파일을 덮어씁니다.', en='Overwrite an existing file.'),
+    "help.init.keep": M(
+        ko='파일이 이미 있으면 그대로 두고 그 언어를 알려 줍니다 (scripts/run.sh).',
+        en='If the file exists, keep it and say its language (scripts/run.sh).'),
+    "help.plan.check_path": M(ko='검증할 운영 계획서 (--plan보다 우선).', en='The plan to check (wins over --plan).'),
+    "help.plan.show_path": M(ko='출력할 운영 계획서 (--plan보다 우선).', en='The plan to show (wins over --plan).'),
+    "help.plan.show_json": M(ko='YAML 대신 JSON으로 출력합니다.', en='Print JSON instead of YAML.'),
+    "help.restore": M(
+        ko='데이터베이스를 복원하거나 모델을 롤백합니다 (운영 계획서 §4.2).',
+        en='Restore the database or roll back a model (seed §4.2).'),
+    "help.restore.backup": M(ko='이 백업(과 그 체인)을 복원합니다.', en='Restore this backup (its chain).'),
+    "help.restore.until": M(
+        ko='복구 시점 (예: "2026-11-20 14:00", 운영 계획서의 시간대): 그 전의 최신 백업에 그 시점까지 보관된 '
+           '바이너리 로그를 재생합니다.',
+        en='Point in time, e.g. "2026-11-20 14:00" in the plan\'s timezone: the newest backup before it plus the '
+           'archived binlogs up to it.'),
+    "help.restore.target_datadir": M(
+        ko='이 새 디렉터리나 빈 디렉터리에 복원합니다. 실행 중인 데이터베이스는 변경하지 않습니다.',
+        en='Restore into this new or empty directory instead; the running database is not touched.'),
+    "help.restore.check_port": M(
+        ko='복원한 사본을 127.0.0.1의 이 포트에서 검증합니다.',
+        en='Check the restored copy on this 127.0.0.1 port.'),
+    "help.yes_scripts": M(
+        ko='되돌리기 어려운 단계를 묻지 않고 진행합니다 (스크립트용).',
+        en='Confirm destructive steps without asking (scripts).'),
+    "help.restore.model_version": M(
+        ko='되돌릴 저장 버전 (기본값: 지금 서비스 중인 버전의 직전 버전).',
+        en='The stored version to put back (default: the one before the version serving now).'),
+    "help.restore.model_dry_run": M(
+        ko='수행할 작업을 출력하고 아무것도 변경하지 않습니다.', en='Print what would be done; change nothing.'),
+    "help.restore.model_yes": M(ko='묻지 않고 서비스 링크를 전환합니다.', en='Switch the serving link without asking.'),
+    "help.runbook": M(
+        ko='복구 실행 기록: 목록, 상세 보기, 중단된 실행 재개.',
+        en='The journal of recovery runs: list, show one, resume an interrupted one.'),
+    "help.runbook.limit": M(ko='표시할 최근 실행 수.', en='How many of the newest runs.'),
+    "help.yes": M(ko='되돌리기 어려운 단계를 묻지 않고 진행합니다.', en='Confirm destructive steps without asking.'),
+    "help.serve.bind": M(ko='접속을 받을 주소 (기본값: 운영 계획서의 web.bind).',
+        en="Bind address (default: the plan's web.bind)."),
+    "help.serve.port": M(
+        ko='포트 (기본값: 운영 계획서의 web.port, 0은 빈 포트 아무거나).',
+        en="Port (default: the plan's web.port; 0 = any free)."),
+    "help.cmd.alerts_list": M(
+        ko='대상별 알림 목록: 대기와 발생 (--all이면 해결된 알림도).',
+        en='Alerts grouped by subject: pending and firing (with --all, resolved ones too).'),
+    "help.cmd.alerts_ack": M(
+        ko='발생 중인 알림을 확인합니다. 목록에는 남고 Critical 알림의 반복 발송이 멈춥니다.',
+        en='Acknowledge a firing alert: it stays listed, its critical repeats stop.'),
+    "help.cmd.alerts_silence": M(
+        ko='조건에 맞는 알림을 일정 기간 중지합니다. 상태는 유지되지만 발송하지 않습니다.',
+        en='Silence matching alerts for a while: they keep their state but send nothing.'),
+    "help.cmd.alerts_unsilence": M(ko='알림 중지를 지금 끝냅니다.', en='End a silence now.'),
+    "help.cmd.alerts_silences": M(
+        ko='적용 중이거나 예정된 알림 중지 목록 (--all이면 만료된 것도).',
+        en='Silences in force or scheduled (with --all, expired ones too).'),
+    "help.cmd.backup_binlogs": M(
+        ko='보관된 바이너리 로그 목록: 파일, 첫/마지막 이벤트 시각, 크기, 해시.',
+        en='List archived binary logs: file, first/last event time, size, hash.'),
+    "help.cmd.backup_archive_binlogs": M(
+        ko='닫힌 바이너리 로그를 지금 보관합니다 (FLUSH BINARY LOGS 후 복사, 압축, 해시, 카탈로그 기록).',
+        en='Archive closed binary logs now (FLUSH BINARY LOGS, then copy, compress, hash, catalog).'),
+    "help.cmd.backup_db": M(
+        ko='mariabackup으로 MariaDB를 백업합니다 (지정하지 않으면 운영 계획서에 따라 전체 또는 증분 백업).',
+        en='Back up MariaDB with mariabackup (the plan decides full or incremental unless told).'),
+    "help.cmd.backup_list": M(
+        ko='데이터베이스 백업을 체인별로 표시합니다: 전체 백업 아래에 그 증분 백업.',
+        en='Show database backups as chains: each full with its incrementals below it.'),
+    "help.cmd.backup_prune": M(
+        ko='데이터베이스 백업에 보관 기간 정책을 적용합니다.',
+        en='Apply the retention policy (the recovery window) to database backups.'),
+    "help.cmd.backup_verify": M(
+        ko='저장된 파일의 해시를 카탈로그와 다시 비교합니다. --deep이면 사본에서 mariabackup --prepare도 실행합니다.',
+        en='Re-hash stored files against the catalog; --deep also runs mariabackup --prepare on copies.'),
+    "help.cmd.backup_capture": M(
+        ko='백업의 준비된 사본에서 테이블별 행 수와 체크섬을 기록합니다 (serve가 백업 후에 하는 일).',
+        en="Record per-table row counts and checksums from a backup's prepared copy (what serve does after a backup)."),
+    "help.backup.capture_id": M(ko='기록할 백업 (기본값: 가장 최근의 정상 백업).',
+                                en='The backup (default: the newest ok backup).'),
+    "help.cmd.backup_check": M(
+        ko='이 서버에서 데이터베이스 백업에 부족한 것을 알려 줍니다: 권한, 실행 파일, 공간, 파일 권한.',
+        en='Tell what a database backup here lacks: privileges, binaries, space and permissions.'),
+    "help.cmd.config_log": M(
+        ko='설정 변경 이력: 커밋별 시각과 변경된 파일.',
+        en='The configuration history: each commit with its time and changed files.'),
+    "help.cmd.config_diff": M(
+        ko='설정 변경 내용을 unified diff로 표시합니다.', en='Show configuration changes as a unified diff.'),
+    "help.cmd.backup_model": M(
+        ko='AI 모델 하나를 폴더가 바뀌었으면 지금 백업합니다 (또는 --version으로 지정한 버전으로).',
+        en='Back up one AI model now when its folder changed (or as a declared --version).'),
+    "help.cmd.backup_models": M(
+        ko='모든 모델의 보관 중인 버전 목록 (오래된 순).',
+        en='List the kept versions of every model, oldest first.'),
+    "help.cmd.collect": M(
+        ko='수집을 한 번 실행하고 모든 샘플을 출력합니다.', en='Run one collection cycle and print every sample.'),
+    "help.cmd.drill_db": M(
+        ko='최신 백업 체인을 임시 서버에 복원하고 모든 테이블을 검증하며 RTO와 RPO를 측정합니다.',
+        en='Restore the newest backup chain into a scratch server, check every table, measure RTO and RPO.'),
+    "help.cmd.drill_model": M(
+        ko='저장된 모델 버전이 복원되고 검증되는지, 얼마나 걸리는지 확인합니다.',
+        en='Prove a stored model version restores and validates, and how long that takes.'),
+    "help.cmd.export": M(
+        ko='운영 계획서를 Prometheus, Alertmanager, Grafana 설정으로 씁니다 (운영 계획서 §3.1).',
+        en='Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1).'),
+    "help.cmd.notify_test": M(
+        ko='모든 채널(또는 한 채널)에 테스트 메시지를 지금 보냅니다. 하나라도 실패하면 종료 코드 1.',
+        en='Send a test message to every channel (or one) now; exit 1 if any failed.'),
+    "help.cmd.notify_outbox": M(
+        ko='발송 대기 중이거나 포기한 알림 목록과 시도 횟수, 다음 시도 시각.',
+        en='List notifications still pending or given up, with attempts and the next try.'),
+    "help.cmd.init": M(
+        ko='운영 계획서의 기본값으로 주석이 달린 opsplan.yaml을 씁니다.',
+        en="Write a commented plan whose values are the seed's."),
+    "help.cmd.plan_check": M(
+        ko='운영 계획서를 검증합니다. 올바르면 종료 코드 0, 아니면 문제마다 한 줄씩 출력하고 종료 코드 2.',
+        en='Validate the plan: exit 0 when it is valid, 2 with one line per problem when not.'),
+    "help.cmd.plan_show": M(
+        ko='적용되는 운영 계획서를 출력합니다: 모든 기본값을 채우고 기간과 크기는 읽기 쉬운 형식으로.',
+        en='Print the effective plan: every default filled in, durations and sizes in human form.'),
+    "help.cmd.restore_db": M(
+        ko='데이터베이스를 복원합니다 (운영 계획서 §4.2): 서비스 중지, 복원, 검증, 재시작.',
+        en='Restore the database (seed §4.2): stop the service, restore, verify, restart.'),
+    "help.cmd.restore_model": M(
+        ko='모델 버전을 복원하고 검증과 성능 테스트를 거쳐 서비스에 투입합니다. 어느 단계든 실패하면 서비스 중이던 '
+           '버전으로 되돌립니다.',
+        en='Restore a model version, validate it, test its performance, put it into service; any failure switches '
+           'back to the version that was serving.'),
+    "help.cmd.runbook_list": M(
+        ko='복구 실행 목록 (최신 순). 프로세스가 종료된 실행은 중단됨(재개 가능)으로 표시합니다.',
+        en='The newest runs first; a run whose process died shows as interrupted (resumable).'),
+    "help.cmd.runbook_show": M(
+        ko='실행 하나의 상세: 실행자, 인자, 각 단계와 되돌리기의 출력과 소요 시간.',
+        en='One run: who ran it, the arguments, and every step and undo with its output and duration.'),
+    "help.cmd.runbook_resume": M(
+        ko='중단된 실행을 중단된 단계부터 계속합니다 (그 단계는 다시 실행하며, 단계는 여러 번 실행해도 안전합니다).',
+        en='Continue an interrupted run from the step it was in (that step runs again: steps are idempotent).'),
+    "help.cmd.serve": M(
+        ko='운영 계획서의 주기로 수집하고 메트릭 저장소를 유지하며 /metrics, API, 상태 페이지를 제공합니다.',
+        en="Collect on the plan's interval, keep the metrics store, serve /metrics, the API and the status page."),
 }
+
+
+# --- particles ------------------------------------------------------------------------------------
+# A Korean particle depends on the sound the word before it ends with (KOREAN.md rule 2): a
+# placeholder names the particle as its format spec, `{host:이}`, and `t` writes the value with the
+# right one of each pair (`{host:이}` -> "db1이", "gpu가"). The first of a pair follows a final consonant.
+PARTICLES: Final = {"을": ("을", "를"), "이": ("이", "가"), "은": ("은", "는"), "과": ("과", "와"),
+                    "으로": ("으로", "로")}
+_HANGUL_FIRST, _HANGUL_LAST = 0xAC00, 0xD7A3
+_RIEUL = 8  # the final ㄹ, after which 으로 is written 로
+# How a digit or a Latin letter is read aloud, by its final consonant: None (a vowel), "ㄹ" or "other".
+_DIGIT_FINAL = {"0": "other", "1": "ㄹ", "3": "other", "6": "other", "7": "ㄹ", "8": "ㄹ"}
+_LETTER_FINAL = {"l": "ㄹ", "r": "ㄹ", "m": "other", "n": "other"}
+_TRAILING = " )]}'\"`.,:;!?%"
+
+
+def _final_consonant(word: str) -> str | None:
+    """The final consonant the last readable character of `word` is said with: None, "ㄹ" or "other"."""
+    stripped = word.rstrip(_TRAILING) or word
+    last = stripped[-1:] if stripped else ""
+    if not last:
+        return None
+    code = ord(last)
+    if _HANGUL_FIRST <= code <= _HANGUL_LAST:
+        final = (code - _HANGUL_FIRST) % 28
+        return None if final == 0 else ("ㄹ" if final == _RIEUL else "other")
+    if last.isdigit():
+        return _DIGIT_FINAL.get(last)
+    return _LETTER_FINAL.get(last.lower())
+
+
+def particle(word: object, which: str) -> str:
+    """`word` with the particle `which` (을, 이, 은, 과 or 으로) in the form its last sound takes:
+    particle("MariaDB", "이") -> "MariaDB가", particle("서버", "을") -> "서버를",
+    particle("1시간", "으로") -> "1시간으로", particle("파일", "으로") -> "파일로"."""
+    try:
+        after_consonant, after_vowel = PARTICLES[which]
+    except KeyError:
+        raise ValueError(f"unknown particle {which!r}: one of {', '.join(PARTICLES)}") from None
+    text = str(word)
+    final = _final_consonant(text)
+    if which == "으로":
+        return text + (after_consonant if final == "other" else after_vowel)
+    return text + (after_consonant if final is not None else after_vowel)
+
+
+class _CatalogueFormatter(string.Formatter):
+    """str.format, plus a particle as a format spec: `{name:을}`."""
+
+    def format_field(self, value: object, format_spec: str) -> str:
+        if format_spec in PARTICLES:
+            return particle(value, format_spec)
+        return super().format_field(value, format_spec)
+
+
+_FORMATTER: Final = _CatalogueFormatter()
 
 
 def t(key: str, language: str = "en", **values: object) -> str:
@@ -392,4 +950,10 @@ def t(key: str, language: str = "en", **values: object) -> str:
     except KeyError:
         raise UnknownMessage(key) from None
     text = entry.get(language)
-    return text.format(**values) if values else text
+    return _FORMATTER.vformat(text, (), values) if values else text
+
+
+def template(key: str, language: str = "en") -> str:
+    """The text of `key` as written, its placeholders unfilled: for a library that fills them
+    itself (typer's "No such command {name!r}.")."""
+    return t(key, language)

@@ -313,8 +313,8 @@ def test_list_shows_the_chain_as_a_tree(setup_factory):
     result = setup.run_cli("list")
     assert result.returncode == 0
     lines = result.stdout.splitlines()
-    # The plan is in Korean (the default): kind and state are shown in its words.
-    full_line = next(i for i, x in enumerate(lines) if re.search(rf"^#{full.id}\s+전체\s+완료", x))
-    inc_line = next(i for i, x in enumerate(lines) if re.search(rf"└ #{inc.id}\s+증분\s+완료", x))
+    # The plan does not set `language:`, so it speaks the seed's Korean: kind and state in its words.
+    full_line = next(i for i, x in enumerate(lines) if re.search(rf"^#{full.id}\s+전체( 백업)?\s+성공", x))
+    inc_line = next(i for i, x in enumerate(lines) if re.search(rf"└ #{inc.id}\s+증분( 백업)?\s+성공", x))
     assert inc_line > full_line
     assert lines[inc_line].index("#") > lines[full_line].index("#")  # indented under its full

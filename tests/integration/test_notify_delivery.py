@@ -145,10 +145,10 @@ def test_email_arrives_in_korean_with_value_threshold_host_and_console(db, smtp)
     assert notifier.submit(notice("critical")) == 1
     assert notifier.deliver_due().sent == 1
     [message] = box.messages
-    assert message["Subject"] == "[심각] CpuUsageHigh (ai-server-01)"
+    assert message["Subject"] == "[Critical] ai-server-01: CPU 사용률 높음 (CpuUsageHigh)"
     assert message["To"] == "oncall@example.com"
     body = message.get_body(preferencelist=("plain",)).get_content()
-    for expected in ("CPU 사용률 높음", "현재 값: 95%", "임계값: 90%", "지속 조건: 5m 이상", "호스트: ai-server-01",
+    for expected in ("CPU 사용률 높음", "현재 값: 95%", "임계값: 90%", "지속 조건: 5분 이상", "호스트: ai-server-01",
                      "시작: 2026-11-27 14:00:00 KST", "콘솔: http://127.0.0.1:8080/"):
         assert expected in body, expected
     assert [r.status for r in rows(db)] == ["sent"]
@@ -161,7 +161,7 @@ def test_json_webhook_gets_title_body_and_type(db, webhook):
     notifier.submit(notice("critical"))
     notifier.deliver_due()
     [payload] = webhook.received
-    assert payload["title"] == "[심각] CpuUsageHigh (ai-server-01)"
+    assert payload["title"] == "[Critical] ai-server-01: CPU 사용률 높음 (CpuUsageHigh)"
     assert payload["type"] == "failure"
     assert "임계값: 90%" in payload["message"] and "콘솔: http://127.0.0.1:8080/" in payload["message"]
     assert webhook.paths[0].startswith("/hook")
@@ -233,7 +233,7 @@ def test_a_restarted_notifier_resumes_pending_rows_and_never_resends_sent_ones(t
     second.submit(notice("critical", fingerprint="cpu"))  # an engine restart may submit it again
     assert second.deliver_due(clock.now + 60).sent == 1
     second_db.close()
-    assert [p["title"] for p in webhook.received] == ["[심각] CpuUsageHigh (ai-server-01)"] * 2
+    assert [p["title"] for p in webhook.received] == ["[Critical] ai-server-01: CPU 사용률 높음 (CpuUsageHigh)"] * 2
     assert len(webhook.received) == 2
 
 

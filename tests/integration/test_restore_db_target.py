@@ -72,7 +72,9 @@ def test_target_must_be_new_or_empty(restore_setup, target_base):
 
     outcome = run_restore(setup, {"target_datadir": str(target_base / "data")})
 
-    assert outcome.failed_step == "restore_backup" and "not empty" in outcome.reason
+    # the reason in the plan's language (the catalogue's, as the journal keeps it)
+    not_empty = t("reason.target_not_empty", setup.plan.language, path=target_base / "data")
+    assert outcome.failed_step == "restore_backup" and not_empty in outcome.reason
     assert (target_base / "data" / "precious.txt").read_text() == "keep me"
 
 

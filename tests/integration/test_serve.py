@@ -54,7 +54,7 @@ def test_serve_scrapes_stops_on_sigterm_and_keeps_what_it_stored(plan_file: Path
         assert page.status_code == 200
         assert "AI 시스템" in page.text and "애플리케이션/DB" in page.text  # the plan's language is ko
         assert re.search(r'id="gpu-count">[^<]*: 4 / 4<', page.text)
-        assert "(connection refused)" in page.text  # why MariaDB is down, not just that it is
+        assert "(상세: connection refused)" in page.text  # why MariaDB is down, not just that it is
         assert "AI system" in httpx.get(url + "?lang=en", timeout=5).text
 
         # Read-only: nothing accepts a write.

@@ -70,7 +70,7 @@ def test_cpu_85_for_five_minutes_is_one_warning_and_nothing_more(db):
     assert h.kinds() == [("firing", "CpuUsageHigh", "warning")]
     notice = h.notices[0]
     assert notice.description.en == "ai-server-01 CPU usage 85.0% (threshold 80.0%)"
-    assert notice.description.ko == "ai-server-01 CPU 사용률 85.0% (임계값 80.0%)"
+    assert notice.description.ko == "ai-server-01 CPU 사용률 85% (임계값 80%)"  # Korean: no .0 on a whole number
     assert notice.value_text == "85.0%" and notice.host == "ai-server-01"
     [alert] = list_alerts(db, h.clock())
     assert (alert["alert"], alert["state"], alert["severity"]) == ("CpuUsageHigh", "firing", "warning")

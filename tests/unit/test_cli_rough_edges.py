@@ -69,7 +69,7 @@ def test_run_sh_keeps_an_existing_plan_and_says_its_language_and_how_to_switch(t
 
     plan = tmp_path / "opsplan.yaml"
     first = invoke("init", plan, "--lang", "ko", "--keep")
-    assert first.exit_code == 0 and "written (ko)" in first.output
+    assert first.exit_code == 0 and "파일을 썼습니다 (언어: ko)" in first.output
     written = plan.read_text(encoding="utf-8")
     # What `OPSPLAN_LANG=en bash scripts/run.sh` runs once the Korean plan exists: one line, nothing changed.
     again = invoke("init", plan, "--lang", "en", "--keep")
@@ -79,4 +79,4 @@ def test_run_sh_keeps_an_existing_plan_and_says_its_language_and_how_to_switch(t
         "or remove it and run again for a new plan with en comments."]
     assert plan.read_text(encoding="utf-8") == written
     same = invoke("init", plan, "--lang", "ko", "--keep")
-    assert "이미 있어 그대로 사용합니다(언어: ko)" in same.output
+    assert "이미 있어 그대로 사용합니다 (언어: ko)" in same.output

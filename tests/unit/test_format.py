@@ -181,3 +181,19 @@ def test_format_is_a_bottom_layer_module():
     allowed = {"opsplan.errors", "opsplan.i18n"}
     outside = {m for m in imported if m.split(".")[0] not in sys.stdlib_module_names and m not in allowed}
     assert outside == set()
+
+
+def test_korean_durations_sizes_and_percentages_read_as_the_team_writes_them():
+    # KOREAN.md rules 8 and 9: 초/분/시간/일, % right after the number, no '.0' on a whole number
+    assert fmt.duration(90061, language="ko") == "1일 1시간 1분 1초"
+    assert fmt.duration(300, language="ko") == "5분" and fmt.duration(14400, language="ko") == "4시간"
+    assert fmt.seconds(2.46, language="ko") == "2.5초" and fmt.seconds(3.0, language="ko") == "3초"
+    assert fmt.took(75, language="ko") == "75초" and fmt.took(330, language="ko") == "5.5분"
+    assert fmt.age(600, language="ko") == "10분" and fmt.age(172800, language="ko") == "2일"
+    assert fmt.size(672_000, language="ko") == "672 KB" and fmt.size(2e12, language="ko") == "2 TB"
+    assert fmt.size(12e9, unit="GB", language="ko") == "12 GB"
+    assert fmt.percent(0.325, sep=" ", language="ko") == "32.5%" and fmt.percent(0.5, language="ko") == "50%"
+    # English reads as it always has
+    assert fmt.duration(300) == "5m" and fmt.size(12e9, unit="GB") == "12.0 GB" and fmt.percent(0.5) == "50.0%"
+    assert fmt.size(1_572_864, style="binary") == "1.5 MiB"
+    assert fmt.size(1_572_864, style="binary", language="ko") == "1.6 MB"  # decimal units, as the seed writes

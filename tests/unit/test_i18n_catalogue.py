@@ -27,9 +27,13 @@ SRC = Path(opsplan.__file__).resolve().parent
 
 # Callables whose argument is a catalogue key: name -> (position of the key, keyword of the key,
 # how the message's values are passed: "kwargs" (as keywords), an int (a dict literal at that
-# position or under the keyword "values"), or None (never)).
+# position or under the keyword "values"), None (never), or "unfilled" (left for a library)).
 KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "t": (0, "key", "kwargs"),  # opsplan.i18n.t
+    "_duplicates": (2, "what", None),  # plan/semantic.py: what the repeated names are
+    "template": (0, "key", "unfilled"),  # i18n.template: placeholders left for a library to fill
+    "help_text": (0, "key", None),  # cli/language.py: a --help text in the command line's language
+    "said": (1, "key", "kwargs"),  # errors.said, plan Problem.said: worded from the catalogue
     "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore/database.py): t in the plan's language
     "catalogue_text": (0, "key", None),  # runbooks/model.py: a title as the plan's Text
     "Removal": (1, "key", 2),  # backup/database/retention.py: a backup to prune and why
@@ -124,6 +128,8 @@ def _values_given(call: ast.Call, how: str | int | None) -> set[str] | None:
     """The value names a call fills in, or None when they cannot be known here (**values)."""
     if how is None:
         return set()
+    if how == "unfilled":
+        return None  # the text is handed on with its placeholders: whoever fills them is not here
     if how == "kwargs":
         if any(k.arg is None for k in call.keywords):
             return None

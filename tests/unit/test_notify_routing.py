@@ -75,11 +75,23 @@ def test_bad_quiet_hours_are_a_one_line_plan_error(text: str):
 def test_korean_message_has_value_threshold_duration_host_start_and_console():
     plan = Plan.model_validate({"language": "ko", "web": {"bind": "0.0.0.0", "port": 9090}})
     message = render(notice("critical"), plan)
-    assert message.title == "[심각] CpuUsageHigh (ai-server-01)"
-    for expected in ("CPU 사용률 높음", "현재 값: 95%", "임계값: 90%", "지속 조건: 5m 이상",
+    # the rule's summary leads, its name follows in parentheses (KOREAN.md rule 5)
+    assert message.title == "[Critical] ai-server-01: CPU 사용률 높음 (CpuUsageHigh)"
+    for expected in ("CPU 사용률 높음", "현재 값: 95%", "임계값: 90%", "지속 조건: 5분 이상",
                      "호스트: ai-server-01", "시작: 2026-11-27 14:03:00 KST", "콘솔: http://0.0.0.0:9090/"):
         assert expected in message.body, expected
     assert message.notify_type == "failure"
+
+
+def test_korean_resolved_message_says_it_is_resolved_not_the_firing_text():
+    plan = Plan.model_validate({"language": "ko"})
+    gone = notice("critical", kind="resolved", resolved_at=seoul(14, 20), subject="mountpoint /",
+                  subject_ko="마운트 지점 /", value=70.0)
+    message = render(gone, plan)
+    assert message.title == "[해결] ai-server-01: 알림 해결: CpuUsageHigh, 마운트 지점 /"
+    assert "CpuUsageHigh 알림이 해결되어 정상 범위로 돌아왔습니다." in message.body
+    assert "CPU 사용률 높음" not in message.title + message.body  # the firing text would say the opposite
+    assert "마지막 값: 70%" in message.body and "해결: 2026-11-27 14:20:00 KST" in message.body
 
 
 def test_english_resolved_message_and_public_url():
@@ -117,6 +129,7 @@ def test_a_good_url_passes_and_an_unset_variable_fails_only_the_strict_check(mon
     problems = list(notification_problems(plan, CheckContext(environ, strict=True)))
     assert [(p.loc, p.message) for p in problems] == [
         (("notifications", "channels", 1), "channel 'chat': environment variable OPS_CHAT_URL is not set")]
+    assert problems[0].ko == "채널 'chat': 환경 변수 OPS_CHAT_URL이 설정되어 있지 않습니다"
 
 
 def test_a_url_file_readable_by_others_fails_the_strict_check_without_its_content(tmp_path):

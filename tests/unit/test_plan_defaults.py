@@ -133,12 +133,17 @@ def test_init_writes_the_template_and_it_checks_ok(language, tmp_path, monkeypat
     assert load_plan(Path("opsplan.yaml")).language == language
     result = runner.invoke(app, ["plan", "check"])
     assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        "opsplan.yaml: ok",
-        "  groups: 2: ai (GPU 0,1,2), app (GPU 3)",
-        "  GPUs: 4 of 4 allocated (NVIDIA RTX 4000 Ada)",
-        "  services: 1: llm-api",
-    ]
+    # plan check speaks the language the plan names
+    assert result.output.splitlines() == {
+        "en": ["opsplan.yaml: ok",
+               "  groups: 2: ai (GPU 0,1,2), app (GPU 3)",
+               "  GPUs: 4 of 4 allocated (NVIDIA RTX 4000 Ada)",
+               "  services: 1: llm-api"],
+        "ko": ["opsplan.yaml: 정상",
+               "  할당 그룹 2개: AI 시스템 (ai, GPU 0,1,2), 애플리케이션/DB (app, GPU 3)",
+               "  GPU 4개 중 4개 할당 (NVIDIA RTX 4000 Ada)",
+               "  서비스 1개: llm-api"],
+    }[language]
 
 
 def test_init_refuses_to_overwrite_without_force(tmp_path):
@@ -147,6 +152,9 @@ def test_init_refuses_to_overwrite_without_force(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["init", str(target)])
     assert result.exit_code == 1
+    # init writes a Korean plan unless told --lang en, and says so in Korean
+    assert result.output.splitlines() == [f"{target}: 파일이 이미 있습니다 (덮어쓰려면 --force)"]
+    result = runner.invoke(app, ["init", str(target), "--lang", "en"])
     assert result.output.splitlines() == [f"{target}: already exists (use --force to overwrite)"]
     assert target.read_text(encoding="utf-8") == "# mine\n"
     result = runner.invoke(app, ["init", str(target), "--lang", "en", "--force"])

@@ -102,7 +102,9 @@ CASES = {
         "opsplan.yaml:1: the plan must be a mapping of sections, got a list"),
     "unknown timezone": (
         "language: ko\ntimezone: Asia/Seol\n",
-        "opsplan.yaml:2: timezone: unknown timezone 'Asia/Seol' (did you mean 'Asia/Seoul'?)"),
+        # a Korean plan hears its problems in Korean
+        "opsplan.yaml:2: timezone: 알 수 없는 시간대입니다: 'Asia/Seol'. "
+        "'Asia/Seoul' 시간대를 쓰려던 것인지 확인하십시오"),
     "service names an unknown group": (
         "services:\n  - name: llm-api\n    group: ap\n    url: http://127.0.0.1:8000/health\n",
         "opsplan.yaml:3: services[0].group: unknown allocation group 'ap' (did you mean 'app'?)"),

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opsplan import format as fmt
 from opsplan.alerts import heartbeat
 from opsplan.alerts.backlog import Backlog
 from opsplan.alerts.events import AlertNotice, NoticeKind
@@ -284,12 +285,23 @@ class AlertEngine:
             return
         metric = rule.condition.metric
         value, threshold = format_value(metric, inst.value), format_value(metric, inst.threshold)
-        subject = inst.subject or self.host
+        subject = Text(ko=self.subject_in(inst, "ko") or self.host, en=inst.subject or self.host)
+        # Korean writes a whole number without its '.0' (KOREAN.md rule 9): '99%', not '99.0%'.
+        values = {"subject": subject, "value": Text(ko=fmt.in_language(value, "ko"), en=value),
+                  "threshold": Text(ko=fmt.in_language(threshold, "ko"), en=threshold)}
         inst.texts = {
-            "summary": fill(rule.summary, subject=subject, value=value, threshold=threshold).model_dump(),
-            "description": fill(rule.description, subject=subject, value=value, threshold=threshold).model_dump(),
+            "summary": fill(rule.summary, **values).model_dump(),
+            "description": fill(rule.description, **values).model_dump(),
             "value": value, "threshold": threshold,
         }
+
+    def subject_in(self, inst: Instance, language: str) -> str:
+        """What the alert is about in `language`: 'GPU 0 그룹 ai' in Korean, 'gpu 0 group ai' in English."""
+        rule = self.rules_by_id.get(inst.rule_id)
+        if language == "en" or rule is None:
+            return inst.subject
+        groups = {g.id: g.name.get(language) for g in self.plan.allocation}
+        return subject_text(dict(inst.subject_key), rule.subject, language, groups)
 
     def _notice(self, inst: Instance, kind: NoticeKind) -> AlertNotice:
         return AlertNotice(
@@ -300,6 +312,7 @@ class AlertEngine:
             for_s=inst.for_s, started_at=inst.started_at or inst.active_since, resolved_at=inst.resolved_at,
             source="prometheus" if inst.source == "prometheus" else "opsplan",
             annotations=dict(inst.annotations), host=self.host, console_url=self.console_url,
+            subject_ko=self.subject_in(inst, "ko"),
             value_text=str(inst.texts.get("value", "")), threshold_text=str(inst.texts.get("threshold", "")))
 
     def _send(self, notices: list[AlertNotice]) -> None:

@@ -31,3 +31,4 @@ class AlertNotice:
     console_url: str | None = None        # link to the web console (plan.web.public_url)
     value_text: str = ""                  # value and threshold as shown: "85.2%", "2.40s", "91°C"
     threshold_text: str = ""
+    subject_ko: str = ""                  # the subject in Korean words: "GPU 0 그룹 ai" ("" for the host)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.tables import SilenceRow
 from opsplan.alerts.times import checked_time
+from opsplan.errors import said
 from opsplan.metrics.matchers import PatternError, compile_pattern, full_match
 from opsplan.plan.types import parse_duration
 from opsplan.store.state import StateDB
@@ -56,7 +57,7 @@ def parse_matcher(text: str) -> Matcher:
     """'severity=warning' or 'mountpoint=~/data.*' -> Matcher."""
     match = re.match(r"^\s*([^=~!\s]+)\s*(=~|=)\s*(.*?)\s*$", text)
     if not match:
-        raise AlertError(f"matcher {text!r}: expected name=value or name=~regex")
+        raise said(AlertError, "alerts.error.matcher", matcher=repr(text))
     name, op, value = match.groups()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         value = value[1:-1]
@@ -96,7 +97,7 @@ def _from_row(row: SilenceRow) -> Silence:
 def add_silence(db: StateDB, matchers: Sequence[Matcher], *, starts_at: float, ends_at: float, author: str,
                 comment: str, now: float) -> Silence:
     if not matchers:
-        raise AlertError("a silence needs at least one matcher (e.g. --match alertname=DiskUsageHigh)")
+        raise said(AlertError, "alerts.error.no_matcher")
     checked_time(starts_at, "starts_at")
     checked_time(ends_at, "ends_at")
     if ends_at <= starts_at or ends_at <= now:
@@ -139,7 +140,7 @@ def silence_duration(text: str | None) -> float:
     try:
         seconds = parse_duration(text)
     except Exception:  # noqa: BLE001 - pydantic's error type; the message below is the one-liner
-        raise AlertError(f"duration: invalid duration {text!r} (use e.g. 30m, 2h, 1d)") from None
+        raise said(AlertError, "alerts.error.duration", value=repr(text)) from None
     if seconds <= 0:
-        raise AlertError("duration: must be longer than 0s")
+        raise said(AlertError, "alerts.error.duration_zero")
     return seconds

@@ -13,6 +13,8 @@ import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
+from opsplan.errors import in_language
 from opsplan.i18n import t
 
 if TYPE_CHECKING:  # only for annotations: `--help` and the other commands need neither
@@ -22,18 +24,21 @@ if TYPE_CHECKING:  # only for annotations: `--help` and the other commands need 
 # An alert's and a silence's state as shown (literal catalogue keys, so the catalogue test sees them).
 _STATE_KEY = {"pending": "alerts.state.pending", "firing": "alerts.state.firing",
               "resolved": "alerts.state.resolved"}
+_SEVERITY_KEY = {"critical": "alerts.severity.critical", "warning": "alerts.severity.warning"}
+_RESOLVED_KEY = {"value": "alerts.resolved.value", "rule removed": "alerts.resolved.rule_removed",
+                 "no data": "alerts.resolved.no_data", "resolved upstream": "alerts.resolved.upstream"}
 _SILENCE_STATE_KEY = {"active": "alerts.silence_state.active", "pending": "alerts.silence_state.pending",
                       "expired": "alerts.silence_state.expired"}
 
 
 def register(app: typer.Typer) -> None:
     alerts_app = typer.Typer(name="alerts", no_args_is_help=True,
-                             help="Alerts: list, acknowledge, silence (seed §3.2).")
-    alerts_app.command("list")(list_command)
-    alerts_app.command("ack")(ack_command)
-    alerts_app.command("silence")(silence_command)
-    alerts_app.command("unsilence")(unsilence_command)
-    alerts_app.command("silences")(silences_command)
+                             help=help_text("help.alerts"))
+    alerts_app.command("list", help=help_text("help.cmd.alerts_list"))(list_command)
+    alerts_app.command("ack", help=help_text("help.cmd.alerts_ack"))(ack_command)
+    alerts_app.command("silence", help=help_text("help.cmd.alerts_silence"))(silence_command)
+    alerts_app.command("unsilence", help=help_text("help.cmd.alerts_unsilence"))(unsilence_command)
+    alerts_app.command("silences", help=help_text("help.cmd.alerts_silences"))(silences_command)
     app.add_typer(alerts_app, name="alerts")
 
 
@@ -55,12 +60,13 @@ def _table(header: str, rows: list[list[str]]) -> None:
 
 
 def list_command(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-                 include_resolved: bool = typer.Option(False, "--all", help="Include resolved alerts."),
-                 state: str = typer.Option(None, "--state", help="pending, firing or resolved."),
-                 severity: str = typer.Option(None, "--severity", help="critical or warning.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
+                 include_resolved: bool = typer.Option(False, "--all", help=help_text("help.alerts.all")),
+                 state: str = typer.Option(None, "--state", help=help_text("help.alerts.state")),
+                 severity: str = typer.Option(None, "--severity", help=help_text("help.alerts.severity"))) -> None:
     """Alerts grouped by subject: pending and firing (with --all, resolved ones too)."""
     from opsplan.alerts import heartbeat
+    from opsplan.alerts.format import subject_from_labels
     from opsplan.alerts.queries import group_by_subject, list_alerts
 
     plan = plan_from(ctx)
@@ -85,7 +91,9 @@ def list_command(ctx: typer.Context,
         out.print(t("alerts.none", lang), markup=False)
         return
     for group in groups:
-        out.print(f"\n[bold]{group['subject'] or t('alerts.host', lang)}[/bold]")
+        subject = subject_from_labels(group["subject"], group["alerts"][0]["labels"], lang,
+                                      {g.id: g.name.get(lang) for g in plan.allocation})
+        out.print(f"\n[bold]{subject or t('alerts.host', lang)}[/bold]")
         rows = []
         for a in group["alerts"]:
             notes = []
@@ -95,12 +103,17 @@ def list_command(ctx: typer.Context,
                 notes.append(t("alerts.silenced", lang, ids=",".join(a["silenced_by"])))
             if a["acknowledged"]:
                 notes.append(t("alerts.acked", lang, by=a["acknowledged"]["by"],
-                               at=fmt.local_time(a["acknowledged"]["at"], tz)))
+                               at=fmt.local_time(a["acknowledged"]["at"], tz, zone_name=lang == "ko")))
             if a["state"] == "resolved":
-                notes.append(f"{fmt.local_time(a['resolved_at'], tz)} ({a['resolved_reason']})")
+                why = a["resolved_reason"]
+                why = t(_RESOLVED_KEY[why], lang) if why in _RESOLVED_KEY else why
+                notes.append(f"{fmt.local_time(a['resolved_at'], tz, zone_name=lang == 'ko')} ({why})")
             since = a["started_at"] if a["state"] != "pending" else a["active_since"]
-            rows.append([a["fingerprint"], a["alert"], a["severity"], t(_STATE_KEY[a["state"]], lang),
-                         a["value_text"] or "-", a["threshold_text"] or "-", fmt.local_time(since, tz),
+            severity = t(_SEVERITY_KEY[a["severity"]], lang) if a["severity"] in _SEVERITY_KEY else a["severity"]
+            rows.append([a["fingerprint"], a["alert"], severity, t(_STATE_KEY[a["state"]], lang),
+                         fmt.in_language(a["value_text"], lang) or "-",
+                         fmt.in_language(a["threshold_text"], lang) or "-",
+                         fmt.local_time(since, tz, zone_name=lang == "ko"),
                          "; ".join(notes)])
         _table(t("alerts.columns", lang), rows)
 
@@ -116,9 +129,9 @@ def _say_how_fresh(evaluated: float | None, stale: bool, lang: str, tz: str) -> 
         out.print(t("alerts.evaluated", lang, time=when), markup=False)
 
 
-def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help="From `opsplan alerts list`."),
-                by: str = typer.Option(None, "--by", help="Who acknowledges (default: the login name)."),
-                comment: str = typer.Option("", "--comment", help="Why, or what is being done.")) -> None:
+def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help=help_text("help.alerts.fingerprint")),
+                by: str = typer.Option(None, "--by", help=help_text("help.alerts.ack_by")),
+                comment: str = typer.Option("", "--comment", help=help_text("help.alerts.ack_comment"))) -> None:
     """Acknowledge a firing alert: it stays listed, its critical repeats stop."""
     from opsplan.alerts.queries import acknowledge
 
@@ -130,11 +143,11 @@ def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help=
 
 
 def silence_command(ctx: typer.Context,
-                    match: list[str] = typer.Option(..., "--match", help="name=value or name=~regex; repeatable."),
-                    duration: str = typer.Option("2h", "--duration", help="How long, e.g. 30m, 2h, 1d."),
-                    author: str = typer.Option(None, "--author", help="Who (default: the login name)."),
-                    comment: str = typer.Option(..., "--comment", help="Why."),
-                    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                    match: list[str] = typer.Option(..., "--match", help=help_text("help.alerts.matcher")),
+                    duration: str = typer.Option("2h", "--duration", help=help_text("help.alerts.silence_for")),
+                    author: str = typer.Option(None, "--author", help=help_text("help.alerts.author")),
+                    comment: str = typer.Option(..., "--comment", help=help_text("help.alerts.silence_comment")),
+                    as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Silence matching alerts for a while: they keep their state but send nothing."""
     from opsplan.alerts.errors import AlertError
     from opsplan.alerts.silences import add_silence, parse_matcher, silence_duration
@@ -146,7 +159,7 @@ def silence_command(ctx: typer.Context,
             matchers = [parse_matcher(m) for m in match]
             seconds = silence_duration(duration)
         except AlertError as exc:
-            fail(str(exc), code=2)
+            fail(in_language(exc, plan.language), code=2)
     with _state_db(plan) as db, one_line_errors():
         silence = add_silence(db, matchers, starts_at=now, ends_at=now + seconds,
                               author=author or os.environ.get("USER") or "operator", comment=comment, now=now)
@@ -154,8 +167,8 @@ def silence_command(ctx: typer.Context,
         print_json(silence.as_dict(now))
         return
     out.print(t("alerts.silence_added", plan.language, id=silence.id,
-                start=fmt.local_time(silence.starts_at, plan.timezone),
-                end=fmt.local_time(silence.ends_at, plan.timezone)), markup=False)
+                start=fmt.local_time(silence.starts_at, plan.timezone, zone_name=plan.language == "ko"),
+                end=fmt.local_time(silence.ends_at, plan.timezone, zone_name=plan.language == "ko")), markup=False)
 
 
 def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., metavar="ID")) -> None:
@@ -169,8 +182,9 @@ def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., 
 
 
 def silences_command(ctx: typer.Context,
-                     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-                     include_expired: bool = typer.Option(False, "--all", help="Include expired silences.")) -> None:
+                     as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
+                     include_expired: bool = typer.Option(False, "--all",
+                                                          help=help_text("help.alerts.silences_all"))) -> None:
     """Silences in force or scheduled (with --all, expired ones too)."""
     from opsplan.alerts.silences import load_silences
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from opsplan.cli import backup_db_cmd, backup_files_cmd
+from opsplan.cli.language import help_text
 
-backup_app = typer.Typer(no_args_is_help=True, help="Back up MariaDB, AI models and configuration (seed §4.1).")
+backup_app = typer.Typer(no_args_is_help=True, help=help_text("help.backup"))
 backup_db_cmd.register(backup_app)
 backup_files_cmd.register(backup_app)
 

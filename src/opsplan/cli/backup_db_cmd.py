@@ -11,19 +11,23 @@ from rich.text import Text
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import CLI_LANGUAGE, help_text
 from opsplan.cli.tables import Cell, wrapping_table
 from opsplan.i18n import t
 
+_KIND_KEY = {"full": "backup.kind.full", "incremental": "backup.kind.incremental"}
+_STATUS_KEY = {"ok": "backup.status.ok", "failed": "backup.status.failed", "running": "backup.status.running"}
+
 
 def backup_db(ctx: typer.Context,
-              full: bool = typer.Option(False, "--full", help="Start a new chain with a full backup."),
-              incremental: bool = typer.Option(False, "--incremental", help="Add an incremental to the chain."),
-              as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+              full: bool = typer.Option(False, "--full", help=help_text("help.backup.full")),
+              incremental: bool = typer.Option(False, "--incremental", help=help_text("help.backup.incremental")),
+              as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Back up MariaDB with mariabackup (the plan decides full or incremental unless told)."""
     from opsplan.backup.database.engine import DatabaseBackupEngine
 
     if full and incremental:
-        fail("--full and --incremental exclude each other", code=2)
+        fail(t("cli.error.full_or_incremental", CLI_LANGUAGE), code=2)
     plan = plan_from(ctx)
     requested = "full" if full else "incremental" if incremental else "auto"
     with one_line_errors(), state_db(plan) as db:
@@ -31,8 +35,14 @@ def backup_db(ctx: typer.Context,
     if as_json:
         print_json(_row_json(row, plan.timezone))
         return
-    out.print(t("backup.db.done", plan.language, id=row.id, kind=row.kind,
-                size=fmt.size(row.bytes_stored or 0, style="binary"), seconds=row.duration or 0.0), markup=False)
+    lang = plan.language
+    kind = t(_KIND_KEY[row.kind], lang) if row.kind in _KIND_KEY else row.kind
+    # Korean: decimal sizes and 초/분 (KOREAN.md rules 8, 9); English as it has always read.
+    size = fmt.size(row.bytes_stored or 0, style="binary") if lang == "en" else fmt.size(
+        row.bytes_stored or 0, language=lang)
+    took = fmt.seconds(row.duration or 0.0, precision=0) if lang == "en" else fmt.duration(
+        row.duration or 0.0, precision=0, language=lang)
+    out.print(t("backup.db.done", lang, id=row.id, kind=kind, size=size, seconds=took), markup=False)
 
 
 def _row_json(row: Any, tz: str) -> dict[str, Any]:
@@ -60,8 +70,8 @@ def _row_json(row: Any, tz: str) -> dict[str, Any]:
 
 
 def backup_list(ctx: typer.Context,
-                as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
-                include_pruned: bool = typer.Option(False, "--all", help="Also show pruned backups.")) -> None:
+                as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
+                include_pruned: bool = typer.Option(False, "--all", help=help_text("help.backup.list_all"))) -> None:
     """Show database backups as chains: each full with its incrementals below it."""
     from opsplan.backup.database import catalog
     from opsplan.backup.database.engine import DatabaseBackupEngine
@@ -80,18 +90,12 @@ def backup_list(ctx: typer.Context,
     out.print(backup_table(rows, plan.timezone, plan.language, time.time()))
 
 
-# A backup's kind and states as shown (literal catalogue keys); one not listed is shown as stored.
-_KIND_KEY = {"full": "backup.list.kind.full", "incremental": "backup.list.kind.incremental"}
-_STATE_KEY = {"ok": "backup.list.state.ok", "failed": "backup.list.state.failed",
-              "running": "backup.list.state.running"}
-
-
 def _kind(kind: str, lang: str) -> str:
     return t(_KIND_KEY[kind], lang) if kind in _KIND_KEY else kind
 
 
 def _state(state: str | None, lang: str) -> str:
-    return t(_STATE_KEY[state], lang) if state in _STATE_KEY else state or "-"
+    return t(_STATUS_KEY[state], lang) if state in _STATUS_KEY else state or "-"
 
 
 def backup_table(rows: list[Any], tz: str, lang: str, now: float) -> Table:
@@ -103,7 +107,7 @@ def backup_table(rows: list[Any], tz: str, lang: str, now: float) -> Table:
         depth[row.id] = depth[row.parent_id] + 1 if row.parent_id in depth else 0
         verify = _state(row.verify_status, lang)
         if row.verify_status and row.verify_deep:
-            verify += f" ({t('backup.verify.deep', lang)})"
+            verify += t("backup.list.deep", lang)
         style = {"ok": "green", "failed": "red", "running": "yellow"}.get(row.status, "")
         status = Text(_state(row.status, lang), style=style)
         if row.pruned_at:
@@ -111,15 +115,16 @@ def backup_table(rows: list[Any], tz: str, lang: str, now: float) -> Table:
         cells.append(["  " * depth[row.id] + ("└ " if depth[row.id] else "") + f"#{row.id}",
                       _kind(row.kind, lang), status,
                       fmt.local_time(row.started_at, tz, zone_name=True),
-                      fmt.age(now - (row.finished_at or row.started_at)), fmt.size_short(row.bytes_stored or 0),
+                      fmt.age(now - (row.finished_at or row.started_at), language=lang),
+                      fmt.size_short(row.bytes_stored or 0),
                       verify, row.reason or ""])
     return wrapping_table(t("backup.list.columns", lang).split("|"), cells, whole=(0, 3), right=(4, 5),
                           title=t("backup.list.title", lang))
 
 
 def backup_prune(ctx: typer.Context,
-                 dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would go, and why."),
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                 dry_run: bool = typer.Option(False, "--dry-run", help=help_text("help.backup.prune_dry_run")),
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Apply the retention policy (the recovery window) to database backups."""
     from opsplan.backup.database.engine import DatabaseBackupEngine
     from opsplan.backup.database.retention import prune
@@ -140,16 +145,16 @@ def backup_prune(ctx: typer.Context,
 
 
 def backup_verify(ctx: typer.Context,
-                  backup_id: int = typer.Argument(None, help="The backup to verify (see `opsplan backup list`)."),
-                  all_: bool = typer.Option(False, "--all", help="Verify every kept backup."),
-                  deep: bool = typer.Option(False, "--deep", help="Also unpack and prepare the chain on copies."),
-                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                  backup_id: int = typer.Argument(None, help=help_text("help.backup.verify_id")),
+                  all_: bool = typer.Option(False, "--all", help=help_text("help.backup.verify_all")),
+                  deep: bool = typer.Option(False, "--deep", help=help_text("help.backup.verify_deep")),
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Re-hash stored files against the catalog; --deep also runs mariabackup --prepare on copies."""
     from opsplan.backup.database.engine import DatabaseBackupEngine
     from opsplan.backup.database.verify import verify_all, verify_backup
 
     if (backup_id is None) == (not all_):
-        fail("give a backup id or --all", code=2)
+        fail(t("cli.error.backup_id_or_all", CLI_LANGUAGE), code=2)
     plan = plan_from(ctx)
     with one_line_errors(), state_db(plan) as db:
         DatabaseBackupEngine(plan, db).recover()
@@ -169,8 +174,8 @@ def backup_verify(ctx: typer.Context,
 
 
 def backup_capture(ctx: typer.Context,
-                   backup_id: int = typer.Argument(None, help="The backup (default: the newest ok backup)."),
-                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                   backup_id: int = typer.Argument(None, help=help_text("help.backup.capture_id")),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Record per-table row counts and checksums from a backup's prepared copy (what serve does after a backup)."""
     from opsplan.backup.database import catalog
     from opsplan.runbooks.restore.capture import capture_backup
@@ -192,7 +197,7 @@ def backup_capture(ctx: typer.Context,
 
 
 def backup_check(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Tell what a database backup here lacks: privileges, binaries, space and permissions."""
     from opsplan.backup.database.check import run_checks
 
@@ -210,9 +215,9 @@ def backup_check(ctx: typer.Context,
 
 
 def backup_binlogs(ctx: typer.Context,
-                   as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.json")),
                    include_pruned: bool = typer.Option(False, "--all",
-                                                       help="Also show pruned and failed files.")) -> None:
+                                                       help=help_text("help.backup.binlogs_all"))) -> None:
     """List archived binary logs: file, first/last event time, size, hash."""
     from opsplan.backup.binlogs import archive as binlogs
 
@@ -235,7 +240,7 @@ def backup_binlogs(ctx: typer.Context,
 
 
 def backup_archive_binlogs(ctx: typer.Context,
-                           as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                           as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Archive closed binary logs now (FLUSH BINARY LOGS, then copy, compress, hash, catalog)."""
     from opsplan.backup.binlogs.archive import archive_binlogs
 
@@ -257,12 +262,12 @@ def backup_archive_binlogs(ctx: typer.Context,
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
-    group.command("binlogs")(backup_binlogs)
-    group.command("archive-binlogs")(backup_archive_binlogs)
-    group.command("db")(backup_db)
-    group.command("list")(backup_list)
-    group.command("prune")(backup_prune)
-    group.command("verify")(backup_verify)
-    group.command("check")(backup_check)
-    group.command("capture")(backup_capture)
+    group.command("binlogs", help=help_text("help.cmd.backup_binlogs"))(backup_binlogs)
+    group.command("archive-binlogs", help=help_text("help.cmd.backup_archive_binlogs"))(backup_archive_binlogs)
+    group.command("db", help=help_text("help.cmd.backup_db"))(backup_db)
+    group.command("list", help=help_text("help.cmd.backup_list"))(backup_list)
+    group.command("prune", help=help_text("help.cmd.backup_prune"))(backup_prune)
+    group.command("verify", help=help_text("help.cmd.backup_verify"))(backup_verify)
+    group.command("check", help=help_text("help.cmd.backup_check"))(backup_check)
+    group.command("capture", help=help_text("help.cmd.backup_capture"))(backup_capture)
 

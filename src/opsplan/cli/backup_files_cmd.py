@@ -6,17 +6,17 @@ import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.cli.tables import wrapping_table
 from opsplan.i18n import t
 
-config_app = typer.Typer(help="Configuration files in Git: back up now, show the history, show a diff.")
+config_app = typer.Typer(help=help_text("help.backup.config"))
 
 
 def backup_model(ctx: typer.Context,
-                 name: str = typer.Argument(..., help="The model's name in backup.models.models."),
-                 version: str = typer.Option(None, "--version", help="Declare this version name (stored even "
-                                             "when the content did not change)."),
-                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                 name: str = typer.Argument(..., help=help_text("help.model_name")),
+                 version: str = typer.Option(None, "--version", help=help_text("help.backup.model_version")),
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """Back up one AI model now when its folder changed (or as a declared --version)."""
     from opsplan.backup.files_jobs import backup_models
 
@@ -30,15 +30,15 @@ def backup_model(ctx: typer.Context,
         return
     key = "backup.model.stored" if result.status == "ok" else "backup.model.unchanged"
     out.print(t(key, plan.language, model=result.model, version=result.version, files=result.files,
-                size=fmt.size(result.size_bytes, style="binary"),
-                copied=fmt.size(result.copied_bytes, style="binary")), markup=False)
+                size=fmt.size(result.size_bytes, style="binary", language=plan.language),
+                copied=fmt.size(result.copied_bytes, style="binary", language=plan.language)), markup=False)
     if result.pruned:
         out.print(t("backup.model.pruned", plan.language, model=result.model, versions=", ".join(result.pruned)),
                   markup=False)
 
 
 def backup_models_list(ctx: typer.Context,
-                       as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                       as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """List the kept versions of every model, oldest first."""
     from opsplan.backup.files_jobs import model_store
 
@@ -61,7 +61,7 @@ def backup_models_list(ctx: typer.Context,
 
 @config_app.callback(invoke_without_command=True)
 def backup_config(ctx: typer.Context,
-                  as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """Copy the plan's configuration paths into the Git history; commit when something changed."""
     if ctx.invoked_subcommand is not None:
         return
@@ -91,10 +91,10 @@ def backup_config(ctx: typer.Context,
         err.print(t("backup.config.unreadable", lang, path=path), markup=False)
 
 
-@config_app.command("log")
+@config_app.command("log", help=help_text("help.cmd.config_log"))
 def config_log(ctx: typer.Context,
-               limit: int = typer.Option(50, "--limit", min=1, help="How many commits, newest first."),
-               as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+               limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.backup.config_log_count")),
+               as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """The configuration history: each commit with its time and changed files."""
     from opsplan.backup.files_jobs import config_repo
 
@@ -114,10 +114,9 @@ def config_log(ctx: typer.Context,
             out.print(f"    {line}", markup=False)
 
 
-@config_app.command("diff")
+@config_app.command("diff", help=help_text("help.cmd.config_diff"))
 def config_diff(ctx: typer.Context,
-                rev: str = typer.Argument(None, help="A commit from `log`: show every change since it. "
-                                          "Without it: what the latest commit changed.")) -> None:
+                rev: str = typer.Argument(None, help=help_text("help.backup.config_diff_since"))) -> None:
     """Show configuration changes as a unified diff."""
     from opsplan.backup.files_jobs import config_repo
 
@@ -129,7 +128,7 @@ def config_diff(ctx: typer.Context,
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to the `opsplan backup` group."""
-    group.command("model")(backup_model)
-    group.command("models")(backup_models_list)
+    group.command("model", help=help_text("help.cmd.backup_model"))(backup_model)
+    group.command("models", help=help_text("help.cmd.backup_models"))(backup_models_list)
     group.add_typer(config_app, name="config")
 

@@ -8,15 +8,16 @@ import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from
+from opsplan.cli.language import help_text
 from opsplan.cli.tables import wrapping_table
 from opsplan.i18n import t
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(help=help_text("help.cmd.collect"))
     def collect(ctx: typer.Context,
-                once: bool = typer.Option(True, "--once", help="Run one cycle and exit (the only mode)."),
-                as_json: bool = typer.Option(False, "--json", help="Print the samples as JSON.")) -> None:
+                once: bool = typer.Option(True, "--once", help=help_text("help.collect.once")),
+                as_json: bool = typer.Option(False, "--json", help=help_text("help.collect.json"))) -> None:
         """Run one collection cycle and print every sample."""
         from opsplan.collectors.build import build_collectors
         from opsplan.collectors.runner import CollectionRunner
@@ -42,4 +43,5 @@ def register(app: typer.Typer) -> None:
         rows = [[s.name, "\n".join(f"{k}={v}" for k, v in s.labels), fmt.metric_value(s.name, s.value, plan.timezone)]
                 for s in sorted(cycle.samples, key=lambda s: (s.name, s.labels))]
         out.print(wrapping_table(t("collect.columns", plan.language).split("|"), rows, whole=(0, 2), right=(2,)))
-        out.print(t("collect.cycle", plan.language, n=len(cycle.samples), seconds=cycle.seconds))
+        out.print(t("collect.cycle", plan.language, n=len(cycle.samples),
+                    seconds=fmt.seconds(cycle.seconds, precision=2, language=plan.language)))

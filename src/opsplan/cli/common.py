@@ -16,7 +16,8 @@ import typer
 from rich.console import Console
 
 from opsplan import format as fmt
-from opsplan.errors import REPEATED_ATTRIBUTE, OpsplanError, PlanError
+from opsplan.cli.language import CLI_LANGUAGE, plan_language
+from opsplan.errors import REPEATED_ATTRIBUTE, OpsplanError, PlanError, in_language
 
 if TYPE_CHECKING:
     from opsplan.plan.models import Plan
@@ -31,11 +32,14 @@ def plan_from(ctx: typer.Context) -> Plan:
     from opsplan.stages.all import load_plan
 
     obj = ctx.obj or {}
+    found: Path | None = None
     try:
-        plan = load_plan(find_plan_path(obj.get("plan_path")))
+        found = find_plan_path(obj.get("plan_path"))
+        plan = load_plan(found)
     except PlanError as exc:
+        lang = (plan_language(found) if found is not None else None) or CLI_LANGUAGE
         for problem in all_errors(exc):
-            err.print(f"opsplan: {problem}", markup=False)
+            err.print(f"opsplan: {in_language(problem, lang)}", markup=False)
         raise typer.Exit(2) from None
     set_log_timezone(plan.timezone)
     return plan
@@ -57,9 +61,9 @@ def one_line_errors() -> Iterator[None]:
     try:
         yield
     except PlanError as exc:
-        fail(str(exc), code=2)
+        fail(in_language(exc, CLI_LANGUAGE), code=2)
     except OpsplanError as exc:
-        fail(str(exc), code=1)
+        fail(in_language(exc, CLI_LANGUAGE), code=1)
 
 
 SERVER_LOGGERS = ("uvicorn", "asyncio")

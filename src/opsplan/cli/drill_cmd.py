@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from opsplan.cli import drill_db_cmd, drill_model_cmd
+from opsplan.cli.language import help_text
 
-drill_app = typer.Typer(no_args_is_help=True, help="Restore drills that measure RTO and RPO (seed §2.2).")
+drill_app = typer.Typer(no_args_is_help=True, help=help_text("help.drill"))
 drill_db_cmd.register(drill_app)
 drill_model_cmd.register(drill_app)
 

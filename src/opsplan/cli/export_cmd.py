@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from
+from opsplan.cli.language import CLI_LANGUAGE, help_text
+from opsplan.i18n import t
 
 if TYPE_CHECKING:
     from opsplan.plan.models import Plan
@@ -24,35 +26,32 @@ def _seconds(value: str | None, option: str) -> float | None:
     try:
         return parse_duration(value)
     except Exception:  # noqa: BLE001 - pydantic's error type; the message below says what to write
-        fail(f"{option}: invalid duration {value[:40]!r} (use e.g. 15s, 1m)", code=2)
+        fail(t("cli.error.duration", CLI_LANGUAGE, option=option, value=repr(value[:40])), code=2)
         raise  # unreachable: fail() exits
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("export")
+    @app.command("export", help=help_text("help.cmd.export"))
     def export_cmd(
         ctx: typer.Context,
-        out_dir: Path = typer.Option(..., "--out", help="Directory to write into (created if missing)."),
-        force: bool = typer.Option(False, "--force", help="Replace files opsplan did not write or that were edited."),
+        out_dir: Path = typer.Option(..., "--out", help=help_text("help.export.out")),
+        force: bool = typer.Option(False, "--force", help=help_text("help.export.force")),
         opsplan_url: str = typer.Option(None, "--opsplan-url",
-                                        help="How Prometheus/Alertmanager reach opsplan (default: web.bind:port)."),
+                                        help=help_text("help.export.opsplan_url")),
         alertmanager_url: str = typer.Option(None, "--alertmanager-url",
-                                             help="Alertmanager for Prometheus (default: monitoring.alertmanager_url, "
-                                                  "else http://127.0.0.1:9093)."),
+                                             help=help_text("help.export.alertmanager_url")),
         prometheus_url: str = typer.Option(None, "--prometheus-url",
-                                           help="Prometheus for Grafana's datasource (default: "
-                                                "monitoring.prometheus_url)."),
-        scrape_interval: str = typer.Option(None, "--scrape-interval", help="Default: monitoring.interval."),
-        evaluation_interval: str = typer.Option(None, "--evaluation-interval", help="Default: the scrape interval."),
-        group_wait: str = typer.Option(None, "--group-wait", help="Alertmanager group_wait (default 30s)."),
-        group_interval: str = typer.Option(None, "--group-interval", help="Alertmanager group_interval (default 5m)."),
+                                           help=help_text("help.export.prometheus_url")),
+        scrape_interval: str = typer.Option(None, "--scrape-interval", help=help_text("help.export.scrape_interval")),
+        evaluation_interval: str = typer.Option(None, "--evaluation-interval",
+                                                help=help_text("help.export.evaluation_interval")),
+        group_wait: str = typer.Option(None, "--group-wait", help=help_text("help.export.group_wait")),
+        group_interval: str = typer.Option(None, "--group-interval", help=help_text("help.export.group_interval")),
         webhook_url: str = typer.Option(None, "--webhook-url",
-                                        help="Where Alertmanager posts alerts (default: the opsplan URL's "
-                                             "/api/v1/alertmanager)."),
+                                        help=help_text("help.export.webhook_url")),
         token_file: Path = typer.Option(None, "--token-file",
-                                        help="File with opsplan's API token, read by Alertmanager for its webhook."),
-        program: Path = typer.Option(None, "--program",
-                                     help="The installed opsplan the systemd unit runs (default: this one)."),
+                                        help=help_text("help.export.token_file")),
+        program: Path = typer.Option(None, "--program", help=help_text("help.export.program")),
     ) -> None:
         """Write the plan as Prometheus, Alertmanager and Grafana configuration (seed §3.1) and a systemd unit."""
         from opsplan.export import Install, export, targets_for

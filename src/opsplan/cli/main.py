@@ -20,10 +20,12 @@ from opsplan.cli import (
     serve_cmd,
 )
 from opsplan.cli.common import flags_take_no_value, setup_logging
+from opsplan.cli.language import help_text, speak_help_in
 
 flags_take_no_value()
+speak_help_in()
 app = typer.Typer(name="opsplan", no_args_is_help=True, add_completion=False,
-                  help="Runs the AI server's operations plan: monitoring, alerts, backups, incidents, checks.")
+                  help=help_text("help.main"))
 
 
 def _version(value: bool) -> None:
@@ -35,11 +37,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def main_options(ctx: typer.Context,
                  plan: Path = typer.Option(None, "--plan", readable=False,
-                                           help="Plan file (default ./opsplan.yaml, then /etc/opsplan/opsplan.yaml)."),
-                 log_file: Path = typer.Option(None, "--log-file", help="Write log lines here instead of stderr."),
-                 verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging."),
+                                           help=help_text("help.main.plan")),
+                 log_file: Path = typer.Option(None, "--log-file", help=help_text("help.main.log_file")),
+                 verbose: bool = typer.Option(False, "--verbose", "-v", help=help_text("help.main.verbose")),
                  version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                              help="Print the version and exit.")) -> None:
+                                              help=help_text("help.main.version"))) -> None:
     ctx.obj = {"plan_path": plan}
     setup_logging(log_file, verbose)
 

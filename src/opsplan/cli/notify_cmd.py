@@ -9,21 +9,22 @@ import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.cli.tables import wrapping_table
 from opsplan.i18n import t
 
 
 def register(app: typer.Typer) -> None:
     notify_app = typer.Typer(name="notify", no_args_is_help=True,
-                             help="Notification channels: send a test message, list the outbox.")
-    notify_app.command("test")(test_channels)
-    notify_app.command("outbox")(show_outbox)
+                             help=help_text("help.notify"))
+    notify_app.command("test", help=help_text("help.cmd.notify_test"))(test_channels)
+    notify_app.command("outbox", help=help_text("help.cmd.notify_outbox"))(show_outbox)
     app.add_typer(notify_app, name="notify")
 
 
 def test_channels(ctx: typer.Context,
-                  channel: str = typer.Option(None, "--channel", help="Only this channel (its name in the plan)."),
-                  as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                  channel: str = typer.Option(None, "--channel", help=help_text("help.notify.channel")),
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Send a test message to every channel (or one) now; exit 1 if any failed."""
     from opsplan.notify.render import channel_test_message
     from opsplan.notify.service import attempt
@@ -55,7 +56,7 @@ def test_channels(ctx: typer.Context,
 
 
 def show_outbox(ctx: typer.Context,
-                as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+                as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """List notifications still pending or given up, with attempts and the next try."""
     from opsplan.notify import outbox
     plan = plan_from(ctx)

@@ -11,7 +11,8 @@ import typer
 
 from opsplan import format as fmt
 from opsplan.cli.common import err, out
-from opsplan.errors import PlanError
+from opsplan.cli.language import CLI_LANGUAGE, help_text, plan_language
+from opsplan.errors import PlanError, in_language
 from opsplan.i18n import t
 
 if TYPE_CHECKING:  # the plan's models load with the plan, not for `--help`
@@ -25,20 +26,20 @@ class Lang(StrEnum):
 
 def register(app: typer.Typer) -> None:
     """Add `init` to `app` and the `plan` group (`check`, `show`)."""
-    app.command("init")(init)
-    plan_app = typer.Typer(name="plan", no_args_is_help=True, help="Validate or print the plan (opsplan.yaml).")
-    plan_app.command("check")(check)
-    plan_app.command("show")(show)
+    app.command("init", help=help_text("help.cmd.init"))(init)
+    plan_app = typer.Typer(name="plan", no_args_is_help=True, help=help_text("help.plan"))
+    plan_app.command("check", help=help_text("help.cmd.plan_check"))(check)
+    plan_app.command("show", help=help_text("help.cmd.plan_show"))(show)
     app.add_typer(plan_app, name="plan")
 
 
 def init(ctx: typer.Context,
          path: Path = typer.Argument(None, readable=False,
-                                     help="Where to write the plan (default: --plan, else ./opsplan.yaml)."),
-         lang: Lang = typer.Option(Lang.ko, "--lang", help="Language of the comments and of `language:`."),
-         force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+                                     help=help_text("help.init.path")),
+         lang: Lang = typer.Option(Lang.ko, "--lang", help=help_text("help.init.lang")),
+         force: bool = typer.Option(False, "--force", help=help_text("help.init.force")),
          keep: bool = typer.Option(False, "--keep",
-                                   help="If the file exists, keep it and say its language (scripts/run.sh).")) -> None:
+                                   help=help_text("help.init.keep"))) -> None:
     """Write a commented plan whose values are the seed's."""
     from opsplan.plan.template import write_template
 
@@ -49,10 +50,9 @@ def init(ctx: typer.Context,
     try:
         write_template(target, lang.value, force=force)
     except PlanError as exc:
-        _print_err(str(exc))
+        _print_err(in_language(exc, lang.value))
         raise typer.Exit(1) from None
-    out.print(f"{target}: written ({lang.value}); check it with `opsplan plan check {target}`",
-              markup=False, emoji=False)
+    out.print(t("init.written", lang.value, path=target, lang=lang.value), markup=False, emoji=False)
 
 
 def _say_kept(target: Path, wanted: str) -> None:
@@ -70,17 +70,19 @@ def _say_kept(target: Path, wanted: str) -> None:
 
 def check(ctx: typer.Context,
           # readable=False: click's own check would print a usage box; the loader says it in one line.
-          path: Path = typer.Argument(None, readable=False, help="The plan to check (wins over --plan).")) -> None:
+          path: Path = typer.Argument(None, readable=False, help=help_text("help.plan.check_path"))) -> None:
     """Validate the plan: exit 0 when it is valid, 2 with one line per problem when not."""
     found, plan = _load(path or _global_plan(ctx), strict=True)
-    out.print(f"{found}: ok", markup=False, emoji=False)
-    for line in summary(plan):
+    # The language the file names, as for its problems (cli/language.py), else the command line's.
+    lang = plan_language(found) or CLI_LANGUAGE
+    out.print(t("plan.check.ok", lang, path=found), markup=False, emoji=False)
+    for line in summary(plan, lang):
         out.print(f"  {line}", markup=False, emoji=False)
 
 
 def show(ctx: typer.Context,
-         path: Path = typer.Argument(None, readable=False, help="The plan to show (wins over --plan)."),
-         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of YAML.")) -> None:
+         path: Path = typer.Argument(None, readable=False, help=help_text("help.plan.show_path")),
+         as_json: bool = typer.Option(False, "--json", help=help_text("help.plan.show_json"))) -> None:
     """Print the effective plan: every default filled in, durations and sizes in human form."""
     _, plan = _load(path or _global_plan(ctx))
     data = plan.model_dump(mode="json", by_alias=True)
@@ -98,15 +100,17 @@ def show(ctx: typer.Context,
     out.print(text, markup=False, emoji=False, highlight=False)
 
 
-def summary(plan: Plan) -> list[str]:
+def summary(plan: Plan, lang: str) -> list[str]:
     """What a valid plan describes, in three lines: groups, GPUs, services."""
-    groups = ", ".join(f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
+    # In Korean the group's name leads and its id follows (KOREAN.md rule 5); English names the id.
+    groups = ", ".join(f"{g.name.get(lang)} ({g.id}, GPU {','.join(map(str, g.gpus)) or '-'})" if lang == "ko"
+                       else f"{g.id} (GPU {','.join(map(str, g.gpus)) or '-'})" for g in plan.allocation)
     gpus = plan.expected_gpus()
     services = ", ".join(s.name for s in plan.services) or "-"
     return [
-        f"groups: {len(plan.allocation)}: {groups or '-'}",
-        f"GPUs: {len(gpus)} of {plan.server.gpu.count} allocated ({plan.server.gpu.model})",
-        f"services: {len(plan.services)}: {services}",
+        t("plan.check.groups", lang, n=len(plan.allocation), groups=groups or "-"),
+        t("plan.check.gpus", lang, allocated=len(gpus), count=plan.server.gpu.count, model=plan.server.gpu.model),
+        t("plan.check.services", lang, n=len(plan.services), services=services),
     ]
 
 
@@ -114,12 +118,15 @@ def _load(explicit: Path | None, *, strict: bool = False) -> tuple[Path, Plan]:
     from opsplan.plan.loader import all_errors, find_plan_path
     from opsplan.stages.all import load_plan
 
+    found: Path | None = None
     try:
         found = find_plan_path(explicit)
         return found, load_plan(found, strict=strict)
     except PlanError as exc:
+        # The plan could not be validated: its `language:` is read from its text (else the command line's).
+        lang = (plan_language(found) if found is not None else None) or CLI_LANGUAGE
         for error in all_errors(exc):
-            _print_err(str(error))
+            _print_err(in_language(error, lang))
         raise typer.Exit(2) from None
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import typer
 
 from opsplan.cli import restore_db_cmd, restore_model_cmd
+from opsplan.cli.language import help_text
 
-restore_app = typer.Typer(no_args_is_help=True, help="Restore the database or roll back a model (seed §4.2).")
+restore_app = typer.Typer(no_args_is_help=True, help=help_text("help.restore"))
 restore_db_cmd.register(restore_app)
 restore_model_cmd.register(restore_app)
 

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, state_db
+from opsplan.cli.language import CLI_LANGUAGE, help_text
+from opsplan.i18n import t
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
 
@@ -37,18 +39,16 @@ def parse_time(text: str, timezone: str) -> float:
 
 def restore_db(
     ctx: typer.Context,
-    backup: int | None = typer.Option(None, "--backup", metavar="ID", help="Restore this backup (its chain)."),
+    backup: int | None = typer.Option(None, "--backup", metavar="ID", help=help_text("help.restore.backup")),
     when: str | None = typer.Option(None, "--time", metavar="TIME",
-                                    help="Point in time, e.g. \"2026-11-20 14:00\" in the plan's timezone: the "
-                                         "newest backup before it plus the archived binlogs up to it."),
+                                    help=help_text("help.restore.until")),
     target_datadir: Path | None = typer.Option(None, "--target-datadir", metavar="DIR",
-                                               help="Restore into this new or empty directory instead; the "
-                                                    "running database is not touched."),
+                                               help=help_text("help.restore.target_datadir")),
     target_port: int | None = typer.Option(None, "--target-port", metavar="N", min=1, max=65535,
-                                           help="Check the restored copy on this 127.0.0.1 port."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the real paths and commands; change nothing."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm destructive steps without asking (scripts)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON for scripts."),
+                                           help=help_text("help.restore.check_port")),
+    dry_run: bool = typer.Option(False, "--dry-run", help=help_text("help.dry_run")),
+    yes: bool = typer.Option(False, "--yes", "-y", help=help_text("help.yes_scripts")),
+    as_json: bool = typer.Option(False, "--json", help=help_text("help.result_json")),
 ) -> None:
     """Restore the database (seed §4.2): stop the service, restore, verify, restart."""
     from opsplan.cli.runbook_cmd import run_and_report
@@ -57,9 +57,9 @@ def restore_db(
 
     plan = plan_from(ctx)
     if backup is not None and when is not None:
-        fail("--backup and --time exclude each other", code=2)
+        fail(t("cli.error.backup_or_time", CLI_LANGUAGE), code=2)
     if target_port is not None and target_datadir is None:
-        fail("--target-port needs --target-datadir", code=2)
+        fail(t("cli.error.port_needs_datadir", CLI_LANGUAGE), code=2)
     params: dict[str, Any] = {"backup_id": backup, "time": None, "time_text": None,
                               "target_datadir": str(target_datadir.absolute()) if target_datadir else None,
                               "target_port": target_port}
@@ -80,4 +80,4 @@ def restore_db(
 
 def register(group: typer.Typer) -> None:
     """Add `restore db` to the `restore` group."""
-    group.command("db")(restore_db)
+    group.command("db", help=help_text("help.cmd.restore_db"))(restore_db)

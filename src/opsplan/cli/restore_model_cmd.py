@@ -7,15 +7,15 @@ import typer
 from rich.console import Console
 
 from opsplan.cli.common import one_line_errors, out, plan_from, state_db
+from opsplan.cli.language import help_text
 
 
 def restore_model(ctx: typer.Context,
-                  name: str = typer.Argument(..., help="The model's name in backup.models.models."),
-                  version: str = typer.Option(None, "--version", help="The stored version to put back "
-                                              "(default: the one before the version serving now)."),
-                  dry_run: bool = typer.Option(False, "--dry-run", help="Print what would be done; change nothing."),
-                  yes: bool = typer.Option(False, "--yes", "-y", help="Switch the serving link without asking."),
-                  as_json: bool = typer.Option(False, "--json", help="Machine-readable result.")) -> None:
+                  name: str = typer.Argument(..., help=help_text("help.model_name")),
+                  version: str = typer.Option(None, "--version", help=help_text("help.restore.model_version")),
+                  dry_run: bool = typer.Option(False, "--dry-run", help=help_text("help.restore.model_dry_run")),
+                  yes: bool = typer.Option(False, "--yes", "-y", help=help_text("help.restore.model_yes")),
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine_result"))) -> None:
     """Restore a model version, validate it, test its performance, put it into service; any failure
     switches back to the version that was serving."""
     from opsplan.cli.runbook_cmd import run_and_report
@@ -40,4 +40,4 @@ def restore_model(ctx: typer.Context,
 
 def register(group: typer.Typer) -> None:
     """Add this module's commands to its group."""
-    group.command("model")(restore_model)
+    group.command("model", help=help_text("help.cmd.restore_model"))(restore_model)

@@ -11,10 +11,11 @@ from rich.console import Console
 
 from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, print_json, state_db
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 runbook_app = typer.Typer(no_args_is_help=True,
-                          help="The journal of recovery runs: list, show one, resume an interrupted one.")
+                          help=help_text("help.runbook"))
 
 TIME_KEYS = ("started_at", "finished_at")
 
@@ -28,6 +29,15 @@ _STATUS_KEY = {"ok": "runbook.status.ok", "failed": "runbook.status.failed",
 
 def _status(status: str, lang: str) -> str:
     return t(_STATUS_KEY[status], lang) if status in _STATUS_KEY else status
+
+
+# A run's kind: in Korean its name with the id after it, to search the journal with (KOREAN.md rule 5).
+_KIND_KEY = {"restore-db": "runbook.kind.restore_db", "restore-model": "runbook.kind.restore_model",
+             "drill-db": "runbook.kind.drill_db", "drill-model": "runbook.kind.drill_model"}
+
+
+def _kind(kind: str, lang: str) -> str:
+    return f"{t(_KIND_KEY[kind], lang)} ({kind})" if kind in _KIND_KEY and lang != "en" else kind
 
 
 def _localise_times(item: dict[str, Any], tz: str) -> dict[str, Any]:
@@ -73,10 +83,10 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runbook_app, name="runbook")
 
 
-@runbook_app.command("list")
+@runbook_app.command("list", help=help_text("help.cmd.runbook_list"))
 def list_command(ctx: typer.Context,
-                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-                 limit: int = typer.Option(50, "--limit", min=1, help="How many of the newest runs.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.machine")),
+                 limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.runbook.limit"))) -> None:
     """The newest runs first; a run whose process died shows as interrupted (resumable)."""
     from opsplan.runbooks.journal import list_runs
 
@@ -91,15 +101,16 @@ def list_command(ctx: typer.Context,
         out.print(t("runbook.list.empty", lang), markup=False)
         return
     _lines(t("runbook.list.columns", lang),
-           [[str(r["id"]), r["kind"], _status(r["status"], lang), fmt.local_time(r["started_at"], tz),
-             fmt.took(r["seconds"]), r["actor"], r["failed_step"] or "-",
+           [[str(r["id"]), _kind(r["kind"], lang), _status(r["status"], lang),
+             fmt.local_time(r["started_at"], tz, zone_name=lang == "ko"),
+             fmt.took(r["seconds"], language=lang), r["actor"], r["failed_step"] or "-",
              (r["reason"] or "-").splitlines()[0] if r["reason"] else "-"]
             for r in runs], out)
 
 
-@runbook_app.command("show")
+@runbook_app.command("show", help=help_text("help.cmd.runbook_show"))
 def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="ID"),
-                 as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+                 as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     """One run: who ran it, the arguments, and every step and undo with its output and duration."""
     from opsplan.runbooks.journal import show_run
 
@@ -113,7 +124,7 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
     out.print(f"#{run['id']} {run['title'] or run['kind']} ({run['kind']}): {_status(run['status'], lang)}",
               markup=False, highlight=False, style="bold")
     out.print(f"{run['actor']}  {fmt.local_time(run['started_at'], tz)} → {fmt.local_time(run['finished_at'], tz)} "
-              f"({fmt.took(run['seconds'])})  {tz}", markup=False, highlight=False)
+              f"({fmt.took(run['seconds'], language=lang)})  {tz}", markup=False, highlight=False)
     out.print(json.dumps(run["params"], ensure_ascii=False, sort_keys=True), markup=False, highlight=False)
     if run["reason"]:
         out.print(f"{run['failed_step'] or ''}: {run['reason']}", markup=False, highlight=False, style="red")
@@ -125,15 +136,15 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
                   else _status(step["status"], lang))
         number = "-" if step["phase"] == "finally" else str(step["position"] + 1)
         rows.append([number, f"{marker}{step['title'] or step['name']}",
-                     status, fmt.local_time(step["started_at"], tz), fmt.took(step["seconds"]),
+                     status, fmt.local_time(step["started_at"], tz), fmt.took(step["seconds"], language=lang),
                      " / ".join(first[:3]) if first else "-"])
     _lines(t("runbook.show.columns", lang), rows, out)
 
 
-@runbook_app.command("resume")
+@runbook_app.command("resume", help=help_text("help.cmd.runbook_resume"))
 def resume_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="ID"),
-                   yes: bool = typer.Option(False, "--yes", "-y", help="Confirm destructive steps without asking."),
-                   as_json: bool = typer.Option(False, "--json", help="Machine-readable result.")) -> None:
+                   yes: bool = typer.Option(False, "--yes", "-y", help=help_text("help.yes")),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.machine_result"))) -> None:
     """Continue an interrupted run from the step it was in (that step runs again: steps are idempotent)."""
     from opsplan.runbooks.engine import RunbookEngine
 

@@ -7,14 +7,15 @@ import sys
 import typer
 
 from opsplan.cli.common import err, one_line_errors, plan_from
+from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
+    @app.command(help=help_text("help.cmd.serve"))
     def serve(ctx: typer.Context,
-              host: str = typer.Option(None, "--host", help="Bind address (default: the plan's web.bind)."),
-              port: int = typer.Option(None, "--port", help="Port (default: the plan's web.port; 0 = any free)."),
+              host: str = typer.Option(None, "--host", help=help_text("help.serve.bind")),
+              port: int = typer.Option(None, "--port", help=help_text("help.serve.port")),
               ) -> None:
         """Collect on the plan's interval, keep the metrics store, serve /metrics, the API and the status page."""
         from opsplan.net import is_loopback

@@ -36,9 +36,8 @@ def notification_problems(plan: Plan, context: CheckContext) -> Iterator[Problem
             continue
         if url is None:
             if context.strict:
-                yield Problem(loc, f"channel '{channel.name}': environment variable {channel.url_env} is not set")
+                yield Problem.said(loc, "notify.problem.env_unset", channel=channel.name, variable=channel.url_env)
             continue
         if not accepts(url):
             where = f"${channel.url_env}" if channel.url_env and environ.get(channel.url_env) else str(channel.url_file)
-            yield Problem(loc, f"channel '{channel.name}': apprise does not accept the URL in {where} "
-                               "(check its scheme and tokens; see docs/notifications.md)")
+            yield Problem.said(loc, "notify.problem.url_refused", channel=channel.name, where=where)

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.scalarbool import ScalarBoolean
 
 from opsplan.errors import PlanError
+from opsplan.i18n import Message, t
 from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import Loc, PlanCheck, check_plan
@@ -43,7 +44,7 @@ class PlanErrors(PlanError):
     def __init__(self, errors: Sequence[PlanError]):
         self.errors = list(errors)
         first = self.errors[0]
-        super().__init__(first.reason, path=first.path, line=first.line, key=first.key)
+        super().__init__(first.reason, path=first.path, line=first.line, key=first.key, ko=first.reason_ko)
 
 
 def all_errors(error: PlanError) -> list[PlanError]:
@@ -55,14 +56,15 @@ def find_plan_path(explicit: Path | None, *, candidates: Sequence[Path] = DEFAUL
     """The plan to use: the explicit path, else ./opsplan.yaml, else /etc/opsplan/opsplan.yaml."""
     if explicit is not None:
         if not explicit.exists():
-            raise PlanError("no such file", path=str(explicit))
+            raise PlanError(t("plan.error.no_file", "en"), path=str(explicit), ko=t("plan.error.no_file", "ko"))
         return explicit
     for candidate in candidates:
         if candidate.exists():
             return candidate
     looked = ", ".join(str(c) for c in candidates)
     name = candidates[0].name if candidates else "opsplan.yaml"
-    raise PlanError(f"not found (looked for {looked}; `opsplan init` writes one)", path=name)
+    raise PlanError(t("plan.error.not_found", "en", looked=looked), path=name,
+                    ko=t("plan.error.not_found", "ko", looked=looked))
 
 
 def load_plan(path: Path, *, strict: bool = False, checks: Sequence[PlanCheck] = (),
@@ -79,28 +81,28 @@ def parse_plan(text: str, name: str = "opsplan.yaml", *, strict: bool = False,
     or file that cannot be read now. `checks` are the stages' own checks of the fields they read."""
     tree = parse_yaml(text, name)
     if tree is None:
-        raise PlanError("the plan is empty (`opsplan init` writes the seed's plan)", path=name, line=1)
+        raise PlanError(t("plan.error.empty", "en"), path=name, line=1, ko=t("plan.error.empty", "ko"))
     if not isinstance(tree, CommentedMap):
         line = tree.lc.line + 1 if isinstance(tree, CommentedSeq) else 1
         shown = show_value(bool(tree) if isinstance(tree, ScalarBoolean) else tree)
-        raise PlanError(f"the plan must be a mapping of sections, got {shown}",
-                        path=name, line=line)
+        raise PlanError(t("plan.error.not_mapping", "en", value=shown), path=name, line=line,
+                        ko=t("plan.error.not_mapping", "ko", value=shown))
     try:
         data = _plain(tree)
     except _OutOfRange as exc:
-        raise _collect(name, tree, [(exc.loc, partial(str, exc.reason))]) from None
+        raise _collect(name, tree, [(exc.loc, partial(_same, exc.reason))]) from None
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise _collect(name, tree, [(_loc(err), partial(_message, err)) for err in exc.errors()]) from None
     problems = check_plan(plan, checks, environ=environ, strict=strict, families=families)
     if problems:
-        raise _collect(name, tree, [(p.loc, partial(str, p.message)) for p in problems])
+        raise _collect(name, tree, [(p.loc, p.text) for p in problems])
     return plan
 
 
 class _OutOfRange(Exception):
-    def __init__(self, loc: Loc, reason: str):
+    def __init__(self, loc: Loc, reason: str | Message):
         super().__init__(reason)
         self.loc = loc
         self.reason = reason
@@ -129,29 +131,46 @@ def _plain(node: Any, loc: Loc = (), seen: dict[int, Any] | None = None) -> Any:
         return int(node)
     if isinstance(node, float):
         if not math.isfinite(node):
-            raise _OutOfRange(loc, f"expected a finite number, got {show_value(float(node))}")
+            shown = show_value(float(node))
+            raise _OutOfRange(loc, _per_language(lambda language: t("plan.error.finite", language, value=shown)))
         return float(node)
     if isinstance(node, str):
         return str(node)
     return node
 
 
-def _collect(name: str, tree: CommentedMap, located: Sequence[tuple[Loc, Callable[[], str]]]) -> PlanError:
+def _same(reason: str | Message) -> str | Message:
+    return reason
+
+
+def _per_language(build: Callable[[str], str]) -> Message:
+    """A reason worded in each language (the plan check prints the one of the plan's language)."""
+    return Message(ko=build("ko"), en=build("en"))
+
+
+def _collect(name: str, tree: CommentedMap,
+             located: Sequence[tuple[Loc, Callable[[], str | Message]]]) -> PlanError:
     """One PlanError per problem in file order, at most MAX_PROBLEMS of them (and a line saying how
     many more): finding lines is cheap, wording a message (difflib for unknown keys) is not."""
     placed = sorted(((*_locate(tree, loc), message) for loc, message in located),
                     key=lambda p: p[0] if p[0] is not None else 1 << 30)
     errors = []
     for line, key, message in placed[:MAX_PROBLEMS]:
-        reason = message()
+        said = message()
+        # A check's own reason without a Korean wording yet stays English in both.
+        reason, reason_ko = (said.en, said.ko) if isinstance(said, Message) else (said, None)
         if line is None:  # a default the file does not mention: say so, and point at the top
             section = key.split(".", 1)[0].split("[", 1)[0]
-            reason += f" (the seed's default: the file does not set {section})" if section else ""
-        errors.append(PlanError(reason, path=name, line=line or 1, key=key or None))
+            if section:
+                reason_ko = (reason if reason_ko is None else reason_ko) + t("plan.error.default_note", "ko",
+                                                                           section=section)
+                reason += t("plan.error.default_note", "en", section=section)
+        errors.append(PlanError(reason, path=name, line=line or 1, key=key or None, ko=reason_ko))
     if len(placed) > MAX_PROBLEMS:
         next_line = placed[MAX_PROBLEMS][0] or 1
-        errors.append(PlanError(f"{len(placed) - MAX_PROBLEMS} more problems not shown (fix the first "
-                                f"{MAX_PROBLEMS} and check again)", path=name, line=next_line))
+        more = {"n": len(placed) - MAX_PROBLEMS, "shown": MAX_PROBLEMS}
+        errors.append(PlanError(t("plan.error.more", "en", **more), path=name, line=next_line,
+                                ko=t("plan.error.more", "ko", **more)))
     return PlanErrors(errors) if len(errors) > 1 else errors[0]
 
 
@@ -184,18 +203,36 @@ def _step(node: Any, part: str | int, line: int | None) -> tuple[Any, int | None
 
 # --- pydantic errors in an operator's words ------------------------------------------------------
 
+# pydantic's error types, by the catalogue key of what was expected (literal keys: the catalogue test sees them)
 _EXPECTED = {
-    "int_parsing": "an integer", "int_type": "an integer", "int_from_float": "an integer",
-    "float_parsing": "a number", "float_type": "a number",
-    "bool_parsing": "true or false", "bool_type": "true or false",
-    "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
-    "model_type": "a mapping", "model_attributes_type": "a mapping",
-    "path_type": "a path", "none_required": "null",
+    "int_parsing": "plan.type.integer", "int_type": "plan.type.integer", "int_from_float": "plan.type.integer",
+    "float_parsing": "plan.type.number", "float_type": "plan.type.number",
+    "bool_parsing": "plan.type.bool", "bool_type": "plan.type.bool",
+    "string_type": "plan.type.string", "list_type": "plan.type.list", "dict_type": "plan.type.mapping",
+    "model_type": "plan.type.mapping", "model_attributes_type": "plan.type.mapping",
+    "path_type": "plan.type.path", "none_required": "plan.type.null",
 }
 
-_BOUNDS = {
-    "greater_than": ("greater than", "gt"), "greater_than_equal": ("at least", "ge"),
-    "less_than": ("less than", "lt"), "less_than_equal": ("at most", "le"),
+_BOUND_KEY = {"greater_than": "plan.error.gt", "greater_than_equal": "plan.error.ge",
+              "less_than": "plan.error.lt", "less_than_equal": "plan.error.le"}
+_BOUND_CTX = {"greater_than": "gt", "greater_than_equal": "ge", "less_than": "lt", "less_than_equal": "le"}
+
+
+# plan/types.py's own errors, by their type and the "why" in their context.
+_CUSTOM = {("duration", "invalid"): "plan.error.duration_invalid", ("duration", "too_long"): "plan.error.duration_long",
+           ("duration", "negative"): "plan.error.duration_negative", ("size", "negative"): "plan.error.size_negative",
+           ("size", "invalid"): "plan.error.size_invalid", ("size", "too_large"): "plan.error.size_large",
+           ("percent", "invalid"): "plan.error.percent", ("percent", "range"): "plan.error.percent_range",
+           ("cron", "invalid"): "plan.error.cron"}
+
+
+# The models' own checks (plan/models.py ValueErrors), by their English text.
+_VALUE_ERROR_KEY = {
+    "an http health probe needs url": "plan.problem.http_needs_url",
+    "a tcp health probe needs port": "plan.problem.tcp_needs_port",
+    "a systemd service control needs unit": "plan.problem.systemd_needs_unit",
+    "a docker service control needs container": "plan.problem.docker_needs_container",
+    "a commands service control needs both stop and start argument lists": "plan.problem.commands_need_lists",
 }
 
 
@@ -205,42 +242,60 @@ def _loc(err: ErrorDetails) -> Loc:
     return (*loc, "password") if err["type"] == "secret_in_plan" else loc
 
 
-def _message(err: ErrorDetails) -> str:
+def _message(err: ErrorDetails) -> str | Message:
+    """The problem in an operator's words, in both languages where the kind of problem is known;
+    a model's own check (a ValueError) keeps its English text."""
     kind = err["type"]
     loc = tuple(err["loc"])
     ctx = err.get("ctx") or {}
     secret = any(isinstance(p, str) and any(w in p.lower() for w in _SECRET_WORDS) for p in loc)
-    got = "" if secret else f", got {show_value(err.get('input'))}"
+    shown = None if secret else show_value(err.get("input"))
+
+    def got(language: str) -> str:
+        return "" if shown is None else t("plan.error.got", language, value=shown)
+
     if kind == "extra_forbidden":
         return _unknown_key(loc)
     if kind == "missing":
-        return "required key is missing"
+        return _per_language(lambda language: t("plan.error.missing", language))
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}{got}"
+        return _per_language(lambda language: t("plan.error.expected", language,
+                                                expected=t(_EXPECTED[kind], language), got=got(language)))
     if kind == "literal_error":
-        return f"expected {ctx.get('expected', '')}{got}"
-    if kind in _BOUNDS:
-        words, bound = _BOUNDS[kind]
-        return f"must be {words} {ctx.get(bound)}{got}"
+        expected = str(ctx.get("expected", ""))
+        return _per_language(lambda language: t(
+            "plan.error.one_of", language, got=got(language),
+            expected=expected.replace(" or ", ", ") if language == "ko" else expected))
+    if kind in _BOUND_KEY:
+        key = _BOUND_KEY[kind]
+        return _per_language(lambda language: t(key, language, bound=ctx.get(_BOUND_CTX[kind]), got=got(language)))
     if kind == "string_pattern_mismatch":
-        return f"must match {ctx.get('pattern')}{got}"
+        return _per_language(lambda language: t("plan.error.pattern", language, pattern=ctx.get("pattern"),
+                                                got=got(language)))
+    if (kind, ctx.get("why")) in _CUSTOM:
+        custom = _CUSTOM[kind, str(ctx.get("why"))]
+        value, limit = "" if secret else ctx.get("value"), ctx.get("limit")
+        return _per_language(lambda language: t(custom, language, value=value, limit=limit))
     msg = err["msg"]
+    english_got = got("en")
     if kind == "value_error":
         msg = msg.removeprefix("Value error, ")
+        if msg in _VALUE_ERROR_KEY:
+            return _per_language(lambda language: t(_VALUE_ERROR_KEY[msg], language))
     elif msg.startswith("Input should be "):
-        msg = "should be " + msg.removeprefix("Input should be ") + got
+        msg = "should be " + msg.removeprefix("Input should be ") + english_got
     return msg[:1].lower() + msg[1:]
 
 
-def _unknown_key(loc: Loc) -> str:
+def _unknown_key(loc: Loc) -> Message:
     known = _keys_at(loc[:-1])
     word = str(loc[-1])
     close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
     if close:
-        return f"unknown key (did you mean '{close[0]}'?)"
+        return _per_language(lambda language: t("plan.error.unknown_key_close", language, close=close[0]))
     if known:
-        return f"unknown key (expected one of: {', '.join(known)})"
-    return "unknown key"
+        return _per_language(lambda language: t("plan.error.unknown_key_known", language, known=", ".join(known)))
+    return _per_language(lambda language: t("plan.error.unknown_key", language))
 
 
 def _keys_at(loc: Loc) -> list[str]:

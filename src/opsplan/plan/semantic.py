@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from opsplan.i18n import Message, t
 from opsplan.jobs import interval_cron
 from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Alerts, LatencyThreshold, ModelSource, PercentThreshold, Plan
@@ -24,7 +25,16 @@ Loc = tuple[str | int, ...]
 @dataclass(frozen=True)
 class Problem:
     loc: Loc
-    message: str
+    message: str  # English
+    ko: str | None = None  # the same in Korean, where the check words it (plan check prints the plan's)
+
+    @classmethod
+    def said(cls, loc: Loc, key: str, **values: object) -> Problem:
+        """A problem worded by the catalogue's `key`, in both languages."""
+        return cls(loc, t(key, "en", **values), t(key, "ko", **values))
+
+    def text(self) -> str | Message:
+        return self.message if self.ko is None else Message(ko=self.ko, en=self.message)
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ def _recovery(plan: Plan) -> Iterator[Problem]:
     scratch = plan.recovery.scratch_dir or plan.backup.directory / ".scratch"
     key: Loc = ("recovery", "scratch_dir") if plan.recovery.scratch_dir else ("backup", "directory")
     if scratch.is_absolute() and datadir.is_absolute() and scratch.is_relative_to(datadir):
-        yield Problem(key, f"the restore's scratch directory {scratch} is inside the database datadir {datadir}")
+        yield Problem.said(key, "plan.problem.scratch_in_datadir", scratch=scratch, datadir=datadir)
     if plan.recovery.api_service.health.kind == "sql":
         yield Problem(("recovery", "api_service", "health", "kind"),
                       "sql logs in to the database; probe the API with http or tcp")
@@ -80,18 +90,18 @@ def _num(value: float) -> str:
 
 
 def _allocation(plan: Plan) -> Iterator[Problem]:
-    yield from _duplicates([g.id for g in plan.allocation], ("allocation",), "group id", key="id")
+    yield from _duplicates([g.id for g in plan.allocation], ("allocation",), "plan.what.group_id", key="id")
     count = plan.server.gpu.count
     owner_of_gpu: dict[int, str] = {}
     for i, group in enumerate(plan.allocation):
         for j, gpu in enumerate(group.gpus):
             if gpu >= count:
                 span = f"indices 0-{count - 1}" if count else "no GPUs"
-                yield Problem(("allocation", i, "gpus", j),
-                              f"GPU {gpu} is beyond server.gpu.count {count} ({span})")
+                yield Problem(("allocation", i, "gpus", j), f"GPU {gpu} is beyond server.gpu.count {count} ({span})",
+                              t("plan.problem.gpu_beyond_count", "ko", gpu=gpu, count=count))
             elif gpu in owner_of_gpu:
-                yield Problem(("allocation", i, "gpus", j),
-                              f"GPU {gpu} is already in group '{owner_of_gpu[gpu]}'")
+                yield Problem.said(("allocation", i, "gpus", j), "plan.problem.gpu_taken",
+                                   gpu=gpu, group=owner_of_gpu[gpu])
             else:
                 owner_of_gpu[gpu] = group.id
     # The seed splits the box exactly (128GB + 128GB of 256GB, 2TB + 2TB of 4TB); a budget
@@ -108,13 +118,14 @@ def _allocation(plan: Plan) -> Iterator[Problem]:
 
 def _services(plan: Plan) -> Iterator[Problem]:
     group_ids = [group.id for group in plan.allocation]
-    yield from _duplicates([s.name for s in plan.services], ("services",), "service name")
+    yield from _duplicates([s.name for s in plan.services], ("services",), "plan.what.service_name")
     for i, service in enumerate(plan.services):
         if service.group is not None and service.group not in group_ids:
             yield Problem(("services", i, "group"),
-                          f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}")
+                          f"unknown allocation group '{service.group}'{_suggest(service.group, group_ids)}",
+                          t("plan.problem.unknown_group", "ko", group=service.group, known=", ".join(group_ids)))
         if service.url is None and service.metrics_url is None and service.access_log is None:
-            yield Problem(("services", i), "a service needs at least one of url, metrics_url or access_log")
+            yield Problem.said(("services", i), "plan.problem.service_source")
 
 
 def _service_ca_files(plan: Plan, strict: bool) -> Iterator[Problem]:
@@ -168,12 +179,12 @@ def _monitoring(plan: Plan) -> Iterator[Problem]:
         loc: Loc = ("monitoring", "alerts", name, "warning")
         if isinstance(rule, PercentThreshold):
             if rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical:
-                yield Problem(loc, f"warning threshold {_num(rule.warning)} must be below "
-                                   f"critical {_num(rule.critical)}")
+                yield Problem.said(loc, "plan.problem.warning_above", warning=_num(rule.warning),
+                                   critical=_num(rule.critical))
         elif isinstance(rule, LatencyThreshold) and (
                 rule.warning is not None and rule.critical is not None and rule.warning >= rule.critical):
-            yield Problem(loc, f"warning threshold {format_duration(rule.warning)} must be below "
-                               f"critical {format_duration(rule.critical)}")
+            yield Problem.said(loc, "plan.problem.warning_above", warning=format_duration(rule.warning),
+                               critical=format_duration(rule.critical))
     store = plan.monitoring.store
     if store.rollup_step < plan.monitoring.interval:
         yield Problem(("monitoring", "store", "rollup_step"),
@@ -183,16 +194,16 @@ def _monitoring(plan: Plan) -> Iterator[Problem]:
 
 def _notifications(plan: Plan) -> Iterator[Problem]:
     channels = plan.notifications.channels
-    yield from _duplicates([c.name for c in channels], ("notifications", "channels"), "channel name")
+    yield from _duplicates([c.name for c in channels], ("notifications", "channels"), "plan.what.channel_name")
     for i, channel in enumerate(channels):
         # The URL carries the token, so it never sits in the plan itself.
         if channel.url_env is None and channel.url_file is None:
-            yield Problem(("notifications", "channels", i), "a channel needs url_env or url_file")
+            yield Problem.said(("notifications", "channels", i), "plan.problem.channel_url")
 
 
 def _backup(plan: Plan) -> Iterator[Problem]:
     models = plan.backup.models.models
-    yield from _duplicates([m.name for m in models], ("backup", "models", "models"), "model name")
+    yield from _duplicates([m.name for m in models], ("backup", "models", "models"), "plan.what.model_name")
 
     for section, interval in (("models", plan.backup.models.check_interval),
                               ("config", plan.backup.config.check_interval)):
@@ -206,14 +217,14 @@ def _backup(plan: Plan) -> Iterator[Problem]:
         yield Problem(("backup", "database", "binlog_archive_interval"), str(exc))
     for i, m in enumerate(models):
         if not m.path.is_absolute():
-            yield Problem(("backup", "models", "models", i, "path"), f"model path {m.path} must be absolute")
+            yield Problem.said(("backup", "models", "models", i, "path"), "plan.problem.relative_path", path=m.path)
         elif m.path.is_relative_to(plan.backup.directory) or plan.backup.directory.is_relative_to(m.path):
-            yield Problem(("backup", "models", "models", i, "path"),
-                          f"model path {m.path} overlaps the backup directory {plan.backup.directory}")
+            yield Problem.said(("backup", "models", "models", i, "path"), "plan.problem.model_overlaps_backup",
+                               path=m.path, directory=plan.backup.directory)
         yield from _model_serving(m, ("backup", "models", "models", i))
     for i, p in enumerate(plan.backup.config.paths):
         if not p.is_absolute():
-            yield Problem(("backup", "config", "paths", i), f"configuration path {p} must be absolute")
+            yield Problem.said(("backup", "config", "paths", i), "plan.problem.relative_config_path", path=p)
 
 
 def _model_serving(m: ModelSource, loc: Loc) -> Iterator[Problem]:
@@ -229,11 +240,15 @@ def _model_serving(m: ModelSource, loc: Loc) -> Iterator[Problem]:
 
 
 def _duplicates(names: list[str], where: Loc, what: str, key: str = "name") -> Iterator[Problem]:
+    """Each repeated name; `what` is the catalogue key of what the names are ("plan.what.group_id")."""
     first: dict[str, int] = {}
     listed = ".".join(str(part) for part in where)
     for i, name in enumerate(names):
         if name in first:
-            yield Problem((*where, i, key), f"duplicate {what} '{name}' (also {listed}[{first[name]}])")
+            also = f"{listed}[{first[name]}]"
+            yield Problem((*where, i, key),
+                          t("plan.problem.duplicate", "en", what=t(what, "en"), name=name, first=also),
+                          t("plan.problem.duplicate", "ko", what=t(what, "ko"), name=name, first=also))
         else:
             first[name] = i
 
@@ -242,8 +257,11 @@ def _timezone(plan: Plan) -> Iterator[Problem]:
     try:
         zoneinfo.ZoneInfo(plan.timezone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a directory
-        yield Problem(("timezone",), f"unknown timezone '{plan.timezone}'"
-                                     f"{_suggest(plan.timezone, sorted(zoneinfo.available_timezones()))}")
+        close = difflib.get_close_matches(plan.timezone, sorted(zoneinfo.available_timezones()), n=1)
+        if close:
+            yield Problem.said(("timezone",), "plan.problem.timezone_close", zone=plan.timezone, close=close[0])
+        else:
+            yield Problem.said(("timezone",), "plan.problem.timezone", zone=plan.timezone)
 
 
 def _suggest(word: str, choices: list[str]) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from opsplan.errors import PlanError
+from opsplan.i18n import t
 
 Language = Literal["ko", "en"]
 LANGUAGES: tuple[Language, ...] = ("ko", "en")
@@ -28,9 +29,9 @@ def template_text(language: Language) -> str:
 def write_template(path: Path, language: Language, *, force: bool = False) -> None:
     """Write the default plan to `path`; an existing file is kept unless `force`."""
     if path.is_dir():
-        raise PlanError("is a directory", path=str(path))
+        raise PlanError(t("plan.error.is_directory", "en"), path=str(path), ko=t("plan.error.is_directory", "ko"))
     if path.exists() and not force:
-        raise PlanError("already exists (use --force to overwrite)", path=str(path))
+        raise PlanError(t("plan.error.exists", "en"), path=str(path), ko=t("plan.error.exists", "ko"))
     text = template_text(language)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,4 +46,6 @@ def write_template(path: Path, language: Language, *, force: bool = False) -> No
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as exc:
-        raise PlanError(f"cannot write: {(exc.strerror or str(exc)).lower()}", path=str(path)) from None
+        detail = (exc.strerror or str(exc)).lower()
+        raise PlanError(t("plan.error.cannot_write", "en", detail=detail), path=str(path),
+                        ko=t("plan.error.cannot_write", "ko", detail=detail)) from None

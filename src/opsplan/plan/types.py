@@ -50,21 +50,21 @@ def parse_duration(value: Any, limit: float = MAX_DURATION) -> float:
     seconds = _duration_seconds(value)
     if not math.isfinite(seconds) or seconds > limit:
         raise PydanticCustomError("duration", "duration {value} is too long (at most {limit})",
-                                  {"value": show_value(value), "limit": format_duration(limit)})
+                                  {"value": show_value(value), "limit": format_duration(limit), "why": "too_long"})
     return seconds
 
 
 def _duration_seconds(value: Any) -> float:
     if isinstance(value, bool):
         raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
-                                  {"value": show_value(value)})
+                                  {"value": show_value(value), "why": "invalid"})
     if isinstance(value, int | float):
         if not math.isfinite(value):
             raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
-                                      {"value": show_value(value)})
+                                      {"value": show_value(value), "why": "invalid"})
         if value < 0:
             raise PydanticCustomError("duration", "duration must not be negative, got {value}",
-                                      {"value": show_value(value)})
+                                      {"value": show_value(value), "why": "negative"})
         return float(value)
     if isinstance(value, str):
         text = value.strip().replace(" ", "")
@@ -77,7 +77,7 @@ def _duration_seconds(value: Any) -> float:
         if text and pos == len(text):
             return total
     raise PydanticCustomError("duration", "invalid duration {value} (use e.g. 30s, 5m, 2h, 14d)",
-                              {"value": show_value(value)})
+                              {"value": show_value(value), "why": "invalid"})
 
 
 def format_duration(seconds: float) -> str:
@@ -113,7 +113,7 @@ def parse_size(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             raise PydanticCustomError("size", "size must not be negative, got {value}",
-                                      {"value": show_value(value)})
+                                      {"value": show_value(value), "why": "negative"})
         size = value
     elif isinstance(value, str):
         match = _SIZE.match(value.strip())
@@ -123,10 +123,10 @@ def parse_size(value: Any) -> int:
     if size is not None:
         if not size <= MAX_SIZE:  # also catches inf from a 300-digit number
             raise PydanticCustomError("size", "size {value} is too large (at most {limit})",
-                                      {"value": show_value(value), "limit": format_size(MAX_SIZE)})
+                                      {"value": show_value(value), "limit": format_size(MAX_SIZE), "why": "too_large"})
         return int(size)
     raise PydanticCustomError("size", "invalid size {value} (use e.g. 128GB, 2TB, 512GiB)",
-                             {"value": show_value(value)})
+                             {"value": show_value(value), "why": "invalid"})
 
 
 def format_size(size: int) -> str:
@@ -140,10 +140,10 @@ def format_size(size: int) -> str:
 def check_percent(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PydanticCustomError("percent", "must be a number from 0 to 100, got {value}",
-                                  {"value": show_value(value)})
+                                  {"value": show_value(value), "why": "invalid"})
     if not 0 <= value <= 100:
         raise PydanticCustomError("percent", "must be between 0 and 100, got {value}",
-                                  {"value": show_value(value)})
+                                  {"value": show_value(value), "why": "range"})
     return float(value)
 
 
@@ -151,7 +151,7 @@ def check_cron(value: Any) -> str:
     if not isinstance(value, str) or not croniter.is_valid(value) or len(value.split()) != 5:
         raise PydanticCustomError(
             "cron", "invalid cron expression {value} (five fields: minute hour day month weekday)",
-            {"value": show_value(value)})
+            {"value": show_value(value), "why": "invalid"})
     return value
 
 

@@ -20,7 +20,8 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import select, update
 
-from opsplan.errors import OpsplanError, RunbookError
+from opsplan import format as fmt
+from opsplan.errors import OpsplanError, RunbookError, in_language, said
 from opsplan.fsutil import process_start_time
 from opsplan.i18n import t
 from opsplan.runbooks import audit
@@ -92,8 +93,15 @@ def default_actor(environ: Mapping[str, str] = os.environ) -> str:
     return f"{who}@{socket.gethostname()}"
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+def _first_line(exc: BaseException, language: str = "en") -> str:
+    """The error's first line; in the plan's language when it came from the catalogue (errors.said),
+    then with its `상세:` line, if it has one (the tool's own words, KOREAN.md rule 6)."""
+    whole = in_language(exc, language).strip()
+    lines = whole.splitlines()
+    text = lines[0] if lines else ""
+    detail = next((line for line in lines[1:] if line.startswith("상세:")), None)
+    if detail is not None:
+        text = f"{text}\n{detail}"
     if isinstance(exc, OpsplanError) and text:
         return text
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -161,12 +169,12 @@ class RunbookEngine:
         with self.state_db.session() as session:
             run = session.get(RunbookRun, run_id)
             if run is None:
-                raise RunbookError(f"no runbook run {run_id}")
+                raise said(RunbookError, "reason.no_run", id=run_id)
             shown = run.shown_status()
             if shown == RUNNING:
-                raise RunbookError(f"run {run_id} is still running (pid {run.pid}); it cannot be resumed twice")
+                raise said(RunbookError, "reason.still_running", id=run_id, pid=run.pid)
             if shown != INTERRUPTED:
-                raise RunbookError(f"run {run_id} finished as {shown}: only an interrupted run can be resumed")
+                raise said(RunbookError, "reason.not_interrupted", id=run_id, status=shown)
             kind, old_pid, old_started = run.kind, run.pid, run.pid_started_at
             params, state, data = from_json(run.params), from_json(run.state), from_json(run.data)
             rows = [step_dict(r) for r in session.scalars(
@@ -232,11 +240,12 @@ class RunbookEngine:
                           style="bold")
         failures = self._undo(runbook, ctx, to_undo, data)
         name = failed["name"] if failed else None
-        reason = (failed["output"] if failed else None) or "interrupted while undoing"
+        reason = (failed["output"] if failed else None) or t("reason.interrupted_undoing", self.lang)
         if failures:
             names = ", ".join(failures)
             self.display.line(t("runbook.undo_failed", self.lang, steps=names), style="bold red")
-            return self._finish(runbook, ctx, FAILED, name, f"{reason}; UNDO FAILED: {names}", data)
+            return self._finish(runbook, ctx, FAILED, name, t("reason.undo_failed", self.lang, reason=reason,
+                                                              steps=names), data)
         return self._finish(runbook, ctx, ROLLED_BACK if failed else REFUSED, name, reason, data)
 
     def _needs_terminal(self, steps: list[Step], yes: bool) -> Step | None:
@@ -278,7 +287,7 @@ class RunbookEngine:
                 completed.append(position)
                 continue
             status, failed = FAILED, position
-            reason = result.output or "failed"
+            reason = result.output or t("reason.failed", self.lang)
             break
         if failed is None:
             return self._finish(runbook, ctx, OK, None, None, data)
@@ -289,7 +298,7 @@ class RunbookEngine:
         if undo_failures:
             names = ", ".join(undo_failures)
             self.display.line(t("runbook.undo_failed", self.lang, steps=names), style="bold red")
-            reason = f"{reason}; UNDO FAILED: {names}"
+            reason = t("reason.undo_failed", self.lang, reason=reason, steps=names)
             return self._finish(runbook, ctx, FAILED, failed_name, reason, data)
         if status == FAILED:
             status = ROLLED_BACK  # every undo there was succeeded (a step without undo changed nothing to undo)
@@ -311,7 +320,8 @@ class RunbookEngine:
             if result.ok and phase == DO and step.check is not None:
                 check = self._call(step.check, ctx)
                 if not check.ok:
-                    result = StepResult(False, check.output or "check failed", {**result.data, **check.data})
+                    result = StepResult(False, check.output or t("reason.check_failed", self.lang),
+                                        {**result.data, **check.data})
                 else:
                     result = StepResult(True, "\n".join(x for x in (result.output, check.output) if x),
                                         {**result.data, **check.data})
@@ -326,21 +336,22 @@ class RunbookEngine:
             done.seconds = max(0.0, finished - started)
             done.output = output[:OUTPUT_LIMIT]
             done.data = to_json(result.data)
-        seconds = max(0.0, finished - started)
+        seconds = fmt.seconds(max(0.0, finished - started), language=self.lang)
         if result.ok:
             self.display.line(t("runbook.step.ok", self.lang, label=label, seconds=seconds), style="green")
         else:
             self.display.line(t("runbook.step.failed", self.lang, label=label, seconds=seconds,
-                                reason=output.splitlines()[0] if output else "failed"), style="bold red")
+                                reason=output.splitlines()[0] if output else t("reason.failed", self.lang)),
+                              style="bold red")
         return result
 
     def _call(self, fn: Callable[[RunContext], StepResult], ctx: RunContext) -> StepResult:
         try:
             result = fn(ctx)
         except KeyboardInterrupt:
-            return StepResult(False, "interrupted by the operator (Ctrl-C)")
+            return StepResult(False, t("reason.interrupted", self.lang))
         except Exception as exc:  # noqa: BLE001 - a step's error is journaled as one line, no traceback
-            return StepResult(False, _first_line(exc))
+            return StepResult(False, _first_line(exc, self.lang))
         if not isinstance(result, StepResult):
             return StepResult(False, f"step returned {type(result).__name__}, not a StepResult")
         return result
@@ -380,10 +391,10 @@ class RunbookEngine:
             try:
                 lines = [str(line) for line in step.describe(ctx)]
             except WouldRefuse as exc:  # the real run stops here: say so, and end the dry run refused
-                refusal = t("runbook.dry_run.would_refuse", self.lang, reason=_first_line(exc))
+                refusal = t("runbook.dry_run.would_refuse", self.lang, reason=_first_line(exc, self.lang))
                 lines = [refusal]
             except Exception as exc:  # noqa: BLE001
-                lines = [t("runbook.dry_run.cannot_describe", self.lang, reason=_first_line(exc))]
+                lines = [t("runbook.dry_run.cannot_describe", self.lang, reason=_first_line(exc, self.lang))]
             lines = [scrub(line, self._secrets) or "" for line in lines]
             mark = t("runbook.dry_run.destructive", self.lang) if step.destructive else ""
             self.display.line(f"[{position + 1}/{total}] {step.title.get(self.lang)}{mark}", style="bold")
@@ -416,10 +427,18 @@ class RunbookEngine:
         self._audit("dry_run" if ctx.dry_run else "run", runbook.kind, ctx.run_id, ctx.params, status,
                     detail=reason if failed_step is None else f"{failed_step}: {reason}")
         steps = show_run(self.state_db, ctx.run_id)["steps"]
-        self.display.line(t(_OUTCOME_KEY[status], self.lang, id=ctx.run_id, step=failed_step or "",
+        self.display.line(t(_OUTCOME_KEY[status], self.lang, id=ctx.run_id, step=self._step_named(runbook, failed_step),
                             reason=reason or ""), style="bold green" if status in (OK, DRY_RUN) else "bold red")
         return RunOutcome(run_id=ctx.run_id, kind=runbook.kind, status=status, failed_step=failed_step,
                           reason=reason, steps=steps, data=data, state=ctx.state)
+
+    def _step_named(self, runbook: Runbook, name: str | None) -> str:
+        """A failed step as a person reads it: in Korean its title with the id after it, to search
+        the journal with ('복원할 백업 체인 선택 (select_chain)'); in English the id, as always."""
+        step = next((s for s in runbook.steps if s.name == name), None)
+        if name is None or step is None or self.lang == "en":
+            return name or ""
+        return f"'{step.title.get(self.lang)}' ({name})"
 
     def _run_finally(self, runbook: Runbook, ctx: RunContext) -> None:
         assert runbook.finally_ is not None

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.errors import RunbookError
+from opsplan.errors import RunbookError, said
 from opsplan.fsutil import process_alive
 from opsplan.store.state import Base, StateDB
 
@@ -159,7 +159,7 @@ def show_run(state_db: StateDB, run_id: int) -> dict[str, Any]:
     with state_db.session() as session:
         run = session.get(RunbookRun, run_id)
         if run is None:
-            raise RunbookError(f"no runbook run {run_id}")
+            raise said(RunbookError, "reason.no_run", id=run_id)
         rows = session.scalars(select(RunbookStepRow).where(RunbookStepRow.run_id == run_id)
                                .order_by(RunbookStepRow.id)).all()
         result = _run_dict(run)

@@ -118,7 +118,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
     app.include_router(api_docs_router())
     templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                             autoescape=select_autoescape(["html"]))
-    templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number)
+    templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number, seconds=fmt.seconds)
 
     def health_age() -> float | None:
         cycle = state.loop.last_cycle

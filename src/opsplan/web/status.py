@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from opsplan import format as fmt
+from opsplan.alerts.format import label_value_text
 from opsplan.i18n import t
 from opsplan.metrics import Cycle, SampleIndex
 from opsplan.plan.models import AllocationGroup as GroupOfPlan
@@ -15,6 +16,12 @@ GPU_FAULT_TEXT = {
     "lost": "status.gpu_fault.lost", "hung": "status.gpu_fault.hung",
     "no_permission": "status.gpu_fault.no_permission", "unreadable": "status.gpu_fault.unreadable",
 }
+# Korean names the rule's summary with its name in parentheses (KOREAN.md rule 5), as notifications do.
+_HEADLINE_KEY = {"ko": "notify.headline.summary_first", "en": "notify.headline.name_first"}
+# A collector by its name (literal catalogue keys); a collector not here keeps its name.
+_COLLECTOR_KEY = {"system": "collector.system", "gpu": "collector.gpu", "mariadb": "collector.mariadb",
+                  "services": "collector.services", "allocation": "collector.allocation"}
+
 
 
 def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
@@ -67,21 +74,26 @@ def _alerts(engine: Any, lang: str) -> list[dict[str, Any]]:
         return []
     firing = [a for a in engine.active() if a.state == "firing" and not a.inhibited]
     firing.sort(key=lambda a: (a.severity != "critical", a.alert, a.subject))
-    return [{"alert": a.alert, "severity": a.severity, "subject": a.subject, "fingerprint": a.fingerprint,
+    return [{"alert": a.alert, "severity": a.severity, "subject": engine.subject_in(a, lang),
+             "name": t(_HEADLINE_KEY[lang], lang, summary=a.text("summary").get(lang), alert=a.alert, subject=""),
+             "fingerprint": a.fingerprint,
              "summary": a.text("summary").get(lang), "description": a.text("description").get(lang),
              "since": a.started_at, "acknowledged": a.ack_by is not None, "silenced": bool(a.silenced)}
             for a in firing]
 
 
-def _backups(index: SampleIndex, tz: str) -> list[dict[str, Any]]:
+def _backups(index: SampleIndex, tz: str, lang: str) -> list[dict[str, Any]]:
     out = []
     for s in index.all("opsplan_backup_last_status"):
         target = s.label("target") or ""
         success = index.value("opsplan_backup_last_success_timestamp_seconds", target=target)
         out.append({
             "target": target,
+            "target_name": label_value_text("target", target, lang),
             "ok": s.value == 1,
             "last_success": fmt.iso_local(success or None, tz, sep=" ", timespec="minutes"),
+            # as people read a time everywhere: '2026-11-30 10:05:16 KST' (KOREAN.md rule 8)
+            "last_success_shown": fmt.local_time(success or None, tz, zone_name=True, missing=None),
             "size_bytes": index.value("opsplan_backup_last_size_bytes", target=target),
         })
     return sorted(out, key=lambda b: b["target"])
@@ -129,6 +141,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
         last = {
             "timestamp": cycle.timestamp,
             "local_time": fmt.iso_local(cycle.timestamp, tz),
+            "shown_time": fmt.local_time(cycle.timestamp, tz, zone_name=True),
             "seconds": round(cycle.seconds, 3),
         }
     return {
@@ -159,7 +172,8 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "queries_per_second": index.value("opsplan_mariadb_queries_per_second"),
         },
         "alerts": _alerts(alerts, lang),
-        "backups": _backups(index, tz),
-        "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3)}
+        "backups": _backups(index, tz, lang),
+        "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3),
+                        "title": t(_COLLECTOR_KEY[s.name], lang) if s.name in _COLLECTOR_KEY else s.name}
                        for s in (cycle.statuses if cycle else [])],
     }

@@ -32,7 +32,7 @@ from opsplan.backup.database import catalog
 from opsplan.backup.database.engine import STREAM_FILE, database_root
 from opsplan.backup.database.mariabackup import Mariabackup, prepare_memory
 from opsplan.backup.database.verify import HashMismatch, rehash, unpack
-from opsplan.errors import OpsplanError, RunbookError
+from opsplan.errors import OpsplanError, RunbookError, said
 from opsplan.fsutil import ensure_space, private_dir, remove_quietly
 from opsplan.i18n import t
 from opsplan.plan.models import Plan, Text
@@ -123,12 +123,12 @@ class DatabaseDrill:
             backup_id = self.params.get("backup_id")
             tip = catalog.get_backup(session, int(backup_id)) if backup_id else catalog.last_chain_tip(session)
             if tip is None:
-                raise RunbookError("no ok database backup in the catalog to drill; take a backup first")
+                raise said(RunbookError, "reason.no_backup_to_drill")
             chain = catalog.chain_of(session, tip)
             for parent, child in zip(chain, chain[1:], strict=False):
                 catalog.check_chain_link(parent, child.from_lsn)
             if chain[0].kind != catalog.FULL:
-                raise RunbookError(f"backup {tip.id}: its chain does not start with a full backup")
+                raise said(RunbookError, "reason.chain_without_full", id=tip.id)
             ctx.state["backup_ids"] = [b.id for b in chain]
             ctx.state["restorable_point"] = tip.finished_at
             raw = sum(b.bytes_read or 0 for b in chain) + (chain[0].bytes_read or 0)

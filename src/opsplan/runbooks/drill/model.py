@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from opsplan.backup.models.store import ModelStore
-from opsplan.errors import RunbookError
+from opsplan.errors import RunbookError, said
 from opsplan.fsutil import private_dir
 from opsplan.plan.models import ModelSource, Plan
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
@@ -48,7 +48,7 @@ def build(plan: Plan, state_db: StateDB, params: dict[str, Any], *, environ: Map
     store = ModelStore(plan.backup.directory, state_db, clock=clock)
     kept = [v.version for v in store.versions(source.name)]
     if not kept:
-        raise RunbookError(f"model {source.name} has no stored version to drill")
+        raise said(RunbookError, "reason.model_no_version_to_drill", model=source.name)
     version = str(params.get("version") or kept[-1])
     store.version_files(source.name, version)  # an unknown version is one clear line now
     drill = _Drill(plan, state_db, store, source, version, environ, clock)

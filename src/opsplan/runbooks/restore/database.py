@@ -29,7 +29,7 @@ from typing import Any
 from opsplan.backup.database.engine import database_root
 from opsplan.backup.database.mariabackup import Mariabackup, prepare_memory
 from opsplan.backup.database.verify import prepare_chain
-from opsplan.errors import BackupError, RunbookError
+from opsplan.errors import BackupError, RunbookError, said
 from opsplan.fsutil import private_dir, remove_quietly
 from opsplan.i18n import t
 from opsplan.mariadb.connection import address, connect_kwargs
@@ -249,7 +249,7 @@ class RestoreDb:
                 files.remove_tree(self.datadir)
                 ctx.state["created_target"] = False
             if self.datadir.exists() and any(self.datadir.iterdir()):
-                raise RunbookError(f"--target-datadir {self.datadir} is not empty; name a new or empty directory")
+                raise said(RunbookError, "reason.target_not_empty", path=self.datadir)
             return files.Owner(os.geteuid(), os.getegid(), 0o750)
         # The name is fixed by the run id, so an interrupted run finds its own move even when the
         # state saved after the last finished step does not mention it yet.

@@ -19,7 +19,7 @@ from opsplan.backup.database import catalog
 from opsplan.backup.database.catalog import FULL, OK, DbBackup
 from opsplan.backup.database.engine import STREAM_FILE
 from opsplan.backup.database.verify import rehash
-from opsplan.errors import BackupError, RunbookError
+from opsplan.errors import BackupError, RunbookError, said
 from opsplan.store.state import StateDB
 
 ASIDE_MARK = ".opsplan-before-"
@@ -35,7 +35,7 @@ def choose_chain(state_db: StateDB, backup_id: int | None) -> list[DbBackup]:
         tip: DbBackup | None = (catalog.get_backup(session, backup_id) if backup_id is not None
                                 else catalog.last_chain_tip(session))
         if tip is None:
-            raise RunbookError("no ok database backup in the catalog to restore")
+            raise said(RunbookError, "reason.no_backup_to_restore")
         chain = catalog.chain_of(session, tip)
         session.expunge_all()
     return chain

@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import pymysql
 
-from opsplan.errors import RunbookError
+from opsplan.errors import RunbookError, said
 from opsplan.fsutil import private_dir
 from opsplan.mariadb.credentials import MemoryFile, memory_file
 
@@ -57,7 +57,7 @@ def find_mariadbd() -> str:
     # Debian puts mariadbd in /usr/sbin, which is not on every user's PATH.
     found = shutil.which("mariadbd") or shutil.which("mariadbd", path="/usr/sbin:/usr/local/sbin:/sbin")
     if not found:
-        raise RunbookError("mariadbd is not installed (Debian package mariadb-server)")
+        raise said(RunbookError, "reason.no_mariadbd")
     return found
 
 
@@ -138,7 +138,7 @@ class ScratchServer:
         if self.running:
             return self
         if not (self.datadir / "mysql").is_dir():
-            raise RunbookError(f"{self.datadir} is not a MariaDB datadir (no mysql schema)")
+            raise said(RunbookError, "reason.not_a_datadir", path=self.datadir)
         private_dir(self.base_dir)
         private_dir(self.socket.parent)
         with contextlib.suppress(FileNotFoundError):
@@ -171,8 +171,8 @@ class ScratchServer:
             rc = self._proc.poll()
             if rc is not None:
                 self._proc = None
-                raise RunbookError(f"scratch mariadbd exited (rc={rc}) while starting on {self.datadir}: "
-                                   f"{_one_line_tail(self.error_log, offset)}")
+                raise said(RunbookError, "reason.scratch_exited", code=rc, path=self.datadir,
+                           detail=_one_line_tail(self.error_log, offset))
             if self.socket.exists():
                 try:
                     self.connect(connect_timeout=2).close()
@@ -183,8 +183,8 @@ class ScratchServer:
                     last = str(exc.args[-1]) if exc.args else type(exc).__name__
             time.sleep(0.1)
         self.kill()
-        raise RunbookError(f"scratch mariadbd on {self.datadir} not ready after {timeout:.0f}s ({last}): "
-                           f"{_one_line_tail(self.error_log, offset)}")
+        raise said(RunbookError, "reason.scratch_not_ready", path=self.datadir, timeout=f"{timeout:.0f}",
+                   last=last, detail=_one_line_tail(self.error_log, offset))
 
     def _refused_login(self, exc: pymysql.err.MySQLError) -> bool:
         """With the restored grants ("keep") root may have a password this process does not know."""

@@ -17,10 +17,12 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from opsplan.errors import RunbookError
+from opsplan.errors import RunbookError, said
 from opsplan.plan.models import Database, HealthProbe, ServiceControl
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
+# A failed stop or start, by what was asked (literal catalogue keys, so the catalogue test sees them).
+_FAILED_KEY = {"stop": "reason.service_stop_failed", "start": "reason.service_start_failed"}
 
 
 def _first_line(text: str) -> str:
@@ -91,8 +93,9 @@ class ServiceController:
                                f"(recovery.{self.name}_service.kind is none)")
         res = self._call(args)
         if res.returncode != 0:
-            raise RunbookError(f"{self.name} service: {what} failed (exit {res.returncode}): "
-                               f"{_first_line(res.stderr or res.stdout)}")
+            # the tool's own words go on their own line in Korean (KOREAN.md rule 6)
+            raise said(RunbookError, _FAILED_KEY[what], service=self.name, code=res.returncode,
+                       detail=_first_line(res.stderr or res.stdout))
         return f"{self.name} service: {what} ok"
 
     def _call(self, args: list[str]) -> subprocess.CompletedProcess[str]:
@@ -100,8 +103,8 @@ class ServiceController:
             return self.runner(args, capture_output=True, text=True, timeout=self.control.timeout,
                                check=False, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise RunbookError(f"{self.name} service: {args[0]} did not finish within "
-                               f"{self.control.timeout:.0f}s") from None
+            raise said(RunbookError, "reason.service_timeout", service=self.name, command=args[0],
+                       timeout=f"{self.control.timeout:.0f}") from None
         except OSError as exc:
             raise RunbookError(f"{self.name} service: cannot run {args[0]}: {exc.strerror or exc}") from None
 

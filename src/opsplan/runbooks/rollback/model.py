@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from opsplan.backup.models.store import ModelStore
-from opsplan.errors import RunbookError
+from opsplan.errors import RunbookError, said
 from opsplan.plan.models import ModelSource, Plan, Recovery, Text
 from opsplan.runbooks.model import Runbook, RunContext, Step, StepResult, catalogue_text
 from opsplan.runbooks.rollback.perf import measure_and_compare
@@ -105,16 +105,17 @@ class _Rollback:
             serving_version, how = identify_version(self.store, self.db, name, serving_dir)
         kept = [v.version for v in self.store.versions(name)]
         if not kept:
-            raise RunbookError(f"model {name} has no stored version to roll back to")
+            raise said(RunbookError, "reason.model_no_version_to_roll_back", model=name)
         version = self.params.get("version")
         if not version:
             assumed = serving_version if serving_version in kept else kept[-1]
             index = kept.index(assumed)
             if index == 0:
-                raise RunbookError(f"model {name}: no stored version older than {assumed} (kept: {', '.join(kept)})")
+                raise said(RunbookError, "reason.model_no_older_version", model=name, version=assumed,
+                           kept=", ".join(kept))
             version = kept[index - 1]
         if version == serving_version:
-            raise RunbookError(f"model {name}: version {version} is already serving from {serving_dir}")
+            raise said(RunbookError, "reason.model_already_serving", model=name, version=version, path=serving_dir)
         base = serving_dir.parent if serving_dir is not None else self.link.parent
         return {"version": version, "serving_version": serving_version, "serving_how": how,
                 "previous_target": previous_target, "serving_dir": str(serving_dir) if serving_dir else None,
