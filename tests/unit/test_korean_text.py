@@ -41,7 +41,7 @@ ALLOWED = {
     # products, tools and the parts of them an operator names
     "opsplan", "MariaDB", "mariabackup", "mariadbd", "Prometheus", "Alertmanager", "Grafana", "Git",
     "NVIDIA", "Ada", "RTX", "NVML", "Debian", "systemd", "Ctrl", "cron", "diff", "unified", "binlog",
-    "llm", "api", "server", "apprise", "Docker",
+    "llm", "api", "server", "apprise", "Docker", "Xid",
     # the seed's own level names (glossary)
     "Critical", "Warning", "Major", "Minor",
     # units and formats
@@ -122,6 +122,7 @@ def test_particles_follow_the_final_sound():
 
 # A sample for every placeholder name the catalogue uses: what the code puts there in real use.
 SAMPLES: dict[str, object] = {
+    "tables": 31,
     "url": "http://127.0.0.1:8080/", "reason": "상세: connection refused", "bind": "0.0.0.0", "n": 3,
     "seconds": "2.5초", "model": "llm-7b", "version": "v3", "files": 12, "size": "672 KB", "copied": "1.2 GB",
     "versions": "v1, v2", "ids": "10, 11", "hashed": 4, "sized": 2, "port": 33061, "status": "통과",

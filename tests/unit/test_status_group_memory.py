@@ -78,7 +78,8 @@ def _group_block(html: str, group: str) -> str:
 def test_group_memory_use_is_shown_against_its_budget(client: TestClient) -> None:
     ai = _group_block(client.get("/?lang=ko").text, "ai")
     assert "메모리 사용 / 할당" in ai
-    assert f"{gb(96 * GB)} / {gb(128 * GB)} ({fmt.percent(0.75, sep=' ')})" in ai
+    assert f"{gb(96 * GB)} / {gb(128 * GB)} ({fmt.percent(0.75, sep=' ', language='ko')})" in ai
+    assert "96 GB / 128 GB (75%)" in ai  # Korean: no '.0' on whole numbers, % after the number
     assert "헬스 체크 실패" in ai and "재시작 3회" in ai  # the unhealthy container is marked
     app = _group_block(client.get("/?lang=ko").text, "app")
     assert f"– / {gb(128 * GB)}" in _text(app)  # unknown use is a dash, never 0
@@ -103,8 +104,8 @@ def _text(html: str) -> str:
 
 
 def gb(value: float) -> str:
-    """As the page writes a size (its `size` filter)."""
-    return fmt.size(value, unit="GB")
+    """As the Korean page writes a size (its `size` filter)."""
+    return fmt.size(value, unit="GB", language="ko")
 
 
 def test_a_service_down_for_its_certificate_says_so(client: TestClient) -> None:

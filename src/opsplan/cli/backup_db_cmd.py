@@ -193,7 +193,7 @@ def backup_capture(ctx: typer.Context,
         print_json({"id": result.backup_id, "tables": result.tables, "seconds": round(result.seconds, 3)})
         return
     out.print(t("backup.capture.done", plan.language, id=result.backup_id, tables=result.tables,
-                seconds=result.seconds), markup=False)
+                seconds=fmt.seconds(result.seconds, precision=0, language=plan.language)), markup=False)
 
 
 def backup_check(ctx: typer.Context,
