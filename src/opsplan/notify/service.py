@@ -54,6 +54,9 @@ OUTBOX = "notification outbox"  # what /healthz names when the outbox cannot be 
 # a notice arrives; it still looks at the outbox this often, and the backlog figures (read each
 # cycle by the metrics) are read again at least this often.
 IDLE_WAIT = 60.0
+# While notifications are kept in memory (the outbox could not be written: a full disk), the worker
+# tries to write them this often, so the outbox and /healthz recover soon after room is made.
+HELD_RETRY = 5.0
 
 
 @dataclass(frozen=True)
@@ -344,6 +347,8 @@ class Notifier:
                 self.deliver_due()
                 upcoming = self._upcoming()
                 wait = IDLE_WAIT if upcoming is None else min(max(upcoming - self.clock(), 0.2), IDLE_WAIT)
+                if self._unrecorded or len(self._held):
+                    wait = min(wait, HELD_RETRY)
             except Exception:  # noqa: BLE001 - a bug in one round must not end delivery; try again shortly
                 log.exception("notification delivery round failed; retrying")
             self._wake.wait(wait)
