@@ -32,13 +32,17 @@ def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
         "gpu": gpu,
         "missing": index.value("opsplan_gpu_missing", gpu=gpu) == 1,
         "down": index.value("opsplan_gpu_up", gpu=gpu) == 0,
+        "no_reading": (index.value("opsplan_gpu_up", gpu=gpu) is None
+                       and index.value("opsplan_gpu_utilization_ratio", gpu=gpu) is None),
         "fault_text": t(GPU_FAULT_TEXT[fault], lang),
         "utilization_ratio": index.value("opsplan_gpu_utilization_ratio", gpu=gpu),
         "memory_used_bytes": index.value("opsplan_gpu_memory_used_bytes", gpu=gpu),
         "memory_total_bytes": index.value("opsplan_gpu_memory_total_bytes", gpu=gpu),
         "temperature_celsius": index.value("opsplan_gpu_temperature_celsius", gpu=gpu),
         "power_watts": index.value("opsplan_gpu_power_watts", gpu=gpu),
-        "processes": len(index.all("opsplan_gpu_process_memory_bytes", gpu=gpu)),
+        # Unknown (not 0) when the GPU collector said nothing of this GPU this cycle.
+        "processes": (len(index.all("opsplan_gpu_process_memory_bytes", gpu=gpu))
+                      if index.value("opsplan_gpu_up", gpu=gpu) is not None else None),
     }
 
 
@@ -87,7 +91,9 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
                  now: float | None = None) -> dict[str, Any]:
     """`state_db`: where the backup catalogs are, for a failed backup's reason (none: no reason shown)."""
     lang = language or plan.language
-    now = time.time() if now is None else now
+    # Ages and next runs as of the figures shown (the last cycle), so the page agrees with itself.
+    if now is None:
+        now = cycle.timestamp if cycle else time.time()
     index = SampleIndex(cycle.samples if cycle else [])
     tz = plan.timezone
     groups = []
@@ -159,6 +165,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "slow_queries": index.value("opsplan_mariadb_slow_queries_total"),
         },
         "alerts": open_alerts(alerts, lang, tz),
+        "alerts_known": alerts is not None,  # without an engine the page cannot say "no alert"
         "backups": backups(plan, index, now, lang, state_db),
         "drill": drill(plan, index, now, lang),
         "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3),

@@ -48,7 +48,7 @@ def _row(engine: Any, a: Any, language: str, tz: str) -> dict[str, Any]:
         "alert": a.alert, "state": a.state, "severity": a.severity, "fingerprint": a.fingerprint,
         "state_text": t(_STATE_KEY[a.state], language),
         "severity_text": t(_SEVERITY_KEY["critical" if a.severity == "critical" else "warning"], language),
-        "subject": engine.subject_in(a, language),
+        "subject": engine.subject_in(a, language) or engine.host,  # host-wide: the host it is about
         "name": t(_HEADLINE_KEY[language], language, summary=summary or a.alert, alert=a.alert, subject=""),
         "summary": summary, "description": a.text("description").get(language),
         "since": _since(a),
