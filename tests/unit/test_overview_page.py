@@ -53,7 +53,8 @@ class FixedCycle:
 
 def _hot(now: float) -> Cycle:
     # MariaDB down fires after 60 s; CPU at 99% needs 5 minutes: after two minutes it is pending.
-    return Cycle(now, [sample("opsplan_cpu_usage_ratio", 0.99), sample("opsplan_mariadb_up", 0.0)], 0.1)
+    return Cycle(now, [sample("opsplan_cpu_usage_ratio", 0.99), sample("opsplan_mariadb_up", 0.0),
+                       sample("opsplan_collector_up", 0.0, collector="mariadb")], 0.1)
 
 
 def _plan(tmp_path: Path) -> Plan:
@@ -116,7 +117,7 @@ def _rows(table: str) -> list[str]:
 def test_pending_alerts_are_listed_under_a_header_with_since(busy: TestClient) -> None:
     page = busy.get("/?lang=ko").text
     assert "발생 중인 알림 없음" not in page
-    assert "열린 알림: 발생 1개, 대기 2개" in page  # CPU above both its Warning and Critical levels
+    assert "열린 알림: 발생 1개, 대기 3개" in page  # CPU above its Warning and Critical levels, CollectorDown
     header, *rows = _rows(_section(page, "alerts"))
     assert header.split() == ["상태", "심각도", "알림", "대상", "시작", "값", "임계값", "처리"]
     firing = next(r for r in rows if "MariaDBDown" in r)
@@ -132,6 +133,15 @@ def test_pending_alerts_are_listed_under_a_header_with_since(busy: TestClient) -
     en = _rows(_section(busy.get("/?lang=en").text, "alerts"))
     assert en[0].split()[:3] == ["State", "Severity", "Alert"]
     assert any(r.startswith("⏳ pending warning") or r.startswith("⏳ pending critical") for r in en)
+
+
+def test_a_collector_that_is_down_says_since_when(busy: TestClient) -> None:
+    rows = _rows(_section(busy.get("/?lang=ko").text, "collector-table"))
+    mariadb = next(r for r in rows if r.startswith("MariaDB"))
+    assert "✖ 중단" in mariadb and "2027-01-15 16:58:00 KST부터 중단" in mariadb
+    assert "상세: connection refused" in mariadb
+    en = _rows(_section(busy.get("/?lang=en").text, "collector-table"))
+    assert any("down since 2027-01-15 16:58:00 KST" in r for r in en)
 
 
 def test_a_failed_backup_says_why_in_korean(busy: TestClient) -> None:

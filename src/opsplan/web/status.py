@@ -11,7 +11,7 @@ from opsplan.metrics import Cycle, SampleIndex
 from opsplan.plan.models import AllocationGroup as GroupOfPlan
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
-from opsplan.web.status_alerts import open_alerts
+from opsplan.web.status_alerts import collectors_down_since, open_alerts
 from opsplan.web.status_backups import backups, drill
 
 # Why a GPU is down (opsplan_gpu_fault_info's reasons), in the operator's words.
@@ -124,6 +124,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "requests_per_second": index.value("opsplan_api_requests_per_second", service=name),
             "concurrent_users": index.value("opsplan_api_concurrent_users", service=name),
         })
+    down = collectors_down_since(alerts)
     version = [s.label("version") for s in index.all("opsplan_mariadb_info")]
     reason = [s.label("reason") for s in index.all("opsplan_mariadb_last_error_info")]
     last = None
@@ -169,6 +170,8 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
         "backups": backups(plan, index, now, lang, state_db),
         "drill": drill(plan, index, now, lang),
         "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3),
-                        "title": t(_COLLECTOR_KEY[s.name], lang) if s.name in _COLLECTOR_KEY else s.name}
+                        "title": t(_COLLECTOR_KEY[s.name], lang) if s.name in _COLLECTOR_KEY else s.name,
+                        "down_since_shown": None if s.up else fmt.local_time(down.get(s.name), tz, zone_name=True,
+                                                                              missing=None)}
                        for s in (cycle.statuses if cycle else [])],
     }

@@ -58,3 +58,12 @@ def _row(engine: Any, a: Any, language: str, tz: str) -> dict[str, Any]:
         "state_alert": state_alert,
         "acknowledged": a.ack_by is not None, "silenced": bool(a.silenced),
     }
+
+
+def collectors_down_since(engine: Any) -> dict[str, float]:
+    """Since when each collector has been down, as the CollectorDown rule saw it first (pending or
+    firing): the alert engine already keeps that moment, so the page reads no history for it."""
+    if engine is None:
+        return {}
+    return {a.labels["collector"]: float(a.active_since) for a in engine.active()
+            if a.alert == "CollectorDown" and a.state in _STATE_KEY and "collector" in a.labels}
