@@ -144,6 +144,14 @@ def test_a_collector_that_is_down_says_since_when(busy: TestClient) -> None:
     assert any("down since 2027-01-15 16:58:00 KST" in r for r in en)
 
 
+def test_the_busy_korean_overview_has_no_english_left(busy: TestClient) -> None:
+    from test_korean_text import assert_korean  # the same allowed list as every Korean text
+
+    page = busy.get("/?lang=ko").text
+    text = re.sub(r"<[^>]+>", "\n", page)
+    assert_korean("overview", "\n".join(line.strip() for line in text.splitlines() if line.strip()))
+
+
 def test_a_failed_backup_says_why_in_korean(busy: TestClient) -> None:
     row = next(r for r in _rows(_section(busy.get("/?lang=ko").text, "backups")) if r.startswith("데이터베이스"))
     assert "✖ 실패" in row and "백업 디렉터리 공간 부족" in row

@@ -39,6 +39,15 @@ def _is_state_rule(engine: Any, rule_id: str) -> bool:
     return rule is not None and not rule.unit and rule.clear_threshold is None
 
 
+def _shown(engine: Any, a: Any, number: float | None, stored: str, language: str) -> str:
+    """The stored text (written once, in English units) as the page's language writes it; a duration
+    is written again in the language's own units ('1일 2시간', not '1d2h': KOREAN.md rule 8)."""
+    rule = getattr(engine, "rules_by_id", {}).get(a.rule_id)
+    if rule is not None and number is not None and rule.condition.metric.endswith("_seconds"):
+        return fmt.duration(number, language=language)
+    return fmt.in_language(stored, language)
+
+
 def _row(engine: Any, a: Any, language: str, tz: str) -> dict[str, Any]:
     summary = a.text("summary").get(language)
     value = str(a.texts.get("value") or "")
@@ -53,8 +62,8 @@ def _row(engine: Any, a: Any, language: str, tz: str) -> dict[str, Any]:
         "summary": summary, "description": a.text("description").get(language),
         "since": _since(a),
         "since_shown": fmt.local_time(_since(a), tz, zone_name=True),
-        "value_shown": None if value in _MISSING or state_alert else fmt.in_language(value, language),
-        "threshold_shown": None if state_alert else fmt.in_language(threshold, language),
+        "value_shown": None if value in _MISSING or state_alert else _shown(engine, a, a.value, value, language),
+        "threshold_shown": None if state_alert else _shown(engine, a, a.threshold, threshold, language),
         "state_alert": state_alert,
         "acknowledged": a.ack_by is not None, "silenced": bool(a.silenced),
     }
