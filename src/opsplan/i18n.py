@@ -179,6 +179,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.slow_queries": M(ko="느린 쿼리", en="Slow queries"),
     "status.not_collected": M(ko="수집하지 않음", en="not collected"),
     "status.model": M(ko="모델", en="model"),
+    "status.no_success_yet": M(ko="아직 성공한 백업 없음", en="no successful backup yet"),
     "status.down_since": M(ko="{when}부터 중단", en="down since {when}"),
     "status.alerts_unknown": M(ko="알림 규칙 평가가 실행 중이 아님: 알림 상태를 알 수 없습니다",
                                en="alert rules are not evaluated in this process: alert state unknown"),

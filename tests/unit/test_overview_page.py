@@ -123,7 +123,7 @@ def test_pending_alerts_are_listed_under_a_header_with_since(busy: TestClient) -
     firing = next(r for r in rows if "MariaDBDown" in r)
     pending = next(r for r in rows if "CpuUsageHigh" in r and "Critical" in r)
     assert firing.startswith("✖ 발생 Critical") and rows.index(firing) < rows.index(pending)
-    assert pending.startswith("⏳ 대기")
+    assert pending.startswith("○ 대기")
     # Since when, in the plan's timezone: the CPU's condition held from the first hot cycle.
     assert "2027-01-15 16:58:00 KST" in pending
     assert "99% 90%" in pending  # value and threshold, as Korean writes them
@@ -132,7 +132,7 @@ def test_pending_alerts_are_listed_under_a_header_with_since(busy: TestClient) -
 
     en = _rows(_section(busy.get("/?lang=en").text, "alerts"))
     assert en[0].split()[:3] == ["State", "Severity", "Alert"]
-    assert any(r.startswith("⏳ pending warning") or r.startswith("⏳ pending critical") for r in en)
+    assert any(r.startswith("○ pending warning") or r.startswith("○ pending critical") for r in en)
 
 
 def test_a_collector_that_is_down_says_since_when(busy: TestClient) -> None:
@@ -156,6 +156,7 @@ def test_a_failed_backup_says_why_in_korean(busy: TestClient) -> None:
     row = next(r for r in _rows(_section(busy.get("/?lang=ko").text, "backups")) if r.startswith("데이터베이스"))
     assert "✖ 실패" in row and "백업 디렉터리 공간 부족" in row
     assert "상세: disk full in /srv/backup" in row  # the tool's words on their own line
+    assert "아직 성공한 백업 없음" in row and "– –" not in row
     en = next(r for r in _rows(_section(busy.get("/?lang=en").text, "backups")) if r.startswith("database"))
     assert "the backup directory is full" in en
 
