@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from opsplan.alerts.engine import AlertEngine
+from opsplan.alerts.queries import acknowledge
 from opsplan.backup.database import catalog
 from opsplan.backup.database.metrics import BackupCollector
 from opsplan.collectors.allocation import AllocationCollector
@@ -95,6 +96,9 @@ def busy(tmp_path: Path, db: StateDB) -> Iterator[TestClient]:
     engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=lambda notice: None,
                          clock=clock, host="ai-server-01")
     while clock.now <= NOW:
+        if clock.now == NOW:  # an operator acknowledged MariaDB being down just before this cycle
+            down = next(a for a in engine.active() if a.alert == "MariaDBDown")
+            acknowledge(db, down.fingerprint, by="ops01", comment="restarting it", now=clock.now)
         engine.on_cycle(_hot(clock.now))
         clock.now += 15
     with db.session() as session:
@@ -129,6 +133,7 @@ def test_pending_alerts_are_listed_under_a_header_with_since(busy: TestClient) -
     assert "99% 90%" in pending  # value and threshold, as Korean writes them
     assert "ai-server-01" in pending  # a host-wide alert names the host
     assert "상태 알림 (임계값 없음)" in firing  # MariaDB down has no threshold to show
+    assert firing.endswith("✔ 확인됨") and "확인됨" not in pending  # the acknowledgement is marked
 
     en = _rows(_section(busy.get("/?lang=en").text, "alerts"))
     assert en[0].split()[:3] == ["State", "Severity", "Alert"]
