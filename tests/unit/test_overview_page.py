@@ -202,7 +202,11 @@ def test_lang_takes_ko_or_en_only(busy: TestClient) -> None:
 
 
 def test_the_page_has_no_inline_script_or_style_and_refreshes_through_htmx(busy: TestClient) -> None:
-    page = busy.get("/").text
+    answer = busy.get("/")
+    page = answer.text
+    # The policy lets the page's own script run and fetch its fragment, and nothing inline.
+    csp = answer.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "connect-src 'self';" in csp and "unsafe" not in csp
     assert "<style" not in page and 'style="' not in page and not re.search(r"\son[a-z]+=", page)
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S)
     assert scripts == [(' src="/static/vendor/htmx.min.js" defer', "")]
