@@ -15,7 +15,11 @@ _LABEL_KEY = {"gpu": "subject.gpu", "group": "subject.group", "mountpoint": "sub
               "service": "subject.service", "collector": "subject.collector", "target": "subject.target"}
 # Values that are themselves internal ids (the backup targets), by label and value.
 _VALUE_KEY = {("target", "database"): "subject.target.database", ("target", "models"): "subject.target.models",
-              ("target", "config"): "subject.target.config"}
+              ("target", "config"): "subject.target.config",
+              # collectors by their Korean name: '수집기 MariaDB', not '수집기 mariadb'
+              ("collector", "system"): "collector.system", ("collector", "gpu"): "collector.gpu",
+              ("collector", "mariadb"): "collector.mariadb", ("collector", "services"): "collector.services",
+              ("collector", "allocation"): "collector.allocation"}
 
 
 def format_value(metric: str, value: float | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
@@ -21,7 +21,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from opsplan import __version__
 from opsplan import format as fmt
 from opsplan.alerts.engine import AlertEngine
-from opsplan.i18n import t
+from opsplan.i18n import LANGUAGES, t
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
 from opsplan.metrics.matchers import LabelMatchers, PatternError
@@ -167,14 +167,28 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         return {"metric": metric, "start": start_s, "end": end_s, "step": step,
                 "series": [_series_json(r) for r in results]}
 
-    @app.get("/", response_class=HTMLResponse)
-    def page(request: Request, lang: str | None = None) -> HTMLResponse:
-        language = lang if lang in ("ko", "en") else state.plan.language
+    def render_overview(template: str, lang: str | None) -> Response:
+        # The plan's language by default; ?lang= takes ko or en only. Anything else is a 400 with one
+        # line in both languages (not a silent fallback: a typo'd link should say it is wrong).
+        if lang not in (None, "", *LANGUAGES):
+            said = [t("status.lang_unsupported", each, lang=str(lang)[:20]) for each in LANGUAGES]
+            return PlainTextResponse(" / ".join(said) + "\n", 400)
+        language = lang or state.plan.language
         view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
-                            language=language, alerts=state.alerts)
-        html = templates.get_template("status.html").render(s=view, t=partial(t, language=language),
-                                                              lang=language, interval=state.plan.monitoring.interval)
+                            language=language, alerts=state.alerts, state_db=state.state_db)
+        html = templates.get_template(template).render(
+            s=view, t=partial(t, language=language), lang=language,
+            refresh=max(int(state.plan.monitoring.interval), 5))
         return HTMLResponse(html)
+
+    @app.get("/", response_class=HTMLResponse)
+    def page(lang: str | None = None) -> Response:
+        return render_overview("status.html", lang)
+
+    @app.get("/overview", response_class=HTMLResponse, include_in_schema=False)
+    def overview_fragment(lang: str | None = None) -> Response:
+        """The overview alone: what htmx swaps in every interval (the page keeps its scroll position)."""
+        return render_overview("overview.html", lang)
 
     @app.exception_handler(StateUnavailable)
     @app.exception_handler(OperationalError)

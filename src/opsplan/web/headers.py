@@ -1,6 +1,7 @@
 """Security headers on every answer of `opsplan serve`.
 
-The status page is one HTML page with a local stylesheet and no script; the API answers JSON.
+The status page is one HTML page with a local stylesheet and one local script (htmx, no inline
+code); the API answers JSON.
 So the policy can be strict: nothing from elsewhere, no inline code, never inside a frame. The
 API docs page (Swagger UI, served from local files) needs its own script and images as data:
 URIs, and applies inline styles, so it gets a policy of its own, still same-origin only.
@@ -11,8 +12,9 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-PAGE_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
-            "frame-ancestors 'none'")
+# script-src/connect-src 'self': the overview's vendored htmx (a static file) fetches /overview to refresh.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
+            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 DOCS_PREFIX = "/api/docs"

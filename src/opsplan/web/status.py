@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from opsplan import format as fmt
-from opsplan.alerts.format import label_value_text
 from opsplan.i18n import t
 from opsplan.metrics import Cycle, SampleIndex
 from opsplan.plan.models import AllocationGroup as GroupOfPlan
 from opsplan.plan.models import Plan
+from opsplan.store.state import StateDB
+from opsplan.web.status_alerts import collectors_down_since, open_alerts
+from opsplan.web.status_backups import backups, drill
 
 # Why a GPU is down (opsplan_gpu_fault_info's reasons), in the operator's words.
 GPU_FAULT_TEXT = {
     "lost": "status.gpu_fault.lost", "hung": "status.gpu_fault.hung",
     "no_permission": "status.gpu_fault.no_permission", "unreadable": "status.gpu_fault.unreadable",
 }
-# Korean names the rule's summary with its name in parentheses (KOREAN.md rule 5), as notifications do.
-_HEADLINE_KEY = {"ko": "notify.headline.summary_first", "en": "notify.headline.name_first"}
 # A collector by its name (literal catalogue keys); a collector not here keeps its name.
 _COLLECTOR_KEY = {"system": "collector.system", "gpu": "collector.gpu", "mariadb": "collector.mariadb",
                   "services": "collector.services", "allocation": "collector.allocation"}
@@ -31,12 +32,17 @@ def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
         "gpu": gpu,
         "missing": index.value("opsplan_gpu_missing", gpu=gpu) == 1,
         "down": index.value("opsplan_gpu_up", gpu=gpu) == 0,
+        "no_reading": (index.value("opsplan_gpu_up", gpu=gpu) is None
+                       and index.value("opsplan_gpu_utilization_ratio", gpu=gpu) is None),
         "fault_text": t(GPU_FAULT_TEXT[fault], lang),
         "utilization_ratio": index.value("opsplan_gpu_utilization_ratio", gpu=gpu),
         "memory_used_bytes": index.value("opsplan_gpu_memory_used_bytes", gpu=gpu),
         "memory_total_bytes": index.value("opsplan_gpu_memory_total_bytes", gpu=gpu),
         "temperature_celsius": index.value("opsplan_gpu_temperature_celsius", gpu=gpu),
         "power_watts": index.value("opsplan_gpu_power_watts", gpu=gpu),
+        # Unknown (not 0) when the GPU collector said nothing of this GPU this cycle.
+        "processes": (len(index.all("opsplan_gpu_process_memory_bytes", gpu=gpu))
+                      if index.value("opsplan_gpu_up", gpu=gpu) is not None else None),
     }
 
 
@@ -69,39 +75,25 @@ def _members(index: SampleIndex, group: GroupOfPlan) -> list[dict[str, Any]]:
     return out
 
 
-def _alerts(engine: Any, lang: str) -> list[dict[str, Any]]:
-    if engine is None:
-        return []
-    firing = [a for a in engine.active() if a.state == "firing" and not a.inhibited]
-    firing.sort(key=lambda a: (a.severity != "critical", a.alert, a.subject))
-    return [{"alert": a.alert, "severity": a.severity, "subject": engine.subject_in(a, lang),
-             "name": t(_HEADLINE_KEY[lang], lang, summary=a.text("summary").get(lang), alert=a.alert, subject=""),
-             "fingerprint": a.fingerprint,
-             "summary": a.text("summary").get(lang), "description": a.text("description").get(lang),
-             "since": a.started_at, "acknowledged": a.ack_by is not None, "silenced": bool(a.silenced)}
-            for a in firing]
-
-
-def _backups(index: SampleIndex, tz: str, lang: str) -> list[dict[str, Any]]:
-    out = []
-    for s in index.all("opsplan_backup_last_status"):
-        target = s.label("target") or ""
-        success = index.value("opsplan_backup_last_success_timestamp_seconds", target=target)
-        out.append({
-            "target": target,
-            "target_name": label_value_text("target", target, lang),
-            "ok": s.value == 1,
-            "last_success": fmt.iso_local(success or None, tz, sep=" ", timespec="minutes"),
-            # as people read a time everywhere: '2026-11-30 10:05:16 KST' (KOREAN.md rule 8)
-            "last_success_shown": fmt.local_time(success or None, tz, zone_name=True, missing=None),
-            "size_bytes": index.value("opsplan_backup_last_size_bytes", target=target),
-        })
-    return sorted(out, key=lambda b: b["target"])
+def _storage(index: SampleIndex, group: GroupOfPlan) -> dict[str, Any]:
+    """Use against budget; a path that does not exist is named (its 0 bytes are not a use)."""
+    missing = [str(p) for p in group.paths
+               if index.value("opsplan_group_path_present", group=group.id, path=str(p)) == 0]
+    return {"storage_budget_bytes": group.storage,
+            "storage_used_bytes": index.value("opsplan_group_storage_used_bytes", group=group.id),
+            "storage_usage_ratio": index.value("opsplan_group_storage_usage_ratio", group=group.id),
+            "paths_missing": missing,
+            "storage_all_missing": bool(group.paths) and len(missing) == len(group.paths)}
 
 
 def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = None,
-                 language: str | None = None, alerts: Any = None) -> dict[str, Any]:
+                 language: str | None = None, alerts: Any = None, state_db: StateDB | None = None,
+                 now: float | None = None) -> dict[str, Any]:
+    """`state_db`: where the backup catalogs are, for a failed backup's reason (none: no reason shown)."""
     lang = language or plan.language
+    # Ages and next runs as of the figures shown (the last cycle), so the page agrees with itself.
+    if now is None:
+        now = cycle.timestamp if cycle else time.time()
     index = SampleIndex(cycle.samples if cycle else [])
     tz = plan.timezone
     groups = []
@@ -116,9 +108,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "memory_used_bytes": index.value("opsplan_group_memory_used_bytes", group=group.id),
             "memory_usage_ratio": index.value("opsplan_group_memory_usage_ratio", group=group.id),
             "members": _members(index, group),
-            "storage_budget_bytes": group.storage,
-            "storage_used_bytes": index.value("opsplan_group_storage_used_bytes", group=group.id),
-            "storage_usage_ratio": index.value("opsplan_group_storage_usage_ratio", group=group.id),
+            **_storage(index, group),
         })
     services = []
     for service in plan.services:
@@ -134,6 +124,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "requests_per_second": index.value("opsplan_api_requests_per_second", service=name),
             "concurrent_users": index.value("opsplan_api_concurrent_users", service=name),
         })
+    down = collectors_down_since(alerts)
     version = [s.label("version") for s in index.all("opsplan_mariadb_info")]
     reason = [s.label("reason") for s in index.all("opsplan_mariadb_last_error_info")]
     last = None
@@ -170,10 +161,17 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
             "threads_connected": index.value("opsplan_mariadb_threads_connected"),
             "connection_usage_ratio": index.value("opsplan_mariadb_connection_usage_ratio"),
             "queries_per_second": index.value("opsplan_mariadb_queries_per_second"),
+            "replication_configured": index.value("opsplan_mariadb_replication_configured") == 1,
+            "replication_lag_seconds": index.value("opsplan_mariadb_replication_lag_seconds"),
+            "slow_queries": index.value("opsplan_mariadb_slow_queries_total"),
         },
-        "alerts": _alerts(alerts, lang),
-        "backups": _backups(index, tz, lang),
+        "alerts": open_alerts(alerts, lang, tz),
+        "alerts_known": alerts is not None,  # without an engine the page cannot say "no alert"
+        "backups": backups(plan, index, now, lang, state_db),
+        "drill": drill(plan, index, now, lang),
         "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3),
-                        "title": t(_COLLECTOR_KEY[s.name], lang) if s.name in _COLLECTOR_KEY else s.name}
+                        "title": t(_COLLECTOR_KEY[s.name], lang) if s.name in _COLLECTOR_KEY else s.name,
+                        "down_since_shown": None if s.up else fmt.local_time(down.get(s.name), tz, zone_name=True,
+                                                                              missing=None)}
                        for s in (cycle.statuses if cycle else [])],
     }
