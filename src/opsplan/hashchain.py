@@ -2,8 +2,7 @@
 
 Vocabulary, because both the writer (opsplan.audit) and the migration that chained the rows written
 before the chain existed (store/migrations) use it. It must never change shape: a changed field list
-or encoding would break every
-stored chain.
+or encoding would break every stored chain.
 """
 
 from __future__ import annotations

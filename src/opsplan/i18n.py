@@ -772,6 +772,37 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.restore.model_dry_run": M(
         ko='수행할 작업을 출력하고 아무것도 변경하지 않습니다.', en='Print what would be done; change nothing.'),
     "help.restore.model_yes": M(ko='묻지 않고 서비스 링크를 전환합니다.', en='Switch the serving link without asking.'),
+    "help.audit": M(ko='감사 로그: 기록 목록과 변조 검증.',
+        en='The audit log: list its entries, verify its hash chain.'),
+    "help.cmd.audit_list": M(
+        ko='감사 로그 목록 (최신 순): 시각, 사용자, 작업, 대상, 결과.',
+        en='Audit entries, newest first: when, who, what, on which target, the outcome.'),
+    "help.cmd.audit_verify": M(
+        ko='감사 로그의 해시 체인을 처음부터 검증합니다. 깨진 첫 항목을 알리고 종료 코드 1로 끝납니다.',
+        en='Walk the audit log\'s hash chain from the first entry; name the first broken entry and exit 1.'),
+    "help.audit.since": M(ko='이 시점 이후의 기록만: 기간(예: 24h, 7d) 또는 날짜와 시각(예: 2026-11-30 10:00).',
+        en='Only entries from then on: a span back from now (24h, 7d) or a date and time (2026-11-30 10:00).'),
+    "help.audit.limit": M(ko='표시할 최근 기록 수.', en='How many of the newest entries.'),
+    "audit.list.empty": M(ko='감사 기록 없음', en='no audit entries'),
+    "audit.list.columns": M(ko='ID|시각|사용자|작업|대상|결과', en='ID|time|actor|action|target|outcome'),
+    "audit.since_bad": M(ko="--since 값 '{value}'을 해석할 수 없습니다: 기간(예: 24h, 7d) 또는 날짜를 쓰십시오.",
+        en="cannot read --since '{value}': give a span (24h, 7d) or a date"),
+    "audit.verify.ok": M(ko='감사 로그가 온전합니다: 항목 {count}개의 해시 체인이 끊기지 않았습니다.',
+        en='audit log intact: {count} entries, hash chain unbroken'),
+    "audit.verify.changed": M(
+        ko='감사 로그 항목 #{id}의 내용이 기록 후 바뀌었습니다 (해시 불일치). 그 앞의 항목 {count}개는 온전합니다.',
+        en='audit entry #{id} was changed after it was written (its hash does not match); '
+           'the {count} entries before it hold'),
+    "audit.verify.link": M(
+        ko='감사 로그 항목 #{id}의 바로 앞 항목이 삭제되었거나 바뀌었습니다 (이전 해시 불일치). '
+           '그 앞의 항목 {count}개는 온전합니다.',
+        en='the entry before audit entry #{id} was deleted or replaced (its prev_hash does not match); '
+           'the {count} entries before it hold'),
+    "audit.verify.tail": M(
+        ko='감사 로그의 최신 항목이 삭제되었습니다: 남은 항목 {count}개는 온전하지만 '
+           '체인의 마지막 해시와 맞지 않습니다.',
+        en='the newest audit entries were deleted: the {count} entries left hold, but the chain\'s head '
+           'names a later one'),
     "help.runbook": M(
         ko='복구 실행 기록: 목록, 상세 보기, 중단된 실행 재개.',
         en='The journal of recovery runs: list, show one, resume an interrupted one.'),
