@@ -129,11 +129,6 @@ MESSAGES: Final[dict[str, Message]] = {
                            "알림은 메모리에서 계속 처리합니다.\n상세: {reason}",
                         en="the state database cannot be opened: starting in monitoring-only mode "
                            "(alerts go on from memory): {reason}"),
-    "serve.public_bind": M(
-        ko="경고: {bind}에서 접속을 받습니다. 조회에는 인증이 없으므로 이 주소에 접속할 수 있는 누구나 상태를 볼 수 "
-           "있습니다.",
-        en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
-    ),
     "collect.columns": M(ko="지표|레이블|값", en="metric|labels|value"),
     "collect.cycle": M(ko="샘플 {n}개 수집, {seconds}", en="collected {n} samples in {seconds}"),
     # model and configuration backups (src/opsplan/backup/models/store.py, backup/config/git_repo.py,
@@ -558,6 +553,20 @@ MESSAGES: Final[dict[str, Message]] = {
     # plan check: problems across fields (src/opsplan/plan/semantic.py)
     "plan.problem.gpu_taken": M(ko="GPU {gpu:은} 이미 '{group}' 그룹에 있습니다",
                                 en="GPU {gpu} is already in group '{group}'"),
+    "plan.problem.tls_cert_bad": M(ko="TLS 인증서 파일을 쓸 수 없습니다 ({path}). 상세: {reason}",
+        en="TLS certificate file {path} {reason}"),
+    "plan.problem.tls_key_bad": M(ko="TLS 키 파일을 쓸 수 없습니다 ({path}). 상세: {reason}",
+        en="TLS key file {path} cannot be used: {reason}"),
+    "plan.problem.tls_key_open": M(ko="TLS 키 파일은 소유자만 읽을 수 있어야 합니다 (chmod 600 {path})",
+        en="TLS key file {path} is readable by others: chmod 600 it"),
+    "serve.refused_no_tls": M(
+        ko="{bind}에서 접속을 받지 않습니다: 루프백이 아닌 주소에는 TLS가 필요합니다. 운영 계획서에 인증서 파일"
+           "(web.tls_cert_file)과 키 파일(web.tls_key_file)을 지정하십시오.",
+        en="refusing to listen on {bind}: an address other than loopback needs TLS; set web.tls_cert_file and "
+           "web.tls_key_file in the plan"),
+    "serve.refused_no_users": M(
+        ko="{bind}에서 접속을 받지 않습니다: 로그인할 콘솔 사용자가 없습니다. 먼저 첫 관리자를 만드십시오.",
+        en="refusing to listen on {bind}: no console user exists to log in; create the first admin first"),
     "plan.problem.scratch_in_datadir": M(
         ko="복원용 임시 디렉터리 {scratch:이} 데이터베이스 데이터 디렉터리 {datadir} 안에 있습니다",
         en="the restore's scratch directory {scratch} is inside the database datadir {datadir}"),
