@@ -66,3 +66,18 @@ def test_a_deleted_row_is_noticed(tmp_path):
     assert verified.exit_code == 1
     assert json.loads(verified.output)["broken"] == {"entry_id": 3, "reason": "link"}
     db.close()
+
+
+def test_a_backup_started_from_the_cli_is_audited_even_when_it_fails(tmp_path, monkeypatch):
+    import yaml_writer
+    from opsplan.cli.main import app
+
+    path = write_plan(tmp_path, {"language": "en", "database": {"port": yaml_writer.free_port(),
+                                                               "connect_timeout": "1s"}})
+    monkeypatch.setenv("USER", "kim")
+    started = CliRunner().invoke(app, ["--plan", str(path), "backup", "db", "--full"])
+    assert started.exit_code != 0  # no MariaDB on that port
+    db = StateDB.open(default_url(load_plan(path).data_dir))
+    [entry] = audit.entries(db)
+    assert (entry["actor"], entry["action"], entry["arguments"]["requested"]) == ("kim", "backup.start", "full")
+    db.close()
