@@ -792,6 +792,17 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.audit.since": M(ko='이 시점 이후의 기록만: 기간(예: 24h, 7d) 또는 날짜와 시각(예: 2026-11-30 10:00).',
         en='Only entries from then on: a span back from now (24h, 7d) or a date and time (2026-11-30 10:00).'),
     "help.audit.limit": M(ko='표시할 최근 기록 수.', en='How many of the newest entries.'),
+    "audit.action.alert_ack": M(ko="알림 확인", en="acknowledge alert"),
+    "audit.action.silence_add": M(ko="알림 중지", en="silence"),
+    "audit.action.silence_expire": M(ko="알림 중지 종료", en="end silence"),
+    "audit.action.backup_start": M(ko="백업 시작", en="start backup"),
+    "audit.action.run": M(ko="복구 실행", en="run"),
+    "audit.action.resume": M(ko="복구 재개", en="resume"),
+    "audit.action.confirm": M(ko="확인 응답", en="confirm"),
+    "audit.action.dry_run": M(ko="모의 실행", en="dry run"),
+    "audit.outcome.started": M(ko="시작", en="started"),
+    "audit.outcome.yes": M(ko="승인", en="yes"),
+    "audit.outcome.no": M(ko="거절", en="no"),
     "audit.list.empty": M(ko='감사 기록 없음', en='no audit entries'),
     "audit.list.columns": M(ko='ID|시각|사용자|작업|대상|결과', en='ID|time|actor|action|target|outcome'),
     "audit.since_bad": M(ko="--since 값 '{value}'을 해석할 수 없습니다: 기간(예: 24h, 7d) 또는 날짜를 쓰십시오.",
@@ -801,16 +812,16 @@ MESSAGES: Final[dict[str, Message]] = {
     "audit.verify.changed": M(
         ko='감사 로그 항목 #{id}의 내용이 기록 후 바뀌었습니다 (해시 불일치). 그 앞의 항목 {count}개는 온전합니다.',
         en='audit entry #{id} was changed after it was written (its hash does not match); '
-           'the {count} entries before it hold'),
+           'entries before it verified: {count}'),
     "audit.verify.link": M(
         ko='감사 로그 항목 #{id}의 바로 앞 항목이 삭제되었거나 바뀌었습니다 (이전 해시 불일치). '
            '그 앞의 항목 {count}개는 온전합니다.',
         en='the entry before audit entry #{id} was deleted or replaced (its prev_hash does not match); '
-           'the {count} entries before it hold'),
+           'entries before it verified: {count}'),
     "audit.verify.tail": M(
         ko='감사 로그의 최신 항목이 삭제되었습니다: 남은 항목 {count}개는 온전하지만 '
            '체인의 마지막 해시와 맞지 않습니다.',
-        en='the newest audit entries were deleted: the {count} entries left hold, but the chain\'s head '
+        en='the newest audit entries were deleted: the entries left verify ({count}), but the chain\'s head '
            'names a later one'),
     "help.runbook": M(
         ko='복구 실행 기록: 목록, 상세 보기, 중단된 실행 재개.',

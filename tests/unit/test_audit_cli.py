@@ -42,6 +42,8 @@ def test_an_intact_log_verifies_and_lists(tmp_path):
     assert "t0psecret" not in listed.output
     recent = json.loads(run(path, "list", "--json", "--since", "2027-01-15 17:01").output)
     assert [e["actor"] for e in recent["entries"]] == ["park", "lee"]
+    table = run(path, "list").output
+    assert "acknowledge alert" in table and "park" in table
     bad = run(path, "list", "--since", "yesterday-ish")
     assert bad.exit_code == 2 and "cannot read --since" in bad.output
     db.close()
@@ -55,6 +57,13 @@ def test_an_edited_row_is_named(tmp_path, language, said):
     verified = run(path, "verify")
     assert verified.exit_code == 1
     assert said in verified.output
+    db.close()
+
+
+def test_the_korean_list_names_actions_in_korean_with_their_id(tmp_path):
+    path, db = logged_plan(tmp_path, "ko")
+    table = run(path, "list").output
+    assert "알림 확인 (alert.ack)" in table and "알림 중지 (silence.add)" in table and "KST" in table
     db.close()
 
 

@@ -18,6 +18,32 @@ audit_app = typer.Typer(no_args_is_help=True, help=help_text("help.audit"))
 _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
+# Actions and outcomes as shown (literal catalogue keys); in Korean with the stored id after it,
+# to search with (KOREAN.md rule 5). One not listed (a later part's) is shown as stored.
+_ACTION_KEY = {"alert.ack": "audit.action.alert_ack", "silence.add": "audit.action.silence_add",
+               "silence.expire": "audit.action.silence_expire", "backup.start": "audit.action.backup_start",
+               "run": "audit.action.run", "resume": "audit.action.resume", "confirm": "audit.action.confirm",
+               "dry_run": "audit.action.dry_run"}
+_OUTCOME_KEY = {"started": "audit.outcome.started", "yes": "audit.outcome.yes", "no": "audit.outcome.no",
+                "ok": "runbook.status.ok", "failed": "runbook.status.failed",
+                "rolled_back": "runbook.status.rolled_back", "dry_run": "runbook.status.dry_run",
+                "refused": "runbook.status.refused"}
+
+
+def _with_id(text: str, value: str, lang: str) -> str:
+    return f"{text} ({value})" if lang == "ko" else text
+
+
+def _action(action: str, lang: str) -> str:
+    return _with_id(t(_ACTION_KEY[action], lang), action, lang) if action in _ACTION_KEY else action
+
+
+def _outcome(outcome: str | None, lang: str) -> str:
+    if not outcome:
+        return "-"
+    return _with_id(t(_OUTCOME_KEY[outcome], lang), outcome, lang) if outcome in _OUTCOME_KEY else outcome
+
+
 # How each broken link is said (literal catalogue keys, by opsplan.audit.log's reasons).
 _BROKEN_KEY = {"changed": "audit.verify.changed", "link": "audit.verify.link", "tail": "audit.verify.tail"}
 
@@ -73,8 +99,8 @@ def list_command(ctx: typer.Context,
 
 
 def _row(e: dict[str, Any], tz: str, lang: str) -> list[str]:
-    return [str(e["id"]), fmt.local_time(e["at"], tz, zone_name=lang == "ko"), e["actor"], e["action"],
-            e["target"] or "-", e["outcome"] or "-"]
+    return [str(e["id"]), fmt.local_time(e["at"], tz, zone_name=lang == "ko"), e["actor"],
+            _action(e["action"], lang), e["target"] or "-", _outcome(e["outcome"], lang)]
 
 
 @audit_app.command("verify", help=help_text("help.cmd.audit_verify"))
