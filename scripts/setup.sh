@@ -17,6 +17,9 @@ if [ "$purpose" = test ]; then
   # systemd-analyze, systemd-sysusers and systemd-tmpfiles check the exported unit; installing the
   # package in a container starts nothing (systemd is not PID 1 there).
   debs+=(systemd)
+  # The console's browser tests drive Debian's chromium through Playwright (never `playwright
+  # install`: no download at test time); the Korean pages need a CJK font to render Hangul.
+  debs+=(chromium fonts-noto-cjk)
 fi
 if [ "$purpose" = bench ]; then
   debs+=(prometheus-node-exporter mariadb-server mariadb-backup zstd)

@@ -25,7 +25,7 @@ def start_serve(plan: Path, *extra: str, env: dict | None = None) -> tuple[subpr
         line = proc.stdout.readline()
         if not line:
             break
-        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        match = re.search(r"(https?://127\.0\.0\.1:\d+/)", line)
         if match:
             return proc, match.group(1)
     proc.kill()

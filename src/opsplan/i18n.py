@@ -196,11 +196,6 @@ MESSAGES: Final[dict[str, Message]] = {
                            "알림은 메모리에서 계속 처리합니다.\n상세: {reason}",
                         en="the state database cannot be opened: starting in monitoring-only mode "
                            "(alerts go on from memory): {reason}"),
-    "serve.public_bind": M(
-        ko="경고: {bind}에서 접속을 받습니다. 조회에는 인증이 없으므로 이 주소에 접속할 수 있는 누구나 상태를 볼 수 "
-           "있습니다.",
-        en="warning: binding to {bind}; reading needs no authentication, anyone who reaches it can read the status.",
-    ),
     "collect.columns": M(ko="지표|레이블|값", en="metric|labels|value"),
     "collect.cycle": M(ko="샘플 {n}개 수집, {seconds}", en="collected {n} samples in {seconds}"),
     # model and configuration backups (src/opsplan/backup/models/store.py, backup/config/git_repo.py,
@@ -625,6 +620,20 @@ MESSAGES: Final[dict[str, Message]] = {
     # plan check: problems across fields (src/opsplan/plan/semantic.py)
     "plan.problem.gpu_taken": M(ko="GPU {gpu:은} 이미 '{group}' 그룹에 있습니다",
                                 en="GPU {gpu} is already in group '{group}'"),
+    "plan.problem.tls_cert_bad": M(ko="TLS 인증서 파일을 쓸 수 없습니다 ({path}). 상세: {reason}",
+        en="TLS certificate file {path} {reason}"),
+    "plan.problem.tls_key_bad": M(ko="TLS 키 파일을 쓸 수 없습니다 ({path}). 상세: {reason}",
+        en="TLS key file {path} cannot be used: {reason}"),
+    "plan.problem.tls_key_open": M(ko="TLS 키 파일은 소유자만 읽을 수 있어야 합니다 (chmod 600 {path})",
+        en="TLS key file {path} is readable by others: chmod 600 it"),
+    "serve.refused_no_tls": M(
+        ko="{bind}에서 접속을 받지 않습니다: 루프백이 아닌 주소에는 TLS가 필요합니다. 운영 계획서에 인증서 파일"
+           "(web.tls_cert_file)과 키 파일(web.tls_key_file)을 지정하십시오.",
+        en="refusing to listen on {bind}: an address other than loopback needs TLS; set web.tls_cert_file and "
+           "web.tls_key_file in the plan"),
+    "serve.refused_no_users": M(
+        ko="{bind}에서 접속을 받지 않습니다: 로그인할 콘솔 사용자가 없습니다. 먼저 첫 관리자를 만드십시오.",
+        en="refusing to listen on {bind}: no console user exists to log in; create the first admin first"),
     "plan.problem.scratch_in_datadir": M(
         ko="복원용 임시 디렉터리 {scratch:이} 데이터베이스 데이터 디렉터리 {datadir} 안에 있습니다",
         en="the restore's scratch directory {scratch} is inside the database datadir {datadir}"),
@@ -839,6 +848,48 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.restore.model_dry_run": M(
         ko='수행할 작업을 출력하고 아무것도 변경하지 않습니다.', en='Print what would be done; change nothing.'),
     "help.restore.model_yes": M(ko='묻지 않고 서비스 링크를 전환합니다.', en='Switch the serving link without asking.'),
+    "help.audit": M(ko='감사 로그: 기록 목록과 변조 검증.',
+        en='The audit log: list its entries, verify its hash chain.'),
+    "help.cmd.audit_list": M(
+        ko='감사 로그 목록 (최신 순): 시각, 사용자, 작업, 대상, 결과.',
+        en='Audit entries, newest first: when, who, what, on which target, the outcome.'),
+    "help.cmd.audit_verify": M(
+        ko='감사 로그의 해시 체인을 처음부터 검증합니다. 깨진 첫 항목을 알리고 종료 코드 1로 끝납니다.',
+        en='Walk the audit log\'s hash chain from the first entry; name the first broken entry and exit 1.'),
+    "help.audit.since": M(ko='이 시점 이후의 기록만: 기간(예: 24h, 7d) 또는 날짜와 시각(예: 2026-11-30 10:00).',
+        en='Only entries from then on: a span back from now (24h, 7d) or a date and time (2026-11-30 10:00).'),
+    "help.audit.limit": M(ko='표시할 최근 기록 수.', en='How many of the newest entries.'),
+    "audit.action.alert_ack": M(ko="알림 확인", en="acknowledge alert"),
+    "audit.action.silence_add": M(ko="알림 중지", en="silence"),
+    "audit.action.silence_expire": M(ko="알림 중지 종료", en="end silence"),
+    "audit.action.backup_start": M(ko="백업 시작", en="start backup"),
+    "audit.action.run": M(ko="복구 실행", en="run"),
+    "audit.action.resume": M(ko="복구 재개", en="resume"),
+    "audit.action.confirm": M(ko="확인 응답", en="confirm"),
+    "audit.action.dry_run": M(ko="모의 실행", en="dry run"),
+    "audit.outcome.started": M(ko="시작", en="started"),
+    "audit.outcome.yes": M(ko="승인", en="yes"),
+    "audit.outcome.no": M(ko="거절", en="no"),
+    "audit.list.empty": M(ko='감사 기록 없음', en='no audit entries'),
+    "audit.list.columns": M(ko='ID|시각|사용자|작업|대상|결과', en='ID|time|actor|action|target|outcome'),
+    "audit.since_bad": M(ko="--since 값 '{value}'을 해석할 수 없습니다: 기간(예: 24h, 7d) 또는 날짜를 쓰십시오.",
+        en="cannot read --since '{value}': give a span (24h, 7d) or a date"),
+    "audit.verify.ok": M(ko='감사 로그가 온전합니다: 항목 {count}개의 해시 체인이 끊기지 않았습니다.',
+        en='audit log intact: {count} entries, hash chain unbroken'),
+    "audit.verify.changed": M(
+        ko='감사 로그 항목 #{id}의 내용이 기록 후 바뀌었습니다 (해시 불일치). 그 앞의 항목 {count}개는 온전합니다.',
+        en='audit entry #{id} was changed after it was written (its hash does not match); '
+           'entries before it verified: {count}'),
+    "audit.verify.link": M(
+        ko='감사 로그 항목 #{id}의 바로 앞 항목이 삭제되었거나 바뀌었습니다 (이전 해시 불일치). '
+           '그 앞의 항목 {count}개는 온전합니다.',
+        en='the entry before audit entry #{id} was deleted or replaced (its prev_hash does not match); '
+           'entries before it verified: {count}'),
+    "audit.verify.tail": M(
+        ko='감사 로그의 최신 항목이 삭제되었습니다: 남은 항목 {count}개는 온전하지만 '
+           '체인의 마지막 해시와 맞지 않습니다.',
+        en='the newest audit entries were deleted: the entries left verify ({count}), but the chain\'s head '
+           'names a later one'),
     "help.runbook": M(
         ko='복구 실행 기록: 목록, 상세 보기, 중단된 실행 재개.',
         en='The journal of recovery runs: list, show one, resume an interrupted one.'),

@@ -136,3 +136,24 @@ def test_a_bad_silence_is_one_line_and_stores_nothing(setup, body, detail):
     response = client.post("/api/v1/silences", headers=AUTH, json=body)
     assert response.status_code == 422 and detail in response.json()["detail"]
     assert client.get("/api/v1/silences", params={"all": True}).json()["silences"] == []
+
+
+def test_acks_and_silences_through_the_api_are_in_the_audit_log(setup):
+    from opsplan import audit
+
+    make, clock, _ = setup
+    alerting, client = make()
+    fire_disk(alerting, clock)
+    fp = client.get("/api/v1/alerts").json()["groups"][0]["alerts"][0]["fingerprint"]
+    assert client.post(f"/api/v1/alerts/{fp}/ack", json={"by": "kim", "comment": "on it"}, headers=AUTH).is_success
+    refused = client.post(f"/api/v1/alerts/{fp}/ack", json={"by": "mallory"})
+    assert refused.status_code == 401
+    silence = client.post("/api/v1/silences", headers=AUTH, json={
+        "matchers": [{"name": "mountpoint", "value": "/"}], "duration": "1h", "author": "lee", "comment": "resizing"})
+    client.delete(f"/api/v1/silences/{silence.json()['id']}", headers=AUTH)
+    db = alerting.engine.db
+    logged = [(e["actor"], e["action"], e["target"]) for e in reversed(audit.entries(db))]
+    assert logged == [("kim", "alert.ack", f"alert {fp}"), ("lee", "silence.add", f"silence {silence.json()['id']}"),
+                      ("api-token", "silence.expire", f"silence {silence.json()['id']}")]
+    assert audit.verify(db).ok
+    assert TOKEN not in str(audit.entries(db))

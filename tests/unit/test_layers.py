@@ -10,9 +10,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "opsplan"
 
 # The vocabulary every stage shares: it imports no stage, no plan, no store.
-VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "__init__"}
+VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "masking", "hashchain", "__init__"}
 # The plan, the stores, and how every stage logs in to the plan's MariaDB.
-FOUNDATION = VOCABULARY | {"plan", "store", "mariadb"}
+# The audit log (opsplan.audit) is foundation too: every stage and host may record to it.
+FOUNDATION = VOCABULARY | {"plan", "store", "mariadb", "audit"}
 DOMAIN = {"collectors", "rules", "alerts", "notify", "export", "backup", "runbooks"}
 
 # Each package: the opsplan packages it may import besides itself.
@@ -21,6 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     "plan": VOCABULARY,
     "store": VOCABULARY | {"plan"},
     "mariadb": VOCABULARY | {"plan"},
+    "audit": VOCABULARY | {"plan", "store"},
     # The stages of the data flow, upstream before downstream; none of them knows its host.
     "collectors": FOUNDATION,
     "rules": FOUNDATION,

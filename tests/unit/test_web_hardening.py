@@ -108,7 +108,8 @@ def test_every_answer_carries_the_security_headers(store: MetricsStore):
         assert headers["x-frame-options"] == "DENY", path
         assert headers["referrer-policy"] == "no-referrer", path
         csp = headers["content-security-policy"]
-        assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp, path
+        assert "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp, path
+        assert "http" not in csp and "*" not in csp, path  # nothing from elsewhere
         assert "unsafe-inline" not in csp.split("script-src")[-1].split(";")[0], path
     page = client.get("/")
     # The status page needs nothing its policy forbids: no inline style or script, its CSS and JS from here.

@@ -133,12 +133,15 @@ def ack_command(ctx: typer.Context, fingerprint: str = typer.Argument(..., help=
                 by: str = typer.Option(None, "--by", help=help_text("help.alerts.ack_by")),
                 comment: str = typer.Option("", "--comment", help=help_text("help.alerts.ack_comment"))) -> None:
     """Acknowledge a firing alert: it stays listed, its critical repeats stop."""
+    from opsplan import audit
     from opsplan.alerts.queries import acknowledge
 
     plan = plan_from(ctx)
     who = by or os.environ.get("USER") or "operator"
     with _state_db(plan) as db, one_line_errors():
-        acknowledge(db, fingerprint, by=who, comment=comment, now=_clock())
+        now = _clock()
+        acknowledge(db, fingerprint, by=who, comment=comment, now=now)
+        audit.record(db, who, "alert.ack", f"alert {fingerprint}", {"via": "cli", "comment": comment}, at=now)
     out.print(t("alerts.acked_done", plan.language, fingerprint=fingerprint, by=who), markup=False)
 
 
@@ -149,6 +152,7 @@ def silence_command(ctx: typer.Context,
                     comment: str = typer.Option(..., "--comment", help=help_text("help.alerts.silence_comment")),
                     as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Silence matching alerts for a while: they keep their state but send nothing."""
+    from opsplan import audit
     from opsplan.alerts.errors import AlertError
     from opsplan.alerts.silences import add_silence, parse_matcher, silence_duration
 
@@ -161,8 +165,11 @@ def silence_command(ctx: typer.Context,
         except AlertError as exc:
             fail(in_language(exc, plan.language), code=2)
     with _state_db(plan) as db, one_line_errors():
-        silence = add_silence(db, matchers, starts_at=now, ends_at=now + seconds,
-                              author=author or os.environ.get("USER") or "operator", comment=comment, now=now)
+        who = author or os.environ.get("USER") or "operator"
+        silence = add_silence(db, matchers, starts_at=now, ends_at=now + seconds, author=who, comment=comment,
+                              now=now)
+        audit.record(db, who, "silence.add", f"silence {silence.id}",
+                     {"via": "cli", "matchers": match, "ends_at": now + seconds, "comment": comment}, at=now)
     if as_json:
         print_json(silence.as_dict(now))
         return
@@ -173,11 +180,15 @@ def silence_command(ctx: typer.Context,
 
 def unsilence_command(ctx: typer.Context, silence_id: str = typer.Argument(..., metavar="ID")) -> None:
     """End a silence now."""
+    from opsplan import audit
     from opsplan.alerts.silences import expire_silence
 
     plan = plan_from(ctx)
     with _state_db(plan) as db, one_line_errors():
-        expire_silence(db, silence_id, _clock())
+        now = _clock()
+        expire_silence(db, silence_id, now)
+        audit.record(db, os.environ.get("USER") or "operator", "silence.expire", f"silence {silence_id}",
+                     {"via": "cli"}, at=now)
     out.print(t("alerts.silence_expired", plan.language, id=silence_id), markup=False)
 
 

@@ -24,6 +24,9 @@ def backup_db(ctx: typer.Context,
               incremental: bool = typer.Option(False, "--incremental", help=help_text("help.backup.incremental")),
               as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Back up MariaDB with mariabackup (the plan decides full or incremental unless told)."""
+    import os
+
+    from opsplan import audit
     from opsplan.backup.database.engine import DatabaseBackupEngine
 
     if full and incremental:
@@ -31,6 +34,9 @@ def backup_db(ctx: typer.Context,
     plan = plan_from(ctx)
     requested = "full" if full else "incremental" if incremental else "auto"
     with one_line_errors(), state_db(plan) as db:
+        # In the audit log before the first step, as the catalog row: a failed start shows too.
+        audit.record(db, os.environ.get("USER") or "operator", "backup.start", "backup database",
+                     {"via": "cli", "requested": requested})
         row = DatabaseBackupEngine(plan, db).run(requested)
     if as_json:
         print_json(_row_json(row, plan.timezone))

@@ -9,6 +9,7 @@ import typer
 from opsplan import __version__
 from opsplan.cli import (
     alerts_cmd,
+    audit_cmd,
     backup_cmd,
     collect_cmd,
     drill_cmd,
@@ -56,6 +57,7 @@ runbook_cmd.register(app)
 alerts_cmd.register(app)
 export_cmd.register(app)
 notify_cmd.register(app)
+audit_cmd.register(app)
 
 
 def main() -> None:

@@ -18,13 +18,9 @@ def register(app: typer.Typer) -> None:
               port: int = typer.Option(None, "--port", help=help_text("help.serve.port")),
               ) -> None:
         """Collect on the plan's interval, keep the metrics store, serve /metrics, the API and the status page."""
-        from opsplan.net import is_loopback
         from opsplan.serve.server import serve as run
 
-        plan = plan_from(ctx)
-        bind = host or plan.web.bind
-        if not is_loopback(bind):
-            err.print(t("serve.public_bind", plan.language, bind=bind), markup=False)
+        plan = plan_from(ctx)  # an address other than loopback: serve/bind_rule.py refuses it without TLS
 
         def announce(url: str) -> None:
             print(t("serve.started", plan.language, url=url), flush=True)

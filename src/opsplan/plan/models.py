@@ -647,6 +647,16 @@ class Web(Strict):
     # this environment variable, else from a 0600 file; with neither, the write API is off.
     api_token_env: str | None = "OPSPLAN_API_TOKEN"
     api_token_file: Path | None = None
+    # HTTPS: a PEM certificate (chain) and its private key (0600). A bind address other than
+    # loopback is refused without them (serve/bind_rule.py); `plan check` reads both files.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Web:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("give both web.tls_cert_file and web.tls_key_file, or neither")
+        return self
 
 
 class Plan(Strict):

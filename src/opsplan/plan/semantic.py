@@ -61,6 +61,7 @@ def check_plan(plan: Plan, checks: Sequence[PlanCheck] = (), *, environ: Mapping
         *_allocation(plan),
         *_services(plan),
         *_service_ca_files(plan, strict),
+        *_web_tls(plan, strict),
         *_members(plan),
         *_monitoring(plan),
         *_notifications(plan),
@@ -140,6 +141,33 @@ def _service_ca_files(plan: Plan, strict: bool) -> Iterator[Problem]:
             problem = _unreadable(service.ca_file)
             if problem:
                 yield Problem(loc, f"CA file {service.ca_file} {problem}")
+
+
+def _web_tls(plan: Plan, strict: bool) -> Iterator[Problem]:
+    """`plan check` (strict) reads the certificate and key the way serve will, so a wrong path, a
+    key that does not match or a key others can read is found before the console is down."""
+    cert, key = plan.web.tls_cert_file, plan.web.tls_key_file
+    if not strict or cert is None or key is None:
+        return
+    problem = _unreadable(cert)
+    if problem:
+        yield Problem.said(("web", "tls_cert_file"), "plan.problem.tls_cert_bad", path=cert, reason=problem)
+        return
+    try:
+        mode = key.stat().st_mode
+    except OSError as exc:
+        yield Problem.said(("web", "tls_key_file"), "plan.problem.tls_key_bad", path=key,
+                           reason=(exc.strerror or str(exc)).lower())
+        return
+    if mode & 0o077:
+        yield Problem.said(("web", "tls_key_file"), "plan.problem.tls_key_open", path=key)
+    import ssl
+
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        yield Problem.said(("web", "tls_key_file"), "plan.problem.tls_key_bad", path=key, reason=str(reason).lower())
 
 
 def _unreadable(path: Path) -> str | None:

@@ -9,7 +9,6 @@ Params, state, outputs and data are stored with secrets masked (see `mask`).
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, false, select
@@ -17,17 +16,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from opsplan.errors import RunbookError, said
 from opsplan.fsutil import process_alive
+from opsplan.masking import MASK, SECRET_KEY, mask
 from opsplan.store.state import Base, StateDB
 
 RUNNING, OK, FAILED, ROLLED_BACK = "running", "ok", "failed", "rolled_back"
 DRY_RUN, REFUSED, INTERRUPTED = "dry_run", "refused", "interrupted"
 DO, UNDO, PLAN = "do", "undo", "plan"
 
-# A key that names a secret anywhere in params/state/data: its value never reaches the journal.
-# Whole words at the end of the key ("db_password", "api_token"), so "tokens_per_second" is a figure.
-SECRET_KEY = re.compile(r"(^|[_.-])(pass(word|wd|phrase)?|pwd|secret|token|credentials?|authorization"
-                        r"|(api|secret|private)[_-]?key)$", re.IGNORECASE)
-MASK = "***"
 
 
 class RunbookRun(Base):
@@ -78,16 +73,6 @@ class RunbookStepRow(Base):
 
 
 # --- secrets -----------------------------------------------------------------------------------------
-
-def mask(value: Any) -> Any:
-    """A copy of `value` where every dict entry whose key names a secret is replaced by '***'."""
-    if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and SECRET_KEY.search(k) and v not in (None, "")
-                    else mask(v)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [mask(v) for v in value]
-    return value
-
 
 def secret_values(value: Any) -> set[str]:
     """Every string stored under a secret-named key (to scrub them out of free text)."""

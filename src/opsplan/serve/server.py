@@ -22,6 +22,7 @@ from opsplan.collectors.runner import CollectionRunner
 from opsplan.errors import OpsplanError
 from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
+from opsplan.serve.bind_rule import check_bind, plan_has_users
 from opsplan.serve.loop import CollectionLoop
 from opsplan.serve.scheduler import Scheduler
 from opsplan.serve.supervisor import supervise
@@ -129,6 +130,7 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
           warn: Callable[[str], None] = print) -> None:
     host = host or plan.web.bind
     port = plan.web.port if port is None else port
+    check_bind(plan, host, lambda: plan_has_users(plan, environ))
     sock = bind_socket(host, port)
     store = open_store(plan)
     try:
@@ -152,11 +154,14 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
                                 alerts=parts.context.get(AlertEngine), persistence=persistence,
                                 threads=supervisor),
                      routers=parts.routers, hosts=allowed_hosts(host, plan.web.public_url))
+    tls = plan.web.tls_cert_file is not None and plan.web.tls_key_file is not None
     config = uvicorn.Config(DateHeader(app), log_config=None, access_log=False, timeout_graceful_shutdown=2,
-                            lifespan="off", server_header=False, date_header=False)
+                            lifespan="off", server_header=False, date_header=False,
+                            ssl_certfile=str(plan.web.tls_cert_file) if tls else None,
+                            ssl_keyfile=str(plan.web.tls_key_file) if tls else None)
     server = _Server(config)
     bound_host, bound_port = sock.getsockname()[:2]
-    url = f"http://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"
+    url = f"{'https' if tls else 'http'}://{'[' + bound_host + ']' if ':' in bound_host else bound_host}:{bound_port}/"
     if parts.degraded:
         warn(parts.degraded)
         log.error("started in %s", parts.degraded)

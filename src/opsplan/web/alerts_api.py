@@ -13,6 +13,7 @@ from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.queries import acknowledge, group_by_subject, list_alerts
 from opsplan.alerts.silences import Matcher, add_silence, expire_silence, load_silences, silence_duration
 from opsplan.alerts.times import LATEST
+from opsplan.audit import record
 from opsplan.web.openapi_docs import REFUSED_BODY, json_body
 
 
@@ -83,11 +84,15 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
     def post_ack(fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         ack = _validated(AckBody, body)
         try:
-            return acknowledge(db, fingerprint, by=ack.by, comment=ack.comment, now=engine.clock())
+            done = acknowledge(db, fingerprint, by=ack.by, comment=ack.comment, now=engine.clock())
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
         except AlertError as exc:
             raise HTTPException(422, str(exc)) from None
+        # The actor is the name the token holder gives until web/identity puts the logged-in user here.
+        record(db, ack.by.strip(), "alert.ack", f"alert {fingerprint}", {"via": "api", "comment": ack.comment},
+               at=engine.clock())
+        return done
 
     @router.post("/silences", dependencies=write, status_code=201, openapi_extra=json_body(SilenceBody),
                  responses=REFUSED_BODY)
@@ -104,15 +109,21 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
                                   comment=data.comment, now=now)
         except AlertError as exc:
             raise HTTPException(422, str(exc)) from None
+        record(db, data.author, "silence.add", f"silence {silence.id}",
+               {"via": "api", "matchers": [m.model_dump() for m in data.matchers], "starts_at": starts,
+                "ends_at": ends, "comment": data.comment}, at=now)
         return silence.as_dict(now)
 
     @router.delete("/silences/{silence_id}", dependencies=write)
     def delete_silence(silence_id: str) -> dict[str, Any]:
         now = engine.clock()
         try:
-            return expire_silence(db, silence_id, now).as_dict(now)
+            expired = expire_silence(db, silence_id, now).as_dict(now)
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
+        # No name comes with a DELETE: the shared token is the actor until web/identity gives the user.
+        record(db, "api-token", "silence.expire", f"silence {silence_id}", {"via": "api"}, at=now)
+        return expired
 
     return router
 

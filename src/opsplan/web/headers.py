@@ -1,8 +1,10 @@
 """Security headers on every answer of `opsplan serve`.
 
-The status page is one HTML page with a local stylesheet and one local script (htmx, no inline
-code); the API answers JSON.
-So the policy can be strict: nothing from elsewhere, no inline code, never inside a frame. The
+The console's pages load their stylesheets and scripts from this server only (web/static, the
+vendored htmx and uPlot included) and carry no inline script, style or event handler; the API
+answers JSON. So the policy can be strict: nothing from elsewhere, no inline code, images from
+here or data: URIs (charts), forms posted only back here, never inside a frame. A page that needs
+more moves its code to a static file; tests/unit/test_security_headers.py checks every HTML route. The
 API docs page (Swagger UI, served from local files) needs its own script and images as data:
 URIs, and applies inline styles, so it gets a policy of its own, still same-origin only.
 """
@@ -12,9 +14,9 @@ from __future__ import annotations
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-# script-src/connect-src 'self': the overview's vendored htmx (a static file) fetches /overview to refresh.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
-            "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+# connect-src 'self': the overview's vendored htmx (a static file) fetches /overview to refresh.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 DOCS_PREFIX = "/api/docs"
