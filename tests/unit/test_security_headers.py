@@ -21,7 +21,8 @@ from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
 from opsplan.web.headers import DOCS_CSP, DOCS_PREFIX, PAGE_CSP
 
-EXPECTED_PAGE_CSP = ("default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+EXPECTED_PAGE_CSP = ("default-src 'self'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+                     "img-src 'self' data:; "
                      "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
