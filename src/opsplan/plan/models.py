@@ -647,6 +647,10 @@ class Web(Strict):
     # this environment variable, else from a 0600 file; with neither, the write API is off.
     api_token_env: str | None = "OPSPLAN_API_TOKEN"
     api_token_file: Path | None = None
+    # Console login sessions end after this long without a request, and this long after login
+    # whatever the activity (web/identity/sessions.py).
+    session_idle: Duration = Field(default=30 * 60.0, gt=0)
+    session_absolute: Duration = Field(default=12 * 3600.0, gt=0)
 
 
 class Plan(Strict):
