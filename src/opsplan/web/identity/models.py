@@ -16,6 +16,11 @@ from opsplan.store.state import Base
 ROLES = ("viewer", "operator", "admin")  # each role may do what the ones before it may
 
 
+def role_at_least(role: str, needed: str) -> bool:
+    """Whether `role` may do what `needed` may (viewer < operator < admin)."""
+    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
+
+
 class User(Base):
     __tablename__ = "identity_users"
 

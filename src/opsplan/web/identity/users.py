@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from opsplan.errors import OpsplanError, said
 from opsplan.store.state import StateDB
 from opsplan.web.identity import passwords, sessions, totp, trail
-from opsplan.web.identity.models import ROLES, RecoveryCode, User
+from opsplan.web.identity.models import ROLES, RecoveryCode, User, role_at_least
+
+__all__ = ["IdentityError", "UserView", "Users", "role_at_least"]
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 
@@ -64,6 +66,14 @@ class Users:
             return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
     # --- changes -------------------------------------------------------------------------------
+    def check_new(self, name: str, role: str) -> None:
+        """Raise now what `add` would refuse for the name or role (before a password is asked)."""
+        _check_name(name)
+        _check_role(role)
+        with self.db.session() as session:
+            if session.scalar(select(User).where(User.name == name)) is not None:
+                raise said(IdentityError, "identity.user_exists", name=name)
+
     def add(self, name: str, role: str, password: str, *, actor: str) -> UserView:
         _check_name(name)
         _check_role(role)
@@ -169,7 +179,3 @@ def _check_password(password: str) -> None:
     if reason is not None:
         raise said(IdentityError, reason, least=passwords.MIN_LENGTH, most=passwords.MAX_LENGTH)
 
-
-def role_at_least(role: str, needed: str) -> bool:
-    """Whether `role` may do what `needed` may (viewer < operator < admin)."""
-    return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
