@@ -76,14 +76,19 @@ def _users(plan: Plan, db: StateDB) -> Users:
     return Users(db, plan.data_dir, time.time)
 
 
+ROLE_LABELS = {"viewer": "identity.role.viewer", "operator": "identity.role.operator",
+               "admin": "identity.role.admin"}
+SCOPE_LABELS = {"read": "identity.scope.read", "write": "identity.scope.write"}
+TOKEN_STATES = {"live": "identity.cli.token_live", "revoked": "identity.cli.token_revoked",
+                "expired": "identity.cli.token_expired"}
+
+
 def _role(role: str, lang: str) -> str:
-    labels = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
-    return t(labels[role], lang) if role in labels else role
+    return t(ROLE_LABELS[role], lang) if role in ROLE_LABELS else role
 
 
 def _scope(scope: str, lang: str) -> str:
-    labels = {"read": "identity.scope.read", "write": "identity.scope.write"}
-    return t(labels[scope], lang) if scope in labels else scope
+    return t(SCOPE_LABELS[scope], lang) if scope in SCOPE_LABELS else scope
 
 
 NAME_ARG = typer.Argument(..., help=help_text("help.user.name"))
@@ -98,7 +103,7 @@ def add_user(ctx: typer.Context, name: str = NAME_ARG,
     with one_line_errors(), state_db(plan) as db:
         users = _users(plan, db)
         users.check_new(name, role)  # before asking for a password that would be thrown away
-        first_admin = role == "admin" and not any(u.role == "admin" for u in users.list())
+        first_admin = role == "admin" and not any(u.role == "admin" for u in users.all())
         password = read_password(lang, password_stdin)
         view = users.add(name, role, password, actor=actor())
     out.print(t("identity.cli.added", lang, name=view.name, role=_role(view.role, lang)), markup=False)
@@ -150,7 +155,7 @@ def list_users(ctx: typer.Context,
     plan = plan_from(ctx)
     lang = plan.language
     with one_line_errors(), state_db(plan) as db:
-        views = _users(plan, db).list()
+        views = _users(plan, db).all()
     if as_json:
         print_json([{"name": v.name, "role": v.role, "disabled": v.disabled, "totp": v.totp,
                      "created": fmt.local_time(v.created_at, plan.timezone, zone_name=True)} for v in views])
@@ -263,7 +268,7 @@ def list_tokens(ctx: typer.Context,
     plan = plan_from(ctx)
     lang, tz, now = plan.language, plan.timezone, time.time()
     with one_line_errors(), state_db(plan) as db:
-        views = {v.id: v.name for v in _users(plan, db).list()}
+        views = {v.id: v.name for v in _users(plan, db).all()}
         user_id = next((i for i, n in views.items() if n == user), -1) if user else None
         with db.session() as session:
             rows = tokens.listed(session, user_id)
@@ -283,10 +288,9 @@ def list_tokens(ctx: typer.Context,
     if not items:
         out.print(t("identity.cli.no_tokens", lang), markup=False)
         return
-    words = {"live": "identity.cli.token_live", "revoked": "identity.cli.token_revoked",
-             "expired": "identity.cli.token_expired"}
     cells = [[str(i["id"]), str(i["user"]), str(i["name"]), _scope(str(i["scope"]), lang), str(i["created"]),
-              str(i["expires"] or t("identity.cli.never", lang)), t(words[str(i["state"])], lang)] for i in items]
+              str(i["expires"] or t("identity.cli.never", lang)), t(TOKEN_STATES[str(i["state"])], lang)]
+             for i in items]
     out.print(wrapping_table(t("identity.cli.token_columns", lang).split("|"), cells, right=(0,)))
 
 

@@ -3,6 +3,7 @@ and rehashed on the next good login when the parameters have changed."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -18,11 +19,11 @@ def hasher() -> PasswordHasher:
 
 
 def too_weak(password: str) -> str | None:
-    """The catalogue key that says why `password` is refused, or None when it may be used."""
+    """Why `password` is refused ("short" or "long"), or None when it may be used."""
     if len(password) < MIN_LENGTH:
-        return "identity.password_short"
+        return "short"
     if len(password) > MAX_LENGTH:
-        return "identity.password_long"
+        return "long"
     return None
 
 
@@ -47,10 +48,8 @@ def check(stored: str | None, password: str, with_hasher: PasswordHasher) -> Che
         if key not in _DUMMY:
             _DUMMY[key] = with_hasher.hash("opsplan dummy password, never valid")
         stored, password = _DUMMY[key], password + "\x00"
-        try:
+        with contextlib.suppress(VerificationError, InvalidHashError):
             with_hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            pass
         return Checked(False)
     if len(password) > MAX_LENGTH:
         return Checked(False)

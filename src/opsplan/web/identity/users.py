@@ -24,6 +24,7 @@ from opsplan.web.identity.models import ROLES, RecoveryCode, User, role_at_least
 __all__ = ["IdentityError", "UserView", "Users", "role_at_least"]
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+WEAK_PASSWORD = {"short": "identity.password_short", "long": "identity.password_long"}
 
 
 class IdentityError(OpsplanError):
@@ -53,7 +54,7 @@ class Users:
         self.hasher = hasher or passwords.hasher()
 
     # --- reading -------------------------------------------------------------------------------
-    def list(self) -> list[UserView]:
+    def all(self) -> list[UserView]:
         with self.db.session() as session:
             return [_view(u) for u in session.scalars(select(User).order_by(User.name)).all()]
 
@@ -177,5 +178,5 @@ def _check_role(role: str) -> None:
 def _check_password(password: str) -> None:
     reason = passwords.too_weak(password)
     if reason is not None:
-        raise said(IdentityError, reason, least=passwords.MIN_LENGTH, most=passwords.MAX_LENGTH)
+        raise said(IdentityError, WEAK_PASSWORD[reason], least=passwords.MIN_LENGTH, most=passwords.MAX_LENGTH)
 
