@@ -987,6 +987,16 @@ MESSAGES: Final[dict[str, Message]] = {
     "identity.cli.token_revoked_done": M(ko='API 토큰 {id:을} 폐기했습니다.', en='Revoked API token {id}.'),
     "identity.cli.session_columns": M(ko='번호|사용자|주소|시작|마지막 요청', en='id|user|address|started|last seen'),
     "identity.cli.no_sessions": M(ko='유효한 세션이 없습니다.', en='No live sessions.'),
+    "identity.web.title": M(ko='opsplan 로그인', en='Log in to opsplan'),
+    "identity.web.name": M(ko='사용자 이름', en='User name'),
+    "identity.web.password": M(ko='비밀번호', en='Password'),
+    "identity.web.code": M(ko='인증 코드 또는 복구 코드', en='Authenticator code or recovery code'),
+    "identity.web.submit": M(ko='로그인', en='Log in'),
+    "identity.web.bad": M(ko='사용자 이름이나 비밀번호가 틀렸습니다.', en='Wrong user name or password.'),
+    "identity.web.need_code": M(ko='인증 앱의 6자리 코드나 복구 코드를 입력하십시오.',
+                                en="Enter the 6-digit code from your authenticator app, or a recovery code."),
+    "identity.web.throttled": M(ko='로그인 실패가 너무 많습니다. {duration} 후에 다시 시도하십시오.',
+                                en='Too many failed logins. Try again in {duration}.'),
     "identity.cli.session_ended": M(ko='세션 {id:을} 종료했습니다.', en='Ended session {id}.'),
 }
 
