@@ -997,6 +997,10 @@ MESSAGES: Final[dict[str, Message]] = {
                                 en="Enter the 6-digit code from your authenticator app, or a recovery code."),
     "identity.web.throttled": M(ko='로그인 실패가 너무 많습니다. {duration} 후에 다시 시도하십시오.',
                                 en='Too many failed logins. Try again in {duration}.'),
+    "identity.web.sessions": M(ko='로그인 세션', en='Login sessions'),
+    "identity.web.end": M(ko='종료', en='End'),
+    "identity.web.current": M(ko='현재 세션', en='this session'),
+    "identity.web.logout": M(ko='로그아웃', en='Log out'),
     "identity.cli.session_ended": M(ko='세션 {id:을} 종료했습니다.', en='Ended session {id}.'),
 }
 

@@ -3,6 +3,9 @@ CSRF token and Origin check on unsafe requests, roles, throttling, logout."""
 
 from __future__ import annotations
 
+import re
+
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI
@@ -134,8 +137,6 @@ def test_sessions_end_on_logout_password_change_and_idle(console):
 
 
 def test_two_step_login_asks_for_the_code(console):
-    import pyotp
-
     client, users, clock, _ = console
     secret, _ = users.enable_totp("admin1", actor="root")
     first = log_in(client, "admin1")
@@ -143,3 +144,30 @@ def test_two_step_login_asks_for_the_code(console):
     assert COOKIE not in first.headers.get("set-cookie", "")
     done = log_in(client, "admin1", code=pyotp.TOTP(secret).at(clock.now))
     assert done.status_code == 303
+
+
+def test_the_sessions_page_lists_and_ends_a_users_own_sessions(console):
+    client, _, _, tmp_path = console
+    other = TestClient(client.app)
+    log_in(other, "op")
+    log_in(client, "op")
+    page = client.get("/sessions")
+    assert page.status_code == 200 and page.text.count("/end") == 1  # the other one, not this one
+    csrf = client.get("/").json()["csrf"]
+    [other_id] = re.findall(r"/sessions/(\d+)/end", page.text)
+    assert client.post(f"/sessions/{other_id}/end", headers=ORIGIN).status_code == 403  # no CSRF
+    assert client.post(f"/sessions/{other_id}/end", data={"csrf_token": csrf}, headers=ORIGIN,
+                       follow_redirects=False).status_code == 303
+    assert other.get("/").status_code == 401 and client.get("/").status_code == 200
+    # A viewer cannot end another user's session.
+    viewer = TestClient(client.app)
+    log_in(viewer, "view")
+    viewer_csrf = viewer.get("/").json()["csrf"]
+    mine = re.findall(r"/sessions/(\d+)/end", client.get("/sessions").text)
+    log_in(other, "op")
+    theirs = re.findall(r"/sessions/(\d+)/end", client.get("/sessions").text)
+    assert theirs and not mine
+    assert viewer.post(f"/sessions/{theirs[0]}/end", data={"csrf_token": viewer_csrf},
+                       headers=ORIGIN).status_code == 404
+    assert "session.end" in (tmp_path / "audit.log").read_text()
+    assert "로그인 세션" in client.get("/sessions?lang=ko").text

@@ -25,7 +25,7 @@ from opsplan import format as fmt
 from opsplan.i18n import LANGUAGES, t
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
-from opsplan.web.identity import sessions
+from opsplan.web.identity import sessions, trail
 from opsplan.web.identity.login import NEED_CODE, OK, THROTTLED, Login
 from opsplan.web.identity.models import role_at_least
 
@@ -77,6 +77,17 @@ class IdentityWeb:
 
     def require_user(self) -> Callable[[Request], Awaitable[sessions.Active]]:
         return self.require_role("viewer")
+
+    def end_session(self, active: sessions.Active, session_id: int) -> bool:
+        """End one session: the user's own, or anyone's for an admin; audited."""
+        now = self.clock()
+        with self.state_db.session() as session:
+            ended = sessions.end_by_id(session, session_id, now,
+                                       user_id=None if active.role == "admin" else active.user_id)
+        if ended:
+            trail.write(self.state_db, self.plan.data_dir, at=now, actor=active.user, action="session.end",
+                        arguments={"session": session_id})
+        return ended
 
     async def check_unsafe(self, request: Request, active: sessions.Active) -> None:
         check_origin(request, self.plan)
@@ -166,6 +177,39 @@ def identity_router(web: IdentityWeb) -> APIRouter:
             return page(lang, 429, message=message, headers={"Retry-After": str(wait)})
         key = LOGIN_MESSAGES["need_code" if outcome.result == NEED_CODE else "bad"]
         return page(lang, 401, message=t(key, lang), name=name, ask_code=outcome.result == NEED_CODE)
+
+    @router.get("/sessions")
+    def session_list(request: Request, lang: str | None = None) -> Response:
+        """The user's own live sessions (an admin sees everyone's), each with a button to end it."""
+        language_ = language(lang)
+        active = web.current_user(request)
+        if active is None:
+            return RedirectResponse("/login", status_code=303)
+        with web.state_db.session() as session:
+            rows = sessions.live(session, web.clock(), web.policy,
+                                 None if active.role == "admin" else active.user_id)
+        tz = web.plan.timezone
+        shown = [{"id": r["id"], "user": r["user"], "address": r["address"] or "-",
+                  "created": fmt.local_time(float(r["created_at"]), tz, zone_name=True),  # type: ignore[arg-type]
+                  "last_seen": fmt.local_time(float(r["last_seen_at"]), tz, zone_name=True),  # type: ignore[arg-type]
+                  "current": r["id"] == active.id} for r in rows]
+        html = templates.get_template("sessions.html").render(
+            lang=language_, title=t("identity.web.sessions", language_), rows=shown, csrf=active.csrf_secret,
+            columns=t("identity.cli.session_columns", language_).split("|")[1:],
+            end=t("identity.web.end", language_), current=t("identity.web.current", language_),
+            empty=t("identity.cli.no_sessions", language_), logout=t("identity.web.logout", language_))
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @router.post("/sessions/{session_id}/end")
+    async def session_end(request: Request, session_id: int) -> Response:
+        active = await run_in_threadpool(web.current_user, request)
+        if active is None:
+            raise HTTPException(401, "log in first")
+        await web.check_unsafe(request, active)
+        ended = await run_in_threadpool(web.end_session, active, session_id)
+        if not ended:
+            raise HTTPException(404, "no such live session of yours")
+        return RedirectResponse("/sessions", status_code=303)
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
