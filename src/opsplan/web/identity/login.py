@@ -7,6 +7,7 @@ throttled attempt reads "too many failures" (`throttled`) for a name that exists
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,9 @@ from opsplan.web.identity import passwords, sessions, throttle, totp, trail
 from opsplan.web.identity.models import RecoveryCode, User
 
 OK, BAD, THROTTLED, NEED_CODE = "ok", "bad", "throttled", "need_code"
+# Each Argon2id check holds 64 MiB for a few tens of milliseconds: a burst of logins from many
+# addresses waits its turn instead of taking the web server's whole thread pool and memory.
+CONCURRENT_CHECKS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class Login:
                  hasher: PasswordHasher | None = None):
         self.db, self.data_dir, self.clock = state_db, data_dir, clock
         self.hasher = hasher or passwords.hasher()
+        self._checks = threading.BoundedSemaphore(CONCURRENT_CHECKS)
 
     def attempt(self, name: str, password: str, *, code: str | None = None,
                 address: str | None = None) -> Outcome:
@@ -48,7 +53,8 @@ class Login:
             return Outcome(THROTTLED, retry_after=until - now)
         with self.db.session() as session:
             user = session.scalar(select(User).where(User.name == name[:100]))
-            checked = passwords.check(user.password_hash if user is not None else None, password, self.hasher)
+            with self._checks:
+                checked = passwords.check(user.password_hash if user is not None else None, password, self.hasher)
             good = checked.ok and user is not None and not user.disabled
             if good and user is not None and checked.rehashed is not None:
                 user.password_hash = checked.rehashed  # parameters changed since it was hashed

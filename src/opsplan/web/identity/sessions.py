@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from opsplan.web.identity.models import LoginSession, User
 
+# The idle clock is restarted at most this often: a page that polls does not write the state DB
+# on every request (the idle timeout is minutes; this is its resolution).
+TOUCH_EVERY = 30.0
 # Why a session ended, as stored in `end_reason`.
 LOGOUT, IDLE, ABSOLUTE, REVOKED, ENDED = "logout", "idle", "absolute", "revoked", "ended"
 
@@ -66,8 +69,9 @@ def lookup(session: Session, token: str, now: float, policy: Policy) -> Active |
     if now - row.last_seen_at > policy.idle:
         row.ended_at, row.end_reason = now, IDLE
         return None
-    row.last_seen_at = now
-    return Active(row.id, user.id, user.name, user.role, row.csrf_secret, row.created_at, now)
+    if now - row.last_seen_at >= TOUCH_EVERY:
+        row.last_seen_at = now
+    return Active(row.id, user.id, user.name, user.role, row.csrf_secret, row.created_at, row.last_seen_at)
 
 
 def end(session: Session, token: str, now: float, reason: str = LOGOUT) -> bool:
