@@ -7,6 +7,7 @@ throttled attempt reads "too many failures" (`throttled`) for a name that exists
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,7 +100,12 @@ class Login:
         return True
 
     def _audit(self, now: float, name: str, action: str, outcome: str, address: str | None) -> None:
-        # The name as typed, cut short: it may be a password typed in the wrong field, so at most 64
-        # characters of it, and the audit writer masks nothing here (it is not a known secret).
-        trail.write(self.db, self.data_dir, at=now, actor=name[:64] or "-", action=action, outcome=outcome,
-                    arguments={"address": address} if address else None)
+        # A name that is no user's may be a password typed in the wrong field: the entry names no
+        # actor then, only a short digest of what was typed (repeated tries still show as one).
+        with self.db.session() as session:
+            known = session.scalar(select(User.id).where(User.name == name[:100])) is not None
+        arguments: dict[str, object] = {"address": address} if address else {}
+        if not known:
+            arguments["unknown_name_sha256"] = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
+        trail.write(self.db, self.data_dir, at=now, actor=name if known else "-", action=action,
+                    outcome=outcome, arguments=arguments or None)

@@ -63,6 +63,7 @@ class Users:
             return _view(self._user(session, name))
 
     def count(self) -> int:
+        """How many users exist: the seam for serve's rule that a non-loopback bind needs at least one."""
         with self.db.session() as session:
             return int(session.scalar(select(func.count()).select_from(User)) or 0)
 
