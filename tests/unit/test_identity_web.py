@@ -171,3 +171,17 @@ def test_the_sessions_page_lists_and_ends_a_users_own_sessions(console):
                        headers=ORIGIN).status_code == 404
     assert "session.end" in (tmp_path / "audit.log").read_text()
     assert "로그인 세션" in client.get("/sessions?lang=ko").text
+
+
+def test_the_korean_login_and_sessions_pages_have_no_english_left(console):
+    from test_korean_text import assert_korean
+
+    client, _, _, _ = console
+    pages = [client.get("/login?lang=ko").text]
+    pages.append(log_in(client, "admin1", "not the password", lang="ko").text)
+    log_in(client, "admin1")
+    pages.append(client.get("/sessions?lang=ko").text)
+    for number, html in enumerate(pages):
+        # Data, not text: the user's name and the test client's address.
+        visible = re.sub(r"<[^>]+>", "\n", html.split("<body>", 1)[1]).replace("testclient", "")
+        assert_korean(f"page {number}", visible)
