@@ -8,7 +8,7 @@ import re
 import pyotp
 import pytest
 from argon2 import PasswordHasher
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from opsplan.plan.models import Plan
@@ -40,6 +40,7 @@ def console(tmp_path):
     users.add("view", "viewer", PASSWORD, actor="root")
     web = build_identity_web(plan, db, clock, hasher=FAST)
     app = FastAPI()
+    app.state.identity_db = db
     app.include_router(identity_router(web))
 
     @app.get("/")
@@ -185,3 +186,28 @@ def test_the_korean_login_and_sessions_pages_have_no_english_left(console):
         # Data, not text: the user's name and the test client's address.
         visible = re.sub(r"<[^>]+>", "\n", html.split("<body>", 1)[1]).replace("testclient", "")
         assert_korean(f"page {number}", visible)
+
+
+def test_the_write_api_takes_a_console_session_with_its_csrf_token(console, tmp_path):
+    from opsplan.web.auth import bearer_auth
+
+    client, users, clock, _ = console
+    web = build_identity_web(Plan(data_dir=tmp_path, language="en"),
+                             client.app.state.identity_db, clock, hasher=FAST)
+    auth = bearer_auth(Plan().web, {}, client.app.state.identity_db, clock, session_check=web.require_role("operator"))
+
+    @client.app.post("/api/write", dependencies=[Depends(auth)])
+    def write(request: Request) -> dict[str, str]:
+        return {"by": request.state.principal.user}
+
+    assert client.post("/api/write", headers=ORIGIN).status_code == 401  # no session, no token
+    log_in(client, "op")
+    csrf = client.get("/").json()["csrf"]
+    assert client.post("/api/write", headers=ORIGIN).status_code == 403  # a session without its CSRF token
+    assert client.post("/api/write", headers={"X-CSRF-Token": csrf}).status_code == 403  # no Origin
+    done = client.post("/api/write", headers={**ORIGIN, "X-CSRF-Token": csrf})
+    assert done.status_code == 200 and done.json() == {"by": "op"}
+    client.cookies.clear()
+    log_in(client, "view")
+    viewer_csrf = client.get("/").json()["csrf"]
+    assert client.post("/api/write", headers={**ORIGIN, "X-CSRF-Token": viewer_csrf}).status_code == 403

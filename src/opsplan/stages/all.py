@@ -31,11 +31,11 @@ log = logging.getLogger("opsplan.serve")
 # Order matters once: alert rules see a cycle before notification metrics are added to it.
 STAGES: tuple[Stage, ...] = (
     collection.STAGE,
+    identity.STAGE,  # before the stages with write routes: they take its session check
     alerting.STAGE,
     notify.STAGE,
     backup.STAGE,
     recovery.STAGE,
-    identity.STAGE,
 )
 # What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
 MONITORING_ONLY = ("collection", "alerting", "notify")

@@ -7,6 +7,8 @@ Two kinds of token are accepted:
 - the shared token of the plan (deprecated; one deprecation line is logged the first time it is
   used): from the environment variable `web.api_token_env`, else the 0600 file
   `web.api_token_file`, read on each request so a rotated token takes effect without a restart.
+- a console session (cookie), checked by the identity stage's `require_role("operator")`: role,
+  CSRF token and Origin.
 With neither a shared token configured nor a state DB to hold user tokens, the write API is off
 (403), not open.
 """
@@ -18,10 +20,12 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from fastapi import Header, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from opsplan.errors import SecretError
 from opsplan.plan.models import Web
@@ -29,6 +33,7 @@ from opsplan.plan.secrets import read_secret_file
 from opsplan.store.state import StateDB
 from opsplan.web.identity import tokens
 from opsplan.web.identity.models import role_at_least
+from opsplan.web.identity.routes import COOKIE as SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +70,37 @@ class _Once:
             return first
 
 
+class LoggedIn(Protocol):
+    """What a session check gives back (web/identity/sessions.py `Active` is one)."""
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def role(self) -> str: ...
+
+
 def bearer_auth(web: Web, environ: Mapping[str, str] = os.environ, state_db: StateDB | None = None,
-                clock: Callable[[], float] = time.time) -> Callable[..., None]:
+                clock: Callable[[], float] = time.time,
+                session_check: Callable[[Request], Awaitable[LoggedIn]] | None = None) -> Callable[..., Any]:
     """A FastAPI dependency: 401 when the request's token is missing or wrong, 403 when it is a user
-    token that may not write, or when no shared token is configured and no user tokens can exist."""
+    token that may not write, or when no shared token is configured and no user tokens can exist.
+
+    With `session_check` (the identity stage's `IdentityWeb.require_role("operator")`), a browser
+    request without an Authorization header but with a console session cookie is checked by it
+    instead: role, CSRF token and Origin."""
     variable = web.api_token_env or "OPSPLAN_API_TOKEN"
     warned = _Once()
 
-    def require_token(request: Request, authorization: str | None = Header(default=None)) -> None:
+    async def require_token(request: Request, authorization: str | None = Header(default=None)) -> None:
+        if authorization is None and session_check is not None and request.cookies.get(SESSION_COOKIE):
+            active = await session_check(request)
+            request.state.principal = WriteCaller(active.user, active.role, None)
+            return
         scheme, _, given = (authorization or "").partition(" ")
         given = given.strip()
         if state_db is not None and scheme.lower() == "bearer" and given.startswith(tokens.PREFIX):
-            request.state.principal = _user_token(state_db, given, clock())
+            request.state.principal = await run_in_threadpool(_user_token, state_db, given, clock())
             return
         try:
             expected = configured_token(web, environ)
