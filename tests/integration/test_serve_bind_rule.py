@@ -63,6 +63,19 @@ def test_a_public_bind_with_tls_but_no_user_is_refused(tmp_path: Path):
     assert "no console user exists" in done.stderr and "in use" not in done.stderr
 
 
+def test_a_public_bind_with_tls_and_an_enabled_user_passes_the_rule(tmp_path: Path):
+    cert, key = self_signed(tmp_path)
+    plan = plan_with(tmp_path, {"tls_cert_file": str(cert), "tls_key_file": str(key)})
+    added = subprocess.run([*OPSPLAN, "--plan", str(plan), "user", "add", "kim", "--role", "admin", "--password-stdin"],
+                           input="a long enough passphrase\n", capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "OPSPLAN_LANG": "en"})
+    assert added.returncode == 0, added.stderr
+    done = serve_on_a_taken_port(plan, "0.0.0.0")
+    # Past the rule, serve tries to bind: the port this test holds answers "in use", not a refusal.
+    assert "refusing" not in done.stderr and "no console user exists" not in done.stderr
+    assert done.returncode != 0 and "in use" in done.stderr, done.stderr
+
+
 def test_with_tls_serve_answers_https_only(tmp_path: Path):
     cert, key = self_signed(tmp_path)
     proc, url = start_serve(plan_with(tmp_path, {"tls_cert_file": str(cert), "tls_key_file": str(key)}))

@@ -149,6 +149,8 @@ SAMPLES: dict[str, object] = {
     "variable": "OPS_CHAT_URL", "where": "$OPS_CHAT_URL", "scratch": "/srv/backup/.scratch",
     "directory": "/srv/backup", "service": "database", "code": 5, "command": "systemctl", "last": "no answer",
     "timeout": 60, "matcher": "'alertname'",
+    "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
+    "scope": "쓰기 (write)",
 }
 
 

@@ -19,6 +19,7 @@ from opsplan.cli import (
     restore_cmd,
     runbook_cmd,
     serve_cmd,
+    user_cmd,
 )
 from opsplan.cli.common import flags_take_no_value, setup_logging
 from opsplan.cli.language import help_text, speak_help_in
@@ -58,6 +59,7 @@ alerts_cmd.register(app)
 export_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)
+user_cmd.register(app)
 
 
 def main() -> None:

@@ -652,6 +652,11 @@ class Web(Strict):
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
 
+    # Console login sessions end after this long without a request, and this long after login
+    # whatever the activity (web/identity/sessions.py).
+    session_idle: Duration = Field(default=30 * 60.0, gt=0)
+    session_absolute: Duration = Field(default=12 * 3600.0, gt=0)
+
     @model_validator(mode="after")
     def _tls_pair(self) -> Web:
         if (self.tls_cert_file is None) != (self.tls_key_file is None):

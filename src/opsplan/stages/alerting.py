@@ -33,7 +33,11 @@ def build(ctx: StageContext) -> StagePart:
     alerting = build_alerting(plan, ctx.state_db, ctx.families, notice_sink=ctx.notices)
     engine: AlertEngine = alerting.engine
     ctx.provide(engine)
-    auth = bearer_auth(plan.web, ctx.environ)
+    from opsplan.web.identity.routes import IdentityWeb
+
+    identity = ctx.get(IdentityWeb)  # the console's sessions may write too (role, CSRF, Origin checked)
+    auth = bearer_auth(plan.web, ctx.environ, ctx.state_db,
+                       session_check=identity.require_role("operator") if identity is not None else None)
     part.on_cycle.append(alerting.on_cycle)
     # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
     part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth)]

@@ -17,7 +17,7 @@ from opsplan.metrics import Cycle, MetricRegistry
 from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
-from opsplan.stages import alerting, backup, collection, notify, recovery
+from opsplan.stages import alerting, backup, collection, identity, notify, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
@@ -31,6 +31,7 @@ log = logging.getLogger("opsplan.serve")
 # Order matters once: alert rules see a cycle before notification metrics are added to it.
 STAGES: tuple[Stage, ...] = (
     collection.STAGE,
+    identity.STAGE,  # before the stages with write routes: they take its session check
     alerting.STAGE,
     notify.STAGE,
     backup.STAGE,
