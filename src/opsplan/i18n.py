@@ -190,6 +190,12 @@ MESSAGES: Final[dict[str, Message]] = {
     "collector.mariadb": M(ko="MariaDB", en="mariadb"),
     "collector.services": M(ko="서비스", en="services"),
     "collector.allocation": M(ko="리소스 할당", en="allocation"),
+    "collector.backup": M(ko="데이터베이스 백업", en="database backups"),
+    "collector.backup_files": M(ko="모델·설정 백업", en="model and configuration backups"),
+    "collector.rpo": M(ko="바이너리 로그 보관 (RPO)", en="binary log archive (RPO)"),
+    "collector.drills": M(ko="백업 복구 테스트", en="restore drills"),
+    "collector.groups": M(ko="할당 그룹 구성원", en="allocation group members"),
+    "collector.containers": M(ko="Docker 컨테이너", en="Docker containers"),
     "serve.started": M(ko="opsplan 실행 중: {url}", en="opsplan serving on {url}"),
     "serve.stopped": M(ko="opsplan 종료", en="opsplan stopped"),
     "serve.degraded": M(ko="상태 데이터베이스를 열 수 없어 모니터링 전용 모드로 시작합니다. "

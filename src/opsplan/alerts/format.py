@@ -16,10 +16,13 @@ _LABEL_KEY = {"gpu": "subject.gpu", "group": "subject.group", "mountpoint": "sub
 # Values that are themselves internal ids (the backup targets), by label and value.
 _VALUE_KEY = {("target", "database"): "subject.target.database", ("target", "models"): "subject.target.models",
               ("target", "config"): "subject.target.config",
-              # collectors by their Korean name: '수집기 MariaDB', not '수집기 mariadb'
+              # collectors by their Korean name: '수집기 MariaDB', not '수집기 mariadb' (as web/status.py)
               ("collector", "system"): "collector.system", ("collector", "gpu"): "collector.gpu",
               ("collector", "mariadb"): "collector.mariadb", ("collector", "services"): "collector.services",
-              ("collector", "allocation"): "collector.allocation"}
+              ("collector", "allocation"): "collector.allocation", ("collector", "backup"): "collector.backup",
+              ("collector", "backup_files"): "collector.backup_files", ("collector", "rpo"): "collector.rpo",
+              ("collector", "drills"): "collector.drills", ("collector", "groups"): "collector.groups",
+              ("collector", "containers"): "collector.containers"}
 
 
 def format_value(metric: str, value: float | None) -> str:

@@ -19,10 +19,13 @@ GPU_FAULT_TEXT = {
     "lost": "status.gpu_fault.lost", "hung": "status.gpu_fault.hung",
     "no_permission": "status.gpu_fault.no_permission", "unreadable": "status.gpu_fault.unreadable",
 }
-# A collector by its name (literal catalogue keys); a collector not here keeps its name.
-_COLLECTOR_KEY = {"system": "collector.system", "gpu": "collector.gpu", "mariadb": "collector.mariadb",
-                  "services": "collector.services", "allocation": "collector.allocation"}
 
+# A collector by the words people use (literal catalogue keys, as alerts/format.py's subjects); a
+# collector not here keeps its name.
+_COLLECTOR_KEY = {"system": "collector.system", "gpu": "collector.gpu", "mariadb": "collector.mariadb",
+                  "services": "collector.services", "allocation": "collector.allocation",
+                  "backup": "collector.backup", "backup_files": "collector.backup_files", "rpo": "collector.rpo",
+                  "drills": "collector.drills", "groups": "collector.groups", "containers": "collector.containers"}
 
 
 def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
