@@ -19,6 +19,7 @@ def build(ctx: StageContext) -> StagePart:
     from opsplan.alerts.push import AlertmanagerPush
     from opsplan.web.alertmanager_api import alertmanager_router
     from opsplan.web.alerts_api import alerts_router
+    from opsplan.web.alerts_page import alerts_page_router
     from opsplan.web.auth import bearer_auth
 
     plan = ctx.plan
@@ -40,7 +41,8 @@ def build(ctx: StageContext) -> StagePart:
                        session_check=identity.require_role("operator") if identity is not None else None)
     part.on_cycle.append(alerting.on_cycle)
     # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
-    part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth)]
+    part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth),
+                     alerts_page_router(engine, identity)]
     return part
 
 

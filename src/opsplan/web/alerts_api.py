@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.errors import AlertError, NotFound
-from opsplan.alerts.queries import acknowledge, group_by_subject, list_alerts
-from opsplan.alerts.silences import Matcher, add_silence, expire_silence, load_silences, silence_duration
+from opsplan.alerts.queries import group_by_subject, list_alerts
+from opsplan.alerts.silences import Matcher, expire_silence, load_silences, silence_duration
 from opsplan.alerts.times import LATEST
 from opsplan.audit import record
+from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
 from opsplan.web.openapi_docs import REFUSED_BODY, json_body
 
 
@@ -84,15 +85,13 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
     def post_ack(fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         ack = _validated(AckBody, body)
         try:
-            done = acknowledge(db, fingerprint, by=ack.by, comment=ack.comment, now=engine.clock())
+            # The actor is the name the token holder gives (the alerts page gives the logged-in user's).
+            return acknowledge_alert(db, fingerprint, actor=ack.by, comment=ack.comment, via="api",
+                                     now=engine.clock())
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
         except AlertError as exc:
             raise HTTPException(422, str(exc)) from None
-        # The actor is the name the token holder gives until web/identity puts the logged-in user here.
-        record(db, ack.by.strip(), "alert.ack", f"alert {fingerprint}", {"via": "api", "comment": ack.comment},
-               at=engine.clock())
-        return done
 
     @router.post("/silences", dependencies=write, status_code=201, openapi_extra=json_body(SilenceBody),
                  responses=REFUSED_BODY)
@@ -105,13 +104,10 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
                 raise AlertError("give either duration (e.g. \"2h\") or ends_at")
             ends = data.ends_at if data.ends_at is not None else starts + silence_duration(data.duration)
             matchers = [Matcher(m.name, m.op, m.value) for m in data.matchers]
-            silence = add_silence(db, matchers, starts_at=starts, ends_at=ends, author=data.author,
-                                  comment=data.comment, now=now)
+            silence = silence_alerts(db, matchers, starts_at=starts, ends_at=ends, author=data.author,
+                                     comment=data.comment, via="api", now=now)
         except AlertError as exc:
             raise HTTPException(422, str(exc)) from None
-        record(db, data.author, "silence.add", f"silence {silence.id}",
-               {"via": "api", "matchers": [m.model_dump() for m in data.matchers], "starts_at": starts,
-                "ends_at": ends, "comment": data.comment}, at=now)
         return silence.as_dict(now)
 
     @router.delete("/silences/{silence_id}", dependencies=write)

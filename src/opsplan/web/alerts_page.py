@@ -1,0 +1,133 @@
+"""The alerts page (GET /alerts): open alerts for everyone who may read the console, and for a
+logged-in operator or admin an acknowledge button per firing alert and a "silence 1h" form.
+
+The buttons are plain forms (no script) carrying the session's CSRF token; their POST routes take
+the user from the identity stage's `require_role("operator")` and act through web/alert_actions.py,
+as the JSON API does, so the actor in the alert state and the audit log is the logged-in user.
+A form posted without a session is refused with 403, like one without its token.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from opsplan.alerts.engine import AlertEngine
+from opsplan.alerts.errors import AlertError, NotFound
+from opsplan.alerts.instance import read_acks
+from opsplan.alerts.silences import Matcher, load_silences, silenced_by
+from opsplan.i18n import LANGUAGES, t
+from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
+from opsplan.web.identity.models import role_at_least
+from opsplan.web.identity.routes import IdentityWeb, read_form
+from opsplan.web.identity.sessions import Active
+from opsplan.web.status_alerts import open_alerts
+
+log = logging.getLogger(__name__)
+
+SILENCE_SECONDS = 3600.0  # the page's one silence: an hour, enough to fix or to decide on a longer one
+MAX_COMMENT = 2000
+_ROLE_KEY = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
+
+
+def _handling(rows: list[dict[str, Any]], engine: AlertEngine, now: float) -> None:
+    """Acknowledgements and silences as stored now: the engine reads them on its next cycle, but the
+    operator who just pressed the button must see it on the page the button leads back to."""
+    try:
+        acks = read_acks(engine.db)
+        silences = load_silences(engine.db, now)
+    except Exception as exc:  # noqa: BLE001 - an unreadable database: the engine's last view stands
+        log.debug("alerts page: acknowledgements not read: %s", exc)
+        return
+    labels = {a.fingerprint: a.labels for a in engine.active()}
+    for row in rows:
+        by = acks.get(row["fingerprint"], (None, None, None))[0]
+        row["acknowledged"], row["ack_by"] = by is not None, by
+        row["silenced"] = bool(silenced_by(silences, labels.get(row["fingerprint"], {}), now)) or row["silenced"]
+
+
+def _operator(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
+    """`require_role("operator")`, with 403 (not 401) for a form posted without a session."""
+    if identity is None:  # no identity stage (monitoring only): nobody may write from the page
+        async def refused(_request: Request) -> Active:
+            raise HTTPException(403, "the console's logins are off")
+        return refused
+    check = identity.require_role("operator")
+
+    async def operator(request: Request) -> Active:
+        try:
+            return await check(request)
+        except HTTPException as exc:
+            if exc.status_code == 401:
+                raise HTTPException(403, "log in as an operator first") from None
+            raise
+
+    return operator
+
+
+def _back(form: dict[str, str]) -> RedirectResponse:
+    lang = form.get("lang", "")
+    return RedirectResponse("/alerts" + (f"?lang={quote(lang)}" if lang in LANGUAGES else ""), status_code=303)
+
+
+def alerts_page_router(engine: AlertEngine, identity: IdentityWeb | None) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                            autoescape=select_autoescape(["html"]))
+    plan = engine.plan
+    operator = _operator(identity)
+
+    @router.get("/alerts", response_class=HTMLResponse)
+    def alerts_page(request: Request, lang: str | None = None) -> Response:
+        if lang not in (None, "", *LANGUAGES):
+            said = [t("status.lang_unsupported", each, lang=str(lang)[:20]) for each in LANGUAGES]
+            return PlainTextResponse(" / ".join(said) + "\n", 400)
+        language = lang or plan.language
+        active = identity.current_user(request) if identity is not None else None
+        rows = open_alerts(engine, language, plan.timezone)
+        _handling(rows, engine, engine.clock())
+        html = templates.get_template("alerts.html").render(
+            t=partial(t, language=language), lang=language, server=plan.server.name, alerts=rows,
+            user=active, may_act=active is not None and role_at_least(active.role, "operator"),
+            role=t(_ROLE_KEY[active.role], language) if active else "",
+            refresh=max(int(plan.monitoring.interval), 5))
+        # no-store: the page holds the session's CSRF token.
+        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+
+    @router.post("/alerts/{fingerprint}/ack")
+    async def ack(request: Request, fingerprint: str, user: Active = Depends(operator)) -> Response:
+        form = await read_form(request)
+        try:
+            acknowledge_alert(engine.db, fingerprint, actor=user.user, comment=form.get("comment", "")[:MAX_COMMENT],
+                              via="console", now=engine.clock())
+        except NotFound as exc:
+            raise HTTPException(404, str(exc)) from None
+        except AlertError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return _back(form)
+
+    @router.post("/alerts/{fingerprint}/silence")
+    async def silence(request: Request, fingerprint: str, user: Active = Depends(operator)) -> Response:
+        form = await read_form(request)
+        alert = next((a for a in engine.active() if a.fingerprint == fingerprint and a.state != "resolved"), None)
+        if alert is None:
+            raise HTTPException(404, f"no open alert with fingerprint {fingerprint[:40]!r}")
+        now = engine.clock()
+        try:
+            # Exactly this alert: every one of its labels (alertname and subject included) must match.
+            matchers = [Matcher(name, "=", value) for name, value in sorted(alert.labels.items())]
+            silence_alerts(engine.db, matchers, starts_at=now, ends_at=now + SILENCE_SECONDS, author=user.user,
+                           comment=form.get("comment", "")[:MAX_COMMENT], via="console", now=now)
+        except AlertError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return _back(form)
+
+    return router
