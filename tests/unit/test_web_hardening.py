@@ -106,7 +106,7 @@ def test_every_answer_carries_the_security_headers(store: MetricsStore):
         headers = client.get(path).headers
         assert headers["x-content-type-options"] == "nosniff", path
         assert headers["x-frame-options"] == "DENY", path
-        assert headers["referrer-policy"] == "no-referrer", path
+        assert headers["referrer-policy"] == "same-origin", path  # nothing to other sites
         csp = headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp, path
         assert "http" not in csp and "*" not in csp, path  # nothing from elsewhere

@@ -24,7 +24,9 @@ DOCS_PREFIX = "/api/docs"
 COMMON = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: under no-referrer chromium posts a form with `Origin: null`, which
+    # the console's Origin check must refuse (tests/e2e/test_console_flows.py); other sites still get nothing.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
