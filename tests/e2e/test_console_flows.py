@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ import httpx
 import pytest
 
 import yaml_writer
-from browser import chromium  # noqa: F401
+from browser import chromium, unreachable_by_tab  # noqa: F401
 from serve_process import start_serve, wait_for_cycles, wait_until
+from unit.test_korean_text import english_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -120,6 +122,18 @@ def test_the_overview_links_to_the_alerts_page(context, console):
         page.click("a[href^='/alerts']")
     assert page.url.startswith(url + "alerts") and page.locator(f"#alert-{fingerprint}").is_visible()
     assert page.locator("form").count() == 0  # nobody is logged in: no buttons
+
+
+def test_the_korean_alerts_page_reads_as_korean_and_every_button_is_reachable_with_tab(context, console):
+    url, _, fingerprint = console
+    page = context.new_page()
+    log_in(page, url, "ops01")
+    page.goto(url + "alerts?lang=ko")
+    assert page.locator(f"#alert-{fingerprint} form.silence button").is_visible()
+    # The host's own name (the subject of host-wide alerts) is a name, not an English word.
+    words = [w for w in english_words(page.inner_text("body")) if w != socket.gethostname()]
+    assert words == [], page.inner_text("body")
+    assert unreachable_by_tab(page) == []
 
 
 def test_a_viewer_sees_no_button_and_a_direct_post_is_refused(context, console):
