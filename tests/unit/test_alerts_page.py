@@ -168,3 +168,14 @@ def test_the_korean_page_reads_as_korean_and_needs_nothing_the_policy_blocks(con
     text = re.sub(r"<[^>]+>", " ", answer.text)
     # The host (the subject of host-wide alerts) is a name, not an English word.
     assert_korean("alerts page", text.replace("ai-server-01", ""))
+
+
+def test_without_the_identity_stage_the_page_lists_alerts_and_refuses_every_form(console):
+    _, db, engine = console  # serve's monitoring-only mode builds no identity stage
+    app = FastAPI()
+    app.include_router(alerts_page_router(engine, None))
+    client = TestClient(app)
+    page = client.get("/alerts?lang=en").text
+    assert "MariaDBDown" in page and "<form" not in page and "/login" not in page  # no login to offer
+    assert client.post(f"/alerts/{firing(engine)}/ack", headers=ORIGIN).status_code == 403
+    assert not any(a["acknowledged"] for a in list_alerts(db, NOW))
