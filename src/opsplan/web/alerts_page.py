@@ -96,7 +96,8 @@ def alerts_page_router(engine: AlertEngine, identity: IdentityWeb | None) -> API
         _handling(rows, engine, engine.clock())
         html = templates.get_template("alerts.html").render(
             t=partial(t, language=language), lang=language, server=plan.server.name, alerts=rows,
-            user=active, logins=identity is not None, may_act=active is not None and role_at_least(active.role, "operator"),
+            user=active, logins=identity is not None,
+            may_act=active is not None and role_at_least(active.role, "operator"),
             role=t(_ROLE_KEY[active.role], language) if active else "",
             refresh=max(int(plan.monitoring.interval), 5))
         # no-store: the page holds the session's CSRF token.
