@@ -22,7 +22,9 @@ from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
 from opsplan.store.state import StateDB
+from opsplan.web.alerts_api import alerts_router
 from opsplan.web.alerts_page import alerts_page_router
+from opsplan.web.auth import bearer_auth
 from opsplan.web.headers import SecurityHeaders
 from opsplan.web.identity.routes import build_identity_web, identity_router
 from opsplan.web.identity.users import Users
@@ -63,6 +65,9 @@ def console(tmp_path: Path) -> Iterator[tuple[TestClient, StateDB, AlertEngine]]
     app.add_middleware(SecurityHeaders)
     app.include_router(identity_router(web))
     app.include_router(alerts_page_router(engine, web))
+    # The JSON API as serve mounts it: a console session may write through it too.
+    app.include_router(alerts_router(engine, bearer_auth(plan.web, {}, db, clock,
+                                                         session_check=web.require_role("operator"))))
     yield TestClient(app), db, engine
     db.close()
 
@@ -179,3 +184,18 @@ def test_without_the_identity_stage_the_page_lists_alerts_and_refuses_every_form
     assert "MariaDBDown" in page and "<form" not in page and "/login" not in page  # no login to offer
     assert client.post(f"/alerts/{firing(engine)}/ack", headers=ORIGIN).status_code == 403
     assert not any(a["acknowledged"] for a in list_alerts(db, NOW))
+
+
+def test_the_json_api_called_with_a_session_acts_as_the_logged_in_user_whatever_name_it_is_given(console):
+    client, db, engine = console
+    csrf = log_in(client, "ops01")
+    fingerprint = firing(engine)
+    headers = {**ORIGIN, "X-CSRF-Token": csrf}
+    answer = client.post(f"/api/v1/alerts/{fingerprint}/ack", json={"by": "somebody-else"}, headers=headers)
+    assert answer.status_code == 200 and answer.json()["acknowledged"]["by"] == "ops01"
+    silence = client.post("/api/v1/silences", json={"matchers": [{"name": "alertname", "value": "CpuUsageHigh"}],
+                                                     "author": "somebody-else", "duration": "1h"}, headers=headers)
+    assert silence.status_code == 201 and silence.json()["author"] == "ops01"
+    assert client.delete(f"/api/v1/silences/{silence.json()['id']}", headers=headers).status_code == 200
+    logged = [(e["actor"], e["action"]) for e in entries(db)[:3]]
+    assert logged == [("ops01", "silence.expire"), ("ops01", "silence.add"), ("ops01", "alert.ack")]

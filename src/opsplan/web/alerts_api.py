@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsplan.alerts.engine import AlertEngine
@@ -15,6 +15,7 @@ from opsplan.alerts.silences import Matcher, expire_silence, load_silences, sile
 from opsplan.alerts.times import LATEST
 from opsplan.audit import record
 from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
+from opsplan.web.auth import SHARED
 from opsplan.web.openapi_docs import REFUSED_BODY, json_body
 
 
@@ -61,6 +62,14 @@ def _validated(model: type[_Body], body: Any) -> Any:
         raise HTTPException(422, f"{where}: {first['msg']}") from None
 
 
+def _actor(request: Request, named: str) -> str:
+    """Who acts: the user of a console session or a user token (web/auth.py's principal), whatever
+    name the body gives; with the shared token, which is nobody in particular, the name given."""
+    principal = getattr(request.state, "principal", None)
+    user = getattr(principal, "user", None)
+    return user if user and user != SHARED else named
+
+
 def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
     db = engine.db
@@ -82,11 +91,10 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
 
     @router.post("/alerts/{fingerprint}/ack", dependencies=write, openapi_extra=json_body(AckBody),
                  responses=REFUSED_BODY)
-    def post_ack(fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    def post_ack(request: Request, fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         ack = _validated(AckBody, body)
         try:
-            # The actor is the name the token holder gives (the alerts page gives the logged-in user's).
-            return acknowledge_alert(db, fingerprint, actor=ack.by, comment=ack.comment, via="api",
+            return acknowledge_alert(db, fingerprint, actor=_actor(request, ack.by), comment=ack.comment, via="api",
                                      now=engine.clock())
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
@@ -95,7 +103,7 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
 
     @router.post("/silences", dependencies=write, status_code=201, openapi_extra=json_body(SilenceBody),
                  responses=REFUSED_BODY)
-    def post_silence(body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    def post_silence(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
         data = _validated(SilenceBody, body)
         now = engine.clock()
         starts = data.starts_at if data.starts_at is not None else now
@@ -104,21 +112,21 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
                 raise AlertError("give either duration (e.g. \"2h\") or ends_at")
             ends = data.ends_at if data.ends_at is not None else starts + silence_duration(data.duration)
             matchers = [Matcher(m.name, m.op, m.value) for m in data.matchers]
-            silence = silence_alerts(db, matchers, starts_at=starts, ends_at=ends, author=data.author,
+            silence = silence_alerts(db, matchers, starts_at=starts, ends_at=ends, author=_actor(request, data.author),
                                      comment=data.comment, via="api", now=now)
         except AlertError as exc:
             raise HTTPException(422, str(exc)) from None
         return silence.as_dict(now)
 
     @router.delete("/silences/{silence_id}", dependencies=write)
-    def delete_silence(silence_id: str) -> dict[str, Any]:
+    def delete_silence(request: Request, silence_id: str) -> dict[str, Any]:
         now = engine.clock()
         try:
             expired = expire_silence(db, silence_id, now).as_dict(now)
         except NotFound as exc:
             raise HTTPException(404, str(exc)) from None
-        # No name comes with a DELETE: the shared token is the actor until web/identity gives the user.
-        record(db, "api-token", "silence.expire", f"silence {silence_id}", {"via": "api"}, at=now)
+        # No name comes with a DELETE: with the shared token, the token is the actor.
+        record(db, _actor(request, "api-token"), "silence.expire", f"silence {silence_id}", {"via": "api"}, at=now)
         return expired
 
     return router
