@@ -138,3 +138,16 @@ def test_a_real_process_reads_the_password_from_stdin_never_its_command_line(tmp
         assert Login(db, None, time.time).attempt("ops", "stdin only password").result == BAD
     finally:
         db.close()
+
+
+def test_a_live_session_is_listed_and_ended_once(tmp_path):
+    path = write_plan(tmp_path, {"language": "en"})
+    run(path, "add", "kim", "--role", "viewer", "--password-stdin", stdin=PASSWORD + "\n")
+    assert can_log_in(path, "kim", PASSWORD)  # a login opens a session
+    [row] = json.loads(run(path, "sessions", "--json").output)
+    assert row["user"] == "kim"
+    assert run(path, "session-end", str(row["id"])).exit_code == 0
+    assert json.loads(run(path, "sessions", "--json").output) == []
+    again = run(path, "session-end", str(row["id"]))
+    assert again.exit_code == 1 and "No live session" in again.output
+    assert "session.end" in (tmp_path / "data" / "audit.log").read_text()

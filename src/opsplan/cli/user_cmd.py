@@ -21,6 +21,10 @@ from opsplan.cli.language import help_text
 from opsplan.i18n import t
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.orm import Session
+
     from opsplan.plan.models import Plan
     from opsplan.store.state import StateDB
     from opsplan.web.identity.users import Users
@@ -211,17 +215,26 @@ def list_sessions(ctx: typer.Context,
 
 
 def end_session(ctx: typer.Context, session_id: int = typer.Argument(..., help=help_text("help.session.id"))) -> None:
-    from opsplan.web.identity import sessions, trail
+    from opsplan.web.identity import sessions
+
+    _end_one(ctx, session_id, lambda session, now: bool(sessions.end_by_id(session, session_id, now)),
+             action="session.end", what="session")
+    out.print(t("identity.cli.session_ended", plan_from(ctx).language, id=session_id), markup=False)
+
+
+def _end_one(ctx: typer.Context, row_id: int, end: Callable[[Session, float], bool], *, action: str,
+             what: str) -> None:
+    """End one session or token by id (`end` says whether it existed); audited, or a one-line error."""
+    from opsplan.web.identity import trail
 
     plan = plan_from(ctx)
     now = time.time()
     with one_line_errors(), state_db(plan) as db:
         with db.session() as session:
-            ended = sessions.end_by_id(session, session_id, now)
+            ended = end(session, now)
         if not ended:
-            fail(t("identity.no_session", plan.language, id=session_id))
-        trail.write(db, plan.data_dir, at=now, actor=actor(), action="session.end", arguments={"session": session_id})
-    out.print(t("identity.cli.session_ended", plan.language, id=session_id), markup=False)
+            fail(t("identity.no_session" if what == "session" else "identity.no_token", plan.language, id=row_id))
+        trail.write(db, plan.data_dir, at=now, actor=actor(), action=action, arguments={what: row_id})
 
 
 def create_token(ctx: typer.Context, name: str = NAME_ARG,
@@ -295,14 +308,8 @@ def list_tokens(ctx: typer.Context,
 
 
 def revoke_token(ctx: typer.Context, token_id: int = typer.Argument(..., help=help_text("help.token.id"))) -> None:
-    from opsplan.web.identity import tokens, trail
+    from opsplan.web.identity import tokens
 
-    plan = plan_from(ctx)
-    now = time.time()
-    with one_line_errors(), state_db(plan) as db:
-        with db.session() as session:
-            row = tokens.revoke(session, token_id, now)
-        if row is None:
-            fail(t("identity.no_token", plan.language, id=token_id))
-        trail.write(db, plan.data_dir, at=now, actor=actor(), action="token.revoke", arguments={"token": token_id})
-    out.print(t("identity.cli.token_revoked_done", plan.language, id=token_id), markup=False)
+    _end_one(ctx, token_id, lambda session, now: tokens.revoke(session, token_id, now) is not None,
+             action="token.revoke", what="token")
+    out.print(t("identity.cli.token_revoked_done", plan_from(ctx).language, id=token_id), markup=False)
