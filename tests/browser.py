@@ -22,9 +22,20 @@ from typing import Any
 import pytest
 
 import yaml_writer
-from serve_process import start_serve, wait_for_cycles
+from serve_process import TEST_PASSWORD, add_user, start_serve, wait_for_cycles
 
 CHROMIUM = os.environ.get("OPSPLAN_CHROMIUM", "/usr/bin/chromium")
+VIEWER = "view01"
+
+
+def log_in(page: Any, url: str, name: str = VIEWER, password: str = TEST_PASSWORD) -> Any:
+    """Submits the console's login form as a person would; the answer to the POST."""
+    page.goto(url + "login")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    with page.expect_navigation() as navigation:
+        page.click("button[type=submit]")
+    return navigation.value
 
 
 def missing() -> str | None:
@@ -66,11 +77,13 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def console_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real `opsplan serve` (Korean plan, no services, an unreachable MariaDB) after its first cycle."""
+    """A real `opsplan serve` (Korean plan, no services, an unreachable MariaDB) after its first cycle,
+    with one viewer, VIEWER (log in with `log_in`)."""
     directory = tmp_path_factory.mktemp("console")
     plan = yaml_writer.write_plan(directory, {
         "language": "ko", "services": [],
         "database": {"port": yaml_writer.free_port(), "connect_timeout": "1s"}})
+    add_user(plan, VIEWER, "viewer")
     proc, url = start_serve(plan)
     try:
         wait_for_cycles(url, 1, timeout=60)

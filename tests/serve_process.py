@@ -53,3 +53,22 @@ def wait_until(check, timeout: float = 30):
             return value
         time.sleep(0.3)
     raise AssertionError(f"condition not met within {timeout:g}s")
+
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def add_user(plan: Path, name: str, role: str, password: str = TEST_PASSWORD) -> None:
+    """A console user made as an operator makes one: `opsplan user add --password-stdin`."""
+    done = subprocess.run([*OPSPLAN, "--plan", str(plan), "user", "add", name, "--role", role, "--password-stdin"],
+                          input=password + "\n", capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def logged_in(url: str, name: str, password: str = TEST_PASSWORD) -> httpx.Client:
+    """An HTTP client holding a console session of `name` (the pages need one)."""
+    client = httpx.Client(base_url=url, timeout=10)
+    answer = client.post("login", data={"name": name, "password": password},
+                         headers={"Origin": url.rstrip("/")}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text[:500]
+    return client

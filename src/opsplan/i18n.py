@@ -1118,8 +1118,6 @@ MESSAGES: Final[dict[str, Message]] = {
     "console.logged_in_as": M(ko="로그인: {user} · {role}", en="Logged in: {user} · {role}"),
     "console.alerts.viewer_note": M(ko="조회자는 알림을 확인하거나 중지할 수 없습니다.",
                                     en="A viewer cannot acknowledge or silence alerts."),
-    "console.alerts.login_note": M(ko="운영자나 관리자로 로그인하면 알림을 확인하거나 1시간 동안 중지할 수 있습니다.",
-                                   en="Log in as an operator or admin to acknowledge or silence alerts for an hour."),
     "console.alerts.open": M(ko="열린 알림 (발생·대기)", en="Open alerts (firing and pending)"),
     "console.alerts.actions": M(ko="조치", en="Actions"),
     "console.alerts.acked_by": M(ko="확인: {user}", en="acknowledged by {user}"),
@@ -1140,6 +1138,16 @@ MESSAGES: Final[dict[str, Message]] = {
     "identity.web.current": M(ko='현재 세션', en='this session'),
     "identity.web.logout": M(ko='로그아웃', en='Log out'),
     "identity.cli.session_ended": M(ko='세션 {id:을} 종료했습니다.', en='Ended session {id}.'),
+    "identity.web.no_users": M(ko="아직 사용자가 없습니다. 서버에서 다음 명령으로 첫 관리자를 만드십시오: `{command}`",
+                               en="No user exists yet. Make the first admin on the server: `{command}`"),
+    # the console's frame (web/console/)
+    "console.nav_label": M(ko="콘솔 메뉴", en="Console"),
+    "console.skip": M(ko="본문으로 건너뛰기", en="Skip to the content"),
+    "console.read_only": M(ko="읽기 전용 (로그인 기능 꺼짐: 상태 DB를 열 수 없음)",
+                           en="Read-only (logins are off: the state database could not be opened)"),
+    "console.logins_unavailable": M(ko="콘솔을 열 수 없습니다: 상태 DB를 열 수 없어 로그인할 수 없습니다.",
+                                    en="The console is unavailable: the state database could not be opened, "
+                                       "so nobody can log in."),
 }
 
 

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -29,6 +30,39 @@ class Job:
     run_first: bool = False
     next_at: float = 0.0
     running: threading.Thread | None = field(default=None, repr=False)
+
+
+STARTED, ALREADY_RUNNING = "started", "already-running"
+
+
+class JobControl:
+    """Start a scheduled job now (a console button: "back up now", "run a drill"), through serve's
+    scheduler, so a job started by hand and one started by the clock never run at once.
+
+    Stages and pages hold this from the start; serve binds it to its scheduler once that exists.
+    """
+
+    def __init__(self) -> None:
+        self._scheduler: _Starter | None = None
+
+    def bind(self, scheduler: _Starter) -> None:
+        self._scheduler = scheduler
+
+    def run_now(self, name: str) -> str:
+        """STARTED, or ALREADY_RUNNING (then nothing new starts); KeyError for a job serve does not run,
+        RuntimeError before serve's scheduler exists."""
+        if self._scheduler is None:
+            raise RuntimeError("jobs cannot be started yet: the scheduler is not running")
+        return self._scheduler.run_now(name)
+
+    def running(self, name: str) -> bool:
+        return self._scheduler is not None and self._scheduler.is_running(name)
+
+
+class _Starter(Protocol):
+    def run_now(self, name: str) -> str: ...
+
+    def is_running(self, name: str) -> bool: ...
 
 
 def next_fire(cron: str, after: float, tz: str | ZoneInfo) -> float:

@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from browser import artifacts, chromium, console_url, distinct_colours, hangul_has_glyphs, unreachable_by_tab  # noqa: F401
+from browser import (  # noqa: F401
+    artifacts,
+    chromium,
+    console_url,
+    distinct_colours,
+    hangul_has_glyphs,
+    log_in,
+    unreachable_by_tab,
+)
 from unit.test_korean_text import english_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -19,9 +27,12 @@ HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 @pytest.fixture
-def page(chromium):  # noqa: F811 - the fixture imported above
+def page(chromium, console_url):  # noqa: F811 - the fixtures imported above
+    """A browser tab logged in as the console's viewer."""
     context = chromium.new_context(locale="ko-KR", viewport={"width": 1280, "height": 900})
-    yield context.new_page()
+    tab = context.new_page()
+    log_in(tab, console_url)
+    yield tab
     context.close()
 
 
@@ -52,6 +63,7 @@ def test_the_page_works_without_javascript(chromium, console_url):  # noqa: F811
     context = chromium.new_context(java_script_enabled=False)
     try:
         page = context.new_page()
+        log_in(page, console_url)  # the login form is a plain form: no script needed
         answer = page.goto(console_url + "?lang=ko")
         assert answer is not None and answer.ok
         assert page.locator("h1").inner_text().startswith("opsplan")
@@ -68,7 +80,10 @@ def test_every_control_is_reachable_with_tab(page, console_url):  # noqa: F811
         assert unreachable_by_tab(page) == [], query
 
 
-def test_the_tab_check_finds_a_control_taken_out_of_the_tab_order(page):
+def test_the_tab_check_finds_a_control_taken_out_of_the_tab_order(chromium):  # noqa: F811
+    context = chromium.new_context()
+    page = context.new_page()
     page.set_content('<a href="#a">first</a><button tabindex="-1">hidden from Tab</button><button>last</button>')
     missed = unreachable_by_tab(page)
+    context.close()
     assert len(missed) == 1 and "hidden from Tab" in missed[0]

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import yaml_writer
-from serve_process import OPSPLAN, start_serve, wait_for_cycles
+from serve_process import OPSPLAN, add_user, logged_in, start_serve, wait_for_cycles
 
 
 @pytest.fixture
@@ -30,6 +30,7 @@ def plan_file(tmp_path: Path) -> Path:
 
 def test_serve_scrapes_stops_on_sigterm_and_keeps_what_it_stored(plan_file: Path, tmp_path: Path):
     fake_nvml = yaml_writer.four_gpus(tmp_path)
+    add_user(plan_file, "view01", "viewer")
     proc, url = start_serve(plan_file, env={"OPSPLAN_FAKE_NVML": str(fake_nvml)})
     try:
         text = wait_for_cycles(url, 3)
@@ -50,12 +51,16 @@ def test_serve_scrapes_stops_on_sigterm_and_keeps_what_it_stored(plan_file: Path
         assert [g["gpu"] for g in status["groups"][0]["gpus"]] == ["0", "1", "2"]
         assert status["mariadb"]["up"] == 0
 
-        page = httpx.get(url, timeout=5)
+        # The console's pages need a login: a browser without a session is sent to /login.
+        refused = httpx.get(url, timeout=5)
+        assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
+        viewer = logged_in(url, "view01")
+        page = viewer.get("")
         assert page.status_code == 200
         assert "AI 시스템" in page.text and "애플리케이션/DB" in page.text  # the plan's language is ko
         assert re.search(r'id="gpu-count">[^<]*: 4 / 4<', page.text)
         assert "(상세: connection refused)" in page.text  # why MariaDB is down, not just that it is
-        assert "AI system" in httpx.get(url + "?lang=en", timeout=5).text
+        assert "AI system" in viewer.get("?lang=en").text
 
         # Read-only: nothing accepts a write.
         assert httpx.post(url + "api/v1/status", timeout=5).status_code == 405

@@ -25,6 +25,7 @@ from opsplan.store.state import StateDB
 from opsplan.web.alerts_api import alerts_router
 from opsplan.web.alerts_page import alerts_page_router
 from opsplan.web.auth import bearer_auth
+from opsplan.web.console.frame import Console
 from opsplan.web.headers import SecurityHeaders
 from opsplan.web.identity.routes import build_identity_web, identity_router
 from opsplan.web.identity.users import Users
@@ -64,7 +65,7 @@ def console(tmp_path: Path) -> Iterator[tuple[TestClient, StateDB, AlertEngine]]
     app = FastAPI()
     app.add_middleware(SecurityHeaders)
     app.include_router(identity_router(web))
-    app.include_router(alerts_page_router(engine, web))
+    app.include_router(alerts_page_router(engine, Console(plan, web)))
     # The JSON API as serve mounts it: a console session may write through it too.
     app.include_router(alerts_router(engine, bearer_auth(plan.web, {}, db, clock,
                                                          session_check=web.require_role("operator"))))
@@ -90,12 +91,19 @@ def row(page: str, fingerprint: str) -> str:
     return page[start:page.index("</tr>", start)]
 
 
-def test_everyone_sees_open_alerts_without_buttons_until_an_operator_logs_in(console):
+def test_the_page_needs_a_login_a_viewer_sees_alerts_without_buttons_and_an_operator_with(console):
     client, _, engine = console
+    answer = client.get("/alerts?lang=en", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?next=%2Falerts%3Flang%3Den"
+    # After logging in the browser comes back to the page it asked for.
+    back = client.post("/login", data={"name": "view01", "password": PASSWORD, "next": "/alerts?lang=en"},
+                       headers=ORIGIN, follow_redirects=False)
+    assert back.status_code == 303 and back.headers["location"] == "/alerts?lang=en"
     page = client.get("/alerts").text
     assert "MariaDBDown" in page and "CpuUsageHigh" in page and "대기" in page
-    assert "<form" not in page and 'href="/login?lang=ko"' in page
+    assert "/ack" not in page and "/silence" not in page and "조회자는" in page
     assert client.get("/alerts?lang=fr").status_code == 400
+    client.cookies.clear()
     log_in(client, "ops01")
     page = client.get("/alerts").text
     assert f'action="/alerts/{firing(engine)}/ack"' in row(page, firing(engine))
@@ -178,7 +186,7 @@ def test_the_korean_page_reads_as_korean_and_needs_nothing_the_policy_blocks(con
 def test_without_the_identity_stage_the_page_lists_alerts_and_refuses_every_form(console):
     _, db, engine = console  # serve's monitoring-only mode builds no identity stage
     app = FastAPI()
-    app.include_router(alerts_page_router(engine, None))
+    app.include_router(alerts_page_router(engine, Console(engine.plan, None)))
     client = TestClient(app)
     page = client.get("/alerts?lang=en").text
     assert "MariaDBDown" in page and "<form" not in page and "/login" not in page  # no login to offer

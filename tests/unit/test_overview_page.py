@@ -211,7 +211,7 @@ def test_the_page_has_no_inline_script_or_style_and_refreshes_through_htmx(busy:
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page, flags=re.S)
     assert scripts == [(' src="/static/vendor/htmx.min.js" defer', "")]
     assert '<noscript><meta http-equiv="refresh"' in page  # without JavaScript it still refreshes
-    assert "<header>" in page and "<main>" in page and "<nav " in page
+    assert "<header>" in page and '<main id="main">' in page and "<nav " in page
     assert 'hx-get="/overview?lang=ko"' in page and 'hx-trigger="every 15s"' in page
     fragment = busy.get("/overview?lang=ko")
     assert fragment.status_code == 200 and fragment.text.lstrip().startswith('<div id="overview"')

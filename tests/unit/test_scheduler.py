@@ -6,6 +6,8 @@ import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from opsplan.jobs import Job
 from opsplan.serve.scheduler import MAX_SLEEP, Scheduler
 
@@ -120,3 +122,32 @@ def test_a_job_due_soon_runs_at_its_time_from_the_running_scheduler():
         assert ran.wait(5)
     finally:
         scheduler.stop()
+
+
+def test_a_job_started_by_hand_runs_once_even_while_its_time_comes():
+    import threading
+
+    from opsplan.jobs import ALREADY_RUNNING, STARTED, JobControl
+    from opsplan.serve.scheduler import Scheduler
+
+    release, runs = threading.Event(), []
+
+    def work() -> None:
+        runs.append(1)
+        release.wait(5)
+
+    job = Job(name="backup-database", cron="* * * * *", run=work)
+    scheduler = Scheduler([job], timezone="Asia/Seoul", clock=lambda: 1_000_000.0)
+    control = JobControl()
+    with pytest.raises(RuntimeError):
+        control.run_now("backup-database")  # before serve binds its scheduler
+    control.bind(scheduler)
+    assert control.run_now("backup-database") == STARTED and control.running("backup-database")
+    assert control.run_now("backup-database") == ALREADY_RUNNING
+    job.next_at = 0.0  # its cron time comes while the hand-started run is still going
+    assert scheduler.run_due() == []
+    with pytest.raises(KeyError):
+        control.run_now("no-such-job")
+    release.set()
+    job.running.join(5)
+    assert runs == [1] and not control.running("backup-database")

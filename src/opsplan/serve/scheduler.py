@@ -15,7 +15,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from opsplan import format as fmt
-from opsplan.jobs import Job, next_fire, previous_fire
+from opsplan.jobs import ALREADY_RUNNING, STARTED, Job, next_fire, previous_fire
 
 log = logging.getLogger("opsplan.scheduler")
 
@@ -30,6 +30,7 @@ class Scheduler:
         self.tz = ZoneInfo(timezone)
         self.clock = clock
         self._stop = threading.Event()
+        self._starting = threading.Lock()  # the clock and a person starting one job at once start it once
         self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
         now = clock()
         for job in jobs:
@@ -79,13 +80,37 @@ class Scheduler:
             if now < job.next_at:
                 continue
             job.next_at = self.next_time(job.cron, now)
-            if job.running is not None and job.running.is_alive():
-                log.warning("job %s is still running from its last time; not starting it again", job.name)
-                continue
-            job.running = threading.Thread(target=self._run, args=(job,), name=f"job-{job.name}", daemon=True)
-            job.running.start()
+            with self._starting:
+                if job.running is not None and job.running.is_alive():
+                    log.warning("job %s is still running from its last time; not starting it again", job.name)
+                    continue
+                self._start(job)
             started.append(job.name)
         return started
+
+    def run_now(self, name: str) -> str:
+        """Start the job `name` now (a person asked), unless it is running; its schedule is unchanged."""
+        job = self._job(name)
+        with self._starting:
+            if job.running is not None and job.running.is_alive():
+                return ALREADY_RUNNING
+            log.info("job %s started by hand", name)
+            self._start(job)
+            return STARTED
+
+    def is_running(self, name: str) -> bool:
+        job = self._job(name)
+        return job.running is not None and job.running.is_alive()
+
+    def _job(self, name: str) -> Job:
+        found = next((job for job in self.jobs if job.name == name), None)
+        if found is None:
+            raise KeyError(f"no job named {name!r} runs in this serve")
+        return found
+
+    def _start(self, job: Job) -> None:
+        job.running = threading.Thread(target=self._run, args=(job,), name=f"job-{job.name}", daemon=True)
+        job.running.start()
 
     def _run(self, job: Job) -> None:
         log.info("job %s started", job.name)

@@ -29,6 +29,7 @@ from opsplan.serve.supervisor import supervise
 from opsplan.stages.all import compose, metric_registry
 from opsplan.store import MetricsStore
 from opsplan.web.app import ServeState, create_app
+from opsplan.web.console.frame import Console
 from opsplan.web.hosts import allowed_hosts
 
 log = logging.getLogger("opsplan.serve")
@@ -147,12 +148,13 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock,
                           after_cycle=parts.on_cycle, persistence=persistence)
     scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
+    parts.context.job_control.bind(scheduler)
     # Every long-running thread, restarted if it dies; /healthz reads its report.
     supervisor = supervise(loop, scheduler, parts.workers)
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
                                 state_db=parts.context.state_db,
                                 alerts=parts.context.get(AlertEngine), persistence=persistence,
-                                threads=supervisor),
+                                threads=supervisor, console=parts.context.get(Console)),
                      routers=parts.routers, hosts=allowed_hosts(host, plan.web.public_url))
     tls = plan.web.tls_cert_file is not None and plan.web.tls_key_file is not None
     config = uvicorn.Config(DateHeader(app), log_config=None, access_log=False, timeout_graceful_shutdown=2,

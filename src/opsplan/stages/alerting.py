@@ -34,6 +34,7 @@ def build(ctx: StageContext) -> StagePart:
     alerting = build_alerting(plan, ctx.state_db, ctx.families, notice_sink=ctx.notices)
     engine: AlertEngine = alerting.engine
     ctx.provide(engine)
+    from opsplan.web.console.frame import Console
     from opsplan.web.identity.routes import IdentityWeb
 
     identity = ctx.get(IdentityWeb)  # the console's sessions may write too (role, CSRF, Origin checked)
@@ -42,7 +43,7 @@ def build(ctx: StageContext) -> StagePart:
     part.on_cycle.append(alerting.on_cycle)
     # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
     part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth),
-                     alerts_page_router(engine, identity)]
+                     alerts_page_router(engine, ctx.get(Console) or Console(plan, identity))]
     return part
 
 

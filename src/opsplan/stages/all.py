@@ -17,7 +17,7 @@ from opsplan.metrics import Cycle, MetricRegistry
 from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
-from opsplan.stages import alerting, backup, collection, identity, notify, recovery
+from opsplan.stages import alerting, backup, collection, console, identity, notify, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
@@ -32,13 +32,14 @@ log = logging.getLogger("opsplan.serve")
 STAGES: tuple[Stage, ...] = (
     collection.STAGE,
     identity.STAGE,  # before the stages with write routes: they take its session check
+    console.STAGE,  # before the stages with pages: they add them to its frame
     alerting.STAGE,
     notify.STAGE,
     backup.STAGE,
     recovery.STAGE,
 )
 # What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
-MONITORING_ONLY = ("collection", "alerting", "notify")
+MONITORING_ONLY = ("collection", "console", "alerting", "notify")
 
 
 def metric_registry(stages: Sequence[Stage] = STAGES) -> MetricRegistry:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from opsplan.collectors.base import Collector
 from opsplan.collectors.runner import Rollup
-from opsplan.jobs import Job
+from opsplan.jobs import Job, JobControl
 from opsplan.metrics import Cycle, MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
@@ -61,6 +61,8 @@ class StageContext:
     notices: NoticeFanOut = field(default_factory=lambda: _fan_out())
     # Every stage's metric families (the rules need the units and labels of what they watch).
     families: Mapping[str, MetricSpec] = field(default_factory=dict)
+    # Start a job now (the console's buttons); serve binds it to its scheduler.
+    job_control: JobControl = field(default_factory=JobControl)
     _services: dict[type, object] = field(default_factory=dict)
 
     def provide(self, service: object) -> None:

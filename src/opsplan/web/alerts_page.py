@@ -11,22 +11,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.instance import read_acks
 from opsplan.alerts.silences import Matcher, load_silences, silenced_by
-from opsplan.i18n import LANGUAGES, t
+from opsplan.i18n import LANGUAGES
 from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
-from opsplan.web.identity.models import role_at_least
+from opsplan.web.console.frame import Console, PageContext
 from opsplan.web.identity.routes import IdentityWeb, read_form
 from opsplan.web.identity.sessions import Active
 from opsplan.web.status_alerts import open_alerts
@@ -35,7 +32,6 @@ log = logging.getLogger(__name__)
 
 SILENCE_SECONDS = 3600.0  # the page's one silence: an hour, enough to fix or to decide on a longer one
 MAX_COMMENT = 2000
-_ROLE_KEY = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
 
 
 def _handling(rows: list[dict[str, Any]], engine: AlertEngine, now: float) -> None:
@@ -78,30 +74,19 @@ def _back(form: dict[str, str]) -> RedirectResponse:
     return RedirectResponse("/alerts" + (f"?lang={quote(lang)}" if lang in LANGUAGES else ""), status_code=303)
 
 
-def alerts_page_router(engine: AlertEngine, identity: IdentityWeb | None) -> APIRouter:
+def alerts_page_router(engine: AlertEngine, console: Console) -> APIRouter:
     router = APIRouter(include_in_schema=False)
-    templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                            autoescape=select_autoescape(["html"]))
     plan = engine.plan
-    operator = _operator(identity)
+    operator = _operator(console.identity)
 
     @router.get("/alerts", response_class=HTMLResponse)
     def alerts_page(request: Request, lang: str | None = None) -> Response:
-        if lang not in (None, "", *LANGUAGES):
-            said = [t("status.lang_unsupported", each, lang=str(lang)[:20]) for each in LANGUAGES]
-            return PlainTextResponse(" / ".join(said) + "\n", 400)
-        language = lang or plan.language
-        active = identity.current_user(request) if identity is not None else None
-        rows = open_alerts(engine, language, plan.timezone)
-        _handling(rows, engine, engine.clock())
-        html = templates.get_template("alerts.html").render(
-            t=partial(t, language=language), lang=language, server=plan.server.name, alerts=rows,
-            user=active, logins=identity is not None,
-            may_act=active is not None and role_at_least(active.role, "operator"),
-            role=t(_ROLE_KEY[active.role], language) if active else "",
-            refresh=max(int(plan.monitoring.interval), 5))
-        # no-store: the page holds the session's CSRF token.
-        return HTMLResponse(html, headers={"Cache-Control": "no-store"})
+        def content(page: PageContext) -> dict[str, Any]:
+            rows = open_alerts(engine, page.language, plan.timezone)
+            _handling(rows, engine, engine.clock())
+            return {"alerts": rows}
+
+        return console.page(request, "alerts.html", lang, content)
 
     @router.post("/alerts/{fingerprint}/ack")
     async def ack(request: Request, fingerprint: str, user: Active = Depends(operator)) -> Response:

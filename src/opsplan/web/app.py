@@ -7,21 +7,16 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import partial
-from pathlib import Path
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from opsplan import __version__
-from opsplan import format as fmt
 from opsplan.alerts.engine import AlertEngine
-from opsplan.i18n import LANGUAGES, t
 from opsplan.metrics import Cycle
 from opsplan.metrics.exposition import LatestSamples
 from opsplan.metrics.matchers import LabelMatchers, PatternError
@@ -31,6 +26,7 @@ from opsplan.store import MetricsStore
 from opsplan.store.health import Persistence, describe
 from opsplan.store.state import StateDB, StateUnavailable
 from opsplan.web.api_docs import STATIC, api_docs_router
+from opsplan.web.console.frame import Console, PageContext
 from opsplan.web.headers import SecurityHeaders
 from opsplan.web.hosts import allowed_hosts
 from opsplan.web.status import build_status
@@ -70,6 +66,7 @@ class ServeState:
     persistence: Persistence | None = None  # what cannot be written now (a full disk)
     threads: ThreadHealth | None = None  # a thread that died (and is being restarted)
     started: float = field(default_factory=time.time)
+    console: Console | None = None  # the pages' frame (logins); None: open, read-only, loopback only
 
 
 def _time_param(value: str | None, default: float, name: str, now: float) -> float:
@@ -116,9 +113,6 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
     app.add_middleware(SecurityHeaders)  # added last: outermost, so even a refused Host gets the headers
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api_docs_router())
-    templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                            autoescape=select_autoescape(["html"]))
-    templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number, seconds=fmt.seconds)
 
     def health_age() -> float | None:
         cycle = state.loop.last_cycle
@@ -167,28 +161,24 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         return {"metric": metric, "start": start_s, "end": end_s, "step": step,
                 "series": [_series_json(r) for r in results]}
 
-    def render_overview(template: str, lang: str | None) -> Response:
-        # The plan's language by default; ?lang= takes ko or en only. Anything else is a 400 with one
-        # line in both languages (not a silent fallback: a typo'd link should say it is wrong).
-        if lang not in (None, "", *LANGUAGES):
-            said = [t("status.lang_unsupported", each, lang=str(lang)[:20]) for each in LANGUAGES]
-            return PlainTextResponse(" / ".join(said) + "\n", 400)
-        language = lang or state.plan.language
-        view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
-                            language=language, alerts=state.alerts, state_db=state.state_db)
-        html = templates.get_template(template).render(
-            s=view, t=partial(t, language=language), lang=language,
-            refresh=max(int(state.plan.monitoring.interval), 5))
-        return HTMLResponse(html)
+    console = state.console or Console(state.plan, None)
+
+    def render_overview(request: Request, template: str, lang: str | None) -> Response:
+        def content(page: PageContext) -> dict[str, Any]:
+            view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
+                                language=page.language, alerts=state.alerts, state_db=state.state_db)
+            return {"s": view}
+
+        return console.page(request, template, lang, content)
 
     @app.get("/", response_class=HTMLResponse)
-    def page(lang: str | None = None) -> Response:
-        return render_overview("status.html", lang)
+    def page(request: Request, lang: str | None = None) -> Response:
+        return render_overview(request, "status.html", lang)
 
     @app.get("/overview", response_class=HTMLResponse, include_in_schema=False)
-    def overview_fragment(lang: str | None = None) -> Response:
+    def overview_fragment(request: Request, lang: str | None = None) -> Response:
         """The overview alone: what htmx swaps in every interval (the page keeps its scroll position)."""
-        return render_overview("overview.html", lang)
+        return render_overview(request, "overview.html", lang)
 
     @app.exception_handler(StateUnavailable)
     @app.exception_handler(OperationalError)

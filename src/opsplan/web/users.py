@@ -12,9 +12,6 @@ from opsplan.store.state import StateDB
 def has_users(db: StateDB) -> bool:
     """Whether at least one enabled console user exists in the state database `db` (serve asks
     before it binds, with the plan's state database)."""
-    from sqlalchemy import func, select
+    from opsplan.web.identity.users import any_enabled
 
-    from opsplan.web.identity.models import User
-
-    with db.session() as session:
-        return bool(session.scalar(select(func.count()).select_from(User).where(User.disabled.is_(False))))
+    return any_enabled(db)

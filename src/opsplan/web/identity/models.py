@@ -32,6 +32,7 @@ class User(Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # The last TOTP time step accepted: a code is good once, not for its whole 30 s window.
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)  # None: the plan's language
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 

@@ -28,12 +28,14 @@ from opsplan.store.state import StateDB
 from opsplan.web.identity import sessions, trail
 from opsplan.web.identity.login import NEED_CODE, OK, THROTTLED, Login
 from opsplan.web.identity.models import role_at_least
+from opsplan.web.identity.users import any_enabled
 
 COOKIE = "opsplan_session"
 CSRF_FIELD, CSRF_HEADER = "csrf_token", "x-csrf-token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_FORM = 16 * 1024  # a login form is a few hundred bytes
 TEMPLATES = Path(__file__).parent / "templates"
+FIRST_ADMIN = "opsplan user add NAME --role admin"
 LOGIN_MESSAGES = {"bad": "identity.web.bad", "need_code": "identity.web.need_code"}
 
 
@@ -129,6 +131,13 @@ async def read_form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in fields.items()}
 
 
+def safe_next(value: str | None) -> str:
+    """Where to go after logging in: a path on this server only (never `//host` or a full URL)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+        return "/"
+    return value
+
+
 def _secure(request: Request, plan: Plan) -> bool:
     return request.url.scheme == "https" or (plan.web.public_url or "").startswith("https://")
 
@@ -138,8 +147,11 @@ def identity_router(web: IdentityWeb) -> APIRouter:
     templates = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
     def page(lang: str, status: int, *, message: str = "", name: str = "", ask_code: bool = False,
-             headers: dict[str, str] | None = None) -> HTMLResponse:
+             next_path: str = "/", headers: dict[str, str] | None = None) -> HTMLResponse:
+        # With no user yet, say how to make the first admin (only the command line can).
+        no_users = "" if any_enabled(web.state_db) else t("identity.web.no_users", lang, command=FIRST_ADMIN)
         html = templates.get_template("login.html").render(
+            next=safe_next(next_path), no_users=no_users,
             lang=lang, title=t("identity.web.title", lang), name_label=t("identity.web.name", lang),
             password_label=t("identity.web.password", lang), code_label=t("identity.web.code", lang),
             submit=t("identity.web.submit", lang), message=message, name=name, ask_code=ask_code)
@@ -153,8 +165,8 @@ def identity_router(web: IdentityWeb) -> APIRouter:
         return value
 
     @router.get("/login")
-    def login_form(lang: str | None = None) -> HTMLResponse:
-        return page(language(lang), 200)
+    def login_form(lang: str | None = None, next: str | None = None) -> HTMLResponse:  # noqa: A002 - the query's name
+        return page(language(lang), 200, next_path=next or "/")
 
     @router.post("/login")
     async def login_submit(request: Request) -> Response:
@@ -165,8 +177,9 @@ def identity_router(web: IdentityWeb) -> APIRouter:
         address = request.client.host if request.client else None
         outcome = await run_in_threadpool(web.login.attempt, name, form.get("password", ""),
                                           code=form.get("code") or None, address=address)
+        next_path = safe_next(form.get("next"))
         if outcome.result == OK and outcome.session_token:
-            response = RedirectResponse("/", status_code=303)
+            response = RedirectResponse(next_path, status_code=303)
             response.set_cookie(COOKIE, outcome.session_token, httponly=True, samesite="strict",
                                 secure=_secure(request, web.plan), path="/",
                                 max_age=int(web.plan.web.session_absolute))
@@ -174,9 +187,10 @@ def identity_router(web: IdentityWeb) -> APIRouter:
         if outcome.result == THROTTLED:
             wait = max(1, int(outcome.retry_after or 1))
             message = t("identity.web.throttled", lang, duration=fmt.duration(wait, language=lang))
-            return page(lang, 429, message=message, headers={"Retry-After": str(wait)})
+            return page(lang, 429, message=message, next_path=next_path, headers={"Retry-After": str(wait)})
         key = LOGIN_MESSAGES["need_code" if outcome.result == NEED_CODE else "bad"]
-        return page(lang, 401, message=t(key, lang), name=name, ask_code=outcome.result == NEED_CODE)
+        return page(lang, 401, message=t(key, lang), name=name, ask_code=outcome.result == NEED_CODE,
+                    next_path=next_path)
 
     @router.get("/sessions")
     def session_list(request: Request, lang: str | None = None) -> Response:

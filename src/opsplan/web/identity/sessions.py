@@ -39,6 +39,7 @@ class Active:
     csrf_secret: str
     created_at: float
     last_seen_at: float
+    language: str | None = None  # the user's console language; None: the plan's
 
 
 def digest(token: str) -> str:
@@ -71,7 +72,8 @@ def lookup(session: Session, token: str, now: float, policy: Policy) -> Active |
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
-    return Active(row.id, user.id, user.name, user.role, row.csrf_secret, row.created_at, row.last_seen_at)
+    return Active(row.id, user.id, user.name, user.role, row.csrf_secret, row.created_at, row.last_seen_at,
+                  user.language)
 
 
 def end(session: Session, token: str, now: float, reason: str = LOGOUT) -> bool:

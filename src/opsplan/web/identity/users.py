@@ -181,3 +181,8 @@ def _check_password(password: str) -> None:
     if reason is not None:
         raise said(IdentityError, WEAK_PASSWORD[reason], least=passwords.MIN_LENGTH, most=passwords.MAX_LENGTH)
 
+
+def any_enabled(db: StateDB) -> bool:
+    """Whether at least one enabled user exists (who can log in; the login page says how to make one)."""
+    with db.session() as session:
+        return bool(session.scalar(select(func.count()).select_from(User).where(User.disabled.is_(False))))

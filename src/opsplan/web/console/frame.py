@@ -1,0 +1,152 @@
+"""The console's frame: who is asking, in which language, and the page around each page's content.
+
+Every console page renders through `Console.page`: it finds the session, sends a browser without
+one to /login (and back afterwards), picks the language (`?lang=`, else the user's own, else the
+plan's), and gives the template what the frame shows (navigation, the user and role, the logout
+form with its CSRF token). Stages add their pages to the navigation with `add_page`, so the
+incidents and reports stages plug their pages into the same frame.
+
+With no identity stage (the state database could not be opened: monitoring only), pages are
+read-only and open on a loopback bind, and refused on any other address: nobody could log in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from opsplan import format as fmt
+from opsplan.i18n import LANGUAGES, t
+from opsplan.net import is_loopback
+from opsplan.plan.models import Plan
+from opsplan.web.identity.models import role_at_least
+from opsplan.web.identity.routes import IdentityWeb
+from opsplan.web.identity.sessions import Active
+
+TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
+ROLE_KEYS = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
+# Each page's name in the navigation, by path: a page a stage adds brings its entry here.
+NAV_LABELS = {"/": "console.nav.overview", "/alerts": "console.nav.alerts"}
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    """One page in the console's navigation: its path (named in NAV_LABELS), where it sorts, and
+    the role that may open it (a viewer never sees a link to an admin's page)."""
+
+    path: str
+    order: int
+    role: str = "viewer"
+
+
+class BadLanguage(Exception):
+    def __init__(self, given: str) -> None:
+        super().__init__(given)
+        self.given = given
+
+
+@dataclass
+class PageContext:
+    """What a page's builder is given: the language chosen, the user (None on an open console)."""
+
+    language: str
+    user: Active | None
+    request: Request
+
+    @property
+    def may_operate(self) -> bool:
+        return self.user is not None and role_at_least(self.user.role, "operator")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user is not None and role_at_least(self.user.role, "admin")
+
+
+@dataclass
+class Console:
+    plan: Plan
+    identity: IdentityWeb | None
+    nav: list[NavItem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.templates = Environment(loader=ChoiceLoader([FileSystemLoader(p) for p in TEMPLATES]),
+                                     autoescape=select_autoescape(["html"]))
+        self.templates.filters.update(percent=fmt.percent, size=fmt.size, number=fmt.number,
+                                      seconds=fmt.seconds, duration=fmt.duration)
+        for item in (NavItem("/", 0), NavItem("/alerts", 20)):
+            self.add_page(item)
+
+    def add_page(self, item: NavItem) -> None:
+        if item.path not in NAV_LABELS:
+            raise ValueError(f"console page {item.path!r} has no name in NAV_LABELS")
+        self.nav = sorted([*(n for n in self.nav if n.path != item.path), item], key=lambda n: (n.order, n.path))
+
+    # --- who and which language --------------------------------------------------------------
+    def user(self, request: Request) -> Active | None:
+        return self.identity.current_user(request) if self.identity is not None else None
+
+    def language(self, lang: str | None, user: Active | None) -> str:
+        """`?lang=` (ko or en only: a typo'd link is told so), else the user's, else the plan's."""
+        if lang not in (None, "", *LANGUAGES):
+            raise BadLanguage(str(lang))
+        if lang:
+            return lang
+        if user is not None and user.language in LANGUAGES:
+            return str(user.language)
+        return self.plan.language
+
+    @property
+    def open_reads(self) -> bool:
+        """Without logins, pages are shown only on a loopback bind (where only this box can ask)."""
+        return self.identity is None and is_loopback(self.plan.web.bind)
+
+    # --- rendering ---------------------------------------------------------------------------
+    def page(self, request: Request, template: str, lang: str | None,
+             build: Callable[[PageContext], Mapping[str, Any]], *, role: str = "viewer",
+             status_code: int = 200) -> Response:
+        """The page `template` in the frame, for a user of `role` or higher; `build` gives its content."""
+        user = self.user(request)
+        if user is None and not self.open_reads:
+            if self.identity is None:
+                return PlainTextResponse(" / ".join(t("console.logins_unavailable", each) for each in LANGUAGES)
+                                         + "\n", 503)
+            return RedirectResponse("/login?next=" + quote(_local_path(request), safe=""), status_code=303)
+        if user is not None and not role_at_least(user.role, role):
+            raise HTTPException(403, f"this page needs the {role} role")
+        try:
+            language = self.language(lang, user)
+        except BadLanguage as exc:
+            said = [t("status.lang_unsupported", each, lang=exc.given[:20]) for each in LANGUAGES]
+            return PlainTextResponse(" / ".join(said) + "\n", 400)
+        context = PageContext(language, user, request)
+        html = self.templates.get_template(template).render(**self.frame(context), **build(context))
+        # no-store: a page holds the session's CSRF token and what the box looks like now.
+        return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+    def frame(self, context: PageContext) -> dict[str, Any]:
+        user, language = context.user, context.language
+        role = user.role if user is not None else "viewer"
+        return {
+            "t": partial(t, language=language), "lang": language, "user": user,
+            "role": t(ROLE_KEYS[user.role], language) if user is not None else "",
+            "csrf": user.csrf_secret if user is not None else "",
+            "may_operate": context.may_operate, "is_admin": context.is_admin,
+            "logins": self.identity is not None, "server": self.plan.server.name,
+            "nav": [{"path": n.path, "label": t(NAV_LABELS[n.path], language)}
+                    for n in self.nav if role_at_least(role, n.role)],
+            "here": context.request.url.path, "refresh": max(int(self.plan.monitoring.interval), 5),
+            "timezone": self.plan.timezone,
+        }
+
+
+def _local_path(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
