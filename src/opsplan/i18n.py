@@ -198,6 +198,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "collector.containers": M(ko="Docker 컨테이너", en="Docker containers"),
     "serve.started": M(ko="opsplan 실행 중: {url}", en="opsplan serving on {url}"),
     "serve.stopped": M(ko="opsplan 종료", en="opsplan stopped"),
+    "serve.first_admin": M(ko="콘솔 사용자가 아직 없습니다. 다른 터미널에서 첫 관리자를 만드십시오: `{command}`",
+                           en="No console user yet. Make the first admin in another terminal: `{command}`"),
     "serve.degraded": M(ko="상태 데이터베이스를 열 수 없어 모니터링 전용 모드로 시작합니다. "
                            "알림은 메모리에서 계속 처리합니다.\n상세: {reason}",
                         en="the state database cannot be opened: starting in monitoring-only mode "
