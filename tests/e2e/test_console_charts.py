@@ -124,6 +124,17 @@ def test_the_script_writes_values_as_format_py_does(page, console_url, lang):  #
     assert got == [shown(unit, float(value), lang) for unit, value in cases]
 
 
+def test_a_groups_cpu_is_the_sum_of_its_members_rates_and_a_restart_is_not_a_drop(page, console_url):  # noqa: F811
+    open_charts(page, console_url)
+    # Two members' CPU seconds at 60 s buckets: one uses 2 cores throughout, the other 1 core and
+    # restarts (its counter drops) at 240 s: that bucket counts only the first member.
+    series = [{"label": "CPU a", "xs": [0, 60, 120, 180, 240], "ys": [0, 120, 240, 360, 480]},
+              {"label": "CPU b", "xs": [60, 120, 180, 240], "ys": [600, 660, 720, 5]}]
+    summed = page.evaluate("series => window.opsplanCharts.rateSum(series, 'CPU')", series)
+    assert summed == [{"label": "CPU", "xs": [60, 120, 180, 240], "ys": [2, 3, 3, 2], "mins": [2, 3, 3, 2],
+                       "maxs": [2, 3, 3, 2], "last": 2, "lastAt": 240}]
+
+
 def test_without_javascript_the_page_says_so_and_lists_the_thresholds(chromium, console_url):  # noqa: F811
     context = chromium.new_context(java_script_enabled=False)
     try:

@@ -292,8 +292,8 @@
     });
   }
 
-  // For the browser test: the one formatter, to compare with format.py's.
-  window.opsplanCharts = {format: format};
+  // For the browser test: the formatter (compared with format.py's) and the counters' rate.
+  window.opsplanCharts = {format: format, rateSum: rateSum};
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
