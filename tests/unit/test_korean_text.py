@@ -151,6 +151,8 @@ SAMPLES: dict[str, object] = {
     "timeout": 60, "matcher": "'alertname'",
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
+    # the Metrics page
+    "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
 }
 
 

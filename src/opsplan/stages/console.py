@@ -10,11 +10,14 @@ from opsplan.stages.part import Stage, StageContext, StagePart
 
 
 def build(ctx: StageContext) -> StagePart:
+    from opsplan.web.console.charts import charts_router
     from opsplan.web.console.frame import Console
     from opsplan.web.identity.routes import IdentityWeb
 
-    ctx.provide(Console(ctx.plan, ctx.get(IdentityWeb)))
-    return StagePart()
+    console = Console(ctx.plan, ctx.get(IdentityWeb))
+    ctx.provide(console)
+    # The Metrics page: the frame's own, as it reads only the plan (the store through /api/v1/query).
+    return StagePart(routers=[charts_router(console, ctx.families)])
 
 
 STAGE = Stage("console", build)
