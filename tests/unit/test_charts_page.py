@@ -166,6 +166,8 @@ def test_the_range_picker_is_plain_links_and_sets_what_the_script_asks_for(tmp_p
     assert 'aria-current="true" data-range="7d">7 days</a>' in page
     assert 'data-start="now-7d"' in page and 'data-step="1800.0"' in page
     assert "Charts need JavaScript" in page  # the <noscript> note
+    # Switching language keeps the range chosen.
+    assert 'href="/charts?range=7d&amp;lang=ko" lang="ko"' in page
     answer = client.get("/charts?range=2h")
     assert answer.status_code == 400
     assert answer.text == ("지원하지 않는 기간: '2h' (1h, 6h, 24h, 7d, 30d 중 하나) / "

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -143,8 +143,15 @@ class Console:
             "nav": [{"path": n.path, "label": t(NAV_LABELS[n.path], language)}
                     for n in self.nav if role_at_least(role, n.role)],
             "here": context.request.url.path, "refresh": max(int(self.plan.monitoring.interval), 5),
+            "lang_links": {each: _with_language(context.request, each) for each in LANGUAGES},
             "timezone": self.plan.timezone,
         }
+
+
+def _with_language(request: Request, language: str) -> str:
+    """This page in `language`, its other query parameters (a chart's range, a filter) kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*kept, ("lang", language)])
 
 
 def _local_path(request: Request) -> str:
