@@ -380,3 +380,34 @@ def test_the_backup_stage_mounts_the_page_in_the_console_navigation(tmp_path):
         assert backup.build(StageContext(plan, db)).routers == []  # no console: no page
     finally:
         db.close()
+
+
+@pytest.mark.parametrize(("stored", "korean"), [
+    ("mariabackup exited with 1: Access denied for user 'backup'@'localhost'", "MariaDB 로그인 거부"),
+    ("mariabackup exited with 1: Can't connect to local server through socket", "MariaDB에 접속할 수 없음"),
+    ("mariabackup exited with 2: InnoDB: Error: log block numbers mismatch", "mariabackup 실행 오류"),
+    ("no backup to build an incremental on; take a full backup first", "증분 백업의 기준이 될 백업이 없음"),
+    (catalog.INTERRUPTED, "백업 도중 중단됨"),
+    ("RuntimeError: something nobody foresaw", "백업 실패"),
+    (None, "원인이 기록되지 않음"),
+])
+def test_each_stored_backup_reason_has_a_korean_headline_and_keeps_its_words_as_detail(stored, korean):
+    from opsplan.web.console.backups_view import backup_reason
+
+    shown = backup_reason(stored, "ko")
+    assert shown["headline"] is not None and shown["headline"].startswith(korean)
+    assert shown["detail"] == stored
+
+
+@pytest.mark.parametrize(("stored", "korean"), [
+    ("backup.xbstream.zst of backup 4 does not match its blake2b-256 hash", "저장된 파일이 기록된 해시와 다름"),
+    ("backup.xbstream.zst of backup 4 is missing", "저장된 파일이 없음"),
+    ("backup.xbstream.zst of backup 4 has 10 bytes, the catalog says 20", "저장된 파일의 크기가 기록과 다름"),
+    ("backup 4 has no stored files in the catalog", "카탈로그에 저장된 파일 기록이 없음"),
+    ("zstd -d failed on backup 4: corrupted block", "검증 실패"),
+])
+def test_each_verify_failure_has_a_korean_headline(stored, korean):
+    from opsplan.web.console.backups_view import verify_reason
+
+    shown = verify_reason(stored, "ko")
+    assert shown["headline"] is not None and shown["headline"].startswith(korean) and shown["detail"] == stored
