@@ -1189,6 +1189,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "console.backups.verified_ok": M(ko="검증 통과 ({time})", en="verified ({time})"),
     "console.backups.verified_failed": M(ko="검증 실패 ({time})", en="verification failed ({time})"),
     "console.backups.verify": M(ko="검증", en="Verify"),
+    "console.backups.verify_unfinished": M(ko="검증을 끝내지 못함 (결과 기록 없음)",
+                                           en="the verify did not finish (no result recorded)"),
     "console.backups.reason.access_denied": M(ko="MariaDB 로그인 거부 (백업 사용자와 비밀번호 확인 필요)",
                                               en="MariaDB refused the login (check the backup user and password)"),
     "console.backups.reason.no_connection": M(ko="MariaDB에 접속할 수 없음", en="cannot connect to MariaDB"),

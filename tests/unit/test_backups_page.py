@@ -411,3 +411,20 @@ def test_each_verify_failure_has_a_korean_headline(stored, korean):
 
     shown = verify_reason(stored, "ko")
     assert shown["headline"] is not None and shown["headline"].startswith(korean) and shown["detail"] == stored
+
+
+def test_a_verify_that_ends_without_a_result_says_so_on_the_page(page):
+    csrf = log_in(page.client, "ops01")
+    # A stored file the kernel refuses to read (EIO at offset 0; a permission error would not stop
+    # root): the re-hash raises OSError, which verify_backup does not turn into a recorded result.
+    stream = page.rows.stream(2, "incremental")
+    stream.unlink()
+    stream.symlink_to("/proc/self/mem")
+    with page.db.session() as s:
+        catalog.get_backup(s, 2).files[0].size = 0
+    page.client.post("/backups/database/2/verify", data={"csrf_token": csrf}, headers=ORIGIN)
+    page.verifier.wait()
+    row = text_of(part(page.client.get("/backups?lang=ko").text, "backup-2", "</tr>"))
+    assert "검증을 끝내지 못함 (결과 기록 없음)" in row and "상세: OSError" in row
+    with page.db.session() as s:
+        assert catalog.get_backup(s, 2).verify_status is None

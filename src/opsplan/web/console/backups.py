@@ -55,6 +55,9 @@ class Verifier:
         self.plan, self.state_db, self.clock = plan, state_db, clock
         self._lock = threading.Lock()
         self._threads: dict[int, threading.Thread] = {}
+        # A verify that could not even record its result (an unreadable file: PermissionError is no
+        # BackupError): the page says so instead of showing "not verified" as if nobody had asked.
+        self._errors: dict[int, str] = {}
 
     def start(self, backup_id: int) -> bool:
         """False when this backup is being verified already (nothing new starts)."""
@@ -65,6 +68,7 @@ class Verifier:
             thread = threading.Thread(target=self._run, args=(backup_id,), name=f"verify-backup-{backup_id}",
                                       daemon=True)
             self._threads[backup_id] = thread
+            self._errors.pop(backup_id, None)
             thread.start()
             return True
 
@@ -73,6 +77,13 @@ class Verifier:
             verify_backup(self.plan, self.state_db, backup_id, clock=self.clock)  # records the result
         except Exception as exc:  # noqa: BLE001 - a thread's end is logged, not a traceback on stderr
             log.error("verify of backup %d (started from the console) did not finish: %s", backup_id, exc)
+            with self._lock:
+                self._errors[backup_id] = f"{type(exc).__name__}: {exc}"
+
+    def errors(self) -> dict[int, str]:
+        """Backups whose last verify from the page ended without a result, and why (English, for `상세:`)."""
+        with self._lock:
+            return dict(self._errors)
 
     def running(self) -> set[int]:
         with self._lock:
@@ -137,7 +148,7 @@ def backups_router(plan: Plan, state_db: StateDB, console: Console, jobs: JobCon
         now, language = clock(), page.language
         verifying = verifier.running()
         db = view.database(plan, state_db, now, language, verifying=verifying, job_running=_job_running(jobs),
-                           may_operate=page.may_operate)
+                           may_operate=page.may_operate, unfinished=verifier.errors())
         notice = _notice(page.request.query_params.get("done", ""), page.request.query_params.get("id", ""),
                          language)
         return {"db": db, "binlogs": view.binlogs(plan, state_db, now, language),

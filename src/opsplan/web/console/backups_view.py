@@ -74,7 +74,7 @@ def verify_reason(reason: str | None, language: str) -> dict[str, str | None]:
 # --- the database: chains ------------------------------------------------------------------------
 
 def chains(backups: list[DbBackup], plan: Plan, now: float, language: str,
-           verifying: set[int]) -> list[dict[str, Any]]:
+           verifying: set[int], unfinished: dict[int, str] | None = None) -> list[dict[str, Any]]:
     """Each full with the incrementals built on it (oldest first), newest chain first. An attempt
     that belongs to no chain (a failed full, an incremental with nothing to build on) stands alone."""
     groups: dict[int, list[DbBackup]] = {}
@@ -93,16 +93,20 @@ def chains(backups: list[DbBackup], plan: Plan, now: float, language: str,
             "full_kept": head.id == key and head.kind == FULL,
             "current": key == newest_ok,
             "failed_only": all(b.status == FAILED for b in members),
-            "rows": [_row(b, plan, now, language, verifying) for b in members],
+            "rows": [_row(b, plan, now, language, verifying, (unfinished or {}).get(b.id)) for b in members],
         })
     return out
 
 
-def _row(b: DbBackup, plan: Plan, now: float, language: str, verifying: set[int]) -> dict[str, Any]:
+def _row(b: DbBackup, plan: Plan, now: float, language: str, verifying: set[int],
+         unfinished: str | None) -> dict[str, Any]:
     tz = plan.timezone
     verify: dict[str, Any]
     if b.id in verifying:
         verify = {"state": "running", "text": t("console.backups.verifying", language)}
+    elif unfinished is not None:
+        verify = {"state": "failed", "text": t("console.backups.verify_unfinished", language),
+                  "reason": {"headline": None, "detail": unfinished}}
     elif b.verify_status is None and b.status != OK:
         verify = {"state": "none", "text": "–"}  # a failed or running attempt has nothing to verify
     elif b.verify_status is None:
@@ -134,10 +138,10 @@ def _row(b: DbBackup, plan: Plan, now: float, language: str, verifying: set[int]
 
 
 def database(plan: Plan, state_db: StateDB, now: float, language: str, *, verifying: set[int],
-             job_running: bool, may_operate: bool) -> dict[str, Any]:
+             job_running: bool, may_operate: bool, unfinished: dict[int, str] | None = None) -> dict[str, Any]:
     with state_db.session() as session:
         backups = catalog.all_backups(session)
-    shown = chains(backups, plan, now, language, verifying)
+    shown = chains(backups, plan, now, language, verifying, unfinished)
     tz = plan.timezone
     settings = plan.backup.database
     next_at = fmt.local_time(next_fire(settings.schedule, now, tz), tz, zone_name=True, seconds=False)
