@@ -384,6 +384,8 @@ def test_the_backup_stage_mounts_the_page_in_the_console_navigation(tmp_path):
 
 @pytest.mark.parametrize(("stored", "korean"), [
     ("mariabackup exited with 1: Access denied for user 'backup'@'localhost'", "MariaDB 로그인 거부"),
+    ("database 127.0.0.1:3306 unreachable as backup: access denied", "MariaDB 로그인 거부"),
+    ("database 127.0.0.1:3306 unreachable as backup: connection refused", "MariaDB에 접속할 수 없음"),
     ("mariabackup exited with 1: Can't connect to local server through socket", "MariaDB에 접속할 수 없음"),
     ("mariabackup exited with 2: InnoDB: Error: log block numbers mismatch", "mariabackup 실행 오류"),
     ("no backup to build an incremental on; take a full backup first", "증분 백업의 기준이 될 백업이 없음"),

@@ -34,8 +34,9 @@ _KIND_KEY = {"full": "backup.kind.full", "incremental": "backup.kind.incremental
 _STATUS_KEY = {"ok": "backup.status.ok", "failed": "backup.status.failed", "running": "backup.status.running"}
 # Reasons the database engine writes that the overview's three headlines do not name; checked first.
 _DB_REASONS: list[tuple[str, Callable[[str], bool]]] = [
-    ("access_denied", lambda r: "Access denied" in r),
-    ("no_connection", lambda r: "Can't connect" in r or "cannot connect" in r.lower()),
+    # backup/database/server.py: "database HOST:PORT unreachable as USER: <mariadb/errors.py reason>"
+    ("access_denied", lambda r: "Access denied" in r or r.endswith(": access denied")),
+    ("no_connection", lambda r: " unreachable as " in r or "Can't connect" in r or "cannot connect" in r.lower()),
     ("no_base", lambda r: "no backup to build an incremental on" in r),
     ("chain_rule", lambda r: "chain rule" in r),
     ("mariabackup", lambda r: "mariabackup exited with" in r),
