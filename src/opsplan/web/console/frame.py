@@ -34,7 +34,7 @@ from opsplan.web.identity.sessions import Active
 TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
 ROLE_KEYS = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
 # Each page's name in the navigation, by path: a page a stage adds brings its entry here.
-NAV_LABELS = {"/": "console.nav.overview", "/alerts": "console.nav.alerts"}
+NAV_LABELS = {"/": "console.nav.overview", "/alerts": "console.nav.alerts", "/runbooks": "console.nav.runbooks"}
 
 
 @dataclass(frozen=True, slots=True)
