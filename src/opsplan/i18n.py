@@ -1237,6 +1237,8 @@ MESSAGES: Final[dict[str, Message]] = {
                                        en="A restore started from this console (run {id}) is still running."),
     "console.runbooks.refused.cannot": M(ko="복원을 시작할 수 없습니다.", en="The restore cannot start."),
     "console.runbooks.detail": M(ko="상세: {detail}", en="Detail: {detail}"),
+    "console.runbooks.actor.console": M(ko="{user} (콘솔에서 요청)", en="{user} (from the console)"),
+    "console.runbooks.actor.schedule": M(ko="정기 일정 (opsplan serve)", en="the schedule (opsplan serve)"),
 }
 
 

@@ -69,9 +69,10 @@ class Page:
         self.drill_release = threading.Event()
         self.drills = 0
 
-        def drill() -> None:
+        def drill() -> None:  # as serve's drill job: a run journaled by the schedule's actor
             self.drills += 1
             self.drill_release.wait(30)
+            self.run_toy(tmp / "drill-job", actor="opsplan serve (schedule)")
 
         self.jobs = JobControl()
         self.jobs.bind(Scheduler([Job("drill-database", "0 3 1 */3 *", drill)], timezone=self.plan.timezone,
@@ -95,11 +96,11 @@ class Page:
                                                 clock=self.clock))
         self.client = TestClient(self.app)
 
-    def run_toy(self, directory: Path, **params: Any) -> int:
+    def run_toy(self, directory: Path, actor: str = "kim@ai-server-01", **params: Any) -> int:
         """One toy run through the real engine (journal rows as `opsplan` writes them)."""
         directory.mkdir(exist_ok=True)
         params = {"dir": str(directory), "steps": 3, **params}
-        engine = RunbookEngine(self.plan, self.db, clock=self.clock, actor="kim@ai-server-01",
+        engine = RunbookEngine(self.plan, self.db, clock=self.clock, actor=actor,
                                console=RichConsole(file=io.StringIO()))
         return engine.run(runbook_toys.build(self.plan, self.db, params), params, yes=True).run_id
 
@@ -175,6 +176,20 @@ def test_an_operator_starts_a_drill_once_and_the_second_press_says_it_is_already
     # An operator may not restore, whatever they post.
     assert page.post("/runbooks/restore", csrf_token=csrf, password=PASSWORD, confirm=SERVER).status_code == 403
     assert page.post("/runbooks/drill", lang="en").status_code == 403  # no CSRF token
+    page.drill_release.set()
+    # The job's run names the operator who pressed, not the schedule (the job is not told who asked).
+    _wait_until(lambda: list_runs(page.db) and list_runs(page.db)[0]["status"] != "running")
+    listing = page.client.get("/runbooks?lang=en").text
+    assert "ops01 (from the console)" in text_of(listing) and "opsplan serve" not in text_of(listing)
+
+
+def test_a_drill_nobody_asked_for_is_the_schedules(page):
+    page.clock.now = NOW - 3600  # an hour before anyone pressed anything
+    run_id = page.run_toy(page.tmp / "scheduled", actor="opsplan serve (schedule)")
+    page.clock.now = NOW
+    csrf = page.log_in("ops01")
+    page.post("/runbooks/drill", csrf_token=csrf)  # a press now does not claim an old run
+    assert "정기 일정 (opsplan serve)" in text_of(page.client.get(f"/runbooks/{run_id}?lang=ko").text)
     page.drill_release.set()
 
 

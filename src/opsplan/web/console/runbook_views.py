@@ -14,13 +14,17 @@ from typing import Any
 from sqlalchemy import func, select
 
 from opsplan import format as fmt
+from opsplan.audit.tables import AuditEntry
 from opsplan.i18n import t
+from opsplan.jobs import STARTED
 from opsplan.masking import mask
 from opsplan.runbooks.drill.results import DrillResult
 from opsplan.runbooks.journal import DO, OK, RUNNING, UNDO, RunbookStepRow, list_runs, show_run
 from opsplan.store.state import StateDB
 
 FINALLY = "finally"
+SCHEDULE_ACTOR = "opsplan serve (schedule)"  # the actor of a drill serve's job runs (runbooks/drill/jobs.py)
+PRESS_WINDOW = 120.0  # seconds from a "run a drill now" press to the run it started
 OUTPUT_LINES = 40  # a step's output on the page; the journal keeps up to 4,000 characters
 
 # Literal catalogue keys (the catalogue test reads them): a kind or status not listed is shown as stored.
@@ -52,7 +56,8 @@ def _time(ts: float | None, tz: str) -> str:
 
 def run_row(run: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
     return {
-        "id": run["id"], "kind": run["kind"], "kind_text": kind_text(run["kind"], lang), "title": run["title"],
+        "id": run["id"], "started_at": run["started_at"], "journal_actor": run["actor"],
+        "kind": run["kind"], "kind_text": kind_text(run["kind"], lang), "title": run["title"],
         "actor": run["actor"], "started": _time(run["started_at"], tz), "finished": _time(run["finished_at"], tz),
         "status": run["status"], "status_text": status_text(run["status"], lang),
         "took": fmt.took(run["seconds"], language=lang), "running": run["status"] == RUNNING,
@@ -65,7 +70,7 @@ def step_row(step: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
     title = step["title"] or step["name"]
     if phase == FINALLY:
         title = t("console.runbooks.phase.finally", lang)
-    elif lang != "en" and step["name"] and step["name"] != title:
+    elif lang != "en" and step["name"] and step["name"] != title and not title.endswith(f"({step['name']})"):
         title = f"{title} ({step['name']})"
     output = (step["output"] or "").splitlines()
     return {
@@ -81,6 +86,7 @@ def step_row(step: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
 def runs(state_db: StateDB, lang: str, tz: str, *, limit: int = 50) -> list[dict[str, Any]]:
     """The newest runs first, each with how many steps are done; a running one with its steps too."""
     rows = [run_row(run, lang, tz) for run in list_runs(state_db, limit=limit)]
+    name_the_asker(state_db, rows, lang)
     done = _steps_done(state_db, [row["id"] for row in rows])
     for row in rows:
         row["steps_done"] = t("console.runbooks.steps_done", lang, count=done.get(row["id"], 0))
@@ -90,6 +96,27 @@ def runs(state_db: StateDB, lang: str, tz: str, *, limit: int = 50) -> list[dict
             current = next((s for s in reversed(row["steps"]) if s["status"] == RUNNING), None)
             row["now_in"] = t("console.runbooks.now_in", lang, step=current["title"]) if current else ""
     return rows
+
+
+def name_the_asker(state_db: StateDB, rows: list[dict[str, Any]], lang: str) -> None:
+    """A drill that serve's job ran is the schedule's, unless a person pressed "run a drill now" just
+    before it started: then it is theirs (the press is in the audit log as drill.start; the job
+    itself is not told who asked)."""
+    scheduled = [row for row in rows if row["journal_actor"] == SCHEDULE_ACTOR]
+    if not scheduled:
+        return
+    starts = [float(row["started_at"]) for row in scheduled]
+    with state_db.session() as session:
+        presses = session.execute(
+            select(AuditEntry.at, AuditEntry.actor).where(
+                AuditEntry.action == "drill.start", AuditEntry.outcome == STARTED,
+                AuditEntry.at >= min(starts) - PRESS_WINDOW, AuditEntry.at <= max(starts))
+            .order_by(AuditEntry.at)).all()
+    for row in scheduled:
+        started = float(row["started_at"])
+        asker = [actor for at, actor in presses if started - PRESS_WINDOW <= at <= started]
+        row["actor"] = (t("console.runbooks.actor.console", lang, user=asker[-1]) if asker
+                        else t("console.runbooks.actor.schedule", lang))
 
 
 def _steps_done(state_db: StateDB, run_ids: list[int]) -> dict[int, int]:
@@ -107,6 +134,7 @@ def run_detail(state_db: StateDB, run_id: int, lang: str, tz: str) -> dict[str, 
     """One run (RunbookError "no such run" when there is none) with every step and a drill's figures."""
     run = show_run(state_db, run_id)
     row = run_row(run, lang, tz)
+    name_the_asker(state_db, [row], lang)
     row["arguments"] = json.dumps(mask(run["params"]), ensure_ascii=False, sort_keys=True)
     row["steps"] = [step_row(step, lang, tz) for step in run["steps"]]
     row["measured"] = drill_figures(state_db, run_id, lang)

@@ -40,7 +40,7 @@ from opsplan.web.identity.routes import IdentityWeb, read_form
 from opsplan.web.identity.sessions import Active
 
 DRILL_JOB = "drill-database"
-LIVE_SECONDS = 3  # how often a run in progress refreshes its steps
+LIVE_SECONDS = 2  # how often a run in progress refreshes its steps
 # What the page says after a drill button press, by `?drill=` (literal catalogue keys).
 DRILL_NOTES = {"started": "console.runbooks.drill_started", "already": "console.runbooks.drill_already",
                "unavailable": "console.runbooks.drill_unavailable"}
