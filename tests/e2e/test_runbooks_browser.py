@@ -1,17 +1,21 @@
 """Issue 12's browser test for the runbooks page: an admin starts a drill on a throwaway MariaDB and
-watches its steps. A real `opsplan serve` whose plan points at a private MariaDB server (with a
-least-privilege backup user and one full backup made by `opsplan backup db --full`), Debian's
-chromium through Playwright: the admin presses "run a drill now" on /runbooks, the run appears
-without a reload, and its page shows the steps progressing (htmx swaps them in) to a passed
-drill with the RTO and RPO it measured. The audit log names the admin."""
+watches its steps; and an admin restores it into a target directory. A real `opsplan serve` whose
+plan points at a private MariaDB server (a least-privilege backup user and one full backup made by
+`opsplan backup db --full`), Debian's chromium through Playwright: the admin presses "run a drill
+now" on /runbooks, the run appears without a reload, and its page shows the steps progressing
+(htmx swaps them in) to a passed drill with the RTO and RPO it measured. The restore form refuses
+a wrong password and then restores with the right one and the server's name typed. The audit log
+names the admin."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +28,7 @@ from browser import artifacts, chromium, log_in  # noqa: F401
 from mariadb_server import MariaDBServer
 from opsplan.audit import entries
 from opsplan.store.state import StateDB
-from serve_process import add_user, start_serve, wait_for_cycles
+from serve_process import TEST_PASSWORD, add_user, start_serve, wait_for_cycles
 from unit.test_korean_text import english_words
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.mariadb]
@@ -147,4 +151,49 @@ def test_an_admin_starts_a_drill_on_a_throwaway_mariadb_and_watches_its_steps(ch
     finally:
         state.close()
     assert starts and starts[0][0] == "admin01", starts
+    context.close()
+
+
+@pytest.fixture
+def target_base() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="opsplan-rt-", dir="/tmp"))  # short: the scratch socket lives here
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_an_admin_restores_into_a_target_directory_after_typing_the_password_and_the_name(
+        chromium, drill_console, target_base):  # noqa: F811
+    url, data_dir = drill_console
+    context = chromium.new_context(locale="ko-KR")
+    page = context.new_page()
+    log_in(page, url, "admin01")
+    page.goto(url + "runbooks?lang=ko")
+    target = target_base / "data"
+    page.fill("#restore-target", str(target))
+    page.fill("#restore-password", "not my password at all")
+    page.fill("#restore-confirm", "ai-server-01")
+    with page.expect_navigation() as refused:
+        page.click("#restore-form button")
+    assert refused.value.status == 403
+    assert "비밀번호가 틀려 복원을 시작하지 않았습니다" in page.inner_text("#restore-error")
+    assert page.input_value("#restore-target") == str(target) and page.input_value("#restore-password") == ""
+    assert page.locator("#run-list tr[data-kind='restore-db']").count() == 0 and not target.exists()
+
+    page.fill("#restore-password", TEST_PASSWORD)
+    page.fill("#restore-confirm", "ai-server-01")
+    with page.expect_navigation():
+        page.click("#restore-form button")
+    assert re.search(r"/runbooks/\d+\?lang=ko$", page.url), page.url
+    page.wait_for_selector("#run-live:not([data-status='running'])", timeout=300_000)
+    status, steps = _steps(page)
+    assert status == "ok", page.inner_text("#run-live")[:2000]
+    names = [name for name, step_status in steps if step_status == "ok"]
+    assert names[:4] == ["stop_service", "restore_backup", "verify_consistency", "restart_service"], steps
+    assert "admin01" in page.inner_text("#run-facts") and (target / "shop").is_dir()
+    state = StateDB.open(f"sqlite:///{data_dir / 'state.db'}")
+    try:
+        actions = [(e["actor"], e["action"]) for e in entries(state) if e["action"].startswith("restore.")]
+    finally:
+        state.close()
+    assert actions == [("admin01", "restore.start"), ("admin01", "restore.refused")], actions
     context.close()
