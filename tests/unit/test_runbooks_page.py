@@ -87,7 +87,7 @@ class Page:
             return runbook_toys.build(plan, state_db, {"dir": str(self.restore_dir), "steps": 2, "pause_at": 2},
                                       **kwargs)
 
-        web = build_identity_web(self.plan, self.db, self.clock, hasher=FAST)
+        self.web = web = build_identity_web(self.plan, self.db, self.clock, hasher=FAST)
         self.app = FastAPI()
         self.app.add_middleware(SecurityHeaders)
         self.app.include_router(identity_router(web))
@@ -232,6 +232,25 @@ def test_a_bad_backup_id_or_relative_target_is_refused_in_one_line(page):
                          target_datadir="restored/here", lang="en")
     assert relative.status_code == 422 and "The target directory must be an absolute path." in text_of(relative.text)
     assert page.restores == [] and list_runs(page.db) == []
+
+
+def test_a_restore_the_runbook_itself_refuses_is_one_line_with_its_detail_and_nothing_runs(page):
+    # The real restore runbook's builder: a target that is the live datadir is refused before any step.
+    app = FastAPI()
+    app.include_router(identity_router(page.web))
+    app.include_router(runbooks_router(Console(page.plan, page.web), page.db, page.jobs,
+                                       RestoreStarter(page.plan, page.db, environ={}, clock=page.clock),
+                                       clock=page.clock))
+    page.client = TestClient(app)
+    csrf = page.log_in("admin01")
+    answer = page.post("/runbooks/restore", csrf_token=csrf, password=PASSWORD, confirm=SERVER, lang="ko",
+                       target_datadir=str(page.plan.database.datadir))
+    shown = text_of(answer.text)
+    assert answer.status_code == 422 and "복원을 시작할 수 없습니다." in shown
+    assert "상세: --target-datadir /var/lib/mysql is the plan's own datadir" in shown
+    assert list_runs(page.db) == []
+    [refused] = audited(page.db, "restore.refused")
+    assert refused["arguments"]["reason"] == "cannot" and "own datadir" in refused["detail"]
 
 
 def test_an_admin_starts_the_restore_and_watches_its_steps_to_the_end(page):

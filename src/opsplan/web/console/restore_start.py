@@ -18,7 +18,7 @@ from typing import Any
 
 from rich.console import Console
 
-from opsplan.errors import RunbookError
+from opsplan.errors import OpsplanError, RunbookError
 from opsplan.plan.models import Plan
 from opsplan.runbooks.model import Runbook
 from opsplan.store.state import StateDB
@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 START_WAIT = 30.0  # seconds to wait for the journal row, which the engine writes before any step
 
 Builder = Callable[..., Runbook]
+
+
+class RestoreBusy(RunbookError):
+    """A restore started from this serve is still running."""
 
 
 def restore_db_builder() -> Builder:
@@ -59,9 +63,15 @@ class RestoreStarter:
 
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
-                raise RunbookError(f"a restore started from the console (run {self._run_id}) is still running")
+                raise RestoreBusy(f"a restore started from the console (run {self._run_id}) is still running")
             build = self._build or restore_db_builder()
-            runbook = build(self.plan, self.state_db, params, environ=self.environ, clock=self.clock)
+            try:
+                runbook = build(self.plan, self.state_db, params, environ=self.environ, clock=self.clock)
+            except OpsplanError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the builder's failure is the admin's one line
+                raise RunbookError(f"cannot build the restore runbook: {exc}") from None
+            self._run_id = None
             started = threading.Event()
             found: list[int] = []
 

@@ -34,7 +34,7 @@ from opsplan.jobs import ALREADY_RUNNING, STARTED, JobControl
 from opsplan.store.state import StateDB
 from opsplan.web.console import runbook_views as views
 from opsplan.web.console.frame import Console, NavItem, PageContext
-from opsplan.web.console.restore_start import RestoreStarter
+from opsplan.web.console.restore_start import RestoreBusy, RestoreStarter
 from opsplan.web.identity.login import OK, THROTTLED
 from opsplan.web.identity.routes import IdentityWeb, read_form
 from opsplan.web.identity.sessions import Active
@@ -157,9 +157,10 @@ def runbooks_router(console: Console, state_db: StateDB, job_control: JobControl
         if why is None:
             try:
                 run_id = await run_in_threadpool(restore.start, params, user.user)
+            except RestoreBusy:
+                why = "busy"
             except OpsplanError as exc:
-                busy = restore.running() is not None
-                why, detail_text = ("busy", "") if busy else ("cannot", (str(exc).splitlines() or [""])[0])
+                why, detail_text = "cannot", (str(exc).splitlines() or [""])[0]
             else:
                 await run_in_threadpool(audit.record, state_db, user.user, "restore.start", f"runbook #{run_id}",
                                         {**params, "via": "console"}, at=clock(), run_id=run_id, outcome="started")
