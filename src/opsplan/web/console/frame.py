@@ -39,6 +39,7 @@ NAV_LABELS = {
     "/charts": "console.nav.charts",
     "/alerts": "console.nav.alerts",
     "/backups": "console.nav.backups",
+    "/runbooks": "console.nav.runbooks",
 }
 
 

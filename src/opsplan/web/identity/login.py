@@ -76,6 +76,24 @@ class Login:
         self._audit(now, name, "login", "ok", address)
         return outcome
 
+    def confirm_password(self, name: str, password: str, *, address: str | None = None) -> str:
+        """OK when `password` is the logged-in user's own (asked again before a dangerous action),
+        BAD otherwise, THROTTLED while their logins are throttled. A wrong password counts in the
+        login throttle, so the form cannot be used to guess passwords faster than /login. The caller
+        audits the refusal in its own words (e.g. "restore.refused")."""
+        now = self.clock()
+        subjects = throttle.Subjects.of(name, address)
+        with self.db.session() as session:
+            if throttle.blocked_until(session, subjects, now) is not None:
+                return THROTTLED
+            user = session.scalar(select(User).where(User.name == name[:100]))
+            with self._checks:
+                checked = passwords.check(user.password_hash if user is not None else None, password, self.hasher)
+            if checked.ok and user is not None and not user.disabled:
+                return OK
+            throttle.failed(session, subjects, now)
+        return BAD
+
     def logout(self, token: str) -> bool:
         now = self.clock()
         with self.db.session() as session:
