@@ -24,7 +24,7 @@ from opsplan.backup.database.catalog import DbBackup, DbBackupFile
 from opsplan.backup.database.engine import STREAM_FILE, database_root
 from opsplan.backup.hashing import ALGORITHM, hash_bytes
 from opsplan.backup.models.store import ModelStore
-from opsplan.jobs import Job, JobControl
+from opsplan.jobs import Job, JobControl, job_actor
 from opsplan.plan.models import Plan
 from opsplan.serve.scheduler import Scheduler
 from opsplan.store.state import StateDB
@@ -133,6 +133,7 @@ def page(tmp_path: Path) -> Iterator[Page]:
     ran, release = threading.Event(), threading.Event()
 
     def backup_job() -> None:
+        job.asked_by = job_actor()  # type: ignore[attr-defined] - who the job acts for, as the real one reads it
         ran.set()
         release.wait(10)
 
@@ -235,6 +236,7 @@ def test_an_operator_starts_the_backup_job_and_the_audit_log_names_them(page):
                               follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/backups?lang=ko&done=started"
     assert page.ran.wait(5), "serve's backup-database job did not run"
+    assert page.job.asked_by == "ops01 (console)"  # the job knows who pressed the button
     shown = page.client.get(answer.headers["location"]).text
     assert "백업을 시작했습니다" in shown and 'id="backup-running"' in shown
     # While it runs: the lists refresh themselves (htmx; a meta refresh without script), no second button.

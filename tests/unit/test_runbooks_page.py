@@ -22,7 +22,7 @@ from rich.console import Console as RichConsole
 
 import runbook_toys
 from opsplan.audit import entries
-from opsplan.jobs import Job, JobControl
+from opsplan.jobs import SCHEDULE_ACTOR, Job, JobControl, job_actor
 from opsplan.plan.models import Plan
 from opsplan.runbooks.drill import results as drill_results
 from opsplan.runbooks.engine import RunbookEngine
@@ -72,7 +72,7 @@ class Page:
         def drill() -> None:  # as serve's drill job: a run journaled by the schedule's actor
             self.drills += 1
             self.drill_release.wait(30)
-            self.run_toy(tmp / "drill-job", actor="opsplan serve (schedule)")
+            self.run_toy(tmp / "drill-job", actor=job_actor())  # as the real job: who pressed, or the schedule
 
         self.jobs = JobControl()
         self.jobs.bind(Scheduler([Job("drill-database", "0 3 1 */3 *", drill)], timezone=self.plan.timezone,
@@ -177,7 +177,7 @@ def test_an_operator_starts_a_drill_once_and_the_second_press_says_it_is_already
     assert page.post("/runbooks/restore", csrf_token=csrf, password=PASSWORD, confirm=SERVER).status_code == 403
     assert page.post("/runbooks/drill", lang="en").status_code == 403  # no CSRF token
     page.drill_release.set()
-    # The job's run names the operator who pressed, not the schedule (the job is not told who asked).
+    # The job's run names the operator who pressed, not the schedule (the scheduler tells the job).
     _wait_until(lambda: list_runs(page.db) and list_runs(page.db)[0]["status"] != "running")
     listing = page.client.get("/runbooks?lang=en").text
     assert "ops01 (from the console)" in text_of(listing) and "opsplan serve" not in text_of(listing)
@@ -185,7 +185,7 @@ def test_an_operator_starts_a_drill_once_and_the_second_press_says_it_is_already
 
 def test_a_drill_nobody_asked_for_is_the_schedules(page):
     page.clock.now = NOW - 3600  # an hour before anyone pressed anything
-    run_id = page.run_toy(page.tmp / "scheduled", actor="opsplan serve (schedule)")
+    run_id = page.run_toy(page.tmp / "scheduled", actor=SCHEDULE_ACTOR)
     page.clock.now = NOW
     csrf = page.log_in("ops01")
     page.post("/runbooks/drill", csrf_token=csrf)  # a press now does not claim an old run

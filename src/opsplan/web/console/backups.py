@@ -168,7 +168,7 @@ def backups_router(plan: Plan, state_db: StateDB, console: Console, jobs: JobCon
     async def run_backup(request: Request, user: Active = Depends(operator)) -> Response:
         form = await read_form(request)
         try:
-            outcome = jobs.run_now(JOB)
+            outcome = jobs.run_now(JOB, by=user.user)
         except (KeyError, RuntimeError) as exc:  # serve's scheduler is not running, or runs no such job
             raise HTTPException(503, f"cannot start the database backup now: {exc}") from None
         audit.record(state_db, user.user, "backup.start", "backup database", {"via": "console", "requested": "auto"},

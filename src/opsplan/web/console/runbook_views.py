@@ -14,17 +14,14 @@ from typing import Any
 from sqlalchemy import func, select
 
 from opsplan import format as fmt
-from opsplan.audit.tables import AuditEntry
 from opsplan.i18n import t
-from opsplan.jobs import STARTED
+from opsplan.jobs import BY_HAND, SCHEDULE_ACTOR
 from opsplan.masking import mask
 from opsplan.runbooks.drill.results import DrillResult
 from opsplan.runbooks.journal import DO, OK, RUNNING, UNDO, RunbookStepRow, list_runs, show_run
 from opsplan.store.state import StateDB
 
 FINALLY = "finally"
-SCHEDULE_ACTOR = "opsplan serve (schedule)"  # the actor of a drill serve's job runs (runbooks/drill/jobs.py)
-PRESS_WINDOW = 120.0  # seconds from a "run a drill now" press to the run it started
 OUTPUT_LINES = 40  # a step's output on the page; the journal keeps up to 4,000 characters
 
 # Literal catalogue keys (the catalogue test reads them): a kind or status not listed is shown as stored.
@@ -86,7 +83,7 @@ def step_row(step: dict[str, Any], lang: str, tz: str) -> dict[str, Any]:
 def runs(state_db: StateDB, lang: str, tz: str, *, limit: int = 50) -> list[dict[str, Any]]:
     """The newest runs first, each with how many steps are done; a running one with its steps too."""
     rows = [run_row(run, lang, tz) for run in list_runs(state_db, limit=limit)]
-    name_the_asker(state_db, rows, lang)
+    name_the_asker(rows, lang)
     done = _steps_done(state_db, [row["id"] for row in rows])
     for row in rows:
         row["steps_done"] = t("console.runbooks.steps_done", lang, count=done.get(row["id"], 0))
@@ -98,25 +95,15 @@ def runs(state_db: StateDB, lang: str, tz: str, *, limit: int = 50) -> list[dict
     return rows
 
 
-def name_the_asker(state_db: StateDB, rows: list[dict[str, Any]], lang: str) -> None:
-    """A drill that serve's job ran is the schedule's, unless a person pressed "run a drill now" just
-    before it started: then it is theirs (the press is in the audit log as drill.start; the job
-    itself is not told who asked)."""
-    scheduled = [row for row in rows if row["journal_actor"] == SCHEDULE_ACTOR]
-    if not scheduled:
-        return
-    starts = [float(row["started_at"]) for row in scheduled]
-    with state_db.session() as session:
-        presses = session.execute(
-            select(AuditEntry.at, AuditEntry.actor).where(
-                AuditEntry.action == "drill.start", AuditEntry.outcome == STARTED,
-                AuditEntry.at >= min(starts) - PRESS_WINDOW, AuditEntry.at <= max(starts))
-            .order_by(AuditEntry.at)).all()
-    for row in scheduled:
-        started = float(row["started_at"])
-        asker = [actor for at, actor in presses if started - PRESS_WINDOW <= at <= started]
-        row["actor"] = (t("console.runbooks.actor.console", lang, user=asker[-1]) if asker
-                        else t("console.runbooks.actor.schedule", lang))
+def name_the_asker(rows: list[dict[str, Any]], lang: str) -> None:
+    """Who a job's run was for, in words: serve's schedule, or the person who pressed its button
+    (the scheduler tells the job: opsplan.jobs.job_actor)."""
+    for row in rows:
+        actor = str(row["journal_actor"])
+        if actor == SCHEDULE_ACTOR:
+            row["actor"] = t("console.runbooks.actor.schedule", lang)
+        elif actor.endswith(BY_HAND):
+            row["actor"] = t("console.runbooks.actor.console", lang, user=actor.removesuffix(BY_HAND))
 
 
 def _steps_done(state_db: StateDB, run_ids: list[int]) -> dict[int, int]:
@@ -134,7 +121,7 @@ def run_detail(state_db: StateDB, run_id: int, lang: str, tz: str) -> dict[str, 
     """One run (RunbookError "no such run" when there is none) with every step and a drill's figures."""
     run = show_run(state_db, run_id)
     row = run_row(run, lang, tz)
-    name_the_asker(state_db, [row], lang)
+    name_the_asker([row], lang)
     row["arguments"] = json.dumps(mask(run["params"]), ensure_ascii=False, sort_keys=True)
     row["steps"] = [step_row(step, lang, tz) for step in run["steps"]]
     row["measured"] = drill_figures(state_db, run_id, lang)

@@ -138,7 +138,7 @@ def runbooks_router(console: Console, state_db: StateDB, job_control: JobControl
         form = await read_form(request)
         lang = _lang(form.get("lang"))
         try:
-            outcome = job_control.run_now(DRILL_JOB)
+            outcome = job_control.run_now(DRILL_JOB, by=user.user)
         except KeyError:
             outcome = "unavailable"
         except RuntimeError:  # serve's scheduler is not running yet (or any more)
