@@ -151,6 +151,8 @@ SAMPLES: dict[str, object] = {
     "timeout": 60, "matcher": "'alertname'",
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
+    # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
+    "cron": "30 2 * * *",
 }
 
 

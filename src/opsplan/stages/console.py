@@ -1,4 +1,5 @@
-"""The console: the frame every page renders in (web/console/), offered to the stages that add pages.
+"""The console: the frame every page renders in (web/console/), offered to the stages that add pages,
+and the pages that belong to no other stage: the Plan page and the API docs link.
 
 Built after identity (its sessions) and before every stage with a page. In monitoring-only mode
 (no state database, so no identity) it is built too: pages are then read-only, on loopback only.
@@ -10,11 +11,18 @@ from opsplan.stages.part import Stage, StageContext, StagePart
 
 
 def build(ctx: StageContext) -> StagePart:
-    from opsplan.web.console.frame import Console
+    from opsplan.stages.all import plan_checks
+    from opsplan.web.console.frame import Console, NavItem
+    from opsplan.web.console.plan_page import plan_page_router
     from opsplan.web.identity.routes import IdentityWeb
 
-    ctx.provide(Console(ctx.plan, ctx.get(IdentityWeb)))
-    return StagePart()
+    identity = ctx.get(IdentityWeb)
+    console = Console(ctx.plan, identity)
+    console.add_page(NavItem("/plan", 60))
+    console.add_page(NavItem("/api/docs", 90))
+    ctx.provide(console)
+    routers = [plan_page_router(console, plan_checks(), ctx.environ, ctx.families)]
+    return StagePart(routers=routers)
 
 
 STAGE = Stage("console", build)
