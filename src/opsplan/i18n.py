@@ -1236,6 +1236,65 @@ MESSAGES: Final[dict[str, Message]] = {
            "주소에 들어 있는 비밀번호와 토큰은 ***로 가렸습니다.",
         en="What `opsplan plan show` prints: every default filled in; a password or token inside a URL is "
            "masked as ***."),
+    "console.account.title": M(ko="계정 설정", en="Account"),
+    "console.account.open": M(ko="계정 설정", en="Account settings"),
+    "console.account.language": M(ko="콘솔 언어", en="Console language"),
+    "console.account.language_legend": M(ko="페이지를 표시할 언어", en="The language pages are shown in"),
+    "console.account.language_default": M(ko="운영 계획서의 언어 따르기 (지금은 {plan_lang})",
+                                          en="The plan's language (now {plan_lang})"),
+    "console.account.save": M(ko="저장", en="Save"),
+    "console.account.done_language": M(ko="콘솔 언어를 저장했습니다.", en="Console language saved."),
+    "console.account.password": M(ko="비밀번호 변경", en="Change password"),
+    "console.account.password_note": M(
+        ko="새 비밀번호는 12자 이상이어야 합니다. 바꾸면 이 세션을 뺀 다른 세션은 모두 종료됩니다.",
+        en="The new password needs at least 12 characters. Changing it ends every other session of yours; "
+           "this one stays."),
+    "console.account.current_password": M(ko="현재 비밀번호", en="Current password"),
+    "console.account.new_password": M(ko="새 비밀번호", en="New password"),
+    "console.account.repeat_password": M(ko="새 비밀번호 확인", en="Repeat the new password"),
+    "console.account.change_password": M(ko="비밀번호 변경", en="Change password"),
+    "console.account.done_password": M(ko="비밀번호를 바꿨습니다. 다른 세션은 모두 종료했습니다.",
+                                       en="Password changed; your other sessions were ended."),
+    "console.account.totp": M(ko="2단계 인증 (TOTP)", en="Two-step login (TOTP)"),
+    "console.account.totp_is_off": M(ko="2단계 인증을 사용하지 않습니다. 켜려면 현재 비밀번호를 입력하십시오.",
+                                     en="Two-step login is off. Enter your current password to turn it on."),
+    "console.account.totp_is_on": M(ko="2단계 인증을 사용 중입니다. 끄려면 현재 비밀번호와 인증 코드를 입력하십시오.",
+                                    en="Two-step login is on. To turn it off, enter your password and a code."),
+    "console.account.totp_start": M(ko="2단계 인증 켜기", en="Turn on two-step login"),
+    "console.account.totp_scan": M(
+        ko="인증 앱으로 QR 코드를 찍거나 아래 비밀 키를 입력한 뒤, 앱에 나온 6자리 코드로 확인하십시오. "
+           "10분 안에 확인하지 않으면 처음부터 다시 시작해야 합니다.",
+        en="Scan the QR code with an authenticator app, or type the secret below into it, then confirm with "
+           "the 6-digit code it shows. Confirm within 10 minutes, or start again."),
+    "console.account.totp_secret": M(ko="비밀 키", en="Secret"),
+    "console.account.totp_link": M(ko="등록 주소", en="Link"),
+    "console.account.totp_code": M(ko="인증 앱의 6자리 코드", en="The 6-digit code from the app"),
+    "console.account.totp_confirm": M(ko="확인하고 켜기", en="Confirm and turn on"),
+    "console.account.totp_start_again": M(ko="등록 시간이 지났거나 시작하지 않았습니다. 처음부터 다시 시작하십시오.",
+                                          en="No enrolment is waiting (it expired, or was never started): "
+                                             "start again."),
+    "console.account.totp_on_now": M(ko="2단계 인증을 켰습니다", en="Two-step login is on"),
+    "console.account.recovery_note": M(
+        ko="복구 코드입니다. 인증 앱을 쓸 수 없을 때 코드 대신 한 번씩 쓸 수 있습니다. 다시 표시하지 않으니 "
+           "지금 안전한 곳에 보관하십시오. 다른 세션은 모두 종료했습니다.",
+        en="Your recovery codes: each works once instead of a code when the app is not at hand. They are not "
+           "shown again: keep them somewhere safe now. Your other sessions were ended."),
+    "console.account.totp_disable": M(ko="2단계 인증 끄기", en="Turn off two-step login"),
+    "console.account.done_totp_off": M(ko="2단계 인증을 껐습니다. 복구 코드는 더 이상 쓸 수 없습니다.",
+                                       en="Two-step login is off; the recovery codes no longer work."),
+    "identity.bad_language": M(ko="없는 언어입니다: '{lang}'. 다음 중 하나를 쓰십시오 ({known}).",
+                               en="No language '{lang}': use one of {known}."),
+    "identity.wrong_password": M(ko="현재 비밀번호가 틀렸습니다.", en="The current password is wrong."),
+    "identity.password_throttled": M(ko="비밀번호를 너무 많이 틀렸습니다. 잠시 후 다시 시도하십시오.",
+                                     en="Too many wrong passwords. Try again later."),
+    "identity.wrong_code": M(ko="인증 코드가 틀렸거나 이미 사용한 코드입니다.",
+                             en="The code is wrong, or was already used."),
+    "identity.totp_not_on": M(ko="2단계 인증을 사용하고 있지 않습니다.", en="Two-step login is not on."),
+    "help.cmd.user_language": M(ko="사용자의 콘솔 언어를 정합니다: `ko`, `en`, `default` (운영 계획서의 언어).",
+                                en="Set a user's console language: ko, en, or default (the plan's)."),
+    "help.user.language": M(ko="언어: `ko`, `en`, `default`", en="Language: ko, en or default"),
+    "identity.cli.language_set": M(ko="{name}의 콘솔 언어를 정했습니다: {lang}.",
+                                   en="Set {name}'s console language: {lang}."),
 }
 
 

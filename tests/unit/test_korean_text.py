@@ -152,7 +152,7 @@ SAMPLES: dict[str, object] = {
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
-    "cron": "30 2 * * *",
+    "cron": "30 2 * * *", "plan_lang": "영어 (English)",
 }
 
 

@@ -1,8 +1,9 @@
 """The console: the frame every page renders in (web/console/), offered to the stages that add pages,
-and the pages that belong to no other stage: the Plan page and the API docs link.
+and the pages that belong to no other stage: the Plan page, the API docs link, the Account page.
 
 Built after identity (its sessions) and before every stage with a page. In monitoring-only mode
-(no state database, so no identity) it is built too: pages are then read-only, on loopback only.
+(no state database, so no identity) it is built too: pages are then read-only, on loopback only,
+and the Account page is not mounted (there is no account to set).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ def build(ctx: StageContext) -> StagePart:
     console.add_page(NavItem("/api/docs", 90))
     ctx.provide(console)
     routers = [plan_page_router(console, plan_checks(), ctx.environ, ctx.families)]
+    if identity is not None:
+        from opsplan.web.identity.account import account_router
+
+        routers.append(account_router(identity, console.page))
     return StagePart(routers=routers)
 
 
