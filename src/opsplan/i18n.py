@@ -1267,6 +1267,7 @@ MESSAGES: Final[dict[str, Message]] = {
         en="Scan the QR code with an authenticator app, or type the secret below into it, then confirm with "
            "the 6-digit code it shows. Confirm within 10 minutes, or start again."),
     "console.account.totp_secret": M(ko="비밀 키", en="Secret"),
+    "console.account.totp_qr": M(ko="인증 앱에 등록할 QR 코드", en="QR code for an authenticator app"),
     "console.account.totp_link": M(ko="등록 주소", en="Link"),
     "console.account.totp_code": M(ko="인증 앱의 6자리 코드", en="The 6-digit code from the app"),
     "console.account.totp_confirm": M(ko="확인하고 켜기", en="Confirm and turn on"),

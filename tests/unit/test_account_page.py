@@ -219,3 +219,16 @@ def test_the_cli_sets_the_same_language(tmp_path, console):
     assert console.users.get("kim").language == "ko"
     bad = CliRunner().invoke(cli, ["--plan", str(plan), "user", "language", "kim", "fr"])
     assert bad.exit_code != 0 and "No language 'fr': use one of ko, en, default." in bad.output
+
+
+def test_with_segno_the_enrolment_shows_a_qr_code_the_page_policy_allows(console):
+    pytest.importorskip("segno")  # optional: without it the page shows the secret and the link as text
+    client = console.browser()
+    log_in(client)
+    page = post(client, "/account/totp/start", current_password=PASSWORD).text
+    qr = re.search(r'<figure id="totp-qr"><svg [^>]*class="segno"><title>QR code for an authenticator app</title>'
+                   r'<path [^>]*d="M[^"]+"/></svg></figure>', page)
+    assert qr is not None, page[page.find('id="totp"'):][:600]
+    finder = InlineFinder()
+    finder.feed(page)
+    assert finder.blocked == []

@@ -84,14 +84,14 @@ class PendingEnrolments:
             del self._by_session[key]
 
 
-def qr_svg(text: str) -> Markup | None:
+def qr_svg(text: str, title: str) -> Markup | None:
     """`text` as a QR code in inline SVG (no script, no style: the page's policy allows it), or None
     without the optional `segno` package (the page then shows the secret and the link as text)."""
     try:
         segno: Any = importlib.import_module("segno")
     except ImportError:
         return None
-    svg = segno.make(text, error="m").svg_inline(scale=4, border=2, title="otpauth")
+    svg = segno.make(text, error="m").svg_inline(scale=4, border=2, title=title)
     return Markup(svg)  # noqa: S704 - segno's own SVG of a link we made, not user input
 
 
@@ -117,7 +117,8 @@ def account_router(web: IdentityWeb, page: PageRenderer) -> APIRouter:
             enrol = None
             if enrolment is not None:
                 uri = totp.provisioning_uri(enrolment.secret, active.user)
-                enrol = {"secret": grouped(enrolment.secret), "uri": uri, "qr": qr_svg(uri)}
+                enrol = {"secret": grouped(enrolment.secret), "uri": uri,
+                         "qr": qr_svg(uri, t("console.account.totp_qr", language))}
             return {"account": {"name": view.name, "language": view.language or DEFAULT_LANGUAGE,
                                 "plan_language": web.plan.language, "totp": view.totp},
                     "done": t(DONE[done], language) if done in DONE else None,
