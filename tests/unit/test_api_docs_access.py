@@ -65,8 +65,9 @@ def test_anonymous_is_sent_to_log_in_for_the_page_and_refused_the_schema(served)
     client, _ = served
     page = client.get("/api/docs", follow_redirects=False)
     assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fapi%2Fdocs"
-    schema = client.get("/api/v1/openapi.json")
-    assert schema.status_code == 401 and "paths" not in schema.text
+    for path in ("/api/v1/openapi.json", "/api/docs/openapi.json"):
+        schema = client.get(path)
+        assert schema.status_code == 401 and "paths" not in schema.text, path
     assert schema.headers["www-authenticate"] == "Bearer"
     # A made-up token, or the old shared token's shape, is anonymous too.
     for header in ("Bearer opsp_not-a-real-token", "Bearer something-else", "Basic dmlldzAxOng="):
@@ -84,6 +85,7 @@ def test_a_logged_in_user_reads_the_page_and_the_schema(served):
     assert page.status_code == 200 and 'id="swagger-ui"' in page.text
     schema = client.get("/api/v1/openapi.json")
     assert schema.status_code == 200 and "/api/v1/query" in schema.json()["paths"]
+    assert client.get("/api/docs/openapi.json").json()["paths"] == schema.json()["paths"]
     # The console's navigation links to the docs.
     assert 'href="/api/docs?lang=ko"' in client.get("/").text
 

@@ -30,6 +30,8 @@ from opsplan.web.identity import tokens
 
 STATIC = Path(__file__).parent / "static"
 SCHEMA_PATH = "/api/v1/openapi.json"
+SWAGGER_SCHEMA_PATH = "/api/docs/openapi.json"
+SWAGGER_UI_OPENAPI = "3.0.3"  # the newest version the packaged Swagger UI reads
 # Only what the page loads; the bundle's demo index.html (which fetches a public example) is not served.
 ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript",
           "favicon-32x32.png": "image/png"}
@@ -69,6 +71,15 @@ def api_docs_router(console: Console, schema: Callable[[], dict[str, Any]]) -> A
             raise HTTPException(401, "log in, or send an API token, to read the API schema",
                                 headers={"WWW-Authenticate": "Bearer"})
         return JSONResponse(schema(), headers={"Cache-Control": "no-store"})
+
+    @router.get(SWAGGER_SCHEMA_PATH)
+    async def schema_for_swagger_ui(request: Request) -> JSONResponse:
+        """The same schema labelled OpenAPI 3.0: the packaged Swagger UI (4.15) refuses to render a
+        document that says 3.1 (FastAPI's), and renders this one whole. Tools read SCHEMA_PATH."""
+        if not await run_in_threadpool(may_read_docs, console, request):
+            raise HTTPException(401, "log in, or send an API token, to read the API schema",
+                                headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse({**schema(), "openapi": SWAGGER_UI_OPENAPI}, headers={"Cache-Control": "no-store"})
 
     @router.get("/api/docs/init.js")
     def docs_init() -> FileResponse:
