@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import api_fuzz  # noqa: E402
-from serve_process import start_serve, wait_for_cycles  # noqa: E402
+from serve_process import add_user, logged_in, start_serve, wait_for_cycles  # noqa: E402
 from yaml_writer import four_gpus, free_port, write_plan  # noqa: E402
 
 TOKEN = "bench-fuzz-t0ken"
@@ -56,9 +56,14 @@ def main() -> int:
         began = time.monotonic()
         try:
             wait_for_cycles(url, 2)
+            # The schema is served to logged-in users only (web/api_docs.py): read it with a session.
+            add_user(plan, "fuzz-reader", "viewer")
+            with logged_in(url, "fuzz-reader") as reader:
+                document = reader.get("api/v1/openapi.json").json()
             for headers in (None, {"Authorization": f"Bearer {TOKEN}"}):
-                schema = schemathesis.openapi.from_url(url + "api/v1/openapi.json")
-                api_fuzz.configure(schema, max_examples=args.examples, seed=args.seed, headers=headers)
+                schema = schemathesis.openapi.from_dict(document)
+                api_fuzz.configure(schema, max_examples=args.examples, seed=args.seed, headers=headers,
+                                   base_url=url.rstrip("/"))
                 report.merge(api_fuzz.run(schema))
             health = httpx.get(url + "healthz", timeout=5)
         finally:

@@ -153,6 +153,8 @@ SAMPLES: dict[str, object] = {
     "scope": "쓰기 (write)",
     # the Metrics page
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
+    # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
+    "cron": "30 2 * * *", "plan_lang": "영어 (English)",
 }
 
 

@@ -31,7 +31,9 @@ from opsplan.web.identity.models import role_at_least
 from opsplan.web.identity.routes import IdentityWeb
 from opsplan.web.identity.sessions import Active
 
-TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
+# The identity package's templates too: its Account page renders in this frame (web/identity/account.py).
+TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates",
+             Path(__file__).parent.parent / "identity" / "templates")
 ROLE_KEYS = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
 # Each page's name in the navigation, by path: a page a stage adds brings its entry here.
 NAV_LABELS = {
@@ -40,6 +42,8 @@ NAV_LABELS = {
     "/alerts": "console.nav.alerts",
     "/backups": "console.nav.backups",
     "/runbooks": "console.nav.runbooks",
+    "/plan": "console.nav.plan",
+    "/api/docs": "console.nav.api_docs",
 }
 
 

@@ -105,17 +105,7 @@ class Login:
 
     @staticmethod
     def _second_factor(session: Session, user: User, code: str, now: float) -> bool:
-        step = totp.matching_step(user.totp_secret or "", code, now, user.totp_last_step)
-        if step is not None:
-            user.totp_last_step = step
-            return True
-        recovery = session.scalar(select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.code_digest(code),
-            RecoveryCode.used_at.is_(None)))
-        if recovery is None:
-            return False
-        recovery.used_at = now  # single use
-        return True
+        return second_factor(session, user, code, now)
 
     def _audit(self, now: float, name: str, action: str, outcome: str, address: str | None) -> None:
         # A name that is no user's may be a password typed in the wrong field: the entry names no
@@ -127,3 +117,18 @@ class Login:
             arguments["unknown_name_sha256"] = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
         trail.write(self.db, self.data_dir, at=now, actor=name if known else "-", action=action,
                     outcome=outcome, arguments=arguments or None)
+
+
+def second_factor(session: Session, user: User, code: str, now: float) -> bool:
+    """Whether `code` is the user's TOTP code now (used once) or an unused recovery code (used up)."""
+    step = totp.matching_step(user.totp_secret or "", code, now, user.totp_last_step)
+    if step is not None:
+        user.totp_last_step = step
+        return True
+    recovery = session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.code_digest(code),
+        RecoveryCode.used_at.is_(None)))
+    if recovery is None:
+        return False
+    recovery.used_at = now  # single use
+    return True
