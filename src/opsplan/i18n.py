@@ -1554,6 +1554,13 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.user.language": M(ko="언어: `ko`, `en`, `default`", en="Language: ko, en or default"),
     "identity.cli.language_set": M(ko="{name}의 콘솔 언어를 정했습니다: {lang}.",
                                    en="Set {name}'s console language: {lang}."),
+    # the periodic checks (opsplan/checks/)
+    "checks.not_run": M(ko="실행하지 못함", en="not run"),
+    "checks.reason.no_evaluator": M(ko="점검 항목 `{item}`의 평가기가 없습니다",
+                                    en="no evaluator for check item {item}"),
+    "checks.reason.evaluator_error": M(ko="평가 중 오류: {error}", en="the evaluation failed: {error}"),
+    "checks.plan.unknown_item": M(ko="알 수 없는 점검 항목 `{item}` (가능한 항목: {known})",
+                                  en="unknown check item {item!r} (known: {known})"),
 }
 
 
