@@ -156,6 +156,9 @@ SAMPLES: dict[str, object] = {
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
+    # check runs and reports (checks/runs.py, checks/report/, evaluators/daily.py)
+    "period": "일일 점검", "peak": "97%", "mount": "/data", "interface": "eth0", "note": "이상 없음",
+    "sha": "9f86d081884c7d65", "cpu": "42%", "memory": "61%",
 }
 
 

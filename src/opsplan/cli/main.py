@@ -11,11 +11,13 @@ from opsplan.cli import (
     alerts_cmd,
     audit_cmd,
     backup_cmd,
+    check_cmd,
     collect_cmd,
     drill_cmd,
     export_cmd,
     notify_cmd,
     plan_cmd,
+    report_cmd,
     restore_cmd,
     runbook_cmd,
     serve_cmd,
@@ -60,6 +62,8 @@ export_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)
 user_cmd.register(app)
+check_cmd.register(app)
+report_cmd.register(app)
 
 
 def main() -> None:

@@ -374,6 +374,9 @@ class Checks(Strict):
     weekly: CheckSchedule = Field(default_factory=_weekly)
     monthly: CheckSchedule = Field(default_factory=_monthly)
     quarterly: CheckSchedule = Field(default_factory=_quarterly)
+    # How long check runs and their reports are kept (not in the seed): 400 days is a year of daily
+    # runs plus a quarter, so a quarterly or yearly review can still compare with the same period last year.
+    retention: Duration = 400 * 86400.0
 
 
 # --- §4.1 backup ---------------------------------------------------------------------------------

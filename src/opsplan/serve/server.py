@@ -140,6 +140,8 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
         store.close()
         sock.close()
         raise
+    # The store takes one process at a time: the periodic checks' jobs read this one (stages/checks.py).
+    parts.context.provide(store)
     runner = CollectionRunner(parts.collectors, rollups=parts.rollups,
                               deadline=max(1.0, plan.monitoring.interval * 0.8))
     latest = LatestSamples(metric_registry())

@@ -1,13 +1,18 @@
 """Periodic checks (seed §2): the daily, weekly, monthly and quarterly runs and their reports.
 
 The plan check here binds each `checks.*.items[].id` to a registered evaluator
-(opsplan/checks/registry.py): an unknown id is one line from `opsplan plan check`.
+(opsplan/checks/registry.py): an unknown id is one line from `opsplan plan check`. Under serve,
+each period is a job on its schedule (`check-daily` ...); a run missed while serve was down is
+caught up once at start. The runs read serve's own metrics store (one process holds it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
+from opsplan.jobs import Job, job_actor
+from opsplan.metrics import MetricSpec
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
 from opsplan.stages.part import Stage, StageContext, StagePart
@@ -16,7 +21,37 @@ PERIODS = ("daily", "weekly", "monthly", "quarterly")
 
 
 def build(ctx: StageContext) -> StagePart:
-    return StagePart()
+    from opsplan.checks import runs
+    from opsplan.metrics.cached import SERVE_MAX_AGE, watch
+
+    collector = runs.CheckRunCollector(ctx.state_db, max_age=SERVE_MAX_AGE)
+    jobs = [_job(ctx, period) for period in PERIODS if getattr(ctx.plan.checks, period).items]
+    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]))
+
+
+def _job(ctx: StageContext, period: str) -> Job:
+    from opsplan.checks import runs
+
+    def run() -> object:
+        store = _store(ctx)
+        return runs.run_checks(ctx.plan, ctx.state_db, period, store=store, actor=job_actor(),
+                               environ=ctx.environ)
+
+    return Job(name=f"check-{period}", cron=getattr(ctx.plan.checks, period).schedule, run=run,
+               last_run=lambda: runs.last_finished(ctx.state_db, period))
+
+
+def _store(ctx: StageContext) -> Any:
+    """serve's metrics store (it provides it to the stages once opened); None outside serve."""
+    from opsplan.store import MetricsStore
+
+    return ctx.get(MetricsStore)
+
+
+def families() -> Mapping[str, MetricSpec]:
+    from opsplan.checks.runs import METRICS
+
+    return METRICS
 
 
 def unknown_items(plan: Plan, context: CheckContext) -> Iterator[Problem]:
@@ -30,4 +65,4 @@ def unknown_items(plan: Plan, context: CheckContext) -> Iterator[Problem]:
                                    item=item.id, known=", ".join(sorted(known)) or "-")
 
 
-STAGE = Stage("checks", build, plan_checks=(unknown_items,))
+STAGE = Stage("checks", build, families=families, plan_checks=(unknown_items,))
