@@ -49,7 +49,8 @@ def _result(item: Mapping[str, Any]) -> ItemResult | None:
 def _item_summary(item: Mapping[str, Any], lang: str, tz: str) -> str:
     result = _result(item)
     if result is not None:
-        return text(result.summary, lang)
+        # A not-run item's summary only says "not run": the reason is what a reader needs.
+        return text(result.reason if result.status == "not-run" and result.reason else result.summary, lang)
     ticked = item.get("ticked")
     if ticked:
         return t("checks.report.ticked", lang, by=ticked["by"], at=_when(ticked["at"], tz),
@@ -117,7 +118,7 @@ def to_html(run: Mapping[str, Any], lang: str, tz: str) -> str:
         if result is None:
             body.append("</section>")
             continue
-        if result.reason is not None:
+        if result.reason is not None and result.status != "not-run":  # a not-run's summary is its reason
             body.append(f"<p>{escape(t('checks.report.reason', lang))}: {escape(text(result.reason, lang))}</p>")
         if result.findings:
             body.append("<ul>" + "".join(f"<li>{escape(text(f, lang))}</li>" for f in result.findings) + "</ul>")
@@ -161,7 +162,7 @@ def to_markdown(run: Mapping[str, Any], lang: str, tz: str) -> str:
             continue
         lines += [f"## {_item_title(item, lang)}", "",
                   f"**{status_text(item['status'], lang)}**: {text(result.summary, lang)}", ""]
-        if result.reason is not None:
+        if result.reason is not None and result.status != "not-run":
             lines += [f"{t('checks.report.reason', lang)}: {text(result.reason, lang)}", ""]
         lines += [f"- {text(f, lang)}" for f in result.findings]
         if result.findings:

@@ -17,7 +17,8 @@ from opsplan.i18n import t
 
 WIDTH, HEIGHT = 720, 280
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 30, 60
-COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+# Series colours; red is kept for thresholds.
+COLOURS = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 THRESHOLD_COLOUR = "#b00020"
 TICKS = 5
 
@@ -52,8 +53,8 @@ def chart_svg(chart: Chart, lang: str, tz: str) -> str:
         t1 = t0 + 1
     low = min(0.0, min(values))
     high = max(values) * 1.1 if max(values) > 0 else 1.0
-    if chart.unit == "ratio":
-        high = max(high, 1.0) if max(values) > 0.5 else high
+    if chart.unit == "ratio" and max(values) <= 1.0:
+        high = 1.0  # a usage chart reads best on 0-100 %
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def x(ts: float) -> float:

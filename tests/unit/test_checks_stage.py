@@ -1,0 +1,52 @@
+"""The checks stage under serve: one job per period on the plan's schedule, reading serve's own
+metrics store; a missed run is caught up from the runs table; the newest runs become metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opsplan.jobs import missed_since
+from opsplan.metrics import sample
+from opsplan.stages import checks as stage
+from opsplan.stages.all import metric_registry
+from opsplan.stages.part import StageContext
+from opsplan.store import MetricsStore
+from opsplan.store.state import StateDB
+from yaml_writer import write_plan
+
+
+def test_each_period_is_a_job_that_reads_serves_store_and_feeds_the_metrics(tmp_path: Path):
+    from opsplan.stages.all import load_plan
+
+    plan = load_plan(write_plan(tmp_path, {"language": "en"}))
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    store = MetricsStore(tmp_path / "metrics", sync=False)
+    try:
+        ctx = StageContext(plan=plan, state_db=db)
+        part = stage.build(ctx)
+        jobs = {job.name: job for job in part.jobs}
+        assert {name: job.cron for name, job in jobs.items()} == {
+            "check-daily": "0 9 * * *", "check-weekly": "0 10 * * 1", "check-monthly": "0 10 1 * *",
+            "check-quarterly": "0 10 1 1,4,7,10 *"}
+        daily = jobs["check-daily"]
+        assert daily.last_run is not None and daily.last_run() is None  # never run: due at start
+        assert missed_since(daily.cron, daily.last_run(), 1_796_000_000.0, plan.timezone) is not None
+        import time
+
+        now = time.time()
+        for i in range(12):
+            store.append(now - 3600 + i * 300, [sample("opsplan_disk_usage_ratio", 0.5, mountpoint="/")])
+        ctx.provide(store)  # what serve does once its store is open
+        outcome = daily.run()
+        assert outcome.status == "fail"  # no backup in the catalog; the disk item had data
+        by_item = {r.item_id: r.status for r in outcome.results}
+        assert by_item["disk.space"] == "pass" and by_item["gpu.status"] == "not-run"
+        finished = daily.last_run()
+        assert finished is not None and missed_since(daily.cron, finished, finished + 1, plan.timezone) is None
+        samples = {(s.name, dict(s.labels)["period"]): s.value for s in part.collectors[0].collect()}
+        assert samples[("opsplan_check_status", "daily")] == 4.0
+        assert samples[("opsplan_check_last_run_timestamp_seconds", "daily")] == finished
+        assert set(stage.families()) <= set(metric_registry())
+    finally:
+        store.close()
+        db.close()
