@@ -66,6 +66,12 @@ def test_a_cpu_under_its_threshold_passes(store):
     result = registry.evaluate("system.usage", context(store))
     assert result.status == PASS and result.findings == []
     assert text(result.summary, "en") == "CPU p95 50.0%, memory p95 50.0%, 0 over a threshold"
+    # The next run shows each figure beside this one's.
+    later = context(store)
+    later.previous = lambda item: result if item == "system.usage" else None
+    again = registry.evaluate("system.usage", later)
+    disk = next(f for f in again.figures if f.name.key == "checks.fig.disk")
+    assert disk.previous == 0.5 and disk.name.values == {"mount": "/"}
 
 
 def test_an_empty_store_and_no_store_are_not_run_never_pass(store):
