@@ -3,10 +3,11 @@ metrics store; a missed run is caught up from the runs table; the newest runs be
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from opsplan.jobs import missed_since
 from opsplan.metrics import sample
+from opsplan.serve.scheduler import Scheduler
 from opsplan.stages import checks as stage
 from opsplan.stages.all import metric_registry
 from opsplan.stages.part import StageContext
@@ -29,10 +30,8 @@ def test_each_period_is_a_job_that_reads_serves_store_and_feeds_the_metrics(tmp_
             "check-daily": "0 9 * * *", "check-weekly": "0 10 * * 1", "check-monthly": "0 10 1 * *",
             "check-quarterly": "0 10 1 1,4,7,10 *"}
         daily = jobs["check-daily"]
-        assert daily.last_run is not None and daily.last_run() is None  # never run: due at start
-        assert missed_since(daily.cron, daily.last_run(), 1_796_000_000.0, plan.timezone) is not None
-        import time
-
+        assert daily.last_run is not None and daily.last_run() is None
+        assert Scheduler([daily], timezone=plan.timezone).jobs[0].next_at > time.time()  # a new install waits
         now = time.time()
         for i in range(12):
             store.append(now - 3600 + i * 300, [sample("opsplan_disk_usage_ratio", 0.5, mountpoint="/")])
@@ -42,7 +41,12 @@ def test_each_period_is_a_job_that_reads_serves_store_and_feeds_the_metrics(tmp_
         by_item = {r.item_id: r.status for r in outcome.results}
         assert by_item["disk.space"] == "pass" and by_item["gpu.status"] == "not-run"
         finished = daily.last_run()
-        assert finished is not None and missed_since(daily.cron, finished, finished + 1, plan.timezone) is None
+        assert finished is not None
+        # serve started again two days later: the missed daily run is caught up once, at start.
+        later = finished + 2 * 86400
+        assert Scheduler([daily], timezone=plan.timezone, clock=lambda: later).jobs[0].next_at == later
+        # and not when the newest run is after the last scheduled time
+        assert Scheduler([daily], timezone=plan.timezone, clock=lambda: finished + 1).jobs[0].next_at > finished + 1
         samples = {(s.name, dict(s.labels)["period"]): s.value for s in part.collectors[0].collect()}
         assert samples[("opsplan_check_status", "daily")] == 4.0
         assert samples[("opsplan_check_last_run_timestamp_seconds", "daily")] == finished
