@@ -76,6 +76,7 @@ def test_a_daily_run_through_the_cli_is_stored_signed_and_audited(tmp_path):
     usage = run["items"][0]["result"]
     assert usage["findings"][0]["values"]["mount"] == "/data"
     # Listed, then signed off once, with the note, by the operating-system user; both audited.
+    assert "Daily check | " in invoke(path, "check", "list").output
     listed = json.loads(invoke(path, "check", "list", "--json").output)
     assert [r["id"] for r in listed["runs"]] == [run["id"]]
     signed = invoke(path, "check", "sign", str(run["id"]), "--note", "disk cleanup booked", "--json")

@@ -48,7 +48,8 @@ def heavy_in(modules: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("args", [("--help",), ("backup", "--help"), ("alerts", "--help"),
                                   ("runbook", "--help"), ("backup", "list", "--help"), ("restore", "db", "--help"),
-                                  ("serve", "--help"), ("backup",)])
+                                  ("serve", "--help"), ("backup",), ("check", "run", "--help"),
+                                  ("report", "export", "--help")])
 def test_help_loads_none_of_the_heavy_packages(args):
     code, output, modules = loaded_by(*args)
     assert code in (0, 2), output  # a group without a command shows its help and exits 2 (click)

@@ -93,7 +93,7 @@ def list_command(ctx: typer.Context,
                  limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.audit.limit")),
                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     from opsplan.checks import runs
-    from opsplan.checks.report.render import status_text
+    from opsplan.checks.report.render import period_text, status_text
 
     plan = plan_from(ctx)
     lang, tz = plan.language, plan.timezone
@@ -109,7 +109,8 @@ def list_command(ctx: typer.Context,
         return
     out.print(" | ".join(t("checks.cli.columns", lang).split("|")), markup=False, highlight=False, style="bold")
     for r in found:
-        out.print(" | ".join([str(r["id"]), r["period"], fmt.local_time(r["started_at"], tz, zone_name=True),
+        out.print(" | ".join([str(r["id"]), period_text(r["period"], lang),
+                              fmt.local_time(r["started_at"], tz, zone_name=True),
                               status_text(r["status"], lang), r["signed"]["by"] if r["signed"] else "-"]),
                   markup=False, highlight=False)
 

@@ -33,6 +33,13 @@ def status_text(status: str, lang: str) -> str:
     return t(STATUS_KEYS[status], lang) if status in STATUS_KEYS else status
 
 
+def period_text(period: str, lang: str) -> str:
+    """'일일 점검 (daily)' / 'Daily check': in Korean with the stored id after it, to search with."""
+    if period not in PERIOD_KEYS:
+        return period
+    return f"{t(PERIOD_KEYS[period], lang)} ({period})" if lang == "ko" else t(PERIOD_KEYS[period], lang)
+
+
 def _title(run: Mapping[str, Any], lang: str) -> str:
     period = t(PERIOD_KEYS[run["period"]], lang) if run["period"] in PERIOD_KEYS else run["period"]
     return t("checks.report.title", lang, period=period, id=run["id"])
