@@ -142,6 +142,8 @@ class _Text(HTMLParser):
 def test_the_report_renders_in_both_languages_with_charts(tmp_path, lang):
     path = planned(tmp_path)
     run = json.loads(invoke(path, "check", "run", "daily", "--for", "2026-11-30", "--json").output)
+    note = "<script>alert(1)</script> password=hunter2"
+    assert invoke(path, "check", "sign", str(run["id"]), "--note", note).exit_code == 0
     out = tmp_path / f"report.{lang}.html"
     exported = invoke(path, "report", "export", str(run["id"]), "--format", "html", "--lang", lang, "--out", str(out))
     assert exported.exit_code == 0, exported.output
@@ -150,6 +152,7 @@ def test_the_report_renders_in_both_languages_with_charts(tmp_path, lang):
     assert html.count("<svg") >= 3 and "<script" not in html and "http://" not in html.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
     assert "Noto Sans CJK KR" in html and "NanumGothic" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "hunter2" not in html  # escaped, masked
     parser = _Text()
     parser.feed(html)
     seen = "\n".join(parser.parts)

@@ -26,6 +26,7 @@ from opsplan.checks import registry
 from opsplan.checks.model import MANUAL, CheckContext, ItemResult, worst
 from opsplan.errors import OpsplanError, said
 from opsplan.jobs import next_fire
+from opsplan.masking import mask_text
 from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.metrics.cached import CachedReading
 from opsplan.store.state import Base, StateDB
@@ -218,6 +219,11 @@ def get_run(db: StateDB, run_id: int) -> dict[str, Any]:
     return found
 
 
+def _masked(note: str | None) -> str | None:
+    # A note is free text that ends up in reports: a pasted password or token is masked first.
+    return None if note is None else mask_text(note)
+
+
 def sign(db: StateDB, run_id: int, *, by: str, note: str | None, now: float) -> dict[str, Any]:
     """A person signs a finished run off (once). Audited."""
     with db.session() as session:
@@ -228,7 +234,7 @@ def sign(db: StateDB, run_id: int, *, by: str, note: str | None, now: float) -> 
             raise said(CheckRunError, "checks.error.not_finished", id=run_id)
         if run.signed_by is not None:
             raise said(CheckRunError, "checks.error.signed", id=run_id, by=run.signed_by)
-        run.signed_by, run.signed_at, run.sign_note = by, now, note
+        run.signed_by, run.signed_at, run.sign_note = by, now, _masked(note)
         period = run.period
     audit.record(db, by, "check.sign", f"{period} #{run_id}", {"note": note}, at=now, kind="check", run_id=run_id,
                  outcome="signed")
@@ -242,7 +248,7 @@ def tick(db: StateDB, run_id: int, position: int, *, by: str, note: str | None, 
                                                          CheckItemRow.position == position)).first()
         if row is None or row.item_id is not None:
             raise said(CheckRunError, "checks.error.no_manual_item", id=run_id, n=position)
-        row.ticked_by, row.ticked_at, row.note = by, now, note
+        row.ticked_by, row.ticked_at, row.note = by, now, _masked(note)
     audit.record(db, by, "check.tick", f"#{run_id} item {position}", {"note": note}, at=now, kind="check",
                  run_id=run_id, outcome="ticked")
 
