@@ -1572,6 +1572,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.status.not_run": M(ko="실행하지 못함", en="not run"),
     "checks.status.manual": M(ko="수동 점검", en="manual"),
     "checks.status.running": M(ko="실행 중", en="running"),
+    "checks.status.interrupted": M(ko="중단됨", en="interrupted"),
     "checks.period.daily": M(ko="일일 점검", en="Daily check"),
     "checks.period.weekly": M(ko="주간 점검", en="Weekly check"),
     "checks.period.monthly": M(ko="월간 점검", en="Monthly check"),

@@ -54,3 +54,31 @@ def test_each_period_is_a_job_that_reads_serves_store_and_feeds_the_metrics(tmp_
     finally:
         store.close()
         db.close()
+
+
+def test_a_run_killed_halfway_is_marked_interrupted_at_start_and_caught_up(tmp_path: Path):
+    from opsplan.audit import entries
+    from opsplan.checks import runs
+    from opsplan.stages.all import load_plan
+
+    plan = load_plan(write_plan(tmp_path, {"language": "en"}))
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        now = time.time()
+        with db.session() as session:
+            session.add(runs.CheckRun(period="daily", window_start=now - 3 * 86400, window_end=now - 2 * 86400,
+                                      started_at=now - 2 * 86400, finished_at=now - 2 * 86400, status="pass",
+                                      actor="opsplan serve (schedule)"))
+            session.add(runs.CheckRun(period="daily", window_start=now - 86400 - 60, window_end=now - 60,
+                                      started_at=now - 60, status="running", actor="opsplan serve (schedule)"))
+        part = stage.build(StageContext(plan=plan, state_db=db))
+        run = runs.list_runs(db)[0]
+        assert run["status"] == "interrupted" and run["finished_at"] is not None
+        assert [e["outcome"] for e in entries(db, run_id=run["id"])] == ["interrupted"]
+        daily = next(job for job in part.jobs if job.name == "check-daily")
+        assert daily.last_run is not None and daily.last_run() == now - 2 * 86400  # not the interrupted one
+        assert Scheduler([daily], timezone=plan.timezone, clock=lambda: now).jobs[0].next_at == now  # caught up
+        samples = {s.name: s.value for s in part.collectors[0].collect()}
+        assert samples["opsplan_check_status"] == 2.0
+    finally:
+        db.close()

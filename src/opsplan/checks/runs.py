@@ -33,6 +33,7 @@ from opsplan.store.state import Base, StateDB
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 RUNNING = "running"
+INTERRUPTED = "interrupted"  # a run whose process died before it finished (found at serve's start)
 # How far back a daily or weekly window reaches from the run time.
 SPANS = {"daily": 86400.0, "weekly": 7 * 86400.0}
 
@@ -173,6 +174,19 @@ def run_checks(plan: Any, db: StateDB, period: str, *, store: Any = None, actor:
     return RunOutcome(run_id, status, results)
 
 
+def recover_interrupted(db: StateDB, *, now: float) -> int:
+    """Runs left 'running' by a process that died are marked interrupted (their items stay as stored).
+    Called when serve starts, before its scheduler: no run of this process is running yet."""
+    with db.session() as session:
+        left = list(session.scalars(select(CheckRun).where(CheckRun.status == RUNNING)))
+        for run in left:
+            run.status, run.finished_at = INTERRUPTED, now
+    for run in left:
+        audit.record(db, "opsplan serve", "check.run", f"{run.period} #{run.id}", {"period": run.period}, at=now,
+                     kind="check", run_id=run.id, outcome=INTERRUPTED)
+    return len(left)
+
+
 def prune(db: StateDB, *, keep_seconds: float, now: float) -> int:
     """Delete runs (and their items) started before `now - keep_seconds`; returns how many."""
     cutoff = now - keep_seconds
@@ -254,10 +268,12 @@ def tick(db: StateDB, run_id: int, position: int, *, by: str, note: str | None, 
 
 
 def last_finished(db: StateDB, period: str) -> float | None:
-    """When the newest run of `period` finished (serve's catch-up of a missed run reads this)."""
+    """When the newest run of `period` finished (serve's catch-up of a missed run reads this); an
+    interrupted run does not count, so the run it did not finish is caught up."""
     with db.session() as session:
         return session.execute(select(CheckRun.finished_at).where(CheckRun.period == period,
-                                                                  CheckRun.finished_at.is_not(None))
+                                                                  CheckRun.finished_at.is_not(None),
+                                                                  CheckRun.status != INTERRUPTED)
                                .order_by(CheckRun.finished_at.desc()).limit(1)).scalar_one_or_none()
 
 

@@ -21,9 +21,13 @@ PERIODS = ("daily", "weekly", "monthly", "quarterly")
 
 
 def build(ctx: StageContext) -> StagePart:
+    import time
+
     from opsplan.checks import runs
     from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 
+    # A run killed with the last process (SIGKILL, power loss) is marked interrupted, not left running.
+    runs.recover_interrupted(ctx.state_db, now=time.time())
     collector = runs.CheckRunCollector(ctx.state_db, max_age=SERVE_MAX_AGE)
     jobs = [_job(ctx, period) for period in PERIODS if getattr(ctx.plan.checks, period).items]
     return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]))

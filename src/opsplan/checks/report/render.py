@@ -16,7 +16,7 @@ from opsplan.i18n import t
 FORMATS = ("html", "md", "json")
 STATUS_KEYS = {"pass": "checks.status.pass", "warn": "checks.status.warn", "fail": "checks.status.fail",
                "not-run": "checks.status.not_run", "manual": "checks.status.manual",
-               "running": "checks.status.running"}
+               "running": "checks.status.running", "interrupted": "checks.status.interrupted"}
 PERIOD_KEYS = {"daily": "checks.period.daily", "weekly": "checks.period.weekly",
                "monthly": "checks.period.monthly", "quarterly": "checks.period.quarterly"}
 # Hangul needs a CJK font: setup installs fonts-noto-cjk; NanumGothic is the common alternative.
