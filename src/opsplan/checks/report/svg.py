@@ -30,6 +30,26 @@ def _ticks(low: float, high: float, count: int = TICKS) -> list[float]:
     return [low + i * step for i in range(count)]
 
 
+_TIME_STEPS = (3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 2 * 86400, 7 * 86400, 14 * 86400,
+               30 * 86400)
+
+
+def _time_ticks(t0: float, t1: float, tz: str, most: int = 8) -> list[float]:
+    """Round local times (whole hours, midnights) between t0 and t1, at most `most` of them."""
+    step = next((s for s in _TIME_STEPS if (t1 - t0) / s <= most), _TIME_STEPS[-1])
+    offset = datetime.fromtimestamp(t0, fmt.zone(tz)).utcoffset()
+    shift = offset.total_seconds() if offset is not None else 0.0
+    first = ((t0 + shift) // step + 1) * step - shift  # the first local multiple of the step after t0
+    if (t0 + shift) % step == 0:
+        first = t0
+    ticks = []
+    at = first
+    while at <= t1:
+        ticks.append(at)
+        at += step
+    return ticks or [t0]
+
+
 def _time_label(ts: float, tz: str, span: float) -> str:
     when = datetime.fromtimestamp(ts, fmt.zone(tz))
     return when.strftime("%H:%M") if span <= 2 * 86400 else when.strftime("%m-%d")
@@ -71,7 +91,7 @@ def chart_svg(chart: Chart, lang: str, tz: str) -> str:
         parts.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#eee"/>'
                      f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" font-size="11" text-anchor="end">'
                      f'{escape(number(tick, chart.unit, lang))}</text>')
-    for tick in _ticks(t0, t1):
+    for tick in _time_ticks(t0, t1, tz):
         parts.append(f'<text x="{x(tick):.1f}" y="{TOP + plot_h + 16}" font-size="11" text-anchor="middle">'
                      f'{escape(_time_label(tick, tz, t1 - t0))}</text>')
     zone_name = datetime.fromtimestamp(t1, fmt.zone(tz)).strftime("%Z")
