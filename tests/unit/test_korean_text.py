@@ -151,6 +151,8 @@ SAMPLES: dict[str, object] = {
     "timeout": 60, "matcher": "'alertname'",
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
+    "stage": 2, "text": "MariaDB 재시작", "previous": "Major", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
+    "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
 }
 
 
