@@ -1184,7 +1184,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "incident.event.closed": M(ko="종료함", en="closed"),
     "incident.event.cancelled": M(ko="취소함 (오탐): {reason}", en="cancelled (false positive): {reason}"),
     "incident.event.merged": M(ko="장애 {id}에 병합함", en="merged into incident {id}"),
-    "incident.event.merged_from": M(ko="장애 {id:을} 병합해 옴", en="incident {id} merged into this one"),
+    "incident.event.merged_from": M(ko="장애 {id:을} 여기에 병합함", en="incident {id} merged into this one"),
     "incident.event.reopened": M(ko="다시 열림: {alert} 다시 발생", en="reopened: {alert} fired again"),
     "incident.event.severity": M(ko="장애 등급 변경: {previous} → {severity}",
                                  en="severity raised: {previous} → {severity}"),

@@ -49,7 +49,8 @@ class AlertIntake:
         severity = incident_severity(plan.incidents.from_alerts, notice.alert, notice.severity, notice.labels)
         if severity is None or severity not in plan.incidents.severities:
             return
-        now = self.clock()
+        # The incident begins when its alert began firing (the cycle's time, the webhook's startsAt).
+        now = notice.started_at or self.clock()
         key = dedup_key(notice.host, notice.subject)
         with self.incidents.db.session() as session:
             if self._already_linked(session, notice):
@@ -77,12 +78,12 @@ class AlertIntake:
         log.info("alert %s (%s) is on incident %d", notice.alert, notice.subject or notice.host, incident_id)
 
     def _resolved(self, notice: AlertNotice) -> None:
-        now = self.clock()
+        now = notice.resolved_at or self.clock()
         with self.incidents.db.session() as session:
             links = session.execute(select(IncidentAlertRow).where(
                 IncidentAlertRow.fingerprint == notice.fingerprint, IncidentAlertRow.resolved_at.is_(None))).scalars()
             for link in links:
-                link.resolved_at = notice.resolved_at or now
+                link.resolved_at = now
                 event(session, link.incident_id, "alert_resolved", SYSTEM, now, alert=notice.alert,
                       fingerprint=notice.fingerprint, subject=notice.subject, resolved_at=link.resolved_at)
 
