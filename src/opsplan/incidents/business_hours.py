@@ -71,8 +71,9 @@ class BusinessCalendar:
             try:
                 self._years[day.year] = self._source(country, day.year)
             except ImportError:
-                # Deadlines still count working days and hours; only the holidays are missing.
-                log.warning("the holidays package is not installed: %s public holidays are not known", country)
+                # Deadlines still count working days and hours; only the holidays are missing
+                # (serve warns once at start; a command's output stays clean).
+                log.debug("the holidays package is not installed: %s public holidays are not known", country)
                 self._years[day.year] = frozenset()
         return day in self._years[day.year]
 
