@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from opsplan.cli import incident_cmd
 from opsplan.stages.all import load_plan
 from opsplan.store.state import StateDB, default_url
-from test_incident_deadlines import at
+from seoul_time import at
 from yaml_writer import write_plan
 
 

@@ -3,8 +3,7 @@ and minor in business hours (Asia/Seoul), weekends and holidays skipped."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pytest
 
@@ -13,21 +12,7 @@ from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
 from opsplan.plan.models import BusinessHours, Plan
 from opsplan.store.state import StateDB
-
-SEOUL = ZoneInfo("Asia/Seoul")
-
-
-def at(text: str) -> float:
-    """'2026-12-04 20:00' in Seoul as UTC seconds."""
-    return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=SEOUL).timestamp()
-
-
-def seoul(ts: float) -> str:
-    return datetime.fromtimestamp(ts, SEOUL).strftime("%a %Y-%m-%d %H:%M")
-
-
-def no_public_holidays(country: str, year: int) -> frozenset[date]:
-    return frozenset()
+from seoul_time import at, no_public_holidays, seoul
 
 
 def plan_with(**business_hours) -> Plan:

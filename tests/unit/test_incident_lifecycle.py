@@ -9,7 +9,7 @@ from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
 from opsplan.plan.models import Plan, Text
 from opsplan.store.state import StateDB
-from test_incident_deadlines import at, no_public_holidays
+from seoul_time import at, no_public_holidays
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from opsplan.stages import incidents as incident_stage
 from opsplan.stages.all import metric_registry
 from opsplan.stages.part import StageContext
 from opsplan.store.state import StateDB
-from test_incident_deadlines import at
+from seoul_time import at
 
 INTERVAL = 15.0
 
