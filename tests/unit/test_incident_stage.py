@@ -9,7 +9,7 @@ import pytest
 from opsplan.alerts.engine import AlertEngine
 from opsplan.incidents.lifecycle import Incidents
 from opsplan.metrics import Cycle, sample
-from opsplan.plan.models import Plan
+from opsplan.plan.models import AlertMapping, Plan
 from opsplan.rules.model import build_rules
 from opsplan.stages import incidents as incident_stage
 from opsplan.stages.all import metric_registry
@@ -23,9 +23,9 @@ INTERVAL = 15.0
 class Serve:
     """The alerting and incident stages of one serve, cycle by cycle."""
 
-    def __init__(self, db: StateDB, start: float):
+    def __init__(self, db: StateDB, start: float, plan: Plan | None = None):
         self.now = start
-        plan = Plan()
+        plan = plan or Plan()
         self.context = StageContext(plan=plan, state_db=db)
         self.part = incident_stage.STAGE.build(self.context)
         self.incidents = self.context.get(Incidents)
@@ -128,3 +128,22 @@ def test_a_slow_api_on_friday_night_is_a_minor_due_on_monday(db):
     [incident] = serve.incidents.list()
     assert incident["severity"] == "minor"
     assert incident["deadlines_from"] == at("2026-12-07 09:00") and incident["respond_due"] == at("2026-12-07 13:00")
+
+
+def test_an_alert_from_an_external_alertmanager_follows_the_same_mapping(db):
+    plan = Plan()
+    mapping = [AlertMapping(alerts=["NodeDown"], incident="critical", external=True), *plan.incidents.from_alerts]
+    plan = plan.model_copy(update={"incidents": plan.incidents.model_copy(update={"from_alerts": mapping})})
+    serve = Serve(db, at("2027-01-15 12:00"), plan)
+    alert = {"status": "firing", "labels": {"alertname": "NodeDown", "severity": "critical", "instance": "gpu-02"},
+             "annotations": {"summary": "Node is down"}, "startsAt": "2027-01-15T03:00:00Z",
+             "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "a1b2c3d4e5f60718"}
+    serve.engine.ingest_external({"version": "4", "alerts": [alert]})
+    serve.engine.ingest_external({"version": "4", "alerts": [alert]})  # Alertmanager repeats itself
+    [incident] = serve.incidents.list()
+    assert incident["severity"] == "critical" and incident["title"]["en"].startswith("Node is down")
+    assert incident["opened_at"] == at("2027-01-15 12:00")  # 03:00 UTC, when it began firing
+    serve.engine.ingest_external({"version": "4", "alerts": [{**alert, "status": "resolved",
+                                                              "endsAt": "2027-01-15T03:10:00Z"}]})
+    shown = serve.incidents.get(incident["id"])
+    assert shown["status"] == "triggered" and shown["alerts"][0]["resolved_at"] == at("2027-01-15 12:10")
