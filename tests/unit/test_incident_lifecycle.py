@@ -89,7 +89,7 @@ def test_a_missed_acknowledgement_is_recorded_once(incidents):
     assert incidents.check_deadlines(opened + 30 * 60) == []  # already recorded
     shown = incidents.get(iid)
     assert shown["ack_breached_at"] == opened + 15 * 60
-    assert kinds(incidents, iid) == ["opened", "breach", "breach"]
+    assert kinds(incidents, iid) == ["opened", "ack_missed", "respond_missed"]
     opened_now, overdue, ever = incidents.counts(opened + 30 * 60)
     assert opened_now["critical"] == 1 and overdue["critical"] == 1 and ever[("critical", "ack")] == 1
 

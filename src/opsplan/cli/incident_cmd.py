@@ -27,14 +27,14 @@ _STATUS_KEY = {"triggered": "incident.status.triggered", "acknowledged": "incide
                "merged": "incident.status.merged", "cancelled": "incident.status.cancelled"}
 _SEVERITY_KEY = {"critical": "incident.severity.critical", "major": "incident.severity.major",
                  "minor": "incident.severity.minor"}
-_DEADLINE_KEY = {"ack": "incident.deadline.ack", "respond": "incident.deadline.respond"}
+_DEADLINE_KEY = {"ack_missed": "incident.deadline.ack", "respond_missed": "incident.deadline.respond"}
 _EVENT_KEY = {"opened": "incident.event.opened", "alert_fired": "incident.event.alert_fired",
               "alert_resolved": "incident.event.alert_resolved", "acknowledged": "incident.event.acknowledged",
               "stage": "incident.event.stage", "note": "incident.event.note", "resolved": "incident.event.resolved",
               "closed": "incident.event.closed", "cancelled": "incident.event.cancelled",
               "merged": "incident.event.merged", "merged_from": "incident.event.merged_from",
               "reopened": "incident.event.reopened", "severity": "incident.event.severity",
-              "breach": "incident.event.breach"}
+              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach"}
 
 
 def register(app: typer.Typer) -> None:
@@ -195,9 +195,8 @@ def _event_text(entry: dict[str, Any], plan: Plan) -> str:
         values["id"] = data.get("into", "")
     elif entry["kind"] == "merged_from":
         values["id"] = data.get("incident", "")
-    elif entry["kind"] == "breach":
-        deadline = data.get("deadline", "")
-        values["deadline"] = t(_DEADLINE_KEY[deadline], lang) if deadline in _DEADLINE_KEY else deadline
+    elif entry["kind"] in ("ack_missed", "respond_missed"):
+        values["deadline"] = t(_DEADLINE_KEY[entry["kind"]], lang)
         values["due"] = _when(data.get("due"), plan)
     return t(_EVENT_KEY[entry["kind"]], lang, **values)
 

@@ -19,6 +19,8 @@ from opsplan.plan.models import Plan
 OPEN = ("triggered", "acknowledged", "stage")
 STATUSES = (*OPEN, "resolved", "closed", "merged", "cancelled")
 SYSTEM = "opsplan"  # the actor of what opsplan does by itself (opening from an alert, a breach)
+# The timeline entry of a missed deadline, by deadline: its own kind, so counting them is one indexed query.
+BREACH_KIND = {"ack": "ack_missed", "respond": "respond_missed"}
 
 
 def event(session: Session, incident_id: int, kind: str, actor: str, at: float, **data: Any) -> None:

@@ -48,7 +48,7 @@ class TimelineRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     incident_id: Mapped[int] = mapped_column(Integer, index=True)
     at: Mapped[float] = mapped_column(Float)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(32), index=True)
     actor: Mapped[str] = mapped_column(String(200))
     data: Mapped[str] = mapped_column(Text)                  # JSON object
 

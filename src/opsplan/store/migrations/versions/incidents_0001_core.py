@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("data", sa.Text, nullable=False),
     )
     op.create_index("ix_incident_timeline_incident_id", "incident_timeline", ["incident_id"])
+    op.create_index("ix_incident_timeline_kind", "incident_timeline", ["kind"])
     op.create_table(
         "incident_alerts",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
