@@ -16,7 +16,8 @@ class IncidentCycle:
         self.incidents = incidents
 
     def __call__(self, cycle: Cycle) -> None:
-        for breach in self.incidents.check_deadlines(cycle.timestamp):
+        breaches, counts = self.incidents.evaluate(cycle.timestamp)
+        for breach in breaches:
             log.warning("incident %d (%s): the %s deadline passed unmet", breach.incident_id, breach.severity,
                         breach.deadline)
-        cycle.samples.extend(incident_samples(self.incidents, cycle.timestamp))
+        cycle.samples.extend(incident_samples(counts))

@@ -27,6 +27,10 @@ _NOT_OPEN = {"resolved": "incident.error.is_resolved", "closed": "incident.error
              "merged": "incident.error.is_merged", "cancelled": "incident.error.is_cancelled"}
 
 
+# (open per severity, open and overdue per severity, breaches ever per (severity, deadline))
+Counts = tuple[dict[str, int], dict[str, int], dict[tuple[str, str], int]]
+
+
 @dataclass(frozen=True)
 class Breach:
     incident_id: int
@@ -157,14 +161,23 @@ class Incidents:
     def check_deadlines(self, now: float) -> list[Breach]:
         """Record every deadline of an open incident that has passed unmet (each once). Only the
         incidents with such a deadline are read: a cycle with nothing overdue costs one indexed query."""
+        with self.db.session() as session:
+            return self._check_deadlines(session, now)
+
+    def evaluate(self, now: float) -> tuple[list[Breach], Counts]:
+        """One cycle's work in one transaction: the deadlines passed unmet, then the counts."""
+        with self.db.session() as session:
+            found = self._check_deadlines(session, now)
+            return found, self._counts(session, now)
+
+    def _check_deadlines(self, session: Session, now: float) -> list[Breach]:
         due = or_(and_(IncidentRow.ack_at.is_(None), IncidentRow.ack_breached_at.is_(None), IncidentRow.ack_due < now),
                   and_(IncidentRow.responded_at.is_(None), IncidentRow.respond_breached_at.is_(None),
                        IncidentRow.respond_due < now))
         found: list[Breach] = []
-        with self.db.session() as session:
-            rows = session.execute(select(IncidentRow).where(IncidentRow.status.in_(OPEN), due)).scalars().all()
-            for row in rows:
-                found += self._breaches(session, row, now)
+        rows = session.execute(select(IncidentRow).where(IncidentRow.status.in_(OPEN), due)).scalars().all()
+        for row in rows:
+            found += self._breaches(session, row, now)
         return found
 
     def _late(self, session: Session, incident_id: int, now: float) -> None:
@@ -213,28 +226,31 @@ class Incidents:
         with self.db.session() as session:
             return [records.as_dict(r, self.plan) for r in session.execute(query).scalars()]
 
-    def counts(self, now: float) -> tuple[dict[str, int], dict[str, int], dict[tuple[str, str], int]]:
+    def counts(self, now: float) -> Counts:
         """(open per severity, open and overdue per severity, breaches ever per severity and deadline),
         counted by the database."""
+        with self.db.session() as session:
+            return self._counts(session, now)
+
+    def _counts(self, session: Session, now: float) -> Counts:
         names: list[str] = list(self.plan.incidents.severities)
         opened = dict.fromkeys(names, 0)
         overdue = dict.fromkeys(names, 0)
         breaches: dict[tuple[str, str], int] = {(s, d): 0 for s in names for d in BREACH_KIND}
         late = or_(and_(IncidentRow.ack_at.is_(None), IncidentRow.ack_due < now),
                    and_(IncidentRow.responded_at.is_(None), IncidentRow.respond_due < now))
-        with self.db.session() as session:
-            rows = session.execute(select(IncidentRow.severity, func.count(), func.sum(case((late, 1), else_=0)))
-                                   .where(IncidentRow.status.in_(OPEN)).group_by(IncidentRow.severity)).all()
-            for severity, n, n_late in rows:
-                opened[severity], overdue[severity] = n, int(n_late or 0)
-            # Counted from the timeline: a reopened incident's fresh deadlines keep its old breaches.
-            kinds = {kind: deadline for deadline, kind in BREACH_KIND.items()}
-            entries = session.execute(select(IncidentRow.severity, TimelineRow.kind, func.count())
-                                      .join(IncidentRow, IncidentRow.id == TimelineRow.incident_id)
-                                      .where(TimelineRow.kind.in_(kinds))
-                                      .group_by(IncidentRow.severity, TimelineRow.kind)).all()
-            for severity, kind, n in entries:
-                breaches[(severity, kinds[kind])] = n
+        rows = session.execute(select(IncidentRow.severity, func.count(), func.sum(case((late, 1), else_=0)))
+                               .where(IncidentRow.status.in_(OPEN)).group_by(IncidentRow.severity)).all()
+        for severity, n, n_late in rows:
+            opened[severity], overdue[severity] = n, int(n_late or 0)
+        # Counted from the timeline: a reopened incident's fresh deadlines keep its old breaches.
+        kinds = {kind: deadline for deadline, kind in BREACH_KIND.items()}
+        entries = session.execute(select(IncidentRow.severity, TimelineRow.kind, func.count())
+                                  .join(IncidentRow, IncidentRow.id == TimelineRow.incident_id)
+                                  .where(TimelineRow.kind.in_(kinds))
+                                  .group_by(IncidentRow.severity, TimelineRow.kind)).all()
+        for severity, kind, n in entries:
+            breaches[(severity, kinds[kind])] = n
         return opened, overdue, breaches
 
     # --- shared with the alert intake ------------------------------------------------------------

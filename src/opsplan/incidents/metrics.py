@@ -8,7 +8,7 @@ from opsplan.metrics import MetricSpec, Sample, sample
 from opsplan.metrics.samples import counter, gauge
 
 if TYPE_CHECKING:  # the families are read by every plan load; the tables load with serve
-    from opsplan.incidents.lifecycle import Incidents
+    from opsplan.incidents.lifecycle import Counts
 
 METRICS: dict[str, MetricSpec] = {
     "opsplan_incidents_open": gauge("Incidents open (triggered, acknowledged or in a stage), per severity",
@@ -21,8 +21,8 @@ METRICS: dict[str, MetricSpec] = {
 }
 
 
-def incident_samples(incidents: Incidents, now: float) -> list[Sample]:
-    opened, overdue, breaches = incidents.counts(now)
+def incident_samples(counts: Counts) -> list[Sample]:
+    opened, overdue, breaches = counts
     out = [sample("opsplan_incidents_open", n, severity=s) for s, n in opened.items()]
     out += [sample("opsplan_incidents_overdue", n, severity=s) for s, n in overdue.items()]
     out += [sample("opsplan_incident_deadline_breaches_total", n, severity=s, deadline=d)
