@@ -27,10 +27,11 @@ class Serve:
         self.now = start
         plan = plan or Plan()
         self.context = StageContext(plan=plan, state_db=db)
-        self.part = incident_stage.STAGE.build(self.context)
-        self.incidents = self.context.get(Incidents)
         self.engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=self.context.notices,
                                   clock=lambda: self.now, host="ai-server-01")
+        self.context.provide(self.engine)  # the alerting stage is built before the incident stage
+        self.part = incident_stage.STAGE.build(self.context)
+        self.incidents = self.context.get(Incidents)
         self.samples: list = []
 
     def cycle(self, *samples):
@@ -147,3 +148,23 @@ def test_an_alert_from_an_external_alertmanager_follows_the_same_mapping(db):
                                                               "endsAt": "2027-01-15T03:10:00Z"}]})
     shown = serve.incidents.get(incident["id"])
     assert shown["status"] == "triggered" and shown["alerts"][0]["resolved_at"] == at("2027-01-15 12:10")
+
+
+def test_an_alert_that_fired_while_no_incident_stage_listened_opens_its_incident_on_the_first_cycle(db):
+    start = at("2026-12-05 03:00")
+    plan = Plan()
+    now = [start]
+    heard = []
+    before = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=heard.append,
+                         clock=lambda: now[0], host="ai-server-01")
+    for _ in range(6):  # an older serve without incidents: ApiDown fired and was notified
+        before.on_cycle(Cycle(now[0], [api(up=False)], 0.1))
+        now[0] += INTERVAL
+    assert [(n.kind, n.alert) for n in heard] == [("firing", "ApiDown")]
+    serve = Serve(db, now[0])
+    assert serve.incidents.list() == []
+    serve.cycle(api(up=False))
+    [incident] = serve.incidents.list()
+    assert incident["severity"] == "critical" and incident["opened_at"] == heard[0].started_at
+    serve.hold(60, api(up=False))  # and only once
+    assert len(serve.incidents.get(incident["id"])["alerts"]) == 1

@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def build(ctx: StageContext) -> StagePart:
+    from opsplan.alerts.engine import AlertEngine
     from opsplan.incidents.business_hours import holidays_available
     from opsplan.incidents.cycle import IncidentCycle
     from opsplan.incidents.intake import AlertIntake
@@ -30,7 +31,13 @@ def build(ctx: StageContext) -> StagePart:
             log.warning("the holidays package is not installed: major and minor deadlines count %s public "
                         "holidays as working days", hours.public_holidays)
 
-    return StagePart(on_cycle=[IncidentCycle(incidents)], start=[warn_without_holidays])
+    engine = ctx.get(AlertEngine)
+
+    def catch_up() -> None:
+        if engine is not None:
+            intake.take(engine.firing_notices())  # already linked ones are skipped
+
+    return StagePart(on_cycle=[IncidentCycle(incidents, catch_up)], start=[warn_without_holidays])
 
 
 STAGE = Stage("incidents", build, families=lambda: incident_metrics.METRICS, plan_checks=(incident_problems,))
