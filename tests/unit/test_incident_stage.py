@@ -168,3 +168,15 @@ def test_an_alert_that_fired_while_no_incident_stage_listened_opens_its_incident
     assert incident["severity"] == "critical" and incident["opened_at"] == heard[0].started_at
     serve.hold(60, api(up=False))  # and only once
     assert len(serve.incidents.get(incident["id"])["alerts"]) == 1
+
+
+def test_a_closed_incident_is_never_reopened(db):
+    serve = Serve(db, at("2026-12-01 10:00"))
+    serve.hold(90, api(up=False))
+    [incident] = serve.incidents.list()
+    serve.hold(60, api(up=True))
+    serve.incidents.resolve(incident["id"], by="kim", now=serve.now)
+    serve.incidents.close(incident["id"], by="kim", now=serve.now)
+    serve.hold(90, api(up=False))  # within reopen_within, but a person closed it: a new incident
+    [new] = serve.incidents.list()
+    assert new["id"] != incident["id"] and serve.incidents.get(incident["id"])["status"] == "closed"

@@ -55,7 +55,11 @@ class AlertIntake:
         with self.incidents.db.session() as session:
             if self._already_linked(session, notice):
                 return  # the same firing heard twice (a restart, the webhook and a cycle)
-            row = self._open_of(session, key) or self._reopenable(session, key, now)
+            row = self._open_of(session, key)
+            if row is None:
+                row = self._reopenable(session, key, now)
+                if row is not None and not self._reopen(session, row, notice, now):
+                    row = None  # closed a moment ago by a person: a new incident then
             if row is None:
                 subject = Text(ko=notice.subject_ko or notice.subject or notice.host, en=notice.subject or notice.host)
                 title = Text(ko=f"{notice.summary.ko} ({subject.ko})", en=f"{notice.summary.en} ({subject.en})")
@@ -64,8 +68,6 @@ class AlertIntake:
                                                   session=session)
             else:
                 incident_id = row.id
-                if row.status == "resolved":
-                    self._reopen(session, row, notice, now)
                 if more_severe(severity, row.severity):
                     self._raise(session, row, severity, notice, now)
             session.add(IncidentAlertRow(incident_id=incident_id, fingerprint=notice.fingerprint, alert=notice.alert,
@@ -105,7 +107,7 @@ class AlertIntake:
             IncidentRow.dedup_key == key, IncidentRow.status == "resolved", IncidentRow.resolved_at >= since)
             .order_by(IncidentRow.resolved_at.desc()).limit(1)).scalars().first()
 
-    def _reopen(self, session: Session, row: IncidentRow, notice: AlertNotice, now: float) -> None:
+    def _reopen(self, session: Session, row: IncidentRow, notice: AlertNotice, now: float) -> bool:
         # The fix did not hold: a person must take it up again, with fresh deadlines. The earlier
         # acknowledgement and breaches stay on the timeline.
         clock_from, ack_due, respond_due = self.incidents.deadlines_from(row.severity, now)
@@ -114,10 +116,11 @@ class AlertIntake:
                                        ack_at=None, ack_by=None, responded_at=None, ack_breached_at=None,
                                        respond_breached_at=None, clock_from=clock_from, ack_due=ack_due,
                                        respond_due=respond_due, reopened=row.reopened + 1, updated_at=now))
-        if getattr(done, "rowcount", 0):
-            event(session, row.id, "reopened", SYSTEM, now, alert=notice.alert, ack_due=ack_due,
-                  respond_due=respond_due)
-            session.refresh(row)
+        if not getattr(done, "rowcount", 0):
+            return False
+        event(session, row.id, "reopened", SYSTEM, now, alert=notice.alert, ack_due=ack_due, respond_due=respond_due)
+        session.refresh(row)
+        return True
 
     def _raise(self, session: Session, row: IncidentRow, severity: str, notice: AlertNotice, now: float) -> None:
         # A worse alert on the same subject: the incident takes its severity, and any deadline not met
