@@ -63,3 +63,12 @@ def test_plan_check_names_each_mistake_on_its_line(tmp_path):
     assert any(line.startswith(f"{path}:14: incidents.from_alerts[1].alerts: unknown alert name (DiskAlmostFull)")
                for line in lines)
     assert not any("from_alerts[2]" in line for line in lines)  # external: any name
+
+
+def test_a_time_of_day_is_24_hour_hh_mm(tmp_path):
+    path = tmp_path / "opsplan.yaml"
+    path.write_text(f'data_dir: {tmp_path / "data"}\nincidents:\n  business_hours:\n    start: "9:00"\n'
+                    '    end: "24:00"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["plan", "check", str(path)])
+    assert result.output.splitlines() == [
+        f"{path}:4: incidents.business_hours.start: expected a time of day HH:MM from 00:00 to 24:00, got '9:00'"]

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from opsplan.plan.types import MAX_SIZE, Cron, Duration, Interval, Percent, Size
+from opsplan.plan.types import MAX_SIZE, Cron, Duration, Interval, Percent, Size, TimeOfDay
 
 
 class Strict(BaseModel):
@@ -609,7 +609,6 @@ def _stages() -> list[Stage]:
 
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-TimeOfDay = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
 
 
 def _working_days() -> list[Weekday]:
