@@ -1230,6 +1230,8 @@ MESSAGES: Final[dict[str, Message]] = {
         en="unknown alert name ({alert}): for an alert from an external Alertmanager, set `external: true`"),
     "plan.error.time_of_day": M(ko="시각 형식이 잘못되었습니다: {value} (00:00부터 24:00까지, 예: 09:00)",
                                 en="expected a time of day HH:MM from 00:00 to 24:00, got {value}"),
+    "incident.plan.ack_after_response": M(ko="확인 시간 {ack:이} 대응 시간 {respond}보다 깁니다",
+                                          en="acknowledge {ack} is longer than the response time {respond}"),
     "incident.plan.no_days": M(ko="업무 요일이 하나도 없습니다", en="no working days are given"),
     "incident.plan.end_before_start": M(ko="업무 종료 시각 {end:이} 시작 시각 {start}보다 늦어야 합니다",
                                         en="the end of business hours {end} must be after the start {start}"),

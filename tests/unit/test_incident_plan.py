@@ -31,6 +31,10 @@ incidents:
       response: 0s
       around_the_clock: true
       examples: [{{ko: 서비스 완전 중단, en: Complete service outage}}]
+    minor:
+      response: 4h
+      acknowledge: 5h
+      examples: [{{ko: 일부 기능 장애, en: Some feature failure}}]
   business_hours:
     days: []
     start: "18:00"
@@ -50,19 +54,21 @@ def test_plan_check_names_each_mistake_on_its_line(tmp_path):
     assert result.exit_code == 2
     lines = result.output.splitlines()
     # pydantic first: a severity name that is not one of the seed's three.
-    assert lines == [f"{path}:16: incidents.from_alerts[3].incident: expected 'critical', 'major' or 'minor', "
+    assert lines == [f"{path}:20: incidents.from_alerts[3].incident: expected 'critical', 'major' or 'minor', "
                      "got 'urgent'"]
     path.write_text(PLAN.format(data=tmp_path / "data").replace("    - {alerts: [ApiDown], incident: urgent}\n", ""),
                     encoding="utf-8")
     lines = CliRunner().invoke(app, ["plan", "check", str(path)]).output.splitlines()
-    assert f"{path}:9: incidents.business_hours.days: no working days are given" in lines
-    assert (f"{path}:11: incidents.business_hours.end: the end of business hours 09:00 must be after the start "
+    assert f"{path}:13: incidents.business_hours.days: no working days are given" in lines
+    assert (f"{path}:15: incidents.business_hours.end: the end of business hours 09:00 must be after the start "
             "18:00") in lines
-    assert (f"{path}:13: incidents.from_alerts[0].incident: severity 'major' is not in incidents.severities "
-            "(there: critical)") in lines
-    assert any(line.startswith(f"{path}:14: incidents.from_alerts[1].alerts: unknown alert name (DiskAlmostFull)")
+    assert (f"{path}:17: incidents.from_alerts[0].incident: severity 'major' is not in incidents.severities "
+            "(there: critical, minor)") in lines
+    assert any(line.startswith(f"{path}:18: incidents.from_alerts[1].alerts: unknown alert name (DiskAlmostFull)")
                for line in lines)
     assert not any("from_alerts[2]" in line for line in lines)  # external: any name
+    assert f"{path}:10: incidents.severities.minor.acknowledge: acknowledge 5h is longer than the response time 4h" \
+        in lines
 
 
 def test_a_time_of_day_is_24_hour_hh_mm(tmp_path):

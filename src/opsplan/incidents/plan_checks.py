@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from opsplan.incidents.business_hours import holidays_available
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
+from opsplan.plan.types import format_duration
 from opsplan.rules.model import BUILT_IN_ALERTS
 
 
@@ -28,6 +29,11 @@ def incident_problems(plan: Plan, context: CheckContext) -> Iterator[Problem]:
         if unknown and not entry.external:
             yield Problem.said(("incidents", "from_alerts", i, "alerts"), "incident.plan.unknown_alert",
                                alert=", ".join(unknown))
+    for name, level in incidents.severities.items():
+        # "Respond within 2 h" cannot be met by someone who may take 3 h to acknowledge.
+        if 0 < level.response < level.acknowledge:
+            yield Problem.said(("incidents", "severities", name, "acknowledge"), "incident.plan.ack_after_response",
+                               ack=format_duration(level.acknowledge), respond=format_duration(level.response))
     hours = incidents.business_hours
     where = ("incidents", "business_hours")
     if not hours.days:
