@@ -180,3 +180,52 @@ def test_a_closed_incident_is_never_reopened(db):
     serve.hold(90, api(up=False))  # within reopen_within, but a person closed it: a new incident
     [new] = serve.incidents.list()
     assert new["id"] != incident["id"] and serve.incidents.get(incident["id"])["status"] == "closed"
+
+
+FILLERS = {
+    "incidents": "INSERT INTO incidents (title, description, severity, status, source, opened_at, opened_by, "
+                 "clock_from, ack_due, respond_due, reopened, updated_at) VALUES ('{}', '', 'minor', 'closed', "
+                 "'manual', 0, 'filler', 0, 0, 0, 0, 0)",
+    "incident_timeline": "INSERT INTO incident_timeline (incident_id, at, kind, actor, data) "
+                         "VALUES (0, 0, 'filler', 'filler', '{}')",
+    "incident_alerts": "INSERT INTO incident_alerts (incident_id, fingerprint, alert, severity, labels, started_at) "
+                       "VALUES (0, 'filler', 'Filler', 'warning', '{}', 0)",
+}
+
+
+def fill_incident_tables(db: StateDB) -> None:
+    """The free room in the incident tables' pages taken too: a full disk leaves none anywhere."""
+    from sqlalchemy import text
+
+    for statement in FILLERS.values():
+        for _ in range(10_000):
+            try:
+                with db.session() as session:
+                    session.execute(text(statement))
+            except Exception:  # noqa: BLE001 - SQLITE_FULL: this table's pages are full
+                break
+
+
+def test_an_outage_on_a_full_disk_opens_its_incident_once_the_disk_has_room(tmp_path):
+    from test_alerts_full_disk import FullableDB
+
+    from opsplan.store.health import Persistence
+
+    full = FullableDB(tmp_path / "state.db", Persistence())
+    try:
+        serve = Serve(full.db, at("2026-12-05 03:00"))
+        serve.hold(30, api(up=True))
+        full.fill()
+        fill_incident_tables(full.db)
+        serve.hold(90, api(up=False))  # ApiDown fires (the engine notifies from memory); nothing can be written
+        assert serve.incidents.list() == []
+        assert "incidents" in full.db.health.problems()  # /healthz says so
+        full.free()
+        serve.cycle(api(up=False))
+        [incident] = serve.incidents.list()
+        assert incident["severity"] == "critical"
+        assert "incidents" not in full.db.health.problems()
+        serve.hold(60, api(up=False))
+        assert len(serve.incidents.get(incident["id"])["alerts"]) == 1
+    finally:
+        full.db.close()

@@ -22,6 +22,8 @@ from opsplan.plan.models import Text
 
 log = logging.getLogger(__name__)
 
+HEALTH = "incidents"  # what /healthz names when an incident change cannot be written
+
 
 class AlertIntake:
     """Takes a cycle's notices (and the webhook's) in one call; one at a time, so two notices of one
@@ -31,18 +33,46 @@ class AlertIntake:
         self.incidents = incidents
         self.clock = clock
         self._lock = threading.Lock()
+        # A notice could not be written (a full disk): catch up from the alert engine when it can.
+        self.behind = False
 
     def __call__(self, notice: AlertNotice) -> None:
         self.take([notice])
 
     def take(self, notices: Iterable[AlertNotice]) -> None:
+        health = self.incidents.db.health
         with self._lock:
             for notice in notices:
-                if notice.kind == "firing":
-                    self._fired(notice)
-                elif notice.kind == "resolved":
-                    self._resolved(notice)
-                # "repeat" (still firing, unacknowledged) is the outbox's business, not the timeline's.
+                try:
+                    if notice.kind == "firing":
+                        self._fired(notice)
+                    elif notice.kind == "resolved":
+                        self._resolved(notice)
+                    # "repeat" (still firing, unacknowledged) is the outbox's business, not the timeline's.
+                except Exception as exc:  # noqa: BLE001 - one notice lost now is caught up later, not dropped
+                    self.behind = True
+                    health.failed(HEALTH, exc)
+                else:
+                    health.succeeded(HEALTH)
+
+    def catch_up(self, firing: list[AlertNotice]) -> None:
+        """Bring the incidents up to the alerts firing now (`firing`: the engine's): open or join for
+        each, and note as resolved every linked alert that is no longer firing."""
+        self.behind = False
+        self.take(firing)
+        now = self.clock()
+        still = {n.fingerprint for n in firing}
+        try:
+            with self._lock, self.incidents.db.session() as session:
+                open_links = select(IncidentAlertRow).where(IncidentAlertRow.resolved_at.is_(None))
+                for link in session.execute(open_links).scalars():
+                    if link.fingerprint not in still:
+                        link.resolved_at = now
+                        event(session, link.incident_id, "alert_resolved", SYSTEM, now, alert=link.alert,
+                              fingerprint=link.fingerprint, caught_up=True)
+        except Exception as exc:  # noqa: BLE001 - tried again on the next cycle
+            self.behind = True
+            self.incidents.db.health.failed(HEALTH, exc)
 
     def _fired(self, notice: AlertNotice) -> None:
         plan = self.incidents.plan

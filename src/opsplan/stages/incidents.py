@@ -32,12 +32,8 @@ def build(ctx: StageContext) -> StagePart:
                         "holidays as working days", hours.public_holidays)
 
     engine = ctx.get(AlertEngine)
-
-    def catch_up() -> None:
-        if engine is not None:
-            intake.take(engine.firing_notices())  # already linked ones are skipped
-
-    return StagePart(on_cycle=[IncidentCycle(incidents, catch_up)], start=[warn_without_holidays])
+    firing = engine.firing_notices if engine is not None else None
+    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing)], start=[warn_without_holidays])
 
 
 STAGE = Stage("incidents", build, families=lambda: incident_metrics.METRICS, plan_checks=(incident_problems,))
