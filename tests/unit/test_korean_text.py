@@ -156,6 +156,8 @@ SAMPLES: dict[str, object] = {
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
+    "stage": 2, "text": "MariaDB 재시작", "previous": "Major", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
+    "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
 }
 
 
