@@ -1714,15 +1714,11 @@ MESSAGES: Final[dict[str, Message]] = {
                                en="no state database: the drill results cannot be read"),
     "checks.drill.failed": M(ko="백업 복구 테스트 {id} 실패 ({when}). 상세: {detail}",
                              en="drill {id} failed ({when}): {detail}"),
-    "checks.drill.passed": M(
-        ko="백업 복구 테스트 {id} 통과 ({when}): 목표 복구 시간 {rto} (목표 {rto_target}), "
-           "목표 복구 시점 {rpo} (목표 {rpo_target})",
-        en="drill {id} passed ({when}): RTO {rto} (target {rto_target}), RPO {rpo} (target {rpo_target})"),
-    "checks.drill.missed_target": M(
-        ko="백업 복구 테스트 {id}는 복원했지만 목표를 넘었습니다 ({when}): 목표 복구 시간 {rto} (목표 {rto_target}), "
-           "목표 복구 시점 {rpo} (목표 {rpo_target})",
-        en="drill {id} restored but missed a target ({when}): RTO {rto} (target {rto_target}), "
-           "RPO {rpo} (target {rpo_target})"),
+    "checks.drill.passed": M(ko="백업 복구 테스트 {id} 통과 ({when}): 목표 복구 시간과 목표 복구 시점을 "
+                                "모두 지켰습니다",
+                             en="drill {id} passed ({when}) within its RTO and RPO targets"),
+    "checks.drill.missed_target": M(ko="백업 복구 테스트 {id:은} 복원했지만 목표를 넘었습니다 ({when}): {which}",
+                                    en="drill {id} restored but missed its target ({when}): {which}"),
     "checks.drill.figure.rto": M(ko="측정한 복구 시간 (RTO)", en="Measured RTO"),
     "checks.drill.figure.rpo": M(ko="측정한 복구 시점 (RPO)", en="Measured RPO"),
 }

@@ -160,7 +160,7 @@ SAMPLES: dict[str, object] = {
     # the quarterly checks (checks/evaluators/quarterly.py)
     "passed": 9, "warned": 1, "skipped": 2, "check": "OPS-SSH-001", "ports": "0.0.0.0:5432/tcp (postgres)",
     "privileges": "SUPER, GRANT OPTION", "as_of": "2025-08-15", "ended": "2026-06-10", "warnings": 2,
-    "suggestions": 31, "previous": 64,
+    "suggestions": 31, "previous": 64, "which": "RTO, RPO",
 }
 
 

@@ -94,13 +94,15 @@ def check_ports(plan: Plan, found: Iterable[Listener]) -> list[AuditFinding]:
         if not ok:
             (local if _loopback(listener.address) else exposed).append(listener)
     evidence = [listener.shown() for listener in every]
+    findings = []
     if exposed:
-        return [AuditFinding("OPS-NET-001", FAIL, Line("checks.audit.net.exposed", {
-            "count": len(exposed), "ports": ", ".join(each.shown() for each in exposed)}), evidence)]
+        findings.append(AuditFinding("OPS-NET-001", FAIL, Line("checks.audit.net.exposed", {
+            "count": len(exposed), "ports": ", ".join(each.shown() for each in exposed)}), evidence))
     if local:
-        return [AuditFinding("OPS-NET-001", WARN, Line("checks.audit.net.local", {
-            "count": len(local), "ports": ", ".join(each.shown() for each in local)}), evidence)]
-    return [AuditFinding("OPS-NET-001", PASS, Line("checks.audit.net.ok", {"count": len(every)}), evidence)]
+        findings.append(AuditFinding("OPS-NET-001", WARN, Line("checks.audit.net.local", {
+            "count": len(local), "ports": ", ".join(each.shown() for each in local)}), evidence))
+    return findings or [AuditFinding("OPS-NET-001", PASS, Line("checks.audit.net.ok", {"count": len(every)}),
+                                     evidence)]
 
 
 # --- OPS-FILE-001 modes ------------------------------------------------------------------------
