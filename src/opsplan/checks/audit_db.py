@@ -48,13 +48,24 @@ def local_hosts() -> set[str]:
 
 
 def accounts(conn: Any) -> list[dict[str, str]]:
+    """Every account of mysql.user; `locked` from mysql.global_priv (10.4+: the view lacks it)."""
+    def text(value: object) -> str:
+        return "" if value is None else value.decode() if isinstance(value, bytes) else str(value)
+
     with conn.cursor() as cur:
-        cur.execute("SELECT User, Host, plugin, authentication_string, Password, is_role, account_locked "
-                    "FROM mysql.user")
-        columns = ["user", "host", "plugin", "auth", "password", "is_role", "locked"]
-        return [{c: ("" if v is None else str(v.decode() if isinstance(v, bytes) else v)) for c, v in zip(columns, row,
-                                                                                                     strict=True)}
-                for row in cur.fetchall()]
+        cur.execute("SELECT User, Host, plugin, authentication_string, Password, is_role FROM mysql.user")
+        columns = ["user", "host", "plugin", "auth", "password", "is_role"]
+        rows = [{c: text(v) for c, v in zip(columns, row, strict=True)} for row in cur.fetchall()]
+        locked: set[tuple[str, str]] = set()
+        try:
+            cur.execute("SELECT User, Host FROM mysql.global_priv "
+                        "WHERE JSON_VALUE(Priv, '$.account_locked') IN ('1', 'true')")
+            locked = {(text(u), text(h)) for u, h in cur.fetchall()}
+        except pymysql.Error:
+            pass  # before 10.4: no global_priv, and no locked accounts to tell apart
+    for row in rows:
+        row["locked"] = "Y" if (row["user"], row["host"]) in locked else "N"
+    return rows
 
 
 def _named(rows: Iterable[dict[str, str]]) -> str:
