@@ -1603,6 +1603,8 @@ MESSAGES: Final[dict[str, Message]] = {
         en="OPS-NET-001 warning: {count} ports not in checks.allowed_ports listen on loopback: {ports}"),
     "checks.audit.net.ok": M(ko="OPS-NET-001 통과: 열린 포트 {count}개가 모두 허용 목록에 있습니다",
                              en="OPS-NET-001 passed: all {count} listening ports are allowed"),
+    "checks.audit.net.unreadable": M(ko="{check} 실행하지 못함: 열린 포트 목록을 읽을 수 없습니다. 상세: {detail}",
+                                     en="{check} not run: cannot list the listening sockets: {detail}"),
     "checks.audit.files.none": M(ko="{check} 실행하지 못함: 확인할 파일이 아직 없습니다",
                                  en="{check} not run: none of the files exists yet"),
     "checks.audit.files.loose": M(

@@ -7,6 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import psutil
 from sqlalchemy import select
 
 from opsplan.checks import audit, audit_db, audit_host, audit_lynis, audit_ssh, releases
@@ -41,13 +42,14 @@ def _previous_figure(ctx: CheckContext, item_id: str, key: str) -> float | None:
     return next((f.value for f in before.figures if f.name.key == key), None)
 
 
-def _item(item_id: str, parts: list[tuple[str, Line]], summary: Line, **evidence: object) -> ItemResult:
+def _item(item_id: str, parts: list[tuple[str, Line]], summary: Line, figures: list[Figure],
+          tools: list[ToolRun]) -> ItemResult:
     """An item as bad as its worst part; not-run (with the first part that could not run as the
     reason) only when nothing worse was found."""
     status = worst([s for s, _ in parts])
     reason = next((line for s, line in parts if s == NOT_RUN), None) if status == NOT_RUN else None
     ordered = [line for _, line in sorted(parts, key=lambda part: -SEVERITY[part[0]])]
-    return ItemResult(item_id, status, summary, reason=reason, findings=ordered, **evidence)  # type: ignore[arg-type]
+    return ItemResult(item_id, status, summary, reason=reason, figures=figures, tools=tools, findings=ordered)
 
 
 # --- security.audit ----------------------------------------------------------------------------
@@ -56,7 +58,11 @@ def _item(item_id: str, parts: list[tuple[str, Line]], summary: Line, **evidence
 def security_audit(ctx: CheckContext) -> ItemResult:
     findings: list[audit.AuditFinding] = []
     findings += audit_ssh.check()
-    findings += audit_host.check_ports(ctx.plan, audit_host.listeners())
+    try:
+        findings += audit_host.check_ports(ctx.plan, audit_host.listeners())
+    except (psutil.Error, OSError) as exc:  # some kernels hide other users' sockets: not-run, not a pass
+        findings.append(audit.skipped("OPS-NET-001", Line("checks.audit.net.unreadable", {
+            "check": "OPS-NET-001", "detail": str(exc)[:200] or type(exc).__name__})))
     findings += audit_db.check(ctx.plan.database, ctx.environ)
     findings += audit_host.check_modes(audit_host.guarded_paths(ctx.plan))
     findings += audit_host.check_certificates(ctx.plan, ctx.now)
