@@ -16,7 +16,7 @@ import pytest
 
 from opsplan.checks import audit, audit_db, audit_host, audit_lynis, audit_ssh, registry, releases
 from opsplan.checks.evaluators import quarterly
-from opsplan.checks.model import FAIL, NOT_RUN, PASS, WARN, CheckContext, ItemResult, Line
+from opsplan.checks.model import FAIL, NOT_RUN, PASS, WARN, CheckContext, Figure, ItemResult, Line
 from opsplan.i18n import t
 from opsplan.plan.models import AllowedPort, Plan
 from opsplan.runbooks.drill import results as drills
@@ -176,8 +176,15 @@ def test_missing_lynis_is_not_run_with_its_reason_and_the_audit_never_passes(tmp
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    result = registry.evaluate("security.audit", context(data_dir=tmp_path / "state"))
+    last_quarter = ItemResult("security.audit", FAIL, Line("checks.audit.uid0.ok", {}), figures=[
+        Figure(Line("checks.audit.figure.score"), 0.8, "ratio"),
+        Figure(Line("checks.audit.figure.hardening_index"), 66.0, "none")])
+    result = registry.evaluate("security.audit", context(data_dir=tmp_path / "state", previous=lambda _i: last_quarter))
     assert result.status != PASS
+    figures = {f.name.key: f for f in result.figures}
+    assert figures["checks.audit.figure.score"].previous == 0.8
+    assert figures["checks.audit.figure.hardening_index"].value is None  # not run: no index, not a zero
+    assert figures["checks.audit.figure.hardening_index"].previous == 66.0
     lines = [said(f) for f in result.findings]
     assert any(line.startswith("OPS-LYNIS-001 not run: Lynis is not installed") for line in lines)
     report = next(Path(f.values["path"]) for f in result.findings if f.key == "checks.audit.report_file")

@@ -27,9 +27,12 @@ _ROOT_LINES = {PASS: "checks.audit.ssh.root_pass", WARN: "checks.audit.ssh.root_
 _PASSWORD_LINES = {PASS: "checks.audit.ssh.password_pass", WARN: "checks.audit.ssh.password_warn"}
 
 
-def read_config(path: Path, settings: dict[str, str] | None = None, depth: int = 0) -> dict[str, str]:
-    """The global settings of an sshd_config (keywords lower-cased, first value wins)."""
+def read_config(path: Path, settings: dict[str, str] | None = None, depth: int = 0,
+                base: Path | None = None) -> dict[str, str]:
+    """The global settings of an sshd_config (keywords lower-cased, first value wins). A relative
+    Include is relative to the main file's directory (/etc/ssh), as sshd reads it."""
     settings = {} if settings is None else settings
+    base = path.parent if base is None else base
     if depth > _MAX_INCLUDE_DEPTH:
         return settings
     for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -44,9 +47,9 @@ def read_config(path: Path, settings: dict[str, str] | None = None, depth: int =
             break  # what follows applies to some connections only
         if keyword == "include":
             for pattern in value.split():
-                target = pattern if pattern.startswith("/") else str(path.parent / pattern)
+                target = pattern if pattern.startswith("/") else str(base / pattern)
                 for included in sorted(glob.glob(target)):
-                    read_config(Path(included), settings, depth + 1)
+                    read_config(Path(included), settings, depth + 1, base)
             continue
         settings.setdefault(keyword, value.split()[0].lower() if value else "")
     return settings
