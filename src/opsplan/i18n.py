@@ -1677,6 +1677,168 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.incident.note_text": M(ko="메모 내용", en="The note."),
     "help.incident.resolve_note": M(ko="해결 메모 (무엇을 했는지)", en="What was done, for the timeline."),
     "help.incident.reason": M(ko="취소 사유", en="Why it was a false positive."),
+    # the quarterly checks (checks/evaluators/quarterly.py, checks/audit*.py, checks/releases.py)
+    "checks.audit.summary": M(
+        ko="보안 점검 {total}개: 통과 {passed}개, 경고 {warned}개, 실패 {failed}개, 실행하지 못함 {skipped}개",
+        en="{total} security checks: {passed} passed, {warned} warnings, {failed} failed, {skipped} not run"),
+    "checks.audit.report_file": M(ko="보안 감사 결과 파일: {path}", en="Audit report file: {path}"),
+    "checks.audit.figure.score": M(ko="보안 점검 통과 비율", en="Share of security checks passed"),
+    "checks.audit.figure.hardening_index": M(ko="Lynis 보안 강화 지수", en="Lynis hardening index"),
+    "checks.audit.unreadable": M(ko="{check} 실행하지 못함: {path:을} 읽을 수 없습니다. 상세: {detail}",
+                                 en="{check} not run: cannot read {path}: {detail}"),
+    "checks.audit.ssh.absent": M(ko="{check} 실행하지 못함: SSH 서버(sshd)도 {path}도 없습니다",
+                                 en="{check} not run: no SSH server (sshd) and no {path}"),
+    "checks.audit.ssh.root_pass": M(
+        ko="OPS-SSH-001 통과: SSH로 `root` 로그인을 허용하지 않습니다 (PermitRootLogin {value}, {path})",
+        en="OPS-SSH-001 passed: no root login over SSH (PermitRootLogin {value}, {path})"),
+    "checks.audit.ssh.root_warn": M(
+        ko="OPS-SSH-001 경고: SSH로 `root`가 키로 로그인할 수 있습니다 (PermitRootLogin {value}, {path}). `no`를 "
+           "권장합니다",
+        en="OPS-SSH-001 warning: root may log in over SSH with a key (PermitRootLogin {value}, {path}); "
+           "`no` is advised"),
+    "checks.audit.ssh.root_fail": M(
+        ko="OPS-SSH-001 실패: SSH로 `root`가 비밀번호로 로그인할 수 있습니다 (PermitRootLogin {value}, {path})",
+        en="OPS-SSH-001 failed: root may log in over SSH with a password "
+           "(PermitRootLogin {value}, {path})"),
+    "checks.audit.ssh.password_pass": M(
+        ko="OPS-SSH-002 통과: SSH 비밀번호 인증을 쓰지 않습니다 (PasswordAuthentication {value}, {path})",
+        en="OPS-SSH-002 passed: SSH password authentication is off "
+           "(PasswordAuthentication {value}, {path})"),
+    "checks.audit.ssh.password_warn": M(
+        ko="OPS-SSH-002 경고: SSH 비밀번호 인증을 씁니다 (PasswordAuthentication {value}, {path}). 키 인증만 "
+           "쓰기를 권장합니다",
+        en="OPS-SSH-002 warning: SSH password authentication is on (PasswordAuthentication {value}, {path}); "
+           "keys only are advised"),
+    "checks.audit.net.exposed": M(
+        ko="OPS-NET-001 실패: 허용 목록(checks.allowed_ports)에 없는 포트 {count}개가 외부 주소에서 열려 있습니다: "
+           "{ports}",
+        en="OPS-NET-001 failed: {count} ports not in checks.allowed_ports listen beyond loopback: {ports}"),
+    "checks.audit.net.local": M(
+        ko="OPS-NET-001 경고: 허용 목록(checks.allowed_ports)에 없는 포트 {count}개가 로컬 주소에서 열려 있습니다: "
+           "{ports}",
+        en="OPS-NET-001 warning: {count} ports not in checks.allowed_ports listen on loopback: {ports}"),
+    "checks.audit.net.ok": M(ko="OPS-NET-001 통과: 열린 포트 {count}개가 모두 허용 목록에 있습니다",
+                             en="OPS-NET-001 passed: all {count} listening ports are allowed"),
+    "checks.audit.net.unreadable": M(ko="{check} 실행하지 못함: 열린 포트 목록을 읽을 수 없습니다. 상세: {detail}",
+                                     en="{check} not run: cannot list the listening sockets: {detail}"),
+    "checks.audit.files.none": M(ko="{check} 실행하지 못함: 확인할 파일이 아직 없습니다",
+                                 en="{check} not run: none of the files exists yet"),
+    "checks.audit.files.loose": M(
+        ko="OPS-FILE-001 실패: 권한이 너무 넓은 파일 {count}개 (비밀 파일은 0600, 디렉터리는 그룹·다른 사용자 쓰기 "
+           "금지): {paths}",
+        en="OPS-FILE-001 failed: {count} files too open (secrets 0600, no group/other write): {paths}"),
+    "checks.audit.files.ok": M(ko="OPS-FILE-001 통과: 파일 {count}개의 권한이 적절합니다",
+                               en="OPS-FILE-001 passed: {count} files have safe modes"),
+    "checks.audit.tls.expired": M(ko="OPS-TLS-001 실패: {name}의 TLS 인증서가 {days}일 전에 만료되었습니다",
+                                  en="OPS-TLS-001 failed: the TLS certificate of {name} expired {days} days ago"),
+    "checks.audit.tls.soon": M(ko="OPS-TLS-001 경고: {name}의 TLS 인증서가 {days}일 후 만료됩니다",
+                               en="OPS-TLS-001 warning: the TLS certificate of {name} expires in {days} days"),
+    "checks.audit.tls.ok": M(ko="OPS-TLS-001 통과: {name}의 TLS 인증서는 {days}일 후 만료됩니다",
+                             en="OPS-TLS-001 passed: the TLS certificate of {name} expires in {days} days"),
+    "checks.audit.tls.unreadable": M(ko="OPS-TLS-001 실패: TLS 인증서 {path:을} 읽을 수 없습니다. 상세: {detail}",
+                                     en="OPS-TLS-001 failed: cannot read the TLS certificate {path}: {detail}"),
+    "checks.audit.tls.unreachable": M(ko="{check} 실행하지 못함: {name}에 접속할 수 없습니다. 상세: {detail}",
+                                      en="{check} not run: cannot reach {name}: {detail}"),
+    "checks.audit.tls.none": M(ko="{check} 실행하지 못함: 운영 계획서에 TLS 인증서가 없습니다",
+                               en="{check} not run: the plan names no TLS certificate"),
+    "checks.audit.uid0.others": M(ko="OPS-ACCT-001 실패: `root` 외에 UID 0인 계정 {count}개: {names}",
+                                  en="OPS-ACCT-001 failed: {count} accounts other than root have UID 0: {names}"),
+    "checks.audit.uid0.ok": M(ko="OPS-ACCT-001 통과: UID 0인 계정은 `root`뿐입니다",
+                              en="OPS-ACCT-001 passed: root is the only account with UID 0"),
+    "checks.audit.fw.ok": M(ko="OPS-FW-001 통과: 방화벽 규칙이 있습니다 (`{command}`)",
+                            en="OPS-FW-001 passed: firewall rules are in place ({command})"),
+    "checks.audit.fw.denied": M(ko="{check} 실행하지 못함: 방화벽 규칙을 읽을 권한이 없습니다",
+                                en="{check} not run: no permission to read the firewall rules"),
+    "checks.audit.fw.no_tool": M(ko="{check} 실행하지 못함: `nft`, `iptables-save`, `ufw`가 모두 없습니다",
+                                 en="{check} not run: none of nft, iptables-save, ufw is installed"),
+    "checks.audit.fw.none": M(ko="OPS-FW-001 실패: 방화벽 규칙이 없습니다",
+                              en="OPS-FW-001 failed: no firewall rules"),
+    "checks.audit.upd.no_apt": M(ko="{check} 실행하지 못함: 이 서버에는 `apt`가 없습니다",
+                                 en="{check} not run: this server has no apt"),
+    "checks.audit.upd.missing": M(
+        ko="OPS-UPD-001 경고: 자동 보안 업데이트(`unattended-upgrades`)가 설치되어 있지 않습니다",
+        en="OPS-UPD-001 warning: unattended-upgrades is not installed"),
+    "checks.audit.upd.disabled": M(ko="OPS-UPD-001 경고: 자동 보안 업데이트(`unattended-upgrades`)가 꺼져 있습니다",
+                                   en="OPS-UPD-001 warning: unattended-upgrades is installed but off"),
+    "checks.audit.upd.ok": M(ko="OPS-UPD-001 통과: 자동 보안 업데이트(`unattended-upgrades`)가 켜져 있습니다",
+                             en="OPS-UPD-001 passed: unattended-upgrades is on"),
+    "checks.audit.db.anonymous": M(ko="OPS-DB-001 실패: MariaDB 익명 계정 {count}개: {names}",
+                                   en="OPS-DB-001 failed: {count} anonymous MariaDB accounts: {names}"),
+    "checks.audit.db.no_anonymous": M(ko="OPS-DB-001 통과: MariaDB 익명 계정이 없습니다",
+                                      en="OPS-DB-001 passed: no anonymous MariaDB account"),
+    "checks.audit.db.remote_root": M(
+        ko="OPS-DB-002 실패: 다른 호스트에서 접속할 수 있는 MariaDB `root` 계정 {count}개: {names}",
+        en="OPS-DB-002 failed: {count} MariaDB root accounts reachable from other "
+           "hosts: {names}"),
+    "checks.audit.db.no_remote_root": M(ko="OPS-DB-002 통과: MariaDB `root`는 이 서버에서만 접속할 수 있습니다",
+                                        en="OPS-DB-002 passed: MariaDB root logs in from this server only"),
+    "checks.audit.db.empty_password": M(ko="OPS-DB-003 실패: 비밀번호가 없는 MariaDB 계정 {count}개: {names}",
+                                        en="OPS-DB-003 failed: {count} MariaDB accounts without a password: {names}"),
+    "checks.audit.db.no_empty_password": M(ko="OPS-DB-003 통과: 비밀번호가 없는 MariaDB 계정이 없습니다",
+                                           en="OPS-DB-003 passed: every MariaDB account has a password"),
+    "checks.audit.db.too_much": M(
+        ko="OPS-DB-004 실패: {user} 사용자가 문서의 최소 권한보다 많은 권한을 가졌습니다: {privileges}",
+        en="OPS-DB-004 failed: the user {user} holds more than the documented least "
+           "privileges: {privileges}"),
+    "checks.audit.db.least": M(ko="OPS-DB-004 통과: {user} 사용자는 문서의 최소 권한만 가졌습니다",
+                               en="OPS-DB-004 passed: the user {user} holds only the documented privileges"),
+    "checks.audit.db.unreachable": M(ko="{check} 실행하지 못함: MariaDB({where})에 접속할 수 없습니다. 상세: {detail}",
+                                     en="{check} not run: cannot log in to MariaDB at {where}: {detail}"),
+    "checks.audit.db.no_access": M(
+        ko="{check} 실행하지 못함: 계정 목록(mysql.user)을 읽을 권한이 없습니다. 상세: {detail}",
+        en="{check} not run: no permission to read mysql.user: {detail}"),
+    "checks.audit.lynis.missing": M(
+        ko="{check} 실행하지 못함: Lynis가 설치되어 있지 않습니다 (`apt-get install lynis`)",
+        en="{check} not run: Lynis is not installed (apt-get install lynis)"),
+    "checks.audit.lynis.no_index": M(
+        ko="{check} 실행하지 못함: Lynis 결과 파일에 보안 강화 지수가 없습니다 (종료 코드 {code})",
+        en="{check} not run: Lynis left no hardening index (exit code {code})"),
+    "checks.audit.lynis.index": M(
+        ko="OPS-LYNIS-001: Lynis 보안 강화 지수 {value} (지난 분기 {previous}), 경고 {warnings}개, 제안 "
+           "{suggestions}개",
+        en="OPS-LYNIS-001: Lynis hardening index {value} (last quarter {previous}), {warnings} warnings, "
+           "{suggestions} suggestions"),
+    "checks.updates.summary": M(ko="지원 기간 확인 {checked}개 중 조치 필요 {count}개 (기준일 {as_of})",
+                                en="{count} of {checked} support checks need action (as of {as_of})"),
+    "checks.updates.figure.os_days": M(ko="운영체제 지원 남은 기간", en="Days of OS support left"),
+    "checks.updates.supported": M(ko="{name}: {until}까지 지원됩니다 (기준일 {as_of})",
+                                  en="{name}: supported until {until} (as of {as_of})"),
+    "checks.updates.ending": M(ko="{name}: 정규 지원이 {until}에 끝납니다. {days}일 남았습니다 (기준일 {as_of})",
+                               en="{name}: regular support ends on {until}, in {days} days (as of {as_of})"),
+    "checks.updates.lts_only": M(
+        ko="{name}: 정규 지원은 {ended}에 끝났고 LTS 지원은 {until}까지입니다. 업그레이드를 계획하십시오 (기준일 "
+           "{as_of})",
+        en="{name}: regular support ended on {ended}, LTS until {until}: plan the upgrade (as of {as_of})"),
+    "checks.updates.ended": M(ko="{name}: 지원이 {ended}에 끝나 보안 업데이트를 받지 못합니다 (기준일 {as_of})",
+                              en="{name}: support ended on {ended}; no more security updates (as of {as_of})"),
+    "checks.updates.unknown": M(ko="{name}: 지원 기간표에 없는 버전이라 확인하지 못했습니다 (기준일 {as_of})",
+                                en="{name}: not in the support table, not checked (as of {as_of})"),
+    "checks.updates.os_unreadable": M(ko="운영체제 버전을 읽을 수 없습니다: {path}. 상세: {detail}",
+                                      en="cannot read the OS release from {path}: {detail}"),
+    "checks.updates.kernel": M(ko="커널 {version}", en="Kernel {version}"),
+    "checks.updates.mariadb_down": M(ko="MariaDB({where}) 버전을 확인하지 못했습니다. 상세: {detail}",
+                                     en="MariaDB version not checked: cannot log in at {where}: {detail}"),
+    "checks.updates.driver": M(ko="NVIDIA 드라이버 {version}", en="NVIDIA driver {version}"),
+    "checks.updates.no_driver": M(ko="NVIDIA 드라이버 버전을 확인하지 못했습니다: `nvidia-smi`가 없습니다",
+                                  en="NVIDIA driver version not checked: nvidia-smi is not installed"),
+    "checks.updates.driver_failed": M(ko="NVIDIA 드라이버 버전을 확인하지 못했습니다: `nvidia-smi` 종료 코드 {code}",
+                                      en="NVIDIA driver version not checked: nvidia-smi exited with {code}"),
+    "checks.drill.none": M(ko="이번 분기에 백업 복구 테스트를 실행하지 않았습니다",
+                           en="no drill ran this quarter"),
+    "checks.drill.next": M(ko="다음 백업 복구 테스트 예정 시각: {when}", en="next scheduled drill: {when}"),
+    "checks.drill.running": M(ko="백업 복구 테스트가 진행 중입니다 ({when} 시작)",
+                              en="a drill is running (started {when})"),
+    "checks.drill.no_state": M(ko="상태 데이터베이스가 없어 백업 복구 테스트 결과를 확인할 수 없습니다",
+                               en="no state database: the drill results cannot be read"),
+    "checks.drill.failed": M(ko="백업 복구 테스트 {id} 실패 ({when}). 상세: {detail}",
+                             en="drill {id} failed ({when}): {detail}"),
+    "checks.drill.passed": M(ko="백업 복구 테스트 {id} 통과 ({when}): 목표 복구 시간과 목표 복구 시점을 "
+                                "모두 지켰습니다",
+                             en="drill {id} passed ({when}) within its RTO and RPO targets"),
+    "checks.drill.missed_target": M(ko="백업 복구 테스트 {id:은} 복원했지만 목표를 넘었습니다 ({when}): {which}",
+                                    en="drill {id} restored but missed its target ({when}): {which}"),
+    "checks.drill.figure.rto": M(ko="측정한 복구 시간 (RTO)", en="Measured RTO"),
+    "checks.drill.figure.rpo": M(ko="측정한 복구 시점 (RPO)", en="Measured RPO"),
 }
 
 

@@ -41,6 +41,7 @@ ALLOWED = {
     # products, tools and the parts of them an operator names
     "opsplan", "MariaDB", "mariabackup", "mariadbd", "Prometheus", "Alertmanager", "Grafana", "Git",
     "NVIDIA", "Ada", "RTX", "NVML", "Debian", "systemd", "Ctrl", "cron", "diff", "unified", "binlog",
+    "Lynis",
     "llm", "api", "server", "apprise", "Docker", "Xid",
     # the seed's own level names (glossary)
     "Critical", "Warning", "Major", "Minor",
@@ -156,8 +157,12 @@ SAMPLES: dict[str, object] = {
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
-    "stage": 2, "text": "MariaDB 재시작", "previous": "Major", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
+    "stage": 2, "text": "MariaDB 재시작", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
     "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
+    # the quarterly checks (checks/evaluators/quarterly.py)
+    "passed": 9, "warned": 1, "skipped": 2, "check": "OPS-SSH-001", "ports": "0.0.0.0:5432/tcp (postgres)",
+    "privileges": "SUPER, GRANT OPTION", "as_of": "2025-08-15", "ended": "2026-06-10", "warnings": 2,
+    "suggestions": 31, "previous": 64, "which": "RTO, RPO",
 }
 
 

@@ -370,11 +370,31 @@ def _quarterly() -> CheckSchedule:
     ])
 
 
+class AllowedPort(Strict):
+    """A port the quarterly security audit (OPS-NET-001) expects to be listening. `loopback`: only
+    on 127.0.0.1/::1 (a listener on any other address is reported)."""
+
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+    scope: Literal["any", "loopback"] = "any"
+
+
+def _allowed_ports() -> list[AllowedPort]:
+    # SSH from anywhere (the operators log in); MariaDB and the seed's LLM API only on loopback (the
+    # API server on the same box talks to them); local DNS stubs (systemd-resolved) on loopback.
+    # The web console's own port (web.port on web.bind) is always allowed: no need to repeat it.
+    return [AllowedPort(port=22), AllowedPort(port=3306, scope="loopback"),
+            AllowedPort(port=8000, scope="loopback"), AllowedPort(port=53, scope="loopback"),
+            AllowedPort(port=53, protocol="udp", scope="loopback")]
+
+
 class Checks(Strict):
     daily: CheckSchedule = Field(default_factory=_daily)
     weekly: CheckSchedule = Field(default_factory=_weekly)
     monthly: CheckSchedule = Field(default_factory=_monthly)
     quarterly: CheckSchedule = Field(default_factory=_quarterly)
+    # Not in the seed: the listening ports the security audit accepts (quarterly, OPS-NET-001).
+    allowed_ports: list[AllowedPort] = Field(default_factory=_allowed_ports, max_length=1000)
 
 
 # --- §4.1 backup ---------------------------------------------------------------------------------
