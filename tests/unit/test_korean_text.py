@@ -156,6 +156,9 @@ SAMPLES: dict[str, object] = {
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
+    # the monthly checks (checks/capacity.py, checks/hardware.py, checks/tuning.py)
+    "mount": "/srv/ai", "level": "90%", "growth": "10 GB", "date": "2027-01-09", "early": "2026-12-28",
+    "late": "2027-01-21", "flagged": 2, "gpus": "3 (app)",
 }
 
 
