@@ -1653,7 +1653,8 @@ MESSAGES: Final[dict[str, Message]] = {
         ko="`{group}` 그룹 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
         en="Group {group} memory is not growing ({growth} a day): it is not expected to reach its lines."),
     "checks.capacity.gpu_memory.never": M(
-        ko="`{group}` 그룹 GPU 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        ko="`{group}` 그룹 GPU 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): "
+           "임계값에 도달하지 않을 것으로 봅니다.",
         en="Group {group} GPU memory is not growing ({growth} a day): it is not expected to reach its lines."),
     "checks.capacity.database.never": M(
         ko="{name} 데이터 크기가 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
@@ -1681,7 +1682,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.capacity.no_store": M(ko="메트릭 저장소가 없어 용량 추세를 낼 수 없습니다.",
                                   en="No metrics store: no capacity trend can be drawn."),
     "checks.capacity.no_history": M(ko="용량 추세를 낼 기록이 없습니다 (일별 값이 {days}개 이상 필요).",
-                                    en="No history to draw a capacity trend from (at least {days} daily values needed)."),
+                                    en="No history to draw a capacity trend from "
+                                       "(at least {days} daily values needed)."),
     "checks.capacity.too_short": M(ko="일별 값이 {days}개 미만이라 추세를 내지 않은 항목: {names}",
                                    en="Too few daily values (under {days}) for a trend: {names}"),
     # the monthly checks: whole-system check (checks/hardware.py)
@@ -1704,8 +1706,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.hardware.network.unknown": M(
         ko="물리 네트워크 인터페이스의 속도를 읽을 수 없습니다 (가상 인터페이스이거나 연결이 끊김).",
         en="No physical network interface reports its speed (a virtual interface, or the link is down)."),
-    "checks.hardware.network.slow": M(ko="네트워크 속도가 운영 계획서보다 느립니다 (계획: {expected}Gbps): {names}",
-                                      en="No network link reaches the plan's {expected}Gbps: {names}"),
+    "checks.hardware.network.slow": M(ko="네트워크 속도가 운영 계획서의 {expected}보다 느립니다: {names}",
+                                      en="No network link reaches the plan's {expected}: {names}"),
     "checks.hardware.disk.size": M(ko="디스크 용량", en="Disk capacity"),
     "checks.hardware.disk.unknown": M(ko="물리 디스크를 찾을 수 없습니다 (가상 머신이거나 /sys를 읽을 수 없음).",
                                       en="No physical disk found (a virtual machine, or /sys cannot be read)."),
@@ -1739,6 +1741,48 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.hardware.summary.partial": M(
         ko="하드웨어 확인 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
         en="Only {count} of {total} hardware parts could be checked; the rest could not be read."),
+    # the monthly checks: performance optimisation (checks/tuning.py)
+    "checks.tuning.no_gpu_processes": M(ko="이 기간에 GPU 메모리를 쓴 프로세스 기록이 없습니다.",
+                                        en="No record of processes using GPU memory in this period."),
+    "checks.tuning.gpu_process": M(ko="GPU {gpu} (`{group}` 그룹): '{name}' (PID {pid}) 최대 {size}",
+                                   en="GPU {gpu} (group {group}): '{name}' (pid {pid}) at most {size}"),
+    "checks.tuning.no_server": M(ko="MariaDB에 접속할 수 없어 느린 쿼리 로그를 찾지 못했습니다. 상세: {detail}",
+                                 en="MariaDB cannot be reached, so its slow query log was not found. Detail: {detail}"),
+    "checks.tuning.slow_log_off": M(
+        ko="MariaDB의 느린 쿼리 로그가 꺼져 있습니다 (`slow_query_log`). 켜면 다음 점검부터 분석합니다.",
+        en="MariaDB's slow query log is off (slow_query_log); turn it on and the next check digests it."),
+    "checks.tuning.slow_log_unreadable": M(ko="느린 쿼리 로그 {path}를 읽을 권한이 없습니다.",
+                                           en="No permission to read the slow query log {path}."),
+    "checks.tuning.slow_log_missing": M(ko="느린 쿼리 로그 {path}를 열 수 없습니다. 상세: {detail}",
+                                        en="The slow query log {path} cannot be opened. Detail: {detail}"),
+    "checks.tuning.slow_count": M(ko="느린 쿼리 수", en="Slow queries"),
+    "checks.tuning.slow_query": M(
+        ko="느린 쿼리 {count}회, 합계 {total}초, 최장 {longest}초, 검사한 행 {rows}개: `{query}`",
+        en="{count} slow runs, {total} s in all, longest {longest} s, {rows} rows examined: {query}"),
+    "checks.tuning.memory_peak": M(ko="`{group}` 그룹 메모리 최대 사용률 (예산 대비)",
+                                   en="Group {group} peak memory (share of budget)"),
+    "checks.tuning.storage_peak": M(ko="`{group}` 그룹 저장소 최대 사용률 (예산 대비)",
+                                    en="Group {group} peak storage (share of budget)"),
+    "checks.tuning.memory_over": M(ko="`{group}` 그룹 메모리가 예산을 넘었습니다: 최대 {value}.",
+                                   en="Group {group} memory went over its budget: at most {value}."),
+    "checks.tuning.memory_under": M(
+        ko="`{group}` 그룹 메모리는 예산의 {value}까지만 썼습니다. 다른 그룹에 나눌 수 있습니다.",
+        en="Group {group} used at most {value} of its memory budget: some could go to another group."),
+    "checks.tuning.storage_over": M(ko="`{group}` 그룹 저장소가 예산을 넘었습니다: 최대 {value}.",
+                                    en="Group {group} storage went over its budget: at most {value}."),
+    "checks.tuning.storage_under": M(
+        ko="`{group}` 그룹 저장소는 예산의 {value}까지만 썼습니다. 다른 그룹에 나눌 수 있습니다.",
+        en="Group {group} used at most {value} of its storage budget: some could go to another group."),
+    "checks.tuning.no_budgets": M(
+        ko="그룹의 메모리와 저장소 사용량 기록이 없습니다 (그룹 구성원과 경로를 확인하십시오).",
+        en="No record of the groups' memory or storage use (check the groups' members and paths)."),
+    "checks.tuning.summary.pass": M(ko="성능 최적화 항목 {total}개를 확인했습니다. 예산을 넘은 그룹이 없습니다.",
+                                    en="Checked {total} optimisation parts: no group went over its budget."),
+    "checks.tuning.summary.warn": M(ko="성능 최적화 항목 {total}개 중 조치가 필요한 항목이 있습니다.",
+                                    en="Some of the {total} optimisation parts need action."),
+    "checks.tuning.summary.partial": M(
+        ko="성능 최적화 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
+        en="Only {count} of {total} optimisation parts could be checked; the rest could not be read."),
 }
 
 

@@ -159,6 +159,7 @@ SAMPLES: dict[str, object] = {
     # the monthly checks (checks/capacity.py, checks/hardware.py, checks/tuning.py)
     "mount": "/srv/ai", "level": "90%", "growth": "10 GB", "date": "2027-01-09", "early": "2026-12-28",
     "late": "2027-01-21", "flagged": 2, "gpus": "3 (app)",
+    "longest": "2.5", "rows": 1200, "query": "select * from orders where id = ?",
 }
 
 

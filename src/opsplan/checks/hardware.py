@@ -14,6 +14,7 @@ not-run with why; it never reads as a pass.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -21,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsplan.checks.model import (
-    FAIL, NOT_RUN, PASS, WARN, CheckContext, Figure, ItemResult, Line, ToolRun, worst)
+from opsplan.checks.model import FAIL, NOT_RUN, PASS, WARN, CheckContext, Figure, ItemResult, Line, ToolRun, worst
 from opsplan.checks.tools import ToolMissing, run_tool
 from opsplan.format import size
 
@@ -81,11 +81,9 @@ def gpus(plan: Any, nvml: Any) -> Part:
         samples = collector.collect()
     finally:
         collector.close()
-        try:
+        with contextlib.suppress(Exception):  # tidying up after a read; the result is already taken
             nvml.nvmlShutdown()
-        except Exception:  # noqa: BLE001, S110 - tidying up after a read; the result is already taken
-            pass
-    info = {s.label("gpu"): s.label("name") for s in samples if s.name == "opsplan_gpu_info"}
+    info = {s.label("gpu") or "?": s.label("name") or "?" for s in samples if s.name == "opsplan_gpu_info"}
     seen = int(next((s.value for s in samples if s.name == "opsplan_gpu_count"), len(info)))
     figure.value = float(seen)
     part = Part(PASS, figures=[figure])
@@ -148,7 +146,7 @@ def network(plan: Any, sys_root: Path) -> Part:
     figure = Figure(Line("checks.hardware.network.speed"), best, "none", float(wanted))
     if best < wanted:
         links = ", ".join(f"{name} {speed / 1000:g}Gbps" for name, speed in speeds.items())
-        return Part(FAIL, [Line("checks.hardware.network.slow", {"names": links, "expected": f"{wanted:g}"})],
+        return Part(FAIL, [Line("checks.hardware.network.slow", {"names": links, "expected": f"{wanted:g}Gbps"})],
                     [figure])
     return Part(PASS, figures=[figure])
 
@@ -275,7 +273,7 @@ def evaluate(ctx: CheckContext, probes: Probes | None = None) -> ItemResult:
     reason = next((p.findings[0] for p in ordered if p.status == NOT_RUN and p.findings), None)
     return ItemResult(
         ITEM, status,
-        Line(SUMMARIES.get(status, "checks.hardware.summary.pass"),
+        Line(SUMMARIES[status],
              {"count": sum(1 for p in parts if p.status == PASS), "total": len(parts)}),
         reason=reason if status == NOT_RUN else None,
         figures=[f for p in parts for f in p.figures],
