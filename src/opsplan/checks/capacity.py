@@ -222,7 +222,8 @@ def findings(outcome: Outcome, words: Words) -> list[Line]:
         name, cross = ahead
         level = words.level(fractions[name])
         if cross.outcome == forecast.NEVER:
-            out.append(Line(NEVER[kind], {**values, "growth": growth}))
+            if not over:  # after "already over", the growth it states says the rest
+                out.append(Line(NEVER[kind], {**values, "growth": growth}))
         elif cross.latest is None:
             out.append(Line(REACHES_OPEN[kind], {**values, "level": level, "growth": growth,
                                                  "date": words.date(cross.when or 0.0),
@@ -294,6 +295,6 @@ def evaluate(ctx: CheckContext) -> ItemResult:
         result_findings.append(Line("checks.capacity.too_short", {"days": forecast.MIN_POINTS,
                                                                     "names": ", ".join(short)}))
     status = max(statuses, key=_rank)
-    flagged = sum(1 for s in statuses if s != PASS)
+    flagged = sum(1 for s in statuses if s == status)  # the summary counts those as bad as the item
     return ItemResult(ITEM, status, Line(SUMMARIES[status], {"count": len(outcomes), "flagged": flagged}),
                       figures=figures, charts=charts, findings=result_findings)
