@@ -134,3 +134,18 @@ def test_without_a_store_or_history_it_is_not_run_never_pass(tmp_path):
         result = run(store)
     assert result.status == NOT_RUN and result.reason is not None
     assert "7" in t(result.reason.key, "en", **result.reason.values)
+
+
+def test_the_whole_result_reads_as_korean_and_survives_storage(tmp_path):
+    import json
+
+    from unit.test_korean_text import english_words
+
+    with fill(tmp_path / "m", {"/data": growing_disk, "/": 0.5 * SIZE, "/srv/full": 0.95 * SIZE},
+              group_storage=1.0 * TB) as store:
+        result = run(store)
+    lines = [result.summary, *result.findings, *(f.name for f in result.figures), *(c.title for c in result.charts),
+             *(name for c in result.charts for name, _ in c.thresholds)]
+    korean = [t(line.key, "ko", **line.values) for line in lines]
+    assert not [(text, english_words(text)) for text in korean if english_words(text)]
+    assert ItemResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result

@@ -142,3 +142,21 @@ def _fake(tmp_path: Path, count: int, **overrides: Any) -> Any:
     from opsplan.collectors.nvml_fake import FakeNvml
 
     return FakeNvml.from_file(str(nvml_file(tmp_path, count, **overrides)))
+
+
+def test_without_smartctl_an_nvme_drive_is_read_with_nvme_cli(tmp_path, monkeypatch):
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    # A stand-in for nvme-cli's `nvme smart-log -o json` (its 2.x field names).
+    script = tools / "nvme"
+    script.write_text("#!/bin/sh\nif [ \"$1\" = version ]; then echo 'nvme version 2.4'; exit 0; fi\n"
+                      "echo '{\"critical_warning\": 0, \"percent_used\": 93, \"media_errors\": 0}'\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tools))
+    probes = hardware.Probes(nvml=_fake(tmp_path, 4), memory_total=lambda: 256 * 10**9, sys_root=sys_tree(tmp_path))
+    result = hardware.evaluate(context(), probes)
+    assert result.status == "warn"
+    assert text(result) == ["Disk nvme0n1 has used 93% of its rated endurance."]
+    assert text(result, "ko") == ["디스크 nvme0n1의 수명이 93% 소모되었습니다."]
+    assert result.tools[0].argv == ["nvme", "smart-log", "-o", "json", str(Path("/dev") / "nvme0n1")]
+    assert result.tools[0].version == "nvme version 2.4"
