@@ -1839,6 +1839,228 @@ MESSAGES: Final[dict[str, Message]] = {
                                     en="drill {id} restored but missed its target ({when}): {which}"),
     "checks.drill.figure.rto": M(ko="측정한 복구 시간 (RTO)", en="Measured RTO"),
     "checks.drill.figure.rpo": M(ko="측정한 복구 시점 (RPO)", en="Measured RPO"),
+    # the monthly checks: capacity planning (checks/capacity.py, checks/forecast.py)
+    "checks.capacity.storage.title": M(ko="`{group}` 그룹 저장소", en="Group {group} storage"),
+    "checks.capacity.memory.title": M(ko="`{group}` 그룹 메모리", en="Group {group} memory"),
+    "checks.capacity.gpu_memory.title": M(ko="`{group}` 그룹 GPU 메모리", en="Group {group} GPU memory"),
+    "checks.capacity.database.title": M(ko="{name} 데이터 크기", en="{name} data size"),
+    "checks.capacity.backup_store.title": M(ko="백업 저장소 {mount}", en="Backup store {mount}"),
+    "checks.capacity.mount.title": M(ko="디스크 {mount}", en="Disk {mount}"),
+    "checks.capacity.storage.already": M(
+        ko="`{group}` 그룹 저장소 사용량이 이미 예산의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Group {group} storage is already at {level} of its budget or more (growing {growth} a day)."),
+    "checks.capacity.memory.already": M(
+        ko="`{group}` 그룹 메모리 사용량이 이미 예산의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Group {group} memory is already at {level} of its budget or more (growing {growth} a day)."),
+    "checks.capacity.gpu_memory.already": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 이미 설치된 용량의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Group {group} GPU memory is already at {level} of what is installed or more (growing {growth} a day)."),
+    "checks.capacity.database.already": M(
+        ko="{name} 데이터 크기가 이미 그룹 저장소 예산의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="{name} data is already at {level} of its group's storage budget or more (growing {growth} a day)."),
+    "checks.capacity.backup_store.already": M(
+        ko="백업 저장소 {mount} 사용량이 이미 용량의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Backup store {mount} is already {level} full or more (growing {growth} a day)."),
+    "checks.capacity.mount.already": M(
+        ko="디스크 {mount} 사용량이 이미 용량의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Disk {mount} is already {level} full or more (growing {growth} a day)."),
+    "checks.capacity.storage.reaches": M(
+        ko="`{group}` 그룹 저장소 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Group {group} storage is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.memory.reaches": M(
+        ko="`{group}` 그룹 메모리 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Group {group} memory is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.gpu_memory.reaches": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 {date}에 설치된 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Group {group} GPU memory is expected to reach {level} of what is installed on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.database.reaches": M(
+        ko="{name} 데이터 크기가 {date}에 그룹 저장소 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="{name} data is expected to reach {level} of its group's storage budget on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.backup_store.reaches": M(
+        ko="백업 저장소 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Backup store {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.mount.reaches": M(
+        ko="디스크 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Disk {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.storage.reaches_open": M(
+        ko="`{group}` 그룹 저장소 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Group {group} storage is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.memory.reaches_open": M(
+        ko="`{group}` 그룹 메모리 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Group {group} memory is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.gpu_memory.reaches_open": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 {date}에 설치된 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Group {group} GPU memory is expected to reach {level} of what is installed on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.database.reaches_open": M(
+        ko="{name} 데이터 크기가 {date}에 그룹 저장소 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="{name} data is expected to reach {level} of its group's storage budget on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.backup_store.reaches_open": M(
+        ko="백업 저장소 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Backup store {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.mount.reaches_open": M(
+        ko="디스크 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Disk {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.storage.never": M(
+        ko="`{group}` 그룹 저장소 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Group {group} storage is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.memory.never": M(
+        ko="`{group}` 그룹 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Group {group} memory is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.gpu_memory.never": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): "
+           "임계값에 도달하지 않을 것으로 봅니다.",
+        en="Group {group} GPU memory is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.database.never": M(
+        ko="{name} 데이터 크기가 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="{name} data is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.backup_store.never": M(
+        ko="백업 저장소 {mount} 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Backup store {mount} is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.mount.never": M(
+        ko="디스크 {mount} 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Disk {mount} is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.level.warning": M(ko="경고 {level}", en="Warning {level}"),
+    "checks.capacity.level.critical": M(ko="심각 {level}", en="Critical {level}"),
+    "checks.capacity.level.budget": M(ko="예산 {level}", en="Budget {level}"),
+    "checks.capacity.level.full": M(ko="가득 참 {level}", en="Full {level}"),
+    "checks.capacity.summary.pass": M(
+        ko="용량 항목 {count}개를 분석했습니다. 90일 안에 임계값이나 예산에 도달할 항목이 없습니다.",
+        en="Analysed {count} capacity trends: none reaches a threshold or budget within 90 days."),
+    "checks.capacity.summary.warn": M(
+        ko="용량 항목 {count}개 중 {flagged}개가 90일 안에 임계값에 도달하거나 이미 경고 수준입니다.",
+        en="{flagged} of {count} capacity trends reach a threshold within 90 days or are already at warning level."),
+    "checks.capacity.summary.fail": M(
+        ko="용량 항목 {count}개 중 {flagged}개가 30일 안에 심각 임계값이나 예산에 도달하거나 이미 넘었습니다.",
+        en="{flagged} of {count} capacity trends reach a critical threshold or the budget within 30 days, "
+           "or are already past it."),
+    "checks.capacity.no_store": M(ko="메트릭 저장소가 없어 용량 추세를 낼 수 없습니다.",
+                                  en="No metrics store: no capacity trend can be drawn."),
+    "checks.capacity.no_history": M(ko="용량 추세를 낼 기록이 없습니다 (일별 값이 {days}개 이상 필요).",
+                                    en="No history to draw a capacity trend from "
+                                       "(at least {days} daily values needed)."),
+    "checks.capacity.too_short": M(ko="일별 값이 {days}개 미만이라 추세를 내지 않은 항목: {names}",
+                                   en="Too few daily values (under {days}) for a trend: {names}"),
+    # the monthly checks: whole-system check (checks/hardware.py)
+    "checks.hardware.gpu.count": M(ko="GPU 수", en="GPUs"),
+    "checks.hardware.gpu.no_nvml": M(
+        ko="운영 계획서의 GPU {expected}개를 확인할 수 없습니다: NVML을 쓸 수 없습니다. 상세: {detail}",
+        en="The plan's {expected} GPUs cannot be checked: NVML is not available. Detail: {detail}"),
+    "checks.hardware.gpu.missing": M(ko="GPU {expected}개 중 {count}개만 보입니다. 보이지 않는 GPU: {gpus}",
+                                     en="Only {count} of {expected} GPUs are seen; missing: GPU {gpus}"),
+    "checks.hardware.gpu.extra": M(ko="운영 계획서보다 GPU가 많습니다: {count}개 (계획 {expected}개).",
+                                   en="More GPUs than the plan lists: {count} (plan: {expected})."),
+    "checks.hardware.gpu.down": M(ko="응답하지 않는 GPU: {gpu} (`{group}` 그룹)",
+                                  en="GPU {gpu} (group {group}) does not answer."),
+    "checks.hardware.gpu.model": M(ko="GPU {gpu} 모델이 운영 계획서와 다릅니다: '{name}' (계획: '{model}')",
+                                   en="GPU {gpu}: the model is '{name}', the plan says '{model}'."),
+    "checks.hardware.memory": M(ko="메모리 용량", en="Memory installed"),
+    "checks.hardware.memory.less": M(ko="설치된 메모리 {size}: 운영 계획서의 {expected}보다 적습니다.",
+                                     en="{size} of memory installed, less than the plan's {expected}."),
+    "checks.hardware.network.speed": M(ko="네트워크 속도 (Gbps)", en="Network link speed (Gbps)"),
+    "checks.hardware.network.unknown": M(
+        ko="물리 네트워크 인터페이스의 속도를 읽을 수 없습니다 (가상 인터페이스이거나 연결이 끊김).",
+        en="No physical network interface reports its speed (a virtual interface, or the link is down)."),
+    "checks.hardware.network.slow": M(ko="네트워크 속도가 운영 계획서의 {expected}보다 느립니다: {names}",
+                                      en="No network link reaches the plan's {expected}: {names}"),
+    "checks.hardware.disk.size": M(ko="디스크 용량", en="Disk capacity"),
+    "checks.hardware.disk.unknown": M(ko="물리 디스크를 찾을 수 없습니다 (가상 머신이거나 /sys를 읽을 수 없음).",
+                                      en="No physical disk found (a virtual machine, or /sys cannot be read)."),
+    "checks.hardware.disk.less": M(ko="디스크 용량 {size}: 운영 계획서의 {expected}보다 적습니다.",
+                                   en="{size} of disk, less than the plan's {expected}."),
+    "checks.hardware.smart.unreadable": M(
+        ko="디스크 {name}의 SMART 정보를 읽을 수 없습니다 (권한이 없거나 장치를 열 수 없음). 상세: {detail}",
+        en="Disk {name}: its SMART data cannot be read (no permission, or the device cannot be opened). "
+           "Detail: {detail}"),
+    "checks.hardware.smart.failing": M(ko="디스크 {name}의 SMART 상태가 고장을 알립니다. 교체를 준비하십시오.",
+                                       en="Disk {name}: SMART says the drive is failing; plan its replacement."),
+    "checks.hardware.smart.prefail": M(ko="디스크 {name}의 SMART 고장 예측 속성이 임계값 이하입니다.",
+                                       en="Disk {name}: a SMART pre-failure attribute is at or below its threshold."),
+    "checks.hardware.smart.worn": M(ko="디스크 {name}의 수명이 {value} 소모되었습니다.",
+                                    en="Disk {name} has used {value} of its rated endurance."),
+    "checks.hardware.smart.media_errors": M(ko="디스크 {name}에서 미디어 오류 {count}개가 기록되었습니다.",
+                                            en="Disk {name} has logged {count} media errors."),
+    "checks.hardware.smart.no_tool": M(
+        ko="디스크 {name}의 상태를 확인하지 못했습니다: `smartctl`과 `nvme` 명령이 설치되어 있지 않습니다.",
+        en="Disk {name}: health not checked, neither smartctl nor nvme (nvme-cli) is installed."),
+    "checks.hardware.smart.no_disk": M(ko="상태를 확인할 물리 디스크가 없습니다.",
+                                       en="No physical disk to check the health of."),
+    "checks.hardware.summary.pass": M(
+        ko="하드웨어가 운영 계획서와 일치하고 디스크 상태가 정상입니다 (확인 항목 {total}개).",
+        en="The hardware matches the plan and the disks are healthy ({total} parts checked)."),
+    "checks.hardware.summary.warn": M(
+        ko="하드웨어 확인 항목 {total}개 중 일부가 운영 계획서와 다르거나 주의가 필요합니다.",
+        en="Some of the {total} hardware parts differ from the plan or need attention."),
+    "checks.hardware.summary.fail": M(ko="하드웨어가 운영 계획서와 다릅니다 (확인 항목 {total}개 중 정상 {count}개).",
+                                      en="The hardware does not match the plan ({count} of {total} parts as planned)."),
+    "checks.hardware.summary.partial": M(
+        ko="하드웨어 확인 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
+        en="Only {count} of {total} hardware parts could be checked; the rest could not be read."),
+    # the monthly checks: performance optimisation (checks/tuning.py)
+    "checks.tuning.no_gpu_processes": M(ko="이 기간에 GPU 메모리를 쓴 프로세스 기록이 없습니다.",
+                                        en="No record of processes using GPU memory in this period."),
+    "checks.tuning.gpu_process": M(ko="GPU {gpu} (`{group}` 그룹): '{name}' (PID {pid}) 최대 {size}",
+                                   en="GPU {gpu} (group {group}): '{name}' (pid {pid}) at most {size}"),
+    "checks.tuning.no_server": M(ko="MariaDB에 접속할 수 없어 느린 쿼리 로그를 찾지 못했습니다. 상세: {detail}",
+                                 en="MariaDB cannot be reached, so its slow query log was not found. Detail: {detail}"),
+    "checks.tuning.slow_log_off": M(
+        ko="MariaDB의 느린 쿼리 로그가 꺼져 있습니다 (`slow_query_log`). 켜면 다음 점검부터 분석합니다.",
+        en="MariaDB's slow query log is off (slow_query_log); turn it on and the next check digests it."),
+    "checks.tuning.slow_log_unreadable": M(ko="느린 쿼리 로그 {path}를 읽을 권한이 없습니다.",
+                                           en="No permission to read the slow query log {path}."),
+    "checks.tuning.slow_log_missing": M(ko="느린 쿼리 로그 {path}를 열 수 없습니다. 상세: {detail}",
+                                        en="The slow query log {path} cannot be opened. Detail: {detail}"),
+    "checks.tuning.slow_count": M(ko="느린 쿼리 수", en="Slow queries"),
+    "checks.tuning.slow_query": M(
+        ko="느린 쿼리 {count}회, 합계 {total}초, 최장 {longest}초, 검사한 행 {rows}개: `{query}`",
+        en="{count} slow runs, {total} s in all, longest {longest} s, {rows} rows examined: {query}"),
+    "checks.tuning.memory_peak": M(ko="`{group}` 그룹 메모리 최대 사용률 (예산 대비)",
+                                   en="Group {group} peak memory (share of budget)"),
+    "checks.tuning.storage_peak": M(ko="`{group}` 그룹 저장소 최대 사용률 (예산 대비)",
+                                    en="Group {group} peak storage (share of budget)"),
+    "checks.tuning.memory_over": M(ko="`{group}` 그룹 메모리가 예산을 넘었습니다: 최대 {value}.",
+                                   en="Group {group} memory went over its budget: at most {value}."),
+    "checks.tuning.memory_under": M(
+        ko="`{group}` 그룹 메모리는 예산의 {value}까지만 썼습니다. 다른 그룹에 나눌 수 있습니다.",
+        en="Group {group} used at most {value} of its memory budget: some could go to another group."),
+    "checks.tuning.storage_over": M(ko="`{group}` 그룹 저장소가 예산을 넘었습니다: 최대 {value}.",
+                                    en="Group {group} storage went over its budget: at most {value}."),
+    "checks.tuning.storage_under": M(
+        ko="`{group}` 그룹 저장소는 예산의 {value}까지만 썼습니다. 다른 그룹에 나눌 수 있습니다.",
+        en="Group {group} used at most {value} of its storage budget: some could go to another group."),
+    "checks.tuning.no_budgets": M(
+        ko="그룹의 메모리와 저장소 사용량 기록이 없습니다 (그룹 구성원과 경로를 확인하십시오).",
+        en="No record of the groups' memory or storage use (check the groups' members and paths)."),
+    "checks.tuning.summary.pass": M(ko="성능 최적화 항목 {total}개를 확인했습니다. 예산을 넘은 그룹이 없습니다.",
+                                    en="Checked {total} optimisation parts: no group went over its budget."),
+    "checks.tuning.summary.warn": M(ko="성능 최적화 항목 {total}개 중 조치가 필요한 항목이 있습니다.",
+                                    en="Some of the {total} optimisation parts need action."),
+    "checks.tuning.summary.partial": M(
+        ko="성능 최적화 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
+        en="Only {count} of {total} optimisation parts could be checked; the rest could not be read."),
 }
 
 

@@ -163,6 +163,10 @@ SAMPLES: dict[str, object] = {
     "passed": 9, "warned": 1, "skipped": 2, "check": "OPS-SSH-001", "ports": "0.0.0.0:5432/tcp (postgres)",
     "privileges": "SUPER, GRANT OPTION", "as_of": "2025-08-15", "ended": "2026-06-10", "warnings": 2,
     "suggestions": 31, "previous": 64, "which": "RTO, RPO",
+    # the monthly checks (checks/capacity.py, checks/hardware.py, checks/tuning.py)
+    "mount": "/srv/ai", "level": "90%", "growth": "10 GB", "date": "2027-01-09", "early": "2026-12-28",
+    "late": "2027-01-21", "flagged": 2, "gpus": "3 (app)",
+    "longest": "2.5", "rows": 1200, "query": "select * from orders where id = ?",
 }
 
 
