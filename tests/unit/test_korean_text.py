@@ -41,6 +41,7 @@ ALLOWED = {
     # products, tools and the parts of them an operator names
     "opsplan", "MariaDB", "mariabackup", "mariadbd", "Prometheus", "Alertmanager", "Grafana", "Git",
     "NVIDIA", "Ada", "RTX", "NVML", "Debian", "systemd", "Ctrl", "cron", "diff", "unified", "binlog",
+    "Lynis",
     "llm", "api", "server", "apprise", "Docker", "Xid",
     # the seed's own level names (glossary)
     "Critical", "Warning", "Major", "Minor",
@@ -156,8 +157,18 @@ SAMPLES: dict[str, object] = {
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
+    "stage": 2, "text": "MariaDB 재시작", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
+    "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
+    # the quarterly checks (checks/evaluators/quarterly.py)
+    "passed": 9, "warned": 1, "skipped": 2, "check": "OPS-SSH-001", "ports": "0.0.0.0:5432/tcp (postgres)",
+    "privileges": "SUPER, GRANT OPTION", "as_of": "2025-08-15", "ended": "2026-06-10", "warnings": 2,
+    "suggestions": 31, "previous": 64, "which": "RTO, RPO",
+    # the monthly checks (checks/capacity.py, checks/hardware.py, checks/tuning.py)
+    "mount": "/srv/ai", "level": "90%", "growth": "10 GB", "date": "2027-01-09", "early": "2026-12-28",
+    "late": "2027-01-21", "flagged": 2, "gpus": "3 (app)",
+    "longest": "2.5", "rows": 1200, "query": "select * from orders where id = ?",
     # check runs and reports (checks/runs.py, checks/report/, evaluators/daily.py)
-    "period": "일일 점검", "peak": "97%", "mount": "/data", "interface": "eth0", "note": "이상 없음",
+    "period": "일일 점검", "peak": "97%", "interface": "eth0", "note": "이상 없음",
     "sha": "9f86d081884c7d65", "cpu": "42%", "memory": "61%",
 }
 
