@@ -369,11 +369,31 @@ def _quarterly() -> CheckSchedule:
     ])
 
 
+class LogSource(Strict):
+    """A log file the weekly log analysis (logs.analysis) mines for templates."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)
+    path: Path
+
+
+def _log_sources() -> list[LogSource]:
+    # Debian's MariaDB writes here when log_error is set (50-server.cnf); otherwise it logs to the journal.
+    return [LogSource(name="mariadb", path=Path("/var/log/mysql/error.log"))]
+
+
 class Checks(Strict):
     daily: CheckSchedule = Field(default_factory=_daily)
     weekly: CheckSchedule = Field(default_factory=_weekly)
     monthly: CheckSchedule = Field(default_factory=_monthly)
     quarterly: CheckSchedule = Field(default_factory=_quarterly)
+    # --- weekly (checks/evaluators/weekly.py; not in the seed, docs/checks-weekly.md) ---
+    # logs.analysis mines these files, each service's access_log (access_logs: true) and, where
+    # systemd runs, the journal of the week.
+    log_sources: list[LogSource] = Field(default_factory=_log_sources)
+    access_logs: bool = True
+    journal: bool = True
+    # performance.trend flags a figure whose weekly mean rose by at least this many percent.
+    trend_step: Percent = 20.0
 
 
 # --- §4.1 backup ---------------------------------------------------------------------------------
