@@ -29,6 +29,7 @@ from drain3.template_miner_config import TemplateMinerConfig
 
 from opsplan.checks.logs import analyse
 
+
 def shapes(rng: random.Random) -> list[str]:
     """One line of each kind, numbers and addresses drawn fresh each time."""
     ip = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"

@@ -291,8 +291,9 @@ def read_file_source(path: Path, saved: dict[str, Any] | None, miner: Miner) -> 
             pass
     position = offset
     try:
-        for lines, position in _blocks(path, offset):
+        for lines, after in _blocks(path, offset):
             miner.add(lines)
+            position = after
     except OSError as exc:
         raise SourceUnreadable(f"{path}: {exc.strerror or exc}") from None
     return {"inode": info.st_ino, "offset": position}
