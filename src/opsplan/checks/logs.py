@@ -43,25 +43,27 @@ BLOCK_BYTES = 1 << 20  # read and masked a block at a time (see Miner.add)
 BLOCK_LINES = 10_000
 
 # The masks (Drain3's masking config, as instructions). A token (between spaces, brackets, quotes,
-# '=' ...) that is wholly a UUID, a time, an IP or hex is found by one combined scan (each pattern
-# on its own would scan every line once more); then the numbers left, also inside words ("5ms").
-# E-mails and syslog's month prefix are looked for only where they can be.
+# '=' ...) that is wholly a UUID, a time, an IP or 0x-hex is found by one combined scan (each pattern
+# on its own would scan every line once more); then hex ids and the numbers left, also inside words
+# ("5ms"). Each pattern consumes its first character before looking back, so the regex engine can
+# skip to the next candidate character instead of trying the look-back at every position: the
+# alternatives below are written without that first character (bench/bench_logs.py measures it).
 _DELIMS = "\\s\\[\\](),;'\"=<>{}|"
-_TOKEN_PATTERNS = (
-    ("UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    ("TIME", r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # ISO date, time
-             r"|\d{1,2}:\d{2}:\d{2}(?:[.,]\d+)?"  # a clock
-             r"|\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}"),  # access logs: [23/Nov/2026:10:00:01
-    ("IP", r"\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?|(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}"),
-    ("HEX", r"0x[0-9a-fA-F]+"),
+_TOKEN_PATTERNS = (  # (name, the rest of the token after its first character)
+    ("UUID", r"(?<=[0-9a-fA-F])[0-9a-fA-F]{7}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
+    ("TIME", r"(?<=\d)(?:\d{3}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)?"  # ISO
+             r"|\d?:\d{2}:\d{2}(?:[.,]\d+)?"  # a clock
+             r"|\d/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2})"),  # access logs: [23/Nov/2026:10:00:01
+    ("IP", r"(?<=\d)\d{0,2}(?:\.\d{1,3}){3}(?::\d{1,5})?"  # IPv4, with a port
+           r"|(?:(?<=[0-9a-fA-F])[0-9a-fA-F]{0,3}:|(?<=:))(?:[0-9a-fA-F]{0,4}:){1,6}[0-9a-fA-F]{0,4}"),  # IPv6
+    ("HEX", r"(?<=0)x[0-9a-fA-F]+"),
 )
-_WHOLE_TOKEN = re.compile(rf"(?<![^{_DELIMS}])(?:"
+_WHOLE_TOKEN = re.compile(rf"[0-9a-fA-F:](?<![^{_DELIMS}].)(?:"
                           + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _TOKEN_PATTERNS)
                           + rf")(?=[.:]*(?:[{_DELIMS}]|\Z))")
-# "5ms" -> "<NUM>ms", but "v3" and "sda1" stay. The digit comes first and the look back after it, so
-# the regex engine can skip to the next digit instead of trying the look back at every character.
 # ids and hashes, alone or inside a name ("#sql-temptable-1a1b2c3d4.MAI"): 8+ hex digits with a digit and a letter
-_HEX_RUN = re.compile(r"(?<![0-9A-Za-z])(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}(?![0-9A-Za-z])")
+_HEX_RUN = re.compile(r"[0-9a-fA-F](?<![0-9A-Za-z].)(?:(?<=\d)(?=[0-9a-fA-F]*[a-fA-F])|(?<=[a-fA-F])(?=[0-9a-fA-F]*\d))"
+                      r"[0-9a-fA-F]{7,}(?![0-9A-Za-z])")
 _NUMBER = re.compile(r"\d(?<![A-Za-z_<]\d)\d*(?:\.\d+)?")
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _SYSLOG_TIME = re.compile(r"(?m)^(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} \d{2}:\d{2}:\d{2}")
@@ -84,16 +86,21 @@ class TokenMask(AbstractMaskingInstruction):
 
 
 class GuardedMask(AbstractMaskingInstruction):
-    """A regex mask run only on text that can hold it (an e-mail needs an '@')."""
+    """A regex mask; with a `needle`, run only on the lines that hold it (an e-mail needs an '@')."""
 
     def __init__(self, name: str, pattern: re.Pattern[str], needle: str | None = None) -> None:
         super().__init__(name)
         self.pattern, self.needle = pattern, needle
 
     def mask(self, content: str, mask_prefix: str, mask_suffix: str) -> str:
-        if self.needle is not None and self.needle not in content:
+        replacement = f"{mask_prefix}{self.mask_with}{mask_suffix}"
+        needle = self.needle
+        if needle is None:
+            return self.pattern.sub(replacement, content)
+        if needle not in content:
             return content
-        return self.pattern.sub(f"{mask_prefix}{self.mask_with}{mask_suffix}", content)
+        sub = self.pattern.sub
+        return "\n".join(sub(replacement, line) if needle in line else line for line in content.split("\n"))
 
 
 WHY_STATE, WHY_UNREADABLE, WHY_NO_SYSTEMD = "state", "unreadable", "no-systemd"
