@@ -1587,6 +1587,8 @@ MESSAGES: Final[dict[str, Message]] = {
                                 en="{source}: the log cannot be read: {detail}"),
     "checks.logs.no_source": M(ko="분석한 로그가 없습니다: 로그 원본 {count}개를 모두 읽지 못했습니다.",
                                en="no log was analysed: none of the {count} sources could be read"),
+    "checks.logs.no_data_dir": M(ko="분석 상태를 저장할 데이터 디렉터리가 정해지지 않았습니다.",
+                                 en="no data directory to keep the analysis state in"),
     "checks.logs.figure.lines": M(ko="`{source}` 로그 줄 수", en="{source}: log lines"),
     "checks.logs.figure.templates": M(ko="`{source}` 로그 유형 수", en="{source}: templates"),
     "checks.trend.summary": M(ko="지표 {compared}개를 지난주와 비교했습니다: {step} 이상 나빠진 지표 {flagged}개",

@@ -167,6 +167,12 @@ def test_a_missing_log_is_that_source_not_run_and_the_others_still_run(tmp_path)
     if not logs.systemd_runs():  # this build machine: a container without systemd
         assert any(f.key == "checks.logs.no_systemd" for f in result.findings)
 
+    no_dir = context(plan, tmp_path, 1)
+    no_dir.data_dir = None  # never falls back to a shared temporary directory
+    refused = registry.evaluate("logs.analysis", no_dir)
+    assert refused.status == NOT_RUN and refused.reason is not None
+    assert refused.reason.key == "checks.logs.no_data_dir"
+
     only_missing = plan_for(("gone", tmp_path / "missing.log"))
     alone = registry.evaluate("logs.analysis", context(only_missing, tmp_path / "state", 1))
     assert alone.status == NOT_RUN and alone.reason is not None and alone.reason.key == "checks.logs.unreadable"

@@ -6,7 +6,6 @@ a status, one summary line, figures, charts and findings (worst first), all cata
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from opsplan.checks import logs, patches, trend
@@ -31,10 +30,6 @@ SHOWN = 10  # findings of each kind per source: the report is read by a person
 
 
 # --- logs.analysis ------------------------------------------------------------------------------
-
-def _data_dir(ctx: CheckContext) -> Path:
-    return Path(ctx.data_dir) if ctx.data_dir is not None else Path(tempfile.gettempdir()) / "opsplan-checks"
-
 
 def _sources(ctx: CheckContext) -> list[tuple[str, Path]]:
     checks = ctx.plan.checks
@@ -77,7 +72,9 @@ def _template_lines(result: logs.SourceResult) -> tuple[list[Line], list[Line], 
 
 @evaluator("logs.analysis")
 def logs_analysis(ctx: CheckContext) -> ItemResult:
-    data_dir = _data_dir(ctx)
+    if ctx.data_dir is None:  # never a shared temporary directory: the state files must be ours alone
+        return not_run("logs.analysis", Line("checks.logs.no_data_dir"))
+    data_dir = Path(ctx.data_dir)
     results = [logs.analyse(name, data_dir, path=path) for name, path in _sources(ctx)]
     if ctx.plan.checks.journal:
         if logs.systemd_runs():
