@@ -144,6 +144,14 @@ def test_the_state_file_is_0600_and_one_with_a_looser_mode_is_refused(tmp_path):
     assert "0644" in result.reason.values["detail"] and "\n" not in result.reason.values["detail"]
     assert state.stat().st_mode & 0o777 == 0o644  # refused, not overwritten
 
+    state.chmod(0o600)
+    elsewhere = tmp_path / "elsewhere.json"
+    state.rename(elsewhere)
+    state.symlink_to(elsewhere)  # a link to a file that passes every other check is still not loaded
+    linked = registry.evaluate("logs.analysis", context(plan, data, 2))
+    assert linked.status == NOT_RUN and linked.reason is not None
+    assert linked.reason.key == "checks.logs.state_refused" and "plain file" in linked.reason.values["detail"]
+
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="creating a file of another owner needs root")
 def test_a_state_file_of_another_owner_is_refused(tmp_path):

@@ -166,18 +166,22 @@ class SourceResult:
 # --- the state file ---------------------------------------------------------------------------
 
 def read_state(path: Path) -> dict[str, Any] | None:
-    """The source's saved state, or None when there is none; StateRefused for a file not ours."""
+    """The source's saved state, or None when there is none; StateRefused for a file not ours.
+    The checks are made on the opened file (fstat), so it cannot be swapped after them."""
     try:
-        info = os.lstat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
-    if not stat.S_ISREG(info.st_mode):
-        raise StateRefused(f"{path} is not a regular file")
-    if info.st_uid != os.geteuid():
-        raise StateRefused(f"{path} belongs to uid {info.st_uid}, not to this process (uid {os.geteuid()})")
-    if info.st_mode & 0o077:
-        raise StateRefused(f"{path} has mode {stat.S_IMODE(info.st_mode):04o}; only 0600 is loaded")
-    with open(path, "rb") as handle:
+    except OSError as exc:  # ELOOP: a symbolic link put in its place
+        raise StateRefused(f"{path} cannot be opened as a plain file: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise StateRefused(f"{path} is not a regular file")
+        if info.st_uid != os.geteuid():
+            raise StateRefused(f"{path} belongs to uid {info.st_uid}, not to this process (uid {os.geteuid()})")
+        if info.st_mode & 0o077:
+            raise StateRefused(f"{path} has mode {stat.S_IMODE(info.st_mode):04o}; only 0600 is loaded")
         data: dict[str, Any] = json.loads(handle.read().decode("utf-8"))
     if data.get("version") != STATE_VERSION:
         raise StateRefused(f"{path} is state version {data.get('version')!r}, expected {STATE_VERSION}")
