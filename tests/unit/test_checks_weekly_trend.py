@@ -100,3 +100,21 @@ def test_without_two_weeks_of_data_it_is_not_run(tmp_path):
     assert result.status == NOT_RUN and result.reason is not None and result.reason.key == "checks.trend.no_data"
     none = registry.evaluate("performance.trend", context(None))
     assert none.status == NOT_RUN and none.reason is not None and none.reason.key == "checks.trend.no_store"
+
+
+def test_a_groups_cpu_from_its_members_cgroup_counters_is_compared_too(tmp_path):
+    """CPU per group: the rate of its members' cpu-seconds counters over the host's CPUs."""
+    with MetricsStore(tmp_path / "m", clock=Clock(T0 + 2 * WEEK), sync=True) as store:
+        used, t = 0.0, T0
+        while t < T0 + 2 * WEEK:
+            cores_busy = 0.5 if t < T0 + WEEK else 1.5  # of 4 CPUs: 12.5% then 37.5%
+            used += cores_busy * 900
+            store.append(t, [sample("opsplan_group_member_cpu_seconds_total", used, group="ai", member="vllm"),
+                             sample("opsplan_cpu_count", 4)])
+            t += 900
+        result = registry.evaluate("performance.trend", context(store))
+    cpu = next(f for f in result.figures if f.name.key == "checks.trend.metric.cpu")
+    assert cpu.name.values == {"subject": "ai"}
+    assert cpu.previous == pytest.approx(0.125) and cpu.value == pytest.approx(0.375)
+    assert result.status == WARN
+    assert [(f.key, f.values["subject"]) for f in result.findings] == [("checks.trend.rose.cpu", "ai")]
