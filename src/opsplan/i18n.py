@@ -1591,8 +1591,9 @@ MESSAGES: Final[dict[str, Message]] = {
                                  en="no data directory to keep the analysis state in"),
     "checks.logs.figure.lines": M(ko="`{source}` 로그 줄 수", en="{source}: log lines"),
     "checks.logs.figure.templates": M(ko="`{source}` 로그 유형 수", en="{source}: templates"),
-    "checks.trend.summary": M(ko="지표 {compared}개를 지난주와 비교했습니다: {step} 이상 나빠진 지표 {flagged}개",
-                              en="{compared} figures compared with last week: {flagged} got worse by {step} or more"),
+    "checks.trend.summary": M(
+        ko="지표 {compared}개를 지난주와 비교했습니다. {rise} 이상 나빠진 지표는 {flagged}개입니다.",
+        en="{compared} figures compared with last week: {flagged} got worse by {rise} or more"),
     "checks.trend.no_store": M(ko="지표 저장소를 열지 못했습니다.", en="the metrics store could not be opened"),
     "checks.trend.no_data": M(ko="지표 저장소에 비교할 두 주의 데이터가 없습니다.",
                               en="the metrics store holds no two weeks of data to compare"),
@@ -1601,27 +1602,28 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.trend.metric.errors": M(ko="에러율 ({subject})", en="Error rate ({subject})"),
     "checks.trend.metric.gpu": M(ko="GPU 사용률 ({subject})", en="GPU utilisation ({subject})"),
     "checks.trend.metric.cpu": M(ko="CPU 사용률 ({subject})", en="CPU utilisation ({subject})"),
-    "checks.trend.rose.latency": M(ko="p95 응답시간 상승 ({subject}): 지난주 {previous} → 이번 주 {value} "
-                                      "({change} 상승)",
-                                   en="p95 response time up ({subject}): {previous} last week, {value} this week "
-                                      "(+{change})"),
-    "checks.trend.rose.throughput": M(ko="처리량 변화 ({subject}): 지난주 {previous} → 이번 주 {value} ({change} 변화)",
-                                      en="Throughput changed ({subject}): {previous} last week, {value} this week "
-                                         "({change})"),
-    "checks.trend.rose.errors": M(ko="에러율 상승 ({subject}): 지난주 {previous} → 이번 주 {value} ({change} 상승)",
-                                  en="Error rate up ({subject}): {previous} last week, {value} this week (+{change})"),
-    "checks.trend.rose.gpu": M(ko="GPU 사용률 상승 ({subject}): 지난주 {previous} → 이번 주 {value} ({change} 상승)",
-                               en="GPU utilisation up ({subject}): {previous} last week, {value} this week "
-                                  "(+{change})"),
-    "checks.trend.rose.cpu": M(ko="CPU 사용률 상승 ({subject}): 지난주 {previous} → 이번 주 {value} ({change} 상승)",
-                               en="CPU utilisation up ({subject}): {previous} last week, {value} this week "
-                                  "(+{change})"),
+    "checks.trend.rose.latency": M(
+        ko="p95 응답시간 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="p95 response time up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.trend.rose.throughput": M(
+        ko="처리량 변화 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 변화)",
+        en="Throughput changed ({subject}): {last_week} last week, {this_week} this week ({change})"),
+    "checks.trend.rose.errors": M(
+        ko="에러율 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="Error rate up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.trend.rose.gpu": M(
+        ko="GPU 사용률 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="GPU utilisation up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.trend.rose.cpu": M(
+        ko="CPU 사용률 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="CPU utilisation up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
     "checks.patches.summary": M(ko="대기 중인 업데이트 {total}개: 보안 {security}개, 기타 {other}개",
                                 en="{total} updates pending: {security} security, {other} other"),
     "checks.patches.security": M(ko="보안 업데이트 {count}개: `{packages}`",
                                  en="{count} security updates: {packages}"),
     "checks.patches.other": M(ko="기타 업데이트 {count}개: `{packages}`", en="{count} other updates: {packages}"),
-    "checks.patches.kernel": M(ko="새 커널을 쓰려면 재부팅해야 합니다 (실행 중 `{running}`, 설치됨 `{installed}`).",
+    "checks.patches.kernel": M(ko="새 커널을 쓰려면 재부팅해야 합니다 (실행 중 `{running}`, 설치됨 "
+                                  "`{installed}`).",
                                en="A reboot is needed for the new kernel (running {running}, installed {installed})."),
     "checks.patches.services": M(ko="재시작해야 하는 서비스 {count}개: `{packages}`",
                                  en="{count} services need a restart: {packages}"),
@@ -1632,9 +1634,9 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.patches.missing": M(ko="`{tool}` 도구가 설치되어 있지 않습니다.", en="{tool} is not installed"),
     "checks.patches.failed": M(ko="`{tool}` 도구가 실패했습니다 (종료 코드 {code}). 상세: {detail}",
                                en="{tool} failed (exit code {code}): {detail}"),
-    "checks.patches.part_missing": M(ko="`{tool}` 점검은 실행하지 못함: 도구가 설치되어 있지 않습니다.",
+    "checks.patches.part_missing": M(ko="`{tool}` 점검을 실행하지 못했습니다: 도구가 설치되어 있지 않습니다.",
                                      en="{tool} check not run: it is not installed."),
-    "checks.patches.part_failed": M(ko="`{tool}` 점검은 실행하지 못함 (종료 코드 {code}). 상세: {detail}",
+    "checks.patches.part_failed": M(ko="`{tool}` 점검을 실행하지 못했습니다 (종료 코드 {code}). 상세: {detail}",
                                     en="{tool} check not run (exit code {code}): {detail}"),
     "checks.patches.figure.security": M(ko="보안 업데이트", en="Security updates"),
     "checks.patches.figure.other": M(ko="기타 업데이트", en="Other updates"),

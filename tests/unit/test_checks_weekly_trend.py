@@ -57,7 +57,7 @@ def test_a_latency_step_in_week_two_is_flagged_with_both_weeks_and_a_chart(tmp_p
     assert [f.key for f in result.findings] == ["checks.trend.rose.latency"]
     rose = result.findings[0].values
     assert rose["subject"] == "llm-api (app)"  # the service with its plan group
-    assert (rose["previous"], rose["value"], rose["change"]) == ("210 ms", "360 ms", "71%")
+    assert (rose["last_week"], rose["this_week"], rose["change"]) == ("210 ms", "360 ms", "71%")
     latency = next(f for f in result.figures if f.name.key == "checks.trend.metric.latency")
     assert latency.value == pytest.approx(0.36) and latency.previous == pytest.approx(0.21)
     assert latency.unit == "seconds"

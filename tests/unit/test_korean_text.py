@@ -155,8 +155,9 @@ SAMPLES: dict[str, object] = {
     # the weekly checks (checks/evaluators/weekly.py)
     "lines": 12345, "templates": 42, "new": 2, "rising": 1, "sources": 3, "skipped": 1, "source": "mariadb",
     "template": "<TIME> <NUM> [ERROR] InnoDB: page <*> corrupt",
-    "example": "<TIME> <NUM> [ERROR] InnoDB: page <NUM> corrupt", "previous": "120 ms",
-    "change": "35%", "compared": 9, "flagged": 1, "tool": "needrestart", "packages": "libssl3, openssl",
+    "example": "<TIME> <NUM> [ERROR] InnoDB: page <NUM> corrupt", "previous": 120, "last_week": "210 ms",
+    "this_week": "360 ms",
+    "change": "71%", "rise": "20%", "compared": 9, "flagged": 1, "tool": "needrestart", "packages": "libssl3, openssl",
     "running": "6.1.0-18-amd64", "installed": "6.1.0-21-amd64", "driver": "550.54.15", "cuda": "12.4",
     "security": 3, "other": 12,
     # the Metrics page

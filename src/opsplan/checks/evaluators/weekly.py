@@ -158,13 +158,13 @@ def performance_trend(ctx: CheckContext) -> ItemResult:
             if c.flagged:
                 assert c.value is not None and c.previous is not None
                 findings.append(Line(ROSE[metric.key], {
-                    "subject": c.subject, "previous": _shown(c.previous, metric.unit),
-                    "value": _shown(c.value, metric.unit),
+                    "subject": c.subject, "last_week": _shown(c.previous, metric.unit),
+                    "this_week": _shown(c.value, metric.unit),
                     "change": f"{c.change * 100:.0f}%" if c.change is not None else "-"}))
         charts.append(Chart(Line(TITLES[metric.key], {"subject": ", ".join(c.subject for c in mine)}),
                             metric.unit, series))
     flagged = len(findings)
-    summary = Line("checks.trend.summary", {"compared": len(compared), "flagged": flagged, "step": f"{step:g}%"})
+    summary = Line("checks.trend.summary", {"compared": len(compared), "flagged": flagged, "rise": f"{step:g}%"})
     return ItemResult("performance.trend", WARN if flagged else PASS, summary, figures=figures, charts=charts,
                       findings=findings)
 
