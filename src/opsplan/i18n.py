@@ -1587,6 +1587,9 @@ MESSAGES: Final[dict[str, Message]] = {
                                 en="{source}: the log cannot be read: {detail}"),
     "checks.logs.no_source": M(ko="분석한 로그가 없습니다: 로그 원본 {count}개를 모두 읽지 못했습니다.",
                                en="no log was analysed: none of the {count} sources could be read"),
+    "checks.logs.none_in_plan": M(
+        ko="운영 계획서에 분석할 로그가 없습니다 (checks.log_sources, checks.access_logs, checks.journal).",
+        en="the plan names no log to analyse (checks.log_sources, checks.access_logs, checks.journal)"),
     "checks.logs.no_data_dir": M(ko="분석 상태를 저장할 데이터 디렉터리가 정해지지 않았습니다.",
                                  en="no data directory to keep the analysis state in"),
     "checks.logs.figure.lines": M(ko="`{source}` 로그 줄 수", en="{source}: log lines"),

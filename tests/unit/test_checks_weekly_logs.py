@@ -196,3 +196,21 @@ def test_a_rotated_log_is_finished_before_the_new_one_is_read(tmp_path):
     append(log, ["job 4 done"])
     result = registry.evaluate("logs.analysis", context(plan, data, 2))
     assert result.summary.values["lines"] == 3
+
+
+def test_the_services_access_logs_in_the_plan_are_sources_too(tmp_path):
+    access = tmp_path / "access.log"
+    append(access, [f'10.0.0.{i} - - [23/Nov/2026:10:00:{i:02d} +0900] "GET /v1/models HTTP/1.1" 200 {100 + i} '
+                    '"-" "curl/8.0"' for i in range(30)])
+    plan = Plan.model_validate({
+        "services": [{"name": "llm-api", "group": "app", "access_log": {"path": str(access)}}],
+        "checks": {"log_sources": [], "journal": False}})
+    result = registry.evaluate("logs.analysis", context(plan, tmp_path / "state", 1))
+    assert result.status == PASS and result.summary.values["sources"] == 1
+    assert [(f.name.values["source"], f.value) for f in result.figures] == [("llm-api-access", 30),
+                                                                           ("llm-api-access", 1)]
+    off = Plan.model_validate({"services": plan.model_dump()["services"],
+                               "checks": {"log_sources": [], "journal": False, "access_logs": False}})
+    nothing = registry.evaluate("logs.analysis", context(off, tmp_path / "state2", 1))
+    assert nothing.status == NOT_RUN and nothing.reason is not None  # no source at all is never a pass
+    assert nothing.reason.key == "checks.logs.none_in_plan"

@@ -85,6 +85,8 @@ def logs_analysis(ctx: CheckContext) -> ItemResult:
     analysed = [r for r in results if r.refused is None]
     skipped = [_not_analysed(r) for r in results if r.refused is not None]
     if not analysed:
+        if not skipped:
+            return not_run("logs.analysis", Line("checks.logs.none_in_plan"))
         reason = skipped[0] if len(skipped) == 1 else Line("checks.logs.no_source", {"count": len(skipped)})
         return ItemResult("logs.analysis", NOT_RUN, Line("checks.not_run"), reason=reason, findings=skipped)
     worth: list[Line] = []
