@@ -1561,6 +1561,506 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.reason.evaluator_error": M(ko="평가 중 오류: {error}", en="the evaluation failed: {error}"),
     "checks.plan.unknown_item": M(ko="알 수 없는 점검 항목 `{item}` (가능한 항목: {known})",
                                   en="unknown check item {item!r} (known: {known})"),
+    # incidents: the core (src/opsplan/incidents/, `opsplan incident`)
+    "incident.severity.critical": M(ko="Critical", en="Critical"),
+    "incident.severity.major": M(ko="Major", en="Major"),
+    "incident.severity.minor": M(ko="Minor", en="Minor"),
+    "incident.status.triggered": M(ko="발생", en="Triggered"),
+    "incident.status.acknowledged": M(ko="확인", en="Acknowledged"),
+    "incident.status.stage": M(ko="{stage}단계 {name}", en="Stage {stage}: {name}"),
+    "incident.status.resolved": M(ko="해결", en="Resolved"),
+    "incident.status.closed": M(ko="종료", en="Closed"),
+    "incident.status.merged": M(ko="병합됨", en="Merged"),
+    "incident.status.cancelled": M(ko="취소 (오탐)", en="Cancelled (false positive)"),
+    "incident.deadline.ack": M(ko="확인", en="acknowledgement"),
+    "incident.deadline.respond": M(ko="대응", en="response"),
+    "incident.deadline.missed": M(ko="{time} (초과)", en="{time} (missed)"),
+    "incident.deadline.met": M(ko="{time} (충족)", en="{time} (met)"),
+    "incident.none": M(ko="열린 장애가 없습니다.", en="No open incidents."),
+    "incident.columns": M(ko="번호|장애 등급|상태|제목|열린 시각|확인 기한|대응 기한",
+                          en="ID|Severity|Status|Title|Opened|Acknowledge by|Respond by"),
+    "incident.show.title": M(ko="장애 {id}: {title}", en="Incident {id}: {title}"),
+    "incident.show.state": M(ko="장애 등급 {severity}, 상태 {status}", en="Severity {severity}, status {status}"),
+    "incident.show.opened": M(ko="열린 시각 {time} ({by})", en="Opened {time} ({by})"),
+    "incident.show.counted_from": M(ko="기한 계산 시작 {time} (업무 시간 기준)",
+                                    en="Deadlines count from {time} (business hours)"),
+    "incident.show.deadlines": M(ko="확인 기한 {ack}, 대응 기한 {respond}",
+                                 en="Acknowledge by {ack}, respond by {respond}"),
+    "incident.show.timeline": M(ko="타임라인:", en="Timeline:"),
+    "incident.event.opened": M(ko="장애 열림 (장애 등급 {severity})", en="incident opened ({severity})"),
+    "incident.event.alert_fired": M(ko="알림 발생: {alert} ({subject})", en="alert fired: {alert} ({subject})"),
+    "incident.event.alert_resolved": M(ko="알림 해결: {alert}", en="alert resolved: {alert}"),
+    "incident.event.acknowledged": M(ko="확인함", en="acknowledged"),
+    "incident.event.stage": M(ko="{stage}단계 시작: {name}", en="stage {stage} started: {name}"),
+    "incident.event.note": M(ko="메모: {text}", en="note: {text}"),
+    "incident.event.resolved": M(ko="해결함 (메모: {text})", en="resolved (note: {text})"),
+    "incident.event.closed": M(ko="종료함", en="closed"),
+    "incident.event.cancelled": M(ko="취소함 (오탐): {reason}", en="cancelled (false positive): {reason}"),
+    "incident.event.merged": M(ko="장애 {id}에 병합함", en="merged into incident {id}"),
+    "incident.event.merged_from": M(ko="장애 {id:을} 여기에 병합함", en="incident {id} merged into this one"),
+    "incident.event.reopened": M(ko="다시 열림: {alert} 다시 발생", en="reopened: {alert} fired again"),
+    "incident.event.severity": M(ko="장애 등급 변경: {previous} → {severity}",
+                                 en="severity raised: {previous} → {severity}"),
+    "incident.event.breach": M(ko="{deadline} 기한 초과 (기한 {due})", en="{deadline} deadline missed (due {due})"),
+    "incident.opened_done": M(ko="장애 {id:을} 열었습니다 (장애 등급 {severity}, 확인 기한 {time}).",
+                              en="Opened incident {id} ({severity}, acknowledge by {time})."),
+    "incident.acked_done": M(ko="장애 {id:을} 확인했습니다 ({by}).", en="Incident {id} acknowledged by {by}."),
+    "incident.stage_done": M(ko="장애 {id}: {stage}단계 {name:을} 시작했습니다.",
+                             en="Incident {id}: stage {stage}, {name}, started."),
+    "incident.noted_done": M(ko="장애 {id}에 메모를 남겼습니다.", en="Note added to incident {id}."),
+    "incident.resolved_done": M(ko="장애 {id:을} 해결했습니다.", en="Incident {id} resolved."),
+    "incident.closed_done": M(ko="장애 {id:을} 종료했습니다.", en="Incident {id} closed."),
+    "incident.cancelled_done": M(ko="장애 {id:을} 오탐으로 취소했습니다.",
+                                 en="Incident {id} cancelled as a false positive."),
+    "incident.error.not_found": M(ko="장애 {id:이} 없습니다", en="there is no incident {id}"),
+    "incident.error.unknown_severity": M(ko="알 수 없는 장애 등급 '{severity}' (가능한 값: {known})",
+                                         en="unknown severity '{severity}' (one of {known})"),
+    "incident.error.no_title": M(ko="장애 제목이 비어 있습니다", en="the incident needs a title"),
+    "incident.error.unknown_stage": M(ko="{stage}단계는 없습니다 (운영 계획서의 단계: 1-{count})",
+                                      en="there is no stage {stage} (the plan has stages 1-{count})"),
+    "incident.error.same_stage": M(ko="장애 {id:은} 이미 {stage}단계입니다",
+                                   en="incident {id} is already in stage {stage}"),
+    "incident.error.empty_note": M(ko="메모가 비어 있습니다", en="the note is empty"),
+    "incident.error.empty_reason": M(ko="취소 사유가 비어 있습니다", en="give the reason for cancelling"),
+    "incident.error.close_open": M(
+        ko="장애 {id:은} 아직 열려 있어 종료할 수 없습니다: 먼저 해결하십시오 (`opsplan incident resolve {id}`)",
+        en="incident {id} is still open and cannot be closed: resolve it first (`opsplan incident resolve {id}`)"),
+    "incident.error.already_acked": M(ko="장애 {id:은} 이미 확인되었습니다",
+                                      en="incident {id} is already acknowledged"),
+    "incident.error.is_resolved": M(ko="장애 {id:은} 이미 해결되었습니다", en="incident {id} is already resolved"),
+    "incident.error.is_closed": M(ko="장애 {id:은} 이미 종료되었습니다", en="incident {id} is already closed"),
+    "incident.error.is_merged": M(ko="장애 {id:은} 다른 장애에 병합되었습니다",
+                                  en="incident {id} was merged into another"),
+    "incident.error.is_cancelled": M(ko="장애 {id:은} 취소되었습니다", en="incident {id} was cancelled"),
+    "incident.error.merge_self": M(ko="장애 {id:을} 자기 자신에 병합할 수 없습니다",
+                                   en="incident {id} cannot be merged into itself"),
+    "incident.error.no_business_hours": M(ko="앞으로 {days}일 동안 업무 시간이 없습니다 (incidents.business_hours)",
+                                          en="no business hours in the next {days} days (incidents.business_hours)"),
+    "incident.plan.unknown_severity": M(ko="장애 등급 '{severity}': incidents.severities에 없습니다 (있는 값: {known})",
+                                        en="severity '{severity}' is not in incidents.severities (there: {known})"),
+    "incident.plan.unknown_alert": M(
+        ko="알 수 없는 알림 이름 ({alert}): 외부 Alertmanager의 알림이면 `external: true`를 쓰십시오",
+        en="unknown alert name ({alert}): for an alert from an external Alertmanager, set `external: true`"),
+    "plan.error.time_of_day": M(ko="시각 형식이 잘못되었습니다: {value} (00:00부터 24:00까지, 예: 09:00)",
+                                en="expected a time of day HH:MM from 00:00 to 24:00, got {value}"),
+    "incident.plan.ack_after_response": M(ko="확인 시간 {ack:이} 대응 시간 {respond}보다 깁니다",
+                                          en="acknowledge {ack} is longer than the response time {respond}"),
+    "incident.plan.no_days": M(ko="업무 요일이 하나도 없습니다", en="no working days are given"),
+    "incident.plan.end_before_start": M(ko="업무 종료 시각 {end:이} 시작 시각 {start}보다 늦어야 합니다",
+                                        en="the end of business hours {end} must be after the start {start}"),
+    "incident.plan.unknown_country": M(ko="`holidays` 패키지가 모르는 국가 코드 '{country}'",
+                                       en="country code '{country}' is not known to the `holidays` package"),
+    "help.incident": M(ko="장애: 목록, 상세, 등록, 확인, 단계, 메모, 해결, 종료 (운영 계획서 §5)",
+                       en="Incidents: list, show, open, acknowledge, stage, note, resolve, close (seed §5)."),
+    "help.cmd.incident_list": M(ko="열린 장애를 최근 것부터 보여 줍니다.", en="Open incidents, newest first."),
+    "help.cmd.incident_show": M(ko="장애 하나의 기한, 알림, 타임라인을 보여 줍니다.",
+                                en="One incident: its deadlines, alerts and timeline."),
+    "help.cmd.incident_open": M(ko="장애를 직접 등록합니다 (보안 사고, 데이터 유출 신고 등).",
+                                en="Open an incident by hand (a security incident, a reported data leak)."),
+    "help.cmd.incident_ack": M(ko="장애를 확인합니다: 담당자가 있다는 뜻입니다.",
+                               en="Acknowledge an incident: someone has it."),
+    "help.cmd.incident_stage": M(ko="장애를 복구 프로세스의 단계로 옮깁니다 "
+                                    "(1: 초기 대응, 2: 원인 분석, 3: 복구 실행).",
+                                 en="Move an incident to a recovery stage "
+                                    "(1: initial response, 2: root-cause analysis, 3: recovery)."),
+    "help.cmd.incident_note": M(ko="장애 타임라인에 메모를 남깁니다.", en="Add a note to an incident's timeline."),
+    "help.cmd.incident_resolve": M(ko="장애를 해결로 표시합니다 (곧 다시 발생하면 다시 열립니다).",
+                                   en="Resolve an incident (a re-fire soon after reopens it)."),
+    "help.cmd.incident_close": M(ko="해결된 장애를 종료합니다.", en="Close a resolved incident."),
+    "help.cmd.incident_cancel": M(ko="오탐인 장애를 취소합니다.", en="Cancel an incident that was a false positive."),
+    "help.incident.all": M(ko="해결, 종료된 장애도 보여 줍니다.", en="Show resolved and closed incidents too."),
+    "help.incident.severity": M(ko="장애 등급: `critical`, `major`, `minor`", en="Severity: critical, major or minor."),
+    "help.incident.title": M(ko="장애 제목", en="The incident's title."),
+    "help.incident.description": M(ko="장애 설명", en="What is wrong, in a few words."),
+    "help.incident.by": M(ko="누가 했는지 (기본값: 로그인 사용자)", en="Who did it (default: the login user)."),
+    "help.incident.stage": M(ko="단계 번호 (1부터)", en="The stage number (from 1)."),
+    "help.incident.note_text": M(ko="메모 내용", en="The note."),
+    "help.incident.resolve_note": M(ko="해결 메모 (무엇을 했는지)", en="What was done, for the timeline."),
+    "help.incident.reason": M(ko="취소 사유", en="Why it was a false positive."),
+    # the quarterly checks (checks/evaluators/quarterly.py, checks/audit*.py, checks/releases.py)
+    "checks.audit.summary": M(
+        ko="보안 점검 {total}개: 통과 {passed}개, 경고 {warned}개, 실패 {failed}개, 실행하지 못함 {skipped}개",
+        en="{total} security checks: {passed} passed, {warned} warnings, {failed} failed, {skipped} not run"),
+    "checks.audit.report_file": M(ko="보안 감사 결과 파일: {path}", en="Audit report file: {path}"),
+    "checks.audit.figure.score": M(ko="보안 점검 통과 비율", en="Share of security checks passed"),
+    "checks.audit.figure.hardening_index": M(ko="Lynis 보안 강화 지수", en="Lynis hardening index"),
+    "checks.audit.unreadable": M(ko="{check} 실행하지 못함: {path:을} 읽을 수 없습니다. 상세: {detail}",
+                                 en="{check} not run: cannot read {path}: {detail}"),
+    "checks.audit.ssh.absent": M(ko="{check} 실행하지 못함: SSH 서버(sshd)도 {path}도 없습니다",
+                                 en="{check} not run: no SSH server (sshd) and no {path}"),
+    "checks.audit.ssh.root_pass": M(
+        ko="OPS-SSH-001 통과: SSH로 `root` 로그인을 허용하지 않습니다 (PermitRootLogin {value}, {path})",
+        en="OPS-SSH-001 passed: no root login over SSH (PermitRootLogin {value}, {path})"),
+    "checks.audit.ssh.root_warn": M(
+        ko="OPS-SSH-001 경고: SSH로 `root`가 키로 로그인할 수 있습니다 (PermitRootLogin {value}, {path}). `no`를 "
+           "권장합니다",
+        en="OPS-SSH-001 warning: root may log in over SSH with a key (PermitRootLogin {value}, {path}); "
+           "`no` is advised"),
+    "checks.audit.ssh.root_fail": M(
+        ko="OPS-SSH-001 실패: SSH로 `root`가 비밀번호로 로그인할 수 있습니다 (PermitRootLogin {value}, {path})",
+        en="OPS-SSH-001 failed: root may log in over SSH with a password "
+           "(PermitRootLogin {value}, {path})"),
+    "checks.audit.ssh.password_pass": M(
+        ko="OPS-SSH-002 통과: SSH 비밀번호 인증을 쓰지 않습니다 (PasswordAuthentication {value}, {path})",
+        en="OPS-SSH-002 passed: SSH password authentication is off "
+           "(PasswordAuthentication {value}, {path})"),
+    "checks.audit.ssh.password_warn": M(
+        ko="OPS-SSH-002 경고: SSH 비밀번호 인증을 씁니다 (PasswordAuthentication {value}, {path}). 키 인증만 "
+           "쓰기를 권장합니다",
+        en="OPS-SSH-002 warning: SSH password authentication is on (PasswordAuthentication {value}, {path}); "
+           "keys only are advised"),
+    "checks.audit.net.exposed": M(
+        ko="OPS-NET-001 실패: 허용 목록(checks.allowed_ports)에 없는 포트 {count}개가 외부 주소에서 열려 있습니다: "
+           "{ports}",
+        en="OPS-NET-001 failed: {count} ports not in checks.allowed_ports listen beyond loopback: {ports}"),
+    "checks.audit.net.local": M(
+        ko="OPS-NET-001 경고: 허용 목록(checks.allowed_ports)에 없는 포트 {count}개가 로컬 주소에서 열려 있습니다: "
+           "{ports}",
+        en="OPS-NET-001 warning: {count} ports not in checks.allowed_ports listen on loopback: {ports}"),
+    "checks.audit.net.ok": M(ko="OPS-NET-001 통과: 열린 포트 {count}개가 모두 허용 목록에 있습니다",
+                             en="OPS-NET-001 passed: all {count} listening ports are allowed"),
+    "checks.audit.net.unreadable": M(ko="{check} 실행하지 못함: 열린 포트 목록을 읽을 수 없습니다. 상세: {detail}",
+                                     en="{check} not run: cannot list the listening sockets: {detail}"),
+    "checks.audit.files.none": M(ko="{check} 실행하지 못함: 확인할 파일이 아직 없습니다",
+                                 en="{check} not run: none of the files exists yet"),
+    "checks.audit.files.loose": M(
+        ko="OPS-FILE-001 실패: 권한이 너무 넓은 파일 {count}개 (비밀 파일은 0600, 디렉터리는 그룹·다른 사용자 쓰기 "
+           "금지): {paths}",
+        en="OPS-FILE-001 failed: {count} files too open (secrets 0600, no group/other write): {paths}"),
+    "checks.audit.files.ok": M(ko="OPS-FILE-001 통과: 파일 {count}개의 권한이 적절합니다",
+                               en="OPS-FILE-001 passed: {count} files have safe modes"),
+    "checks.audit.tls.expired": M(ko="OPS-TLS-001 실패: {name}의 TLS 인증서가 {days}일 전에 만료되었습니다",
+                                  en="OPS-TLS-001 failed: the TLS certificate of {name} expired {days} days ago"),
+    "checks.audit.tls.soon": M(ko="OPS-TLS-001 경고: {name}의 TLS 인증서가 {days}일 후 만료됩니다",
+                               en="OPS-TLS-001 warning: the TLS certificate of {name} expires in {days} days"),
+    "checks.audit.tls.ok": M(ko="OPS-TLS-001 통과: {name}의 TLS 인증서는 {days}일 후 만료됩니다",
+                             en="OPS-TLS-001 passed: the TLS certificate of {name} expires in {days} days"),
+    "checks.audit.tls.unreadable": M(ko="OPS-TLS-001 실패: TLS 인증서 {path:을} 읽을 수 없습니다. 상세: {detail}",
+                                     en="OPS-TLS-001 failed: cannot read the TLS certificate {path}: {detail}"),
+    "checks.audit.tls.unreachable": M(ko="{check} 실행하지 못함: {name}에 접속할 수 없습니다. 상세: {detail}",
+                                      en="{check} not run: cannot reach {name}: {detail}"),
+    "checks.audit.tls.none": M(ko="{check} 실행하지 못함: 운영 계획서에 TLS 인증서가 없습니다",
+                               en="{check} not run: the plan names no TLS certificate"),
+    "checks.audit.uid0.others": M(ko="OPS-ACCT-001 실패: `root` 외에 UID 0인 계정 {count}개: {names}",
+                                  en="OPS-ACCT-001 failed: {count} accounts other than root have UID 0: {names}"),
+    "checks.audit.uid0.ok": M(ko="OPS-ACCT-001 통과: UID 0인 계정은 `root`뿐입니다",
+                              en="OPS-ACCT-001 passed: root is the only account with UID 0"),
+    "checks.audit.fw.ok": M(ko="OPS-FW-001 통과: 방화벽 규칙이 있습니다 (`{command}`)",
+                            en="OPS-FW-001 passed: firewall rules are in place ({command})"),
+    "checks.audit.fw.denied": M(ko="{check} 실행하지 못함: 방화벽 규칙을 읽을 권한이 없습니다",
+                                en="{check} not run: no permission to read the firewall rules"),
+    "checks.audit.fw.no_tool": M(ko="{check} 실행하지 못함: `nft`, `iptables-save`, `ufw`가 모두 없습니다",
+                                 en="{check} not run: none of nft, iptables-save, ufw is installed"),
+    "checks.audit.fw.none": M(ko="OPS-FW-001 실패: 방화벽 규칙이 없습니다",
+                              en="OPS-FW-001 failed: no firewall rules"),
+    "checks.audit.upd.no_apt": M(ko="{check} 실행하지 못함: 이 서버에는 `apt`가 없습니다",
+                                 en="{check} not run: this server has no apt"),
+    "checks.audit.upd.missing": M(
+        ko="OPS-UPD-001 경고: 자동 보안 업데이트(`unattended-upgrades`)가 설치되어 있지 않습니다",
+        en="OPS-UPD-001 warning: unattended-upgrades is not installed"),
+    "checks.audit.upd.disabled": M(ko="OPS-UPD-001 경고: 자동 보안 업데이트(`unattended-upgrades`)가 꺼져 있습니다",
+                                   en="OPS-UPD-001 warning: unattended-upgrades is installed but off"),
+    "checks.audit.upd.ok": M(ko="OPS-UPD-001 통과: 자동 보안 업데이트(`unattended-upgrades`)가 켜져 있습니다",
+                             en="OPS-UPD-001 passed: unattended-upgrades is on"),
+    "checks.audit.db.anonymous": M(ko="OPS-DB-001 실패: MariaDB 익명 계정 {count}개: {names}",
+                                   en="OPS-DB-001 failed: {count} anonymous MariaDB accounts: {names}"),
+    "checks.audit.db.no_anonymous": M(ko="OPS-DB-001 통과: MariaDB 익명 계정이 없습니다",
+                                      en="OPS-DB-001 passed: no anonymous MariaDB account"),
+    "checks.audit.db.remote_root": M(
+        ko="OPS-DB-002 실패: 다른 호스트에서 접속할 수 있는 MariaDB `root` 계정 {count}개: {names}",
+        en="OPS-DB-002 failed: {count} MariaDB root accounts reachable from other "
+           "hosts: {names}"),
+    "checks.audit.db.no_remote_root": M(ko="OPS-DB-002 통과: MariaDB `root`는 이 서버에서만 접속할 수 있습니다",
+                                        en="OPS-DB-002 passed: MariaDB root logs in from this server only"),
+    "checks.audit.db.empty_password": M(ko="OPS-DB-003 실패: 비밀번호가 없는 MariaDB 계정 {count}개: {names}",
+                                        en="OPS-DB-003 failed: {count} MariaDB accounts without a password: {names}"),
+    "checks.audit.db.no_empty_password": M(ko="OPS-DB-003 통과: 비밀번호가 없는 MariaDB 계정이 없습니다",
+                                           en="OPS-DB-003 passed: every MariaDB account has a password"),
+    "checks.audit.db.too_much": M(
+        ko="OPS-DB-004 실패: {user} 사용자가 문서의 최소 권한보다 많은 권한을 가졌습니다: {privileges}",
+        en="OPS-DB-004 failed: the user {user} holds more than the documented least "
+           "privileges: {privileges}"),
+    "checks.audit.db.least": M(ko="OPS-DB-004 통과: {user} 사용자는 문서의 최소 권한만 가졌습니다",
+                               en="OPS-DB-004 passed: the user {user} holds only the documented privileges"),
+    "checks.audit.db.unreachable": M(ko="{check} 실행하지 못함: MariaDB({where})에 접속할 수 없습니다. 상세: {detail}",
+                                     en="{check} not run: cannot log in to MariaDB at {where}: {detail}"),
+    "checks.audit.db.no_access": M(
+        ko="{check} 실행하지 못함: 계정 목록(mysql.user)을 읽을 권한이 없습니다. 상세: {detail}",
+        en="{check} not run: no permission to read mysql.user: {detail}"),
+    "checks.audit.lynis.missing": M(
+        ko="{check} 실행하지 못함: Lynis가 설치되어 있지 않습니다 (`apt-get install lynis`)",
+        en="{check} not run: Lynis is not installed (apt-get install lynis)"),
+    "checks.audit.lynis.no_index": M(
+        ko="{check} 실행하지 못함: Lynis 결과 파일에 보안 강화 지수가 없습니다 (종료 코드 {code})",
+        en="{check} not run: Lynis left no hardening index (exit code {code})"),
+    "checks.audit.lynis.index": M(
+        ko="OPS-LYNIS-001: Lynis 보안 강화 지수 {value} (지난 분기 {previous}), 경고 {warnings}개, 제안 "
+           "{suggestions}개",
+        en="OPS-LYNIS-001: Lynis hardening index {value} (last quarter {previous}), {warnings} warnings, "
+           "{suggestions} suggestions"),
+    "checks.updates.summary": M(ko="지원 기간 확인 {checked}개 중 조치 필요 {count}개 (기준일 {as_of})",
+                                en="{count} of {checked} support checks need action (as of {as_of})"),
+    "checks.updates.figure.os_days": M(ko="운영체제 지원 남은 기간", en="Days of OS support left"),
+    "checks.updates.supported": M(ko="{name}: {until}까지 지원됩니다 (기준일 {as_of})",
+                                  en="{name}: supported until {until} (as of {as_of})"),
+    "checks.updates.ending": M(ko="{name}: 정규 지원이 {until}에 끝납니다. {days}일 남았습니다 (기준일 {as_of})",
+                               en="{name}: regular support ends on {until}, in {days} days (as of {as_of})"),
+    "checks.updates.lts_only": M(
+        ko="{name}: 정규 지원은 {ended}에 끝났고 LTS 지원은 {until}까지입니다. 업그레이드를 계획하십시오 (기준일 "
+           "{as_of})",
+        en="{name}: regular support ended on {ended}, LTS until {until}: plan the upgrade (as of {as_of})"),
+    "checks.updates.ended": M(ko="{name}: 지원이 {ended}에 끝나 보안 업데이트를 받지 못합니다 (기준일 {as_of})",
+                              en="{name}: support ended on {ended}; no more security updates (as of {as_of})"),
+    "checks.updates.unknown": M(ko="{name}: 지원 기간표에 없는 버전이라 확인하지 못했습니다 (기준일 {as_of})",
+                                en="{name}: not in the support table, not checked (as of {as_of})"),
+    "checks.updates.os_unreadable": M(ko="운영체제 버전을 읽을 수 없습니다: {path}. 상세: {detail}",
+                                      en="cannot read the OS release from {path}: {detail}"),
+    "checks.updates.kernel": M(ko="커널 {version}", en="Kernel {version}"),
+    "checks.updates.mariadb_down": M(ko="MariaDB({where}) 버전을 확인하지 못했습니다. 상세: {detail}",
+                                     en="MariaDB version not checked: cannot log in at {where}: {detail}"),
+    "checks.updates.driver": M(ko="NVIDIA 드라이버 {version}", en="NVIDIA driver {version}"),
+    "checks.updates.no_driver": M(ko="NVIDIA 드라이버 버전을 확인하지 못했습니다: `nvidia-smi`가 없습니다",
+                                  en="NVIDIA driver version not checked: nvidia-smi is not installed"),
+    "checks.updates.driver_failed": M(ko="NVIDIA 드라이버 버전을 확인하지 못했습니다: `nvidia-smi` 종료 코드 {code}",
+                                      en="NVIDIA driver version not checked: nvidia-smi exited with {code}"),
+    "checks.drill.none": M(ko="이번 분기에 백업 복구 테스트를 실행하지 않았습니다",
+                           en="no drill ran this quarter"),
+    "checks.drill.next": M(ko="다음 백업 복구 테스트 예정 시각: {when}", en="next scheduled drill: {when}"),
+    "checks.drill.running": M(ko="백업 복구 테스트가 진행 중입니다 ({when} 시작)",
+                              en="a drill is running (started {when})"),
+    "checks.drill.no_state": M(ko="상태 데이터베이스가 없어 백업 복구 테스트 결과를 확인할 수 없습니다",
+                               en="no state database: the drill results cannot be read"),
+    "checks.drill.failed": M(ko="백업 복구 테스트 {id} 실패 ({when}). 상세: {detail}",
+                             en="drill {id} failed ({when}): {detail}"),
+    "checks.drill.passed": M(ko="백업 복구 테스트 {id} 통과 ({when}): 목표 복구 시간과 목표 복구 시점을 "
+                                "모두 지켰습니다",
+                             en="drill {id} passed ({when}) within its RTO and RPO targets"),
+    "checks.drill.missed_target": M(ko="백업 복구 테스트 {id:은} 복원했지만 목표를 넘었습니다 ({when}): {which}",
+                                    en="drill {id} restored but missed its target ({when}): {which}"),
+    "checks.drill.figure.rto": M(ko="측정한 복구 시간 (RTO)", en="Measured RTO"),
+    "checks.drill.figure.rpo": M(ko="측정한 복구 시점 (RPO)", en="Measured RPO"),
+    # the monthly checks: capacity planning (checks/capacity.py, checks/forecast.py)
+    "checks.capacity.storage.title": M(ko="`{group}` 그룹 저장소", en="Group {group} storage"),
+    "checks.capacity.memory.title": M(ko="`{group}` 그룹 메모리", en="Group {group} memory"),
+    "checks.capacity.gpu_memory.title": M(ko="`{group}` 그룹 GPU 메모리", en="Group {group} GPU memory"),
+    "checks.capacity.database.title": M(ko="{name} 데이터 크기", en="{name} data size"),
+    "checks.capacity.backup_store.title": M(ko="백업 저장소 {mount}", en="Backup store {mount}"),
+    "checks.capacity.mount.title": M(ko="디스크 {mount}", en="Disk {mount}"),
+    "checks.capacity.storage.already": M(
+        ko="`{group}` 그룹 저장소 사용량이 이미 예산의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Group {group} storage is already at {level} of its budget or more (growing {growth} a day)."),
+    "checks.capacity.memory.already": M(
+        ko="`{group}` 그룹 메모리 사용량이 이미 예산의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Group {group} memory is already at {level} of its budget or more (growing {growth} a day)."),
+    "checks.capacity.gpu_memory.already": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 이미 설치된 용량의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Group {group} GPU memory is already at {level} of what is installed or more (growing {growth} a day)."),
+    "checks.capacity.database.already": M(
+        ko="{name} 데이터 크기가 이미 그룹 저장소 예산의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="{name} data is already at {level} of its group's storage budget or more (growing {growth} a day)."),
+    "checks.capacity.backup_store.already": M(
+        ko="백업 저장소 {mount} 사용량이 이미 용량의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Backup store {mount} is already {level} full or more (growing {growth} a day)."),
+    "checks.capacity.mount.already": M(
+        ko="디스크 {mount} 사용량이 이미 용량의 {level} 이상입니다 (하루 {growth}씩 증가).",
+        en="Disk {mount} is already {level} full or more (growing {growth} a day)."),
+    "checks.capacity.storage.reaches": M(
+        ko="`{group}` 그룹 저장소 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Group {group} storage is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.memory.reaches": M(
+        ko="`{group}` 그룹 메모리 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Group {group} memory is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.gpu_memory.reaches": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 {date}에 설치된 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Group {group} GPU memory is expected to reach {level} of what is installed on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.database.reaches": M(
+        ko="{name} 데이터 크기가 {date}에 그룹 저장소 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="{name} data is expected to reach {level} of its group's storage budget on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.backup_store.reaches": M(
+        ko="백업 저장소 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Backup store {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.mount.reaches": M(
+        ko="디스크 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 95% 신뢰 구간 {early} ~ {late}).",
+        en="Disk {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; 95% band {early} to {late})."),
+    "checks.capacity.storage.reaches_open": M(
+        ko="`{group}` 그룹 저장소 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Group {group} storage is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.memory.reaches_open": M(
+        ko="`{group}` 그룹 메모리 사용량이 {date}에 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Group {group} memory is expected to reach {level} of its budget on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.gpu_memory.reaches_open": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 {date}에 설치된 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Group {group} GPU memory is expected to reach {level} of what is installed on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.database.reaches_open": M(
+        ko="{name} 데이터 크기가 {date}에 그룹 저장소 예산의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="{name} data is expected to reach {level} of its group's storage budget on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.backup_store.reaches_open": M(
+        ko="백업 저장소 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Backup store {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.mount.reaches_open": M(
+        ko="디스크 {mount} 사용량이 {date}에 용량의 {level}에 도달할 것으로 예상됩니다 "
+           "(하루 {growth}씩 증가, 빠르면 {early}; 늘지 않을 가능성도 있음).",
+        en="Disk {mount} is expected to be {level} full on {date} "
+           "(growing {growth} a day; {early} at the earliest, and it may not grow at all)."),
+    "checks.capacity.storage.never": M(
+        ko="`{group}` 그룹 저장소 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Group {group} storage is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.memory.never": M(
+        ko="`{group}` 그룹 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Group {group} memory is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.gpu_memory.never": M(
+        ko="`{group}` 그룹 GPU 메모리 사용량이 늘지 않고 있습니다 (하루 {growth}): "
+           "임계값에 도달하지 않을 것으로 봅니다.",
+        en="Group {group} GPU memory is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.database.never": M(
+        ko="{name} 데이터 크기가 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="{name} data is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.backup_store.never": M(
+        ko="백업 저장소 {mount} 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Backup store {mount} is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.mount.never": M(
+        ko="디스크 {mount} 사용량이 늘지 않고 있습니다 (하루 {growth}): 임계값에 도달하지 않을 것으로 봅니다.",
+        en="Disk {mount} is not growing ({growth} a day): it is not expected to reach its lines."),
+    "checks.capacity.level.warning": M(ko="경고 {level}", en="Warning {level}"),
+    "checks.capacity.level.critical": M(ko="심각 {level}", en="Critical {level}"),
+    "checks.capacity.level.budget": M(ko="예산 {level}", en="Budget {level}"),
+    "checks.capacity.level.full": M(ko="가득 참 {level}", en="Full {level}"),
+    "checks.capacity.summary.pass": M(
+        ko="용량 항목 {count}개를 분석했습니다. 90일 안에 임계값이나 예산에 도달할 항목이 없습니다.",
+        en="Analysed {count} capacity trends: none reaches a threshold or budget within 90 days."),
+    "checks.capacity.summary.warn": M(
+        ko="용량 항목 {count}개 중 {flagged}개가 90일 안에 임계값에 도달하거나 이미 경고 수준입니다.",
+        en="{flagged} of {count} capacity trends reach a threshold within 90 days or are already at warning level."),
+    "checks.capacity.summary.fail": M(
+        ko="용량 항목 {count}개 중 {flagged}개가 30일 안에 심각 임계값이나 예산에 도달하거나 이미 넘었습니다.",
+        en="{flagged} of {count} capacity trends reach a critical threshold or the budget within 30 days, "
+           "or are already past it."),
+    "checks.capacity.no_store": M(ko="메트릭 저장소가 없어 용량 추세를 낼 수 없습니다.",
+                                  en="No metrics store: no capacity trend can be drawn."),
+    "checks.capacity.no_history": M(ko="용량 추세를 낼 기록이 없습니다 (일별 값이 {days}개 이상 필요).",
+                                    en="No history to draw a capacity trend from "
+                                       "(at least {days} daily values needed)."),
+    "checks.capacity.too_short": M(ko="일별 값이 {days}개 미만이라 추세를 내지 않은 항목: {names}",
+                                   en="Too few daily values (under {days}) for a trend: {names}"),
+    # the monthly checks: whole-system check (checks/hardware.py)
+    "checks.hardware.gpu.count": M(ko="GPU 수", en="GPUs"),
+    "checks.hardware.gpu.no_nvml": M(
+        ko="운영 계획서의 GPU {expected}개를 확인할 수 없습니다: NVML을 쓸 수 없습니다. 상세: {detail}",
+        en="The plan's {expected} GPUs cannot be checked: NVML is not available. Detail: {detail}"),
+    "checks.hardware.gpu.missing": M(ko="GPU {expected}개 중 {count}개만 보입니다. 보이지 않는 GPU: {gpus}",
+                                     en="Only {count} of {expected} GPUs are seen; missing: GPU {gpus}"),
+    "checks.hardware.gpu.extra": M(ko="운영 계획서보다 GPU가 많습니다: {count}개 (계획 {expected}개).",
+                                   en="More GPUs than the plan lists: {count} (plan: {expected})."),
+    "checks.hardware.gpu.down": M(ko="응답하지 않는 GPU: {gpu} (`{group}` 그룹)",
+                                  en="GPU {gpu} (group {group}) does not answer."),
+    "checks.hardware.gpu.model": M(ko="GPU {gpu} 모델이 운영 계획서와 다릅니다: '{name}' (계획: '{model}')",
+                                   en="GPU {gpu}: the model is '{name}', the plan says '{model}'."),
+    "checks.hardware.memory": M(ko="메모리 용량", en="Memory installed"),
+    "checks.hardware.memory.less": M(ko="설치된 메모리 {size}: 운영 계획서의 {expected}보다 적습니다.",
+                                     en="{size} of memory installed, less than the plan's {expected}."),
+    "checks.hardware.network.speed": M(ko="네트워크 속도 (Gbps)", en="Network link speed (Gbps)"),
+    "checks.hardware.network.unknown": M(
+        ko="물리 네트워크 인터페이스의 속도를 읽을 수 없습니다 (가상 인터페이스이거나 연결이 끊김).",
+        en="No physical network interface reports its speed (a virtual interface, or the link is down)."),
+    "checks.hardware.network.slow": M(ko="네트워크 속도가 운영 계획서의 {expected}보다 느립니다: {names}",
+                                      en="No network link reaches the plan's {expected}: {names}"),
+    "checks.hardware.disk.size": M(ko="디스크 용량", en="Disk capacity"),
+    "checks.hardware.disk.unknown": M(ko="물리 디스크를 찾을 수 없습니다 (가상 머신이거나 /sys를 읽을 수 없음).",
+                                      en="No physical disk found (a virtual machine, or /sys cannot be read)."),
+    "checks.hardware.disk.less": M(ko="디스크 용량 {size}: 운영 계획서의 {expected}보다 적습니다.",
+                                   en="{size} of disk, less than the plan's {expected}."),
+    "checks.hardware.smart.unreadable": M(
+        ko="디스크 {name}의 SMART 정보를 읽을 수 없습니다 (권한이 없거나 장치를 열 수 없음). 상세: {detail}",
+        en="Disk {name}: its SMART data cannot be read (no permission, or the device cannot be opened). "
+           "Detail: {detail}"),
+    "checks.hardware.smart.failing": M(ko="디스크 {name}의 SMART 상태가 고장을 알립니다. 교체를 준비하십시오.",
+                                       en="Disk {name}: SMART says the drive is failing; plan its replacement."),
+    "checks.hardware.smart.prefail": M(ko="디스크 {name}의 SMART 고장 예측 속성이 임계값 이하입니다.",
+                                       en="Disk {name}: a SMART pre-failure attribute is at or below its threshold."),
+    "checks.hardware.smart.worn": M(ko="디스크 {name}의 수명이 {value} 소모되었습니다.",
+                                    en="Disk {name} has used {value} of its rated endurance."),
+    "checks.hardware.smart.media_errors": M(ko="디스크 {name}에서 미디어 오류 {count}개가 기록되었습니다.",
+                                            en="Disk {name} has logged {count} media errors."),
+    "checks.hardware.smart.no_tool": M(
+        ko="디스크 {name}의 상태를 확인하지 못했습니다: `smartctl`과 `nvme` 명령이 설치되어 있지 않습니다.",
+        en="Disk {name}: health not checked, neither smartctl nor nvme (nvme-cli) is installed."),
+    "checks.hardware.smart.no_disk": M(ko="상태를 확인할 물리 디스크가 없습니다.",
+                                       en="No physical disk to check the health of."),
+    "checks.hardware.summary.pass": M(
+        ko="하드웨어가 운영 계획서와 일치하고 디스크 상태가 정상입니다 (확인 항목 {total}개).",
+        en="The hardware matches the plan and the disks are healthy ({total} parts checked)."),
+    "checks.hardware.summary.warn": M(
+        ko="하드웨어 확인 항목 {total}개 중 일부가 운영 계획서와 다르거나 주의가 필요합니다.",
+        en="Some of the {total} hardware parts differ from the plan or need attention."),
+    "checks.hardware.summary.fail": M(ko="하드웨어가 운영 계획서와 다릅니다 (확인 항목 {total}개 중 정상 {count}개).",
+                                      en="The hardware does not match the plan ({count} of {total} parts as planned)."),
+    "checks.hardware.summary.partial": M(
+        ko="하드웨어 확인 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
+        en="Only {count} of {total} hardware parts could be checked; the rest could not be read."),
+    # the monthly checks: performance optimisation (checks/tuning.py)
+    "checks.tuning.no_gpu_processes": M(ko="이 기간에 GPU 메모리를 쓴 프로세스 기록이 없습니다.",
+                                        en="No record of processes using GPU memory in this period."),
+    "checks.tuning.gpu_process": M(ko="GPU {gpu} (`{group}` 그룹): '{name}' (PID {pid}) 최대 {size}",
+                                   en="GPU {gpu} (group {group}): '{name}' (pid {pid}) at most {size}"),
+    "checks.tuning.no_server": M(ko="MariaDB에 접속할 수 없어 느린 쿼리 로그를 찾지 못했습니다. 상세: {detail}",
+                                 en="MariaDB cannot be reached, so its slow query log was not found. Detail: {detail}"),
+    "checks.tuning.slow_log_off": M(
+        ko="MariaDB의 느린 쿼리 로그가 꺼져 있습니다 (`slow_query_log`). 켜면 다음 점검부터 분석합니다.",
+        en="MariaDB's slow query log is off (slow_query_log); turn it on and the next check digests it."),
+    "checks.tuning.slow_log_unreadable": M(ko="느린 쿼리 로그 {path}를 읽을 권한이 없습니다.",
+                                           en="No permission to read the slow query log {path}."),
+    "checks.tuning.slow_log_missing": M(ko="느린 쿼리 로그 {path}를 열 수 없습니다. 상세: {detail}",
+                                        en="The slow query log {path} cannot be opened. Detail: {detail}"),
+    "checks.tuning.slow_count": M(ko="느린 쿼리 수", en="Slow queries"),
+    "checks.tuning.slow_query": M(
+        ko="느린 쿼리 {count}회, 합계 {total}초, 최장 {longest}초, 검사한 행 {rows}개: `{query}`",
+        en="{count} slow runs, {total} s in all, longest {longest} s, {rows} rows examined: {query}"),
+    "checks.tuning.memory_peak": M(ko="`{group}` 그룹 메모리 최대 사용률 (예산 대비)",
+                                   en="Group {group} peak memory (share of budget)"),
+    "checks.tuning.storage_peak": M(ko="`{group}` 그룹 저장소 최대 사용률 (예산 대비)",
+                                    en="Group {group} peak storage (share of budget)"),
+    "checks.tuning.memory_over": M(ko="`{group}` 그룹 메모리가 예산을 넘었습니다: 최대 {value}.",
+                                   en="Group {group} memory went over its budget: at most {value}."),
+    "checks.tuning.memory_under": M(
+        ko="`{group}` 그룹 메모리는 예산의 {value}까지만 썼습니다. 다른 그룹에 나눌 수 있습니다.",
+        en="Group {group} used at most {value} of its memory budget: some could go to another group."),
+    "checks.tuning.storage_over": M(ko="`{group}` 그룹 저장소가 예산을 넘었습니다: 최대 {value}.",
+                                    en="Group {group} storage went over its budget: at most {value}."),
+    "checks.tuning.storage_under": M(
+        ko="`{group}` 그룹 저장소는 예산의 {value}까지만 썼습니다. 다른 그룹에 나눌 수 있습니다.",
+        en="Group {group} used at most {value} of its storage budget: some could go to another group."),
+    "checks.tuning.no_budgets": M(
+        ko="그룹의 메모리와 저장소 사용량 기록이 없습니다 (그룹 구성원과 경로를 확인하십시오).",
+        en="No record of the groups' memory or storage use (check the groups' members and paths)."),
+    "checks.tuning.summary.pass": M(ko="성능 최적화 항목 {total}개를 확인했습니다. 예산을 넘은 그룹이 없습니다.",
+                                    en="Checked {total} optimisation parts: no group went over its budget."),
+    "checks.tuning.summary.warn": M(ko="성능 최적화 항목 {total}개 중 조치가 필요한 항목이 있습니다.",
+                                    en="Some of the {total} optimisation parts need action."),
+    "checks.tuning.summary.partial": M(
+        ko="성능 최적화 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
+        en="Only {count} of {total} optimisation parts could be checked; the rest could not be read."),
     # the weekly check items (checks/evaluators/weekly.py: logs.analysis, performance.trend, security.patches)
     "checks.logs.summary": M(
         ko="로그 {lines}줄, 유형 {templates}개 분석 (원본 {sources}개, 건너뜀 {skipped}개): 새 유형 {new}개, "

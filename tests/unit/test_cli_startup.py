@@ -48,7 +48,7 @@ def heavy_in(modules: set[str]) -> list[str]:
 
 @pytest.mark.parametrize("args", [("--help",), ("backup", "--help"), ("alerts", "--help"),
                                   ("runbook", "--help"), ("backup", "list", "--help"), ("restore", "db", "--help"),
-                                  ("serve", "--help"), ("backup",)])
+                                  ("serve", "--help"), ("backup",), ("incident", "--help")])
 def test_help_loads_none_of_the_heavy_packages(args):
     code, output, modules = loaded_by(*args)
     assert code in (0, 2), output  # a group without a command shows its help and exits 2 (click)
@@ -65,7 +65,8 @@ def test_the_probe_would_see_a_heavy_import(tmp_path):
     assert "opsplan.plan.models" in heavy_in(modules)
 
 
-@pytest.mark.parametrize("command", [("backup", "list"), ("alerts", "list"), ("runbook", "list")])
+@pytest.mark.parametrize("command", [("backup", "list"), ("alerts", "list"), ("runbook", "list"),
+                                     ("incident", "list")])
 def test_listing_commands_load_no_web_server_notifier_or_metrics_store(tmp_path, command):
     # They read the plan and the state database; the web framework, apprise and numpy are serve's.
     from yaml_writer import write_plan

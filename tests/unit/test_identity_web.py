@@ -211,3 +211,22 @@ def test_the_write_api_takes_a_console_session_with_its_csrf_token(console, tmp_
     log_in(client, "view")
     viewer_csrf = client.get("/").json()["csrf"]
     assert client.post("/api/write", headers={**ORIGIN, "X-CSRF-Token": viewer_csrf}).status_code == 403
+
+
+def test_a_session_is_still_read_when_the_state_db_cannot_be_written(console):
+    """A full disk (here: another writer holding SQLite's write lock past the busy timeout) must not
+    turn the console into a 503: the session is read, its idle clock restarted once it can be."""
+    import sqlite3
+
+    client, _, clock, tmp_path = console
+    assert log_in(client, "view").status_code == 303
+    clock.now += 60  # past the touch interval: the next request would write last_seen_at
+    blocker = sqlite3.connect(tmp_path / "state.db", timeout=1)
+    blocker.execute("BEGIN IMMEDIATE")  # holds the write lock: every other writer fails
+    try:
+        answer = client.get("/")
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert answer.status_code == 200 and answer.json()["user"] == "view"
+    assert client.get("/").json()["user"] == "view"  # and once writable, the touch goes through

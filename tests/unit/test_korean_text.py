@@ -41,6 +41,7 @@ ALLOWED = {
     # products, tools and the parts of them an operator names
     "opsplan", "MariaDB", "mariabackup", "mariadbd", "Prometheus", "Alertmanager", "Grafana", "Git",
     "NVIDIA", "Ada", "RTX", "NVML", "Debian", "systemd", "Ctrl", "cron", "diff", "unified", "binlog",
+    "Lynis",
     "llm", "api", "server", "apprise", "Docker", "Xid",
     # the seed's own level names (glossary)
     "Critical", "Warning", "Major", "Minor",
@@ -153,17 +154,27 @@ SAMPLES: dict[str, object] = {
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
     # the weekly checks (checks/evaluators/weekly.py)
-    "lines": 12345, "templates": 42, "new": 2, "rising": 1, "sources": 3, "skipped": 1, "source": "mariadb",
+    "lines": 12345, "templates": 42, "new": 2, "rising": 1, "sources": 3, "source": "mariadb",
     "template": "<TIME> <NUM> [ERROR] InnoDB: page <*> corrupt",
-    "example": "<TIME> <NUM> [ERROR] InnoDB: page <NUM> corrupt", "previous": 120, "last_week": "210 ms",
+    "example": "<TIME> <NUM> [ERROR] InnoDB: page <NUM> corrupt", "last_week": "210 ms",
     "this_week": "360 ms",
-    "change": "71%", "rise": "20%", "compared": 9, "flagged": 1, "tool": "needrestart", "packages": "libssl3, openssl",
+    "change": "71%", "rise": "20%", "compared": 9, "tool": "needrestart", "packages": "libssl3, openssl",
     "running": "6.1.0-18-amd64", "installed": "6.1.0-21-amd64", "driver": "550.54.15", "cuda": "12.4",
     "security": 3, "other": 12,
     # the Metrics page
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
+    "stage": 2, "text": "MariaDB 재시작", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
+    "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
+    # the quarterly checks (checks/evaluators/quarterly.py)
+    "passed": 9, "warned": 1, "skipped": 2, "check": "OPS-SSH-001", "ports": "0.0.0.0:5432/tcp (postgres)",
+    "privileges": "SUPER, GRANT OPTION", "as_of": "2025-08-15", "ended": "2026-06-10", "warnings": 2,
+    "suggestions": 31, "previous": 64, "which": "RTO, RPO",
+    # the monthly checks (checks/capacity.py, checks/hardware.py, checks/tuning.py)
+    "mount": "/srv/ai", "level": "90%", "growth": "10 GB", "date": "2027-01-09", "early": "2026-12-28",
+    "late": "2027-01-21", "flagged": 2, "gpus": "3 (app)",
+    "longest": "2.5", "rows": 1200, "query": "select * from orders where id = ?",
 }
 
 

@@ -358,5 +358,11 @@ class AlertEngine:
         with self._lock:
             return list(self._active.values())
 
+    def firing_notices(self) -> list[AlertNotice]:
+        """A "firing" notice again for each alert firing now whose firing notice went out: for a sink
+        that was not listening then (the incident stage catches up on its first cycle after a start)."""
+        with self._lock:
+            return [self._notice(i, "firing") for i in self._active.values() if i.state == "firing" and i.notified]
+
     def rule_texts(self) -> dict[str, Text]:
         return {rule.id: rule.summary for rule in self.rules}

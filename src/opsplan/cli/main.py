@@ -14,6 +14,7 @@ from opsplan.cli import (
     collect_cmd,
     drill_cmd,
     export_cmd,
+    incident_cmd,
     notify_cmd,
     plan_cmd,
     restore_cmd,
@@ -56,6 +57,7 @@ restore_cmd.register(app)
 drill_cmd.register(app)
 runbook_cmd.register(app)
 alerts_cmd.register(app)
+incident_cmd.register(app)
 export_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)

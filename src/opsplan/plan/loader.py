@@ -223,7 +223,7 @@ _CUSTOM = {("duration", "invalid"): "plan.error.duration_invalid", ("duration", 
            ("duration", "negative"): "plan.error.duration_negative", ("size", "negative"): "plan.error.size_negative",
            ("size", "invalid"): "plan.error.size_invalid", ("size", "too_large"): "plan.error.size_large",
            ("percent", "invalid"): "plan.error.percent", ("percent", "range"): "plan.error.percent_range",
-           ("cron", "invalid"): "plan.error.cron"}
+           ("cron", "invalid"): "plan.error.cron", ("time_of_day", "invalid"): "plan.error.time_of_day"}
 
 
 # The models' own checks (plan/models.py ValueErrors), by their English text.

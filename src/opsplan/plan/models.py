@@ -8,12 +8,13 @@ are defined here in full so a plan is whole from the start.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from opsplan.plan.types import MAX_SIZE, Cron, Duration, Interval, Percent, Size
+from opsplan.plan.types import MAX_SIZE, Cron, Duration, Interval, Percent, Size, TimeOfDay
 
 
 class Strict(BaseModel):
@@ -369,6 +370,22 @@ def _quarterly() -> CheckSchedule:
     ])
 
 
+class AllowedPort(Strict):
+    """A port the quarterly security audit (OPS-NET-001) expects to be listening. `loopback`: only
+    on 127.0.0.1/::1 (a listener on any other address is reported)."""
+
+    port: int = Field(ge=1, le=65535)
+    protocol: Literal["tcp", "udp"] = "tcp"
+    scope: Literal["any", "loopback"] = "any"
+
+
+def _allowed_ports() -> list[AllowedPort]:
+    # SSH from anywhere (the operators log in); MariaDB and the seed's LLM API only on loopback (the
+    # API server on the same box talks to them); local DNS stubs (systemd-resolved) on loopback.
+    # The web console's own port (web.port on web.bind) is always allowed: no need to repeat it.
+    return [AllowedPort(port=22), AllowedPort(port=3306, scope="loopback"),
+            AllowedPort(port=8000, scope="loopback"), AllowedPort(port=53, scope="loopback"),
+            AllowedPort(port=53, protocol="udp", scope="loopback")]
 class LogSource(Strict):
     """A log file the weekly log analysis (logs.analysis) mines for templates."""
 
@@ -386,6 +403,8 @@ class Checks(Strict):
     weekly: CheckSchedule = Field(default_factory=_weekly)
     monthly: CheckSchedule = Field(default_factory=_monthly)
     quarterly: CheckSchedule = Field(default_factory=_quarterly)
+    # Not in the seed: the listening ports the security audit accepts (quarterly, OPS-NET-001).
+    allowed_ports: list[AllowedPort] = Field(default_factory=_allowed_ports, max_length=1000)
     # --- weekly (checks/evaluators/weekly.py; not in the seed, docs/checks-weekly.md) ---
     # logs.analysis mines these files, each service's access_log (access_logs: true) and, where
     # systemd runs, the journal of the week.
@@ -589,20 +608,24 @@ SeverityName = Literal["critical", "major", "minor"]
 class SeverityLevel(Strict):
     examples: list[Text]
     response: Duration  # time to first response; 0 means immediately
+    # True: deadlines count wall-clock time (24/7); False: only business hours count.
     around_the_clock: bool = False
+    # Not in the seed: how long until someone must acknowledge (docs/incidents.md). The response
+    # deadline is never earlier than this: "immediately" still leaves time to reach a keyboard.
+    acknowledge: Duration = 15 * 60.0
 
 
 def _severities() -> dict[SeverityName, SeverityLevel]:
     return {
-        "critical": SeverityLevel(response=0, around_the_clock=True, examples=[
+        "critical": SeverityLevel(response=0, around_the_clock=True, acknowledge=15 * 60, examples=[
             Text(ko="서비스 완전 중단", en="Complete service outage"),
             Text(ko="데이터 손실/유출", en="Data loss / data leak"),
             Text(ko="보안 사고", en="Security incident")]),
-        "major": SeverityLevel(response=2 * 3600, examples=[
+        "major": SeverityLevel(response=2 * 3600, acknowledge=30 * 60, examples=[
             Text(ko="주요 기능 장애", en="Main feature failure"),
             Text(ko="성능 심각 저하", en="Severe performance degradation"),
             Text(ko="부분 서비스 중단", en="Partial service outage")]),
-        "minor": SeverityLevel(response=4 * 3600, examples=[
+        "minor": SeverityLevel(response=4 * 3600, acknowledge=60 * 60, examples=[
             Text(ko="일부 기능 장애", en="Some feature failure"),
             Text(ko="경미한 성능 저하", en="Slight performance degradation")]),
     }
@@ -630,9 +653,58 @@ def _stages() -> list[Stage]:
     ]
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+def _working_days() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
+class BusinessHours(Strict):
+    """When major and minor deadlines count (not in the seed; docs/incidents.md says why these)."""
+
+    days: list[Weekday] = Field(default_factory=_working_days)
+    start: TimeOfDay = "09:00"
+    end: TimeOfDay = "18:00"
+    # Public holidays from the `holidays` package, by ISO country code; None: none.
+    public_holidays: str | None = "KR"
+    # The company's own days off (YYYY-MM-DD), on top of the public ones.
+    extra_holidays: list[date] = Field(default_factory=list)
+
+
+class AlertMapping(Strict):
+    """Which alerts open an incident and of what severity: the first entry that matches wins."""
+
+    alerts: list[str] = Field(default_factory=list)  # alert names; empty: any alert
+    severity: AlertSeverity | None = None             # the alert's own severity; None: either
+    match: dict[str, str] = Field(default_factory=dict)  # labels the alert must carry
+    incident: SeverityName
+    # The alert names come from outside opsplan (Alertmanager's webhook): `plan check` does not
+    # require them among opsplan's rules.
+    external: bool = False
+
+
+def _alert_mappings() -> list[AlertMapping]:
+    # Seed §5.1 examples: a down API or database is a "complete service outage" (critical); the
+    # error-rate Critical is a "main feature failure" (major); slow responses are a "slight
+    # performance degradation" (minor); a lost GPU stops one allocation group, a "partial service
+    # outage" (major). Other alerts warn without opening an incident.
+    return [
+        AlertMapping(alerts=["ApiDown", "MariaDBDown"], incident="critical"),
+        AlertMapping(alerts=["ApiErrorRateHigh"], severity="critical", incident="major"),
+        AlertMapping(alerts=["GpuDown", "GpuMissing"], incident="major"),
+        AlertMapping(alerts=["ApiResponseTimeHigh"], incident="minor"),
+    ]
+
+
 class Incidents(Strict):
     severities: dict[SeverityName, SeverityLevel] = Field(default_factory=_severities)
     stages: list[Stage] = Field(default_factory=_stages)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    from_alerts: list[AlertMapping] = Field(default_factory=_alert_mappings)
+    # An alert of the same subject firing again this soon after its incident was resolved reopens
+    # that incident instead of opening a new one (a fix that did not hold is the same incident).
+    reopen_within: Duration = 3600.0
 
 
 # --- notifications, web, the whole plan ----------------------------------------------------------

@@ -155,6 +155,14 @@ def check_cron(value: Any) -> str:
     return value
 
 
+def check_time_of_day(value: Any) -> str:
+    """'09:00' in 24-hour time; '24:00' is the end of a day (business hours that run to midnight)."""
+    if isinstance(value, str) and (value == "24:00" or re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value)):
+        return value
+    raise PydanticCustomError("time_of_day", "expected a time of day HH:MM from 00:00 to 24:00, got {value}",
+                              {"value": show_value(value), "why": "invalid"})
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration),
                      PlainSerializer(format_duration, return_type=str)]
 # A duration that repeats (the collection interval): at most MAX_INTERVAL.
@@ -163,3 +171,4 @@ Interval = Annotated[float, BeforeValidator(partial(parse_duration, limit=MAX_IN
 Size = Annotated[int, BeforeValidator(parse_size), PlainSerializer(format_size, return_type=str)]
 Percent = Annotated[float, BeforeValidator(check_percent)]
 Cron = Annotated[str, BeforeValidator(check_cron)]
+TimeOfDay = Annotated[str, BeforeValidator(check_time_of_day)]

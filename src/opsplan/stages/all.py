@@ -17,7 +17,7 @@ from opsplan.metrics import Cycle, MetricRegistry
 from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
-from opsplan.stages import alerting, backup, checks, collection, console, identity, notify, recovery
+from opsplan.stages import alerting, backup, checks, collection, console, identity, incidents, notify, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
@@ -35,6 +35,7 @@ STAGES: tuple[Stage, ...] = (
     console.STAGE,  # before the stages with pages: they add them to its frame
     alerting.STAGE,
     notify.STAGE,
+    incidents.STAGE,  # after alerting: a sink of its notices; its cycle hook sees the cycle's incidents
     backup.STAGE,
     recovery.STAGE,
     checks.STAGE,

@@ -1,0 +1,1 @@
+"""The evaluators of the seed's check items, one module per period (registered on import)."""

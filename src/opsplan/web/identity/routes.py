@@ -19,12 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from opsplan import format as fmt
 from opsplan.i18n import LANGUAGES, t
 from opsplan.plan.models import Plan
-from opsplan.store.state import StateDB
+from opsplan.store.state import StateDB, StateUnavailable
 from opsplan.web.identity import sessions, trail
 from opsplan.web.identity.login import NEED_CODE, OK, THROTTLED, Login
 from opsplan.web.identity.models import role_at_least
@@ -58,8 +59,15 @@ class IdentityWeb:
         token = request.cookies.get(COOKIE)
         if not token:
             return None
-        with self.state_db.session() as session:
-            return sessions.lookup(session, token, self.clock(), self.policy)
+        now = self.clock()
+        try:
+            with self.state_db.session() as session:
+                return sessions.lookup(session, token, now, self.policy)
+        except (OperationalError, StateUnavailable):
+            # The state DB cannot be written (a full disk): the session is read without restarting its
+            # idle clock, so the console still shows what is wrong instead of a 503.
+            with self.state_db.session() as session:
+                return sessions.lookup(session, token, now, self.policy, write=False)
 
     def require_role(self, role: str) -> Callable[[Request], Awaitable[sessions.Active]]:
         """A dependency: the logged-in user if their role is `role` or higher (401 without a

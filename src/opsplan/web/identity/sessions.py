@@ -54,8 +54,9 @@ def start(session: Session, user_id: int, now: float, address: str | None = None
     return token
 
 
-def lookup(session: Session, token: str, now: float, policy: Policy) -> Active | None:
-    """The live session `token` names, its idle clock restarted; None (and the row ended) once expired."""
+def lookup(session: Session, token: str, now: float, policy: Policy, *, write: bool = True) -> Active | None:
+    """The live session `token` names, its idle clock restarted; None (and the row ended) once expired.
+    `write=False` changes nothing (a full disk: the session is still read, its clock not restarted)."""
     if not token or len(token) > 200:
         return None
     row = session.scalar(select(LoginSession).where(LoginSession.id_hash == digest(token)))
@@ -65,12 +66,14 @@ def lookup(session: Session, token: str, now: float, policy: Policy) -> Active |
     if user is None or user.disabled:
         return None
     if now - row.created_at > policy.absolute:
-        row.ended_at, row.end_reason = now, ABSOLUTE
+        if write:
+            row.ended_at, row.end_reason = now, ABSOLUTE
         return None
     if now - row.last_seen_at > policy.idle:
-        row.ended_at, row.end_reason = now, IDLE
+        if write:
+            row.ended_at, row.end_reason = now, IDLE
         return None
-    if now - row.last_seen_at >= TOUCH_EVERY:
+    if write and now - row.last_seen_at >= TOUCH_EVERY:
         row.last_seen_at = now
     return Active(row.id, user.id, user.name, user.role, row.csrf_secret, row.created_at, row.last_seen_at,
                   user.language)

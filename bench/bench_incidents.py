@@ -1,0 +1,95 @@
+"""Incident evaluation per cycle with 1,000 open incidents (issue 13: target <= 5 ms CPU).
+
+    .venv/bin/python bench/bench_incidents.py [--open 1000] [--cycles 20] [--rounds 5] [--json out.json]
+
+What `opsplan serve`'s incident stage runs each cycle (IncidentCycle): record the deadlines that
+passed unmet, then count open, overdue and breached incidents for /metrics; on a SQLite state
+database in a temporary directory. `--open` incidents, a third of each severity, opened a minute
+apart over the last hours, so most have missed their deadlines (recorded by a first cycle, as
+serve would have) and some are still counting. Per round: the CPU (time.process_time) and wall
+time of one cycle, the median of `--cycles` cycles.
+
+Anchor, in the same run: the same cycle with no incident at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from opsplan.incidents.cycle import IncidentCycle
+from opsplan.incidents.lifecycle import Incidents
+from opsplan.incidents.tables import IncidentRow
+from opsplan.metrics import Cycle
+from opsplan.plan.models import Plan
+from opsplan.store.state import StateDB
+
+T0 = 1_800_000_000.0
+SEVERITIES = ("critical", "major", "minor")
+
+
+def build(directory: Path, count: int) -> IncidentCycle:
+    db = StateDB.open(f"sqlite:///{directory / 'state.db'}")
+    incidents = Incidents(Plan(), db, holiday_source=lambda country, year: frozenset())
+    with db.session() as session:
+        for i in range(count):
+            severity = SEVERITIES[i % 3]
+            opened = T0 - i * 60
+            clock_from, ack_due, respond_due = incidents.deadlines_from(severity, opened)
+            session.add(IncidentRow(title=json.dumps({"ko": "장애", "en": "incident"}), description="",
+                                    severity=severity, status="triggered", source="alert", dedup_key=f"host|{i}",
+                                    opened_at=opened, opened_by="opsplan", clock_from=clock_from, ack_due=ack_due,
+                                    respond_due=respond_due, reopened=0, updated_at=opened))
+    cycle = IncidentCycle(incidents)
+    cycle(Cycle(T0, [], 0.1))  # the breaches so far, recorded once as serve's first cycle would
+    return cycle
+
+
+def measure(count: int, cycles: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        hook = build(Path(tmp), count)
+        cpu, wall = [], []
+        for n in range(cycles):
+            cycle = Cycle(T0 + 15 * (n + 1), [], 0.1)
+            c0, w0 = time.process_time(), time.perf_counter()
+            hook(cycle)
+            cpu.append(time.process_time() - c0)
+            wall.append(time.perf_counter() - w0)
+        hook.incidents.db.close()
+    return {"cpu_ms": statistics.median(cpu) * 1000, "wall_ms": statistics.median(wall) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--open", type=int, default=1000)
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)  # the first cycle logs every breach it records
+    rows = []
+    for _ in range(args.rounds):
+        rows.append({"anchor": measure(0, args.cycles), "open": measure(args.open, args.cycles)})
+    result = {
+        "python": sys.version.split()[0], "machine": platform.machine(), "open": args.open,
+        "anchor_cpu_ms": statistics.median(r["anchor"]["cpu_ms"] for r in rows),
+        "open_cpu_ms": statistics.median(r["open"]["cpu_ms"] for r in rows),
+        "open_wall_ms": statistics.median(r["open"]["wall_ms"] for r in rows),
+        "rounds": rows,
+    }
+    print(f"no incident:          {result['anchor_cpu_ms']:.2f} ms CPU per cycle")
+    print(f"{args.open:,} open incidents: {result['open_cpu_ms']:.2f} ms CPU per cycle "
+          f"({result['open_wall_ms']:.2f} ms wall)")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

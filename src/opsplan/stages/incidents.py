@@ -1,0 +1,39 @@
+"""Incidents (seed §5): opened from alert notices (a sink of the fan-out), deadlines checked and
+counts exported every cycle. The CLI works on the same tables whether or not serve runs."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from opsplan.incidents import metrics as incident_metrics
+from opsplan.incidents.plan_checks import incident_problems
+from opsplan.stages.part import Stage, StageContext, StagePart
+
+log = logging.getLogger(__name__)
+
+
+def build(ctx: StageContext) -> StagePart:
+    from opsplan.alerts.engine import AlertEngine
+    from opsplan.incidents.business_hours import holidays_available
+    from opsplan.incidents.cycle import IncidentCycle
+    from opsplan.incidents.intake import AlertIntake
+    from opsplan.incidents.lifecycle import Incidents
+
+    incidents = Incidents(ctx.plan, ctx.state_db)
+    ctx.provide(incidents)
+    intake = AlertIntake(incidents, time.time)
+    ctx.notices.subscribe(intake, many=intake.take)
+    hours = ctx.plan.incidents.business_hours
+
+    def warn_without_holidays() -> None:
+        if hours.public_holidays and not holidays_available():
+            log.warning("the holidays package is not installed: major and minor deadlines count %s public "
+                        "holidays as working days", hours.public_holidays)
+
+    engine = ctx.get(AlertEngine)
+    firing = engine.firing_notices if engine is not None else None
+    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing)], start=[warn_without_holidays])
+
+
+STAGE = Stage("incidents", build, families=lambda: incident_metrics.METRICS, plan_checks=(incident_problems,))
