@@ -2061,6 +2061,88 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.tuning.summary.partial": M(
         ko="성능 최적화 항목 {total}개 중 {count}개만 확인했습니다. 나머지는 확인할 수 없었습니다.",
         en="Only {count} of {total} optimisation parts could be checked; the rest could not be read."),
+    # the weekly check items (checks/evaluators/weekly.py: logs.analysis, performance.trend, security.patches)
+    "checks.logs.summary": M(
+        ko="로그 {lines}줄, 유형 {templates}개 분석 (원본 {sources}개, 건너뜀 {skipped}개): 새 유형 {new}개, "
+           "급증한 유형 {rising}개",
+        en="{lines} log lines in {templates} templates ({sources} sources, {skipped} skipped): {new} new, "
+           "{rising} rising"),
+    "checks.logs.new_template": M(ko="`{source}` 새 유형 {count}줄: `{template}` (예: `{example}`)",
+                                  en="{source}: new template, {count} lines: {template} (e.g. {example})"),
+    "checks.logs.rising": M(ko="`{source}` 급증한 유형, 지난주 {previous}줄 → 이번 주 {count}줄: `{template}` "
+                               "(예: `{example}`)",
+                            en="{source}: rose from {previous} to {count} lines: {template} (e.g. {example})"),
+    "checks.logs.rare": M(ko="`{source}` 드문 유형 {count}줄: `{template}` (예: `{example}`)",
+                          en="{source}: rare, {count} lines: {template} (e.g. {example})"),
+    "checks.logs.first_run": M(ko="`{source}` 첫 분석: 유형 {count}개를 다음 주와 비교할 기준으로 저장했습니다.",
+                               en="{source}: first analysis; {count} templates kept to compare next week with."),
+    "checks.logs.state_refused": M(
+        ko="`{source}` 분석 상태 파일을 불러오지 않았습니다 (이 프로세스 소유의 0600 파일만 불러옵니다). "
+           "상세: {detail}",
+        en="{source}: the analysis state file was not loaded (only a 0600 file of this process' user is): "
+           "{detail}"),
+    "checks.logs.no_systemd": M(ko="`{source}` systemd가 실행 중이 아니어서 저널은 분석하지 않았습니다.",
+                                en="{source}: systemd is not running here, so there is no journal to analyse."),
+    "checks.logs.unreadable": M(ko="`{source}` 로그를 읽을 수 없습니다. 상세: {detail}",
+                                en="{source}: the log cannot be read: {detail}"),
+    "checks.logs.no_source": M(ko="분석한 로그가 없습니다: 로그 원본 {count}개를 모두 읽지 못했습니다.",
+                               en="no log was analysed: none of the {count} sources could be read"),
+    "checks.logs.none_in_plan": M(
+        ko="운영 계획서에 분석할 로그가 없습니다 (checks.log_sources, checks.access_logs, checks.journal).",
+        en="the plan names no log to analyse (checks.log_sources, checks.access_logs, checks.journal)"),
+    "checks.logs.no_data_dir": M(ko="분석 상태를 저장할 데이터 디렉터리가 정해지지 않았습니다.",
+                                 en="no data directory to keep the analysis state in"),
+    "checks.logs.figure.lines": M(ko="`{source}` 로그 줄 수", en="{source}: log lines"),
+    "checks.logs.figure.templates": M(ko="`{source}` 로그 유형 수", en="{source}: templates"),
+    "checks.trend.summary": M(
+        ko="지표 {compared}개를 지난주와 비교했습니다. {rise} 이상 나빠진 지표는 {flagged}개입니다.",
+        en="{compared} figures compared with last week: {flagged} got worse by {rise} or more"),
+    "checks.trend.no_store": M(ko="지표 저장소를 열지 못했습니다.", en="the metrics store could not be opened"),
+    "checks.trend.no_data": M(ko="지표 저장소에 비교할 두 주의 데이터가 없습니다.",
+                              en="the metrics store holds no two weeks of data to compare"),
+    "checks.trend.metric.latency": M(ko="p95 응답시간 ({subject})", en="p95 response time ({subject})"),
+    "checks.trend.metric.throughput": M(ko="처리량 ({subject})", en="Throughput ({subject})"),
+    "checks.trend.metric.errors": M(ko="에러율 ({subject})", en="Error rate ({subject})"),
+    "checks.trend.metric.gpu": M(ko="GPU 사용률 ({subject})", en="GPU utilisation ({subject})"),
+    "checks.trend.metric.cpu": M(ko="CPU 사용률 ({subject})", en="CPU utilisation ({subject})"),
+    "checks.trend.rose.latency": M(
+        ko="p95 응답시간 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="p95 response time up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.trend.rose.throughput": M(
+        ko="처리량 변화 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 변화)",
+        en="Throughput changed ({subject}): {last_week} last week, {this_week} this week ({change})"),
+    "checks.trend.rose.errors": M(
+        ko="에러율 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="Error rate up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.trend.rose.gpu": M(
+        ko="GPU 사용률 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="GPU utilisation up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.trend.rose.cpu": M(
+        ko="CPU 사용률 상승 ({subject}): 지난주 {last_week} → 이번 주 {this_week} ({change} 상승)",
+        en="CPU utilisation up ({subject}): {last_week} last week, {this_week} this week (+{change})"),
+    "checks.patches.summary": M(ko="대기 중인 업데이트 {total}개: 보안 {security}개, 기타 {other}개",
+                                en="{total} updates pending: {security} security, {other} other"),
+    "checks.patches.security": M(ko="보안 업데이트 {count}개: `{packages}`",
+                                 en="{count} security updates: {packages}"),
+    "checks.patches.other": M(ko="기타 업데이트 {count}개: `{packages}`", en="{count} other updates: {packages}"),
+    "checks.patches.kernel": M(ko="새 커널을 쓰려면 재부팅해야 합니다 (실행 중 `{running}`, 설치됨 "
+                                  "`{installed}`).",
+                               en="A reboot is needed for the new kernel (running {running}, installed {installed})."),
+    "checks.patches.services": M(ko="재시작해야 하는 서비스 {count}개: `{packages}`",
+                                 en="{count} services need a restart: {packages}"),
+    "checks.patches.debsecan": M(ko="업데이트로 고칠 수 있는 취약점 {count}개 (`debsecan`): `{packages}`",
+                                 en="{count} vulnerabilities an update fixes (debsecan): {packages}"),
+    "checks.patches.nvidia": M(ko="NVIDIA 드라이버 `{driver}`, CUDA `{cuda}`",
+                               en="NVIDIA driver {driver}, CUDA {cuda}"),
+    "checks.patches.missing": M(ko="`{tool}` 도구가 설치되어 있지 않습니다.", en="{tool} is not installed"),
+    "checks.patches.failed": M(ko="`{tool}` 도구가 실패했습니다 (종료 코드 {code}). 상세: {detail}",
+                               en="{tool} failed (exit code {code}): {detail}"),
+    "checks.patches.part_missing": M(ko="`{tool}` 점검을 실행하지 못했습니다: 도구가 설치되어 있지 않습니다.",
+                                     en="{tool} check not run: it is not installed."),
+    "checks.patches.part_failed": M(ko="`{tool}` 점검을 실행하지 못했습니다 (종료 코드 {code}). 상세: {detail}",
+                                    en="{tool} check not run (exit code {code}): {detail}"),
+    "checks.patches.figure.security": M(ko="보안 업데이트", en="Security updates"),
+    "checks.patches.figure.other": M(ko="기타 업데이트", en="Other updates"),
     # check runs, reports, daily items (checks/runs.py, checks/report/, evaluators/daily.py, check/report CLI)
     "checks.reason.no_data": M(ko="점검 기간에 수집된 데이터가 없습니다", en="no data in the window"),
     "checks.reason.no_store": M(ko="메트릭 저장소를 열지 못했습니다 (수집 데이터 없음)",

@@ -153,6 +153,14 @@ SAMPLES: dict[str, object] = {
     "timeout": 60, "matcher": "'alertname'",
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
+    # the weekly checks (checks/evaluators/weekly.py)
+    "lines": 12345, "templates": 42, "new": 2, "rising": 1, "sources": 3, "source": "mariadb",
+    "template": "<TIME> <NUM> [ERROR] InnoDB: page <*> corrupt",
+    "example": "<TIME> <NUM> [ERROR] InnoDB: page <NUM> corrupt", "last_week": "210 ms",
+    "this_week": "360 ms",
+    "change": "71%", "rise": "20%", "compared": 9, "tool": "needrestart", "packages": "libssl3, openssl",
+    "running": "6.1.0-18-amd64", "installed": "6.1.0-21-amd64", "driver": "550.54.15", "cuda": "12.4",
+    "security": 3, "other": 12,
     # the Metrics page
     "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
     # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)

@@ -386,6 +386,16 @@ def _allowed_ports() -> list[AllowedPort]:
     return [AllowedPort(port=22), AllowedPort(port=3306, scope="loopback"),
             AllowedPort(port=8000, scope="loopback"), AllowedPort(port=53, scope="loopback"),
             AllowedPort(port=53, protocol="udp", scope="loopback")]
+class LogSource(Strict):
+    """A log file the weekly log analysis (logs.analysis) mines for templates."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)
+    path: Path
+
+
+def _log_sources() -> list[LogSource]:
+    # Debian's MariaDB writes here when log_error is set (50-server.cnf); otherwise it logs to the journal.
+    return [LogSource(name="mariadb", path=Path("/var/log/mysql/error.log"))]
 
 
 class Checks(Strict):
@@ -398,6 +408,14 @@ class Checks(Strict):
     retention: Duration = 400 * 86400.0
     # Not in the seed: the listening ports the security audit accepts (quarterly, OPS-NET-001).
     allowed_ports: list[AllowedPort] = Field(default_factory=_allowed_ports, max_length=1000)
+    # --- weekly (checks/evaluators/weekly.py; not in the seed, docs/checks-weekly.md) ---
+    # logs.analysis mines these files, each service's access_log (access_logs: true) and, where
+    # systemd runs, the journal of the week.
+    log_sources: list[LogSource] = Field(default_factory=_log_sources)
+    access_logs: bool = True
+    journal: bool = True
+    # performance.trend flags a figure whose weekly mean rose by at least this many percent.
+    trend_step: Percent = 20.0
 
 
 # --- §4.1 backup ---------------------------------------------------------------------------------
