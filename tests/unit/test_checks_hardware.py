@@ -157,6 +157,6 @@ def test_without_smartctl_an_nvme_drive_is_read_with_nvme_cli(tmp_path, monkeypa
     result = hardware.evaluate(context(), probes)
     assert result.status == "warn"
     assert text(result) == ["Disk nvme0n1 has used 93% of its rated endurance."]
-    assert text(result, "ko") == ["디스크 nvme0n1의 수명이 93% 소모되었습니다."]
+    assert text(result, "ko") == ["디스크 `nvme0n1`의 수명이 93% 소모되었습니다."]
     assert result.tools[0].argv == ["nvme", "smart-log", "-o", "json", str(Path("/dev") / "nvme0n1")]
     assert result.tools[0].version == "nvme version 2.4"
