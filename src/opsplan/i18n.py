@@ -2349,6 +2349,26 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.report.lang": M(ko="언어: `ko`, `en` (기본: 운영 계획서의 언어)",
                           en="Language: ko or en (default: the plan's)"),
     "help.report.out": M(ko="저장할 파일 (없으면 표준 출력)", en="File to write (default: standard output)"),
+    # the Reports page (web/console/reports.py)
+    "console.nav.reports": M(ko="점검 보고서", en="Reports"),
+    "console.reports.title": M(ko="점검 보고서", en="Check reports"),
+    "console.reports.viewer_note": M(ko="조회자는 보고서에 서명할 수 없습니다.",
+                                     en="A viewer cannot sign reports off."),
+    "console.reports.runs": M(ko="일일·주간·월간·분기 점검 (최근 100건)",
+                              en="Daily, weekly, monthly and quarterly checks (latest 100)"),
+    "console.reports.col.period": M(ko="점검", en="Check"),
+    "console.reports.col.started": M(ko="실행 시각", en="Run at"),
+    "console.reports.col.status": M(ko="결과", en="Result"),
+    "console.reports.col.signed": M(ko="서명", en="Signed off"),
+    "console.reports.col.sign": M(ko="서명하기", en="Sign off"),
+    "console.reports.signed_by": M(ko="{user} ({time})", en="{user} ({time})"),
+    "console.reports.not_signed": M(ko="서명 전", en="not yet"),
+    "console.reports.note": M(ko="메모", en="Note"),
+    "console.reports.sign": M(ko="확인하고 서명", en="Reviewed: sign off"),
+    "console.reports.empty": M(ko="아직 점검 보고서가 없습니다. 일일 점검은 매일 계획된 시각(기본 09:00)에 실행되고, "
+                                  "`opsplan check run daily`로 바로 실행할 수도 있습니다.",
+                               en="No check report yet. The daily check runs at its planned time (09:00 by default); "
+                                  "`opsplan check run daily` runs it now."),
 }
 
 

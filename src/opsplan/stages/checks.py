@@ -30,7 +30,22 @@ def build(ctx: StageContext) -> StagePart:
     runs.recover_interrupted(ctx.state_db, now=time.time())
     collector = runs.CheckRunCollector(ctx.state_db, max_age=SERVE_MAX_AGE)
     jobs = [_job(ctx, period) for period in PERIODS if getattr(ctx.plan.checks, period).items]
-    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]))
+    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]), routers=_pages(ctx))
+
+
+def _pages(ctx: StageContext) -> list[Any]:
+    """The console's Reports page, when serve has a console with logins."""
+    import time
+
+    from opsplan.web.alerts_page import operator_only
+    from opsplan.web.console.frame import Console, NavItem
+    from opsplan.web.console.reports import reports_router
+
+    console = ctx.get(Console)
+    if console is None:
+        return []
+    console.add_page(NavItem("/reports", 50))
+    return [reports_router(console, ctx.state_db, operator_only(console.identity), time.time)]
 
 
 def _job(ctx: StageContext, period: str) -> Job:

@@ -50,7 +50,7 @@ def _handling(rows: list[dict[str, Any]], engine: AlertEngine, now: float) -> No
         row["silenced"] = bool(silenced_by(silences, labels.get(row["fingerprint"], {}), now)) or row["silenced"]
 
 
-def _operator(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
+def operator_only(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
     """`require_role("operator")`, with 403 (not 401) for a form posted without a session."""
     if identity is None:  # no identity stage (monitoring only): nobody may write from the page
         async def refused(_request: Request) -> Active:
@@ -77,7 +77,7 @@ def _back(form: dict[str, str]) -> RedirectResponse:
 def alerts_page_router(engine: AlertEngine, console: Console) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     plan = engine.plan
-    operator = _operator(console.identity)
+    operator = operator_only(console.identity)
 
     @router.get("/alerts", response_class=HTMLResponse)
     def alerts_page(request: Request, lang: str | None = None) -> Response:

@@ -1,0 +1,100 @@
+"""The console's Reports page: the check runs a person signs off, the report itself under a policy
+that lets nothing load or run, and sign-off only for an operator, audited with their name."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from opsplan.audit import entries
+from opsplan.checks import runs
+from opsplan.plan.models import CheckItem, Checks, CheckSchedule, Plan
+from opsplan.store.state import StateDB
+from opsplan.web.alerts_page import operator_only
+from opsplan.web.console.frame import Console
+from opsplan.web.console.reports import REPORT_CSP, reports_router
+from opsplan.web.headers import SecurityHeaders
+from opsplan.web.identity.routes import build_identity_web, identity_router
+from opsplan.web.identity.users import Users
+from unit.test_korean_text import assert_korean
+
+PASSWORD = "correct horse battery"
+FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+ORIGIN = {"Origin": "http://testserver"}
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[tuple[TestClient, StateDB, int]]:
+    # One manual item: a run that needs no store or tool, as a person's checklist.
+    checks = Checks(daily=CheckSchedule(schedule="0 9 * * *", items=[
+        CheckItem(ko="서버실 온도 확인", en="Server room temperature")]))
+    plan = Plan(data_dir=tmp_path, language="ko", checks=checks)
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    outcome = runs.run_checks(plan, db, "daily", actor="opsplan serve (schedule)", now=NOW, clock=lambda: NOW)
+    users = Users(db, tmp_path, lambda: NOW, FAST)
+    for name, role in (("ops01", "operator"), ("view01", "viewer")):
+        users.add(name, role, PASSWORD, actor="root")
+    web = build_identity_web(plan, db, lambda: NOW, hasher=FAST)
+    console = Console(plan, web)
+    app = FastAPI()
+    app.add_middleware(SecurityHeaders)
+    app.include_router(identity_router(web))
+    app.include_router(reports_router(console, db, operator_only(web), lambda: NOW))
+    yield TestClient(app), db, outcome.run_id
+    db.close()
+
+
+def log_in(client: TestClient, name: str) -> None:
+    assert client.post("/login", data={"name": name, "password": PASSWORD}, headers=ORIGIN,
+                       follow_redirects=False).status_code == 303
+
+
+def test_the_list_needs_a_login_and_a_viewer_reads_but_cannot_sign(console):
+    client, _, run_id = console
+    assert client.get("/reports", follow_redirects=False).status_code == 303
+    log_in(client, "view01")
+    page = client.get("/reports").text
+    assert f'href="/reports/{run_id}?lang=ko"' in page and "서명 전" in page
+    assert "/sign" not in page and "조회자는 보고서에 서명할 수 없습니다" in page
+    text = re.sub(r"<[^>]+>", " ", page)
+    assert_korean("reports page", text)
+    csrf = CSRF.search(page)
+    assert csrf is not None
+    refused = client.post(f"/reports/{run_id}/sign", data={"csrf_token": csrf.group(1)}, headers=ORIGIN)
+    assert refused.status_code == 403
+
+
+def test_the_report_is_served_whole_under_a_policy_that_runs_nothing(console):
+    client, _, run_id = console
+    log_in(client, "view01")
+    answer = client.get(f"/reports/{run_id}?lang=en")
+    assert answer.status_code == 200 and answer.text.startswith("<!DOCTYPE html>")
+    assert "Server room temperature" in answer.text and "<script" not in answer.text
+    assert answer.headers["content-security-policy"] == REPORT_CSP
+    assert client.get("/reports/999").status_code == 404
+
+
+def test_an_operator_signs_off_once_with_a_note_and_the_audit_log_names_them(console):
+    client, db, run_id = console
+    log_in(client, "ops01")
+    page = client.get("/reports?lang=en").text
+    csrf = CSRF.search(page)
+    assert csrf is not None and f'action="/reports/{run_id}/sign"' in page
+    assert client.post(f"/reports/{run_id}/sign", data={"note": "looked fine"}, headers=ORIGIN).status_code == 403
+    signed = client.post(f"/reports/{run_id}/sign", data={"csrf_token": csrf.group(1), "note": "looked fine",
+                                                          "lang": "en"}, headers=ORIGIN, follow_redirects=False)
+    assert signed.status_code == 303 and signed.headers["location"] == "/reports?lang=en"
+    row = client.get("/reports?lang=en").text
+    assert "✔ ops01" in row and f'action="/reports/{run_id}/sign"' not in row
+    assert runs.get_run(db, run_id)["signed"]["note"] == "looked fine"
+    assert [e["actor"] for e in entries(db) if e["action"] == "check.sign"] == ["ops01"]
+    again = client.post(f"/reports/{run_id}/sign", data={"csrf_token": csrf.group(1)}, headers=ORIGIN)
+    assert again.status_code == 409
