@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
     group.command("resolve", help=help_text("help.cmd.incident_resolve"))(resolve_command)
     group.command("close", help=help_text("help.cmd.incident_close"))(close_command)
     group.command("cancel", help=help_text("help.cmd.incident_cancel"))(cancel_command)
+    # checklists, postmortems, figures and `opsplan sla` (issue 13 items 4, 6, 7)
+    from opsplan.cli import incident_followup_cmd
+
+    incident_followup_cmd.register(group, app)
     app.add_typer(group, name="incident")
 
 
