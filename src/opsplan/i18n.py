@@ -1796,9 +1796,10 @@ MESSAGES: Final[dict[str, Message]] = {
     "incident.figures.noisy": M(ko="장애를 가장 많이 연 알림: {alert} ({count}개)",
                                 en="noisiest alert: {alert} ({count} incidents)"),
     "sla.head": M(ko="{month} SLA (목표 가용성 {target})", en="SLA for {month} (availability target {target})"),
-    "sla.line_met": M(ko="{service}: 가용성 {availability}, 중단 {downtime}, 오류 예산 사용 {budget} (충족)",
+    "sla.line_met": M(ko="서비스 ({service}): 가용성 {availability}, 중단 {downtime}, 오류 예산 사용 {budget} (충족)",
                       en="{service}: availability {availability}, down {downtime}, error budget used {budget} (met)"),
-    "sla.line_missed": M(ko="{service}: 가용성 {availability}, 중단 {downtime}, 오류 예산 사용 {budget} (미달)",
+    "sla.line_missed": M(ko="서비스 ({service}): 가용성 {availability}, 중단 {downtime}, "
+                            "오류 예산 사용 {budget} (미달)",
                          en="{service}: availability {availability}, down {downtime}, error budget "
                             "used {budget} (missed)"),
     "help.sla": M(ko="서비스별 월간 SLA: 가용성과 오류 예산",

@@ -158,6 +158,12 @@ SAMPLES: dict[str, object] = {
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
     "stage": 2, "text": "MariaDB 재시작", "previous": "Major", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
     "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
+    # incident checklists, postmortems, figures and SLA (incidents/checklist.py ... sla.py)
+    "task": 3, "number": 2, "owner": "ops01", "fields": "--root-cause, --fix",
+    "took": "12분", "state": "2026-11-30 10:12:16 KST (기한 2026-11-30 10:30:16 KST 충족)",
+    "impact": "로그인 요청 실패",
+    "mtta": "25분", "mtta_p90": "40분", "mttr": "2시간 30분", "mttr_p90": "5시간", "month": "2026-11",
+    "target": "99.5%", "availability": "99.167%", "downtime": "6시간", "budget": "166.7%",
 }
 
 

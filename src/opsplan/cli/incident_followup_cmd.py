@@ -16,10 +16,6 @@ from opsplan.cli.language import help_text
 from opsplan.i18n import t
 from opsplan.plan.models import Plan
 
-# The timeline kinds this part adds, described in `incident show` and postmortems (literal keys).
-_KIND_KEY = {"task_done": "incident.event.task_done", "fields": "incident.event.fields",
-             "stakeholder_notice": "incident.event.stakeholder_notice",
-             "action_added": "incident.event.action_added", "action_done": "incident.event.action_done"}
 _FIELD_KEY = {"impact": "incident.field.impact", "services": "incident.field.services",
               "root_cause": "incident.field.root_cause", "fix": "incident.field.fix"}
 
@@ -47,16 +43,18 @@ def describe(plan: Plan, entry: dict[str, Any], lang: str) -> str:
         s, n = data.get("stage", 0), data.get("task", 0)
         name = stages[s - 1].tasks[n - 1].get(lang) if 1 <= s <= len(stages) and 1 <= n <= len(stages[s - 1].tasks) \
             else "-"
-        text = t(_KIND_KEY[kind], lang, stage=s, task=n, name=name, text=data.get("note") or "-")
+        text = t("incident.event.task_done", lang, stage=s, task=n, name=name, text=data.get("note") or "-")
         return text + (f" [{data['evidence']}]" if data.get("evidence") else "")
     if kind == "fields":
         names = ", ".join(t(_FIELD_KEY[k], lang) for k in sorted(data) if k in _FIELD_KEY)
-        return t(_KIND_KEY[kind], lang, names=names)
+        return t("incident.event.fields", lang, names=names)
     if kind == "stakeholder_notice":
-        return t(_KIND_KEY[kind], lang, channel=", ".join(data.get("channels", [])))
-    if kind in ("action_added", "action_done"):
-        return t(_KIND_KEY[kind], lang, number=data.get("number", ""), text=data.get("text", ""),
+        return t("incident.event.stakeholder_notice", lang, channel=", ".join(data.get("channels", [])))
+    if kind == "action_added":
+        return t("incident.event.action_added", lang, number=data.get("number", ""), text=data.get("text", ""),
                  owner=data.get("owner", ""))
+    if kind == "action_done":
+        return t("incident.event.action_done", lang, number=data.get("number", ""))
     return core._event_text(entry, plan if plan.language == lang else plan.model_copy(update={"language": lang}))
 
 

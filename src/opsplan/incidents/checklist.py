@@ -67,7 +67,7 @@ def done_tasks(timeline: list[dict[str, Any]]) -> dict[tuple[int, int], dict[str
 def checklist(plan: Plan, timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every task of every stage, with its check (or None) and whether the plan requires it."""
     done = done_tasks(timeline)
-    required = plan.incidents.follow_up.required_tasks
+    required = required_by_stage(plan)
     out = []
     for s, stage in enumerate(plan.incidents.stages, start=1):
         for n, task in enumerate(stage.tasks, start=1):
@@ -76,10 +76,14 @@ def checklist(plan: Plan, timeline: list[dict[str, Any]]) -> list[dict[str, Any]
     return out
 
 
+def required_by_stage(plan: Plan) -> dict[int, list[int]]:
+    return {n: tasks for n, tasks in enumerate(plan.incidents.follow_up.required_tasks, start=1)}
+
+
 def missing_required(plan: Plan, session: Session, incident_id: int, upto_stage: int) -> list[TaskRef]:
     """The required tasks of stages 1..upto_stage not checked yet."""
     done = done_tasks(records.timeline(session, incident_id))
-    required = plan.incidents.follow_up.required_tasks
+    required = required_by_stage(plan)
     return [TaskRef(s, n) for s in range(1, upto_stage + 1) for n in sorted(required.get(s, []))
             if (s, n) not in done]
 

@@ -673,10 +673,9 @@ class IncidentFollowUp(Strict):
     stakeholders: list[str] = Field(default_factory=list)
     # When the status notice promises the next update (from the time it is sent).
     update_every: Duration = 3600.0
-    # Stage number -> the task numbers (1-based) that must be checked before the next stage or the
-    # resolution. Empty: nothing is required (the checklist is a record, not a gate).
-    required_tasks: dict[Annotated[int, Field(ge=1, le=50)], list[Annotated[int, Field(ge=1, le=50)]]] = Field(
-        default_factory=dict)
+    # Per stage, in order: the task numbers (1-based) that must be checked before the next stage
+    # ([[1, 3], [], [2]]). Empty: nothing is required (the checklist is a record, not a gate).
+    required_tasks: list[list[Annotated[int, Field(ge=1, le=50)]]] = Field(default_factory=list, max_length=50)
     # Closing an incident of these severities needs a final postmortem.
     final_postmortem_for: list[SeverityName] = Field(default_factory=_serious)
 
