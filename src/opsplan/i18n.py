@@ -1739,6 +1739,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "incident.event.action_added": M(ko="후속 조치 {number}번 추가: {text} (담당 {owner})",
                                      en="action {number} added: {text} (owner {owner})"),
     "incident.event.action_done": M(ko="후속 조치 {number}번 완료", en="action {number} done"),
+    "incident.event.postmortem_final": M(ko="사후 분석 보고서 최종 확정", en="postmortem made final"),
     "incident.task_checked": M(ko="장애 {id}: {stage}단계 {task}번 작업 {name:을} 완료로 표시했습니다.",
                                en="Incident {id}: stage {stage} task {task}, {name}, checked."),
     "incident.notice_queued": M(ko="이해관계자 통보를 발송 대기열에 넣었습니다 ({channel}), 다음 안내 {time}.",
@@ -1839,6 +1840,14 @@ MESSAGES: Final[dict[str, Message]] = {
                                en="Language: ko or en (default: the plan's)."),
     "help.incident.pm_format": M(ko="형식: `md` 또는 `html`", en="Format: md or html."),
     "help.incident.pm_out": M(ko="이 파일에 씁니다.", en="Write it to this file."),
+    "incident.plan.unknown_stakeholder": M(ko="이해관계자 채널 '{channel}': notifications.channels에 없습니다 "
+                                              "(있는 채널: {known})",
+                                           en="stakeholder channel '{channel}' is not in notifications.channels "
+                                              "(there: {known})"),
+    "incident.plan.required_stages": M(ko="필수 작업이 운영 계획서의 단계보다 많습니다 (단계 {count}개)",
+                                       en="required tasks are given for more stages than the plan has ({count})"),
+    "incident.plan.required_task": M(ko="{stage}단계에는 {task}번 작업이 없습니다 (작업 {count}개)",
+                                     en="stage {stage} has no task {task} (it has {count})"),
 }
 
 

@@ -199,3 +199,25 @@ def test_follow_up_actions_overdue_listed(tmp_path, clock):
     assert one_line_error(run(path, "action", "done", str(iid), "7")) == f"opsplan: incident {iid} has no action 7"
     assert one_line_error(run(path, "action", "add", str(iid), "x", "--owner", "a", "--due", "next week")) == \
         "opsplan: expected a due date YYYY-MM-DD or YYYY-MM-DDTHH:MM, got 'next week'"
+
+
+def test_plan_check_names_an_unknown_stakeholder_channel_and_a_task_a_stage_lacks(tmp_path):
+    from opsplan.cli.main import app
+
+    path = tmp_path / "opsplan.yaml"
+    path.write_text(f"data_dir: {tmp_path / 'data'}\nincidents:\n  follow_up:\n    stakeholders: [board]\n"
+                    "    required_tasks: [[1, 4]]\n", encoding="utf-8")
+    lines = CliRunner().invoke(app, ["plan", "check", str(path)]).output.splitlines()
+    assert f"{path}:4: incidents.follow_up.stakeholders[0]: stakeholder channel 'board' is not in " \
+           "notifications.channels (there: -)" in lines
+    assert f"{path}:5: incidents.follow_up.required_tasks[0][1]: stage 1 has no task 4 (it has 3)" in lines
+
+
+def test_show_describes_checked_tasks_and_recorded_fields(tmp_path, clock):
+    path = write_plan(tmp_path, {"language": "ko"})
+    iid = json.loads(ok(path, "open", "--severity", "minor", "--title", "검색 지연", "--json"))["id"]
+    ok(path, "task", str(iid), "1", "장애 상황 파악", "--done", "--note", "색인 재구성 중", "--by", "kim")
+    ok(path, "set", str(iid), "--root-cause", "색인 재구성", "--by", "kim")
+    shown = ok(path, "show", str(iid))
+    assert "1단계 1번 작업 완료: 장애 상황 파악 (메모: 색인 재구성 중) (kim)" in shown
+    assert "기록함: 원인 (kim)" in shown

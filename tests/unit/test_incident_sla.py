@@ -114,3 +114,26 @@ def test_sla_over_a_synthetic_month_of_stored_samples_equals_the_hand_computed_f
     assert "llm-api: availability 99.167%, down 6h, error budget used 166.7% (missed)" in text
     bad = run(path, "sla", "report", "--month", "11/2026")
     assert bad.exit_code == 1 and bad.output == "opsplan: expected a month YYYY-MM, got '11/2026'\n"
+
+
+def test_acknowledgement_and_resolution_histograms_are_exported_per_severity(db):
+    from opsplan.incidents.histograms import histogram_samples
+
+    plan = Plan()
+    incidents = Incidents(plan, db, holiday_source=no_public_holidays)
+    opened = at("2026-11-02 10:00")
+    for ack in (2, 10, 45):  # minutes
+        iid = incidents.open("critical", Text(ko="중단", en="down"), by="opsplan", now=opened)
+        incidents.acknowledge(iid, by="kim", now=opened + ack * MIN)
+    samples = {(s.name, s.labels): s.value for s in histogram_samples(db, list(plan.incidents.severities))}
+
+    def value(name, **labels):
+        return samples[(name, tuple(sorted(labels.items())))]
+
+    bucket = "opsplan_incident_ack_seconds_bucket"
+    assert [value(bucket, severity="critical", le=le) for le in ("60", "300", "900", "1800", "3600", "+Inf")] == \
+        [0, 1, 2, 2, 3, 3]
+    assert value("opsplan_incident_ack_seconds_count", severity="critical") == 3
+    assert value("opsplan_incident_ack_seconds_sum", severity="critical") == (2 + 10 + 45) * MIN
+    assert value("opsplan_incident_resolve_seconds_count", severity="critical") == 0  # none resolved yet
+    assert value(bucket, severity="major", le="+Inf") == 0

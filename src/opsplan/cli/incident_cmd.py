@@ -173,7 +173,10 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:
     lang, data = plan.language, entry["data"]
     if entry["kind"] not in _EVENT_KEY:
-        return str(entry["kind"])
+        # checklists, notices, actions, postmortems (issue 13 items 4, 6) describe their own kinds
+        from opsplan.cli.incident_followup_cmd import own_text
+
+        return own_text(plan, entry, lang) or str(entry["kind"])
     values: dict[str, Any] = {}
     if entry["kind"] in ("opened", "severity"):
         values["severity"] = _severity(data.get("severity", ""), lang)

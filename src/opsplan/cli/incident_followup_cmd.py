@@ -36,7 +36,12 @@ def register(group: typer.Typer, app: typer.Typer) -> None:
 
 
 def describe(plan: Plan, entry: dict[str, Any], lang: str) -> str:
-    """A timeline entry in `lang`: this part's kinds here, the core's by `incident show`'s words."""
+    """A timeline entry in `lang`, in `incident show`'s words."""
+    return core._event_text(entry, plan if plan.language == lang else plan.model_copy(update={"language": lang}))
+
+
+def own_text(plan: Plan, entry: dict[str, Any], lang: str) -> str | None:
+    """The timeline kinds this part adds, in `lang`; None for any other kind."""
     data, kind = entry["data"], entry["kind"]
     if kind == "task_done":
         stages = plan.incidents.stages
@@ -55,7 +60,9 @@ def describe(plan: Plan, entry: dict[str, Any], lang: str) -> str:
                  owner=data.get("owner", ""))
     if kind == "action_done":
         return t("incident.event.action_done", lang, number=data.get("number", ""))
-    return core._event_text(entry, plan if plan.language == lang else plan.model_copy(update={"language": lang}))
+    if kind == "postmortem_final":
+        return t("incident.event.postmortem_final", lang)
+    return None
 
 
 def _due(text: str, plan: Plan) -> float:
