@@ -78,8 +78,19 @@ def test_a_major_closes_only_with_a_final_postmortem_in_korean_and_english(tmp_p
     assert refused == (f"opsplan: 장애 {iid}은 Major 장애라 최종 사후 분석 보고서 없이 종료할 수 없습니다 "
                        f"(`opsplan incident postmortem {iid} --final`)")
 
+    # The API's own request rate and error ratio in the metrics store: 10 req/s, 30 % failing, 90 minutes.
+    from opsplan.metrics import sample
+    from opsplan.store import MetricsStore
+
+    plan = load_plan(path)
+    with MetricsStore(plan.data_dir / "metrics", clock=lambda: at("2026-12-07 14:00")) as store:
+        for minute in range(90):
+            store.append(at("2026-12-07 10:00") + 60 * minute,
+                         [sample("opsplan_api_requests_per_second", 10, service="api-server"),
+                          sample("opsplan_api_error_ratio", 0.3, service="api-server")])
     clock[0] = at("2026-12-07 14:00")
     draft_ko = ok(path, "postmortem", str(iid))
+    assert "- 실패한 요청: 16,200" in draft_ko
     assert f"# 장애 {iid} 사후 분석 보고서 (초안): 로그인 실패 / Login fails" in draft_ko
     assert "- 지속 시간: 1시간 30분" in draft_ko  # 10:00 to 11:30
     assert "- 확인: 2026-12-07 10:12:00 KST (기한 2026-12-07 10:30:00 KST 충족), 걸린 시간 12분" in draft_ko

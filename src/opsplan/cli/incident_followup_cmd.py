@@ -215,12 +215,13 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
         fail(t("incident.error.bad_format", plan.language, value=form))
     who, now = core._who(by), core._clock()
     with core._incidents(plan) as incidents:
+        failed = _requests_failed(plan, incidents.get(incident_id), now)
         with incidents.db.session() as session:
             if final:
-                found = postmortem.make_final(session, plan, incident_id, by=who, now=now)
+                found = postmortem.make_final(session, plan, incident_id, by=who, now=now, requests_failed=failed)
             else:
-                found = postmortem.final_of(session, incident_id) or postmortem.facts(session, plan, incident_id,
-                                                                                       now=now)
+                found = postmortem.final_of(session, incident_id) or postmortem.facts(
+                    session, plan, incident_id, now=now, requests_failed=failed)
         if final:
             core._audit(incidents, who, "incident.postmortem_final", incident_id, now)
     render = postmortem_render.markdown if form == "md" else postmortem_render.html_page
@@ -234,6 +235,25 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
         except OSError as exc:
             fail(t("incident.error.cannot_write", plan.language, path=str(out_file), detail=exc.strerror or str(exc)))
     out.print(t("incident.postmortem_written", plan.language, path=str(out_file)), markup=False)
+
+
+def _requests_failed(plan: Plan, incident: dict[str, Any], now: float) -> float | None:
+    """From the metrics store when it can be opened (not while `serve` holds it): else unknown."""
+    from opsplan.errors import OpsplanError
+    from opsplan.incidents import checklist
+    from opsplan.incidents.sla import requests_failed
+    from opsplan.serve.server import open_store
+
+    named = checklist.fields(incident["timeline"]).get("services", "")
+    services = [s.strip() for s in named.split(",") if s.strip()] or sorted(
+        {a["labels"]["service"] for a in incident["alerts"] if "service" in a["labels"]})
+    start = min([a["started_at"] for a in incident["alerts"]] + [incident["opened_at"]])
+    end = incident["resolved_at"] if incident["resolved_at"] is not None else now
+    try:
+        with open_store(plan) as store:
+            return requests_failed(store, services, start, end)
+    except OpsplanError:
+        return None
 
 
 def _month(text: str | None, plan: Plan, now: float) -> str:

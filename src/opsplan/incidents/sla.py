@@ -81,3 +81,20 @@ def report(session: Session, store: Any, plan: Plan, month: str, *, now: float) 
             "met": availability is not None and availability * 100 >= target - 1e-9,
             "budget_seconds": allowed, "budget_used": (down / allowed) if down is not None and allowed else None})
     return {"month": month, "start": start, "end": end, "target": target, "services": services}
+
+
+def requests_failed(store: Any, services: list[str], start: float, end: float, step: float = 60.0) -> float | None:
+    """Requests that failed in [start, end) for `services`: per `step`, the average request rate times
+    the average error ratio times the step. None when the store has neither series for them."""
+    if store is None or end <= start or not services:
+        return None
+    total, known = 0.0, False
+    for service in services:
+        rates = {p[0]: p[2] for r in store.query("opsplan_api_requests_per_second", {"service": service},
+                                                 start, end, step) for p in r.points}
+        ratios = {p[0]: p[2] for r in store.query("opsplan_api_error_ratio", {"service": service},
+                                                  start, end, step) for p in r.points}
+        for bucket in rates.keys() & ratios.keys():
+            known = True
+            total += rates[bucket] * ratios[bucket] * step
+    return total if known else None
