@@ -5,7 +5,7 @@ like the rest of `opsplan incident`. Every change is audited."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -14,7 +14,9 @@ from opsplan.cli import incident_cmd as core
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json
 from opsplan.cli.language import help_text
 from opsplan.i18n import t
-from opsplan.plan.models import Plan
+
+if TYPE_CHECKING:  # `--help` loads no plan models (tests/unit/test_cli_startup.py)
+    from opsplan.plan.models import Plan
 
 _FIELD_KEY = {"impact": "incident.field.impact", "services": "incident.field.services",
               "root_cause": "incident.field.root_cause", "fix": "incident.field.fix"}
