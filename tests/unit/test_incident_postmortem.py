@@ -184,6 +184,20 @@ def test_the_stakeholder_notice_lands_in_the_outbox_in_both_languages(tmp_path, 
                                      "다음 안내: 2026-12-07 11:00:00 KST"]
     assert "Next update: 2026-12-07 11:00:00" in body
 
+    # The real notifier sends it like any alert notice, to a real receiver.
+    from http_stubs import Webhook
+    from opsplan.notify.service import Notifier
+
+    webhook = Webhook()
+    db = StateDB.open(default_url(plan.data_dir))
+    try:
+        notifier = Notifier(plan, db, clock=lambda: clock[0], environ={"BIZ_MAIL_URL": webhook.url})
+        assert notifier.deliver_due(clock[0] + 1).sent == 1
+    finally:
+        db.close()
+    assert [(p["title"], p["type"]) for p in webhook.posts] == [(f"[장애 {iid}] API 중단: 현재 상황", "failure")]
+    assert "영향: 모든 요청 실패" in webhook.posts[0]["message"]
+
 
 def test_no_stakeholder_channel_is_one_line(tmp_path, clock):
     path = write_plan(tmp_path, {"language": "en"})
