@@ -122,6 +122,9 @@ def test_a_major_closes_only_with_a_final_postmortem_in_korean_and_english(tmp_p
     ok(path, "set", str(iid), "--root-cause", "다른 설명")
     assert "세션 저장소 연결 수 초과" in ok(path, "postmortem", str(iid))
     assert json.loads(ok(path, "close", str(iid), "--json"))["status"] == "closed"
+    figures = ok(path, "figures", "--month", "2026-12").splitlines()
+    assert "Major: 장애 1개, 평균 확인 시간(MTTA) 중앙값 12분, p90 12분, 평균 복구 시간(MTTR) 중앙값 1시간 30분, " \
+           "p90 1시간 30분, 기한 초과 확인 0건, 대응 0건" in figures
 
 
 def test_a_final_postmortem_needs_the_root_cause_and_the_fix(tmp_path, clock):

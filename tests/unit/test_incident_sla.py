@@ -137,3 +137,16 @@ def test_acknowledgement_and_resolution_histograms_are_exported_per_severity(db)
     assert value("opsplan_incident_ack_seconds_sum", severity="critical") == (2 + 10 + 45) * MIN
     assert value("opsplan_incident_resolve_seconds_count", severity="critical") == 0  # none resolved yet
     assert value(bucket, severity="major", le="+Inf") == 0
+
+
+def test_serve_exports_the_histograms_and_recounts_them_within_a_minute(db):
+    from test_incident_stage import Serve, api
+
+    serve = Serve(db, at("2026-12-01 03:00"))
+    serve.hold(90, api(up=False))
+    [incident] = serve.incidents.list()
+    assert serve.metric("opsplan_incident_ack_seconds_count", severity="critical") == 0
+    serve.incidents.acknowledge(incident["id"], by="kim", now=serve.now)
+    serve.hold(75, api(up=False))
+    assert serve.metric("opsplan_incident_ack_seconds_count", severity="critical") == 1
+    assert serve.metric("opsplan_incident_ack_seconds_bucket", severity="critical", le="300") == 1

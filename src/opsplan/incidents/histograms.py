@@ -5,7 +5,6 @@ and at most once a minute: the figures move when a person acts, not every cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -53,12 +52,14 @@ def histogram_samples(db: StateDB, severities: list[str]) -> list[Sample]:
 class HistogramCycle:
     """The stage's per-cycle hook: recount at most every EVERY seconds, export the last counts."""
 
-    def __init__(self, db: StateDB, severities: list[str], clock: Callable[[], float]):
-        self.db, self.severities, self.clock = db, severities, clock
+    def __init__(self, db: StateDB, severities: list[str]):
+        self.db, self.severities = db, severities
         self._last: tuple[float, list[Sample]] | None = None
 
     def __call__(self, cycle: Cycle) -> None:
-        now = self.clock()
+        now = cycle.timestamp
+        if self._last is not None and now < self._last[0]:  # the clock stepped back: count again
+            self._last = None
         if self._last is None or now - self._last[0] >= EVERY:
             try:
                 self._last = (now, histogram_samples(self.db, self.severities))

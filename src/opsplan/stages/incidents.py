@@ -37,7 +37,7 @@ def build(ctx: StageContext) -> StagePart:
     # histograms of the time to acknowledge and resolve (issue 13 item 7)
     from opsplan.incidents.histograms import HistogramCycle
 
-    histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities), time.monotonic)
+    histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities))
     return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays])
 
 
