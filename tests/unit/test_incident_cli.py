@@ -49,12 +49,15 @@ def test_open_ack_stages_resolve_close_round_trip_with_json(tmp_path, clock):
     assert run(path, "note", str(iid), "session cookie domain fixed", "--by", "lee").exit_code == 0
     resolved = json.loads(run(path, "resolve", str(iid), "--note", "deployed 1.4.2", "--json").output)
     assert resolved["status"] == "resolved" and resolved["respond_breached_at"] is None
+    # A major closes with its final postmortem (test_incident_postmortem.py has the rest).
+    assert run(path, "set", str(iid), "--root-cause", "cookie domain", "--fix", "1.4.2").exit_code == 0
+    assert run(path, "postmortem", str(iid), "--final", "--by", "kim").exit_code == 0
     closed = json.loads(run(path, "close", str(iid), "--by", "kim", "--json").output)
     assert closed["status"] == "closed"
 
     shown = json.loads(run(path, "show", str(iid), "--json").output)
     assert [e["kind"] for e in shown["timeline"]] == [
-        "opened", "acknowledged", "stage", "stage", "stage", "note", "resolved", "closed"]
+        "opened", "acknowledged", "stage", "stage", "stage", "note", "resolved", "fields", "postmortem_final", "closed"]
     assert shown["timeline"][5]["data"] == {"text": "session cookie domain fixed"}
     assert json.loads(run(path, "list", "--json").output)["count"] == 0
     assert json.loads(run(path, "list", "--all", "--json").output)["incidents"][0]["id"] == iid

@@ -38,11 +38,18 @@ def test_triggered_to_closed_through_the_three_stages(incidents):
     assert (shown["status"], shown["stage"], shown["stage_name"]["ko"]) == ("stage", 3, "복구 실행")
     incidents.note(iid, "restarted the API container", by="lee", now=now + 500)
     incidents.resolve(iid, by="kim", now=now + 600, note="config rolled back")
+    # A critical incident closes with its final postmortem (incidents/postmortem.py).
+    from opsplan.incidents import checklist, postmortem
+
+    with incidents.db.session() as session:
+        checklist.set_fields(session, iid, {"root_cause": "bad config", "fix": "rolled back"}, by="kim", now=now + 650)
+        postmortem.make_final(session, incidents.plan, iid, by="kim", now=now + 660)
     incidents.close(iid, by="kim", now=now + 700)
     shown = incidents.get(iid)
     assert shown["status"] == "closed" and shown["closed_by"] == "kim"
     assert shown["ack_breached_at"] is None and shown["respond_breached_at"] is None  # all within 15 minutes
-    assert kinds(incidents, iid) == ["opened", "acknowledged", "stage", "stage", "stage", "note", "resolved", "closed"]
+    assert kinds(incidents, iid) == ["opened", "acknowledged", "stage", "stage", "stage", "note", "resolved", "fields",
+                                     "postmortem_final", "closed"]
     assert incidents.list() == []  # closed: off the open list
     assert [i["id"] for i in incidents.list(include_done=True)] == [iid]
 

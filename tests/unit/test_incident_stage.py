@@ -176,6 +176,12 @@ def test_a_closed_incident_is_never_reopened(db):
     [incident] = serve.incidents.list()
     serve.hold(60, api(up=True))
     serve.incidents.resolve(incident["id"], by="kim", now=serve.now)
+    from opsplan.incidents import checklist, postmortem  # a critical closes with its final postmortem
+
+    with db.session() as session:
+        checklist.set_fields(session, incident["id"], {"root_cause": "probe", "fix": "restart"}, by="kim",
+                             now=serve.now)
+        postmortem.make_final(session, serve.incidents.plan, incident["id"], by="kim", now=serve.now)
     serve.incidents.close(incident["id"], by="kim", now=serve.now)
     serve.hold(90, api(up=False))  # within reopen_within, but a person closed it: a new incident
     [new] = serve.incidents.list()

@@ -178,6 +178,12 @@ SAMPLES: dict[str, object] = {
     # check runs and reports (checks/runs.py, checks/report/, evaluators/daily.py)
     "period": "일일 점검", "peak": "97%", "interface": "eth0", "note": "이상 없음",
     "sha": "9f86d081884c7d65", "cpu": "42%", "memory": "61%",
+    # incident checklists, postmortems, figures and SLA (incidents/checklist.py ... sla.py)
+    "task": 3, "number": 2, "owner": "ops01", "fields": "--root-cause, --fix",
+    "took": "12분", "state": "2026-11-30 10:12:16 KST (기한 2026-11-30 10:30:16 KST 충족)",
+    "impact": "로그인 요청 실패",
+    "mtta": "25분", "mtta_p90": "40분", "mttr": "2시간 30분", "mttr_p90": "5시간", "month": "2026-11",
+    "target": "99.5%", "availability": "99.167%", "downtime": "6시간", "budget": "166.7%",
 }
 
 

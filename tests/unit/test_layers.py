@@ -31,7 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "export": FOUNDATION | {"rules"},
     "backup": FOUNDATION,
     "runbooks": FOUNDATION | {"backup"},
-    "incidents": FOUNDATION | {"alerts", "rules"},
+    "incidents": FOUNDATION | {"alerts", "rules", "notify"},  # pages and notices go through the outbox
     # The periodic checks read what every stage before them keeps (the store, catalogs, alert states),
     # and a failed item may open an incident.
     "checks": FOUNDATION | {"collectors", "rules", "alerts", "backup", "runbooks", "incidents"},

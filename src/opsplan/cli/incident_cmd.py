@@ -48,6 +48,10 @@ def register(app: typer.Typer) -> None:
     group.command("resolve", help=help_text("help.cmd.incident_resolve"))(resolve_command)
     group.command("close", help=help_text("help.cmd.incident_close"))(close_command)
     group.command("cancel", help=help_text("help.cmd.incident_cancel"))(cancel_command)
+    # checklists, postmortems, figures and `opsplan sla` (issue 13 items 4, 6, 7)
+    from opsplan.cli import incident_followup_cmd
+
+    incident_followup_cmd.register(group, app)
     app.add_typer(group, name="incident")
 
 
@@ -169,7 +173,10 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:
     lang, data = plan.language, entry["data"]
     if entry["kind"] not in _EVENT_KEY:
-        return str(entry["kind"])
+        # checklists, notices, actions, postmortems (issue 13 items 4, 6) describe their own kinds
+        from opsplan.cli.incident_followup_cmd import own_text
+
+        return own_text(plan, entry, lang) or str(entry["kind"])
     values: dict[str, Any] = {}
     if entry["kind"] in ("opened", "severity"):
         values["severity"] = _severity(data.get("severity", ""), lang)

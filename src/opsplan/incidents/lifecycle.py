@@ -100,6 +100,9 @@ class Incidents:
             row = row_or_fail(session, incident_id)
             if row.status == "stage" and row.stage == stage:
                 raise said(IncidentError, "incident.error.same_stage", id=incident_id, stage=stage)
+            # checklists (issue 13 item 4): the plan's required tasks gate the next stage
+            from opsplan.incidents.checklist import refuse_unfinished
+            refuse_unfinished(self.plan, session, incident_id, row.stage if row.status == "stage" else None, stage)
             values: dict[str, Any] = {"status": "stage", "stage": stage}
             if row.ack_at is None:  # starting the response acknowledges it too
                 values.update(ack_at=now, ack_by=by)
@@ -127,6 +130,9 @@ class Incidents:
             row = row_or_fail(session, incident_id)
             if row.status in OPEN:  # out of order: a person resolves it first
                 raise said(IncidentError, "incident.error.close_open", id=incident_id)
+            # postmortems (issue 13 item 6): a critical or major incident closes with a final one
+            from opsplan.incidents.postmortem import refuse_close_without_final
+            refuse_close_without_final(self.plan, session, row)
             self._move(session, incident_id, ("resolved",), now, status="closed", closed_at=now, closed_by=by)
             event(session, incident_id, "closed", by, now)
 

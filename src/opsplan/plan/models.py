@@ -700,6 +700,33 @@ def _alert_mappings() -> list[AlertMapping]:
     ]
 
 
+# --- incidents: checklists, stakeholder notices, postmortems, SLA (docs/incidents.md) ------------
+# (issue 13 items 4, 6, 7; kept apart from the core models above so each part merges on its own)
+
+def _serious() -> list[SeverityName]:
+    return ["critical", "major"]
+
+
+class IncidentFollowUp(Strict):
+    """What each incident's checklist requires and whom its status notice goes to."""
+
+    # Channel names (notifications.channels) the "notify stakeholders" task sends the status to.
+    stakeholders: list[str] = Field(default_factory=list)
+    # When the status notice promises the next update (from the time it is sent).
+    update_every: Duration = 3600.0
+    # Per stage, in order: the task numbers (1-based) that must be checked before the next stage
+    # ([[1, 3], [], [2]]). Empty: nothing is required (the checklist is a record, not a gate).
+    required_tasks: list[list[Annotated[int, Field(ge=1, le=50)]]] = Field(default_factory=list, max_length=50)
+    # Closing an incident of these severities needs a final postmortem.
+    final_postmortem_for: list[SeverityName] = Field(default_factory=_serious)
+
+
+class Sla(Strict):
+    # Not in the seed: monthly availability target per service, in percent (docs/incidents.md says
+    # why 99.5: about 3.6 hours of downtime a month, what one business-hours major can cost).
+    target: float = Field(default=99.5, gt=0, le=100)
+
+
 class Incidents(Strict):
     severities: dict[SeverityName, SeverityLevel] = Field(default_factory=_severities)
     stages: list[Stage] = Field(default_factory=_stages)
@@ -708,6 +735,9 @@ class Incidents(Strict):
     # An alert of the same subject firing again this soon after its incident was resolved reopens
     # that incident instead of opening a new one (a fix that did not hold is the same incident).
     reopen_within: Duration = 3600.0
+    # issue 13 items 4, 6, 7 (checklists, postmortems, SLA)
+    follow_up: IncidentFollowUp = Field(default_factory=IncidentFollowUp)
+    sla: Sla = Field(default_factory=Sla)
 
 
 # --- notifications, web, the whole plan ----------------------------------------------------------

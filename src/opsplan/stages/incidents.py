@@ -7,6 +7,7 @@ import logging
 import time
 
 from opsplan.incidents import metrics as incident_metrics
+from opsplan.incidents.follow_up_checks import follow_up_problems
 from opsplan.incidents.plan_checks import incident_problems
 from opsplan.stages.part import Stage, StageContext, StagePart
 
@@ -33,7 +34,17 @@ def build(ctx: StageContext) -> StagePart:
 
     engine = ctx.get(AlertEngine)
     firing = engine.firing_notices if engine is not None else None
-    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing)], start=[warn_without_holidays])
+    # histograms of the time to acknowledge and resolve (issue 13 item 7)
+    from opsplan.incidents.histograms import HistogramCycle
+
+    histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities))
+    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays])
 
 
-STAGE = Stage("incidents", build, families=lambda: incident_metrics.METRICS, plan_checks=(incident_problems,))
+def _families() -> dict:
+    from opsplan.incidents.histograms import METRICS as HISTOGRAMS
+
+    return {**incident_metrics.METRICS, **HISTOGRAMS}
+
+
+STAGE = Stage("incidents", build, families=_families, plan_checks=(incident_problems, follow_up_problems))
