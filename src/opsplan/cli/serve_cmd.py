@@ -38,9 +38,13 @@ def register(app: typer.Typer) -> None:
 
         plan = plan_from(ctx)  # an address other than loopback: serve/bind_rule.py refuses it without TLS
 
+        # Asked before serve opens its own state DB: the console asks for a login, so say how to
+        # make the first user once serve is up.
+        no_users = not _has_users(plan)
+
         def announce(url: str) -> None:
             print(t("serve.started", plan.language, url=url), flush=True)
-            if not _has_users(plan):  # the console asks for a login: say how to make the first one
+            if no_users:
                 print(t("serve.first_admin", plan.language, command=FIRST_ADMIN), flush=True)
 
         def warn(reason: str) -> None:

@@ -84,16 +84,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _private_sqlite_file(path: Path) -> None:
     """Create the database file 0600 before SQLite does (it would use the umask, often 0644): alerts,
-    silences and the outbox name hosts and people. SQLite gives its -wal and -shm files the same mode."""
+    silences and the outbox name hosts and people. SQLite gives its -wal and -shm files the same mode.
+
+    Existing files are changed by path, never opened: closing any descriptor of a file drops every
+    POSIX lock this process holds on it, so opening and closing state.db-shm while serve's own
+    connections are live would let another process (a CLI command) take serve for gone, checkpoint
+    and delete the WAL under it, and serve's later writes would be lost."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600))  # new: no lock to lose
     for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if each is path or each.exists():
-            fd = os.open(each, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                with contextlib.suppress(PermissionError):  # another user's file: theirs to keep
-                    os.fchmod(fd, 0o600)
-            finally:
-                os.close(fd)
+        with contextlib.suppress(FileNotFoundError, PermissionError):  # another user's file: theirs to keep
+            if each.stat().st_mode & 0o777 != 0o600:
+                os.chmod(each, 0o600)
 
 
 def default_url(data_dir: Path) -> str:
