@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import schemathesis
 from schemathesis.engine import events, from_schema
 from starlette.testclient import TestClient
@@ -76,21 +77,32 @@ def configure(schema: Any, *, max_examples: int, seed: int = 9, headers: dict[st
     schema.config.checks.update(included_check_names=checks)
 
 
-def load_asgi(app: Any, path: str, host: str, *, without_header: str | None = None) -> Any:
-    """The app's schema, loaded in-process. `without_header`: a header parameter taken out of every
-    operation, so the fuzzer never sends it (a browser's session run sends no `Authorization`: with
-    one, the request is checked as a token, not as the session)."""
-    if without_header is None:
-        return schemathesis.openapi.from_asgi(path, app, headers={"Host": host})
-    with TestClient(app, base_url=f"http://{host}") as client:
-        raw = client.get(path).json()
+def without_header(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    """The schema with header parameter `name` taken out of every operation, so the fuzzer never sends
+    it: a browser's session run sends no `Authorization` (with one, a request is checked as a token,
+    not as the session)."""
     for operations in raw["paths"].values():
         for operation in operations.values():
             operation["parameters"] = [p for p in operation.get("parameters", [])
-                                       if not (p.get("in") == "header" and p.get("name", "").lower() == without_header)]
-    schema = schemathesis.openapi.from_dict(raw)
+                                       if not (p.get("in") == "header" and p.get("name", "").lower() == name)]
+    return raw
+
+
+def load_asgi(app: Any, path: str, host: str, *, drop_header: str | None = None) -> Any:
+    """The app's schema, loaded in-process (through the ASGI app)."""
+    if drop_header is None:
+        return schemathesis.openapi.from_asgi(path, app, headers={"Host": host})
+    with TestClient(app, base_url=f"http://{host}") as client:
+        schema = schemathesis.openapi.from_dict(without_header(client.get(path).json(), drop_header))
     schema.app = app
     return schema
+
+
+def load_url(url: str, *, drop_header: str | None = None) -> Any:
+    """A running server's schema, fuzzed over HTTP (configure `base_url` to the server's)."""
+    if drop_header is None:
+        return schemathesis.openapi.from_url(url)
+    return schemathesis.openapi.from_dict(without_header(httpx.get(url, timeout=10).json(), drop_header))
 
 
 def _raised_by_the_app(error: object) -> bool:
