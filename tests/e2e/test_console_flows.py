@@ -212,7 +212,12 @@ def test_a_password_change_logs_the_old_browser_session_out(context, console):
     page.goto(url + "alerts")
     assert "로그인: kim02" in page.locator("#who").inner_text()
     opsplan(plan, "user", "passwd", "kim02", "--password-stdin", stdin="another long password\n")
-    page.reload()
+    # The table's next refresh finds the session ended: the tab goes to the login form by itself (not
+    # the login form swapped into the table), to come back to the alerts page afterwards.
+    # (Asked of the browser: `page.url` is only updated while Playwright is waited on, not in a sleep.)
+    wait_until(lambda: page.evaluate("() => location.pathname") == "/login", timeout=20)
+    assert "next=%2Falerts" in page.url and page.locator("input[name=password]").is_visible()
+    page.goto(url + "alerts")
     assert page.url.startswith(url + "login")  # the old session ended: back to the login form
     page.goto(url + "sessions")
     assert page.url.startswith(url + "login")

@@ -245,3 +245,22 @@ def test_the_table_refreshes_itself_as_a_fragment_whose_buttons_still_work(conso
     log_in(client, "view01")
     viewer = client.get("/alerts/table?lang=ko").text
     assert "MariaDBDown" in viewer and "<form" not in viewer
+
+
+def test_a_refresh_after_the_session_ended_sends_the_tab_to_the_login_form_not_into_the_table(console):
+    """Without a session a fragment would answer the login form, and htmx would swap it into the table:
+    htmx's refresh gets a 401 with `HX-Redirect` to the login form, back to the page afterwards."""
+    client, _, _ = console
+    htmx = {"HX-Request": "true", "HX-Current-URL": "http://testserver/alerts?lang=en"}
+    answer = client.get("/alerts/table?lang=en", headers=htmx, follow_redirects=False)
+    assert answer.status_code == 401 and answer.text == ""
+    assert answer.headers["hx-redirect"] == "/login?next=%2Falerts%3Flang%3Den"
+    # A page of another site named as the current URL still leads back to this server only.
+    elsewhere = client.get("/alerts/table", headers={**htmx, "HX-Current-URL": "http://evil.example//x"},
+                           follow_redirects=False)
+    assert elsewhere.headers["hx-redirect"] == "/login?next=%2F%2Fx"
+    # A browser asking for the fragment itself (no htmx) is redirected as before.
+    assert client.get("/alerts/table", follow_redirects=False).status_code == 303
+    back = client.post("/login", data={"name": "ops01", "password": PASSWORD, "next": "//x"}, headers=ORIGIN,
+                       follow_redirects=False)
+    assert back.headers["location"] == "/"  # the login form's `next` keeps to this server's paths
