@@ -5,15 +5,14 @@ against a real `opsplan serve`)."""
 
 from __future__ import annotations
 
+import copy
 import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
 import schemathesis
 from schemathesis.engine import events, from_schema
-from starlette.testclient import TestClient
 
 # Always: no 5xx. The response-schema check holds too (what the schema documents is what comes
 # back); status-code conformance is not asked for: 400/401/403/404 are not all documented.
@@ -88,21 +87,15 @@ def without_header(raw: dict[str, Any], name: str) -> dict[str, Any]:
     return raw
 
 
-def load_asgi(app: Any, path: str, host: str, *, drop_header: str | None = None) -> Any:
-    """The app's schema, loaded in-process (through the ASGI app)."""
-    if drop_header is None:
-        return schemathesis.openapi.from_asgi(path, app, headers={"Host": host})
-    with TestClient(app, base_url=f"http://{host}") as client:
-        schema = schemathesis.openapi.from_dict(without_header(client.get(path).json(), drop_header))
-    schema.app = app
+def from_document(document: dict[str, Any], *, app: Any = None, drop_header: str | None = None) -> Any:
+    """A schema to fuzz from the OpenAPI document (served to logged-in users only, web/api_docs.py:
+    the caller reads it with a session or a token, or takes `app.openapi()`); `app`: fuzz in-process
+    through that ASGI app, else over HTTP (configure `base_url`)."""
+    raw = copy.deepcopy(document)
+    schema = schemathesis.openapi.from_dict(without_header(raw, drop_header) if drop_header else raw)
+    if app is not None:
+        schema.app = app
     return schema
-
-
-def load_url(url: str, *, drop_header: str | None = None) -> Any:
-    """A running server's schema, fuzzed over HTTP (configure `base_url` to the server's)."""
-    if drop_header is None:
-        return schemathesis.openapi.from_url(url)
-    return schemathesis.openapi.from_dict(without_header(httpx.get(url, timeout=10).json(), drop_header))
 
 
 def _raised_by_the_app(error: object) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -33,6 +34,17 @@ class Job:
 
 
 STARTED, ALREADY_RUNNING = "started", "already-running"
+SCHEDULE_ACTOR = "opsplan serve (schedule)"  # who a job acts for when the clock started it
+BY_HAND = " (console)"  # after the name of the person who pressed a job's button
+# Who asked for the job running on this thread (set by the scheduler for a job started by hand).
+REQUESTED_BY: ContextVar[str | None] = ContextVar("opsplan_job_requested_by", default=None)
+
+
+def job_actor() -> str:
+    """Who a job acts for in the journal and the audit log: the person who pressed its button
+    (`JobControl.run_now(name, by=...)`), else serve's schedule."""
+    by = REQUESTED_BY.get()
+    return f"{by}{BY_HAND}" if by else SCHEDULE_ACTOR
 
 
 class JobControl:
@@ -48,19 +60,19 @@ class JobControl:
     def bind(self, scheduler: _Starter) -> None:
         self._scheduler = scheduler
 
-    def run_now(self, name: str) -> str:
+    def run_now(self, name: str, by: str | None = None) -> str:
         """STARTED, or ALREADY_RUNNING (then nothing new starts); KeyError for a job serve does not run,
-        RuntimeError before serve's scheduler exists."""
+        RuntimeError before serve's scheduler exists. `by`: the user who asked (see `job_actor`)."""
         if self._scheduler is None:
             raise RuntimeError("jobs cannot be started yet: the scheduler is not running")
-        return self._scheduler.run_now(name)
+        return self._scheduler.run_now(name, by)
 
     def running(self, name: str) -> bool:
         return self._scheduler is not None and self._scheduler.is_running(name)
 
 
 class _Starter(Protocol):
-    def run_now(self, name: str) -> str: ...
+    def run_now(self, name: str, by: str | None = None) -> str: ...
 
     def is_running(self, name: str) -> bool: ...
 

@@ -23,3 +23,18 @@ def mask(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask(v) for v in value]
     return value
+
+
+# Free text (a tool's output, a log line): `password=...`, `token: ...`, `Authorization: Bearer ...`
+# and the password of a URL (`scheme://user:secret@host`).
+_TEXT_SECRET = re.compile(r"(?i)\b((?:[\w.-]*[_.-])?(?:pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key)"
+                          r"\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&]+)")
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
+_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+(@)")
+
+
+def mask_text(text: str) -> str:
+    """`text` with every secret-looking value replaced by '***' (keys and URLs stay readable)."""
+    text = _URL_PASSWORD.sub(rf"\g<1>{MASK}\g<2>", text)
+    text = _BEARER.sub(rf"\g<1>{MASK}", text)
+    return _TEXT_SECRET.sub(rf"\g<1>{MASK}", text)

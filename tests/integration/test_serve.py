@@ -128,3 +128,24 @@ def test_collect_once_json_reports_every_collector(plan_file: Path, tmp_path: Pa
     names = {c["name"] for c in data["collectors"]}
     assert {"system", "gpu", "allocation", "mariadb", "services"} <= names
     assert any(s["name"] == "opsplan_memory_usage_ratio" for s in data["samples"])
+
+
+def test_a_new_install_says_how_to_make_the_first_admin(plan_file: Path):
+    proc, url = start_serve(plan_file)
+    try:
+        assert proc.stdout is not None
+        hint = proc.stdout.readline()  # the line after the URL
+        assert "opsplan user add NAME --role admin" in hint, hint
+        # A browser is sent to the login form, which says the same.
+        login = httpx.get(url, timeout=5, follow_redirects=True)
+        assert login.url.path == "/login" and "opsplan user add NAME --role admin" in login.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+    add_user(plan_file, "admin01", "admin")
+    proc, url = start_serve(plan_file)
+    try:
+        assert "user add" not in httpx.get(url + "login", timeout=5).text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)

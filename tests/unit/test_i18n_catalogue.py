@@ -37,6 +37,7 @@ KEY_CALLS: dict[str, tuple[int, str, str | int | None]] = {
     "_t": (0, "key", "kwargs"),  # RestoreDb._t (runbooks/restore/database.py): t in the plan's language
     "catalogue_text": (0, "key", None),  # runbooks/model.py: a title as the plan's Text
     "Removal": (1, "key", 2),  # backup/database/retention.py: a backup to prune and why
+    "Line": (0, "key", 1),  # checks/model.py: a catalogue line of a check result, rendered later
 }
 TEMPLATE_CALL = re.compile(r"(?<![\w.])t\(\s*(?:(['\"])(?P<key>[^'\"]*)\1)?")
 

@@ -134,6 +134,7 @@ SAMPLES: dict[str, object] = {
     "removed": 1, "severity": "Critical", "headline": "CPU 사용률이 높습니다 (CpuUsageHigh)",
     "host": "ai-server-01", "summary": "CPU 사용률이 높습니다", "alert": "CpuUsageHigh",
     "subject": ", 마운트 지점 /", "value": "95%", "threshold": "90%", "duration": "5분",
+    "item": "disk.space", "error": "권한 없음: /var/log/mysql/error.log",  # a check item and why it failed
     "time": "2026-11-30 10:05:16 KST", "channel": "chat-ops", "name": "chat-ops", "known": "chat-ops, mail-oncall",
     "current": "ko", "wanted": "en", "by": "ops01", "at": "2026-11-30 10:05:16", "fingerprint": "d3824c57e3ab1c7c",
     "start": "2026-11-30 10:05:16 KST", "end": "2026-11-30 12:05:16 KST", "title": "데이터베이스 복원",
@@ -151,6 +152,10 @@ SAMPLES: dict[str, object] = {
     "timeout": 60, "matcher": "'alertname'",
     "role": "운영자 (operator)", "roles": "viewer, operator, admin", "least": 12, "most": 1024,
     "scope": "쓰기 (write)",
+    # the Metrics page
+    "low": "12.5%", "high": "88%", "range": "2h", "choices": "1h, 6h, 24h, 7d, 30d",
+    # the Plan page and the Account page (web/console/plan_page.py, web/identity/account.py)
+    "cron": "30 2 * * *", "plan_lang": "영어 (English)",
 }
 
 

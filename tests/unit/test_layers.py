@@ -14,7 +14,7 @@ VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "m
 # The plan, the stores, and how every stage logs in to the plan's MariaDB.
 # The audit log (opsplan.audit) is foundation too: every stage and host may record to it.
 FOUNDATION = VOCABULARY | {"plan", "store", "mariadb", "audit"}
-DOMAIN = {"collectors", "rules", "alerts", "notify", "export", "backup", "runbooks"}
+DOMAIN = {"collectors", "rules", "alerts", "notify", "export", "backup", "runbooks", "checks"}
 
 # Each package: the opsplan packages it may import besides itself.
 ALLOWED: dict[str, set[str]] = {
@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "export": FOUNDATION | {"rules"},
     "backup": FOUNDATION,
     "runbooks": FOUNDATION | {"backup"},
+    # The periodic checks read what every stage before them keeps (the store, catalogs, alert states).
+    "checks": FOUNDATION | {"collectors", "rules", "alerts", "backup", "runbooks"},
     # The hosts: HTTP routes over the domain, the composition root, the process, the commands.
     "web": FOUNDATION | DOMAIN,
     "stages": FOUNDATION | DOMAIN | {"web"},

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from opsplan.plan.models import ModelPerf, PerfRequest
 from opsplan.runbooks.rollback.perf import (
@@ -88,18 +89,32 @@ def test_first_run_records_the_baseline_then_compares(server: str, tmp_path) -> 
     assert ok and "recorded as its baseline" in line and data["perf"]["requests"] == 6
     stored = get_baseline(db, "llm", "v1", profile_of(perf))
     assert stored is not None and stored.run_id == 7 and stored.requests == 6
+    # The comparison rule, not this busy machine's timing: a baseline far slower than any local
+    # answer passes, one far faster than any fails (set on the stored row, which stays run 7's).
+    set_baseline(db, profile_of(perf), p50=10.0, p95=10.0, throughput=0.001)
     ok, line, data = measure_and_compare(db, "llm", "v1", server, perf, clock=lambda: 1_700_000_100.0, run_id=8)
     assert ok and "within 20% of the baseline" in line and "baseline" in data
     assert get_baseline(db, "llm", "v1", profile_of(perf)).run_id == 7  # the first one stays
+    set_baseline(db, profile_of(perf), p50=1e-6, p95=1e-6, throughput=1e9)
+    strict = perf.model_copy(update={"slack": 0.0})  # the same test, no noise allowance
+    ok, line, _ = measure_and_compare(db, "llm", "v1", server, strict, clock=lambda: 1_700_000_200.0, run_id=9)
+    assert not ok and "baseline" in line
     db.close()
+
+
+def set_baseline(db: StateDB, profile: str, *, p50: float, p95: float, throughput: float) -> None:
+    with db.session() as session:
+        row = session.scalars(select(ModelPerfBaseline).where(ModelPerfBaseline.profile == profile)).one()
+        row.p50_seconds, row.p95_seconds, row.throughput = p50, p95, throughput
 
 
 def test_a_first_test_is_judged_by_the_serving_version_and_then_keeps_its_own(server: str, tmp_path) -> None:
     db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
     perf = ModelPerf(count=4, concurrency=2, requests=[PerfRequest(path="/v1/models")])
     profile = profile_of(perf)
-    # The serving version answered in 1 ms: a local server's few ms are slower, but within the slack.
-    record_baseline(db, "llm", "v1", profile, result(0.001, 0.001, 1000.0), now=0.0, run_id=1)
+    # The serving version's baseline, slower than any local answer (the rule is tested above, not the
+    # timing of this shared machine).
+    record_baseline(db, "llm", "v1", profile, result(10.0, 10.0, 0.001), now=0.0, run_id=1)
 
     ok, line, data = measure_and_compare(db, "llm", "v2", server, perf, clock=lambda: 10.0, run_id=2,
                                          reference="v1")

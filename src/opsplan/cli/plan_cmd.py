@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,18 +84,9 @@ def show(ctx: typer.Context,
          as_json: bool = typer.Option(False, "--json", help=help_text("help.plan.show_json"))) -> None:
     """Print the effective plan: every default filled in, durations and sizes in human form."""
     _, plan = _load(path or _global_plan(ctx))
-    data = plan.model_dump(mode="json", by_alias=True)
-    if as_json:
-        text = fmt.to_json(data)
-    else:
-        from ruamel.yaml import YAML
+    from opsplan.plan.show import effective, effective_yaml  # the console's Plan page shows the same
 
-        yaml = YAML(typ="rt")
-        yaml.default_flow_style = False
-        yaml.allow_unicode = True
-        buffer = io.StringIO()
-        yaml.dump(data, buffer)
-        text = buffer.getvalue().rstrip("\n")
+    text = fmt.to_json(effective(plan)) if as_json else effective_yaml(plan)
     out.print(text, markup=False, emoji=False, highlight=False)
 
 

@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from opsplan.cli.common import err, one_line_errors, plan_from
 from opsplan.cli.language import help_text
 from opsplan.i18n import t
+
+if TYPE_CHECKING:  # annotations only: --help stays light
+    from opsplan.plan.models import Plan
+
+
+FIRST_ADMIN = "opsplan user add NAME --role admin"
+
+
+def _has_users(plan: Plan) -> bool:
+    from opsplan.serve.bind_rule import plan_has_users
+
+    try:
+        return plan_has_users(plan)
+    except Exception:  # noqa: BLE001 - an unreadable state DB is reported by serve itself; no hint then
+        return True
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +40,8 @@ def register(app: typer.Typer) -> None:
 
         def announce(url: str) -> None:
             print(t("serve.started", plan.language, url=url), flush=True)
+            if not _has_users(plan):  # the console asks for a login: say how to make the first one
+                print(t("serve.first_admin", plan.language, command=FIRST_ADMIN), flush=True)
 
         def warn(reason: str) -> None:
             err.print(t("serve.degraded", plan.language, reason=reason), markup=False)

@@ -1,4 +1,4 @@
-"""`opsplan user add|passwd|role|disable|enable|list|totp|sessions|session-end` and
+"""`opsplan user add|passwd|role|disable|enable|list|totp|language|sessions|session-end` and
 `opsplan user token create|list|revoke`: the console's users, made and managed here.
 
 There is no web sign-up: the first admin can only be made with `opsplan user add NAME --role
@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
     user_app.command("enable", help=help_text("help.cmd.user_enable"))(enable_user)
     user_app.command("list", help=help_text("help.cmd.user_list"))(list_users)
     user_app.command("totp", help=help_text("help.cmd.user_totp"))(turn_on_totp)
+    user_app.command("language", help=help_text("help.cmd.user_language"))(set_language)
     user_app.command("sessions", help=help_text("help.cmd.user_sessions"))(list_sessions)
     user_app.command("session-end", help=help_text("help.cmd.user_session_end"))(end_session)
     token_app = typer.Typer(name="token", no_args_is_help=True, help=help_text("help.user.token"))
@@ -183,6 +184,15 @@ def turn_on_totp(ctx: typer.Context, name: str = NAME_ARG) -> None:
     out.print(provisioning_uri(secret, name), markup=False, highlight=False)
     for code in codes:
         out.print(code, markup=False, highlight=False)
+
+
+def set_language(ctx: typer.Context, name: str = NAME_ARG,
+                 language: str = typer.Argument(..., help=help_text("help.user.language"))) -> None:
+    """The console language the user's pages open in (the Account page sets the same)."""
+    plan = plan_from(ctx)
+    with one_line_errors(), state_db(plan) as db:
+        _users(plan, db).set_language(name, language, actor=actor())
+    out.print(t("identity.cli.language_set", plan.language, name=name, lang=language), markup=False)
 
 
 def list_sessions(ctx: typer.Context,

@@ -319,46 +319,53 @@ class Monitoring(Strict):
 
 # --- §2 checks -----------------------------------------------------------------------------------
 
+class CheckItem(Text):
+    """One item of a check run: with an `id`, its evaluator (opsplan/checks/registry.py) measures it;
+    without one it is a manual checklist item that a person ticks with a note."""
+
+    id: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$", max_length=64)
+
+
 class CheckSchedule(Strict):
     schedule: Cron
-    items: list[Text]
+    items: list[CheckItem]
 
 
 def _daily() -> CheckSchedule:
     return CheckSchedule(schedule="0 9 * * *", items=[
-        Text(ko="CPU/메모리/디스크 사용률", en="CPU/memory/disk usage"),
-        Text(ko="GPU 상태 및 사용률", en="GPU status and usage"),
-        Text(ko="네트워크 상태", en="Network status"),
-        Text(ko="API 응답시간", en="API response time"),
-        Text(ko="에러율", en="Error rate"),
-        Text(ko="사용자 세션", en="User sessions"),
-        Text(ko="MariaDB 상태", en="MariaDB status"),
-        Text(ko="백업 상태", en="Backup status"),
-        Text(ko="디스크 공간", en="Disk space"),
+        CheckItem(id="system.usage", ko="CPU/메모리/디스크 사용률", en="CPU/memory/disk usage"),
+        CheckItem(id="gpu.status", ko="GPU 상태 및 사용률", en="GPU status and usage"),
+        CheckItem(id="network.status", ko="네트워크 상태", en="Network status"),
+        CheckItem(id="api.response_time", ko="API 응답시간", en="API response time"),
+        CheckItem(id="api.error_rate", ko="에러율", en="Error rate"),
+        CheckItem(id="users.sessions", ko="사용자 세션", en="User sessions"),
+        CheckItem(id="mariadb.status", ko="MariaDB 상태", en="MariaDB status"),
+        CheckItem(id="backup.status", ko="백업 상태", en="Backup status"),
+        CheckItem(id="disk.space", ko="디스크 공간", en="Disk space"),
     ])
 
 
 def _weekly() -> CheckSchedule:
     return CheckSchedule(schedule="0 10 * * 1", items=[
-        Text(ko="로그 분석", en="Log analysis"),
-        Text(ko="성능 트렌드 분석", en="Performance trend analysis"),
-        Text(ko="보안 패치 적용", en="Security patch application"),
+        CheckItem(id="logs.analysis", ko="로그 분석", en="Log analysis"),
+        CheckItem(id="performance.trend", ko="성능 트렌드 분석", en="Performance trend analysis"),
+        CheckItem(id="security.patches", ko="보안 패치 적용", en="Security patch application"),
     ])
 
 
 def _monthly() -> CheckSchedule:
     return CheckSchedule(schedule="0 10 1 * *", items=[
-        Text(ko="시스템 전반 점검", en="Whole-system check"),
-        Text(ko="성능 최적화", en="Performance optimisation"),
-        Text(ko="용량 계획 수립", en="Capacity planning"),
+        CheckItem(id="system.whole", ko="시스템 전반 점검", en="Whole-system check"),
+        CheckItem(id="performance.optimisation", ko="성능 최적화", en="Performance optimisation"),
+        CheckItem(id="capacity.planning", ko="용량 계획 수립", en="Capacity planning"),
     ])
 
 
 def _quarterly() -> CheckSchedule:
     return CheckSchedule(schedule="0 10 1 1,4,7,10 *", items=[
-        Text(ko="대규모 업데이트", en="Major updates"),
-        Text(ko="보안 감사", en="Security audit"),
-        Text(ko="백업 복구 테스트", en="Backup recovery test"),
+        CheckItem(id="updates.major", ko="대규모 업데이트", en="Major updates"),
+        CheckItem(id="security.audit", ko="보안 감사", en="Security audit"),
+        CheckItem(id="backup.recovery_test", ko="백업 복구 테스트", en="Backup recovery test"),
     ])
 
 

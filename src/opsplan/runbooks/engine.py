@@ -142,7 +142,9 @@ class RunbookEngine:
     # --- public ------------------------------------------------------------------------------------
 
     def run(self, runbook: Runbook, params: dict[str, Any], *, dry_run: bool = False,
-            yes: bool = False) -> RunOutcome:
+            yes: bool = False, on_start: Callable[[int], None] | None = None) -> RunOutcome:
+        """Run `runbook`; `on_start` is told the run's journal id as soon as its row exists (a page that
+        started the run in a thread links to its progress)."""
         self._secrets = secret_values(params)
         title = runbook.title.get(self.lang)
         now = self.clock()
@@ -154,6 +156,8 @@ class RunbookEngine:
             session.flush()
             run_id = row.id
         self._audit("dry_run" if dry_run else "run", runbook.kind, run_id, params, "started")
+        if on_start is not None:
+            on_start(run_id)
         ctx = RunContext(run_id=run_id, params=params, state={}, dry_run=dry_run, log=self._log,
                          clock=self.clock)
         if dry_run:

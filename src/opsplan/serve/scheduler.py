@@ -15,7 +15,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from opsplan import format as fmt
-from opsplan.jobs import ALREADY_RUNNING, STARTED, Job, next_fire, previous_fire
+from opsplan.jobs import ALREADY_RUNNING, REQUESTED_BY, STARTED, Job, next_fire, previous_fire
 
 log = logging.getLogger("opsplan.scheduler")
 
@@ -88,14 +88,14 @@ class Scheduler:
             started.append(job.name)
         return started
 
-    def run_now(self, name: str) -> str:
-        """Start the job `name` now (a person asked), unless it is running; its schedule is unchanged."""
+    def run_now(self, name: str, by: str | None = None) -> str:
+        """Start the job `name` now (a person, `by`, asked), unless it is running; its schedule is unchanged."""
         job = self._job(name)
         with self._starting:
             if job.running is not None and job.running.is_alive():
                 return ALREADY_RUNNING
-            log.info("job %s started by hand", name)
-            self._start(job)
+            log.info("job %s started by hand%s", name, f" ({by})" if by else "")
+            self._start(job, by)
             return STARTED
 
     def is_running(self, name: str) -> bool:
@@ -108,11 +108,12 @@ class Scheduler:
             raise KeyError(f"no job named {name!r} runs in this serve")
         return found
 
-    def _start(self, job: Job) -> None:
-        job.running = threading.Thread(target=self._run, args=(job,), name=f"job-{job.name}", daemon=True)
+    def _start(self, job: Job, by: str | None = None) -> None:
+        job.running = threading.Thread(target=self._run, args=(job, by), name=f"job-{job.name}", daemon=True)
         job.running.start()
 
-    def _run(self, job: Job) -> None:
+    def _run(self, job: Job, by: str | None = None) -> None:
+        REQUESTED_BY.set(by)  # this thread's own context: what job_actor() reads during the job
         log.info("job %s started", job.name)
         try:
             job.run()

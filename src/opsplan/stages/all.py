@@ -17,7 +17,7 @@ from opsplan.metrics import Cycle, MetricRegistry
 from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
-from opsplan.stages import alerting, backup, collection, console, identity, notify, recovery
+from opsplan.stages import alerting, backup, checks, collection, console, identity, notify, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
@@ -37,6 +37,7 @@ STAGES: tuple[Stage, ...] = (
     notify.STAGE,
     backup.STAGE,
     recovery.STAGE,
+    checks.STAGE,
 )
 # What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
 MONITORING_ONLY = ("collection", "console", "alerting", "notify")

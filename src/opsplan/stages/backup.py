@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from opsplan.backup import files_metrics
 from opsplan.backup.binlogs import rpo
@@ -10,6 +11,9 @@ from opsplan.backup.database import metrics as db_metrics
 from opsplan.metrics import MetricSpec
 from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 from opsplan.stages.part import Stage, StageContext, StagePart
+
+if TYPE_CHECKING:  # the web framework loads with `serve`, not with every command that reads the plan
+    from fastapi import APIRouter
 
 
 def build(ctx: StageContext) -> StagePart:
@@ -27,7 +31,20 @@ def build(ctx: StageContext) -> StagePart:
     jobs = database_jobs(plan, db) + file_backup_jobs(plan, db) + binlog_jobs(plan, db, environ=ctx.environ)
     # The catalog figures are read again when one of these jobs starts or ends, not every cycle.
     return StagePart(collectors=[database, files, archive],
-                     jobs=watch(jobs, [database.reading, files.reading, archive.reading]))
+                     jobs=watch(jobs, [database.reading, files.reading, archive.reading]),
+                     routers=_page(ctx))
+
+
+def _page(ctx: StageContext) -> list[APIRouter]:
+    """The console's backups page, in the console's frame (none without a console: nothing to log in to)."""
+    from opsplan.web.console.backups import backups_router
+    from opsplan.web.console.frame import Console, NavItem
+
+    console = ctx.get(Console)
+    if console is None:
+        return []
+    console.add_page(NavItem("/backups", 30))
+    return [backups_router(ctx.plan, ctx.state_db, console, ctx.job_control)]
 
 
 def families() -> Mapping[str, MetricSpec]:

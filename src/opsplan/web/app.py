@@ -105,14 +105,15 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
                hosts: Sequence[str] | None = None) -> FastAPI:
     """`hosts`: the Host names answered (web/hosts.py); by default those of the plan's bind address."""
     # docs_url=None: FastAPI's docs page loads Swagger UI from a CDN; web/api_docs.py serves local files.
-    app = FastAPI(title="opsplan", version=__version__, docs_url=None, redoc_url=None,
-                  openapi_url="/api/v1/openapi.json")
+    # openapi_url=None: the schema is served by web/api_docs.py, to logged-in users only.
+    app = FastAPI(title="opsplan", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     if hosts is None:
         hosts = allowed_hosts(state.plan.web.bind, state.plan.web.public_url)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
     app.add_middleware(SecurityHeaders)  # added last: outermost, so even a refused Host gets the headers
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(api_docs_router())
+    console = state.console or Console(state.plan, None)
+    app.include_router(api_docs_router(console, app.openapi))
 
     def health_age() -> float | None:
         cycle = state.loop.last_cycle
@@ -160,8 +161,6 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         results = state.store.query(metric, matchers, start_s, end_s, step)
         return {"metric": metric, "start": start_s, "end": end_s, "step": step,
                 "series": [_series_json(r) for r in results]}
-
-    console = state.console or Console(state.plan, None)
 
     def render_overview(request: Request, template: str, lang: str | None) -> Response:
         def content(page: PageContext) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from opsplan.backup.database import catalog
 from opsplan.backup.database.engine import DatabaseBackupEngine
 from opsplan.errors import BackupSkipped, OpsplanError
-from opsplan.jobs import Job, missed_since
+from opsplan.jobs import REQUESTED_BY, Job, missed_since
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 
@@ -48,7 +48,9 @@ def database_jobs(
     clock: Callable[[], float] = time.time,
 ) -> list[Job]:
     def run() -> None:
-        engine = DatabaseBackupEngine(plan, state_db, environ=environ, clock=clock, trigger="schedule")
+        # "manual" when a person pressed the console's button (the audit log names them), as from the CLI.
+        trigger = "manual" if REQUESTED_BY.get() else "schedule"
+        engine = DatabaseBackupEngine(plan, state_db, environ=environ, clock=clock, trigger=trigger)
         try:
             engine.run("auto")
         except BackupSkipped as exc:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 
 from opsplan.backup.database import catalog
 from opsplan.errors import OpsplanError
-from opsplan.jobs import Job
+from opsplan.jobs import Job, job_actor
 from opsplan.plan.models import Plan
 from opsplan.runbooks.drill import database as drill_db
 from opsplan.runbooks.drill import model as drill_model
@@ -44,7 +44,7 @@ def database_drill_jobs(plan: Plan, state_db: StateDB, *, environ: Mapping[str, 
     def run() -> None:
         try:
             result = drill_db.run_drill(plan, state_db, {}, environ=environ, clock=clock,
-                                        actor="opsplan serve (schedule)")
+                                        actor=job_actor())
         except OpsplanError as exc:
             log.error("scheduled database drill failed: %s", exc)
             return

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -31,10 +31,20 @@ from opsplan.web.identity.models import role_at_least
 from opsplan.web.identity.routes import IdentityWeb
 from opsplan.web.identity.sessions import Active
 
-TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates")
+# The identity package's templates too: its Account page renders in this frame (web/identity/account.py).
+TEMPLATES = (Path(__file__).parent / "templates", Path(__file__).parent.parent / "templates",
+             Path(__file__).parent.parent / "identity" / "templates")
 ROLE_KEYS = {"viewer": "identity.role.viewer", "operator": "identity.role.operator", "admin": "identity.role.admin"}
 # Each page's name in the navigation, by path: a page a stage adds brings its entry here.
-NAV_LABELS = {"/": "console.nav.overview", "/alerts": "console.nav.alerts"}
+NAV_LABELS = {
+    "/": "console.nav.overview",
+    "/charts": "console.nav.charts",
+    "/alerts": "console.nav.alerts",
+    "/backups": "console.nav.backups",
+    "/runbooks": "console.nav.runbooks",
+    "/plan": "console.nav.plan",
+    "/api/docs": "console.nav.api_docs",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +158,15 @@ class Console:
             "nav": [{"path": n.path, "label": t(NAV_LABELS[n.path], language)}
                     for n in self.nav if role_at_least(role, n.role)],
             "here": context.request.url.path, "refresh": max(int(self.plan.monitoring.interval), 5),
+            "lang_links": {each: _with_language(context.request, each) for each in LANGUAGES},
             "timezone": self.plan.timezone,
         }
+
+
+def _with_language(request: Request, language: str) -> str:
+    """This page in `language`, its other query parameters (a chart's range, a filter) kept."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return request.url.path + "?" + urlencode([*kept, ("lang", language)])
 
 
 def _path_of(url: str) -> str:

@@ -76,6 +76,24 @@ class Login:
         self._audit(now, name, "login", "ok", address)
         return outcome
 
+    def confirm_password(self, name: str, password: str, *, address: str | None = None) -> str:
+        """OK when `password` is the logged-in user's own (asked again before a dangerous action),
+        BAD otherwise, THROTTLED while their logins are throttled. A wrong password counts in the
+        login throttle, so the form cannot be used to guess passwords faster than /login. The caller
+        audits the refusal in its own words (e.g. "restore.refused")."""
+        now = self.clock()
+        subjects = throttle.Subjects.of(name, address)
+        with self.db.session() as session:
+            if throttle.blocked_until(session, subjects, now) is not None:
+                return THROTTLED
+            user = session.scalar(select(User).where(User.name == name[:100]))
+            with self._checks:
+                checked = passwords.check(user.password_hash if user is not None else None, password, self.hasher)
+            if checked.ok and user is not None and not user.disabled:
+                return OK
+            throttle.failed(session, subjects, now)
+        return BAD
+
     def logout(self, token: str) -> bool:
         now = self.clock()
         with self.db.session() as session:
@@ -87,17 +105,7 @@ class Login:
 
     @staticmethod
     def _second_factor(session: Session, user: User, code: str, now: float) -> bool:
-        step = totp.matching_step(user.totp_secret or "", code, now, user.totp_last_step)
-        if step is not None:
-            user.totp_last_step = step
-            return True
-        recovery = session.scalar(select(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.code_digest(code),
-            RecoveryCode.used_at.is_(None)))
-        if recovery is None:
-            return False
-        recovery.used_at = now  # single use
-        return True
+        return second_factor(session, user, code, now)
 
     def _audit(self, now: float, name: str, action: str, outcome: str, address: str | None) -> None:
         # A name that is no user's may be a password typed in the wrong field: the entry names no
@@ -109,3 +117,18 @@ class Login:
             arguments["unknown_name_sha256"] = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]
         trail.write(self.db, self.data_dir, at=now, actor=name if known else "-", action=action,
                     outcome=outcome, arguments=arguments or None)
+
+
+def second_factor(session: Session, user: User, code: str, now: float) -> bool:
+    """Whether `code` is the user's TOTP code now (used once) or an unused recovery code (used up)."""
+    step = totp.matching_step(user.totp_secret or "", code, now, user.totp_last_step)
+    if step is not None:
+        user.totp_last_step = step
+        return True
+    recovery = session.scalar(select(RecoveryCode).where(
+        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == totp.code_digest(code),
+        RecoveryCode.used_at.is_(None)))
+    if recovery is None:
+        return False
+    recovery.used_at = now  # single use
+    return True

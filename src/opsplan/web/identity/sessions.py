@@ -93,11 +93,13 @@ def end_by_id(session: Session, session_id: int, now: float, *, user_id: int | N
     return True
 
 
-def revoke_all(session: Session, user_id: int, now: float) -> int:
-    """End every live session of `user_id`; returns how many."""
-    result = session.execute(update(LoginSession)
-                             .where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
-                             .values(ended_at=now, end_reason=REVOKED))
+def revoke_all(session: Session, user_id: int, now: float, *, keep: int | None = None) -> int:
+    """End every live session of `user_id` but `keep` (the one a user changed their own password
+    from, on the Account page); returns how many."""
+    query = update(LoginSession).where(LoginSession.user_id == user_id, LoginSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(LoginSession.id != keep)
+    result = session.execute(query.values(ended_at=now, end_reason=REVOKED))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -17,13 +17,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from opsplan.errors import OpsplanError, said
+from opsplan.i18n import LANGUAGES
 from opsplan.store.state import StateDB
-from opsplan.web.identity import passwords, sessions, totp, trail
+from opsplan.web.identity import passwords, sessions, throttle, totp, trail
+from opsplan.web.identity.login import second_factor
 from opsplan.web.identity.models import ROLES, RecoveryCode, User, role_at_least
 
 __all__ = ["IdentityError", "UserView", "Users", "role_at_least"]
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+DEFAULT_LANGUAGE = "default"  # a user's language setting that follows the plan's
 WEAK_PASSWORD = {"short": "identity.password_short", "long": "identity.password_long"}
 
 
@@ -39,10 +42,12 @@ class UserView:
     disabled: bool
     totp: bool
     created_at: float
+    language: str | None = None  # None: the plan's
 
 
 def _view(user: User) -> UserView:
-    return UserView(user.id, user.name, user.role, user.disabled, user.totp_secret is not None, user.created_at)
+    return UserView(user.id, user.name, user.role, user.disabled, user.totp_secret is not None, user.created_at,
+                    user.language)
 
 
 class Users:
@@ -93,18 +98,58 @@ class Users:
                     arguments={"user": name, "role": role})
         return view
 
-    def set_password(self, name: str, password: str, *, actor: str) -> int:
-        """Returns how many sessions were ended."""
+    def set_password(self, name: str, password: str, *, actor: str, keep_session: int | None = None) -> int:
+        """Returns how many sessions were ended (all of the user's, but `keep_session`)."""
         _check_password(password)
         now = self.clock()
         hashed = passwords.hash_password(password, self.hasher)
         with self.db.session() as session:
             user = self._user(session, name)
             user.password_hash, user.updated_at = hashed, now
-            ended = sessions.revoke_all(session, user.id, now)
+            ended = sessions.revoke_all(session, user.id, now, keep=keep_session)
         trail.write(self.db, self.data_dir, at=now, actor=actor, action="user.passwd",
                     arguments={"user": name, "sessions_ended": ended})
         return ended
+
+    def set_language(self, name: str, language: str, *, actor: str) -> None:
+        """The console language of `name`: ko, en, or `default` (the plan's)."""
+        if language not in (*LANGUAGES, DEFAULT_LANGUAGE):
+            raise said(IdentityError, "identity.bad_language", lang=language[:20],
+                       known=", ".join((*LANGUAGES, DEFAULT_LANGUAGE)))
+        now = self.clock()
+        with self.db.session() as session:
+            user = self._user(session, name)
+            user.language, user.updated_at = (None if language == DEFAULT_LANGUAGE else language), now
+        trail.write(self.db, self.data_dir, at=now, actor=actor, action="user.language",
+                    arguments={"user": name, "language": language})
+
+    def check_own_password(self, name: str, password: str, *, address: str | None = None) -> None:
+        """Raise unless `password` is `name`'s: a logged-in user confirming a change to their own
+        credentials. Failures count against the login throttle (a stolen session cannot guess on)."""
+        now = self.clock()
+        subjects = throttle.Subjects.of(name, address)
+        with self.db.session() as session:
+            until = throttle.blocked_until(session, subjects, now)
+        if until is not None:
+            raise said(IdentityError, "identity.password_throttled")
+        with self.db.session() as session:
+            user = self._user(session, name)
+            good = passwords.check(user.password_hash, password, self.hasher).ok
+            if good:
+                throttle.succeeded(session, subjects)
+            else:
+                throttle.failed(session, subjects, now)
+        if not good:
+            trail.write(self.db, self.data_dir, at=now, actor=name, action="user.password_check", outcome="bad",
+                        arguments={"address": address} if address else None)
+            raise said(IdentityError, "identity.wrong_password")
+
+    def change_own_password(self, name: str, current: str, new: str, *, keep_session: int,
+                            address: str | None = None) -> int:
+        """The Account page's change: the current password first, then `set_password`'s policy; every
+        other session of the user ends, `keep_session` (the one asking) stays. Returns how many ended."""
+        self.check_own_password(name, current, address=address)
+        return self.set_password(name, new, actor=name, keep_session=keep_session)
 
     def set_role(self, name: str, role: str, *, actor: str) -> int:
         _check_role(role)
@@ -134,20 +179,48 @@ class Users:
                     arguments={"user": name, "sessions_ended": ended})
         return ended
 
-    def enable_totp(self, name: str, *, actor: str) -> tuple[str, list[str]]:
-        """A new TOTP secret and recovery codes for `name` (replacing any before); shown once."""
+    def enable_totp(self, name: str, *, actor: str, secret: str | None = None, used_step: int | None = None,
+                    keep_session: int | None = None) -> tuple[str, list[str]]:
+        """A new TOTP secret and recovery codes for `name` (replacing any before); shown once.
+        The Account page gives the `secret` the user's app already holds and the step of the code
+        that proved it (`used_step`: that code is spent), and keeps its own session."""
         now = self.clock()
-        secret, codes = totp.new_secret(), totp.new_recovery_codes()
+        secret, codes = secret or totp.new_secret(), totp.new_recovery_codes()
         with self.db.session() as session:
             user = self._user(session, name)
-            user.totp_secret, user.totp_last_step, user.updated_at = secret, None, now
+            user.totp_secret, user.totp_last_step, user.updated_at = secret, used_step, now
             for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all():
                 session.delete(old)
             session.add_all(RecoveryCode(user_id=user.id, code_hash=totp.code_digest(c)) for c in codes)
-            sessions.revoke_all(session, user.id, now)
+            sessions.revoke_all(session, user.id, now, keep=keep_session)
         trail.write(self.db, self.data_dir, at=now, actor=actor, action="user.totp",
                     arguments={"user": name, "recovery_codes": len(codes)})
         return secret, codes
+
+    def disable_totp(self, name: str, password: str, code: str, *, keep_session: int | None = None,
+                     address: str | None = None) -> int:
+        """The user's own: their password and a current code (or a recovery code) turn TOTP off;
+        the recovery codes go, every other session ends. Returns how many ended."""
+        self.check_own_password(name, password, address=address)
+        now = self.clock()
+        with self.db.session() as session:
+            user = self._user(session, name)
+            if user.totp_secret is None:
+                raise said(IdentityError, "identity.totp_not_on")
+            if not second_factor(session, user, code, now):
+                good = False
+            else:
+                good = True
+                user.totp_secret, user.totp_last_step, user.updated_at = None, None, now
+                for old in session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)).all():
+                    session.delete(old)
+                ended = sessions.revoke_all(session, user.id, now, keep=keep_session)
+        if not good:
+            trail.write(self.db, self.data_dir, at=now, actor=name, action="user.totp_off", outcome="bad")
+            raise said(IdentityError, "identity.wrong_code")
+        trail.write(self.db, self.data_dir, at=now, actor=name, action="user.totp_off",
+                    arguments={"user": name, "sessions_ended": ended})
+        return ended
 
     # --- helpers -------------------------------------------------------------------------------
     @staticmethod
