@@ -207,3 +207,60 @@ def test_the_json_api_called_with_a_session_acts_as_the_logged_in_user_whatever_
     assert client.delete(f"/api/v1/silences/{silence.json()['id']}", headers=headers).status_code == 200
     logged = [(e["actor"], e["action"]) for e in entries(db)[:3]]
     assert logged == [("ops01", "silence.expire"), ("ops01", "silence.add"), ("ops01", "alert.ack")]
+
+
+def test_the_table_refreshes_itself_as_a_fragment_whose_buttons_still_work(console):
+    """The alerts page swaps its table in every interval (htmx, no inline script), without a meta
+    refresh that would reload the whole page under an operator's hands; the fragment is the table
+    alone, for the same reader, and its forms post as the page's do."""
+    client, db, engine = console
+    assert client.get("/alerts/table", follow_redirects=False).status_code == 303  # a session first, as the page
+    csrf = log_in(client, "ops01")
+    page = client.get("/alerts?lang=en").text
+    assert '<script src="/static/vendor/htmx.min.js" defer></script>' in page
+    assert 'hx-get="/alerts/table?lang=en" hx-trigger="every 15s" hx-swap="outerHTML"' in page
+    assert 'http-equiv="refresh"' not in page
+
+    fingerprint = firing(engine)
+    fragment = client.get("/alerts/table?lang=en")
+    assert fragment.status_code == 200 and fragment.headers["cache-control"] == "no-store"
+    html = fragment.text
+    assert html.lstrip().startswith("<div id=\"alerts-live\"") and "<html" not in html and "/logout" not in html
+    assert html.count('id="alerts-live"') == 1 and 'hx-get="/alerts/table?lang=en"' in html  # swaps in again
+    finder = InlineFinder()
+    finder.feed(html)
+    assert finder.blocked == []
+    form = row(html, fingerprint)
+    assert f'action="/alerts/{fingerprint}/ack"' in form and f'value="{csrf}"' in form and 'value="en"' in form
+    # An acknowledgement made elsewhere (the JSON API) shows in the next refresh, before the engine's cycle.
+    client.post(f"/api/v1/alerts/{fingerprint}/ack", json={"by": "x"}, headers={**ORIGIN, "X-CSRF-Token": csrf})
+    refreshed = row(client.get("/alerts/table?lang=en").text, fingerprint)
+    assert "acknowledged by ops01" in refreshed and "/ack" not in refreshed
+    # The silence button of a refreshed table posts as the page's does.
+    posted = client.post(f"/alerts/{fingerprint}/silence", data={"csrf_token": csrf, "lang": "en"}, headers=ORIGIN,
+                         follow_redirects=False)
+    assert posted.status_code == 303 and "⊘ silenced" in row(client.get("/alerts/table?lang=en").text, fingerprint)
+
+    client.cookies.clear()
+    log_in(client, "view01")
+    viewer = client.get("/alerts/table?lang=ko").text
+    assert "MariaDBDown" in viewer and "<form" not in viewer
+
+
+def test_a_refresh_after_the_session_ended_sends_the_tab_to_the_login_form_not_into_the_table(console):
+    """Without a session a fragment would answer the login form, and htmx would swap it into the table:
+    htmx's refresh gets a 401 with `HX-Redirect` to the login form, back to the page afterwards."""
+    client, _, _ = console
+    htmx = {"HX-Request": "true", "HX-Current-URL": "http://testserver/alerts?lang=en"}
+    answer = client.get("/alerts/table?lang=en", headers=htmx, follow_redirects=False)
+    assert answer.status_code == 401 and answer.text == ""
+    assert answer.headers["hx-redirect"] == "/login?next=%2Falerts%3Flang%3Den"
+    # A page of another site named as the current URL still leads back to this server only.
+    elsewhere = client.get("/alerts/table", headers={**htmx, "HX-Current-URL": "http://evil.example//x"},
+                           follow_redirects=False)
+    assert elsewhere.headers["hx-redirect"] == "/login?next=%2F%2Fx"
+    # A browser asking for the fragment itself (no htmx) is redirected as before.
+    assert client.get("/alerts/table", follow_redirects=False).status_code == 303
+    back = client.post("/login", data={"name": "ops01", "password": PASSWORD, "next": "//x"}, headers=ORIGIN,
+                       follow_redirects=False)
+    assert back.headers["location"] == "/"  # the login form's `next` keeps to this server's paths

@@ -133,3 +133,69 @@ def test_the_openapi_schema_documents_the_write_bodies_and_their_examples_are_ac
     ack = bodies["/api/v1/alerts/{fingerprint}/ack"]["examples"][0]
     acked = client.post(f"/api/v1/alerts/{fingerprint}/ack", headers=AUTH, content=json.dumps(ack))
     assert acked.status_code == 200, acked.text
+
+
+@pytest.mark.parametrize("path, body", [
+    ("/api/v1/silences", "{not json"),                       # was 422: FastAPI parsed the body before the auth check
+    ("/api/v1/alerts/abc/ack", "[" * 100_000),               # was 422 (json_invalid), as any body not JSON
+    ("/api/v1/silences", '{"matchers": []}'),                # 401 before too (the route checks the shape)
+    ("/api/v1/alerts/abc/ack", '{"by": "' + "x" * 300_000 + '"}'),  # 401 before too, after reading it all
+    ("/api/v1/alertmanager", "{not json"),                   # 401 before too (it read its body itself)
+])
+def test_an_anonymous_write_is_refused_401_whatever_its_body(served, path: str, body: str):
+    """Fuzzed without credentials, bodies that were not JSON were answered 422 by the ack and silence
+    routes (FastAPI read and parsed a `Body()` before the auth dependency) instead of 401: a write
+    without credentials must be refused as such. Now every write is refused before its body is read."""
+    client, _ = served
+    for headers in ({"content-type": "application/json"}, {"Authorization": "Bearer wrong"}):
+        response = client.post(path, content=body, headers=headers)
+        assert response.status_code == 401, (path, headers, response.text[:200])
+        assert response.json() == {"detail": "missing or wrong bearer token"}
+
+
+def test_a_write_with_a_body_that_is_not_json_is_a_one_line_400(served):
+    client, _ = served
+    for path in ("/api/v1/silences", "/api/v1/alerts/abc/ack"):
+        response = client.post(path, content="{not json", headers=AUTH)
+        assert response.status_code == 400, response.text
+        assert response.json()["detail"].startswith("body is not JSON: ")
+        nested = client.post(path, content="[" * 100_000, headers=AUTH)
+        assert nested.status_code == 400 and "nested too deeply" in nested.json()["detail"]
+        big = client.post(path, content='{"by": "' + "x" * 300_000 + '"}', headers=AUTH)
+        assert big.status_code == 413 and big.json()["detail"] == "body larger than 256 KiB"
+
+
+def test_the_schema_links_what_a_write_needs_to_what_gives_it(served):
+    """Without links the fuzzer's stateful phase never had a real fingerprint or silence id: 0 acks and
+    0 expiries in 800 requests. Following the documented links by hand reaches both."""
+    client, _ = served
+    schema = client.get("/api/v1/openapi.json").json()
+    created = schema["paths"]["/api/v1/silences"]["post"]["responses"]["201"]["links"]["Expire"]
+    listed = schema["paths"]["/api/v1/alerts"]["get"]["responses"]["200"]["links"]["Acknowledge"]
+
+    def target(link: dict[str, Any]) -> tuple[str, str]:
+        path, method = link["operationRef"].removeprefix("#/paths/").rsplit("/", 1)
+        assert method in schema["paths"][path.replace("~1", "/").replace("~0", "~")]
+        return path.replace("~1", "/").replace("~0", "~"), method
+
+    def pointer(document: Any, expression: str) -> Any:
+        for part in expression.removeprefix("$response.body#/").split("/"):
+            document = document[int(part)] if isinstance(document, list) else document[part]
+        return document
+
+    silence = client.post("/api/v1/silences", headers=AUTH, content=json.dumps(
+        schema["paths"]["/api/v1/silences"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        ["examples"][0]))
+    path, method = target(created)
+    assert method == "delete"
+    expired = client.delete(path.format(silence_id=pointer(silence.json(), created["parameters"]["silence_id"])),
+                            headers=AUTH)
+    assert expired.status_code == 200 and expired.json()["state"] == "expired"
+
+    client.post("/api/v1/alertmanager", headers=AUTH, content=json.dumps(
+        {"version": "4", "status": "firing", "alerts": [{"status": "firing", "labels": {"alertname": "GpuHot"},
+                                                          "startsAt": "2026-11-27T05:00:00Z"}]}))
+    path, method = target(listed)
+    fingerprint = pointer(client.get("/api/v1/alerts").json(), listed["parameters"]["fingerprint"])
+    acked = client.post(path.format(fingerprint=fingerprint), headers=AUTH, content='{"by": "kim"}')
+    assert method == "post" and acked.status_code == 200, acked.text

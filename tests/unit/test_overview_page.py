@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.queries import acknowledge
+from opsplan.alerts.silences import Matcher, add_silence
 from opsplan.backup.database import catalog
 from opsplan.backup.database.metrics import BackupCollector
 from opsplan.collectors.allocation import AllocationCollector
@@ -29,7 +30,9 @@ from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
 from opsplan.store import MetricsStore
 from opsplan.store.state import StateDB
+from opsplan.web.alerts_page import alerts_page_router
 from opsplan.web.app import ServeState, create_app
+from opsplan.web.console.frame import Console
 
 NOW = 1_800_000_000.0  # 2027-01-15 17:00:00 KST
 GB = 10**9
@@ -70,7 +73,7 @@ def _plan(tmp_path: Path) -> Plan:
 
 
 def _client(tmp_path: Path, plan: Plan, db: StateDB, *, alerts: AlertEngine | None = None,
-            extra: list | None = None) -> Iterator[TestClient]:
+            extra: list | None = None, routers: list | None = None) -> Iterator[TestClient]:
     allocation = AllocationCollector(plan, background=False)
     samples = [*BackupCollector(plan, db, clock=lambda: NOW).collect(), *allocation.collect(), *(extra or [])]
     cycle = Cycle(NOW, samples, 0.25, [CollectorStatus("system", True, 0.1),
@@ -78,7 +81,7 @@ def _client(tmp_path: Path, plan: Plan, db: StateDB, *, alerts: AlertEngine | No
     with MetricsStore(tmp_path / "metrics", clock=lambda: NOW) as store:
         state = ServeState(plan=plan, latest=LatestSamples(metric_registry()), loop=FixedCycle(cycle),
                            store=store, store_lock=threading.Lock(), state_db=db, alerts=alerts)
-        yield TestClient(create_app(state), base_url="http://127.0.0.1:8080")
+        yield TestClient(create_app(state, routers=routers or ()), base_url="http://127.0.0.1:8080")
 
 
 @pytest.fixture
@@ -239,3 +242,36 @@ def test_every_vendored_file_is_listed_with_its_hash() -> None:
     assert set(listed) == on_disk
     for name, digest in listed.items():
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_an_acknowledgement_and_a_silence_show_on_the_overview_at_once_as_on_the_alerts_page(tmp_path, db):
+    """Was: the overview marked an alert acknowledged (or silenced) only after the engine's next cycle,
+    while the alerts page showed it at once: for up to an interval the two pages disagreed. Both now
+    read what is stored (web/status_alerts.py)."""
+    plan = _plan(tmp_path)
+    clock = Clock(NOW - 120)
+    engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=lambda notice: None,
+                         clock=clock, host="ai-server-01")
+    while clock.now <= NOW:
+        engine.on_cycle(_hot(clock.now))
+        clock.now += 15
+    clock.now = NOW
+    down = next(a for a in engine.active() if a.alert == "MariaDBDown")
+    cpu = next(a for a in engine.active() if a.alert == "CpuUsageHigh" and a.severity == "critical")
+    # After the last cycle: one operator acknowledges MariaDB, another silences the CPU alert.
+    acknowledge(db, down.fingerprint, by="ops01", comment="restarting it", now=NOW)
+    add_silence(db, [Matcher(k, "=", v) for k, v in cpu.labels.items()], starts_at=NOW, ends_at=NOW + 3600,
+                author="ops02", comment="", now=NOW)
+    assert down.ack_by is None and not cpu.silenced  # the engine has not seen either yet
+
+    for client in _client(tmp_path, plan, db, alerts=engine, routers=[alerts_page_router(engine, Console(plan, None))]):
+        overview = _rows(_section(client.get("/?lang=en").text, "alerts"))
+        alerts_page = client.get("/alerts?lang=en").text
+    assert next(r for r in overview if "MariaDBDown" in r).endswith("✔ acknowledged")
+    assert next(r for r in overview if "CpuUsageHigh" in r and "critical" in r).endswith("⊘ silenced")
+    listed = _rows(_section(alerts_page, "alert-list"))
+    assert "acknowledged by ops01" in next(r for r in listed if "MariaDBDown" in r)
+    assert "⊘ silenced" in next(r for r in listed if "CpuUsageHigh" in r and "critical" in r)
+    # Each row marked on one page is marked on the other.
+    assert sum("✔" in r for r in overview) == sum("✔" in r for r in listed) == 1
+    assert sum("⊘" in r for r in overview) == sum("⊘" in r for r in listed) == 1

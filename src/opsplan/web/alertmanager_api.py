@@ -7,7 +7,6 @@ The body is read with a size cap before it is parsed, validated against the webh
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsplan.errors import OpsplanError
 from opsplan.web.openapi_docs import json_body
+from opsplan.web.request_body import BodyRefused, read_json
 
 log = logging.getLogger("opsplan.web.alertmanager")
 
@@ -70,18 +70,6 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}"
 
 
-async def _read_capped(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
-
-
 def alertmanager_router(ingest: Callable[[dict[str, Any]], object],
                         auth: Callable[..., Any] | None = None) -> APIRouter:
     """The webhook route; `ingest` gets the validated payload (Alertmanager's own field names).
@@ -94,15 +82,10 @@ def alertmanager_router(ingest: Callable[[dict[str, Any]], object],
 
     @router.post("/api/v1/alertmanager", status_code=200, openapi_extra=json_body(WebhookPayload))
     async def alertmanager_webhook(request: Request) -> JSONResponse:
-        body = await _read_capped(request)
-        if body is None:
-            return _error(413, f"body larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
         try:
-            raw = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return _error(400, f"body is not JSON: {str(exc)[:80]}")
-        except RecursionError:  # json's decoder recurses per level: 100,000 '[' exhaust the stack
-            return _error(400, "body is nested too deeply to be an Alertmanager webhook")
+            raw = await read_json(request, MAX_BODY_BYTES, what="an Alertmanager webhook")
+        except BodyRefused as exc:
+            return _error(exc.status, exc.message)
         try:
             payload = WebhookPayload.model_validate(raw)
         except ValidationError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from opsplan.alerts.engine import AlertEngine
@@ -17,6 +17,11 @@ from opsplan.audit import record
 from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
 from opsplan.web.auth import SHARED
 from opsplan.web.openapi_docs import REFUSED_BODY, json_body
+from opsplan.web.request_body import write_body
+
+# The body is read by a dependency, after the route's `auth` (route dependencies run first): an
+# anonymous write is refused 401 before its body is parsed (web/request_body.py).
+JsonBody = Annotated[Any, Depends(write_body)]
 
 
 class _Body(BaseModel):
@@ -53,6 +58,20 @@ class SilenceBody(_Body):
                                  json_schema_extra={"pattern": r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w))+$"})
 
 
+def _link(path: str, method: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: a client (and schemathesis' stateful phase) learns where an id it was given goes."""
+    return {"operationRef": "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method,
+            "parameters": parameters}
+
+
+# What a listing or a creation answers leads to the writes on it (documented as OpenAPI links).
+ALERTS_LISTED: dict[int | str, dict[str, Any]] = {200: {"description": "The alerts, grouped by subject", "links": {
+    "Acknowledge": _link("/api/v1/alerts/{fingerprint}/ack", "post",
+                         fingerprint="$response.body#/groups/0/alerts/0/fingerprint")}}}
+SILENCE_CREATED: dict[int | str, dict[str, Any]] = {201: {"description": "The silence, with its id", "links": {
+    "Expire": _link("/api/v1/silences/{silence_id}", "delete", silence_id="$response.body#/id")}}}
+
+
 def _validated(model: type[_Body], body: Any) -> Any:
     try:
         return model.model_validate(body)
@@ -75,7 +94,7 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
     db = engine.db
     write = [Depends(auth)]
 
-    @router.get("/alerts")
+    @router.get("/alerts", responses=ALERTS_LISTED)
     def get_alerts(state: Annotated[str | None, Query()] = None, severity: Annotated[str | None, Query()] = None,
                    all: Annotated[bool, Query(description="include resolved alerts")] = False) -> dict[str, Any]:
         try:
@@ -91,7 +110,7 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
 
     @router.post("/alerts/{fingerprint}/ack", dependencies=write, openapi_extra=json_body(AckBody),
                  responses=REFUSED_BODY)
-    def post_ack(request: Request, fingerprint: str, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    def post_ack(request: Request, fingerprint: str, body: JsonBody) -> dict[str, Any]:
         ack = _validated(AckBody, body)
         try:
             return acknowledge_alert(db, fingerprint, actor=_actor(request, ack.by), comment=ack.comment, via="api",
@@ -102,8 +121,8 @@ def alerts_router(engine: AlertEngine, auth: Callable[..., None]) -> APIRouter:
             raise HTTPException(422, str(exc)) from None
 
     @router.post("/silences", dependencies=write, status_code=201, openapi_extra=json_body(SilenceBody),
-                 responses=REFUSED_BODY)
-    def post_silence(request: Request, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+                 responses={**REFUSED_BODY, **SILENCE_CREATED})
+    def post_silence(request: Request, body: JsonBody) -> dict[str, Any]:
         data = _validated(SilenceBody, body)
         now = engine.clock()
         starts = data.starts_at if data.starts_at is not None else now

@@ -19,8 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from opsplan.alerts.engine import AlertEngine
 from opsplan.alerts.errors import AlertError, NotFound
-from opsplan.alerts.instance import read_acks
-from opsplan.alerts.silences import Matcher, load_silences, silenced_by
+from opsplan.alerts.silences import Matcher
 from opsplan.i18n import LANGUAGES
 from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
 from opsplan.web.console.frame import Console, PageContext
@@ -32,22 +31,6 @@ log = logging.getLogger(__name__)
 
 SILENCE_SECONDS = 3600.0  # the page's one silence: an hour, enough to fix or to decide on a longer one
 MAX_COMMENT = 2000
-
-
-def _handling(rows: list[dict[str, Any]], engine: AlertEngine, now: float) -> None:
-    """Acknowledgements and silences as stored now: the engine reads them on its next cycle, but the
-    operator who just pressed the button must see it on the page the button leads back to."""
-    try:
-        acks = read_acks(engine.db)
-        silences = load_silences(engine.db, now)
-    except Exception as exc:  # noqa: BLE001 - an unreadable database: the engine's last view stands
-        log.debug("alerts page: acknowledgements not read: %s", exc)
-        return
-    labels = {a.fingerprint: a.labels for a in engine.active()}
-    for row in rows:
-        by = acks.get(row["fingerprint"], (None, None, None))[0]
-        row["acknowledged"], row["ack_by"] = by is not None, by
-        row["silenced"] = bool(silenced_by(silences, labels.get(row["fingerprint"], {}), now)) or row["silenced"]
 
 
 def operator_only(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
@@ -79,14 +62,18 @@ def alerts_page_router(engine: AlertEngine, console: Console) -> APIRouter:
     plan = engine.plan
     operator = operator_only(console.identity)
 
+    def content(page: PageContext) -> dict[str, Any]:
+        # As stored now: the ack the operator just pressed shows on the page the button leads back to.
+        return {"alerts": open_alerts(engine, page.language, plan.timezone)}
+
     @router.get("/alerts", response_class=HTMLResponse)
     def alerts_page(request: Request, lang: str | None = None) -> Response:
-        def content(page: PageContext) -> dict[str, Any]:
-            rows = open_alerts(engine, page.language, plan.timezone)
-            _handling(rows, engine, engine.clock())
-            return {"alerts": rows}
-
         return console.page(request, "alerts.html", lang, content)
+
+    @router.get("/alerts/table", response_class=HTMLResponse)
+    def alerts_table(request: Request, lang: str | None = None) -> Response:
+        """The table alone: what htmx swaps in every interval (the page keeps its scroll position)."""
+        return console.page(request, "alerts_table.html", lang, content)
 
     @router.post("/alerts/{fingerprint}/ack")
     async def ack(request: Request, fingerprint: str, user: Active = Depends(operator)) -> Response:

@@ -5,8 +5,8 @@ their model, so that a bad body is one line (`field: problem`), not FastAPI's li
 then cannot document the body. `json_body(Model)` gives the route's `openapi_extra`: the model's
 JSON schema with its `$defs` inlined (a `#/$defs/...` reference would point into the OpenAPI
 document, not the schema), so the API docs and schemathesis see the real shape of the body.
-`REFUSED_BODY` documents their 422: one line in `detail` (FastAPI's own list of errors only when the
-body is not JSON at all).
+`REFUSED_BODY` documents their 422: one line in `detail` (a body that is not JSON at all is a 400,
+web/request_body.py).
 """
 
 from __future__ import annotations
@@ -39,6 +39,6 @@ REFUSED_BODY: dict[int | str, dict[str, Any]] = {422: {
     "description": "The body was refused: `detail` names the first bad field, in one line",
     "content": {"application/json": {"schema": {
         "type": "object", "required": ["detail"],
-        "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}},
+        "properties": {"detail": {"type": "string"}},
     }}},
 }}

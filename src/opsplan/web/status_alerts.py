@@ -3,14 +3,21 @@
 A pending alert is one whose condition holds but not yet for the rule's `for`: the operator wants
 to see it coming, so it is listed (marked 대기/pending) rather than hidden behind "no alert".
 An alert inhibited by a Critical on the same subject stays hidden, as in notifications.
+Acknowledgements and silences are read as stored now (not as the engine saw them on its last cycle),
+so the overview and the alerts page agree the moment an operator presses a button.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from opsplan import format as fmt
+from opsplan.alerts.instance import read_acks
+from opsplan.alerts.silences import load_silences, silenced_by
 from opsplan.i18n import t
+
+log = logging.getLogger(__name__)
 
 # Korean names the rule's summary with its name in parentheses (KOREAN.md rule 5), as notifications do.
 _HEADLINE_KEY = {"ko": "notify.headline.summary_first", "en": "notify.headline.name_first"}
@@ -25,7 +32,29 @@ def open_alerts(engine: Any, language: str, tz: str) -> list[dict[str, Any]]:
         return []
     shown = [a for a in engine.active() if a.state in _STATE_KEY and not a.inhibited]
     shown.sort(key=lambda a: (a.state != "firing", a.severity != "critical", _since(a), a.alert, a.subject))
-    return [_row(engine, a, language, tz) for a in shown]
+    rows = [_row(engine, a, language, tz) for a in shown]
+    _stored_handling(rows, engine)
+    return rows
+
+
+def _stored_handling(rows: list[dict[str, Any]], engine: Any) -> None:
+    """Acknowledgements and silences as stored now: the engine reads them on its next cycle, but the
+    operator who just pressed the button (here, on the alerts page, the API or the CLI) must see it
+    on every page at once."""
+    if not rows:
+        return
+    now = engine.clock()
+    try:
+        acks = read_acks(engine.db)
+        silences = load_silences(engine.db, now)
+    except Exception as exc:  # noqa: BLE001 - an unreadable database: the engine's last view stands
+        log.debug("open alerts: acknowledgements not read: %s", exc)
+        return
+    labels = {a.fingerprint: a.labels for a in engine.active()}
+    for row in rows:
+        by = acks.get(row["fingerprint"], (None, None, None))[0]
+        row["acknowledged"], row["ack_by"] = by is not None, by
+        row["silenced"] = bool(silenced_by(silences, labels.get(row["fingerprint"], {}), now)) or row["silenced"]
 
 
 def _since(alert: Any) -> float:
@@ -65,7 +94,7 @@ def _row(engine: Any, a: Any, language: str, tz: str) -> dict[str, Any]:
         "value_shown": None if value in _MISSING or state_alert else _shown(engine, a, a.value, value, language),
         "threshold_shown": None if state_alert else _shown(engine, a, a.threshold, threshold, language),
         "state_alert": state_alert,
-        "acknowledged": a.ack_by is not None, "silenced": bool(a.silenced),
+        "acknowledged": a.ack_by is not None, "ack_by": a.ack_by, "silenced": bool(a.silenced),
     }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
@@ -129,6 +129,11 @@ class Console:
             if self.identity is None:
                 return PlainTextResponse(" / ".join(t("console.logins_unavailable", each) for each in LANGUAGES)
                                          + "\n", 503)
+            if request.headers.get("hx-request") == "true":
+                # A fragment's refresh after the session ended: htmx would swap the login form into the
+                # page; it sends the whole tab there instead, and back to the page after logging in.
+                back = _path_of(request.headers.get("hx-current-url") or "") or "/"
+                return Response(status_code=401, headers={"HX-Redirect": "/login?next=" + quote(back, safe="")})
             return RedirectResponse("/login?next=" + quote(_local_path(request), safe=""), status_code=303)
         if user is not None and not role_at_least(user.role, role):
             raise HTTPException(403, f"this page needs the {role} role")
@@ -163,6 +168,12 @@ def _with_language(request: Request, language: str) -> str:
     """This page in `language`, its other query parameters (a chart's range, a filter) kept."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
     return request.url.path + "?" + urlencode([*kept, ("lang", language)])
+
+
+def _path_of(url: str) -> str:
+    """The path and query of a URL (the login form's `next` takes a path on this server only)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def _local_path(request: Request) -> str:
