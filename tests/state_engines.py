@@ -21,14 +21,17 @@ database). A server that cannot be reached is a skip that says which and why.
 from __future__ import annotations
 
 import os
+import queue
 import secrets
+import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from opsplan.store.state import StateDB, state_url
 
@@ -101,39 +104,83 @@ def throwaway_database(kind: str, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-class _Templates:
-    """One migrated database per server for the session, copied for each test."""
+class _Copies:
+    """Copies of one server's migrated template, made ahead by a background thread, and dropped
+    by it after use: a test waits for neither (most of the time goes to the server's disk)."""
 
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.admins: dict[str, Engine] = {}
+    READY = 2  # copies kept made ahead
 
-    def copy(self, kind: str) -> str:
-        """The name of a new database holding what the template holds."""
-        admin = self.admins.get(kind) or _admin(kind)
-        self.admins[kind] = admin
-        if kind not in self.names:
-            template = _new_name()
-            with admin.connect() as conn:
-                conn.execute(text(f"CREATE DATABASE {template}"))
-            self.names[kind] = template
-            StateDB.open(_database_url(kind, template)).close()  # disposed: PostgreSQL copies no busy template
-        template, name = self.names[kind], _new_name()
-        with admin.connect() as conn:
-            if kind == "postgresql":
-                conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {template}"))
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.admin = _admin(kind)
+        self.template = _new_name()
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {self.template}"))
+        try:
+            StateDB.open(_database_url(kind, self.template)).close()  # closed: PostgreSQL copies no busy template
+        except BaseException:
+            _drop(self.admin, kind, self.template)
+            raise
+        self.ready: queue.Queue[str] = queue.Queue()
+        self.used: queue.Queue[str] = queue.Queue()
+        self.failure: BaseException | None = None
+        self.stopping = threading.Event()
+        self.wake = threading.Event()
+        self.thread = threading.Thread(target=self._work, name=f"state-engines-{kind}", daemon=True)
+        self.thread.start()
+
+    def take(self) -> str:
+        """The name of a fresh copy (made now if none is ready)."""
+        if self.failure is not None:
+            raise self.failure
+        try:
+            name = self.ready.get_nowait()
+        except queue.Empty:
+            name = self._copy()
+        self.wake.set()
+        return name
+
+    def give_back(self, name: str) -> None:
+        self.used.put(name)
+        self.wake.set()
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                self.wake.clear()
+                while not self.used.empty():
+                    _drop(self.admin, self.kind, self.used.get_nowait())
+                if self.ready.qsize() < self.READY:
+                    self.ready.put(self._copy())
+                    continue
+            except BaseException as exc:  # noqa: BLE001 - told to the next test that takes a copy
+                self.failure = exc
+                return
+            self.wake.wait(0.5)
+
+    def _copy(self) -> str:
+        name = _new_name()
+        with self.admin.connect() as conn:
+            if self.kind == "postgresql":
+                conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {self.template}"))
             else:
-                _copy_mariadb(conn, template, name)
+                _copy_mariadb(conn, self.template, name)
         return name
 
     def close(self) -> None:
-        for kind, name in self.names.items():
-            _drop(self.admins[kind], kind, name)
-        for admin in self.admins.values():
-            admin.dispose()
+        self.stopping.set()
+        self.wake.set()
+        self.thread.join(timeout=60)
+        leftovers = [self.template]
+        for each in (self.ready, self.used):
+            while not each.empty():
+                leftovers.append(each.get_nowait())
+        for name in leftovers:
+            _drop(self.admin, self.kind, name)
+        self.admin.dispose()
 
 
-def _copy_mariadb(conn, template: str, name: str) -> None:  # type: ignore[no-untyped-def]
+def _copy_mariadb(conn: Connection, template: str, name: str) -> None:
     conn.execute(text(f"CREATE DATABASE {name}"))
     tables = conn.execute(text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
                           {"s": template}).scalars().all()
@@ -148,9 +195,37 @@ def _copy_mariadb(conn, template: str, name: str) -> None:  # type: ignore[no-un
         conn.execute(text("SET foreign_key_checks = 1"))
 
 
+class _Templates:
+    """Per server, the copies of a database migrated once this session; the SQLite template a file."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.copies: dict[str, _Copies] = {}
+        self.sqlite: Path | None = None
+
+    def server_copy(self, kind: str) -> tuple[str, _Copies]:
+        if kind in _unreachable:
+            pytest.skip(_unreachable[kind])
+        if kind not in self.copies:
+            self.copies[kind] = _Copies(kind)
+        copies = self.copies[kind]
+        return copies.take(), copies
+
+    def sqlite_copy(self, path: Path) -> None:
+        if self.sqlite is None:
+            template = self.directory / "template.db"
+            StateDB.open(f"sqlite:///{template}").close()  # the last connection folds the WAL in
+            self.sqlite = template
+        shutil.copyfile(self.sqlite, path)
+
+    def close(self) -> None:
+        for copies in self.copies.values():
+            copies.close()
+
+
 @pytest.fixture(scope="session")
-def _state_templates() -> Iterator[_Templates]:
-    templates = _Templates()
+def _state_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Templates]:
+    templates = _Templates(tmp_path_factory.mktemp("state-template"))
     try:
         yield templates
     finally:
@@ -163,17 +238,16 @@ def engine_state_url(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch
     """A fresh state database on each engine, migrated, its URL set in STATE_URL_ENV and read from there."""
     kind = request.param
     if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'state.db'}"
-        StateDB.open(url).close()
-        monkeypatch.setenv(STATE_URL_ENV, url)
+        _state_templates.sqlite_copy(tmp_path / "state.db")
+        monkeypatch.setenv(STATE_URL_ENV, f"sqlite:///{tmp_path / 'state.db'}")
         yield state_url(tmp_path, STATE_URL_ENV, os.environ)
         return
-    name = _state_templates.copy(kind)
+    name, copies = _state_templates.server_copy(kind)
     try:
         monkeypatch.setenv(STATE_URL_ENV, _database_url(kind, name))
         yield state_url(tmp_path, STATE_URL_ENV, os.environ)
     finally:
-        _drop(_state_templates.admins[kind], kind, name)
+        copies.give_back(name)
 
 
 @pytest.fixture(params=ENGINES)

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,8 +109,8 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[StateDB]:
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url: str) -> Iterator[StateDB]:
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 

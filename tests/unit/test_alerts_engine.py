@@ -26,8 +26,8 @@ class Clock:
 
 
 @pytest.fixture
-def db(tmp_path):
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url):
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 

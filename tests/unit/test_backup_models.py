@@ -16,8 +16,8 @@ from opsplan.store.state import StateDB
 
 
 @pytest.fixture()
-def store(tmp_path: Path):
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def store(tmp_path: Path, engine_state_url: str):
+    db = StateDB.open(engine_state_url)
     yield ModelStore(tmp_path / "backups", db, clock=SteppingClock())
     db.close()
 

@@ -33,8 +33,8 @@ class Clock:
 
 
 @pytest.fixture
-def world(tmp_path):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def world(tmp_path, engine_state_url):
+    url = engine_state_url
     db = StateDB.open(url)
     clock = Clock()
     users = Users(db, tmp_path, clock, FAST)

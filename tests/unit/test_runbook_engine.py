@@ -46,8 +46,8 @@ def plan(tmp_path: Path) -> Plan:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> StateDB:
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url: str) -> StateDB:
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
