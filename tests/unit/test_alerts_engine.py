@@ -266,3 +266,39 @@ def test_a_malformed_webhook_payload_is_one_line_and_changes_nothing(db, payload
         h.engine.ingest_external(payload)
     assert "\n" not in str(raised.value)
     assert list_alerts(db, h.clock(), include_resolved=True) == [] and h.notices == []
+
+
+def test_an_external_alert_with_a_long_name_and_many_labels_is_kept_on_every_engine(db):
+    """SQLite keeps any length in a VARCHAR; PostgreSQL and MariaDB refuse what is longer. Alertmanager
+    may post any alert name and labels: the alert is still stored, listed, noticed and delivered."""
+    name = "KubePodCrashLooping" + "X" * 250
+    labels = {f"label_{i:02d}": "value-" + "v" * 40 for i in range(20)}  # a subject of about 1,000 characters
+    h = Harness(db)
+    assert h.engine.ingest_external(am_alert("firing", labels={"alertname": name, "severity": "critical",
+                                                               **labels})) == 1
+    [alert] = list_alerts(db, h.clock())
+    assert alert["alert"].startswith("KubePodCrashLooping") and alert["state"] == "firing"
+    assert alert["labels"]["alertname"] == name  # every label kept whole
+    assert [(n.kind, n.alert) for n in h.notices] == [("firing", name)]
+    h.engine = h.new_engine()  # a restart reads the clipped row back: the resolved notice names it whole
+    h.engine.ingest_external(am_alert("resolved", endsAt="2027-01-15T03:10:00Z",
+                                      labels={"alertname": name, "severity": "critical", **labels}))
+    assert [(n.kind, n.alert) for n in h.notices] == [("firing", name), ("resolved", name)]
+
+
+def test_an_ack_or_a_silence_by_a_name_too_long_to_store_is_one_line(db):
+    from opsplan.alerts.errors import AlertError
+    from opsplan.alerts.queries import acknowledge
+    from opsplan.alerts.silences import add_silence, parse_matcher
+
+    h = Harness(db)
+    h.engine.ingest_external(am_alert("firing"))
+    [alert] = list_alerts(db, h.clock())
+    with pytest.raises(AlertError, match="at most 200 characters"):
+        acknowledge(db, alert["fingerprint"], by="k" * 201, comment="", now=h.clock())
+    with pytest.raises(AlertError, match="at most 200 characters"):
+        add_silence(db, [parse_matcher("alertname=NodeDown")], starts_at=h.clock(), ends_at=h.clock() + 60,
+                    author="l" * 201, comment="", now=h.clock())
+    acknowledge(db, alert["fingerprint"], by="k" * 200, comment="", now=h.clock())  # the longest that fits
+    [alert] = list_alerts(db, h.clock())
+    assert alert["acknowledged"]["by"] == "k" * 200

@@ -12,6 +12,7 @@ from opsplan.cli import (
     audit_cmd,
     backup_cmd,
     collect_cmd,
+    db_cmd,
     drill_cmd,
     export_cmd,
     notify_cmd,
@@ -60,6 +61,7 @@ export_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)
 user_cmd.register(app)
+db_cmd.register(app)
 
 
 def main() -> None:
