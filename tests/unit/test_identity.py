@@ -66,6 +66,20 @@ def test_a_user_logs_in_with_the_right_password_only(world):
     assert PASSWORD not in (data_dir / "audit.log").read_text()
 
 
+def test_a_name_differing_in_case_or_trailing_space_is_no_user_on_every_engine(world):
+    """MariaDB's default collation finds `kim` for `KIM` or `kim `; PostgreSQL and SQLite do not."""
+    from opsplan.web.identity.users import IdentityError
+
+    _, _, users, login, data_dir, _ = world
+    users.add("kim", "operator", PASSWORD, actor="root")
+    assert login.attempt("KIM", PASSWORD).result == BAD
+    assert login.attempt("kim ", PASSWORD).result == BAD
+    with pytest.raises(IdentityError, match="KIM"):
+        users.set_role("KIM", "viewer", actor="root")
+    assert users.get("kim").role == "operator"
+    assert [actor for actor, action, _ in audit_actions(data_dir) if action == "login.failed"] == ["-", "-"]
+
+
 def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_login(world):
     db, clock, users, _, data_dir, _ = world
     weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)
