@@ -261,3 +261,8 @@ def engine_of(url: str) -> str:
     """sqlite | postgresql | mariadb, as the parameters name them."""
     backend = make_url(url).get_backend_name()
     return "mariadb" if backend in ("mysql", "mariadb") else backend
+
+
+# For a test in a parametrised module whose SQL the others already run on every engine (pure logic,
+# text, files): SQLite alone, to keep the servers' share of the suite's time small.
+sqlite_only = pytest.mark.parametrize("engine_state_url", ["sqlite"], indirect=True)

@@ -13,6 +13,7 @@ from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
 from opsplan.store.state import StateDB
+from state_engines import sqlite_only
 
 INTERVAL = 15.0
 
@@ -62,6 +63,7 @@ def cpu(percent):
     return sample("opsplan_cpu_usage_ratio", percent / 100)
 
 
+@sqlite_only
 def test_cpu_85_for_five_minutes_is_one_warning_and_nothing_more(db):
     h = Harness(db)
     h.hold(290, cpu(85))
@@ -76,6 +78,7 @@ def test_cpu_85_for_five_minutes_is_one_warning_and_nothing_more(db):
     assert (alert["alert"], alert["state"], alert["severity"]) == ("CpuUsageHigh", "firing", "warning")
 
 
+@sqlite_only
 def test_cpu_95_is_one_critical_with_its_warning_inhibited(db):
     h = Harness(db)
     h.hold(330, cpu(95))
@@ -98,6 +101,7 @@ def test_a_breach_shorter_than_for_sends_nothing_and_leaves_nothing(db):
     assert list_alerts(db, h.clock(), include_resolved=True) == []
 
 
+@sqlite_only
 def test_hovering_at_the_threshold_does_not_flap_then_resolves_once(db):
     h = Harness(db)
     h.hold(330, cpu(85))
@@ -112,6 +116,7 @@ def test_hovering_at_the_threshold_does_not_flap_then_resolves_once(db):
     assert (resolved["state"], resolved["resolved_reason"]) == ("resolved", "value")
 
 
+@sqlite_only
 def test_error_rate_counts_only_with_traffic(db):
     h = Harness(db)
     errors = sample("opsplan_api_error_ratio", 0.05, service="llm-api")
@@ -204,6 +209,7 @@ def test_a_series_that_disappears_resolves_with_no_data(db):
     assert alert["resolved_reason"] == "no data"
 
 
+@sqlite_only
 def test_a_custom_rule_from_the_plan(db):
     plan = Plan.model_validate({"monitoring": {"rules": [{
         "alert": "GpuPowerHigh", "metric": "opsplan_gpu_power_watts", "match": {"gpu": "0"}, "threshold": 120,
@@ -218,6 +224,7 @@ def test_a_custom_rule_from_the_plan(db):
     assert h.notices[0].description.en == "gpu 0 group ai power 125 over 120"
 
 
+@sqlite_only
 def test_the_cycle_carries_the_engine_metrics(db):
     h = Harness(db)
     h.hold(330, cpu(95))
@@ -258,6 +265,7 @@ def test_external_alertmanager_alerts_are_listed_and_noticed_once(db):
     ({"alerts": [{"status": "firing", "labels": {}}]}, "alertname is missing"),
     ({"alerts": [{"status": "firing", "labels": {"alertname": "X"}, "startsAt": "yesterday"}]}, "RFC 3339"),
 ])
+@sqlite_only
 def test_a_malformed_webhook_payload_is_one_line_and_changes_nothing(db, payload, message):
     from opsplan.alerts.errors import AlertError
 

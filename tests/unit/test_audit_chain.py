@@ -12,6 +12,7 @@ from sqlalchemy import text
 from opsplan import audit
 from opsplan.audit.log import CHANGED, LINK, TAIL
 from opsplan.store.state import StateDB
+from state_engines import sqlite_only
 
 
 @pytest.fixture
@@ -60,6 +61,7 @@ def test_deleting_the_newest_entry_is_noticed(db: StateDB) -> None:
     assert broken is not None and broken.entry_id is None and broken.reason == TAIL
 
 
+@sqlite_only
 def test_secrets_are_masked_in_details(db: StateDB) -> None:
     entry = audit.record(db, "kim", "user.passwd", "user lee", {"password": "hunter2-secret", "user": "lee"})
     assert entry["arguments"] == {"password": "***", "user": "lee"}
@@ -69,6 +71,7 @@ def test_secrets_are_masked_in_details(db: StateDB) -> None:
     assert audit.verify(db).ok
 
 
+@sqlite_only
 def test_concurrent_writers_keep_one_chain(db: StateDB) -> None:
     def write(who: str) -> None:
         for i in range(15):

@@ -18,6 +18,7 @@ from opsplan.web.identity import sessions, tokens
 from opsplan.web.identity.login import BAD, NEED_CODE, OK, THROTTLED, Login
 from opsplan.web.identity.models import User
 from opsplan.web.identity.users import IdentityError, Users
+from state_engines import sqlite_only
 
 PASSWORD = "correct horse battery"
 # Cheap parameters so the tests run fast; the default hasher is what production uses.
@@ -80,6 +81,7 @@ def test_a_name_differing_in_case_or_trailing_space_is_no_user_on_every_engine(w
     assert [actor for actor, action, _ in audit_actions(data_dir) if action == "login.failed"] == ["-", "-"]
 
 
+@sqlite_only
 def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_login(world):
     db, clock, users, _, data_dir, _ = world
     weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)
