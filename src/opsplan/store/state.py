@@ -97,6 +97,21 @@ def _private_sqlite_file(path: Path) -> None:
                 os.close(fd)
 
 
+CONNECT_TIMEOUT = 10  # seconds; psycopg waits forever for a server that drops packets (a firewall)
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """A bounded connect on a server unless the URL says otherwise: a command against an unreachable
+    state DB is then one line after CONNECT_TIMEOUT seconds, and serve's retry does not hang."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - create_engine says what is wrong with it
+        return {}
+    if parsed.get_backend_name() in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in parsed.query:
+        return {"connect_timeout": CONNECT_TIMEOUT}
+    return {}
+
+
 def default_url(data_dir: Path) -> str:
     return f"sqlite:///{Path(data_dir) / 'state.db'}"
 
@@ -115,7 +130,7 @@ class StateDB:
                 # is left to the first connection, whose error open_or_defer reports and retries.
                 with contextlib.suppress(OSError):
                     _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
-            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=_connect_args(url))
         except Exception as exc:  # noqa: BLE001 - a bad URL is the operator's one-line error
             raise StoreError(f"cannot open the state database: {safe_error(exc, url_password(url))}") from None
         if self.engine.dialect.name == "sqlite":
