@@ -4,7 +4,6 @@ is named by `verify`; secrets never reach it; concurrent writers keep one unbrok
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -87,14 +86,13 @@ def test_concurrent_writers_keep_one_chain(db: StateDB) -> None:
     assert result.entries == 60
 
 
-def test_rows_written_before_the_chain_are_chained_by_the_migration(tmp_path: Path) -> None:
+def test_rows_written_before_the_chain_are_chained_by_the_migration(empty_engine_url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
     from opsplan.store.state import MIGRATIONS
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = StateDB(url)
+    db = StateDB(empty_engine_url)  # on each engine: the migration's reads and updates run on old rows
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = db.engine
