@@ -64,3 +64,7 @@ def mariadb_server_factory() -> Iterator[Callable[..., MariaDBServer]]:
     finally:
         for server in servers:
             server.cleanup()
+
+
+# The state DB on SQLite, PostgreSQL and MariaDB, for any test that asks (tests/state_engines.py).
+from state_engines import _state_templates, empty_engine_url, engine_state_url  # noqa: E402, F401

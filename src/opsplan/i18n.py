@@ -2540,6 +2540,27 @@ MESSAGES: Final[dict[str, Message]] = {
                                        en="required tasks are given for more stages than the plan has ({count})"),
     "incident.plan.required_task": M(ko="{stage}단계에는 {task}번 작업이 없습니다 (작업 {count}개)",
                                      en="stage {stage} has no task {task} (it has {count})"),
+    # the state database command (opsplan/cli/db_cmd.py) and its length checks (issue 15)
+    "help.db": M(ko="상태 데이터베이스: 스키마를 최신 리비전으로 올리고, 스키마의 현재 리비전을 봅니다.",
+                 en="The state database: migrate its schema to the newest revision, see where it stands."),
+    "help.cmd.db_migrate": M(ko="상태 데이터베이스의 모든 스키마 가지를 최신 리비전으로 올립니다.",
+                             en="Migrate every branch of the state database's schema to its newest revision."),
+    "help.cmd.db_status": M(ko="스키마 가지마다 현재 리비전과 최신 리비전을 출력합니다. "
+                               "하나라도 뒤처져 있으면 종료 코드 3입니다.",
+                            en="Print each schema branch's current and newest revision; exit 3 if one is behind."),
+    "db.cli.where": M(ko="상태 데이터베이스: {url}", en="State database: {url}"),
+    "db.cli.migrated": M(ko="스키마 가지 {n}개가 모두 최신 리비전입니다.",
+                         en="All {n} schema branches are at their newest revision."),
+    "db.cli.columns": M(ko="가지|현재 리비전|최신 리비전|상태", en="branch|current|newest|state"),
+    "db.cli.none": M(ko="(없음)", en="(none)"),
+    "db.cli.at_head": M(ko="최신", en="up to date"),
+    "db.cli.behind": M(ko="뒤처짐", en="behind"),
+    "db.cli.behind_hint": M(ko="`opsplan db migrate`로 스키마를 최신 리비전으로 올리십시오.",
+                            en="Run `opsplan db migrate` to bring the schema up to date."),
+    "alerts.error.ack_by_too_long": M(ko="확인한 사람 이름(--by)은 {n}자 이하여야 합니다.",
+                                      en="An acknowledgement's name (--by) is at most {n} characters."),
+    "alerts.error.author_too_long": M(ko="알림 중지 작성자 이름은 {n}자 이하여야 합니다.",
+                                      en="A silence's author is at most {n} characters."),
 }
 
 

@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,6 +27,7 @@ from opsplan.notify.outbox import OutboxRow
 from opsplan.notify.service import IDLE_WAIT, Notifier, build_notifier
 from opsplan.plan.models import Plan, Text
 from opsplan.store.state import StateDB
+from state_engines import sqlite_only
 from yaml_writer import free_port, write_plan
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # apprise imports imghdr
@@ -110,8 +110,8 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[StateDB]:
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url: str) -> Iterator[StateDB]:
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
@@ -137,6 +137,7 @@ def rows(db: StateDB) -> list[OutboxRow]:
         return list(session.scalars(select(OutboxRow).order_by(OutboxRow.id)))
 
 
+@sqlite_only
 def test_email_arrives_in_korean_with_value_threshold_host_and_console(db, smtp):
     box, port = smtp
     url = f"mailto://127.0.0.1:{port}?from=opsplan@example.com&to=oncall@example.com&mode=insecure"
@@ -154,6 +155,7 @@ def test_email_arrives_in_korean_with_value_threshold_host_and_console(db, smtp)
     assert [r.status for r in rows(db)] == ["sent"]
 
 
+@sqlite_only
 def test_json_webhook_gets_title_body_and_type(db, webhook):
     webhook.start()
     plan = plan_with([{"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"}])
@@ -237,6 +239,7 @@ def test_a_restarted_notifier_resumes_pending_rows_and_never_resends_sent_ones(t
     assert len(webhook.received) == 2
 
 
+@sqlite_only
 def test_quiet_hours_hold_a_warning_until_morning_but_not_a_critical(db, webhook):
     webhook.start()
     clock = Clock(seoul(23, 0))

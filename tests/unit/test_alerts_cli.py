@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from typer.testing import CliRunner
 
@@ -10,14 +11,16 @@ from opsplan.alerts.engine import AlertEngine
 from opsplan.metrics import Cycle, sample
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import load_plan, metric_registry
-from opsplan.store.state import StateDB, default_url
+from opsplan.store.state import StateDB, default_url, state_url
+from state_engines import STATE_URL_ENV
 from yaml_writer import write_plan
 
 
-def fired_plan(tmp_path, language="en"):
-    path = write_plan(tmp_path, {"language": language})
+def fired_plan(tmp_path, language="en", url_env=None):
+    """A plan whose state DB has a memory alert firing; in data_dir, or at the URL in `url_env`."""
+    path = write_plan(tmp_path, {"language": language, "state_db_url_env": url_env})
     plan = load_plan(path)
-    db = StateDB.open(default_url(plan.data_dir))
+    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
     now = [1_800_000_000.0]
     engine = AlertEngine(plan, build_rules(plan, metric_registry()), db, notice_sink=lambda n: None,
                          clock=lambda: now[0], host="h")
@@ -34,8 +37,8 @@ def run(path, *args):
     return CliRunner().invoke(app, ["--plan", str(path), "alerts", *args])
 
 
-def test_list_json_ack_and_silence_round_trip(tmp_path):
-    path = fired_plan(tmp_path)
+def test_list_json_ack_and_silence_round_trip(tmp_path, engine_state_url):
+    path = fired_plan(tmp_path, url_env=STATE_URL_ENV)  # the URL as an operator sets it
     listed = run(path, "list", "--json")
     assert listed.exit_code == 0, listed.output
     data = json.loads(listed.output)

@@ -13,6 +13,7 @@ from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import metric_registry
 from opsplan.store.state import StateDB
+from state_engines import sqlite_only
 
 INTERVAL = 15.0
 
@@ -26,8 +27,8 @@ class Clock:
 
 
 @pytest.fixture
-def db(tmp_path):
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url):
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
@@ -62,6 +63,7 @@ def cpu(percent):
     return sample("opsplan_cpu_usage_ratio", percent / 100)
 
 
+@sqlite_only
 def test_cpu_85_for_five_minutes_is_one_warning_and_nothing_more(db):
     h = Harness(db)
     h.hold(290, cpu(85))
@@ -76,6 +78,7 @@ def test_cpu_85_for_five_minutes_is_one_warning_and_nothing_more(db):
     assert (alert["alert"], alert["state"], alert["severity"]) == ("CpuUsageHigh", "firing", "warning")
 
 
+@sqlite_only
 def test_cpu_95_is_one_critical_with_its_warning_inhibited(db):
     h = Harness(db)
     h.hold(330, cpu(95))
@@ -98,6 +101,7 @@ def test_a_breach_shorter_than_for_sends_nothing_and_leaves_nothing(db):
     assert list_alerts(db, h.clock(), include_resolved=True) == []
 
 
+@sqlite_only
 def test_hovering_at_the_threshold_does_not_flap_then_resolves_once(db):
     h = Harness(db)
     h.hold(330, cpu(85))
@@ -112,6 +116,7 @@ def test_hovering_at_the_threshold_does_not_flap_then_resolves_once(db):
     assert (resolved["state"], resolved["resolved_reason"]) == ("resolved", "value")
 
 
+@sqlite_only
 def test_error_rate_counts_only_with_traffic(db):
     h = Harness(db)
     errors = sample("opsplan_api_error_ratio", 0.05, service="llm-api")
@@ -204,6 +209,7 @@ def test_a_series_that_disappears_resolves_with_no_data(db):
     assert alert["resolved_reason"] == "no data"
 
 
+@sqlite_only
 def test_a_custom_rule_from_the_plan(db):
     plan = Plan.model_validate({"monitoring": {"rules": [{
         "alert": "GpuPowerHigh", "metric": "opsplan_gpu_power_watts", "match": {"gpu": "0"}, "threshold": 120,
@@ -218,6 +224,7 @@ def test_a_custom_rule_from_the_plan(db):
     assert h.notices[0].description.en == "gpu 0 group ai power 125 over 120"
 
 
+@sqlite_only
 def test_the_cycle_carries_the_engine_metrics(db):
     h = Harness(db)
     h.hold(330, cpu(95))
@@ -258,6 +265,7 @@ def test_external_alertmanager_alerts_are_listed_and_noticed_once(db):
     ({"alerts": [{"status": "firing", "labels": {}}]}, "alertname is missing"),
     ({"alerts": [{"status": "firing", "labels": {"alertname": "X"}, "startsAt": "yesterday"}]}, "RFC 3339"),
 ])
+@sqlite_only
 def test_a_malformed_webhook_payload_is_one_line_and_changes_nothing(db, payload, message):
     from opsplan.alerts.errors import AlertError
 
@@ -266,3 +274,39 @@ def test_a_malformed_webhook_payload_is_one_line_and_changes_nothing(db, payload
         h.engine.ingest_external(payload)
     assert "\n" not in str(raised.value)
     assert list_alerts(db, h.clock(), include_resolved=True) == [] and h.notices == []
+
+
+def test_an_external_alert_with_a_long_name_and_many_labels_is_kept_on_every_engine(db):
+    """SQLite keeps any length in a VARCHAR; PostgreSQL and MariaDB refuse what is longer. Alertmanager
+    may post any alert name and labels: the alert is still stored, listed, noticed and delivered."""
+    name = "KubePodCrashLooping" + "X" * 250
+    labels = {f"label_{i:02d}": "value-" + "v" * 40 for i in range(20)}  # a subject of about 1,000 characters
+    h = Harness(db)
+    assert h.engine.ingest_external(am_alert("firing", labels={"alertname": name, "severity": "critical",
+                                                               **labels})) == 1
+    [alert] = list_alerts(db, h.clock())
+    assert alert["alert"].startswith("KubePodCrashLooping") and alert["state"] == "firing"
+    assert alert["labels"]["alertname"] == name  # every label kept whole
+    assert [(n.kind, n.alert) for n in h.notices] == [("firing", name)]
+    h.engine = h.new_engine()  # a restart reads the clipped row back: the resolved notice names it whole
+    h.engine.ingest_external(am_alert("resolved", endsAt="2027-01-15T03:10:00Z",
+                                      labels={"alertname": name, "severity": "critical", **labels}))
+    assert [(n.kind, n.alert) for n in h.notices] == [("firing", name), ("resolved", name)]
+
+
+def test_an_ack_or_a_silence_by_a_name_too_long_to_store_is_one_line(db):
+    from opsplan.alerts.errors import AlertError
+    from opsplan.alerts.queries import acknowledge
+    from opsplan.alerts.silences import add_silence, parse_matcher
+
+    h = Harness(db)
+    h.engine.ingest_external(am_alert("firing"))
+    [alert] = list_alerts(db, h.clock())
+    with pytest.raises(AlertError, match="at most 200 characters"):
+        acknowledge(db, alert["fingerprint"], by="k" * 201, comment="", now=h.clock())
+    with pytest.raises(AlertError, match="at most 200 characters"):
+        add_silence(db, [parse_matcher("alertname=NodeDown")], starts_at=h.clock(), ends_at=h.clock() + 60,
+                    author="l" * 201, comment="", now=h.clock())
+    acknowledge(db, alert["fingerprint"], by="k" * 200, comment="", now=h.clock())  # the longest that fits
+    [alert] = list_alerts(db, h.clock())
+    assert alert["acknowledged"]["by"] == "k" * 200

@@ -4,7 +4,6 @@ is named by `verify`; secrets never reach it; concurrent writers keep one unbrok
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -12,11 +11,12 @@ from sqlalchemy import text
 from opsplan import audit
 from opsplan.audit.log import CHANGED, LINK, TAIL
 from opsplan.store.state import StateDB
+from state_engines import sqlite_only
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> StateDB:
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url: str) -> StateDB:
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
@@ -60,6 +60,7 @@ def test_deleting_the_newest_entry_is_noticed(db: StateDB) -> None:
     assert broken is not None and broken.entry_id is None and broken.reason == TAIL
 
 
+@sqlite_only
 def test_secrets_are_masked_in_details(db: StateDB) -> None:
     entry = audit.record(db, "kim", "user.passwd", "user lee", {"password": "hunter2-secret", "user": "lee"})
     assert entry["arguments"] == {"password": "***", "user": "lee"}
@@ -69,6 +70,7 @@ def test_secrets_are_masked_in_details(db: StateDB) -> None:
     assert audit.verify(db).ok
 
 
+@sqlite_only
 def test_concurrent_writers_keep_one_chain(db: StateDB) -> None:
     def write(who: str) -> None:
         for i in range(15):
@@ -84,14 +86,13 @@ def test_concurrent_writers_keep_one_chain(db: StateDB) -> None:
     assert result.entries == 60
 
 
-def test_rows_written_before_the_chain_are_chained_by_the_migration(tmp_path: Path) -> None:
+def test_rows_written_before_the_chain_are_chained_by_the_migration(empty_engine_url: str) -> None:
     from alembic import command
     from alembic.config import Config
 
     from opsplan.store.state import MIGRATIONS
 
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    db = StateDB(url)
+    db = StateDB(empty_engine_url)  # on each engine: the migration's reads and updates run on old rows
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = db.engine

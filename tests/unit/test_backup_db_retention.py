@@ -22,10 +22,10 @@ START = datetime(2026, 1, 4, 2, 0, tzinfo=UTC).timestamp()  # a Sunday
 
 
 @pytest.fixture
-def env(tmp_path: Path):
+def env(tmp_path: Path, engine_state_url: str):
     plan = Plan.model_validate({"data_dir": str(tmp_path / "data"), "backup": {"directory": str(tmp_path / "b")},
                                 "timezone": "UTC"})
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    db = StateDB.open(engine_state_url)
     yield plan, db
     db.close()
 

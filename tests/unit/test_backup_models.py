@@ -16,8 +16,8 @@ from opsplan.store.state import StateDB
 
 
 @pytest.fixture()
-def store(tmp_path: Path):
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def store(tmp_path: Path, engine_state_url: str):
+    db = StateDB.open(engine_state_url)
     yield ModelStore(tmp_path / "backups", db, clock=SteppingClock())
     db.close()
 
@@ -42,7 +42,10 @@ def read_tree(directory: Path) -> dict[str, bytes]:
     return {p.relative_to(directory).as_posix(): p.read_bytes() for p in directory.rglob("*") if p.is_file()}
 
 
-@pytest.mark.parametrize("keep", [3, 4, 5, 6, 7])
+# Every retention on SQLite; the catalog's SQL is the same for each, so one on the servers.
+@pytest.mark.parametrize("engine_state_url, keep", [("sqlite", 3), ("sqlite", 4), ("sqlite", 5), ("sqlite", 6),
+                                                    ("sqlite", 7), ("postgresql", 3), ("mariadb", 3)],
+                         indirect=["engine_state_url"])
 def test_seven_versions_leave_the_latest_n_each_restoring_byte_identical(store, tmp_path: Path, keep: int) -> None:
     source = tmp_path / "llm"
     contents = {}

@@ -18,7 +18,7 @@ T0 = 1_800_000_000.0  # a fixed UTC instant
 
 
 @pytest.fixture()
-def setup(tmp_path: Path):
+def setup(tmp_path: Path, engine_state_url: str):
     model = tmp_path / "llm"
     model.mkdir()
     (model / "weights.safetensors").write_bytes(b"w" * 5000)
@@ -29,7 +29,7 @@ def setup(tmp_path: Path):
         "directory": str(tmp_path / "backups"),
         "models": {"models": [{"name": "llm", "path": str(model)}]},
         "config": {"paths": [str(etc)]}}})
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    db = StateDB.open(engine_state_url)
     yield plan, db, model, etc
     db.close()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from opsplan.errors import BackupError
 from opsplan.rules.model import build_rules
 from opsplan.stages.all import load_plan, metric_registry
 from opsplan.store.state import StateDB, state_url
+from state_engines import STATE_URL_ENV
 
 
 def _event(stamp: int, kind: int, server_id: int, body: bytes, pos: int) -> bytes:
@@ -54,9 +56,9 @@ def test_truncated_or_foreign_file_is_refused(tmp_path):
 
 
 @pytest.fixture
-def env(tmp_path):
-    plan = load_plan(yaml_writer.write_plan(tmp_path, {}))
-    db = StateDB.open(state_url(plan.data_dir, None, {}))
+def env(tmp_path, engine_state_url):
+    plan = load_plan(yaml_writer.write_plan(tmp_path, {"state_db_url_env": STATE_URL_ENV}))
+    db = StateDB.open(state_url(plan.data_dir, plan.state_db_url_env, os.environ))
     yield plan, db
     db.close()
 

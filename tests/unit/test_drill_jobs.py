@@ -18,7 +18,7 @@ from opsplan.runbooks.drill import results as drill_results
 from opsplan.runbooks.drill.jobs import database_drill_jobs, model_drill_jobs
 from opsplan.serve.scheduler import Scheduler
 from opsplan.stages.all import load_plan
-from opsplan.store.state import StateDB, default_url
+from opsplan.store.state import StateDB
 from yaml_writer import write_plan
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -29,12 +29,12 @@ def at(text: str) -> float:
 
 
 @pytest.fixture
-def fresh(tmp_path: Path):
+def fresh(tmp_path: Path, engine_state_url: str):
     path = write_plan(tmp_path, {"language": "en", "timezone": "Asia/Seoul", "backup": {
         "directory": str(tmp_path / "backups"), "config": {"paths": [str(tmp_path / "etc")]},
         "models": {"models": [{"name": "llm", "path": str(tmp_path / "models" / "llm")}]}}})
     plan = load_plan(path)
-    db = StateDB.open(default_url(plan.data_dir))
+    db = StateDB.open(engine_state_url)
     yield plan, db
     db.close()
 

@@ -18,6 +18,7 @@ from opsplan.web.identity import sessions, tokens
 from opsplan.web.identity.login import BAD, NEED_CODE, OK, THROTTLED, Login
 from opsplan.web.identity.models import User
 from opsplan.web.identity.users import IdentityError, Users
+from state_engines import sqlite_only
 
 PASSWORD = "correct horse battery"
 # Cheap parameters so the tests run fast; the default hasher is what production uses.
@@ -33,8 +34,8 @@ class Clock:
 
 
 @pytest.fixture
-def world(tmp_path):
-    url = f"sqlite:///{tmp_path / 'state.db'}"
+def world(tmp_path, engine_state_url):
+    url = engine_state_url
     db = StateDB.open(url)
     clock = Clock()
     users = Users(db, tmp_path, clock, FAST)
@@ -66,6 +67,21 @@ def test_a_user_logs_in_with_the_right_password_only(world):
     assert PASSWORD not in (data_dir / "audit.log").read_text()
 
 
+def test_a_name_differing_in_case_or_trailing_space_is_no_user_on_every_engine(world):
+    """MariaDB's default collation finds `kim` for `KIM` or `kim `; PostgreSQL and SQLite do not."""
+    from opsplan.web.identity.users import IdentityError
+
+    _, _, users, login, data_dir, _ = world
+    users.add("kim", "operator", PASSWORD, actor="root")
+    assert login.attempt("KIM", PASSWORD).result == BAD
+    assert login.attempt("kim ", PASSWORD).result == BAD
+    with pytest.raises(IdentityError, match="KIM"):
+        users.set_role("KIM", "viewer", actor="root")
+    assert users.get("kim").role == "operator"
+    assert [actor for actor, action, _ in audit_actions(data_dir) if action == "login.failed"] == ["-", "-"]
+
+
+@sqlite_only
 def test_a_hash_made_with_older_parameters_is_replaced_at_the_next_login(world):
     db, clock, users, _, data_dir, _ = world
     weak = PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)

@@ -20,6 +20,7 @@ from opsplan.runbooks import audit
 from opsplan.runbooks.engine import RunbookEngine, default_actor
 from opsplan.runbooks.journal import list_runs, mask, show_run
 from opsplan.store.state import StateDB
+from state_engines import sqlite_only
 
 SECRET = "hunter2-very-secret"
 
@@ -46,8 +47,8 @@ def plan(tmp_path: Path) -> Plan:
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> StateDB:
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url: str) -> StateDB:
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
@@ -109,6 +110,7 @@ def test_failure_in_step_3_undoes_3_2_1_and_leaves_the_files_as_before(plan: Pla
     assert "FAILED" in shown.getvalue() and "[undo 1/4]" in shown.getvalue()
 
 
+@sqlite_only
 def test_a_failing_check_fails_the_step(plan: Plan, db: StateDB, work: Path) -> None:
     params = {"dir": str(work), "check_fail_at": 2}
     outcome = engine(plan, db)[0].run(runbook_toys.build(plan, db, params), params)
@@ -129,6 +131,7 @@ def test_a_failed_undo_is_reported_loudly_and_the_other_undos_still_run(plan: Pl
     assert list_runs(db)[0]["status"] == "failed"
 
 
+@sqlite_only
 def test_an_exception_is_one_line_without_traceback_or_secret(plan: Plan, db: StateDB, work: Path,
                                                               tmp_path: Path) -> None:
     params = {"dir": str(work), "raise_at": 2, "password": SECRET, "nested": {"api_token": SECRET}}
@@ -162,6 +165,7 @@ def test_a_dry_run_changes_nothing_on_disk_and_is_journaled(plan: Plan, db: Stat
     assert run["steps"][2]["output"] == f"write {work / 'step3.txt'}"
 
 
+@sqlite_only
 def test_a_destructive_step_without_yes_and_without_a_terminal_is_refused_before_anything(
         plan: Plan, db: StateDB, work: Path) -> None:
     params = {"dir": str(work), "destructive_at": 3}
@@ -201,6 +205,7 @@ def test_a_declined_confirmation_stops_and_undoes_what_was_done(plan: Plan, db: 
     assert [d["outcome"] for d in decisions] == ["no"]
 
 
+@sqlite_only
 def test_korean_titles_and_messages(plan: Plan, db: StateDB, work: Path) -> None:
     korean = plan.model_copy(update={"language": "ko"})
     params = {"dir": str(work), "steps": 1}
@@ -211,6 +216,7 @@ def test_korean_titles_and_messages(plan: Plan, db: StateDB, work: Path) -> None
     assert show_run(db, outcome.run_id)["steps"][0]["title"] == "1단계: 파일 쓰기"
 
 
+@sqlite_only
 def test_the_audit_log_file_is_private_and_has_every_run(plan: Plan, db: StateDB, work: Path,
                                                          tmp_path: Path) -> None:
     eng = engine(plan, db)[0]

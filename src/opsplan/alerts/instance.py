@@ -16,8 +16,9 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 
 from opsplan.alerts.tables import AlertRow
 from opsplan.plan.models import Text
-from opsplan.store.state import StateDB
+from opsplan.store.state import StateDB, clipped
 
+_COLUMNS = cast(Table, AlertRow.__table__).c
 VALUE_WRITE_EVERY = 60.0  # seconds between writes of a changed value while the state stays the same
 Key = tuple[tuple[str, str], ...]
 
@@ -67,9 +68,13 @@ class Instance:
     def columns(self, now: float) -> dict[str, Any]:
         """Every column the engine owns (never the ack_* ones: the CLI and API write those)."""
         return {
-            "fingerprint": self.fingerprint, "source": self.source, "rule_id": self.rule_id,
-            "alert": self.alert, "severity": self.severity, "labels": json.dumps(self.labels, sort_keys=True),
-            "subject": self.subject, "state": self.state, "value": self.value, "threshold": self.threshold,
+            # An external alert's name and labels are Alertmanager's, of any length; they are kept
+            # whole in `labels` and clipped only where shown (a server refuses a longer VARCHAR).
+            "fingerprint": self.fingerprint, "source": self.source, "rule_id": clipped(self.rule_id, _COLUMNS.rule_id),
+            "alert": clipped(self.alert, _COLUMNS.alert), "severity": self.severity,
+            "labels": json.dumps(self.labels, sort_keys=True),
+            "subject": clipped(self.subject, _COLUMNS.subject), "state": self.state, "value": self.value,
+            "threshold": self.threshold,
             "for_s": self.for_s, "texts": json.dumps(self.texts, ensure_ascii=False),
             "annotations": json.dumps(self.annotations, ensure_ascii=False), "active_since": self.active_since,
             "started_at": self.started_at, "resolved_at": self.resolved_at,
@@ -86,14 +91,23 @@ def load_active(db: StateDB, now: float) -> list[Instance]:
     for row in rows:
         labels = json.loads(row.labels)
         instances.append(Instance(
-            fingerprint=row.fingerprint, source=row.source, rule_id=row.rule_id, alert=row.alert,
-            severity=row.severity, labels=labels, subject=row.subject, subject_key=subject_key(labels),
+            fingerprint=row.fingerprint, source=row.source, rule_id=_whole(row.rule_id, labels, "external."),
+            alert=_whole(row.alert, labels), severity=row.severity, labels=labels, subject=row.subject,
+            subject_key=subject_key(labels),
             state=row.state, value=row.value, threshold=row.threshold, for_s=row.for_s,
             texts=json.loads(row.texts), annotations=json.loads(row.annotations), active_since=row.active_since,
             started_at=row.started_at, notified=row.notified, last_notice_at=row.last_notice_at,
             inhibited=row.inhibited, ack_by=row.ack_by, ack_at=row.ack_at, ack_comment=row.ack_comment,
             row_id=row.id, last_seen=now, value_written_at=now, dirty=False))
     return instances
+
+
+def _whole(stored: str, labels: dict[str, str], prefix: str = "") -> str:
+    """The alert name (or external rule id) as it was before `clipped` cut it: from the labels."""
+    name = labels.get("alertname")
+    if name and stored.endswith("\u2026") and (prefix + name).startswith(stored[:-1]):
+        return prefix + name
+    return stored
 
 
 def subject_key(labels: dict[str, str]) -> Key:

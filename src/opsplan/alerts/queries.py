@@ -12,8 +12,9 @@ from sqlalchemy import Table, select, update
 from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.silences import Silence, load_silences, silenced_by
 from opsplan.alerts.tables import AlertRow
+from opsplan.errors import said
 from opsplan.rules.model import STATE_ALERTS
-from opsplan.store.state import StateDB
+from opsplan.store.state import StateDB, max_length, too_long
 
 STATES = ("pending", "firing", "resolved")
 SEVERITIES = ("critical", "warning")
@@ -84,6 +85,8 @@ def acknowledge(db: StateDB, fingerprint: str, *, by: str, comment: str, now: fl
     if not by.strip():
         raise AlertError("an acknowledgement needs a name (--by)")
     table = cast(Table, AlertRow.__table__)
+    if too_long(by.strip(), table.c.ack_by):
+        raise said(AlertError, "alerts.error.ack_by_too_long", n=max_length(table.c.ack_by))
     with db.session() as session:
         row = session.scalars(select(AlertRow).where(AlertRow.fingerprint == fingerprint,
                                                      AlertRow.resolved_at.is_(None))).first()

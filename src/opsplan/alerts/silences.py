@@ -21,7 +21,7 @@ from opsplan.alerts.times import checked_time
 from opsplan.errors import said
 from opsplan.metrics.matchers import PatternError, compile_pattern, full_match
 from opsplan.plan.types import parse_duration
-from opsplan.store.state import StateDB
+from opsplan.store.state import StateDB, max_length, too_long
 
 MatchOp = Literal["=", "=~"]
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -104,6 +104,8 @@ def add_silence(db: StateDB, matchers: Sequence[Matcher], *, starts_at: float, e
         raise AlertError("a silence must end after it starts and in the future")
     if not author.strip():
         raise AlertError("a silence needs an author")
+    if too_long(author.strip(), SilenceRow.__table__.c.author):
+        raise said(AlertError, "alerts.error.author_too_long", n=max_length(SilenceRow.__table__.c.author))
     silence = Silence(uuid.uuid4().hex[:12], tuple(matchers), starts_at, ends_at, author.strip(), comment, now)
     with db.session() as session:
         session.add(SilenceRow(id=silence.id, matchers=json.dumps([[m.name, m.op, m.value] for m in matchers]),

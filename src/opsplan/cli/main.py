@@ -13,6 +13,7 @@ from opsplan.cli import (
     backup_cmd,
     check_cmd,
     collect_cmd,
+    db_cmd,
     drill_cmd,
     export_cmd,
     incident_cmd,
@@ -66,6 +67,7 @@ audit_cmd.register(app)
 user_cmd.register(app)
 check_cmd.register(app)
 report_cmd.register(app)
+db_cmd.register(app)
 
 
 def main() -> None:

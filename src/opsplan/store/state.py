@@ -21,11 +21,12 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, String, Table, Text, create_engine, event, inspect
 from sqlalchemy import text as sql
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from opsplan.errors import StoreError
+from opsplan.masking import MASK, mask_text
 from opsplan.store.health import Persistence
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,21 @@ def _private_sqlite_file(path: Path) -> None:
                 os.chmod(each, 0o600)
 
 
+CONNECT_TIMEOUT = 10  # seconds; psycopg waits forever for a server that drops packets (a firewall)
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """A bounded connect on a server unless the URL says otherwise: a command against an unreachable
+    state DB is then one line after CONNECT_TIMEOUT seconds, and serve's retry does not hang."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 - create_engine says what is wrong with it
+        return {}
+    if parsed.get_backend_name() in ("postgresql", "mysql", "mariadb") and "connect_timeout" not in parsed.query:
+        return {"connect_timeout": CONNECT_TIMEOUT}
+    return {}
+
+
 def default_url(data_dir: Path) -> str:
     return f"sqlite:///{Path(data_dir) / 'state.db'}"
 
@@ -117,9 +133,9 @@ class StateDB:
                 # is left to the first connection, whose error open_or_defer reports and retries.
                 with contextlib.suppress(OSError):
                     _private_sqlite_file(Path(url.removeprefix("sqlite:///")))
-            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True, connect_args=_connect_args(url))
         except Exception as exc:  # noqa: BLE001 - a bad URL is the operator's one-line error
-            raise StoreError(f"cannot open the state database: {_safe(exc)}") from None
+            raise StoreError(f"cannot open the state database: {safe_error(exc, url_password(url))}") from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False, future=True)
@@ -145,7 +161,7 @@ class StateDB:
         try:
             command.upgrade(config, "heads")
         except Exception as exc:  # noqa: BLE001
-            raise StoreError(f"cannot migrate the state database: {_safe(exc)}") from None
+            raise StoreError(f"cannot migrate the state database: {safe_error(exc, url_password(self.url))}") from None
 
     def _at_heads(self) -> bool:
         """Whether the database records exactly the newest revision of every branch. A failure to
@@ -159,7 +175,7 @@ class StateDB:
                     return False
                 current = connection.execute(sql("SELECT version_num FROM alembic_version")).scalars().all()
         except Exception as exc:  # noqa: BLE001 - a server that is down, a full disk: as alembic would fail
-            raise StoreError(f"cannot migrate the state database: {_safe(exc)}") from None
+            raise StoreError(f"cannot migrate the state database: {safe_error(exc, url_password(self.url))}") from None
         return frozenset(current) == heads
 
     @classmethod
@@ -241,10 +257,50 @@ def script_heads() -> frozenset[str] | None:
     return frozenset(revisions - parents)
 
 
-def _safe(exc: BaseException) -> str:
-    """First line of an error without the URL's password (SQLAlchemy may echo the URL)."""
+def clipped(text: str, column: Any) -> str:
+    """`text` cut to fit `column`'s VARCHAR length, its last character an ellipsis when cut. SQLite
+    keeps any length in a VARCHAR; PostgreSQL and MariaDB (strict mode) refuse the whole row. For
+    columns that only show a value kept whole elsewhere (an external alert's labels)."""
+    length = max_length(column)
+    if length is None or len(text) <= length:
+        return text
+    return text[:length - 1] + "\u2026"
+
+
+def max_length(column: Any) -> int | None:
+    """`column`'s VARCHAR length (None: any length)."""
+    length = getattr(column.type, "length", None)
+    return int(length) if length is not None else None
+
+
+def too_long(text: str, column: Any) -> bool:
+    """Whether `text` would not fit `column` (refuse it with a one-line error: it is someone's input)."""
+    length = max_length(column)
+    return length is not None and len(text) > length
+
+
+def safe_error(exc: BaseException, password: str | None = None) -> str:
+    """First line of an error without the URL's password (SQLAlchemy or a driver may echo the URL,
+    or the password alone)."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return text[:300]
+    if password:
+        text = text.replace(password, MASK)
+    return mask_text(text)[:300]
+
+
+def url_password(url: str) -> str | None:
+    try:
+        return make_url(url).password
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot read has no password to hide
+        return None
+
+
+def shown_url(url: str) -> str:
+    """The URL as an operator may see it: its password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return mask_text(url)
 
 
 def state_url(data_dir: Path, url_env: str | None, environ: Any) -> str:

@@ -54,6 +54,8 @@ class Login:
             return Outcome(THROTTLED, retry_after=until - now)
         with self.db.session() as session:
             user = session.scalar(select(User).where(User.name == name[:100]))
+            if user is not None and user.name != name:
+                user = None  # MariaDB's collation ignores case and trailing spaces; the others do not
             with self._checks:
                 checked = passwords.check(user.password_hash if user is not None else None, password, self.hasher)
             good = checked.ok and user is not None and not user.disabled
@@ -87,6 +89,8 @@ class Login:
             if throttle.blocked_until(session, subjects, now) is not None:
                 return THROTTLED
             user = session.scalar(select(User).where(User.name == name[:100]))
+            if user is not None and user.name != name:
+                user = None  # MariaDB's collation ignores case and trailing spaces; the others do not
             with self._checks:
                 checked = passwords.check(user.password_hash if user is not None else None, password, self.hasher)
             if checked.ok and user is not None and not user.disabled:
@@ -111,7 +115,7 @@ class Login:
         # A name that is no user's may be a password typed in the wrong field: the entry names no
         # actor then, only a short digest of what was typed (repeated tries still show as one).
         with self.db.session() as session:
-            known = session.scalar(select(User.id).where(User.name == name[:100])) is not None
+            known = session.scalar(select(User.name).where(User.name == name[:100])) == name
         arguments: dict[str, object] = {"address": address} if address else {}
         if not known:
             arguments["unknown_name_sha256"] = hashlib.sha256(name.encode("utf-8")).hexdigest()[:16]

@@ -226,7 +226,7 @@ class Users:
     @staticmethod
     def _user(session: Session, name: str) -> User:
         user = session.scalar(select(User).where(User.name == name))
-        if user is None:
+        if user is None or user.name != name:  # MariaDB's collation: `KIM` and `kim ` would find kim
             raise said(IdentityError, "identity.no_user", name=name)
         return user
 

@@ -1,0 +1,72 @@
+"""`opsplan db migrate|status` on SQLite, PostgreSQL and MariaDB, the URL from the environment
+variable the plan names (as an operator moves the state DB to a server)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from state_engines import STATE_URL_ENV
+from yaml_writer import write_plan
+
+
+def run(path, *args, env=None):
+    from opsplan.cli.main import app
+
+    return CliRunner().invoke(app, ["--plan", str(path), "db", *args], env=env)
+
+
+def test_status_shows_every_branch_behind_then_migrate_brings_them_to_head(tmp_path, empty_engine_url):
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
+    env = {STATE_URL_ENV: empty_engine_url}
+
+    before = run(path, "status", env=env)
+    assert before.exit_code == 3, before.output  # an empty database: every branch behind
+    assert "behind" in before.output and "identity_0002" in before.output and "(none)" in before.output
+    assert "opsplan db migrate" in before.output
+    data = json.loads(run(path, "status", "--json", env=env).output)
+    assert data["at_head"] is False and {b["current"] for b in data["branches"]} == {None}
+
+    migrated = run(path, "migrate", env=env)
+    assert migrated.exit_code == 0, migrated.output
+    assert f"State database: {empty_engine_url.split('://')[0]}" in migrated.output
+    assert "schema branches are at their newest revision" in migrated.output
+
+    after = json.loads(run(path, "status", "--json", env=env).output)
+    assert after["at_head"] is True
+    names = {b["branch"]: b for b in after["branches"]}
+    assert {"alerts", "notify", "identity", "runbooks", "backup"} <= set(names)
+    assert names["identity"]["current"] == names["identity"]["head"] == "identity_0002"
+    again = run(path, "migrate", env=env)  # at head already: nothing to do, same answer
+    assert again.exit_code == 0 and "newest revision" in again.output
+
+
+def test_status_in_korean(tmp_path):
+    path = write_plan(tmp_path, {"language": "ko"})
+    assert run(path, "migrate").exit_code == 0
+    shown = run(path, "status")
+    assert shown.exit_code == 0, shown.output
+    assert "상태 데이터베이스: sqlite:///" in shown.output and "최신" in shown.output and "뒤처짐" not in shown.output
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://opsplan:s3cret-pw@127.0.0.1:1/opsplan?connect_timeout=2",
+    "mysql+pymysql://opsplan:s3cret-pw@127.0.0.1:1/opsplan?connect_timeout=2",
+])
+@pytest.mark.parametrize("command", ["migrate", "status"])
+def test_an_unreachable_server_is_one_line_without_the_password(tmp_path, url, command):
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
+    done = run(path, command, env={STATE_URL_ENV: url})
+    assert done.exit_code == 1
+    assert "s3cret-pw" not in done.output
+    assert done.output.count("\n") == 1 and done.output.startswith("opsplan: cannot ")
+    assert "Connection refused" in done.output or "connect" in done.output.lower()
+
+
+def test_a_missing_environment_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv(STATE_URL_ENV, raising=False)
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
+    done = run(path, "status")
+    assert done.exit_code == 1 and f"{STATE_URL_ENV}, which is not set" in done.output
