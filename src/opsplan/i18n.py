@@ -173,8 +173,6 @@ MESSAGES: Final[dict[str, Message]] = {
     "status.no_cycle_yet": M(ko="아직 수집 전: 첫 수집이 끝나면 표시됩니다",
                              en="nothing collected yet: shown after the first collection"),
     "status.incidents": M(ko="열린 장애", en="Open incidents"),
-    "status.incidents_later": M(ko="장애 관리 기능이 아직 연결되지 않았습니다",
-                                en="incident tracking is not connected yet"),
     "status.replication": M(ko="복제 지연", en="Replication lag"),
     "status.slow_queries": M(ko="느린 쿼리", en="Slow queries"),
     "status.not_collected": M(ko="수집하지 않음", en="not collected"),
@@ -2561,6 +2559,18 @@ MESSAGES: Final[dict[str, Message]] = {
                                       en="An acknowledgement's name (--by) is at most {n} characters."),
     "alerts.error.author_too_long": M(ko="알림 중지 작성자 이름은 {n}자 이하여야 합니다.",
                                       en="A silence's author is at most {n} characters."),
+    # the overview's open incidents (web/status_incidents.py)
+    "status.incidents_unknown": M(ko="상태 DB를 읽을 수 없어 장애 목록을 알 수 없습니다.",
+                                  en="Open incidents are unknown: the state database cannot be read."),
+    "status.no_incidents": M(ko="진행 중인 장애가 없습니다.", en="No open incident."),
+    "status.col.incident": M(ko="장애", en="Incident"),
+    "status.col.opened": M(ko="발생 시각", en="Opened"),
+    "status.col.ack_due": M(ko="확인 기한", en="Acknowledge by"),
+    "status.col.respond_due": M(ko="대응 기한", en="Respond by"),
+    "status.deadline.met": M(ko="충족", en="met"),
+    "status.deadline.missed": M(ko="기한 넘겨 처리", en="done late"),
+    "status.deadline.late": M(ko="기한 지남", en="overdue"),
+    "status.deadline.running": M(ko="진행 중", en="running"),
 }
 
 

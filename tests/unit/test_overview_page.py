@@ -275,3 +275,31 @@ def test_an_acknowledgement_and_a_silence_show_on_the_overview_at_once_as_on_the
     # Each row marked on one page is marked on the other.
     assert sum("✔" in r for r in overview) == sum("✔" in r for r in listed) == 1
     assert sum("⊘" in r for r in overview) == sum("⊘" in r for r in listed) == 1
+
+
+def test_open_incidents_show_their_deadlines_met_running_or_overdue(tmp_path: Path, db: StateDB):
+    from opsplan.incidents.lifecycle import Incidents
+
+    plan = _plan(tmp_path)
+    incidents = Incidents(plan, db, holiday_source=lambda _country, _year: set())
+    late = incidents.open("critical", Text(ko="API 전체 중단", en="API down"), by="kim", now=NOW - 3600)
+    acked = incidents.open("critical", Text(ko="MariaDB 응답 없음", en="MariaDB not answering"), by="kim",
+                           now=NOW - 600)
+    incidents.acknowledge(acked, by="lee", now=NOW - 500)
+    fresh = incidents.open("critical", Text(ko="GPU 3 온도", en="GPU 3 temperature"), by="kim", now=NOW - 30)
+    done = incidents.open("minor", Text(ko="응답 지연", en="Slow answers"), by="kim", now=NOW - 7200)
+    incidents.cancel(done, by="kim", now=NOW - 7000, reason="false positive")
+    for client in _client(tmp_path, plan, db):
+        page = client.get("/overview?lang=ko").text
+        rows = {i: page[page.index(f'id="incident-{i}"'):page.index("</tr>", page.index(f'id="incident-{i}"'))]
+                for i in (late, acked, fresh)}
+        assert "API 전체 중단" in rows[late] and "기한 지남" in rows[late]  # an hour unacknowledged
+        assert "충족" in rows[acked] and "MariaDB 응답 없음" in rows[acked]
+        assert "진행 중" in rows[fresh] and "기한 지남" not in rows[fresh]
+        assert f'id="incident-{done}"' not in page  # cancelled: not open
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = StateDB.open(f"sqlite:///{empty / 'state.db'}")
+    for client in _client(empty, _plan(empty), other):
+        assert "진행 중인 장애가 없습니다" in client.get("/overview?lang=ko").text
+    other.close()

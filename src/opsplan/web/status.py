@@ -13,6 +13,7 @@ from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 from opsplan.web.status_alerts import collectors_down_since, open_alerts
 from opsplan.web.status_backups import backups, drill
+from opsplan.web.status_incidents import open_incidents
 
 # Why a GPU is down (opsplan_gpu_fault_info's reasons), in the operator's words.
 GPU_FAULT_TEXT = {
@@ -172,6 +173,7 @@ def build_status(plan: Plan, cycle: Cycle | None, *, store_error: str | None = N
         "alerts_known": alerts is not None,  # without an engine the page cannot say "no alert"
         "backups": backups(plan, index, now, lang, state_db),
         "drill": drill(plan, index, now, lang),
+        "incidents": open_incidents(plan, state_db, lang, now),
         "collectors": [{"name": s.name, "up": s.up, "reason": s.reason, "seconds": round(s.seconds, 3),
                         "title": t(_COLLECTOR_KEY[s.name], lang) if s.name in _COLLECTOR_KEY else s.name,
                         "down_since_shown": None if s.up else fmt.local_time(down.get(s.name), tz, zone_name=True,
