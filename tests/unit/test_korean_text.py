@@ -158,6 +158,8 @@ SAMPLES: dict[str, object] = {
     "cron": "30 2 * * *", "plan_lang": "영어 (English)",
     "stage": 2, "text": "MariaDB 재시작", "previous": "Major", "deadline": "확인", "due": "2026-11-30 10:20:16 KST",
     "ack": "2026-11-30 10:20:16 KST (충족)", "respond": "2026-11-30 10:20:16 KST (초과)", "country": "KR",
+    # on-call (opsplan.oncall)
+    "round": 1,
 }
 
 

@@ -17,7 +17,7 @@ from opsplan.metrics import Cycle, MetricRegistry
 from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
-from opsplan.stages import alerting, backup, checks, collection, console, identity, incidents, notify, recovery
+from opsplan.stages import alerting, backup, checks, collection, console, identity, incidents, notify, oncall, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
@@ -36,6 +36,7 @@ STAGES: tuple[Stage, ...] = (
     alerting.STAGE,
     notify.STAGE,
     incidents.STAGE,  # after alerting: a sink of its notices; its cycle hook sees the cycle's incidents
+    oncall.STAGE,  # after incidents and notify: pages the cycle's incidents through the outbox
     backup.STAGE,
     recovery.STAGE,
     checks.STAGE,
