@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from opsplan import format as fmt
+from opsplan.cli import oncall_cmd
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.cli.language import help_text
 from opsplan.errors import in_language
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
     group.command("resolve", help=help_text("help.cmd.incident_resolve"))(resolve_command)
     group.command("close", help=help_text("help.cmd.incident_close"))(close_command)
     group.command("cancel", help=help_text("help.cmd.incident_cancel"))(cancel_command)
+    oncall_cmd.register_incident(group)  # `incident snooze` (on-call, cli/oncall_cmd.py)
     app.add_typer(group, name="incident")
 
 
@@ -169,7 +171,7 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:
     lang, data = plan.language, entry["data"]
     if entry["kind"] not in _EVENT_KEY:
-        return str(entry["kind"])
+        return oncall_cmd.event_text(entry, plan) or str(entry["kind"])
     values: dict[str, Any] = {}
     if entry["kind"] in ("opened", "severity"):
         values["severity"] = _severity(data.get("severity", ""), lang)

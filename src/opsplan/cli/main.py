@@ -16,6 +16,7 @@ from opsplan.cli import (
     export_cmd,
     incident_cmd,
     notify_cmd,
+    oncall_cmd,
     plan_cmd,
     restore_cmd,
     runbook_cmd,
@@ -58,6 +59,7 @@ drill_cmd.register(app)
 runbook_cmd.register(app)
 alerts_cmd.register(app)
 incident_cmd.register(app)
+oncall_cmd.register(app)
 export_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)

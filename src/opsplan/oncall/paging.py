@@ -264,7 +264,8 @@ class Paging:
     def message(self, incident: IncidentRow, person: str, kind: str, now: float) -> tuple[str, str]:
         lang = self.plan.language
         title_text = title_of(incident).get(lang, "")
-        severity = t(_SEVERITY_KEY[incident.severity], lang) if incident.severity in _SEVERITY_KEY else incident.severity
+        known = incident.severity in _SEVERITY_KEY
+        severity = t(_SEVERITY_KEY[incident.severity], lang) if known else incident.severity
         key = "oncall.page.title_again" if kind == "repaged" else "oncall.page.title"
         title = t(key, lang, id=incident.id, severity=severity, title=title_text)
         body = "\n".join([
