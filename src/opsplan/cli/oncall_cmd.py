@@ -181,7 +181,7 @@ def ical_command(ctx: typer.Context,
     plan = plan_from(ctx)
     now = _clock()
     text = calendar(Rotation(plan).shifts(now, weeks), host=plan.server.name, language=plan.language, now=now)
-    typer.echo(text, nl=False)
+    typer.echo(text.encode("utf-8"), nl=False)  # bytes: the CRLF line ends RFC 5545 asks for, unchanged
 
 
 # --- maintenance windows -------------------------------------------------------------------------
