@@ -98,18 +98,20 @@ def events(lines: list[str]) -> list[dict[str, str]]:
     return found
 
 
+LONG_NAME = "박지민, 야간; 대기 담당 " + "가" * 30  # commas and semicolons to escape, a line to fold
+
+
 def test_the_ical_export_parses_back_to_the_rotation(tmp_path, clock):
     path = write_plan(tmp_path, {"language": "ko", "notifications": CHANNELS, "oncall": {
-        **ONCALL, "people": [*ONCALL["people"][:2], {"name": "박지민, 야간; 대기 담당 " + "가" * 30,
-                                                    "channels": ["ops-chat"]}],
-        "rotation": {"people": ["kim", "lee", "박지민, 야간; 대기 담당 " + "가" * 30], "start": "2026-11-30"}}})
+        **ONCALL, "people": [*ONCALL["people"][:2], {"name": LONG_NAME, "channels": ["ops-chat"]}],
+        "rotation": {"people": ["kim", "lee", LONG_NAME], "start": "2026-11-30"}}})
     exported = run(path, "oncall", "ical", "--weeks", "4")
     assert exported.exit_code == 0, exported.output
     lines = unfold(exported.stdout_bytes.decode("utf-8"))
     assert lines[0] == "BEGIN:VCALENDAR" and lines[-1] == "END:VCALENDAR" and "VERSION:2.0" in lines
     shifts = events(lines)
     assert len(shifts) == 4 and len({s["UID"] for s in shifts}) == 4
-    assert [s["SUMMARY"] for s in shifts[:3]] == ["당직: kim", "당직: lee", "당직: 박지민, 야간; 대기 담당 " + "가" * 30]
+    assert [s["SUMMARY"] for s in shifts[:3]] == ["당직: kim", "당직: lee", f"당직: {LONG_NAME}"]
     starts = [datetime.strptime(s["DTSTART"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp() for s in shifts]
     assert starts[0] == at("2026-11-30 09:00") and starts[1] == at("2026-12-07 09:00")
     assert shifts[0]["DTEND"] == shifts[1]["DTSTART"]
