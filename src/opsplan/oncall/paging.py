@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -60,6 +61,15 @@ class PagingRound:
     targets: list[str] = field(default_factory=list)
 
 
+# Every so often (and on the first cycle) the paging rows are reconciled with every incident; in
+# between, only with the incidents whose timeline grew (a cheap primary-key range read). The full
+# pass also catches what a range read could miss on a server whose ids commit out of order.
+RECONCILE_EVERY = 300.0
+HAND_OFF_EVERY = 60.0  # overrides are added by command: looked at this often
+# Timeline kinds that change what paging should do: a new or reopened incident, a person's answer.
+_WATCHED = ("opened", "reopened", "acknowledged", "stage", "resolved", "closed", "cancelled", "merged", "snoozed")
+
+
 class Paging:
     def __init__(self, plan: Plan, db: StateDB, calendar: BusinessCalendar, *,
                  wake: Callable[[], None] | None = None):
@@ -70,67 +80,95 @@ class Paging:
         self.oncall = plan.oncall
         self.zone = ZoneInfo(plan.timezone)
         self._wake = wake  # the notifier's: a page due now goes out without waiting for its idle wait
-        self._mark: int | None = None  # the highest incident id already given a paging row
+        self._seen = 0  # the highest timeline id looked at
+        self._reconciled: float | None = None
         self._on_call: str | None = None  # the shift (and its primary) last announced
+        self._handed_off_at: float | None = None
+        # The earliest next_at of any row, as last read: a cycle before it reads no paging row. Rows
+        # change only here or after a timeline entry (a snooze), which resets it.
+        self._next_due = -math.inf
 
     # --- the cycle -------------------------------------------------------------------------------
 
     def evaluate(self, now: float) -> PagingRound:
         done = PagingRound()
         with self.db.session() as session:
-            self._adopt(session, now)
-            self._stop_acknowledged(session, now, done)
-            self._advance(session, now, done)
-            self._hand_off(session, now, done)
+            if self._reconciled is None or not 0 <= now - self._reconciled < RECONCILE_EVERY:
+                self._reconcile(session, now, done)
+                self._reconciled = now
+            else:
+                self._follow_timeline(session, now, done)
+            if now >= self._next_due:
+                self._advance(session, now, done)
+                session.flush()
+                soonest = session.scalar(select(func.min(PagingRow.next_at)))
+                self._next_due = math.inf if soonest is None else soonest
+            if self._handed_off_at is None or not 0 <= now - self._handed_off_at < HAND_OFF_EVERY:
+                self._hand_off(session, now, done)
+                self._handed_off_at = now
         if (done.paged or done.handoffs) and self._wake is not None:
             self._wake()
         return done
 
-    def _adopt(self, session: Session, now: float) -> None:
-        """A paging row for every open incident without one: the first cycle looks at all open ones
-        (a restart, or incidents from before paging existed), later cycles only at newer ids."""
-        query = select(IncidentRow.id, IncidentRow.severity, IncidentRow.status, IncidentRow.opened_at,
-                       IncidentRow.ack_at).where(IncidentRow.status.in_(OPEN))
-        if self._mark is None:
-            query = query.outerjoin(PagingRow, PagingRow.incident_id == IncidentRow.id).where(
-                PagingRow.incident_id.is_(None))
-            self._mark = int(session.scalar(select(func.max(IncidentRow.id))) or 0)
-        else:
-            query = query.where(IncidentRow.id > self._mark)
-        rows = session.execute(query).all()
-        if not rows:
+    def _reconcile(self, session: Session, now: float, done: PagingRound) -> None:
+        """Every incident whose paging row disagrees with it: open without a row, acknowledged or
+        closed while paging, reopened while its row is done."""
+        self._seen = int(session.scalar(select(func.max(TimelineRow.id))) or 0)
+        missing = select(IncidentRow.id).outerjoin(PagingRow, PagingRow.incident_id == IncidentRow.id).where(
+            IncidentRow.status.in_(OPEN), PagingRow.incident_id.is_(None))
+        answered = select(PagingRow.incident_id).join(IncidentRow, IncidentRow.id == PagingRow.incident_id).where(
+            PagingRow.state == PAGING, IncidentRow.status != "triggered")
+        reopened = select(PagingRow.incident_id).join(IncidentRow, IncidentRow.id == PagingRow.incident_id).where(
+            PagingRow.state != PAGING, IncidentRow.status == "triggered")
+        ids = {*session.scalars(missing), *session.scalars(answered), *session.scalars(reopened)}
+        self._sync(session, ids, now, done)
+        self._next_due = -math.inf
+
+    def _follow_timeline(self, session: Session, now: float, done: PagingRound) -> None:
+        entries = session.execute(select(TimelineRow.id, TimelineRow.incident_id, TimelineRow.kind)
+                                  .where(TimelineRow.id > self._seen).order_by(TimelineRow.id)).all()
+        if not entries:
             return
-        if self._mark is not None:
-            there = set(session.scalars(select(PagingRow.incident_id).where(
-                PagingRow.incident_id.in_([r.id for r in rows]))))
-            rows = [r for r in rows if r.id not in there]
-        for r in rows:
-            self._mark = max(self._mark or 0, r.id)
-            policy = self.oncall.escalation.get(r.severity)
-            if policy is None or not self.oncall.people:
-                session.add(PagingRow(incident_id=r.id, state=DONE, step=0, round=0, next_at=None, pages=0))
-            elif r.status != "triggered":
-                session.add(PagingRow(incident_id=r.id, state=ACKED, step=0, round=0, pages=0,
-                                      next_at=self._repage_at(r.severity, r.ack_at or now)))
-            else:
-                session.add(PagingRow(incident_id=r.id, state=PAGING, step=0, round=0, pages=0,
-                                      next_at=r.opened_at))
+        self._seen = entries[-1].id
+        self._sync(session, {e.incident_id for e in entries if e.kind in _WATCHED}, now, done)
+
+    def _sync(self, session: Session, ids: set[int], now: float, done: PagingRound) -> None:
+        """Bring the paging rows of `ids` in line with their incidents."""
+        if not ids:
+            return
+        self._next_due = -math.inf
+        incidents = session.execute(select(IncidentRow).where(IncidentRow.id.in_(ids))).scalars().all()
+        rows = {r.incident_id: r for r in session.scalars(select(PagingRow).where(PagingRow.incident_id.in_(ids)))}
+        for incident in incidents:
+            row = rows.get(incident.id)
+            policy = self.oncall.escalation.get(incident.severity)  # type: ignore[call-overload]
+            if row is None:
+                row = PagingRow(incident_id=incident.id, state=DONE, step=0, round=0, pages=0, next_at=None)
+                session.add(row)
+                if policy is None or not self.oncall.people or incident.status not in OPEN:
+                    continue
+                if incident.status == "triggered":
+                    row.state, row.next_at = PAGING, incident.opened_at
+                else:
+                    row.state, row.next_at = ACKED, self._repage_at(incident.severity, incident.ack_at or now)
+            elif row.state == PAGING and incident.status != "triggered":
+                self._stop(session, row, incident, now, done)
+            elif row.state != PAGING and incident.status == "triggered" and policy is not None and self.oncall.people:
+                # Reopened: its escalation starts again (its page keys carry the reopening count).
+                row.state, row.step, row.round, row.next_at = PAGING, 0, 0, now
+            elif row.state == ACKED and incident.status not in OPEN:
+                row.state, row.next_at = DONE, None
         session.flush()
 
-    def _stop_acknowledged(self, session: Session, now: float, done: PagingRound) -> None:
-        rows = session.execute(select(PagingRow, IncidentRow.status, IncidentRow.severity, IncidentRow.ack_at,
-                                      IncidentRow.ack_by)
-                               .join(IncidentRow, IncidentRow.id == PagingRow.incident_id)
-                               .where(PagingRow.state == PAGING, IncidentRow.status != "triggered")).all()
-        for row, status, severity, ack_at, ack_by in rows:
-            withdrawn = self._withdraw(session, row.incident_id)
-            if status in OPEN:
-                row.state, row.next_at = ACKED, self._repage_at(severity, ack_at or now)
-            else:
-                row.state, row.next_at = DONE, None
-            event(session, row.incident_id, "paging_stopped", SYSTEM, now, by=ack_by, status=status,
-                  withdrawn=withdrawn)
-            done.stopped += 1
+    def _stop(self, session: Session, row: PagingRow, incident: IncidentRow, now: float, done: PagingRound) -> None:
+        withdrawn = self._withdraw(session, row.incident_id)
+        if incident.status in OPEN:
+            row.state, row.next_at = ACKED, self._repage_at(incident.severity, incident.ack_at or now)
+        else:
+            row.state, row.next_at = DONE, None
+        event(session, row.incident_id, "paging_stopped", SYSTEM, now, by=incident.ack_by, status=incident.status,
+              withdrawn=withdrawn)
+        done.stopped += 1
 
     def _withdraw(self, session: Session, incident_id: int) -> int:
         result = session.execute(update(OutboxRow).where(
@@ -141,12 +179,16 @@ class Paging:
     def _advance(self, session: Session, now: float, done: PagingRound) -> None:
         due = session.execute(select(PagingRow, IncidentRow)
                               .join(IncidentRow, IncidentRow.id == PagingRow.incident_id)
-                              .where(PagingRow.next_at <= now, PagingRow.state.in_((PAGING, ACKED)))).all()
+                              .where(PagingRow.next_at <= now)).all()  # by its index: a done row has none
+        windows = self._windows(session, now) if due else []
         for row, incident in due:
             if incident.status not in OPEN:
                 row.state, row.next_at = DONE, None
                 continue
-            window = self._maintenance(session, incident, now)
+            if row.state == PAGING and incident.status != "triggered":  # answered since the last look
+                self._stop(session, row, incident, now, done)
+                continue
+            window = self._maintenance(session, incident, windows)
             if window is not None:
                 row.next_at = window[1]
                 event(session, incident.id, "paging_held", SYSTEM, now, until=window[1], window=window[0])
@@ -172,7 +214,7 @@ class Paging:
             done.queued += 1
             return
         person = self._who(session, step.to, now)
-        key = f"oncall:incident:{incident.id}:r{row.round}:s{row.step}"
+        key = f"oncall:incident:{incident.id}:g{incident.reopened}:r{row.round}:s{row.step}"
         self._page(session, incident, person, key, now, done, kind="paged",
                    extra={"step": row.step + 1, "round": row.round + 1, "to": step.to})
         row.pages += 1
@@ -302,18 +344,22 @@ class Paging:
 
     # --- maintenance windows ---------------------------------------------------------------------
 
-    def _maintenance(self, session: Session, incident: IncidentRow, now: float) -> tuple[str, float] | None:
-        """(window, its end) of a window in force that names one of the incident's subjects."""
-        windows = [(f"plan:{i + 1}", w.subjects, self._ts(w.start), self._ts(w.end))
-                   for i, w in enumerate(self.oncall.maintenance)]
-        windows = [w for w in windows if w[2] <= now < w[3]]
+    def _windows(self, session: Session, now: float) -> list[tuple[str, list[str], float]]:
+        """The maintenance windows in force: (name, subjects, end); read once per cycle with steps due."""
+        found = [(f"plan:{i + 1}", w.subjects, self._ts(w.end)) for i, w in enumerate(self.oncall.maintenance)
+                 if self._ts(w.start) <= now < self._ts(w.end)]
         for stored in session.scalars(select(MaintenanceRow).where(MaintenanceRow.end > now,
                                                                    MaintenanceRow.start <= now)):
-            windows.append((f"db:{stored.id}", json.loads(stored.subjects), stored.start, stored.end))
+            found.append((f"db:{stored.id}", json.loads(stored.subjects), stored.end))
+        return found
+
+    def _maintenance(self, session: Session, incident: IncidentRow,
+                     windows: list[tuple[str, list[str], float]]) -> tuple[str, float] | None:
+        """(window, its end) of a window in force that names one of the incident's subjects."""
         if not windows:
             return None
         subjects = subjects_of(session, incident.id)
-        for name, names, _, end in windows:
+        for name, names, end in windows:
             if "*" in names or subjects.intersection(names):
                 return name, end
         return None
