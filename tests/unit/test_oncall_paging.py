@@ -231,3 +231,26 @@ def test_the_incoming_primary_hears_of_the_hand_off_once_even_across_a_restart(t
     assert len(handoffs(phones["lee"])) == 1 and len(handoffs(phones["kim"])) == 1
     notice = handoffs(phones["lee"])[0]
     assert "2026-12-07 09:00:00 KST" in notice["message"] and "2026-12-14 09:00:00 KST" in notice["message"]
+
+
+def test_a_reopened_incident_pages_again_from_the_first_step(tmp_path):
+    from sqlalchemy import update
+
+    from opsplan.incidents.records import SYSTEM, event
+    from opsplan.incidents.tables import IncidentRow
+
+    phones = hooks()
+    db = db_at(tmp_path)
+    serve = Serve(db, plan_for(), phones, at("2026-12-02 03:00"))
+    incident = serve.open("critical")
+    serve.cycle()
+    serve.incidents.acknowledge(incident, by="kim", now=serve.now)
+    serve.incidents.resolve(incident, by="kim", now=serve.now + 60)
+    serve.until(at("2026-12-02 03:10"))
+    assert len(pages(phones["kim"])) == 1
+    with db.session() as session:  # what the alert intake does when the alert fires again soon after
+        session.execute(update(IncidentRow).where(IncidentRow.id == incident).values(
+            status="triggered", reopened=IncidentRow.reopened + 1, ack_at=None, ack_by=None, resolved_at=None))
+        event(session, incident, "reopened", SYSTEM, serve.now, alert="ApiDown")
+    serve.until(at("2026-12-02 03:12"))
+    assert len(pages(phones["kim"])) == 2
