@@ -42,7 +42,8 @@ STAGES: tuple[Stage, ...] = (
     checks.STAGE,
 )
 # What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
-MONITORING_ONLY = ("collection", "console", "alerting", "notify")
+# The on-call stage's heartbeat runs there too (serve is alive and watching); its paging needs the incidents.
+MONITORING_ONLY = ("collection", "console", "alerting", "notify", "oncall")
 
 
 def metric_registry(stages: Sequence[Stage] = STAGES) -> MetricRegistry:
