@@ -9,6 +9,11 @@ apart over the last hours, so most have missed their deadlines (recorded by a fi
 serve would have) and some are still counting. Per round: the CPU (time.process_time) and wall
 time of one cycle, the median of `--cycles` cycles.
 
+With escalation (issue 13 item 3): the on-call stage's paging cycle (PagingCycle) runs after the
+incident cycle on the same database, with two people on call; its first cycle pages every incident
+(as serve's would), later cycles find no step due. `open_cpu_ms` is both hooks together (the
+target), `paging_cpu_ms` the paging hook alone.
+
 Anchor, in the same run: the same cycle with no incident at all.
 """
 
@@ -28,16 +33,23 @@ from opsplan.incidents.cycle import IncidentCycle
 from opsplan.incidents.lifecycle import Incidents
 from opsplan.incidents.tables import IncidentRow
 from opsplan.metrics import Cycle
-from opsplan.plan.models import Plan
+from opsplan.oncall.cycle import PagingCycle
+from opsplan.oncall.paging import Paging
+from opsplan.plan.models import Channel, Notifications, OnCall, Person, Plan, Rotation
 from opsplan.store.state import StateDB
 
 T0 = 1_800_000_000.0
 SEVERITIES = ("critical", "major", "minor")
 
 
-def build(directory: Path, count: int) -> IncidentCycle:
+PLAN = Plan(notifications=Notifications(channels=[Channel(name="chat", url_env="BENCH_UNSET")]),
+            oncall=OnCall(people=[Person(name="kim", channels=["chat"]), Person(name="lee", channels=["chat"])],
+                          rotation=Rotation(people=["kim", "lee"])))
+
+
+def build(directory: Path, count: int) -> tuple[IncidentCycle, PagingCycle]:
     db = StateDB.open(f"sqlite:///{directory / 'state.db'}")
-    incidents = Incidents(Plan(), db, holiday_source=lambda country, year: frozenset())
+    incidents = Incidents(PLAN, db, holiday_source=lambda country, year: frozenset())
     with db.session() as session:
         for i in range(count):
             severity = SEVERITIES[i % 3]
@@ -48,22 +60,29 @@ def build(directory: Path, count: int) -> IncidentCycle:
                                     opened_at=opened, opened_by="opsplan", clock_from=clock_from, ack_due=ack_due,
                                     respond_due=respond_due, reopened=0, updated_at=opened))
     cycle = IncidentCycle(incidents)
-    cycle(Cycle(T0, [], 0.1))  # the breaches so far, recorded once as serve's first cycle would
-    return cycle
+    paging = PagingCycle(Paging(PLAN, db, incidents.calendar))
+    first = Cycle(T0, [], 0.1)
+    cycle(first)  # the breaches so far, recorded once as serve's first cycle would
+    paging(first)  # and the first pages
+    return cycle, paging
 
 
 def measure(count: int, cycles: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        hook = build(Path(tmp), count)
-        cpu, wall = [], []
+        hook, paging = build(Path(tmp), count)
+        cpu, wall, paging_cpu = [], [], []
         for n in range(cycles):
             cycle = Cycle(T0 + 15 * (n + 1), [], 0.1)
             c0, w0 = time.process_time(), time.perf_counter()
             hook(cycle)
+            c1 = time.process_time()
+            paging(cycle)
+            paging_cpu.append(time.process_time() - c1)
             cpu.append(time.process_time() - c0)
             wall.append(time.perf_counter() - w0)
         hook.incidents.db.close()
-    return {"cpu_ms": statistics.median(cpu) * 1000, "wall_ms": statistics.median(wall) * 1000}
+    return {"cpu_ms": statistics.median(cpu) * 1000, "wall_ms": statistics.median(wall) * 1000,
+            "paging_cpu_ms": statistics.median(paging_cpu) * 1000}
 
 
 def main() -> None:
@@ -82,11 +101,12 @@ def main() -> None:
         "anchor_cpu_ms": statistics.median(r["anchor"]["cpu_ms"] for r in rows),
         "open_cpu_ms": statistics.median(r["open"]["cpu_ms"] for r in rows),
         "open_wall_ms": statistics.median(r["open"]["wall_ms"] for r in rows),
+        "paging_cpu_ms": statistics.median(r["open"]["paging_cpu_ms"] for r in rows),
         "rounds": rows,
     }
     print(f"no incident:          {result['anchor_cpu_ms']:.2f} ms CPU per cycle")
     print(f"{args.open:,} open incidents: {result['open_cpu_ms']:.2f} ms CPU per cycle "
-          f"({result['open_wall_ms']:.2f} ms wall)")
+          f"({result['open_wall_ms']:.2f} ms wall), of which paging {result['paging_cpu_ms']:.2f} ms")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
 

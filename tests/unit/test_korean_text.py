@@ -184,6 +184,8 @@ SAMPLES: dict[str, object] = {
     "impact": "로그인 요청 실패",
     "mtta": "25분", "mtta_p90": "40분", "mttr": "2시간 30분", "mttr_p90": "5시간", "month": "2026-11",
     "target": "99.5%", "availability": "99.167%", "downtime": "6시간", "budget": "166.7%",
+    # on-call (opsplan.oncall)
+    "round": 1,
 }
 
 

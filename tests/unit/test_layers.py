@@ -14,7 +14,7 @@ VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "m
 # The plan, the stores, and how every stage logs in to the plan's MariaDB.
 # The audit log (opsplan.audit) is foundation too: every stage and host may record to it.
 FOUNDATION = VOCABULARY | {"plan", "store", "mariadb", "audit"}
-DOMAIN = {"collectors", "rules", "alerts", "notify", "export", "backup", "runbooks", "incidents", "checks"}
+DOMAIN = {"collectors", "rules", "alerts", "notify", "export", "backup", "runbooks", "incidents", "checks", "oncall"}
 
 # Each package: the opsplan packages it may import besides itself.
 ALLOWED: dict[str, set[str]] = {
@@ -32,6 +32,8 @@ ALLOWED: dict[str, set[str]] = {
     "backup": FOUNDATION,
     "runbooks": FOUNDATION | {"backup"},
     "incidents": FOUNDATION | {"alerts", "rules", "notify"},  # pages and notices go through the outbox
+    # On-call pages open incidents through the notification outbox.
+    "oncall": FOUNDATION | {"incidents", "notify"},
     # The periodic checks read what every stage before them keeps (the store, catalogs, alert states),
     # and a failed item may open an incident.
     "checks": FOUNDATION | {"collectors", "rules", "alerts", "backup", "runbooks", "incidents"},

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from opsplan import format as fmt
+from opsplan.cli import oncall_cmd
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json, state_db
 from opsplan.cli.language import help_text
 from opsplan.errors import in_language
@@ -52,6 +53,7 @@ def register(app: typer.Typer) -> None:
     from opsplan.cli import incident_followup_cmd
 
     incident_followup_cmd.register(group, app)
+    oncall_cmd.register_incident(group)  # `incident snooze` (on-call, cli/oncall_cmd.py)
     app.add_typer(group, name="incident")
 
 
@@ -173,10 +175,10 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:
     lang, data = plan.language, entry["data"]
     if entry["kind"] not in _EVENT_KEY:
-        # checklists, notices, actions, postmortems (issue 13 items 4, 6) describe their own kinds
+        # checklists, notices, actions, postmortems (issue 13 items 4, 6) and on-call describe their own kinds
         from opsplan.cli.incident_followup_cmd import own_text
 
-        return own_text(plan, entry, lang) or str(entry["kind"])
+        return own_text(plan, entry, lang) or oncall_cmd.event_text(entry, plan) or str(entry["kind"])
     values: dict[str, Any] = {}
     if entry["kind"] in ("opened", "severity"):
         values["severity"] = _severity(data.get("severity", ""), lang)

@@ -18,6 +18,7 @@ from opsplan.cli import (
     export_cmd,
     incident_cmd,
     notify_cmd,
+    oncall_cmd,
     plan_cmd,
     report_cmd,
     restore_cmd,
@@ -61,6 +62,7 @@ drill_cmd.register(app)
 runbook_cmd.register(app)
 alerts_cmd.register(app)
 incident_cmd.register(app)
+oncall_cmd.register(app)
 export_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)

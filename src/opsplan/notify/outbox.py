@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from opsplan.store.state import Base
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+WITHDRAWN = "withdrawn"  # a page made needless (acknowledged) before it was sent (opsplan.oncall)
 
 
 class OutboxRow(Base):
@@ -111,6 +112,6 @@ def unsent(session: Session, limit: int = 500) -> list[OutboxRow]:
 
 def prune(session: Session, before: float) -> int:
     """Forget sent and failed rows created before `before`; pending rows are never pruned."""
-    result = session.execute(delete(OutboxRow).where(OutboxRow.status.in_((SENT, FAILED)),
+    result = session.execute(delete(OutboxRow).where(OutboxRow.status.in_((SENT, FAILED, WITHDRAWN)),
                                                      OutboxRow.created_at < before))
     return int(getattr(result, "rowcount", 0) or 0)

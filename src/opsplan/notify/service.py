@@ -129,6 +129,8 @@ class Notifier:
         self.retry = retry or Retry()
         self._send = sender
         self.channels: dict[str, Channel] = {c.name: c for c in plan.notifications.channels}
+        # People's own URLs (plan.oncall): delivered to, never routed to (pages only).
+        self._direct: dict[str, Channel] = {c.name: c for c in plan.oncall.person_channels()}
         self.quiet: QuietHours | None = (parse_quiet_hours(plan.notifications.quiet_hours, plan.timezone)
                                          if plan.notifications.quiet_hours else None)
         self._sent = dict.fromkeys(self.channels, 0)
@@ -260,7 +262,7 @@ class Notifier:
                 return
             channel_name, title, body, kind = row.channel, row.title, row.body, row.notify_type
             attempts, first_due, alert = row.attempts, row.first_due_at, row.alert
-        channel = self.channels.get(channel_name)
+        channel = self.channels.get(channel_name) or self._direct.get(channel_name)
         outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
         try:
             with self.db.session() as session:
@@ -274,7 +276,7 @@ class Notifier:
         self._tally(outcome, alert, channel_name, now, result)
 
     def _deliver_held(self, held: HeldRow, now: float, result: DeliveryRound) -> None:
-        channel = self.channels.get(held.channel)
+        channel = self.channels.get(held.channel) or self._direct.get(held.channel)
         outcome = self._outcome(channel, held.channel, held.title, held.body, held.notify_type, held.attempts,
                                 held.first_due_at, now)
         outcome.apply(held)
@@ -328,6 +330,11 @@ class Notifier:
             if problem:
                 log.warning("notification channel %s is unavailable: %s; its notifications wait in the outbox",
                             channel.name, problem)
+
+    def wake(self) -> None:
+        """Look at the outbox now: rows written by another stage (an incident page) are due."""
+        self._backlog = None
+        self._wake.set()
 
     def request_stop(self) -> None:
         self._stop.set()

@@ -8,7 +8,7 @@ are defined here in full so a plan is whole from the start.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -796,6 +796,111 @@ class Web(Strict):
         return self
 
 
+# --- on-call, escalation, paging, maintenance, heartbeat (issue 13 item 3; docs/incidents.md) ---
+
+# Who a step pages: the rotation's primary, its secondary, or a person by name.
+PRIMARY, SECONDARY = "primary", "secondary"
+
+
+class Person(Strict):
+    name: str
+    # Names of notification channels (notifications.channels) that reach this person, and/or the
+    # person's own apprise URL (a token: an environment variable or a 0600 file, as channels).
+    channels: list[str] = Field(default_factory=list)
+    url_env: str | None = None
+    url_file: Path | None = None
+
+
+class Rotation(Strict):
+    """Weekly shifts: `people` in order, one hand-off a week at `handoff_day` `handoff_time` (plan tz).
+    The week holding `start` belongs to people[0]; the secondary is the next person in the list."""
+
+    people: list[str] = Field(default_factory=list)
+    handoff_day: Weekday = "mon"
+    handoff_time: TimeOfDay = "09:00"
+    start: date = date(2026, 1, 5)
+
+
+class EscalationStep(Strict):
+    to: str = PRIMARY  # primary | secondary | a person's name
+    after: Duration = 0.0  # after the previous step (the first: after opening)
+
+
+class EscalationPolicy(Strict):
+    steps: list[EscalationStep] = Field(default_factory=lambda: [EscalationStep()])
+    # How many times the steps run in all before paging stops (unacknowledged); 1: once.
+    repeat: int = Field(default=1, ge=1, le=20)
+    # any_hour: pages at once day or night; business_hours: outside them a page waits (queued, in
+    # the outbox) for the next business hour and the steps' delays count business time.
+    hours: Literal["any_hour", "business_hours"] = "business_hours"
+    # Between the last step and the first step of the next round.
+    repeat_after: Duration = 15 * 60.0
+
+
+def _escalation() -> dict[SeverityName, EscalationPolicy]:
+    # A team of 2-5 (docs/incidents.md): the secondary is paged when the primary has not
+    # acknowledged by the severity's acknowledgement time (15m / 30m); minor waits for the primary.
+    return {
+        "critical": EscalationPolicy(steps=[EscalationStep(to=PRIMARY), EscalationStep(to=SECONDARY, after=15 * 60)],
+                                     repeat=3, hours="any_hour"),
+        "major": EscalationPolicy(steps=[EscalationStep(to=PRIMARY), EscalationStep(to=SECONDARY, after=30 * 60)]),
+        "minor": EscalationPolicy(steps=[EscalationStep(to=PRIMARY)]),
+    }
+
+
+class MaintenanceWindow(Strict):
+    """While it lasts, incidents about its subjects page nobody (noted on their timeline)."""
+
+    subjects: list[str]  # alert names or label values (host, service, group); "*": everything
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+class Heartbeat(Strict):
+    """The dead-man's switch: serve calls this URL every `every`; a monitor elsewhere pages when it stops."""
+
+    url_env: str | None = None  # the URL is a secret (it names the check): a variable or a 0600 file
+    url_file: Path | None = None
+    method: Literal["GET", "POST"] = "GET"
+    every: Duration = Field(default=5 * 60.0, ge=10)
+    timeout: Duration = Field(default=10.0, gt=0)
+
+
+class OnCall(Strict):
+    people: list[Person] = Field(default_factory=list)
+    rotation: Rotation = Field(default_factory=Rotation)
+    escalation: dict[SeverityName, EscalationPolicy] = Field(default_factory=_escalation)
+    # An acknowledged incident with no timeline activity this long pages its owner again (0: never).
+    repage_after: Duration = 2 * 3600.0
+    maintenance: list[MaintenanceWindow] = Field(default_factory=list)
+    heartbeat: Heartbeat | None = None
+
+    @model_validator(mode="after")
+    def _names_known(self) -> OnCall:
+        names = [p.name for p in self.people]
+        if len(set(names)) != len(names):
+            raise ValueError("oncall.people names the same person twice")
+        unknown = [n for n in self.rotation.people if n not in names]
+        for policy in self.escalation.values():
+            unknown += [s.to for s in policy.steps if s.to not in (PRIMARY, SECONDARY, *names)]
+        if unknown:
+            raise ValueError(f"oncall names people not in oncall.people: {', '.join(dict.fromkeys(unknown))}")
+        return self
+
+    def person_channels(self) -> list[Channel]:
+        """A channel per person with an own URL, named `person:NAME` (pages only: no alert routes there)."""
+        return [Channel(name=f"person:{p.name}", url_env=p.url_env, url_file=p.url_file, kind="other",
+                        severities=["critical", "warning"])
+                for p in self.people if p.url_env or p.url_file]
+
+    def person(self, name: str) -> Person | None:
+        return next((p for p in self.people if p.name == name), None)
+
+
+# --- end of on-call ------------------------------------------------------------------------------
+
+
 class Plan(Strict):
     version: Literal[1] = 1
     server: Server = Field(default_factory=Server)
@@ -808,6 +913,7 @@ class Plan(Strict):
     recovery: Recovery = Field(default_factory=Recovery)
     incidents: Incidents = Field(default_factory=Incidents)
     notifications: Notifications = Field(default_factory=Notifications)
+    oncall: OnCall = Field(default_factory=OnCall)
     web: Web = Field(default_factory=Web)
     data_dir: Path = Path("/var/lib/opsplan")
     # The state database is SQLite in data_dir unless this environment variable holds an

@@ -17,7 +17,7 @@ from opsplan.metrics import Cycle, MetricRegistry
 from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
-from opsplan.stages import alerting, backup, checks, collection, console, identity, incidents, notify, recovery
+from opsplan.stages import alerting, backup, checks, collection, console, identity, incidents, notify, oncall, recovery
 from opsplan.stages.part import Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
@@ -36,12 +36,14 @@ STAGES: tuple[Stage, ...] = (
     alerting.STAGE,
     notify.STAGE,
     incidents.STAGE,  # after alerting: a sink of its notices; its cycle hook sees the cycle's incidents
+    oncall.STAGE,  # after incidents and notify: pages the cycle's incidents through the outbox
     backup.STAGE,
     recovery.STAGE,
     checks.STAGE,
 )
 # What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
-MONITORING_ONLY = ("collection", "console", "alerting", "notify")
+# The on-call stage's heartbeat runs there too (serve is alive and watching); its paging needs the incidents.
+MONITORING_ONLY = ("collection", "console", "alerting", "notify", "oncall")
 
 
 def metric_registry(stages: Sequence[Stage] = STAGES) -> MetricRegistry:

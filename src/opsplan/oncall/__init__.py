@@ -1,0 +1,1 @@
+"""On-call: the rotation, escalation and paging of incidents, maintenance windows, the heartbeat."""
