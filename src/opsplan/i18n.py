@@ -192,6 +192,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "collector.backup_files": M(ko="모델·설정 백업", en="model and configuration backups"),
     "collector.rpo": M(ko="바이너리 로그 보관 (RPO)", en="binary log archive (RPO)"),
     "collector.drills": M(ko="백업 복구 테스트", en="restore drills"),
+    "collector.checks": M(ko="정기 점검 결과", en="check runs"),
     "collector.groups": M(ko="할당 그룹 구성원", en="allocation group members"),
     "collector.containers": M(ko="Docker 컨테이너", en="Docker containers"),
     "serve.started": M(ko="opsplan 실행 중: {url}", en="opsplan serving on {url}"),

@@ -26,7 +26,8 @@ GPU_FAULT_TEXT = {
 _COLLECTOR_KEY = {"system": "collector.system", "gpu": "collector.gpu", "mariadb": "collector.mariadb",
                   "services": "collector.services", "allocation": "collector.allocation",
                   "backup": "collector.backup", "backup_files": "collector.backup_files", "rpo": "collector.rpo",
-                  "drills": "collector.drills", "groups": "collector.groups", "containers": "collector.containers"}
+                  "drills": "collector.drills", "groups": "collector.groups", "containers": "collector.containers",
+                  "checks": "collector.checks"}
 
 
 def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
