@@ -10,7 +10,7 @@ import pytest
 
 import yaml_writer
 from http_stubs import Service, Webhook
-from serve_process import start_serve, wait_for_cycles, wait_until
+from serve_process import add_user, logged_in, start_serve, wait_for_cycles, wait_until
 
 
 def alerts(url: str) -> list[dict]:
@@ -39,6 +39,7 @@ def stack(tmp_path: Path):
 def test_a_failing_service_fires_once_notifies_once_and_survives_a_restart(stack):
     plan, service, hook = stack
     env = {"OPS_HOOK_URL": hook.url}
+    add_user(plan, "view01", "viewer")
     proc, url = start_serve(plan, env=env)
     try:
         wait_for_cycles(url, 2)
@@ -48,7 +49,7 @@ def test_a_failing_service_fires_once_notifies_once_and_survives_a_restart(stack
         assert firing[0]["severity"] == "critical" and firing[0]["labels"]["service"] == "llm-api"
         post = wait_until(lambda: [p for p in hook.posts if "ApiDown" in p.get("title", "")])
         assert "llm-api" in post[0]["message"] and post[0]["type"] == "failure"
-        assert "ApiDown" in httpx.get(url, timeout=5).text  # the status page shows it
+        assert "ApiDown" in logged_in(url, "view01").get("").text  # the console's overview shows it
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
