@@ -16,8 +16,7 @@ from opsplan.audit import entries
 from opsplan.checks import runs
 from opsplan.plan.models import CheckItem, Checks, CheckSchedule, Plan
 from opsplan.store.state import StateDB
-from opsplan.web.alerts_page import operator_only
-from opsplan.web.console.frame import Console
+from opsplan.web.console.frame import Console, operator_only
 from opsplan.web.console.reports import REPORT_CSP, reports_router
 from opsplan.web.headers import SecurityHeaders
 from opsplan.web.identity.routes import build_identity_web, identity_router

@@ -37,8 +37,7 @@ def _pages(ctx: StageContext) -> list[Any]:
     """The console's Reports page, when serve has a console with logins."""
     import time
 
-    from opsplan.web.alerts_page import operator_only
-    from opsplan.web.console.frame import Console, NavItem
+    from opsplan.web.console.frame import Console, NavItem, operator_only
     from opsplan.web.console.reports import reports_router
 
     console = ctx.get(Console)

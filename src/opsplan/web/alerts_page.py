@@ -10,7 +10,6 @@ A form posted without a session is refused with 403, like one without its token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -22,8 +21,8 @@ from opsplan.alerts.errors import AlertError, NotFound
 from opsplan.alerts.silences import Matcher
 from opsplan.i18n import LANGUAGES
 from opsplan.web.alert_actions import acknowledge_alert, silence_alerts
-from opsplan.web.console.frame import Console, PageContext
-from opsplan.web.identity.routes import IdentityWeb, read_form
+from opsplan.web.console.frame import Console, PageContext, operator_only
+from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
 from opsplan.web.status_alerts import open_alerts
 
@@ -31,25 +30,6 @@ log = logging.getLogger(__name__)
 
 SILENCE_SECONDS = 3600.0  # the page's one silence: an hour, enough to fix or to decide on a longer one
 MAX_COMMENT = 2000
-
-
-def operator_only(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
-    """`require_role("operator")`, with 403 (not 401) for a form posted without a session."""
-    if identity is None:  # no identity stage (monitoring only): nobody may write from the page
-        async def refused(_request: Request) -> Active:
-            raise HTTPException(403, "the console's logins are off")
-        return refused
-    check = identity.require_role("operator")
-
-    async def operator(request: Request) -> Active:
-        try:
-            return await check(request)
-        except HTTPException as exc:
-            if exc.status_code == 401:
-                raise HTTPException(403, "log in as an operator first") from None
-            raise
-
-    return operator
 
 
 def _back(form: dict[str, str]) -> RedirectResponse:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -34,8 +34,8 @@ from opsplan.jobs import ALREADY_RUNNING, JobControl
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
 from opsplan.web.console import backups_view as view
-from opsplan.web.console.frame import Console, PageContext
-from opsplan.web.identity.routes import IdentityWeb, read_form
+from opsplan.web.console.frame import Console, PageContext, operator_only
+from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
 
 log = logging.getLogger(__name__)
@@ -95,25 +95,6 @@ class Verifier:
             threads = list(self._threads.values())
         for thread in threads:
             thread.join(timeout)
-
-
-def operator_only(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
-    """`require_role("operator")`, with 403 (not 401) for a form posted without a session."""
-    if identity is None:  # no identity stage: nobody may write from the page
-        async def refused(_request: Request) -> Active:
-            raise HTTPException(403, "the console's logins are off")
-        return refused
-    check = identity.require_role("operator")
-
-    async def operator(request: Request) -> Active:
-        try:
-            return await check(request)
-        except HTTPException as exc:
-            if exc.status_code == 401:
-                raise HTTPException(403, "log in as an operator first") from None
-            raise
-
-    return operator
 
 
 def _job_running(jobs: JobControl) -> bool:

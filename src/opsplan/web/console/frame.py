@@ -12,7 +12,7 @@ read-only and open on a loopback bind, and refused on any other address: nobody 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -179,3 +179,23 @@ def _path_of(url: str) -> str:
 def _local_path(request: Request) -> str:
     query = request.url.query
     return request.url.path + (f"?{query}" if query else "")
+
+
+def operator_only(identity: IdentityWeb | None) -> Callable[[Request], Awaitable[Active]]:
+    """`require_role("operator")` for a page's forms, with 403 (not 401) for a form posted without a
+    session; without the identity stage nobody may write from a page."""
+    if identity is None:
+        async def refused(_request: Request) -> Active:
+            raise HTTPException(403, "the console's logins are off")
+        return refused
+    check = identity.require_role("operator")
+
+    async def operator(request: Request) -> Active:
+        try:
+            return await check(request)
+        except HTTPException as exc:
+            if exc.status_code == 401:
+                raise HTTPException(403, "log in as an operator first") from None
+            raise
+
+    return operator
