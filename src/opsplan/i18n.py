@@ -2657,6 +2657,14 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.maintenance.reason": M(ko="사유", en="Why."),
     "help.cmd.incident_snooze": M(ko="확인한 장애의 재호출을 정한 시간만큼 미룹니다 (예: `2h`).",
                                   en="Snooze re-paging of an acknowledged incident for a while (like `2h`)."),
+    # evidence at opening, IncidentResponseOverdue, upcoming overrides (issue 13 items 1, 3, 5; branch evidence)
+    "help.oncall.days": M(ko="앞으로 며칠 동안의 교대 조정을 보여 줄지 (기본 14일)",
+                          en="How many days ahead to list overrides (default 14)."),
+    "oncall.show.upcoming": M(ko="앞으로 {days}일 동안의 교대 조정:", en="Overrides in the next {days} days:"),
+    "oncall.show.upcoming_entry": M(ko="  {start} ~ {end}: {name} (등록: {by})",
+                                    en="  {start} to {end}: {name} (by {by})"),
+    "oncall.show.upcoming_none": M(ko="앞으로 {days}일 동안 교대 조정이 없습니다.",
+                                   en="No overrides in the next {days} days."),
 }
 
 

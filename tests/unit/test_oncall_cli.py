@@ -146,3 +146,20 @@ def test_maintenance_windows_are_listed_and_snooze_needs_an_acknowledged_inciden
     assert "re-paging snoozed until 2026-12-02 17:00:00 KST" in shown.output
     bad = run(path, "incident", "snooze", str(opened["id"]), "soon")
     assert bad.exit_code == 1 and "not a duration: soon" in bad.output
+
+
+def test_show_lists_the_overrides_of_the_next_days(tmp_path, clock):
+    path = plan(tmp_path)
+    # next week's swap (within 14 days) and one a month away (beyond them)
+    run(path, "oncall", "override", "박지민", "--from", "2026-12-08 09:00", "--to", "2026-12-10 09:00", "--by", "lee")
+    run(path, "oncall", "override", "kim", "--from", "2027-01-05 09:00", "--to", "2027-01-06 09:00", "--by", "lee")
+    shown = run(path, "oncall", "show")
+    assert shown.exit_code == 0, shown.output
+    assert "앞으로 14일 동안의 교대 조정:" in shown.output
+    assert "2026-12-08 09:00:00 KST ~ 2026-12-10 09:00:00 KST: 박지민 (등록: lee)" in shown.output
+    assert "2027-01-05" not in shown.output
+    month = json.loads(run(path, "oncall", "show", "--days", "40", "--json").output)
+    assert [(o["person"], o["start_local"][:16]) for o in month["upcoming_overrides"]] == [
+        ("박지민", "2026-12-08T09:00"), ("kim", "2027-01-05T09:00")]
+    english = run(plan(tmp_path, "en"), "oncall", "show", "--days", "3")
+    assert "No overrides in the next 3 days." in english.output

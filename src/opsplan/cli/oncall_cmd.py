@@ -122,20 +122,26 @@ def _audit(db: StateDB, who: str, action: str, target: str, now: float, **detail
 
 def show_command(ctx: typer.Context,
                  when: str = typer.Option(None, "--at", help=help_text("help.oncall.at")),
+                 days: int = typer.Option(14, "--days", min=0, max=366, help=help_text("help.oncall.days")),
                  as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
-    """Who is on call now (or at --at): primary, secondary, the shift, an override in force."""
-    from opsplan.oncall.rotation import Rotation
+    """Who is on call now (or at --at): primary, secondary, the shift, an override in force, and the
+    overrides of the next --days days (a swap agreed for next week shows before it happens)."""
+    from opsplan.oncall.rotation import Rotation, upcoming_overrides
 
     plan = plan_from(ctx)
     lang = plan.language
     moment = parse_time(when, plan) if when else _clock()
     with _db(plan) as db, db.session() as session:
         shift = Rotation(plan).at(moment, session)
+        upcoming = upcoming_overrides(session, moment, moment + days * 86400)
     if as_json:
         print_json({"at": moment, "at_local": fmt.iso_local(moment, plan.timezone), "primary": shift.primary,
                     "secondary": shift.secondary, "override": shift.override, "shift_start": shift.start,
                     "shift_end": shift.end, "shift_start_local": fmt.iso_local(shift.start, plan.timezone),
-                    "shift_end_local": fmt.iso_local(shift.end, plan.timezone)})
+                    "shift_end_local": fmt.iso_local(shift.end, plan.timezone), "days": days,
+                    "upcoming_overrides": [{**o, "start_local": fmt.iso_local(o["start"], plan.timezone),
+                                            "end_local": fmt.iso_local(o["end"], plan.timezone)}
+                                           for o in upcoming]})
         return
     if shift.primary is None:
         out.print(t("oncall.show.nobody", lang), markup=False)
@@ -146,6 +152,12 @@ def show_command(ctx: typer.Context,
              t("oncall.show.shift", lang, start=_when(shift.start, plan), end=_when(shift.end, plan))]
     if shift.override:
         lines.append(t("oncall.show.override", lang, name=shift.override))
+    if upcoming:
+        lines.append(t("oncall.show.upcoming", lang, days=days))
+        lines += [t("oncall.show.upcoming_entry", lang, name=o["person"], start=_when(o["start"], plan),
+                    end=_when(o["end"], plan), by=o["created_by"]) for o in upcoming]
+    else:
+        lines.append(t("oncall.show.upcoming_none", lang, days=days))
     out.print("\n".join(lines), markup=False)
 
 

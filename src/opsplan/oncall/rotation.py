@@ -69,3 +69,12 @@ class Rotation:
     def shifts(self, start: float, count: int) -> list[Shift]:
         k = self.index_at(start)
         return [self.shift(k + i) for i in range(count)]
+
+
+def upcoming_overrides(session: Session, start: float, end: float) -> list[dict[str, object]]:
+    """Overrides in force at some time between `start` and `end` (one in force now included), in the
+    order they begin: what `oncall show` lists so a swap is seen before its shift."""
+    rows = session.execute(select(OverrideRow).where(OverrideRow.end > start, OverrideRow.start < end)
+                           .order_by(OverrideRow.start, OverrideRow.id)).scalars()
+    return [{"id": r.id, "person": r.person, "start": r.start, "end": r.end, "created_by": r.created_by}
+            for r in rows]
