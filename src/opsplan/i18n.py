@@ -2665,6 +2665,51 @@ MESSAGES: Final[dict[str, Message]] = {
                                     en="  {start} to {end}: {name} (by {by})"),
     "oncall.show.upcoming_none": M(ko="앞으로 {days}일 동안 교대 조정이 없습니다.",
                                    en="No overrides in the next {days} days."),
+    "collector.incidents": M(ko="장애 응답 기한", en="incident deadlines"),
+    "subject.incident_severity": M(ko="장애 등급", en="incident severity"),
+    "incident.plan.about_incidents": M(
+        ko="{alert} 알림은 장애에 관한 알림이라 새 장애를 열지 않습니다: 이 목록에서 빼십시오",
+        en="{alert} is about incidents and never opens one: remove it from this list"),
+    "incident.event.evidence": M(ko="장애 시작 시점의 근거 자료 수집", en="Evidence captured at opening"),
+    "incident.evidence.chart": M(
+        ko="  차트 `{metric}`: 직전 1시간 값 {points}개, 최소 {low}, 최대 {high}, 마지막 {newest} (임계값 {threshold})",
+        en="  Chart {metric}: {points} points over the hour before, min {low}, max {high}, last {newest} "
+           "(threshold {threshold})"),
+    "incident.evidence.alerts": M(ko="  함께 발생 중인 알림 {count}개:", en="  Other alerts firing: {count}"),
+    "incident.evidence.alert_entry": M(ko="    {summary} (`{alert}`, {severity}, {subject}, {since}부터)",
+                                       en="    {summary} ({alert}, {severity}, {subject}, since {since})"),
+    "incident.evidence.alerts_none": M(ko="  함께 발생 중인 다른 알림이 없습니다.", en="  No other alerts firing."),
+    "incident.evidence.mariadb": M(
+        ko="  MariaDB ({time} 기준): {state}, 연결 {connected}개, 실행 중인 스레드 {running}개, "
+           "느린 쿼리 누적 {slow}건",
+        en="  MariaDB (at {time}): {state}, {connected} connections, {running} threads running, "
+           "{slow} slow queries in all"),
+    "incident.evidence.mariadb_up": M(ko="정상", en="up"),
+    "incident.evidence.mariadb_down": M(ko="응답 없음", en="down"),
+    "incident.evidence.log": M(ko="  접근 로그 `{path}` (서비스 `{service}`) 최근 {count}줄:",
+                               en="  Access log {path} (service {service}), last {count} lines:"),
+    "incident.evidence.unavailable": M(ko="  {part}: 근거 자료 없음: {reason}",
+                                       en="  {part}: evidence unavailable: {reason}"),
+    "incident.evidence.detail": M(ko="    상세: {detail}", en="    detail: {detail}"),
+    "incident.evidence.part.chart": M(ko="차트", en="chart"),
+    "incident.evidence.part.alerts": M(ko="다른 알림", en="other alerts"),
+    "incident.evidence.part.mariadb": M(ko="MariaDB", en="MariaDB"),
+    "incident.evidence.part.access_log": M(ko="접근 로그", en="access log"),
+    "incident.evidence.reason.no_store": M(ko="메트릭 저장소가 열려 있지 않았습니다 (`opsplan serve` 밖)",
+                                           en="the metrics store was not open (outside serve)"),
+    "incident.evidence.reason.no_rule": M(ko="opsplan 알림 규칙이 없는 외부 알림입니다",
+                                          en="an external alert: no opsplan rule names its series"),
+    "incident.evidence.reason.no_points": M(ko="직전 1시간의 값이 메트릭 저장소에 없습니다",
+                                            en="no samples in the metrics store for the hour before"),
+    "incident.evidence.reason.no_engine": M(ko="알림 엔진이 실행 중이 아니었습니다",
+                                            en="the alert engine was not running"),
+    "incident.evidence.reason.no_readings": M(ko="메트릭 저장소에 MariaDB 측정값이 없습니다",
+                                              en="no MariaDB readings in the metrics store"),
+    "incident.evidence.reason.no_access_log": M(ko="운영 계획서에 이 서비스의 접근 로그가 없습니다",
+                                                en="the plan names no access log for this service"),
+    "incident.evidence.reason.log_unreadable": M(ko="접근 로그를 읽을 수 없었습니다",
+                                                 en="the access log could not be read"),
+    "incident.evidence.reason.error": M(ko="수집 중 오류가 났습니다", en="capture failed"),
 }
 
 

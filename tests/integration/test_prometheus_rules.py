@@ -169,6 +169,13 @@ def _cases() -> list[Case]:
              [(0, "GpuPcieReplays", []), (1, "GpuPcieReplays", [("warning", {"gpu": "3", "group": "app"}, 5)])]),
         Case("api down for longer than 1m", {_series("opsplan_api_up", svc): [1, 0, 0, 0, 0]},
              [(1, "ApiDown", []), (3, "ApiDown", [("critical", svc, 0)])]),
+        # IncidentResponseOverdue: one alert per incident severity, at once, gone when nothing is overdue
+        Case("an overdue incident alerts per incident severity",
+             {_series("opsplan_incidents_response_overdue", {"incident_severity": "critical"}): [0, 0, 1, 2, 0],
+              _series("opsplan_incidents_response_overdue", {"incident_severity": "major"}): [0, 0, 0, 0, 0]},
+             [(1, "IncidentResponseOverdue", []),
+              (3, "IncidentResponseOverdue", [("critical", {"incident_severity": "critical"}, 2)]),
+              (4, "IncidentResponseOverdue", [])]),
         Case("database backup older than 26h",
              {_series("opsplan_backup_last_success_timestamp_seconds", {"target": "database"}): [0] * 30},
              [(25, "BackupTooOld", []), (27, "BackupTooOld", [("critical", {"target": "database"}, 27 * 3600)])],

@@ -12,7 +12,8 @@ from opsplan.plan.models import Text
 # What each subject label is called (KOREAN.md rule 5: a label key is not shown alone in Korean);
 # literal catalogue keys, so the catalogue test sees them. A label not here keeps its key.
 _LABEL_KEY = {"gpu": "subject.gpu", "group": "subject.group", "mountpoint": "subject.mountpoint",
-              "service": "subject.service", "collector": "subject.collector", "target": "subject.target"}
+              "service": "subject.service", "collector": "subject.collector", "target": "subject.target",
+              "incident_severity": "subject.incident_severity"}
 # Values that are themselves internal ids (the backup targets), by label and value.
 _VALUE_KEY = {("target", "database"): "subject.target.database", ("target", "models"): "subject.target.models",
               ("target", "config"): "subject.target.config",
@@ -22,7 +23,10 @@ _VALUE_KEY = {("target", "database"): "subject.target.database", ("target", "mod
               ("collector", "allocation"): "collector.allocation", ("collector", "backup"): "collector.backup",
               ("collector", "backup_files"): "collector.backup_files", ("collector", "rpo"): "collector.rpo",
               ("collector", "drills"): "collector.drills", ("collector", "groups"): "collector.groups",
-              ("collector", "containers"): "collector.containers"}
+              ("collector", "containers"): "collector.containers", ("collector", "incidents"): "collector.incidents",
+              ("incident_severity", "critical"): "incident.severity.critical",
+              ("incident_severity", "major"): "incident.severity.major",
+              ("incident_severity", "minor"): "incident.severity.minor"}
 
 
 def format_value(metric: str, value: float | None) -> str:

@@ -35,7 +35,8 @@ _EVENT_KEY = {"opened": "incident.event.opened", "alert_fired": "incident.event.
               "closed": "incident.event.closed", "cancelled": "incident.event.cancelled",
               "merged": "incident.event.merged", "merged_from": "incident.event.merged_from",
               "reopened": "incident.event.reopened", "severity": "incident.event.severity",
-              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach"}
+              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach",
+              "evidence": "incident.event.evidence"}
 
 
 def register(app: typer.Typer) -> None:
@@ -170,6 +171,11 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
     out.print(t("incident.show.timeline", lang), markup=False)
     for entry in shown["timeline"]:
         out.print(f"  {_when(entry['at'], plan)}  {_event_text(entry, plan)} ({entry['actor']})", markup=False)
+        if entry["kind"] == "evidence":  # what was captured when it opened (issue 13 item 5)
+            from opsplan.cli.incident_evidence import evidence_lines
+
+            for line in evidence_lines(entry["data"], plan):
+                out.print(f"  {line}", markup=False)
 
 
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:

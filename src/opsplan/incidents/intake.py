@@ -14,6 +14,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from opsplan.alerts.events import AlertNotice
+from opsplan.incidents.evidence import KIND as EVIDENCE
+from opsplan.incidents.evidence import EvidenceSources
 from opsplan.incidents.lifecycle import Incidents
 from opsplan.incidents.mapping import dedup_key, incident_severity, more_severe
 from opsplan.incidents.records import OPEN, SYSTEM, event
@@ -29,9 +31,10 @@ class AlertIntake:
     """Takes a cycle's notices (and the webhook's) in one call; one at a time, so two notices of one
     subject arriving together (a cycle and Alertmanager's webhook) cannot open two incidents."""
 
-    def __init__(self, incidents: Incidents, clock: Callable[[], float]):
+    def __init__(self, incidents: Incidents, clock: Callable[[], float], evidence: EvidenceSources | None = None):
         self.incidents = incidents
         self.clock = clock
+        self.evidence = evidence
         self._lock = threading.Lock()
         # A notice could not be written (a full disk): catch up from the alert engine when it can.
         self.behind = False
@@ -82,6 +85,7 @@ class AlertIntake:
         # The incident begins when its alert began firing (the cycle's time, the webhook's startsAt).
         now = notice.started_at or self.clock()
         key = dedup_key(notice.host, notice.subject)
+        opened = False
         with self.incidents.db.session() as session:
             if self._already_linked(session, notice):
                 return  # the same firing heard twice (a restart, the webhook and a cycle)
@@ -96,6 +100,7 @@ class AlertIntake:
                 incident_id = self.incidents.open(severity, title, by=SYSTEM, now=now, source="alert",
                                                   dedup_key=key, description=notice.description.en,
                                                   session=session)
+                opened = True
             else:
                 incident_id = row.id
                 if more_severe(severity, row.severity):
@@ -108,6 +113,20 @@ class AlertIntake:
                   value=notice.value_text,
                   threshold=notice.threshold_text, started_at=notice.started_at)
         log.info("alert %s (%s) is on incident %d", notice.alert, notice.subject or notice.host, incident_id)
+        if opened and self.evidence is not None:
+            self._capture(incident_id, notice, now)
+
+    def _capture(self, incident_id: int, notice: AlertNotice, now: float) -> None:
+        """After the incident is written (it opens whatever evidence can be had): one `evidence` entry,
+        at the opening's time. A capture that cannot be written is logged, not retried."""
+        assert self.evidence is not None
+        try:
+            found = self.evidence.capture(notice, now)
+            with self.incidents.db.session() as session:
+                event(session, incident_id, EVIDENCE, SYSTEM, now, alert=notice.alert, captured_at=self.clock(),
+                      **found)
+        except Exception as exc:  # noqa: BLE001 - evidence is a help, never a reason to lose the cycle
+            log.warning("incident %d: evidence not recorded: %s", incident_id, exc)
 
     def _resolved(self, notice: AlertNotice) -> None:
         now = notice.resolved_at or self.clock()

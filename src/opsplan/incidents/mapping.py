@@ -8,11 +8,16 @@ from collections.abc import Mapping, Sequence
 from opsplan.plan.models import AlertMapping
 
 SEVERITY_ORDER = {"minor": 0, "major": 1, "critical": 2}
+# Alerts about the incidents themselves never open one: an overdue incident as a new incident would
+# itself be overdue by the next deadline, an incident about an incident nobody needs.
+ABOUT_INCIDENTS = frozenset({"IncidentResponseOverdue"})
 
 
 def incident_severity(mappings: Sequence[AlertMapping], alert: str, severity: str,
                       labels: Mapping[str, str]) -> str | None:
     """The incident severity an alert maps to, or None: it opens no incident (it only warns)."""
+    if alert in ABOUT_INCIDENTS:
+        return None
     for entry in mappings:
         if entry.alerts and alert not in entry.alerts:
             continue

@@ -18,6 +18,11 @@ METRICS: dict[str, MetricSpec] = {
         "severity"),
     "opsplan_incident_deadline_breaches_total": counter(
         "Response deadlines breached, ever, per severity and deadline (ack or respond)", "severity", "deadline"),
+    # Read by a collector, so the alert rules see it in the same cycle (IncidentResponseOverdue); its
+    # label is not `severity`, which on an alert is the alert's own.
+    "opsplan_incidents_response_overdue": gauge(
+        "Open incidents past their acknowledgement or response deadline, per incident severity, read "
+        "before the alert rules run", "incident_severity"),
 }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsplan.incidents.business_hours import holidays_available
+from opsplan.incidents.mapping import ABOUT_INCIDENTS
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
 from opsplan.plan.types import format_duration
@@ -29,6 +30,10 @@ def incident_problems(plan: Plan, context: CheckContext) -> Iterator[Problem]:
         if unknown and not entry.external:
             yield Problem.said(("incidents", "from_alerts", i, "alerts"), "incident.plan.unknown_alert",
                                alert=", ".join(unknown))
+        about = sorted(ABOUT_INCIDENTS.intersection(entry.alerts))
+        if about:
+            yield Problem.said(("incidents", "from_alerts", i, "alerts"), "incident.plan.about_incidents",
+                               alert=", ".join(about))
     for name, level in incidents.severities.items():
         # "Respond within 2 h" cannot be met by someone who may take 3 h to acknowledge.
         if 0 < level.response < level.acknowledge:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -71,7 +72,7 @@ class Rotation:
         return [self.shift(k + i) for i in range(count)]
 
 
-def upcoming_overrides(session: Session, start: float, end: float) -> list[dict[str, object]]:
+def upcoming_overrides(session: Session, start: float, end: float) -> list[dict[str, Any]]:
     """Overrides in force at some time between `start` and `end` (one in force now included), in the
     order they begin: what `oncall show` lists so a swap is seen before its shift."""
     rows = session.execute(select(OverrideRow).where(OverrideRow.end > start, OverrideRow.start < end)

@@ -266,6 +266,9 @@ class Alerts(Strict):
     # The newest passing drill measured an RTO above recovery.rto / an RPO above recovery.rpo.
     drill_rto_target: StateRule = Field(default_factory=lambda: _state("warning", 0))
     drill_rpo_target: StateRule = Field(default_factory=lambda: _state("warning", 0))
+    # An open incident's acknowledgement or response deadline passed unmet (IncidentResponseOverdue,
+    # per incident severity). Critical: nobody took an incident; the deadline already was the wait.
+    incident_overdue: StateRule = Field(default_factory=lambda: _state("critical", 0))
     # A value must fall this far below its threshold (percent of the threshold) before the alert clears.
     hysteresis: Percent = 5.0
 

@@ -104,6 +104,7 @@ BUILT_INS: tuple[BuiltIn, ...] = (
     BuiltIn("drill_failed", "DrillFailed", "opsplan_drill_last_status"),
     BuiltIn("drill_rto_target", "RtoTargetMissed", "opsplan_drill_last_rto_seconds"),
     BuiltIn("drill_rpo_target", "RpoTargetMissed", "opsplan_drill_last_rpo_seconds"),
+    BuiltIn("incident_overdue", "IncidentResponseOverdue", "opsplan_incidents_response_overdue"),
 )
 BUILT_IN: dict[str, BuiltIn] = {b.key: b for b in BUILT_INS}
 # Alerts on a state (a GPU missing, MariaDB or an API down, a backup or drill failed): their value and
@@ -278,6 +279,13 @@ def build_rules(plan: Plan, families: Mapping[str, MetricSpec]) -> list[Rule]:
           _text("복구 훈련의 RPO가 목표를 넘었습니다", "The restore drill missed the RPO target"),
           _text("{subject}: 복구된 최신 시점이 {value} 전 (목표 {threshold})",
                 "{subject}: the newest point restored was {value} old (target {threshold})"))
+
+    # Incidents (seed §5.1): one alert per incident severity while an open incident of it is overdue.
+    state("incident_overdue", ">", 0, ("incident_severity",),
+          _text("장애 응답 기한이 지났습니다", "An incident is past its response deadline"),
+          _text("{subject}: 확인 또는 응답 기한이 지난 장애 {value}건 (opsplan incident list)",
+                "{subject}: {value} open incident(s) past the acknowledgement or response deadline "
+                "(opsplan incident list)"))
 
     for i, custom in enumerate(plan.monitoring.rules):
         rules.append(Rule(

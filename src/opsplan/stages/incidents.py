@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 from opsplan.incidents import metrics as incident_metrics
 from opsplan.incidents.follow_up_checks import follow_up_problems
 from opsplan.incidents.plan_checks import incident_problems
 from opsplan.stages.part import Stage, StageContext, StagePart
+
+if TYPE_CHECKING:  # loaded with serve, when the stage is built
+    from opsplan.alerts.engine import AlertEngine
+    from opsplan.incidents.evidence import EvidenceSources
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +28,8 @@ def build(ctx: StageContext) -> StagePart:
 
     incidents = Incidents(ctx.plan, ctx.state_db)
     ctx.provide(incidents)
-    intake = AlertIntake(incidents, time.time)
+    engine = ctx.get(AlertEngine)
+    intake = AlertIntake(incidents, time.time, _evidence(ctx, engine))
     ctx.notices.subscribe(intake, many=intake.take)
     hours = ctx.plan.incidents.business_hours
 
@@ -32,13 +38,26 @@ def build(ctx: StageContext) -> StagePart:
             log.warning("the holidays package is not installed: major and minor deadlines count %s public "
                         "holidays as working days", hours.public_holidays)
 
-    engine = ctx.get(AlertEngine)
     firing = engine.firing_notices if engine is not None else None
     # histograms of the time to acknowledge and resolve (issue 13 item 7)
     from opsplan.incidents.histograms import HistogramCycle
 
     histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities))
-    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays])
+    from opsplan.incidents.overdue import OverdueCollector
+
+    return StagePart(collectors=[OverdueCollector(ctx.plan, ctx.state_db)],
+                     on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays])
+
+
+def _evidence(ctx: StageContext, engine: AlertEngine | None) -> EvidenceSources:
+    """What an incident's evidence is read from: serve's metrics store (provided after the stages are
+    built, so looked up at each capture), the alert rules and the alerts firing now."""
+    from opsplan.incidents.evidence import EvidenceSources
+    from opsplan.store import MetricsStore
+
+    return EvidenceSources(ctx.plan, store=lambda: ctx.get(MetricsStore),
+                           rules=engine.rules if engine is not None else (),
+                           firing=engine.firing_notices if engine is not None else None)
 
 
 def _families() -> dict:

@@ -27,7 +27,7 @@ _COLLECTOR_KEY = {"system": "collector.system", "gpu": "collector.gpu", "mariadb
                   "services": "collector.services", "allocation": "collector.allocation",
                   "backup": "collector.backup", "backup_files": "collector.backup_files", "rpo": "collector.rpo",
                   "drills": "collector.drills", "groups": "collector.groups", "containers": "collector.containers",
-                  "checks": "collector.checks"}
+                  "checks": "collector.checks", "incidents": "collector.incidents"}
 
 
 def _gpu(index: SampleIndex, gpu: str, lang: str) -> dict[str, Any]:
