@@ -2710,6 +2710,10 @@ MESSAGES: Final[dict[str, Message]] = {
     "incident.evidence.reason.log_unreadable": M(ko="접근 로그를 읽을 수 없었습니다",
                                                  en="the access log could not be read"),
     "incident.evidence.reason.error": M(ko="수집 중 오류가 났습니다", en="capture failed"),
+    "incident.evidence.chart_title": M(ko="`{alert}` 발생 직전 1시간: `{metric}`",
+                                       en="The hour before {alert}: {metric}"),
+    "incident.evidence.threshold": M(ko="임계값", en="threshold"),
+    "incident.pm.h.evidence": M(ko="장애 시작 시점의 근거 자료", en="Evidence at opening"),
 }
 
 

@@ -32,12 +32,16 @@ def show(plan: Path, incident_id: int) -> dict:
 @pytest.fixture
 def stack(tmp_path: Path):
     service = Service()
+    log = tmp_path / "access.log"
+    log.write_text("".join(f'10.0.0.7 - - [05/Dec/2026:03:00:0{i} +0900] "GET /v1/models?token=t0ps3cret{i} HTTP/1.1" '
+                           f'200 12 "-" "probe/{i}"\n' for i in range(5)), encoding="utf-8")
     plan = yaml_writer.write_plan(tmp_path, {
         "language": "en",
         "monitoring": {"interval": "1s", "alerts": {"api_down": {"for": "2s"}, "mariadb_down": {"enabled": False},
                                                     "gpu_missing": {"enabled": False},
                                                     "backup_age": {"enabled": False}}},
-        "services": [{"name": "llm-api", "group": "app", "url": service.url, "timeout": "1s"}],
+        "services": [{"name": "llm-api", "group": "app", "url": service.url, "timeout": "1s",
+                      "access_log": {"path": str(log)}}],
         "database": {"port": yaml_writer.free_port(), "connect_timeout": "1s"},
     })
     yield plan, service
@@ -58,6 +62,9 @@ def test_an_outage_opens_one_critical_incident_that_outlives_the_alert_and_a_res
         metrics = wait_until(lambda: (text := httpx.get(url + "metrics", timeout=5).text)
                              and 'opsplan_incidents_open{severity="critical"} 1' in text and text)
         assert 'opsplan_incidents_open{severity="major"} 0' in metrics
+        # the overdue count is read by a collector, before the alert rules (IncidentResponseOverdue)
+        assert 'opsplan_collector_up{collector="incidents"} 1' in metrics
+        assert 'opsplan_incidents_response_overdue{incident_severity="critical"} 0' in metrics
         service.healthy = True
         wait_until(lambda: all(a["resolved_at"] for a in show(plan, incident["id"])["alerts"]))
     finally:
@@ -73,5 +80,12 @@ def test_an_outage_opens_one_critical_incident_that_outlives_the_alert_and_a_res
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=10)
-    kinds = [e["kind"] for e in show(plan, incident["id"])["timeline"]]
-    assert kinds == ["opened", "alert_fired", "alert_resolved"]
+    timeline = show(plan, incident["id"])["timeline"]
+    assert [e["kind"] for e in timeline] == ["opened", "alert_fired", "evidence", "alert_resolved"]
+    # What serve held when it opened: the API's series from its metrics store (up, then down), the
+    # failed MariaDB readings, the service's access log with its tokens masked.
+    evidence = timeline[2]["data"]
+    [series] = evidence["chart"]["series"]
+    assert series["labels"]["service"] == "llm-api" and series["points"]
+    assert evidence["mariadb"]["up"] == 0
+    assert evidence["access_log"]["lines"][-1].endswith('"probe/4"') and "t0ps3cret" not in str(evidence)

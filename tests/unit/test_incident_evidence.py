@@ -7,6 +7,7 @@ real access log file, with an injected clock. What an operator sees is read back
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,12 @@ def write_access_log(log: Path, lines: int) -> None:
                      f'HTTP/1.1" 502 12 "-" "client/{i}"\n')
 
 
+def postmortem(plan_path: Path, incident_id: int, *extra: str):
+    from opsplan.cli.main import app
+
+    return CliRunner().invoke(app, ["--plan", str(plan_path), "incident", "postmortem", str(incident_id), *extra])
+
+
 def show(plan_path: Path, incident_id: int, *extra: str):
     from opsplan.cli.main import app
 
@@ -157,6 +164,17 @@ def test_an_incident_opens_with_the_hour_before_its_alerts_mariadb_and_the_acces
     assert "연결 12개, 실행 중인 스레드 3개, 느린 쿼리 누적 42건" in korean.output
     as_json = json.loads(show(path, incident["id"], "--json").output)
     assert [e for e in as_json["timeline"] if e["kind"] == "evidence"][0]["data"]["chart"]["series"]
+
+    # The postmortem carries it: in HTML the chart is drawn (an inline SVG line with its threshold).
+    page = postmortem(path, incident["id"], "--format", "html", "--lang", "en")
+    assert page.exit_code == 0, page.output
+    html = page.output
+    assert "<h2>Evidence at opening</h2><svg" in html and "The hour before ApiDown: opsplan_api_up" in html
+    polyline = re.search(r'<polyline points="([^"]+)"', html)
+    assert polyline is not None and len(polyline.group(1).split()) == len(points)
+    assert 'class="threshold"' in html and "client/299" in html and "secret" not in html
+    markdown = postmortem(path, incident["id"], "--lang", "ko").output
+    assert "## 장애 시작 시점의 근거 자료" in markdown and "연결 12개" in markdown
 
 
 def test_a_failing_evidence_source_is_recorded_with_its_reason_and_the_incident_still_opens(tmp_path, store):

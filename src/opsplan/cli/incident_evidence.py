@@ -4,6 +4,7 @@ nothing says why, in the plan's language."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from opsplan import format as fmt
@@ -27,8 +28,10 @@ SPARKS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 40
 
 
-def evidence_lines(data: dict[str, Any], plan: Plan) -> list[str]:
-    lang = plan.language
+def evidence_lines(data: dict[str, Any], plan: Plan, language: str | None = None) -> list[str]:
+    lang = language or plan.language
+    if lang != plan.language:
+        plan = plan.model_copy(update={"language": lang})
     lines: list[str] = []
     for part in ("chart", "alerts", "mariadb", "access_log"):
         found = data.get(part)
@@ -112,3 +115,37 @@ def _count(value: Any) -> str:
 def _when(ts: Any, plan: Plan) -> str:
     # as the rest of `incident show`: the zone named in Korean (KOREAN.md rule 8)
     return fmt.local_time(ts, plan.timezone, zone_name=plan.language == "ko") if isinstance(ts, int | float) else "-"
+
+
+def postmortem_evidence(timeline: list[dict[str, Any]], plan: Plan) -> Callable[[str], tuple[list[str], str]]:
+    """The postmortem's evidence section: the lines of the first `evidence` entry and its chart as
+    inline SVG (the check reports' helper), in the language asked for."""
+    found = next((e["data"] for e in timeline if e["kind"] == "evidence"), None)
+
+    def render(lang: str) -> tuple[list[str], str]:
+        if found is None:
+            return [], ""
+        lines = [line[2:] if line.startswith("  ") else line for line in evidence_lines(found, plan, lang)]
+        return lines, chart_svg(found, plan, lang)
+
+    return render
+
+
+def chart_svg(data: dict[str, Any], plan: Plan, lang: str) -> str:
+    """The captured series as an SVG line chart with its threshold, or "" when none was captured."""
+    from opsplan.checks.model import UNITS, Chart, Line, Series
+    from opsplan.checks.report import svg
+
+    chart = data.get("chart")
+    if not isinstance(chart, dict) or not chart.get("series"):
+        return ""
+    metric = str(chart.get("metric", ""))
+    series = [Series(" ".join(str(v) for _, v in sorted(s.get("labels", {}).items()) if v) or metric,
+                     [(float(p[0]), float(p[1])) for p in s.get("points", [])]) for s in chart["series"]]
+    threshold = chart.get("threshold")
+    thresholds = [(Line("incident.evidence.threshold"), float(threshold))] if isinstance(threshold, int | float) \
+        else []
+    unit = str(chart.get("unit") or "none")
+    drawn = Chart(Line("incident.evidence.chart_title", {"alert": data.get("alert", ""), "metric": metric}),
+                  unit if unit in UNITS else "none", series, thresholds)
+    return svg.chart_svg(drawn, lang, plan.timezone)

@@ -227,7 +227,10 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
         if final:
             core._audit(incidents, who, "incident.postmortem_final", incident_id, now)
     render = postmortem_render.markdown if form == "md" else postmortem_render.html_page
-    text = render(found, plan, lang, lambda entry, language: describe(plan, entry, language))
+    from opsplan.cli.incident_evidence import postmortem_evidence
+
+    text = render(found, plan, lang, lambda entry, language: describe(plan, entry, language),
+                  postmortem_evidence(found["timeline"], plan))
     if out_file is None:
         out.print(text, markup=False, soft_wrap=True)
         return

@@ -12,6 +12,9 @@ from opsplan.i18n import t
 from opsplan.plan.models import Plan
 
 Describe = Callable[[dict[str, Any], str], str]
+# The evidence captured at opening, from the caller (the CLI words it as `incident show` does and
+# draws its chart with the check reports' SVG helper): (lines, inline SVG or "") in a language.
+Evidence = Callable[[str], tuple[list[str], str]]
 _SEVERITY_KEY = {"critical": "incident.severity.critical", "major": "incident.severity.major",
                  "minor": "incident.severity.minor"}
 
@@ -75,16 +78,21 @@ def _title(found: dict[str, Any], lang: str) -> str:
     return t(key, lang, id=inc["id"], title=inc["title"][lang])
 
 
-def markdown(found: dict[str, Any], plan: Plan, lang: str, describe: Describe) -> str:
+def markdown(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
+             evidence: Evidence | None = None) -> str:
     lines = [f"# {_title(found, lang)}", ""]
     if found.get("final_at"):
         lines += [t("incident.pm.final_by", lang, by=found["final_by"], time=_when(found["final_at"], plan, lang)), ""]
     for heading, body in sections(found, plan, lang, describe):
         lines += [f"## {heading}", "", *[f"- {line}" for line in body], ""]
+    shown = evidence(lang)[0] if evidence is not None else []
+    if shown:  # log lines keep their shape in a code block
+        lines += [f"## {t('incident.pm.h.evidence', lang)}", "", "```", *shown, "```", ""]
     return "\n".join(lines)
 
 
-def html_page(found: dict[str, Any], plan: Plan, lang: str, describe: Describe) -> str:
+def html_page(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
+              evidence: Evidence | None = None) -> str:
     e = html.escape
     parts = [f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{e(_title(found, lang))}'
              f"</title></head><body>", f"<h1>{e(_title(found, lang))}</h1>"]
@@ -94,5 +102,8 @@ def html_page(found: dict[str, Any], plan: Plan, lang: str, describe: Describe) 
     for heading, body in sections(found, plan, lang, describe):
         items = "".join(f"<li>{e(line)}</li>" for line in body)
         parts.append(f"<h2>{e(heading)}</h2><ul>{items}</ul>")
+    shown, svg = evidence(lang) if evidence is not None else ([], "")
+    if shown:  # the chart is the caller's SVG (its text escaped there)
+        parts.append(f"<h2>{e(t('incident.pm.h.evidence', lang))}</h2>{svg}<pre>{e(chr(10).join(shown))}</pre>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
