@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from opsplan.alerts.engine import AlertEngine
 from opsplan.incidents.lifecycle import Incidents
+from opsplan.incidents.overdue import OverdueCollector
 from opsplan.metrics import Cycle, sample
 from opsplan.plan.models import Plan
 from opsplan.rules.model import build_rules
@@ -222,6 +223,9 @@ def test_incident_response_overdue_fires_when_a_deadline_passes_and_opens_no_inc
     assert incident["ack_due"] == incident["opened_at"] + 15 * 60
     serve.hold(incident["ack_due"] - serve.now, api(up=False))  # up to the deadline: not yet overdue
     assert serve.firing("IncidentResponseOverdue") == []
+    serve.hold(INTERVAL, api(up=False))  # the deadline itself: not yet past
+    assert serve.firing("IncidentResponseOverdue") == []
+    # The cycle after it counts the incident overdue; the next one's rules see that count.
     serve.hold(2 * INTERVAL, api(up=False))
     assert serve.firing("IncidentResponseOverdue") == ["critical"]
     [notice] = [n for n in serve.engine.firing_notices() if n.alert == "IncidentResponseOverdue"]
@@ -229,6 +233,9 @@ def test_incident_response_overdue_fires_when_a_deadline_passes_and_opens_no_inc
     assert notice.subject_ko == "장애 등급 Critical"
     serve.hold(5 * 60, api(up=False))
     assert [i["id"] for i in serve.incidents.list()] == [incident["id"]]  # no incident about the incident
+    # A serve that just started has no count from a previous cycle: its collector asks the database.
+    fresh = OverdueCollector(serve.context.plan, serve.db, clock=lambda: serve.now)
+    assert {s.label("incident_severity"): s.value for s in fresh.collect()} == {"critical": 1, "major": 0, "minor": 0}
 
     serve.incidents.enter_stage(incident["id"], 1, by="kim", now=serve.now)
     serve.hold(2 * INTERVAL, api(up=False))

@@ -9,6 +9,7 @@ from opsplan.alerts.events import AlertNotice
 from opsplan.incidents.intake import HEALTH, AlertIntake
 from opsplan.incidents.lifecycle import Incidents
 from opsplan.incidents.metrics import incident_samples
+from opsplan.incidents.overdue import OverdueCount
 from opsplan.metrics import Cycle
 
 log = logging.getLogger(__name__)
@@ -16,8 +17,10 @@ log = logging.getLogger(__name__)
 
 class IncidentCycle:
     def __init__(self, incidents: Incidents, intake: AlertIntake | None = None,
-                 firing: Callable[[], list[AlertNotice]] | None = None):
+                 firing: Callable[[], list[AlertNotice]] | None = None, overdue: OverdueCount | None = None):
         self.incidents = incidents
+        # The overdue counts for the next cycle's `incidents` collector (IncidentResponseOverdue).
+        self.overdue = overdue or OverdueCount()
         self.intake = intake
         # The alerts firing now (the engine's). On the first cycle (after the alert rules' first pass
         # has loaded their state) and after a notice could not be written, the incidents catch up
@@ -38,4 +41,5 @@ class IncidentCycle:
         for breach in breaches:
             log.warning("incident %d (%s): the %s deadline passed unmet", breach.incident_id, breach.severity,
                         breach.deadline)
+        self.overdue.update(counts[1], cycle.timestamp)
         cycle.samples.extend(incident_samples(counts))

@@ -1,11 +1,16 @@
-"""The overdue incidents as a collector: collectors run before the alert rules in each cycle, so
-`IncidentResponseOverdue` fires in the cycle a deadline passes (the incident stage's own cycle hook
-runs after the rules, and what it adds reaches only the store and /metrics)."""
+"""The overdue incidents as a collector, for `IncidentResponseOverdue`: collectors run before the
+alert rules in each cycle, while the incident stage's cycle hook runs after them (it is a sink of
+their notices), so a gauge that hook adds would reach the store and /metrics but never the rules.
+
+The collector gives the counts the hook made on the previous cycle (no second query per cycle: the
+hook counts the overdue incidents anyway), so the alert fires at most one interval after the
+deadline passes. With no recent count (the first cycle, a hook that failed) it asks the database.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from sqlalchemy import and_, func, or_, select
 
@@ -14,6 +19,8 @@ from opsplan.incidents.tables import IncidentRow
 from opsplan.metrics import Sample, sample
 from opsplan.plan.models import Plan
 from opsplan.store.state import StateDB
+
+STALE_INTERVALS = 3  # a count older than this many intervals is not trusted: the database is asked
 
 
 def overdue_by_severity(db: StateDB, severities: list[str], now: float) -> dict[str, int]:
@@ -30,14 +37,32 @@ def overdue_by_severity(db: StateDB, severities: list[str], now: float) -> dict[
     return counts
 
 
+class OverdueCount:
+    """The last count the incident cycle made, and when."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] | None = None
+        self.at = 0.0
+
+    def update(self, counts: Mapping[str, int], at: float) -> None:
+        self.counts, self.at = dict(counts), at
+
+
 class OverdueCollector:
     name = "incidents"
 
-    def __init__(self, plan: Plan, db: StateDB, clock: Callable[[], float] = time.time):
+    def __init__(self, plan: Plan, db: StateDB, last: OverdueCount | None = None,
+                 clock: Callable[[], float] = time.time):
         self.severities: list[str] = list(plan.incidents.severities)
         self.db = db
+        self.last = last or OverdueCount()
+        self.stale_after = STALE_INTERVALS * plan.monitoring.interval
         self.clock = clock
 
     def collect(self) -> list[Sample]:
-        counts = overdue_by_severity(self.db, self.severities, self.clock())
-        return [sample("opsplan_incidents_response_overdue", n, incident_severity=s) for s, n in counts.items()]
+        now = self.clock()
+        counts = self.last.counts
+        if counts is None or now - self.last.at > self.stale_after:
+            counts = overdue_by_severity(self.db, self.severities, now)
+        return [sample("opsplan_incidents_response_overdue", counts.get(s, 0), incident_severity=s)
+                for s in self.severities]

@@ -43,10 +43,12 @@ def build(ctx: StageContext) -> StagePart:
     from opsplan.incidents.histograms import HistogramCycle
 
     histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities))
-    from opsplan.incidents.overdue import OverdueCollector
+    from opsplan.incidents.overdue import OverdueCollector, OverdueCount
 
-    return StagePart(collectors=[OverdueCollector(ctx.plan, ctx.state_db)],
-                     on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays])
+    overdue = OverdueCount()  # counted by the cycle hook, read by the next cycle's collector
+    return StagePart(collectors=[OverdueCollector(ctx.plan, ctx.state_db, overdue)],
+                     on_cycle=[IncidentCycle(incidents, intake, firing, overdue), histograms],
+                     start=[warn_without_holidays])
 
 
 def _evidence(ctx: StageContext, engine: AlertEngine | None) -> EvidenceSources:
