@@ -7,6 +7,7 @@ real access log file, with an injected clock. What an operator sees is read back
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -180,7 +181,7 @@ def test_an_incident_opens_with_the_hour_before_its_alerts_mariadb_and_the_acces
 
 def test_a_failing_evidence_source_is_recorded_with_its_reason_and_the_incident_still_opens(tmp_path, store):
     log = tmp_path / "access.log"
-    log.mkdir()  # the plan names a log that cannot be read
+    os.mkfifo(log)  # the plan names a named pipe: reading it would wait for a writer forever
     path = plan_with_log(tmp_path, log, language="ko")
     start = at("2026-12-05 02:00")
     store.test_clock[0] = start

@@ -10,9 +10,11 @@ masked detail); a capture that fails never keeps the incident from opening.
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,9 +158,14 @@ class EvidenceSources:
 
 
 def tail(path: Path, count: int) -> list[str]:
-    """The last `count` lines of `path`, reading at most LOG_TAIL_BYTES from its end."""
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    """The last `count` lines of `path`, reading at most LOG_TAIL_BYTES from its end. Only a regular
+    file: opening a named pipe would wait for a writer, and the cycle with it."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        size = info.st_size
         begin = max(0, size - LOG_TAIL_BYTES)
         handle.seek(begin)
         data = handle.read(LOG_TAIL_BYTES)
