@@ -186,6 +186,8 @@ SAMPLES: dict[str, object] = {
     "target": "99.5%", "availability": "99.167%", "downtime": "6시간", "budget": "166.7%",
     # on-call (opsplan.oncall)
     "round": 1,
+    # incident assign / re-grade / merge
+    "person": "ops02", "into": 7,
 }
 
 

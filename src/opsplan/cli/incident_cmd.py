@@ -35,7 +35,8 @@ _EVENT_KEY = {"opened": "incident.event.opened", "alert_fired": "incident.event.
               "closed": "incident.event.closed", "cancelled": "incident.event.cancelled",
               "merged": "incident.event.merged", "merged_from": "incident.event.merged_from",
               "reopened": "incident.event.reopened", "severity": "incident.event.severity",
-              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach"}
+              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach",
+              "assigned": "incident.event.assigned"}
 
 
 def register(app: typer.Typer) -> None:
@@ -49,6 +50,9 @@ def register(app: typer.Typer) -> None:
     group.command("resolve", help=help_text("help.cmd.incident_resolve"))(resolve_command)
     group.command("close", help=help_text("help.cmd.incident_close"))(close_command)
     group.command("cancel", help=help_text("help.cmd.incident_cancel"))(cancel_command)
+    group.command("assign", help=help_text("help.cmd.incident_assign"))(assign_command)
+    group.command("severity", help=help_text("help.cmd.incident_severity"))(severity_command)
+    group.command("merge", help=help_text("help.cmd.incident_merge"))(merge_command)
     # checklists, postmortems, figures and `opsplan sla` (issue 13 items 4, 6, 7)
     from opsplan.cli import incident_followup_cmd
 
@@ -200,6 +204,8 @@ def _event_text(entry: dict[str, Any], plan: Plan) -> str:
         values["text"] = data.get("note") or "-"
     elif entry["kind"] == "cancelled":
         values["reason"] = data.get("reason", "")
+    elif entry["kind"] == "assigned":
+        values["person"] = data.get("person", "")
     elif entry["kind"] == "merged":
         values["id"] = data.get("into", "")
     elif entry["kind"] == "merged_from":
@@ -312,3 +318,49 @@ def cancel_command(ctx: typer.Context, incident_id: int = typer.Argument(..., me
         _audit(incidents, who, "incident.cancel", incident_id, now, reason=reason)
         _say_changed(plan, incidents, incident_id, as_json,
                      t("incident.cancelled_done", plan.language, id=incident_id))
+
+
+def assign_command(ctx: typer.Context, incident_id: int = typer.Argument(..., metavar="ID"),
+                   person: str = typer.Argument(..., metavar="PERSON", help=help_text("help.incident.person")),
+                   by: str = typer.Option(None, "--by", help=help_text("help.incident.by")),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
+    """Give an open incident an owner (one of the plan's on-call people)."""
+    plan = plan_from(ctx)
+    who, now = _who(by), _clock()
+    with _incidents(plan) as incidents:
+        incidents.assign(incident_id, person, by=who, now=now)
+        _audit(incidents, who, "incident.assign", incident_id, now, person=person)
+        _say_changed(plan, incidents, incident_id, as_json,
+                     t("incident.assigned_done", plan.language, id=incident_id, person=person.strip()))
+
+
+def severity_command(ctx: typer.Context, incident_id: int = typer.Argument(..., metavar="ID"),
+                     severity: str = typer.Argument(..., metavar="SEVERITY", help=help_text("help.incident.severity")),
+                     reason: str = typer.Option("", "--reason", help=help_text("help.incident.severity_reason")),
+                     by: str = typer.Option(None, "--by", help=help_text("help.incident.by")),
+                     as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
+    """Re-grade an open incident (critical, major, minor); its unmet deadlines follow."""
+    plan = plan_from(ctx)
+    who, now = _who(by), _clock()
+    wanted = severity.strip().lower()
+    with _incidents(plan) as incidents:
+        incidents.change_severity(incident_id, wanted, by=who, now=now, reason=reason)
+        _audit(incidents, who, "incident.severity", incident_id, now, severity=wanted, reason=reason)
+        shown = incidents.get(incident_id)
+        _say_changed(plan, incidents, incident_id, as_json,
+                     t("incident.severity_done", plan.language, id=incident_id,
+                       severity=_severity(wanted, plan.language), time=_when(shown["ack_due"], plan)))
+
+
+def merge_command(ctx: typer.Context, incident_id: int = typer.Argument(..., metavar="ID"),
+                  into: int = typer.Option(..., "--into", metavar="ID", help=help_text("help.incident.merge_into")),
+                  by: str = typer.Option(None, "--by", help=help_text("help.incident.by")),
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
+    """Merge an incident into another that is the same trouble: its alerts move there."""
+    plan = plan_from(ctx)
+    who, now = _who(by), _clock()
+    with _incidents(plan) as incidents:
+        incidents.merge(incident_id, into, by=who, now=now)
+        _audit(incidents, who, "incident.merge", incident_id, now, into=into)
+        _say_changed(plan, incidents, incident_id, as_json,
+                     t("incident.merged_done", plan.language, id=incident_id, into=into))

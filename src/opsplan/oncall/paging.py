@@ -246,7 +246,9 @@ class Paging:
         if policy is not None and self._send_time(policy, now) > now:
             row.next_at = self._send_time(policy, now)
             return
-        owner = incident.ack_by if incident.ack_by and self.oncall.person(incident.ack_by) else None
+        # its assignee owns it, else whoever acknowledged it (when they are on-call people)
+        owner = next((name for name in (incident.assignee, incident.ack_by) if name and self.oncall.person(name)),
+                     None)
         person = owner or self._who(session, PRIMARY, now)
         self._page(session, incident, person, f"oncall:incident:{incident.id}:repage:{int(now)}", now, done,
                    kind="repaged", extra={"idle_since": last})
