@@ -2677,6 +2677,24 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.incident.person": M(ko="담당자 (당번 명단의 이름)", en="The owner (a name from the on-call people)."),
     "help.incident.severity_reason": M(ko="등급을 바꾸는 이유", en="Why the severity changes."),
     "help.incident.merge_into": M(ko="병합할 대상 장애 번호", en="The incident to merge into."),
+    # `opsplan db copy` (store/copy.py, cli/db_cmd.py)
+    "help.cmd.db_copy": M(ko="`SQLite` 상태 DB를 `state_db_url_env`가 가리키는 서버로 복사합니다 (이력을 그대로 옮김).",
+                          en="Copy the SQLite state database into the server `state_db_url_env` names (history kept)."),
+    "help.db.copy_from": M(ko="복사할 `SQLite` 파일 (기본값: 데이터 디렉터리의 `state.db`)",
+                           en="The SQLite file to copy (default: `state.db` in the data dir)."),
+    "db.cli.copy_no_target": M(ko="복사할 대상이 없습니다: 운영 계획서의 `state_db_url_env`와 환경 변수 `{env}`에 "
+                                  "서버 URL을 지정하십시오",
+                               en="no target to copy into: set the plan's `state_db_url_env` and the server URL in "
+                                  "the environment variable `{env}`"),
+    "db.cli.copy_no_source": M(ko="복사할 `SQLite` 상태 DB가 없습니다: {path}",
+                               en="no SQLite state database to copy at {path}"),
+    "db.cli.copy_serve_running": M(ko="`opsplan serve`가 실행 중입니다. 복사 뒤의 기록을 잃지 않도록 먼저 멈추십시오",
+                                   en="`opsplan serve` is running: stop it first, or what it writes after the copy "
+                                      "is lost"),
+    "db.cli.copy_refused": M(ko="복사하지 않았습니다. 상세: {reason}", en="nothing copied: {reason}"),
+    "db.cli.copied_table": M(ko="`{table}`: 행 {n}개 복사", en="{table}: {n} rows copied"),
+    "db.cli.copy_done": M(ko="테이블 {tables}개, 행 {n}개를 {url}에 복사했습니다.",
+                          en="Copied {n} rows in {tables} tables into {url}."),
 }
 
 

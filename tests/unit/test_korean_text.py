@@ -188,6 +188,8 @@ SAMPLES: dict[str, object] = {
     "round": 1,
     # incident assign / re-grade / merge
     "person": "ops02", "into": 7,
+    # `opsplan db copy`
+    "env": "OPSPLAN_STATE_DB_URL", "table": "incidents",
 }
 
 
