@@ -19,7 +19,9 @@ from fastapi.testclient import TestClient
 
 from opsplan.audit import entries
 from opsplan.incidents.lifecycle import Incidents
-from opsplan.plan.models import OnCall, Person, Plan, Text
+from opsplan.notify.outbox import OutboxRow
+from opsplan.plan.models import Channel, IncidentFollowUp, Notifications, OnCall, Person, Plan, Text
+from opsplan.plan.models import Incidents as IncidentPlan
 from opsplan.store.state import StateDB
 from opsplan.web.console.frame import Console
 from opsplan.web.console.incident_forms import IncidentForms
@@ -45,11 +47,11 @@ class Clock:
 
 
 class Page:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, **plan: Any) -> None:
         self.db = StateDB.open(f"sqlite:///{tmp / 'state.db'}")
         self.clock = Clock()
         self.plan = Plan(data_dir=tmp, language="ko",
-                         oncall=OnCall(people=[Person(name="kim01"), Person(name="lee02")]))
+                         oncall=OnCall(people=[Person(name="kim01"), Person(name="lee02")]), **plan)
         users = Users(self.db, tmp, self.clock, FAST)
         for name, role in (("ops01", "operator"), ("view01", "viewer")):
             users.add(name, role, PASSWORD, actor="root")
@@ -59,8 +61,13 @@ class Page:
         app.add_middleware(SecurityHeaders)
         app.include_router(identity_router(web))
         self.console = Console(self.plan, web)
-        app.include_router(incidents_router(self.console, self.incidents, IncidentForms(self.incidents),
-                                            clock=self.clock))
+        self.wakes = 0
+
+        def wake() -> None:  # as serve's notifier: told a notice waits in the outbox
+            self.wakes += 1
+
+        forms = IncidentForms(self.incidents, wake=wake)
+        app.include_router(incidents_router(self.console, self.incidents, forms, clock=self.clock))
         self.client = TestClient(app)
 
     def open(self, severity: str, title: str, at: float = NOW) -> int:
@@ -245,3 +252,24 @@ def test_the_postmortem_editor_writes_fields_and_actions_makes_it_final_and_then
     assert page.incidents.get(incident)["status"] == "closed"
     assert steps_by(page.db, "ops01")[:4] == [
         "incident.close", "incident.postmortem_final", "incident.action_done", "incident.action_add"]
+
+
+def test_required_tasks_gate_the_next_stage_and_notify_stakeholders_queues_the_status(tmp_path):
+    page = Page(tmp_path, notifications=Notifications(channels=[Channel(name="chat-ops", url_env="OPS_CHAT_URL")]),
+                incidents=IncidentPlan(follow_up=IncidentFollowUp(stakeholders=["chat-ops"], required_tasks=[[1, 3]])))
+    try:
+        incident = page.open("critical", "API 서비스 중단")
+        csrf = page.log_in("ops01")
+        assert page.post(f"/incidents/{incident}/stage", csrf_token=csrf, stage="1").status_code == 303
+        gated = page.post(f"/incidents/{incident}/stage", csrf_token=csrf, stage="2", lang="en")
+        assert gated.status_code == 422 and "required" in text_of(gated.text)
+        page.post(f"/incidents/{incident}/task", csrf_token=csrf, stage="1", task="1")
+        notify = page.post(f"/incidents/{incident}/task", csrf_token=csrf, stage="1", task="3", note="sent")
+        assert notify.status_code == 303 and page.wakes == 1
+        with page.db.session() as session:
+            rows = session.query(OutboxRow).filter(OutboxRow.fingerprint == f"incident:{incident}").all()
+            assert [r.channel for r in rows] == ["chat-ops"] and "장애 등급: Critical" in rows[0].body
+        assert "이해관계자 통보 발송: chat-ops" in page.text(f"/incidents/{incident}")
+        assert page.post(f"/incidents/{incident}/stage", csrf_token=csrf, stage="2").status_code == 303
+    finally:
+        page.db.close()
