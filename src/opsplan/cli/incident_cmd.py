@@ -22,22 +22,6 @@ if TYPE_CHECKING:
     from opsplan.incidents.lifecycle import Incidents
     from opsplan.plan.models import Plan
 
-# Literal catalogue keys, so the catalogue test sees them.
-_STATUS_KEY = {"triggered": "incident.status.triggered", "acknowledged": "incident.status.acknowledged",
-               "resolved": "incident.status.resolved", "closed": "incident.status.closed",
-               "merged": "incident.status.merged", "cancelled": "incident.status.cancelled"}
-_SEVERITY_KEY = {"critical": "incident.severity.critical", "major": "incident.severity.major",
-                 "minor": "incident.severity.minor"}
-_DEADLINE_KEY = {"ack_missed": "incident.deadline.ack", "respond_missed": "incident.deadline.respond"}
-_EVENT_KEY = {"opened": "incident.event.opened", "alert_fired": "incident.event.alert_fired",
-              "alert_resolved": "incident.event.alert_resolved", "acknowledged": "incident.event.acknowledged",
-              "stage": "incident.event.stage", "note": "incident.event.note", "resolved": "incident.event.resolved",
-              "closed": "incident.event.closed", "cancelled": "incident.event.cancelled",
-              "merged": "incident.event.merged", "merged_from": "incident.event.merged_from",
-              "reopened": "incident.event.reopened", "severity": "incident.event.severity",
-              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach",
-              "assigned": "incident.event.assigned"}
-
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(name="incident", no_args_is_help=True, help=help_text("help.incident"))
@@ -87,15 +71,15 @@ def _when(ts: float | None, plan: Plan) -> str:
 
 
 def _severity(name: str, lang: str) -> str:
-    return t(_SEVERITY_KEY[name], lang) if name in _SEVERITY_KEY else name
+    from opsplan.incidents.describe import severity_text
+
+    return severity_text(name, lang)
 
 
 def _status(incident: dict[str, Any], lang: str) -> str:
-    if incident["status"] == "stage" and incident["stage_name"]:
-        return t("incident.status.stage", lang, stage=incident["stage"], name=incident["stage_name"][lang])
-    if incident["status"] not in _STATUS_KEY:
-        return str(incident["status"])
-    return t(_STATUS_KEY[incident["status"]], lang)
+    from opsplan.incidents.describe import status_text
+
+    return status_text(incident, lang)
 
 
 def _deadline(incident: dict[str, Any], which: str, plan: Plan) -> str:
@@ -177,43 +161,10 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
 
 
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:
-    lang, data = plan.language, entry["data"]
-    if entry["kind"] not in _EVENT_KEY:
-        # checklists, notices, actions, postmortems (issue 13 items 4, 6) and on-call describe their own kinds
-        from opsplan.cli.incident_followup_cmd import own_text
+    """A timeline entry in the plan's language (incidents/describe.py: the pages say it the same way)."""
+    from opsplan.incidents.describe import entry_text
 
-        return own_text(plan, entry, lang) or oncall_cmd.event_text(entry, plan) or str(entry["kind"])
-    values: dict[str, Any] = {}
-    if entry["kind"] in ("opened", "severity"):
-        values["severity"] = _severity(data.get("severity", ""), lang)
-        if entry["kind"] == "severity":
-            values["previous"] = _severity(data.get("previous", ""), lang)
-    elif entry["kind"] in ("alert_fired", "alert_resolved", "reopened"):
-        values["alert"] = data.get("alert", "")
-        if entry["kind"] == "alert_fired":
-            subject = data.get("subject_ko") if lang == "ko" else data.get("subject")
-            values["subject"] = subject or "-"
-    elif entry["kind"] == "stage":
-        stages = plan.incidents.stages
-        stage = data.get("stage", 0)
-        values["stage"] = stage
-        values["name"] = stages[stage - 1].name.get(lang) if 1 <= stage <= len(stages) else "-"
-    elif entry["kind"] == "note":
-        values["text"] = data.get("text", "")
-    elif entry["kind"] == "resolved":
-        values["text"] = data.get("note") or "-"
-    elif entry["kind"] == "cancelled":
-        values["reason"] = data.get("reason", "")
-    elif entry["kind"] == "assigned":
-        values["person"] = data.get("person", "")
-    elif entry["kind"] == "merged":
-        values["id"] = data.get("into", "")
-    elif entry["kind"] == "merged_from":
-        values["id"] = data.get("incident", "")
-    elif entry["kind"] in ("ack_missed", "respond_missed"):
-        values["deadline"] = t(_DEADLINE_KEY[entry["kind"]], lang)
-        values["due"] = _when(data.get("due"), plan)
-    return t(_EVENT_KEY[entry["kind"]], lang, **values)
+    return entry_text(entry, plan, plan.language)
 
 
 def open_command(ctx: typer.Context,

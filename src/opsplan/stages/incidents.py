@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from opsplan.incidents import metrics as incident_metrics
 from opsplan.incidents.follow_up_checks import follow_up_problems
@@ -38,7 +39,26 @@ def build(ctx: StageContext) -> StagePart:
     from opsplan.incidents.histograms import HistogramCycle
 
     histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities))
-    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays])
+    return StagePart(on_cycle=[IncidentCycle(incidents, intake, firing), histograms], start=[warn_without_holidays],
+                     routers=_pages(ctx, incidents))
+
+
+def _pages(ctx: StageContext, incidents: Any) -> list[Any]:
+    """The console's incident pages (list, detail, postmortem), when serve has a console."""
+    from opsplan.notify.service import Notifier
+    from opsplan.store import MetricsStore
+    from opsplan.web.console.frame import Console
+    from opsplan.web.console.incident_forms import IncidentForms
+    from opsplan.web.console.incidents import incidents_router
+
+    console = ctx.get(Console)
+    if console is None:
+        return []
+    notifier = ctx.get(Notifier)
+    # serve's metrics store is provided once opened: looked up at each final postmortem, not now.
+    forms = IncidentForms(incidents, store=lambda: ctx.get(MetricsStore),
+                          wake=notifier.wake if notifier is not None else None)
+    return [incidents_router(console, incidents, forms, clock=time.time)]
 
 
 def _families() -> dict:
