@@ -176,9 +176,11 @@ def _event_text(entry: dict[str, Any], plan: Plan) -> str:
     lang, data = plan.language, entry["data"]
     if entry["kind"] not in _EVENT_KEY:
         # checklists, notices, actions, postmortems (issue 13 items 4, 6) and on-call describe their own kinds
+        from opsplan.cli.check_cmd import event_text as check_event_text
         from opsplan.cli.incident_followup_cmd import own_text
 
-        return own_text(plan, entry, lang) or oncall_cmd.event_text(entry, plan) or str(entry["kind"])
+        return (own_text(plan, entry, lang) or oncall_cmd.event_text(entry, plan) or check_event_text(entry, lang)
+                or str(entry["kind"]))
     values: dict[str, Any] = {}
     if entry["kind"] in ("opened", "severity"):
         values["severity"] = _severity(data.get("severity", ""), lang)
