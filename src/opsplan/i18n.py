@@ -2694,6 +2694,11 @@ MESSAGES: Final[dict[str, Message]] = {
                                      en="The check has started; it appears below when it is done."),
     "console.reports.run_already": M(ko="이 점검이 이미 실행 중이어서 새로 시작하지 않았습니다.",
                                      en="This check is already running: nothing new was started."),
+    "checks.cli.summary_queued": M(ko="점검 요약을 알림 채널 {names}에 보내도록 대기열에 넣었습니다 "
+                                      "(`opsplan serve` 또는 `opsplan notify`가 발송합니다)",
+                                   en="summary queued for {names} (`opsplan serve` or `opsplan notify` sends it)"),
+    "checks.cli.incidents": M(ko="실패한 항목의 장애: {ids}번 (`opsplan incident show`)",
+                              en="incidents of the failed items: {ids} (`opsplan incident show`)"),
     "console.reports.run_unavailable": M(ko="이 서버는 이 점검을 실행하지 않습니다 (점검 항목이 없습니다).",
                                          en="This server does not run this check (it has no items)."),
 }

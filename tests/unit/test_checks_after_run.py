@@ -131,6 +131,12 @@ def test_severity_by_item_and_switched_off_and_no_incidents_stage(tmp_path: Path
         off = plan.model_copy(update={"checks": plan.checks.model_copy(update={"open_incidents": False})})
         _, done = _run(off, db, Incidents(off, db), NOW + 120)
         assert done.incidents.joined == [] and len(incidents.list()) == 1
+        # A plan whose levels leave Minor out: its least severe one, not silence.
+        from opsplan.checks.failed_items import severity_for
+
+        levels = {k: v for k, v in plan.incidents.severities.items() if k != "minor"}
+        fewer = plan.model_copy(update={"incidents": plan.incidents.model_copy(update={"severities": levels})})
+        assert severity_for(fewer, "weekly", "logs.analysis") == "major"
     finally:
         db.close()
 
@@ -157,6 +163,7 @@ def test_the_cli_run_opens_the_incident_and_both_lists_print_the_same_table(tmp_
     runner = CliRunner()
     ran = runner.invoke(app, ["--plan", str(path), "check", "run", "daily"])
     assert ran.exit_code == 1, ran.output  # backup.status fails: no backup at all
+    assert ran.output.splitlines()[-1] == "incidents of the failed items: 1 (`opsplan incident show`)"
     listed = json.loads(runner.invoke(app, ["--plan", str(path), "incident", "list", "--json"]).output)
     incidents = listed["incidents"] if isinstance(listed, dict) else listed
     assert [i["title"]["en"] for i in incidents] == ["Daily check failed: Backup status"]

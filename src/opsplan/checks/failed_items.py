@@ -39,10 +39,16 @@ def dedup_key(period: str, item_id: str) -> str:
     return f"check:{period}:{item_id}"
 
 
-def severity_for(plan: Plan, period: str, item_id: str) -> str:
-    """The item's own entry in `checks.incident_severity`, else its period's, else Minor."""
+def severity_for(plan: Plan, period: str, item_id: str) -> str | None:
+    """The item's own entry in `checks.incident_severity`, else its period's, else Minor; a plan
+    without that level (its `incidents.severities` may leave some out) gets its least severe one
+    (an entry naming a missing level is `plan check`'s one line). None: the plan has no levels."""
     chosen = plan.checks.incident_severity
-    return chosen.get(item_id) or chosen.get(period) or DEFAULT_SEVERITY
+    wanted = chosen.get(item_id) or chosen.get(period) or DEFAULT_SEVERITY
+    levels = plan.incidents.severities
+    if wanted in levels:
+        return wanted
+    return next((level for level in ("minor", "major", "critical") if level in levels), None)
 
 
 def _open_of(session: Session, key: str) -> IncidentRow | None:
@@ -78,8 +84,8 @@ def record(incidents: Incidents, run: Mapping[str, Any], *, now: float) -> Incid
                 continue
             if row is None:
                 severity = severity_for(plan, run["period"], item["item_id"])
-                if severity not in plan.incidents.severities:
-                    continue  # a plan without that level: `plan check` says so
+                if severity is None:
+                    continue
                 incident_id = incidents.open(severity, _title(run, item), by=SYSTEM, now=now, source=SOURCE,
                                              dedup_key=key, session=session)
                 done.opened.append(incident_id)

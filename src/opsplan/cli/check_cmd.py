@@ -73,7 +73,7 @@ def run_command(ctx: typer.Context,
             from opsplan.checks.after_run import follow_up
             from opsplan.incidents.lifecycle import Incidents
 
-            follow_up(plan, db, outcome.run_id, incidents=Incidents(plan, db), now=time.time())
+            after = follow_up(plan, db, outcome.run_id, incidents=Incidents(plan, db), now=time.time())
             run = runs.get_run(db, outcome.run_id)
     finally:
         if store is not None:
@@ -90,6 +90,13 @@ def run_command(ctx: typer.Context,
                 else t("checks.report.awaiting_tick", lang)
             out.print(f"  {status_text(item['status'], lang)} | {item['title']['ko' if lang == 'ko' else 'en']} | "
                       f"{summary}", markup=False, highlight=False, style=_STATUS_STYLE.get(item["status"]))
+        if after.channels:
+            out.print(t("checks.cli.summary_queued", lang, names=", ".join(after.channels)), markup=False,
+                      highlight=False)
+        touched = after.incidents.opened + after.incidents.joined
+        if touched:
+            out.print(t("checks.cli.incidents", lang, ids=", ".join(str(i) for i in touched)), markup=False,
+                      highlight=False)
     raise typer.Exit(1 if run["status"] == "fail" else 0)
 
 
