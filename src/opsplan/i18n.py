@@ -2761,6 +2761,50 @@ MESSAGES: Final[dict[str, Message]] = {
         ko="해결된 장애의 원인과 해결 방안을 적은 뒤 확정합니다. 확정한 내용은 이후 바뀌지 않습니다.",
         en="Once resolved, with the root cause and fix written. What is made final stays as it is."),
     "console.incidents.make_final": M(ko="사후 분석 보고서 최종 확정", en="Make the postmortem final"),
+    # issue 14 item 6: check runs to the channels, failed items to incidents, "run now" on the Reports page
+    # (checks/summary.py, checks/failed_items.py, stages/checks.py, web/console/reports.py)
+    "checks.plan.unknown_channel": M(
+        ko="점검 요약 채널 {channel}: `notifications.channels`에 없습니다 (있는 채널: {known})",
+        en="report channel {channel} is not in notifications.channels (there: {known})"),
+    "checks.plan.unknown_severity_key": M(
+        ko="`{item}`: 점검 주기도 운영 계획서의 점검 항목도 아닙니다 (가능한 값: {known})",
+        en="{item!r} is neither a check period nor a check item of the plan (known: {known})"),
+    "checks.plan.undefined_severity": M(ko="장애 등급 {severity}: 운영 계획서의 `incidents.severities`에 없습니다 "
+                                           "(있는 등급: {known})",
+                                        en="incident level {severity} is not in incidents.severities (there: {known})"),
+    "checks.summary.title": M(ko="[{period}] {date} 결과: {status}", en="[{period}] {date}: {status}"),
+    "checks.summary.window": M(ko="점검 기간: {start} ~ {end}", en="Window: {start} to {end}"),
+    "checks.summary.counts": M(ko="정상 {passed}개, 주의 {warned}개, 실패 {failed}개, 실행하지 못함 {skipped}개",
+                               en="{passed} pass, {warned} warning, {failed} fail, {skipped} not run"),
+    "checks.summary.failed_items": M(ko="실패 항목: {names}", en="Failed: {names}"),
+    "checks.summary.manual": M(ko="수동 점검 항목 {count}개가 확인을 기다립니다",
+                               en="{count} manual item(s) await a tick"),
+    "checks.summary.link": M(ko="보고서: {url}", en="Report: {url}"),
+    "checks.summary.command": M(ko="보고서 보기: `opsplan report show {id}`", en="Read it: `opsplan report show {id}`"),
+    "checks.incident.title": M(ko="{period} 실패: {name}", en="{period} failed: {name}"),
+    "checks.incident.event_failed": M(ko="점검 실패: {name} (점검 실행 {id}번)",
+                                      en="check failed: {name} (check run {id})"),
+    "checks.incident.event_passed": M(ko="점검 정상으로 돌아옴: {name} (점검 실행 {id}번)",
+                                      en="check passed again: {name} (check run {id})"),
+    "console.reports.run_title": M(ko="지금 점검 실행", en="Run a check now"),
+    "console.reports.run_now": M(ko="{period} 지금 실행", en="Run the {period} now"),
+    "console.reports.running": M(ko="실행 중", en="running"),
+    "console.reports.done": M(ko="완료: {id}번, {time}, {status}", en="done: #{id}, {time}, {status}"),
+    "console.reports.run_note": M(ko="계획된 시각의 점검과 겹치지 않습니다: 이미 실행 중이면 새로 시작하지 않습니다. "
+                                     "결과 요약은 알림 채널로 발송됩니다.",
+                                  en="It never runs twice with the scheduled one: if it is already running, "
+                                     "nothing new starts. Its summary goes to the notification channels."),
+    "console.reports.run_started": M(ko="점검을 시작했습니다. 끝나면 아래 목록에 나타납니다.",
+                                     en="The check has started; it appears below when it is done."),
+    "console.reports.run_already": M(ko="이 점검이 이미 실행 중이어서 새로 시작하지 않았습니다.",
+                                     en="This check is already running: nothing new was started."),
+    "checks.cli.summary_queued": M(ko="점검 요약을 알림 채널 {names}에 보내도록 대기열에 넣었습니다 "
+                                      "(`opsplan serve` 또는 `opsplan notify`가 발송합니다)",
+                                   en="summary queued for {names} (`opsplan serve` or `opsplan notify` sends it)"),
+    "checks.cli.incidents": M(ko="실패한 항목의 장애: {ids}번 (`opsplan incident show`)",
+                              en="incidents of the failed items: {ids} (`opsplan incident show`)"),
+    "console.reports.run_unavailable": M(ko="이 서버는 이 점검을 실행하지 않습니다 (점검 항목이 없습니다).",
+                                         en="This server does not run this check (it has no items)."),
 }
 
 

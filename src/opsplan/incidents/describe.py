@@ -58,7 +58,21 @@ def entry_text(entry: dict[str, Any], plan: Plan, lang: str) -> str:
     kind = entry["kind"]
     if kind in EVENT_KEY:
         return _core_text(entry, plan, lang)
-    return _follow_up_text(entry, plan, lang) or _oncall_text(entry, plan, lang) or str(kind)
+    return (_follow_up_text(entry, plan, lang) or _oncall_text(entry, plan, lang) or _check_text(entry, lang)
+            or str(kind))
+
+
+# What a periodic check run writes on the incident its failed item opened (checks/runs.py).
+_CHECK_KEY = {"check_failed": "checks.incident.event_failed", "check_passed": "checks.incident.event_passed"}
+
+
+def _check_text(entry: dict[str, Any], lang: str) -> str | None:
+    if entry["kind"] not in _CHECK_KEY:
+        return None
+    data = entry["data"]
+    name = data.get("name") or {}
+    return t(_CHECK_KEY[entry["kind"]], lang, id=data.get("run", "?"),
+             name=name.get(lang) or data.get("item", "-") if isinstance(name, dict) else str(name))
 
 
 def _core_text(entry: dict[str, Any], plan: Plan, lang: str) -> str:
