@@ -14,7 +14,8 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -34,6 +35,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),  # appri
 
 STEP_DELAY = 3          # seconds from the primary's page to the secondary's (the plan's `after`)
 REPEAT_AFTER = 20       # seconds before the next round would page the primary again, unacknowledged
+RESTART_STEP_DELAY = 8  # long enough to restart serve between the two steps (it need not be)
 MAIL_TOKEN = "smtp-secret-7c1d"  # the mail URL's password: must reach no command line or log
 
 
@@ -85,42 +87,66 @@ def mailbox() -> Iterator[tuple[Mailbox, int]]:
     controller.stop()
 
 
+@dataclass
+class Stack:
+    plan: Path
+    service: Service
+    kim_phone: Webhook
+    lee_phone: Webhook
+    kim_mail: Mailbox
+    env: dict[str, str]
+
+
 @pytest.fixture
-def stack(tmp_path: Path, mailbox):
+def make_stack(tmp_path: Path, mailbox) -> Iterator[Callable[..., Stack]]:
+    """A plan whose critical escalation pages the primary, then the secondary `step_delay` later."""
     box, smtp_port = mailbox
     service, kim_hook, lee_hook = Service(), Webhook(), Webhook()
     mail_url = tmp_path / "kim-mail.url"
     mail_url.write_text(f"mailto://kim:{MAIL_TOKEN}@127.0.0.1:{smtp_port}?from=opsplan@example.com"
                         "&to=kim@example.com&mode=insecure\n", encoding="utf-8")
     mail_url.chmod(0o600)
-    # The rotation's first shift began at midnight today (Seoul): kim is the primary, lee the secondary.
-    today = datetime.now(ZoneInfo("Asia/Seoul"))
-    plan = yaml_writer.write_plan(tmp_path, {
-        "language": "en",
-        "monitoring": {"interval": "1s", "alerts": {"api_down": {"for": "2s"}, "mariadb_down": {"enabled": False},
-                                                    "gpu_missing": {"enabled": False},
-                                                    "backup_age": {"enabled": False}}},
-        "services": [{"name": "llm-api", "group": "app", "url": service.url, "timeout": "1s"}],
-        "database": {"port": yaml_writer.free_port(), "connect_timeout": "1s"},
-        "notifications": {"channels": [{"name": "kim-mail", "kind": "email", "url_file": str(mail_url)}]},
-        "oncall": {
-            "people": [{"name": "kim", "channels": ["kim-mail"], "url_env": "KIM_PHONE_URL"},
-                       {"name": "lee", "url_env": "LEE_PHONE_URL"}],
-            "rotation": {"people": ["kim", "lee"], "start": today.date().isoformat(),
-                         "handoff_day": today.strftime("%a").lower(), "handoff_time": "00:00"},
-            "escalation": {"critical": {"steps": [{"to": "primary"}, {"to": "secondary", "after": f"{STEP_DELAY}s"}],
-                                        "repeat": 2, "repeat_after": f"{REPEAT_AFTER}s", "hours": "any_hour"}},
-        },
-    })
-    env = {"KIM_PHONE_URL": kim_hook.url, "LEE_PHONE_URL": lee_hook.url}
-    yield plan, service, kim_hook, lee_hook, box, env
+
+    def make(step_delay: int, repeat: int, repeat_after: int) -> Stack:
+        # The rotation's first shift began at midnight today (Seoul): kim is the primary, lee the secondary.
+        today = datetime.now(ZoneInfo("Asia/Seoul"))
+        steps = [{"to": "primary"}, {"to": "secondary", "after": f"{step_delay}s"}]
+        plan = yaml_writer.write_plan(tmp_path, {
+            "language": "en",
+            "monitoring": {"interval": "1s", "alerts": {"api_down": {"for": "2s"},
+                                                        "mariadb_down": {"enabled": False},
+                                                        "gpu_missing": {"enabled": False},
+                                                        "backup_age": {"enabled": False}}},
+            "services": [{"name": "llm-api", "group": "app", "url": service.url, "timeout": "1s"}],
+            "database": {"port": yaml_writer.free_port(), "connect_timeout": "1s"},
+            "notifications": {"channels": [{"name": "kim-mail", "kind": "email", "url_file": str(mail_url)}]},
+            "oncall": {
+                "people": [{"name": "kim", "channels": ["kim-mail"], "url_env": "KIM_PHONE_URL"},
+                           {"name": "lee", "url_env": "LEE_PHONE_URL"}],
+                "rotation": {"people": ["kim", "lee"], "start": today.date().isoformat(),
+                             "handoff_day": today.strftime("%a").lower(), "handoff_time": "00:00"},
+                "escalation": {"critical": {"steps": steps, "repeat": repeat, "repeat_after": f"{repeat_after}s",
+                                            "hours": "any_hour"}},
+            },
+        })
+        return Stack(plan, service, kim_hook, lee_hook, box,
+                     {"KIM_PHONE_URL": kim_hook.url, "LEE_PHONE_URL": lee_hook.url})
+
+    yield make
     for server in (service.server, kim_hook.server, lee_hook.server):
         server.shutdown()
 
 
-def test_an_outage_pages_the_primary_by_webhook_and_mail_then_the_secondary_until_acknowledged(stack):
-    plan, service, kim_phone, lee_phone, kim_mail, env = stack
-    proc, url = start_serve(plan, env=env)
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=15)
+
+
+def test_an_outage_pages_the_primary_by_webhook_and_mail_then_the_secondary_until_acknowledged(make_stack):
+    stack = make_stack(step_delay=STEP_DELAY, repeat=2, repeat_after=REPEAT_AFTER)
+    plan, service, kim_phone, lee_phone, kim_mail = (stack.plan, stack.service, stack.kim_phone, stack.lee_phone,
+                                                     stack.kim_mail)
+    proc, url = start_serve(plan, env=stack.env)
     try:
         wait_for_cycles(url, 2)
         assert pages(kim_phone.posts) == [] and mailed_pages(kim_mail) == [] and lee_phone.posts == []
@@ -166,7 +192,37 @@ def test_an_outage_pages_the_primary_by_webhook_and_mail_then_the_secondary_unti
         assert len([p for p in kim_phone.posts if "on-call shift starts" in p["title"]]) == 1
         assert len(lee_phone.posts) == 1
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=10)
+        stop(proc)
     log_text = (plan.parent / "opsplan.log").read_text(encoding="utf-8")
     assert MAIL_TOKEN not in log_text
+
+
+def test_serve_restarted_mid_escalation_pages_the_secondary_once_and_nobody_twice(make_stack):
+    stack = make_stack(step_delay=RESTART_STEP_DELAY, repeat=1, repeat_after=REPEAT_AFTER)
+    proc, url = start_serve(stack.plan, env=stack.env)
+    try:
+        wait_for_cycles(url, 2)
+        stack.service.healthy = False
+        wait_until(lambda: pages(stack.kim_phone.posts) and mailed_pages(stack.kim_mail))
+        assert pages(stack.lee_phone.posts) == []
+    finally:
+        stop(proc)  # between the primary's page and the secondary's step
+
+    proc, url = start_serve(stack.plan, env=stack.env)
+    try:
+        wait_until(lambda: pages(stack.lee_phone.posts))
+        [page] = pages(stack.kim_phone.posts)
+        found = re.match(r"\[opsplan\] Page: incident (\d+)", page["title"])
+        assert found, page["title"]
+        incident_id = int(found.group(1))
+        # The policy runs once: after the secondary's page the escalation is over; let serve run on.
+        cycles = re.search(r"^opsplan_cycles_total (\d+)", httpx.get(url + "metrics", timeout=5).text, re.M)
+        assert cycles
+        wait_for_cycles(url, int(float(cycles.group(1))) + 5)
+    finally:
+        stop(proc)
+    assert len(pages(stack.kim_phone.posts)) == 1 and len(mailed_pages(stack.kim_mail)) == 1
+    assert len(pages(stack.lee_phone.posts)) == 1
+    assert len([p for p in stack.kim_phone.posts if "on-call shift starts" in p["title"]]) == 1
+    kinds = [e["kind"] for e in show(stack.plan, incident_id)["timeline"]]
+    assert kinds.count("paged") == 2 and kinds.count("opened") == 1
