@@ -148,7 +148,9 @@ class Paging:
                 if policy is None or not self.oncall.people or incident.status not in OPEN:
                     continue
                 if incident.status == "triggered":
-                    row.state, row.next_at = PAGING, incident.opened_at
+                    # Due at once. An alert of this very cycle opened it a moment after the cycle's
+                    # timestamp (the engine reads the clock after collection): not a cycle later.
+                    row.state, row.next_at = PAGING, min(incident.opened_at, now)
                 else:
                     row.state, row.next_at = ACKED, self._repage_at(incident.severity, incident.ack_at or now)
             elif row.state == PAGING and incident.status != "triggered":
