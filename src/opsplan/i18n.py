@@ -2658,8 +2658,9 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.cmd.incident_snooze": M(ko="확인한 장애의 재호출을 정한 시간만큼 미룹니다 (예: `2h`).",
                                   en="Snooze re-paging of an acknowledged incident for a while (like `2h`)."),
     # issue 15 item 3: `opsplan fleet export` (many hosts on one Prometheus and an Alertmanager cluster)
-    "help.fleet": M(ko="여러 서버: 서버마다 `opsplan serve`를 실행하고 Prometheus와 Alertmanager 클러스터 하나로 감시합니다.",
-                    en="Many servers: each runs `opsplan serve`; one Prometheus and an Alertmanager cluster watch them."),
+    "help.fleet": M(
+        ko="여러 서버: 서버마다 `opsplan serve`를 실행하고 Prometheus와 Alertmanager 클러스터 하나로 감시합니다.",
+        en="Many servers: each runs `opsplan serve`; one Prometheus and an Alertmanager cluster watch them."),
     "help.cmd.fleet_export": M(
         ko="서버마다 운영 계획서를 읽어 Prometheus 대상 목록(`file_sd`), 알림 규칙, Alertmanager 설정과 "
            "클러스터 인자, `host` 변수가 있는 Grafana 대시보드를 씁니다.",

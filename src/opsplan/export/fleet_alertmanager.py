@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from opsplan.errors import OpsplanError, said
 from opsplan.export.prometheus import alertmanager_config
 from opsplan.export.promql import label_value
-from opsplan.errors import OpsplanError, said
 from opsplan.export.targets import Endpoint, ExportTargets, endpoint
 from opsplan.plan.models import Plan
 from opsplan.rules.model import Rule
