@@ -37,11 +37,12 @@ def _load(path: Path) -> Plan:
 
 
 def fleet_export(
-    plans: list[Path] = typer.Argument(None, help=help_text("help.fleet.plans"), show_default=False),
+    plans: list[Path] = typer.Argument(None, metavar="PLAN", help=help_text("help.fleet.plans"),
+                                      show_default=False),
     hosts_file: Path = typer.Option(None, "--hosts", help=help_text("help.fleet.hosts")),
     out_dir: Path = typer.Option(..., "--out", help=help_text("help.export.out")),
     force: bool = typer.Option(False, "--force", help=help_text("help.export.force")),
-    alertmanager_urls: list[str] = typer.Option(None, "--alertmanager-url",
+    alertmanager_urls: list[str] = typer.Option(None, "--alertmanager-url", metavar="URL",
                                                 help=help_text("help.fleet.alertmanager_url")),
     prometheus_url: str = typer.Option(None, "--prometheus-url", help=help_text("help.export.prometheus_url")),
     scrape_interval: str = typer.Option(None, "--scrape-interval", help=help_text("help.export.scrape_interval")),
