@@ -2805,6 +2805,70 @@ MESSAGES: Final[dict[str, Message]] = {
                               en="incidents of the failed items: {ids} (`opsplan incident show`)"),
     "console.reports.run_unavailable": M(ko="이 서버는 이 점검을 실행하지 않습니다 (점검 항목이 없습니다).",
                                          en="This server does not run this check (it has no items)."),
+    # issue 15 item 3: `opsplan fleet export` (many hosts on one Prometheus and an Alertmanager cluster)
+    "help.fleet": M(
+        ko="여러 서버: 서버마다 `opsplan serve`를 실행하고 Prometheus와 Alertmanager 클러스터 하나로 감시합니다.",
+        en="Many servers: each runs `opsplan serve`; one Prometheus and an Alertmanager cluster watch them."),
+    "help.cmd.fleet_export": M(
+        ko="서버마다 운영 계획서를 읽어 Prometheus 대상 목록(`file_sd`), 알림 규칙, Alertmanager 설정과 "
+           "클러스터 인자, `host` 변수가 있는 Grafana 대시보드를 씁니다.",
+        en="Read each server's plan and write the Prometheus target list (file_sd), the rules, the Alertmanager "
+           "configuration and cluster arguments, and Grafana dashboards with a host variable."),
+    "help.fleet.plans": M(
+        ko="서버마다 운영 계획서 파일 (주소는 계획서의 web.public_url, 없으면 web.bind:port).",
+        en="One plan file per server (its address: web.public_url, else web.bind:port)."),
+    "help.fleet.hosts": M(
+        ko="서버 목록 파일: 서버마다 `plan:`과 선택 항목 `name:`, `url:`, `token_file:` (docs/fleet.md).",
+        en="A hosts file: per server `plan:` and optional `name:`, `url:`, `token_file:` (docs/fleet.md)."),
+    "help.fleet.alertmanager_url": M(
+        ko="Alertmanager 클러스터 구성원의 주소, 구성원마다 한 번씩 (기본값: 첫 계획서의 monitoring.alertmanager_url).",
+        en="An Alertmanager cluster member, once per member (default: the first plan's "
+           "monitoring.alertmanager_url)."),
+    "help.fleet.webhook_url": M(
+        ko="모든 알림을 받을 중앙 opsplan의 주소 (기본값: 서버마다 자기 opsplan의 /api/v1/alertmanager).",
+        en="One central opsplan receiving every alert (default: each server's own /api/v1/alertmanager)."),
+    "fleet.error.no_hosts": M(
+        ko="서버가 없습니다: 운영 계획서 파일을 나열하거나 `--hosts` 파일을 지정하십시오",
+        en="no hosts: list their plan files, or give --hosts FILE"),
+    "fleet.error.no_address": M(
+        ko="서버 {host}: web.bind {bind}만으로는 Prometheus가 접속할 주소를 알 수 없습니다. "
+           "서버 목록 파일의 `url:`이나 계획서의 web.public_url을 지정하십시오",
+        en="host {host}: web.bind {bind} does not say where Prometheus reaches it; give `url:` in the "
+           "hosts file or web.public_url in its plan"),
+    "fleet.error.host_name": M(
+        ko="서버 이름 {name:을} 레이블 값으로 쓸 수 없습니다 ({path}): 영문자, 숫자, `.`, `_`, `-`만 쓰고 "
+           "서버 목록 파일의 `name:`으로 지정하십시오",
+        en="host name {name} cannot be a label value ({path}): use letters, digits, '.', '_' and '-', "
+           "as `name:` in the hosts file"),
+    "fleet.error.same_name": M(
+        ko="두 서버의 이름이 {name:으로} 같습니다 ({first}, {path}): 서버마다 다른 server.name이나 `name:`을 "
+           "지정하십시오",
+        en="two hosts are named {name} ({first}, {path}): give each its own server.name, or `name:` in the "
+           "hosts file"),
+    "fleet.error.same_address": M(
+        ko="두 서버의 주소가 {url:으로} 같습니다 ({first}, {path}): 서버 목록 파일의 `url:`로 서버마다 주소를 "
+           "지정하십시오",
+        en="two hosts have the address {url} ({first}, {path}): give each its own `url:` in the hosts file"),
+    "fleet.error.hosts_file": M(
+        ko="{path}: 서버 목록 파일 형식이 잘못되었습니다 ({what}). `hosts:` 목록의 항목마다 `plan:`, 선택 "
+           "항목 `name:`, `url:`, `token_file:`을 쓰고, `alertmanagers:` 항목마다 `url:`과 선택 항목 "
+           "`cluster:`를 씁니다 (docs/fleet.md)",
+        en="{path}: not a hosts file ({what}): a list `hosts:` of entries with `plan:` and optional `name:`, "
+           "`url:`, `token_file:`; `alertmanagers:` entries with `url:` and optional `cluster:` (docs/fleet.md)"),
+    "fleet.error.hosts_unreadable": M(
+        ko="{path}: 서버 목록 파일을 읽을 수 없습니다\n{reason}",
+        en="{path}: cannot read the hosts file: {reason}"),
+    "fleet.error.cluster": M(
+        ko="Alertmanager 클러스터 주소 {value:은} `host:port` 형식이어야 합니다",
+        en="Alertmanager cluster address {value}: expected host:port"),
+    "fleet.alert.down.summary": M(
+        ko="Prometheus가 opsplan의 지표를 수집하지 못합니다",
+        en="Prometheus cannot scrape opsplan"),
+    "fleet.alert.down.description": M(
+        ko="{subject}: Prometheus가 `/metrics`를 수집하지 못합니다 (`opsplan serve` 중지 또는 접속 불가). "
+           "이 서버의 알림 규칙은 지금 아무것도 보지 못합니다",
+        en="{subject}: Prometheus cannot scrape /metrics (opsplan serve stopped or unreachable); this "
+           "host's alert rules see nothing now"),
 }
 
 
