@@ -205,3 +205,15 @@ def wait_until(check: Any, timeout: float, what: str, interval: float = 0.2) -> 
             return last
         time.sleep(interval)
     raise AssertionError(f"{what}: not within {timeout}s (last: {str(last)[:1000]})")
+
+
+@contextmanager
+def alertmanager_member(args: list[str], workdir: Path) -> Iterator[str]:
+    """One member of an Alertmanager cluster, started with the flags `opsplan fleet export` wrote for
+    it (its web and cluster addresses, its peers); its own storage under `workdir`."""
+    assert ALERTMANAGER, "alertmanager is not installed (Debian package prometheus-alertmanager)"
+    listen = next(a.split("=", 1)[1] for a in args if a.startswith("--web.listen-address="))
+    workdir.mkdir(parents=True, exist_ok=True)
+    with _process([ALERTMANAGER, *args, f"--storage.path={workdir / 'data'}"], workdir / "alertmanager.log",
+                  f"http://{listen}/") as ready:
+        yield ready

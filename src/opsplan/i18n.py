@@ -1599,7 +1599,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "incident.event.merged_from": M(ko="장애 {id:을} 여기에 병합함", en="incident {id} merged into this one"),
     "incident.event.reopened": M(ko="다시 열림: {alert} 다시 발생", en="reopened: {alert} fired again"),
     "incident.event.severity": M(ko="장애 등급 변경: {previous} → {severity}",
-                                 en="severity raised: {previous} → {severity}"),
+                                 en="severity changed: {previous} → {severity}"),
     "incident.event.breach": M(ko="{deadline} 기한 초과 (기한 {due})", en="{deadline} deadline missed (due {due})"),
     "incident.opened_done": M(ko="장애 {id:을} 열었습니다 (장애 등급 {severity}, 확인 기한 {time}).",
                               en="Opened incident {id} ({severity}, acknowledge by {time})."),
@@ -2657,6 +2657,218 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.maintenance.reason": M(ko="사유", en="Why."),
     "help.cmd.incident_snooze": M(ko="확인한 장애의 재호출을 정한 시간만큼 미룹니다 (예: `2h`).",
                                   en="Snooze re-paging of an acknowledged incident for a while (like `2h`)."),
+    # incidents: assign, re-grade, merge (lifecycle.assign, change_severity; cli/incident_cmd.py)
+    "incident.event.assigned": M(ko="담당자 지정: {person}", en="assigned to {person}"),
+    "incident.error.no_person": M(ko="담당자 이름이 비어 있습니다", en="the assignee's name is empty"),
+    "incident.error.unknown_person": M(ko="당번 명단에 없는 사람 '{person}' (가능한 값: {known})",
+                                       en="'{person}' is not one of the on-call people ({known})"),
+    "incident.error.same_severity": M(ko="장애 {id:은} 이미 {severity} 등급입니다",
+                                      en="incident {id} is already {severity}"),
+    "incident.assigned_done": M(ko="장애 {id}의 담당자를 {person:으로} 지정했습니다.",
+                                en="Incident {id} assigned to {person}."),
+    "incident.severity_done": M(ko="장애 {id}의 등급을 {severity:으로} 바꿨습니다. 인지 기한: {time}",
+                                en="Incident {id} is now {severity}; acknowledge by {time}."),
+    "incident.merged_done": M(ko="장애 {id:을} 장애 {into}에 병합했습니다.",
+                              en="Incident {id} merged into incident {into}."),
+    "help.cmd.incident_assign": M(ko="장애에 담당자를 지정합니다.", en="Give an incident an owner."),
+    "help.cmd.incident_severity": M(ko="장애 등급을 바꿉니다.", en="Change an incident's severity."),
+    "help.cmd.incident_merge": M(ko="같은 문제인 장애를 다른 장애에 병합합니다.",
+                                 en="Merge an incident into another that is the same trouble."),
+    "help.incident.person": M(ko="담당자 (당번 명단의 이름)", en="The owner (a name from the on-call people)."),
+    "help.incident.severity_reason": M(ko="등급을 바꾸는 이유", en="Why the severity changes."),
+    "help.incident.merge_into": M(ko="병합할 대상 장애 번호", en="The incident to merge into."),
+    # `opsplan db copy` (store/copy.py, cli/db_cmd.py)
+    "help.cmd.db_copy": M(ko="`SQLite` 상태 DB를 `state_db_url_env`가 가리키는 서버로 복사합니다 (이력을 그대로 옮김).",
+                          en="Copy the SQLite state database into the server `state_db_url_env` names (history kept)."),
+    "help.db.copy_from": M(ko="복사할 `SQLite` 파일 (기본값: 데이터 디렉터리의 `state.db`)",
+                           en="The SQLite file to copy (default: `state.db` in the data dir)."),
+    "db.cli.copy_no_target": M(ko="복사할 대상이 없습니다: 운영 계획서의 `state_db_url_env`와 환경 변수 `{env}`에 "
+                                  "서버 URL을 지정하십시오",
+                               en="no target to copy into: set the plan's `state_db_url_env` and the server URL in "
+                                  "the environment variable `{env}`"),
+    "db.cli.copy_no_source": M(ko="복사할 `SQLite` 상태 DB가 없습니다: {path}",
+                               en="no SQLite state database to copy at {path}"),
+    "db.cli.copy_serve_running": M(ko="`opsplan serve`가 실행 중입니다. 복사 뒤의 기록을 잃지 않도록 먼저 멈추십시오",
+                                   en="`opsplan serve` is running: stop it first, or what it writes after the copy "
+                                      "is lost"),
+    "db.cli.copy_refused": M(ko="복사하지 않았습니다. 상세: {reason}", en="nothing copied: {reason}"),
+    "db.cli.copied_table": M(ko="`{table}`: 행 {n}개 복사", en="{table}: {n} rows copied"),
+    "db.cli.copy_done": M(ko="테이블 {tables}개, 행 {n}개를 {url}에 복사했습니다.",
+                          en="Copied {n} rows in {tables} tables into {url}."),
+    # the console's incident pages (issue 13 item 8: web/console/incidents.py and its templates)
+    "console.nav.incidents": M(ko="장애", en="Incidents"),
+    "console.incidents.title": M(ko="장애", en="Incidents"),
+    "console.incidents.open_title": M(ko="열린 장애", en="Open incidents"),
+    "console.incidents.all_title": M(ko="모든 장애", en="All incidents"),
+    "console.incidents.show_all": M(ko="해결, 종료된 장애도 보기", en="Show resolved and closed ones too"),
+    "console.incidents.show_open": M(ko="열린 장애만 보기", en="Show open incidents only"),
+    "console.incidents.none_at_all": M(ko="기록된 장애가 없습니다", en="No incidents recorded"),
+    "console.incidents.viewer_note": M(ko="조회자는 장애를 읽을 수만 있습니다. 처리는 운영자나 관리자가 합니다.",
+                                       en="Viewers can read incidents; an operator or admin handles them."),
+    "console.incidents.col.assignee": M(ko="담당자", en="Assignee"),
+    "console.incidents.col.labels": M(ko="레이블", en="Labels"),
+    "console.incidents.col.resolved": M(ko="해결 시각", en="Resolved"),
+    "console.incidents.open_form": M(ko="장애 직접 열기", en="Open an incident"),
+    "console.incidents.open_note": M(ko="알림으로 열리지 않는 장애(보안 사고, 사람이 알린 정보 유출)를 직접 엽니다.",
+                                     en="For trouble no alert opens: a security incident, a leak a person reported."),
+    "console.incidents.open_submit": M(ko="장애 열기", en="Open the incident"),
+    "console.incidents.field.title": M(ko="제목", en="Title"),
+    "console.incidents.field.description": M(ko="설명", en="Description"),
+    "console.incidents.field.reason": M(ko="사유", en="Reason"),
+    "console.incidents.field.cancel_reason": M(ko="오탐인 이유", en="Why it was a false positive"),
+    "console.incidents.field.note": M(ko="메모", en="Note"),
+    "console.incidents.field.evidence": M(ko="증거 (링크)", en="Evidence (a link)"),
+    "console.incidents.field.services": M(ko="영향받은 서비스 (쉼표로 구분)", en="Services hit (comma-separated)"),
+    "console.incidents.field.action": M(ko="후속 조치", en="Action"),
+    "console.incidents.field.owner": M(ko="담당자", en="Owner"),
+    "console.incidents.field.due": M(ko="기한", en="Due"),
+    "console.incidents.incident_title": M(ko="장애 {id}", en="Incident {id}"),
+    "console.incidents.back": M(ko="← 장애 목록", en="← All incidents"),
+    "console.incidents.back_to_incident": M(ko="← 장애 {id}", en="← Incident {id}"),
+    "console.incidents.postmortem_link": M(ko="사후 분석 보고서", en="Postmortem"),
+    "console.incidents.opened_by": M(ko="{time} ({by})", en="{time} ({by})"),
+    "console.incidents.counted_from": M(ko="기한 계산 시작 (업무 시간 기준)",
+                                        en="Deadlines counted from (business hours)"),
+    "console.incidents.resolved_at": M(ko="해결 시각", en="Resolved"),
+    "console.incidents.steps": M(ko="처리", en="Handle it"),
+    "console.incidents.ack": M(ko="확인", en="Acknowledge"),
+    "console.incidents.assign": M(ko="담당자 지정", en="Assign"),
+    "console.incidents.change_severity": M(ko="등급 변경", en="Change severity"),
+    "console.incidents.stage": M(ko="단계", en="Stage"),
+    "console.incidents.enter_stage": M(ko="이 단계 시작", en="Start this stage"),
+    "console.incidents.resolve": M(ko="해결", en="Resolve"),
+    "console.incidents.close": M(ko="종료", en="Close"),
+    "console.incidents.close_note": M(ko="Critical, Major 장애는 최종 사후 분석 보고서가 있어야 종료할 수 있습니다.",
+                                      en="A critical or major incident closes once its postmortem is final."),
+    "console.incidents.cancel": M(ko="오탐으로 취소", en="Cancel as a false positive"),
+    "console.incidents.merge_into": M(ko="병합할 대상", en="Same trouble as"),
+    "console.incidents.merge": M(ko="병합", en="Merge"),
+    "console.incidents.add_note": M(ko="메모 남기기", en="Add the note"),
+    "console.incidents.alerts": M(ko="연결된 알림", en="Linked alerts"),
+    "console.incidents.no_alerts": M(ko="연결된 알림이 없습니다 (직접 연 장애)",
+                                     en="No linked alerts (opened by hand)"),
+    "console.incidents.current_stage": M(ko="진행 중", en="current"),
+    "console.incidents.required": M(ko="필수", en="required"),
+    "console.incidents.task_done": M(ko="완료", en="Done"),
+    "console.incidents.postmortem_title": M(ko="장애 {id} 사후 분석 보고서", en="Incident {id} postmortem"),
+    "console.incidents.pm_language": M(ko="보고서 언어:", en="Postmortem in:"),
+    "console.incidents.fields_title": M(ko="영향, 원인, 해결 방안", en="Impact, root cause and fix"),
+    "console.incidents.save_fields": M(ko="저장", en="Save"),
+    "console.incidents.action_add": M(ko="후속 조치 추가", en="Add the action"),
+    "console.incidents.action_done": M(ko="완료로 표시", en="Mark done"),
+    "console.incidents.final_title": M(ko="최종 확정", en="Make it final"),
+    "console.incidents.final_note": M(
+        ko="해결된 장애의 원인과 해결 방안을 적은 뒤 확정합니다. 확정한 내용은 이후 바뀌지 않습니다.",
+        en="Once resolved, with the root cause and fix written. What is made final stays as it is."),
+    "console.incidents.make_final": M(ko="사후 분석 보고서 최종 확정", en="Make the postmortem final"),
+    # issue 14 item 6: check runs to the channels, failed items to incidents, "run now" on the Reports page
+    # (checks/summary.py, checks/failed_items.py, stages/checks.py, web/console/reports.py)
+    "checks.plan.unknown_channel": M(
+        ko="점검 요약 채널 {channel}: `notifications.channels`에 없습니다 (있는 채널: {known})",
+        en="report channel {channel} is not in notifications.channels (there: {known})"),
+    "checks.plan.unknown_severity_key": M(
+        ko="`{item}`: 점검 주기도 운영 계획서의 점검 항목도 아닙니다 (가능한 값: {known})",
+        en="{item!r} is neither a check period nor a check item of the plan (known: {known})"),
+    "checks.plan.undefined_severity": M(ko="장애 등급 {severity}: 운영 계획서의 `incidents.severities`에 없습니다 "
+                                           "(있는 등급: {known})",
+                                        en="incident level {severity} is not in incidents.severities (there: {known})"),
+    "checks.summary.title": M(ko="[{period}] {date} 결과: {status}", en="[{period}] {date}: {status}"),
+    "checks.summary.window": M(ko="점검 기간: {start} ~ {end}", en="Window: {start} to {end}"),
+    "checks.summary.counts": M(ko="정상 {passed}개, 주의 {warned}개, 실패 {failed}개, 실행하지 못함 {skipped}개",
+                               en="{passed} pass, {warned} warning, {failed} fail, {skipped} not run"),
+    "checks.summary.failed_items": M(ko="실패 항목: {names}", en="Failed: {names}"),
+    "checks.summary.manual": M(ko="수동 점검 항목 {count}개가 확인을 기다립니다",
+                               en="{count} manual item(s) await a tick"),
+    "checks.summary.link": M(ko="보고서: {url}", en="Report: {url}"),
+    "checks.summary.command": M(ko="보고서 보기: `opsplan report show {id}`", en="Read it: `opsplan report show {id}`"),
+    "checks.incident.title": M(ko="{period} 실패: {name}", en="{period} failed: {name}"),
+    "checks.incident.event_failed": M(ko="점검 실패: {name} (점검 실행 {id}번)",
+                                      en="check failed: {name} (check run {id})"),
+    "checks.incident.event_passed": M(ko="점검 정상으로 돌아옴: {name} (점검 실행 {id}번)",
+                                      en="check passed again: {name} (check run {id})"),
+    "console.reports.run_title": M(ko="지금 점검 실행", en="Run a check now"),
+    "console.reports.run_now": M(ko="{period} 지금 실행", en="Run the {period} now"),
+    "console.reports.running": M(ko="실행 중", en="running"),
+    "console.reports.done": M(ko="완료: {id}번, {time}, {status}", en="done: #{id}, {time}, {status}"),
+    "console.reports.run_note": M(ko="계획된 시각의 점검과 겹치지 않습니다: 이미 실행 중이면 새로 시작하지 않습니다. "
+                                     "결과 요약은 알림 채널로 발송됩니다.",
+                                  en="It never runs twice with the scheduled one: if it is already running, "
+                                     "nothing new starts. Its summary goes to the notification channels."),
+    "console.reports.run_started": M(ko="점검을 시작했습니다. 끝나면 아래 목록에 나타납니다.",
+                                     en="The check has started; it appears below when it is done."),
+    "console.reports.run_already": M(ko="이 점검이 이미 실행 중이어서 새로 시작하지 않았습니다.",
+                                     en="This check is already running: nothing new was started."),
+    "checks.cli.summary_queued": M(ko="점검 요약을 알림 채널 {names}에 보내도록 대기열에 넣었습니다 "
+                                      "(`opsplan serve` 또는 `opsplan notify`가 발송합니다)",
+                                   en="summary queued for {names} (`opsplan serve` or `opsplan notify` sends it)"),
+    "checks.cli.incidents": M(ko="실패한 항목의 장애: {ids}번 (`opsplan incident show`)",
+                              en="incidents of the failed items: {ids} (`opsplan incident show`)"),
+    "console.reports.run_unavailable": M(ko="이 서버는 이 점검을 실행하지 않습니다 (점검 항목이 없습니다).",
+                                         en="This server does not run this check (it has no items)."),
+    # issue 15 item 3: `opsplan fleet export` (many hosts on one Prometheus and an Alertmanager cluster)
+    "help.fleet": M(
+        ko="여러 서버: 서버마다 `opsplan serve`를 실행하고 Prometheus와 Alertmanager 클러스터 하나로 감시합니다.",
+        en="Many servers: each runs `opsplan serve`; one Prometheus and an Alertmanager cluster watch them."),
+    "help.cmd.fleet_export": M(
+        ko="서버마다 운영 계획서를 읽어 Prometheus 대상 목록(`file_sd`), 알림 규칙, Alertmanager 설정과 "
+           "클러스터 인자, `host` 변수가 있는 Grafana 대시보드를 씁니다.",
+        en="Read each server's plan and write the Prometheus target list (file_sd), the rules, the Alertmanager "
+           "configuration and cluster arguments, and Grafana dashboards with a host variable."),
+    "help.fleet.plans": M(
+        ko="서버마다 운영 계획서 파일 (주소는 계획서의 web.public_url, 없으면 web.bind:port).",
+        en="One plan file per server (its address: web.public_url, else web.bind:port)."),
+    "help.fleet.hosts": M(
+        ko="서버 목록 파일: 서버마다 `plan:`과 선택 항목 `name:`, `url:`, `token_file:` (docs/fleet.md).",
+        en="A hosts file: per server `plan:` and optional `name:`, `url:`, `token_file:` (docs/fleet.md)."),
+    "help.fleet.alertmanager_url": M(
+        ko="Alertmanager 클러스터 구성원의 주소, 구성원마다 한 번씩 (기본값: 첫 계획서의 monitoring.alertmanager_url).",
+        en="An Alertmanager cluster member, once per member (default: the first plan's "
+           "monitoring.alertmanager_url)."),
+    "help.fleet.webhook_url": M(
+        ko="모든 알림을 받을 중앙 opsplan의 주소 (기본값: 서버마다 자기 opsplan의 /api/v1/alertmanager).",
+        en="One central opsplan receiving every alert (default: each server's own /api/v1/alertmanager)."),
+    "fleet.error.no_hosts": M(
+        ko="서버가 없습니다: 운영 계획서 파일을 나열하거나 `--hosts` 파일을 지정하십시오",
+        en="no hosts: list their plan files, or give --hosts FILE"),
+    "fleet.error.no_address": M(
+        ko="서버 {host}: web.bind {bind}만으로는 Prometheus가 접속할 주소를 알 수 없습니다. "
+           "서버 목록 파일의 `url:`이나 계획서의 web.public_url을 지정하십시오",
+        en="host {host}: web.bind {bind} does not say where Prometheus reaches it; give `url:` in the "
+           "hosts file or web.public_url in its plan"),
+    "fleet.error.host_name": M(
+        ko="서버 이름 {name:을} 레이블 값으로 쓸 수 없습니다 ({path}): 영문자, 숫자, `.`, `_`, `-`만 쓰고 "
+           "서버 목록 파일의 `name:`으로 지정하십시오",
+        en="host name {name} cannot be a label value ({path}): use letters, digits, '.', '_' and '-', "
+           "as `name:` in the hosts file"),
+    "fleet.error.same_name": M(
+        ko="두 서버의 이름이 {name:으로} 같습니다 ({first}, {path}): 서버마다 다른 server.name이나 `name:`을 "
+           "지정하십시오",
+        en="two hosts are named {name} ({first}, {path}): give each its own server.name, or `name:` in the "
+           "hosts file"),
+    "fleet.error.same_address": M(
+        ko="두 서버의 주소가 {url:으로} 같습니다 ({first}, {path}): 서버 목록 파일의 `url:`로 서버마다 주소를 "
+           "지정하십시오",
+        en="two hosts have the address {url} ({first}, {path}): give each its own `url:` in the hosts file"),
+    "fleet.error.hosts_file": M(
+        ko="{path}: 서버 목록 파일 형식이 잘못되었습니다 ({what}). `hosts:` 목록의 항목마다 `plan:`, 선택 "
+           "항목 `name:`, `url:`, `token_file:`을 쓰고, `alertmanagers:` 항목마다 `url:`과 선택 항목 "
+           "`cluster:`를 씁니다 (docs/fleet.md)",
+        en="{path}: not a hosts file ({what}): a list `hosts:` of entries with `plan:` and optional `name:`, "
+           "`url:`, `token_file:`; `alertmanagers:` entries with `url:` and optional `cluster:` (docs/fleet.md)"),
+    "fleet.error.hosts_unreadable": M(
+        ko="{path}: 서버 목록 파일을 읽을 수 없습니다\n{reason}",
+        en="{path}: cannot read the hosts file: {reason}"),
+    "fleet.error.cluster": M(
+        ko="Alertmanager 클러스터 주소 {value:은} `host:port` 형식이어야 합니다",
+        en="Alertmanager cluster address {value}: expected host:port"),
+    "fleet.alert.down.summary": M(
+        ko="Prometheus가 opsplan의 지표를 수집하지 못합니다",
+        en="Prometheus cannot scrape opsplan"),
+    "fleet.alert.down.description": M(
+        ko="{subject}: Prometheus가 `/metrics`를 수집하지 못합니다 (`opsplan serve` 중지 또는 접속 불가). "
+           "이 서버의 알림 규칙은 지금 아무것도 보지 못합니다",
+        en="{subject}: Prometheus cannot scrape /metrics (opsplan serve stopped or unreachable); this "
+           "host's alert rules see nothing now"),
     # evidence at opening, IncidentResponseOverdue, upcoming overrides (issue 13 items 1, 3, 5; branch evidence)
     "help.oncall.days": M(ko="앞으로 며칠 동안의 교대 조정을 보여 줄지 (기본 14일)",
                           en="How many days ahead to list overrides (default 14)."),

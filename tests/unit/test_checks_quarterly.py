@@ -262,6 +262,21 @@ def test_bookworm_is_judged_against_the_dated_table_and_says_as_of(tmp_path):
     assert any("not in the support table" in said(f) for f in unknown.findings)
 
 
+def test_driver_branches_mariadb_and_python_are_dated_as_of_the_last_review():
+    today = releases.today(at("2026-11-30 10:00"))
+    assert releases.AS_OF == "2026-11-30"
+    assert releases.driver_branch("580.95.05") == "580" and releases.driver_branch("535.274.02") == "535"
+    # R535's long-term branch ended in June 2026: no more security fixes; R580 runs to June 2028.
+    status, line, _days = releases.judge("NVIDIA 535.274.02 (R535)", releases.DRIVER_BRANCHES["535"], today)
+    assert status == FAIL and "ended on 2026-06-30" in said(line) and "as of 2026-11-30" in said(line)
+    assert releases.judge("NVIDIA 580.95.05 (R580)", releases.DRIVER_BRANCHES["580"], today)[0] == PASS
+    assert releases.judge("NVIDIA 595.45.04 (R595)", releases.DRIVER_BRANCHES["595"], today)[0] == WARN  # March 2027
+    assert releases.judge("MariaDB 10.6.22", releases.MARIADB_SERIES["10.6"], today)[0] == FAIL  # ended 2026-07-06
+    assert releases.judge("MariaDB 12.3.3", releases.MARIADB_SERIES["12.3"], today)[0] == PASS
+    assert releases.judge("Python 3.10.19", releases.PYTHON_SERIES["3.10"], today)[0] == FAIL  # ended 2026-10
+    assert releases.judge("Python 3.15.0", releases.PYTHON_SERIES["3.15"], today)[0] == PASS
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -70,3 +70,67 @@ def test_a_missing_environment_variable_is_named(tmp_path, monkeypatch):
     path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
     done = run(path, "status")
     assert done.exit_code == 1 and f"{STATE_URL_ENV}, which is not set" in done.output
+
+
+def test_copy_moves_the_sqlite_history_to_the_server_once(tmp_path, empty_engine_url):
+    """An operator moving a box's SQLite state DB onto a server keeps incidents and the audit chain,
+    ids go on from where they were, and a second copy into the filled server is refused."""
+    from opsplan import audit
+    from opsplan.incidents.lifecycle import Incidents
+    from opsplan.plan.models import Text
+    from opsplan.stages.all import load_plan
+    from opsplan.store.state import StateDB
+
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
+    plan = load_plan(path)
+    on_sqlite = StateDB.open(f"sqlite:///{tmp_path / 'data' / 'state.db'}")
+    try:
+        first = Incidents(plan, on_sqlite).open("critical", Text(ko="API 중단", en="API down"), by="kim", now=1.8e9)
+        audit.record(on_sqlite, "kim", "incident.open", f"incident {first}", {"via": "cli"}, at=1.8e9)
+    finally:
+        on_sqlite.close()
+    env = {STATE_URL_ENV: empty_engine_url}
+
+    copied = run(path, "copy", "--from", str(tmp_path / "data" / "state.db"), "--json", env=env)
+    assert copied.exit_code == 0, copied.output
+    tables = json.loads(copied.output)["tables"]
+    assert tables["incidents"] == 1 and tables["audit"] == 1 and tables["incident_timeline"] >= 1
+
+    server = StateDB.open(empty_engine_url)
+    try:
+        incidents = Incidents(plan, server)
+        assert incidents.get(first)["title"]["en"] == "API down"
+        assert audit.verify(server).ok  # the chain's hashes and head came across as they were
+        second = incidents.open("minor", Text(ko="느림", en="slow"), by="kim", now=1.8e9 + 60)
+        assert second == first + 1
+    finally:
+        server.close()
+
+    again = run(path, "copy", "--from", str(tmp_path / "data" / "state.db"), env=env)
+    assert again.exit_code == 1 and again.output.count("\n") == 1
+    assert "nothing copied: the target already holds data in:" in again.output and "incidents" in again.output
+
+
+def test_copy_without_a_target_or_while_serve_runs_is_one_line(tmp_path, monkeypatch):
+    import fcntl
+    import os
+
+    monkeypatch.delenv(STATE_URL_ENV, raising=False)
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
+    no_target = run(path, "copy")
+    assert no_target.exit_code == 1 and f"environment variable `{STATE_URL_ENV}`" in no_target.output
+
+    env = {STATE_URL_ENV: f"sqlite:///{tmp_path / 'other.db'}"}
+    (tmp_path / "data").mkdir(exist_ok=True)
+    from opsplan.store.state import StateDB
+
+    StateDB.open(f"sqlite:///{tmp_path / 'data' / 'state.db'}").close()
+    (tmp_path / "data" / "metrics").mkdir()
+    fd = os.open(tmp_path / "data" / "metrics" / "LOCK", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # what a running serve holds
+    try:
+        busy = run(path, "copy", env=env)
+    finally:
+        os.close(fd)
+    assert busy.exit_code == 1 and "`opsplan serve` is running: stop it first" in busy.output
+    assert not (tmp_path / "other.db").exists()

@@ -100,3 +100,30 @@ def test_bad_input_is_one_line_and_changes_nothing(tmp_path, clock):
     assert run(path, "stage", "1", "7").output == "opsplan: there is no stage 7 (the plan has stages 1-3)\n"
     assert run(path, "ack", "42").output == "opsplan: there is no incident 42\n"
     assert json.loads(run(path, "show", "1", "--json").output)["status"] == "triggered"
+
+
+def test_assign_regrade_and_merge_from_the_command_line(tmp_path, clock):
+    oncall = {"people": [{"name": "kim", "url_env": "KIM_URL"}, {"name": "lee", "url_env": "LEE_URL"}],
+              "rotation": {"people": ["kim", "lee"]}}
+    path = write_plan(tmp_path, {"language": "en", "oncall": oncall})
+    first = json.loads(run(path, "open", "--severity", "minor", "--title", "API slow", "--json").output)["id"]
+    second = json.loads(run(path, "open", "--severity", "minor", "--title", "API slow again", "--json").output)["id"]
+
+    assigned = run(path, "assign", str(first), "lee", "--by", "kim")
+    assert assigned.output.strip() == f"Incident {first} assigned to lee."
+    stranger = run(path, "assign", str(first), "park")
+    assert stranger.exit_code == 1 and stranger.output.count("\n") == 1
+    assert "'park' is not one of the on-call people (kim, lee)" in stranger.output
+
+    # Friday 20:00: a minor waits for Monday; raised to critical its deadlines count now, at night.
+    before = json.loads(run(path, "show", str(first), "--json").output)
+    raised = json.loads(run(path, "severity", str(first), "critical", "--reason", "all users", "--json").output)
+    assert raised["severity"] == "critical" and raised["assignee"] == "lee"
+    assert raised["ack_due"] < before["ack_due"] and raised["ack_due_local"].startswith("2026-12-04T20:15")
+    assert run(path, "severity", str(first), "critical").exit_code == 1
+
+    merged = json.loads(run(path, "merge", str(second), "--into", str(first), "--json").output)
+    assert merged["status"] == "merged" and merged["merged_into"] == first
+    shown = run(path, "show", str(first))
+    assert "assigned to lee" in shown.output and "severity changed: Minor → Critical" in shown.output
+    assert f"incident {second} merged into this one" in shown.output

@@ -252,3 +252,41 @@ def test_the_plan_check_refuses_a_mapping_that_names_the_overdue_alert(tmp_path)
     result = CliRunner().invoke(app, ["--plan", str(path), "plan", "check"])
     assert result.exit_code != 0
     assert "IncidentResponseOverdue is about incidents and never opens one" in result.output
+
+
+def test_the_console_incident_page_draws_the_evidence_chart_and_words_the_rest(tmp_path):
+    from opsplan.alerts.events import AlertNotice
+    from opsplan.incidents.evidence import EvidenceSources
+    from opsplan.incidents.records import event
+    from opsplan.plan.models import Text
+    from unit.test_incidents_page import NOW, Page, text_of
+    from unit.test_korean_text import assert_korean
+    from unit.test_security_headers import InlineFinder
+
+    page = Page(tmp_path)
+    incident_id = page.open("critical", "API 장애")
+    # The evidence as the intake captures it, from a real store holding the hour before.
+    with MetricsStore(tmp_path / "store", clock=lambda: NOW) as store:
+        for k in range(240):
+            store.append(NOW - 3600 + k * INTERVAL, [api(up=k < 230), *mariadb(slow=7)])
+        sources = EvidenceSources(page.plan, store=lambda: store, rules=build_rules(page.plan, metric_registry()),
+                                  firing=lambda: [])
+        notice = AlertNotice(kind="firing", fingerprint="f1", alert="ApiDown", severity="critical",
+                             labels={"alertname": "ApiDown", "severity": "critical", "service": "llm-api"},
+                             subject="service llm-api", summary=Text(ko="API가 응답하지 않습니다", en="API is down"),
+                             description=Text(ko="-", en="-"), value=0.0, threshold=0.0, for_s=60.0, started_at=NOW)
+        found = sources.capture(notice, NOW)
+    with page.db.session() as session:
+        event(session, incident_id, "evidence", "opsplan", NOW, alert="ApiDown", **found)
+
+    page.log_in("view01")
+    html = page.client.get(f"/incidents/{incident_id}").text
+    assert '<div id="evidence-chart"><svg' in html and "<polyline" in html and 'class="threshold"' in html
+    shown = text_of(html)
+    assert "장애 시작 시점의 근거 자료" in shown and "연결 12개, 실행 중인 스레드 3개, 느린 쿼리 누적 7건" in shown
+    assert "접근 로그: 근거 자료 없음: 운영 계획서에 이 서비스의 접근 로그가 없습니다" in shown
+    assert_korean("incident evidence", re.sub(r"[▁▂▃▄▅▆▇█]+", "", shown))
+    finder = InlineFinder()
+    finder.feed(html)
+    assert finder.blocked == []
+    page.db.close()

@@ -186,6 +186,10 @@ SAMPLES: dict[str, object] = {
     "target": "99.5%", "availability": "99.167%", "downtime": "6시간", "budget": "166.7%",
     # on-call (opsplan.oncall)
     "round": 1,
+    # incident assign / re-grade / merge
+    "person": "ops02", "into": 7,
+    # `opsplan db copy`
+    "env": "OPSPLAN_STATE_DB_URL", "table": "incidents",
     # evidence at opening (cli/incident_evidence.py)
     "metric": "opsplan_api_up", "points": 118, "since": "2026-11-30 10:05:16 KST", "connected": 12, "slow": 42,
     "part": "차트", "newest": "0",

@@ -35,8 +35,8 @@ ALLOWED: dict[str, set[str]] = {
     # On-call pages open incidents through the notification outbox.
     "oncall": FOUNDATION | {"incidents", "notify"},
     # The periodic checks read what every stage before them keeps (the store, catalogs, alert states),
-    # and a failed item may open an incident.
-    "checks": FOUNDATION | {"collectors", "rules", "alerts", "backup", "runbooks", "incidents"},
+    # a failed item may open an incident, and a run's summary goes through the notification outbox.
+    "checks": FOUNDATION | {"collectors", "rules", "alerts", "backup", "runbooks", "incidents", "notify"},
     # The hosts: HTTP routes over the domain, the composition root, the process, the commands.
     "web": FOUNDATION | DOMAIN,
     "stages": FOUNDATION | DOMAIN | {"web"},

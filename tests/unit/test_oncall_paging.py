@@ -254,3 +254,21 @@ def test_a_reopened_incident_pages_again_from_the_first_step(tmp_path):
         event(session, incident, "reopened", SYSTEM, serve.now, alert="ApiDown")
     serve.until(at("2026-12-02 03:12"))
     assert len(pages(phones["kim"])) == 2
+
+
+def test_an_incident_opened_by_this_cycles_alert_pages_in_the_same_cycle(tmp_path):
+    # In serve the alert engine reads the clock after collection, so an alert's incident opens a
+    # moment after the cycle's own timestamp: its first page must still go in that cycle, not one
+    # collection interval later.
+    phones = hooks()
+    serve = Serve(db_at(tmp_path), plan_for(), phones, at("2026-12-02 03:00"))
+    serve.cycle()  # the hand-off notice, nothing else
+    cycle_start = serve.now + 15.0
+    incident = serve.incidents.open("critical", Text(ko="API 서버 응답 없음", en="API server down"), by="test",
+                                    now=cycle_start + 0.4)
+    serve.now = cycle_start
+    serve.cycle(deliver=False)
+    serve.now = cycle_start + 1.0  # the notifier's own clock has moved on when it delivers
+    serve.notifier.deliver_due(serve.now)
+    assert len(pages(phones["kim"])) == 1 and pages(phones["lee"]) == []
+    assert serve.kinds(incident).count("paged") == 1

@@ -297,6 +297,7 @@ def test_open_incidents_show_their_deadlines_met_running_or_overdue(tmp_path: Pa
         assert "충족" in rows[acked] and "MariaDB 응답 없음" in rows[acked]
         assert "진행 중" in rows[fresh] and "기한 지남" not in rows[fresh]
         assert f'id="incident-{done}"' not in page  # cancelled: not open
+        assert f'<a href="/incidents/{late}?lang=ko">' in rows[late]  # each opens its incident page
     empty = tmp_path / "empty"
     empty.mkdir()
     other = StateDB.open(f"sqlite:///{empty / 'state.db'}")

@@ -4,6 +4,8 @@ that lets nothing load or run, and sign-off only for an operator, audited with t
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,9 @@ from fastapi.testclient import TestClient
 
 from opsplan.audit import entries
 from opsplan.checks import runs
+from opsplan.jobs import Job, JobControl, job_actor
 from opsplan.plan.models import CheckItem, Checks, CheckSchedule, Plan
+from opsplan.serve.scheduler import Scheduler
 from opsplan.store.state import StateDB
 from opsplan.web.console.frame import Console, operator_only
 from opsplan.web.console.reports import REPORT_CSP, reports_router
@@ -97,3 +101,59 @@ def test_an_operator_signs_off_once_with_a_note_and_the_audit_log_names_them(con
     assert [e["actor"] for e in entries(db) if e["action"] == "check.sign"] == ["ops01"]
     again = client.post(f"/reports/{run_id}/sign", data={"csrf_token": csrf.group(1)}, headers=ORIGIN)
     assert again.status_code == 409
+
+
+@pytest.fixture
+def with_jobs(tmp_path: Path) -> Iterator[tuple[TestClient, StateDB, threading.Event]]:
+    """The page with serve's real scheduler holding a `check-daily` job that waits for the test's go."""
+    checks = Checks(daily=CheckSchedule(schedule="0 9 * * *", items=[
+        CheckItem(ko="서버실 온도 확인", en="Server room temperature")]))
+    plan = Plan(data_dir=tmp_path, language="ko", checks=checks)
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    go = threading.Event()
+
+    def run() -> object:
+        go.wait(30)
+        return runs.run_checks(plan, db, "daily", actor=job_actor(), now=NOW, clock=lambda: NOW)
+
+    scheduler = Scheduler([Job("check-daily", "0 9 * * *", run)], timezone=plan.timezone)
+    control = JobControl()
+    control.bind(scheduler)
+    users = Users(db, tmp_path, lambda: NOW, FAST)
+    users.add("ops01", "operator", PASSWORD, actor="root")
+    web = build_identity_web(plan, db, lambda: NOW, hasher=FAST)
+    console = Console(plan, web)
+    app = FastAPI()
+    app.add_middleware(SecurityHeaders)
+    app.include_router(identity_router(web))
+    app.include_router(reports_router(console, db, operator_only(web), lambda: NOW, jobs=control, periods=["daily"]))
+    yield TestClient(app), db, go
+    go.set()
+    db.close()
+
+
+def test_run_now_shows_running_refuses_a_second_start_then_done_in_korean(with_jobs):
+    client, db, go = with_jobs
+    log_in(client, "ops01")
+    page = client.get("/reports").text
+    csrf = CSRF.search(page)
+    assert csrf is not None and 'action="/reports/run/daily"' in page and "일일 점검 (daily) 지금 실행" in page
+    form = {"csrf_token": csrf.group(1), "lang": "ko"}
+    started = client.post("/reports/run/daily", data=form, headers=ORIGIN, follow_redirects=False)
+    assert started.headers["location"] == "/reports?started=started&lang=ko"
+    running = client.get(started.headers["location"]).text
+    assert "점검을 시작했습니다" in running and 'class="running"' in running and "실행 중" in running
+    assert '<meta http-equiv="refresh"' in running  # it reloads itself until the run is done
+    again = client.post("/reports/run/daily", data=form, headers=ORIGIN, follow_redirects=False)
+    assert again.headers["location"] == "/reports?started=already&lang=ko"
+    assert "이미 실행 중이어서 새로 시작하지 않았습니다" in client.get(again.headers["location"]).text
+    assert client.post("/reports/run/yearly", data=form, headers=ORIGIN).status_code == 404
+    go.set()
+    deadline = time.time() + 30
+    while "완료: 1번" not in (done := client.get("/reports").text) and time.time() < deadline:
+        time.sleep(0.1)
+    assert "완료: 1번" in done and '<meta http-equiv="refresh"' not in done
+    assert_korean("reports page with its run buttons", re.sub(r"<[^>]+>", " ", done))
+    assert runs.list_runs(db)[0]["actor"] == "ops01 (console)"
+    assert sorted((e["actor"], e["outcome"]) for e in entries(db) if e["action"] == "check.start") == \
+        [("ops01", "already-running"), ("ops01", "started")]

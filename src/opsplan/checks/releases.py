@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 from opsplan.checks.model import FAIL, NOT_RUN, PASS, WARN, Line
 
-AS_OF = "2025-08-15"  # when the dates below were last checked against their sources
+AS_OF = "2026-11-30"  # when the dates below were last checked against their sources
 # Regular support ending within this many days is a warning: a major upgrade needs planning.
 ENDING_SOON_DAYS = 180
 
@@ -24,6 +24,7 @@ class Support:
 _DEBIAN = "https://wiki.debian.org/DebianReleases, https://wiki.debian.org/LTS"
 _MARIADB = "https://mariadb.org/about/#maintenance-policy"
 _PYTHON = "https://devguide.python.org/versions/"
+_NVIDIA = "https://docs.nvidia.com/datacenter/tesla/drivers/ (Supported Drivers and CUDA Toolkit Versions)"
 OS_RELEASES: dict[tuple[str, str], Support] = {
     ("debian", "11"): Support(date(2024, 8, 14), date(2026, 8, 31), _DEBIAN),
     ("debian", "12"): Support(date(2026, 6, 10), date(2028, 6, 30), _DEBIAN),
@@ -34,6 +35,8 @@ MARIADB_SERIES: dict[str, Support] = {  # long-term series only: a short-term on
     "10.11": Support(date(2028, 2, 16), None, _MARIADB),
     "11.4": Support(date(2029, 5, 29), None, _MARIADB),
     "11.8": Support(date(2028, 6, 4), None, _MARIADB),
+    # mariadb.com names 12.3 the current long-term series; three years from its GA, as the policy says.
+    "12.3": Support(date(2029, 6, 30), None, _MARIADB),
 }
 PYTHON_SERIES: dict[str, Support] = {
     "3.10": Support(date(2026, 10, 31), None, _PYTHON),
@@ -41,6 +44,16 @@ PYTHON_SERIES: dict[str, Support] = {
     "3.12": Support(date(2028, 10, 31), None, _PYTHON),
     "3.13": Support(date(2029, 10, 31), None, _PYTHON),
     "3.14": Support(date(2030, 10, 31), None, _PYTHON),
+    "3.15": Support(date(2031, 10, 31), None, _PYTHON),  # first released 2026-10
+}
+# NVIDIA's Linux driver branches (the first number of the version) with a published end of life: Long
+# Term Support and Production branches only (a New Feature branch is short-lived: not judged). The
+# month NVIDIA gives is read as its last day.
+DRIVER_BRANCHES: dict[str, Support] = {
+    "535": Support(date(2026, 6, 30), None, _NVIDIA),  # LTSB
+    "580": Support(date(2028, 6, 30), None, _NVIDIA),  # LTSB
+    "595": Support(date(2027, 3, 31), None, _NVIDIA),  # Production Branch
+    "620": Support(date(2029, 9, 30), None, _NVIDIA),  # LTSB
 }
 
 
@@ -83,6 +96,11 @@ def os_name(release: dict[str, str]) -> str:
 
 def os_support(release: dict[str, str]) -> Support | None:
     return OS_RELEASES.get((release.get("ID", "").lower(), release.get("VERSION_ID", "").split(".")[0]))
+
+
+def driver_branch(version: str) -> str:
+    """'580.95.05' -> '580'."""
+    return version.strip().split(".")[0]
 
 
 def series(version: str, parts: int = 2) -> str:

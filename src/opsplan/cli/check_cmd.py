@@ -68,6 +68,12 @@ def run_command(ctx: typer.Context,
         with one_line_errors(), state_db(plan) as db:
             outcome = runs.run_checks(plan, db, period, store=store, actor=cli_actor(), now=time.time(),
                                       for_date=day)
+            # Its summary goes to the outbox (sent by serve's notifier or `opsplan notify`), and its
+            # failed items open or join incidents, as when serve runs it.
+            from opsplan.checks.after_run import follow_up
+            from opsplan.incidents.lifecycle import Incidents
+
+            after = follow_up(plan, db, outcome.run_id, incidents=Incidents(plan, db), now=time.time())
             run = runs.get_run(db, outcome.run_id)
     finally:
         if store is not None:
@@ -84,6 +90,13 @@ def run_command(ctx: typer.Context,
                 else t("checks.report.awaiting_tick", lang)
             out.print(f"  {status_text(item['status'], lang)} | {item['title']['ko' if lang == 'ko' else 'en']} | "
                       f"{summary}", markup=False, highlight=False, style=_STATUS_STYLE.get(item["status"]))
+        if after.channels:
+            out.print(t("checks.cli.summary_queued", lang, names=", ".join(after.channels)), markup=False,
+                      highlight=False)
+        touched = after.incidents.opened + after.incidents.joined
+        if touched:
+            out.print(t("checks.cli.incidents", lang, ids=", ".join(str(i) for i in touched)), markup=False,
+                      highlight=False)
     raise typer.Exit(1 if run["status"] == "fail" else 0)
 
 
@@ -93,7 +106,6 @@ def list_command(ctx: typer.Context,
                  limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.audit.limit")),
                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     from opsplan.checks import runs
-    from opsplan.checks.report.render import period_text, status_text
 
     plan = plan_from(ctx)
     lang, tz = plan.language, plan.timezone
@@ -104,17 +116,26 @@ def list_command(ctx: typer.Context,
     if as_json:
         print_json({"timezone": tz, "runs": [localised(r, tz) for r in found]})
         return
+    print_runs(found, lang, tz, when="started_at")
+
+
+def print_runs(found: list[dict[str, Any]], lang: str, tz: str, *, when: str) -> None:
+    """The runs table `check list` and `report list` print: id, period, the run's `when` time
+    (started_at or finished_at), status, who signed it off."""
+    from opsplan.checks.report.render import period_text, status_text
+
     if not found:
         out.print(t("checks.cli.none", lang), markup=False)
         return
     out.print(" | ".join(t("checks.cli.columns", lang).split("|")), markup=False, highlight=False, style="bold")
     for r in found:
         out.print(" | ".join([str(r["id"]), period_text(r["period"], lang),
-                              fmt.local_time(r["started_at"], tz, zone_name=True),
+                              fmt.local_time(r[when], tz, zone_name=True),
                               status_text(r["status"], lang), r["signed"]["by"] if r["signed"] else "-"]),
                   markup=False, highlight=False)
 
 
+# A failed check item's entries on its incident's timeline (checks/failed_items.py): literal keys.
 @check_app.command("show", help=help_text("help.cmd.check_show"))
 def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., help=help_text("help.check.id")),
                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:

@@ -22,22 +22,6 @@ if TYPE_CHECKING:
     from opsplan.incidents.lifecycle import Incidents
     from opsplan.plan.models import Plan
 
-# Literal catalogue keys, so the catalogue test sees them.
-_STATUS_KEY = {"triggered": "incident.status.triggered", "acknowledged": "incident.status.acknowledged",
-               "resolved": "incident.status.resolved", "closed": "incident.status.closed",
-               "merged": "incident.status.merged", "cancelled": "incident.status.cancelled"}
-_SEVERITY_KEY = {"critical": "incident.severity.critical", "major": "incident.severity.major",
-                 "minor": "incident.severity.minor"}
-_DEADLINE_KEY = {"ack_missed": "incident.deadline.ack", "respond_missed": "incident.deadline.respond"}
-_EVENT_KEY = {"opened": "incident.event.opened", "alert_fired": "incident.event.alert_fired",
-              "alert_resolved": "incident.event.alert_resolved", "acknowledged": "incident.event.acknowledged",
-              "stage": "incident.event.stage", "note": "incident.event.note", "resolved": "incident.event.resolved",
-              "closed": "incident.event.closed", "cancelled": "incident.event.cancelled",
-              "merged": "incident.event.merged", "merged_from": "incident.event.merged_from",
-              "reopened": "incident.event.reopened", "severity": "incident.event.severity",
-              "ack_missed": "incident.event.breach", "respond_missed": "incident.event.breach",
-              "evidence": "incident.event.evidence"}
-
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(name="incident", no_args_is_help=True, help=help_text("help.incident"))
@@ -50,6 +34,9 @@ def register(app: typer.Typer) -> None:
     group.command("resolve", help=help_text("help.cmd.incident_resolve"))(resolve_command)
     group.command("close", help=help_text("help.cmd.incident_close"))(close_command)
     group.command("cancel", help=help_text("help.cmd.incident_cancel"))(cancel_command)
+    group.command("assign", help=help_text("help.cmd.incident_assign"))(assign_command)
+    group.command("severity", help=help_text("help.cmd.incident_severity"))(severity_command)
+    group.command("merge", help=help_text("help.cmd.incident_merge"))(merge_command)
     # checklists, postmortems, figures and `opsplan sla` (issue 13 items 4, 6, 7)
     from opsplan.cli import incident_followup_cmd
 
@@ -84,15 +71,15 @@ def _when(ts: float | None, plan: Plan) -> str:
 
 
 def _severity(name: str, lang: str) -> str:
-    return t(_SEVERITY_KEY[name], lang) if name in _SEVERITY_KEY else name
+    from opsplan.incidents.describe import severity_text
+
+    return severity_text(name, lang)
 
 
 def _status(incident: dict[str, Any], lang: str) -> str:
-    if incident["status"] == "stage" and incident["stage_name"]:
-        return t("incident.status.stage", lang, stage=incident["stage"], name=incident["stage_name"][lang])
-    if incident["status"] not in _STATUS_KEY:
-        return str(incident["status"])
-    return t(_STATUS_KEY[incident["status"]], lang)
+    from opsplan.incidents.describe import status_text
+
+    return status_text(incident, lang)
 
 
 def _deadline(incident: dict[str, Any], which: str, plan: Plan) -> str:
@@ -172,48 +159,17 @@ def show_command(ctx: typer.Context, incident_id: int = typer.Argument(..., meta
     for entry in shown["timeline"]:
         out.print(f"  {_when(entry['at'], plan)}  {_event_text(entry, plan)} ({entry['actor']})", markup=False)
         if entry["kind"] == "evidence":  # what was captured when it opened (issue 13 item 5)
-            from opsplan.cli.incident_evidence import evidence_lines
+            from opsplan.incidents.evidence_text import evidence_lines
 
             for line in evidence_lines(entry["data"], plan):
                 out.print(f"  {line}", markup=False)
 
 
 def _event_text(entry: dict[str, Any], plan: Plan) -> str:
-    lang, data = plan.language, entry["data"]
-    if entry["kind"] not in _EVENT_KEY:
-        # checklists, notices, actions, postmortems (issue 13 items 4, 6) and on-call describe their own kinds
-        from opsplan.cli.incident_followup_cmd import own_text
+    """A timeline entry in the plan's language (incidents/describe.py: the pages say it the same way)."""
+    from opsplan.incidents.describe import entry_text
 
-        return own_text(plan, entry, lang) or oncall_cmd.event_text(entry, plan) or str(entry["kind"])
-    values: dict[str, Any] = {}
-    if entry["kind"] in ("opened", "severity"):
-        values["severity"] = _severity(data.get("severity", ""), lang)
-        if entry["kind"] == "severity":
-            values["previous"] = _severity(data.get("previous", ""), lang)
-    elif entry["kind"] in ("alert_fired", "alert_resolved", "reopened"):
-        values["alert"] = data.get("alert", "")
-        if entry["kind"] == "alert_fired":
-            subject = data.get("subject_ko") if lang == "ko" else data.get("subject")
-            values["subject"] = subject or "-"
-    elif entry["kind"] == "stage":
-        stages = plan.incidents.stages
-        stage = data.get("stage", 0)
-        values["stage"] = stage
-        values["name"] = stages[stage - 1].name.get(lang) if 1 <= stage <= len(stages) else "-"
-    elif entry["kind"] == "note":
-        values["text"] = data.get("text", "")
-    elif entry["kind"] == "resolved":
-        values["text"] = data.get("note") or "-"
-    elif entry["kind"] == "cancelled":
-        values["reason"] = data.get("reason", "")
-    elif entry["kind"] == "merged":
-        values["id"] = data.get("into", "")
-    elif entry["kind"] == "merged_from":
-        values["id"] = data.get("incident", "")
-    elif entry["kind"] in ("ack_missed", "respond_missed"):
-        values["deadline"] = t(_DEADLINE_KEY[entry["kind"]], lang)
-        values["due"] = _when(data.get("due"), plan)
-    return t(_EVENT_KEY[entry["kind"]], lang, **values)
+    return entry_text(entry, plan, plan.language)
 
 
 def open_command(ctx: typer.Context,
@@ -318,3 +274,49 @@ def cancel_command(ctx: typer.Context, incident_id: int = typer.Argument(..., me
         _audit(incidents, who, "incident.cancel", incident_id, now, reason=reason)
         _say_changed(plan, incidents, incident_id, as_json,
                      t("incident.cancelled_done", plan.language, id=incident_id))
+
+
+def assign_command(ctx: typer.Context, incident_id: int = typer.Argument(..., metavar="ID"),
+                   person: str = typer.Argument(..., metavar="PERSON", help=help_text("help.incident.person")),
+                   by: str = typer.Option(None, "--by", help=help_text("help.incident.by")),
+                   as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
+    """Give an open incident an owner (one of the plan's on-call people)."""
+    plan = plan_from(ctx)
+    who, now = _who(by), _clock()
+    with _incidents(plan) as incidents:
+        incidents.assign(incident_id, person, by=who, now=now)
+        _audit(incidents, who, "incident.assign", incident_id, now, person=person)
+        _say_changed(plan, incidents, incident_id, as_json,
+                     t("incident.assigned_done", plan.language, id=incident_id, person=person.strip()))
+
+
+def severity_command(ctx: typer.Context, incident_id: int = typer.Argument(..., metavar="ID"),
+                     severity: str = typer.Argument(..., metavar="SEVERITY", help=help_text("help.incident.severity")),
+                     reason: str = typer.Option("", "--reason", help=help_text("help.incident.severity_reason")),
+                     by: str = typer.Option(None, "--by", help=help_text("help.incident.by")),
+                     as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
+    """Re-grade an open incident (critical, major, minor); its unmet deadlines follow."""
+    plan = plan_from(ctx)
+    who, now = _who(by), _clock()
+    wanted = severity.strip().lower()
+    with _incidents(plan) as incidents:
+        incidents.change_severity(incident_id, wanted, by=who, now=now, reason=reason)
+        _audit(incidents, who, "incident.severity", incident_id, now, severity=wanted, reason=reason)
+        shown = incidents.get(incident_id)
+        _say_changed(plan, incidents, incident_id, as_json,
+                     t("incident.severity_done", plan.language, id=incident_id,
+                       severity=_severity(wanted, plan.language), time=_when(shown["ack_due"], plan)))
+
+
+def merge_command(ctx: typer.Context, incident_id: int = typer.Argument(..., metavar="ID"),
+                  into: int = typer.Option(..., "--into", metavar="ID", help=help_text("help.incident.merge_into")),
+                  by: str = typer.Option(None, "--by", help=help_text("help.incident.by")),
+                  as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
+    """Merge an incident into another that is the same trouble: its alerts move there."""
+    plan = plan_from(ctx)
+    who, now = _who(by), _clock()
+    with _incidents(plan) as incidents:
+        incidents.merge(incident_id, into, by=who, now=now)
+        _audit(incidents, who, "incident.merge", incident_id, now, into=into)
+        _say_changed(plan, incidents, incident_id, as_json,
+                     t("incident.merged_done", plan.language, id=incident_id, into=into))

@@ -18,10 +18,6 @@ from opsplan.i18n import t
 if TYPE_CHECKING:  # `--help` loads no plan models (tests/unit/test_cli_startup.py)
     from opsplan.plan.models import Plan
 
-_FIELD_KEY = {"impact": "incident.field.impact", "services": "incident.field.services",
-              "root_cause": "incident.field.root_cause", "fix": "incident.field.fix"}
-
-
 def register(group: typer.Typer, app: typer.Typer) -> None:
     group.command("task", help=help_text("help.cmd.incident_task"))(task_command)
     group.command("set", help=help_text("help.cmd.incident_set"))(set_command)
@@ -39,44 +35,19 @@ def register(group: typer.Typer, app: typer.Typer) -> None:
 
 def describe(plan: Plan, entry: dict[str, Any], lang: str) -> str:
     """A timeline entry in `lang`, in `incident show`'s words."""
-    return core._event_text(entry, plan if plan.language == lang else plan.model_copy(update={"language": lang}))
+    from opsplan.incidents.describe import entry_text
 
-
-def own_text(plan: Plan, entry: dict[str, Any], lang: str) -> str | None:
-    """The timeline kinds this part adds, in `lang`; None for any other kind."""
-    data, kind = entry["data"], entry["kind"]
-    if kind == "task_done":
-        stages = plan.incidents.stages
-        s, n = data.get("stage", 0), data.get("task", 0)
-        name = stages[s - 1].tasks[n - 1].get(lang) if 1 <= s <= len(stages) and 1 <= n <= len(stages[s - 1].tasks) \
-            else "-"
-        text = t("incident.event.task_done", lang, stage=s, task=n, name=name, text=data.get("note") or "-")
-        return text + (f" [{data['evidence']}]" if data.get("evidence") else "")
-    if kind == "fields":
-        names = ", ".join(t(_FIELD_KEY[k], lang) for k in sorted(data) if k in _FIELD_KEY)
-        return t("incident.event.fields", lang, names=names)
-    if kind == "stakeholder_notice":
-        return t("incident.event.stakeholder_notice", lang, channel=", ".join(data.get("channels", [])))
-    if kind == "action_added":
-        return t("incident.event.action_added", lang, number=data.get("number", ""), text=data.get("text", ""),
-                 owner=data.get("owner", ""))
-    if kind == "action_done":
-        return t("incident.event.action_done", lang, number=data.get("number", ""))
-    if kind == "postmortem_final":
-        return t("incident.event.postmortem_final", lang)
-    return None
+    return entry_text(entry, plan, lang)
 
 
 def _due(text: str, plan: Plan) -> float:
     """YYYY-MM-DD (end of that day in the plan's timezone) or YYYY-MM-DDTHH:MM; else one line."""
-    from datetime import datetime, time
+    from opsplan.incidents.actions import parse_due
+    from opsplan.incidents.errors import IncidentError
 
     try:
-        if len(text) == 10:
-            day = datetime.strptime(text, "%Y-%m-%d")
-            return datetime.combine(day.date(), time(23, 59, 59), fmt.zone(plan.timezone)).timestamp()
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M").replace(tzinfo=fmt.zone(plan.timezone)).timestamp()
-    except ValueError:
+        return parse_due(text, plan.timezone)
+    except IncidentError:
         fail(t("incident.error.bad_due", plan.language, value=text))
         raise AssertionError("unreachable") from None
 
@@ -245,18 +216,12 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
 def _requests_failed(plan: Plan, incident: dict[str, Any], now: float) -> float | None:
     """From the metrics store when it can be opened (not while `serve` holds it): else unknown."""
     from opsplan.errors import OpsplanError
-    from opsplan.incidents import checklist
-    from opsplan.incidents.sla import requests_failed
+    from opsplan.incidents.postmortem import failed_requests
     from opsplan.serve.server import open_store
 
-    named = checklist.fields(incident["timeline"]).get("services", "")
-    services = [s.strip() for s in named.split(",") if s.strip()] or sorted(
-        {a["labels"]["service"] for a in incident["alerts"] if "service" in a["labels"]})
-    start = min([a["started_at"] for a in incident["alerts"]] + [incident["opened_at"]])
-    end = incident["resolved_at"] if incident["resolved_at"] is not None else now
     try:
         with open_store(plan) as store:
-            return requests_failed(store, services, start, end)
+            return failed_requests(store, incident, now)
     except OpsplanError:
         return None
 

@@ -16,6 +16,7 @@ from opsplan.cli import (
     db_cmd,
     drill_cmd,
     export_cmd,
+    fleet_cmd,
     incident_cmd,
     notify_cmd,
     oncall_cmd,
@@ -64,6 +65,7 @@ alerts_cmd.register(app)
 incident_cmd.register(app)
 oncall_cmd.register(app)
 export_cmd.register(app)
+fleet_cmd.register(app)
 notify_cmd.register(app)
 audit_cmd.register(app)
 user_cmd.register(app)

@@ -24,11 +24,6 @@ if TYPE_CHECKING:
     from opsplan.plan.models import Plan
     from opsplan.store.state import StateDB
 
-# The timeline kinds written by opsplan.oncall, shown by `opsplan incident show` (literal keys).
-EVENT_KEY = {"paged": "oncall.event.paged", "page_queued": "oncall.event.page_queued",
-             "repaged": "oncall.event.repaged", "paging_held": "oncall.event.paging_held",
-             "paging_stopped": "oncall.event.paging_stopped", "nobody_to_page": "oncall.event.nobody_to_page",
-             "snoozed": "oncall.event.snoozed"}
 TIME_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d")
 
 
@@ -47,23 +42,6 @@ def register(app: typer.Typer) -> None:
 def register_incident(group: typer.Typer) -> None:
     """`opsplan incident snooze`, in the incident group."""
     group.command("snooze", help=help_text("help.cmd.incident_snooze"))(snooze_command)
-
-
-def event_text(entry: dict[str, Any], plan: Plan) -> str | None:
-    """The text of an on-call timeline entry, or None for another kind."""
-    kind, data, lang = entry["kind"], entry["data"], plan.language
-    if kind not in EVENT_KEY:
-        return None
-    values: dict[str, Any] = {"name": data.get("person") or data.get("to") or "-"}
-    if kind == "paged":
-        values.update(step=data.get("step", 1), round=data.get("round", 1))
-    elif kind == "page_queued":
-        values["time"] = _when(data.get("not_before"), plan)
-    elif kind in ("paging_held", "snoozed"):
-        values["until"] = _when(data.get("until"), plan)
-    elif kind == "paging_stopped":
-        values["count"] = data.get("withdrawn", 0)
-    return t(EVENT_KEY[kind], lang, **values)
 
 
 def _clock() -> float:

@@ -29,7 +29,7 @@ def list_command(ctx: typer.Context,
                  limit: int = typer.Option(50, "--limit", min=1, help=help_text("help.audit.limit")),
                  as_json: bool = typer.Option(False, "--json", help=help_text("help.machine"))) -> None:
     from opsplan.checks import runs
-    from opsplan.checks.report.render import period_text, status_text
+    from opsplan.cli.check_cmd import print_runs
 
     plan = plan_from(ctx)
     lang, tz = plan.language, plan.timezone
@@ -40,15 +40,7 @@ def list_command(ctx: typer.Context,
                                                  "finished_at": fmt.iso_local(r["finished_at"], tz),
                                                  "signed": r["signed"] is not None} for r in found]})
         return
-    if not found:
-        out.print(t("checks.cli.none", lang), markup=False)
-        return
-    out.print(" | ".join(t("checks.cli.columns", lang).split("|")), markup=False, highlight=False, style="bold")
-    for r in found:
-        out.print(" | ".join([str(r["id"]), period_text(r["period"], lang),
-                              fmt.local_time(r["finished_at"], tz, zone_name=True),
-                              status_text(r["status"], lang), r["signed"]["by"] if r["signed"] else "-"]),
-                  markup=False, highlight=False)
+    print_runs(found, lang, tz, when="finished_at")
 
 
 def _language(value: str | None, plan_language: str) -> str:

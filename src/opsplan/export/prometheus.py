@@ -30,20 +30,38 @@ def prometheus_config(plan: Plan, targets: ExportTargets) -> dict[str, Any]:
         **_static(targets.opsplan),
         "relabel_configs": [{"target_label": "instance", "replacement": plan.server.name}],
     }
-    alertmanager: dict[str, Any] = {"api_version": "v2", **_static(targets.alertmanager)}
-    if targets.alertmanager.path:
-        alertmanager["path_prefix"] = targets.alertmanager.path
     return {
-        "global": {
-            "scrape_interval": duration(targets.scrape_interval),
-            "scrape_timeout": duration(min(10.0, targets.scrape_interval)),
-            "evaluation_interval": duration(targets.evaluation_interval),
-            "external_labels": {"opsplan_server": plan.server.name},
-        },
+        "global": {**scrape_timing(targets.scrape_interval, targets.evaluation_interval),
+                   "external_labels": {"opsplan_server": plan.server.name}},
         "rule_files": ["rules.yml"],
-        "alerting": {"alertmanagers": [alertmanager]},
+        "alerting": {"alertmanagers": alertmanagers([targets.alertmanager])},
         "scrape_configs": [scrape],
     }
+
+
+def scrape_timeout(interval: float) -> float:
+    return min(10.0, interval)  # Prometheus refuses a timeout longer than the interval
+
+
+def scrape_timing(scrape_interval: float, evaluation_interval: float) -> dict[str, str]:
+    return {"scrape_interval": duration(scrape_interval),
+            "scrape_timeout": duration(scrape_timeout(scrape_interval)),
+            "evaluation_interval": duration(evaluation_interval)}
+
+
+def alertmanagers(members: list[Endpoint]) -> list[dict[str, Any]]:
+    """Prometheus's `alerting.alertmanagers`: every member of a cluster (Prometheus must send to each;
+    the cluster deduplicates), one entry per scheme and path prefix."""
+    entries: dict[tuple[str, str], dict[str, Any]] = {}
+    for member in members:
+        entry = entries.get((member.scheme, member.path))
+        if entry is None:
+            entry = entries[(member.scheme, member.path)] = {"api_version": "v2", **_static(member)}
+            if member.path:
+                entry["path_prefix"] = member.path
+        elif member.hostport not in entry["static_configs"][0]["targets"]:
+            entry["static_configs"][0]["targets"].append(member.hostport)
+    return list(entries.values())
 
 
 def subject_labels(rules: list[Rule]) -> list[str]:

@@ -135,3 +135,28 @@ def alerting_rule(rule: Rule, plan: Plan) -> dict[str, Any]:
 
 def rules_document(rules: list[Rule], plan: Plan) -> dict[str, Any]:
     return {"groups": [{"name": "opsplan", "rules": [alerting_rule(r, plan) for r in rules]}]}
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_OPSPLAN_METRIC = re.compile(r"\b(opsplan_[a-z0-9_]+)\b(\{)?")
+
+
+def with_matcher(expr: str, matcher: str) -> str:
+    """`expr` with `matcher` (such as `host=~"$host"`) added to every opsplan metric it selects, so a
+    query written for one host reads the host a dashboard variable picks. Quoted label values are
+    left alone: a service named like a metric is not a selector."""
+    def scope(segment: str) -> str:
+        def one(match: re.Match[str]) -> str:
+            if match.group(2) is None:
+                return f"{match.group(1)}{{{matcher}}}"
+            closes = segment[match.end():match.end() + 1] == "}"
+            return f"{match.group(1)}{{{matcher}{'' if closes else ','}"
+        return _OPSPLAN_METRIC.sub(one, segment)
+
+    parts: list[str] = []
+    last = 0
+    for quoted in _STRING.finditer(expr):
+        parts += [scope(expr[last:quoted.start()]), quoted.group()]
+        last = quoted.end()
+    parts.append(scope(expr[last:]))
+    return "".join(parts)

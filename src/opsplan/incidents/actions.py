@@ -71,3 +71,20 @@ def every(session: Session) -> list[dict[str, Any]]:
 
 def overdue(actions: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
     return [a for a in actions if a["done_at"] is None and a["due"] < now]
+
+
+def parse_due(text: str, timezone: str) -> float:
+    """A due date as a person types it: YYYY-MM-DD (the end of that day in the plan's timezone) or
+    YYYY-MM-DDTHH:MM; else a one-line error."""
+    from datetime import datetime, time
+
+    from opsplan import format as fmt
+
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d")
+            return datetime.combine(day.date(), time(23, 59, 59), fmt.zone(timezone)).timestamp()
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=fmt.zone(timezone)).timestamp()
+    except ValueError:
+        raise said(IncidentError, "incident.error.bad_due", value=text) from None

@@ -119,6 +119,42 @@ class Incidents:
             row_or_fail(session, incident_id)
             event(session, incident_id, "note", by, now, text=text)
 
+    def assign(self, incident_id: int, person: str, *, by: str, now: float) -> None:
+        """Give an open incident an owner: the one re-paged when it goes quiet (before whoever acknowledged)."""
+        person = person.strip()
+        if not person:
+            raise said(IncidentError, "incident.error.no_person")
+        known = [p.name for p in self.plan.oncall.people]
+        if known and person not in known:  # with on-call people in the plan, only they can be paged
+            raise said(IncidentError, "incident.error.unknown_person", person=person, known=", ".join(known))
+        with self.db.session() as session:
+            previous = row_or_fail(session, incident_id).assignee
+            self._move(session, incident_id, OPEN, now, assignee=person)
+            event(session, incident_id, "assigned", by, now, person=person, previous=previous)
+
+    def change_severity(self, incident_id: int, severity: str, *, by: str, now: float, reason: str = "") -> None:
+        """A person re-grades an open incident. The new severity's clock starts now; raising it never
+        moves an unmet deadline later, lowering it gives the unmet ones the new severity's time."""
+        self.check_severity(severity)
+        with self.db.session() as session:
+            row = row_or_fail(session, incident_id)
+            previous = row.severity  # the update below refreshes `row`
+            if previous == severity:
+                raise said(IncidentError, "incident.error.same_severity", id=incident_id, severity=severity)
+            _, ack_due, respond_due = self.deadlines_from(severity, now)
+            raising = self._rank(severity) < self._rank(row.severity)
+            values: dict[str, Any] = {"severity": severity}
+            if row.ack_at is None:
+                values["ack_due"] = min(row.ack_due, ack_due) if raising else ack_due
+            if row.responded_at is None:
+                values["respond_due"] = min(row.respond_due, respond_due) if raising else respond_due
+            self._move(session, incident_id, OPEN, now, **values)
+            event(session, incident_id, "severity", by, now, previous=previous, severity=severity, reason=reason)
+
+    @staticmethod
+    def _rank(severity: str) -> int:
+        return ("critical", "major", "minor").index(severity)  # most severe first (seed §5.1)
+
     def resolve(self, incident_id: int, *, by: str, now: float, note: str = "") -> None:
         with self.db.session() as session:
             self._move(session, incident_id, OPEN, now, status="resolved", resolved_at=now, resolved_by=by)

@@ -83,3 +83,17 @@ def refuse_close_without_final(plan: Plan, session: Session, row: IncidentRow) -
     """Closing a critical or major incident (the plan's list) without a final postmortem: one line."""
     if row.severity in plan.incidents.follow_up.final_postmortem_for and final_of(session, row.id) is None:
         raise said(IncidentError, "incident.error.needs_postmortem", id=row.id, severity=row.severity.capitalize())
+
+
+def failed_requests(store: Any, incident: dict[str, Any], now: float) -> float | None:
+    """The postmortem's "requests failed" for an incident (`Incidents.get`): over the services it
+    names (its `services` field, else its alerts' `service` labels), from its first alert to its
+    resolution (or now), read from the metrics store; None without a store or without the series."""
+    from opsplan.incidents.sla import requests_failed
+
+    named = checklist.fields(incident["timeline"]).get("services", "")
+    services = [s.strip() for s in named.split(",") if s.strip()] or sorted(
+        {a["labels"]["service"] for a in incident["alerts"] if "service" in a["labels"]})
+    start = min([a["started_at"] for a in incident["alerts"]] + [incident["opened_at"]])
+    end = incident["resolved_at"] if incident["resolved_at"] is not None else now
+    return requests_failed(store, services, start, end)

@@ -72,17 +72,25 @@ def sections(found: dict[str, Any], plan: Plan, lang: str, describe: Describe) -
             (t("incident.pm.h.checklist", lang), checks), (t("incident.pm.h.timeline", lang), timeline)]
 
 
-def _title(found: dict[str, Any], lang: str) -> str:
+def title(found: dict[str, Any], lang: str) -> str:
     inc = found["incident"]
     key = "incident.pm.title_final" if found.get("final_at") else "incident.pm.title_draft"
     return t(key, lang, id=inc["id"], title=inc["title"][lang])
 
 
+def final_line(found: dict[str, Any], plan: Plan, lang: str) -> str | None:
+    """Who made the postmortem final and when; None for a draft."""
+    if not found.get("final_at"):
+        return None
+    return t("incident.pm.final_by", lang, by=found["final_by"], time=_when(found["final_at"], plan, lang))
+
+
 def markdown(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
              evidence: Evidence | None = None) -> str:
-    lines = [f"# {_title(found, lang)}", ""]
-    if found.get("final_at"):
-        lines += [t("incident.pm.final_by", lang, by=found["final_by"], time=_when(found["final_at"], plan, lang)), ""]
+    lines = [f"# {title(found, lang)}", ""]
+    signed = final_line(found, plan, lang)
+    if signed:
+        lines += [signed, ""]
     for heading, body in sections(found, plan, lang, describe):
         lines += [f"## {heading}", "", *[f"- {line}" for line in body], ""]
     shown = evidence(lang)[0] if evidence is not None else []
@@ -94,10 +102,10 @@ def markdown(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
 def html_page(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
               evidence: Evidence | None = None) -> str:
     e = html.escape
-    parts = [f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{e(_title(found, lang))}'
-             f"</title></head><body>", f"<h1>{e(_title(found, lang))}</h1>"]
-    if found.get("final_at"):
-        signed = t("incident.pm.final_by", lang, by=found["final_by"], time=_when(found["final_at"], plan, lang))
+    parts = [f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{e(title(found, lang))}'
+             f"</title></head><body>", f"<h1>{e(title(found, lang))}</h1>"]
+    signed = final_line(found, plan, lang)
+    if signed:
         parts.append(f"<p>{e(signed)}</p>")
     for heading, body in sections(found, plan, lang, describe):
         items = "".join(f"<li>{e(line)}</li>" for line in body)

@@ -60,7 +60,7 @@ def as_dict(row: IncidentRow, plan: Plan) -> dict[str, Any]:
         "ack_breached_at": row.ack_breached_at, "respond_breached_at": row.respond_breached_at,
         "resolved_at": row.resolved_at, "resolved_by": row.resolved_by,
         "closed_at": row.closed_at, "closed_by": row.closed_by, "merged_into": row.merged_into,
-        "reopened": row.reopened,
+        "reopened": row.reopened, "assignee": row.assignee,
     }
 
 

@@ -40,6 +40,7 @@ class IncidentRow(Base):
     merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[float] = mapped_column(Float)
+    assignee: Mapped[str | None] = mapped_column(String(200), nullable=True)  # who owns it (re-paged when idle)
 
 
 class TimelineRow(Base):

@@ -148,7 +148,9 @@ class Paging:
                 if policy is None or not self.oncall.people or incident.status not in OPEN:
                     continue
                 if incident.status == "triggered":
-                    row.state, row.next_at = PAGING, incident.opened_at
+                    # Due at once. An alert of this very cycle opened it a moment after the cycle's
+                    # timestamp (the engine reads the clock after collection): not a cycle later.
+                    row.state, row.next_at = PAGING, min(incident.opened_at, now)
                 else:
                     row.state, row.next_at = ACKED, self._repage_at(incident.severity, incident.ack_at or now)
             elif row.state == PAGING and incident.status != "triggered":
@@ -246,7 +248,9 @@ class Paging:
         if policy is not None and self._send_time(policy, now) > now:
             row.next_at = self._send_time(policy, now)
             return
-        owner = incident.ack_by if incident.ack_by and self.oncall.person(incident.ack_by) else None
+        # its assignee owns it, else whoever acknowledged it (when they are on-call people)
+        owner = next((name for name in (incident.assignee, incident.ack_by) if name and self.oncall.person(name)),
+                     None)
         person = owner or self._who(session, PRIMARY, now)
         self._page(session, incident, person, f"oncall:incident:{incident.id}:repage:{int(now)}", now, done,
                    kind="repaged", extra={"idle_since": last})

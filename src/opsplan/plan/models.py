@@ -419,6 +419,19 @@ class Checks(Strict):
     journal: bool = True
     # performance.trend flags a figure whose weekly mean rose by at least this many percent.
     trend_step: Percent = 20.0
+    # --- after each run (issue 14 item 6; docs/checks.md "After a run") ---
+    # The channels (notifications.channels names) each run's summary goes to. Unset: every channel
+    # that takes Warnings (chat channels, unless a channel lists its own severities): a summary is
+    # news for the team's room, not a page, as the seed routes a Warning to chat and not to e-mail.
+    # An empty list sends no summary.
+    notify_channels: list[str] | None = None
+    # A failed item opens an incident (or joins the open one of its period and item) when true.
+    open_incidents: bool = True
+    # The incident severity of a failed item, by item id or by period (the item's own entry wins);
+    # anything not named is Minor: a check reports on the past window (a backup too old, a disk
+    # filling in weeks, patches pending), the seed's "일부 기능 장애" / "경미한 성능 저하", while an
+    # outage happening now is the alerts' (ApiDown, MariaDBDown are Critical).
+    incident_severity: dict[str, Literal["critical", "major", "minor"]] = Field(default_factory=dict)
 
 
 # --- §4.1 backup ---------------------------------------------------------------------------------

@@ -44,16 +44,31 @@ def _pages(ctx: StageContext) -> list[Any]:
     if console is None:
         return []
     console.add_page(NavItem("/reports", 50))
-    return [reports_router(console, ctx.state_db, operator_only(console.identity), time.time)]
+    # The "run now" buttons: one per period that has a job (a period without items has none).
+    periods = [period for period in PERIODS if getattr(ctx.plan.checks, period).items]
+    return [reports_router(console, ctx.state_db, operator_only(console.identity), time.time,
+                           jobs=ctx.job_control, periods=periods)]
 
 
 def _job(ctx: StageContext, period: str) -> Job:
     from opsplan.checks import runs
 
     def run() -> object:
+        import time
+
+        from opsplan.checks.after_run import follow_up
+        from opsplan.incidents.lifecycle import Incidents
+        from opsplan.notify.service import Notifier
+
         store = _store(ctx)
-        return runs.run_checks(ctx.plan, ctx.state_db, period, store=store, actor=job_actor(),
-                               environ=ctx.environ)
+        outcome = runs.run_checks(ctx.plan, ctx.state_db, period, store=store, actor=job_actor(),
+                                  environ=ctx.environ)
+        # Its summary to the channels and its failed items' incidents (none without the incidents stage).
+        done = follow_up(ctx.plan, ctx.state_db, outcome.run_id, incidents=ctx.get(Incidents), now=time.time())
+        notifier = ctx.get(Notifier)
+        if done.channels and notifier is not None:
+            notifier.wake()  # sent now, not at the notifier's next idle look
+        return outcome
 
     return Job(name=f"check-{period}", cron=getattr(ctx.plan.checks, period).schedule, run=run,
                last_run=lambda: runs.last_finished(ctx.state_db, period))
@@ -83,4 +98,23 @@ def unknown_items(plan: Plan, context: CheckContext) -> Iterator[Problem]:
                                    item=item.id, known=", ".join(sorted(known)) or "-")
 
 
-STAGE = Stage("checks", build, families=families, plan_checks=(unknown_items,))
+def follow_up_problems(plan: Plan, context: CheckContext) -> Iterator[Problem]:
+    """`checks.notify_channels` must name the plan's channels; `checks.incident_severity` a period or
+    an item id of the plan, and a level the plan defines."""
+    known = {c.name for c in plan.notifications.channels}
+    for index, name in enumerate(plan.checks.notify_channels or []):
+        if name not in known:
+            yield Problem.said(("checks", "notify_channels", index), "checks.plan.unknown_channel", channel=name,
+                               known=", ".join(sorted(known)) or "-")
+    items = {item.id for period in PERIODS for item in getattr(plan.checks, period).items if item.id}
+    for key, severity in plan.checks.incident_severity.items():
+        if key not in PERIODS and key not in items:
+            yield Problem.said(("checks", "incident_severity", key), "checks.plan.unknown_severity_key", item=key,
+                               known=", ".join([*PERIODS, *sorted(items)]))
+        elif severity not in plan.incidents.severities:
+            yield Problem.said(("checks", "incident_severity", key), "checks.plan.undefined_severity",
+                               severity=severity.capitalize(),
+                               known=", ".join(s.capitalize() for s in plan.incidents.severities) or "-")
+
+
+STAGE = Stage("checks", build, families=families, plan_checks=(unknown_items, follow_up_problems))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opsplan.incidents import metrics as incident_metrics
 from opsplan.incidents.follow_up_checks import follow_up_problems
@@ -48,7 +48,7 @@ def build(ctx: StageContext) -> StagePart:
     overdue = OverdueCount()  # counted by the cycle hook, read by the next cycle's collector
     return StagePart(collectors=[OverdueCollector(ctx.plan, ctx.state_db, overdue)],
                      on_cycle=[IncidentCycle(incidents, intake, firing, overdue), histograms],
-                     start=[warn_without_holidays])
+                     start=[warn_without_holidays], routers=_pages(ctx, incidents))
 
 
 def _evidence(ctx: StageContext, engine: AlertEngine | None) -> EvidenceSources:
@@ -60,6 +60,24 @@ def _evidence(ctx: StageContext, engine: AlertEngine | None) -> EvidenceSources:
     return EvidenceSources(ctx.plan, store=lambda: ctx.get(MetricsStore),
                            rules=engine.rules if engine is not None else (),
                            firing=engine.firing_notices if engine is not None else None)
+
+
+def _pages(ctx: StageContext, incidents: Any) -> list[Any]:
+    """The console's incident pages (list, detail, postmortem), when serve has a console."""
+    from opsplan.notify.service import Notifier
+    from opsplan.store import MetricsStore
+    from opsplan.web.console.frame import Console
+    from opsplan.web.console.incident_forms import IncidentForms
+    from opsplan.web.console.incidents import incidents_router
+
+    console = ctx.get(Console)
+    if console is None:
+        return []
+    notifier = ctx.get(Notifier)
+    # serve's metrics store is provided once opened: looked up at each final postmortem, not now.
+    forms = IncidentForms(incidents, store=lambda: ctx.get(MetricsStore),
+                          wake=notifier.wake if notifier is not None else None)
+    return [incidents_router(console, incidents, forms, clock=time.time)]
 
 
 def _families() -> dict:

@@ -41,13 +41,13 @@ def open_incidents(plan: Plan, state_db: StateDB | None, lang: str, now: float) 
             else row["severity"],
             "status_text": status,
             "opened_shown": fmt.local_time(row["opened_at"], tz, zone_name=True),
-            "ack": _deadline(row["ack_due"], row["acknowledged_at"], now, tz),
-            "respond": _deadline(row["respond_due"], row["responded_at"], now, tz),
+            "ack": deadline_shown(row["ack_due"], row["acknowledged_at"], now, tz),
+            "respond": deadline_shown(row["respond_due"], row["responded_at"], now, tz),
         })
     return shown
 
 
-def _deadline(due: float | None, done_at: float | None, now: float, tz: str) -> dict[str, Any]:
+def deadline_shown(due: float | None, done_at: float | None, now: float, tz: str) -> dict[str, Any]:
     """A deadline as shown: its time, and met / missed / running (late when past and not done)."""
     if due is None:
         return {"shown": None, "state": None}

@@ -123,16 +123,23 @@ def _mariadb_part(ctx: CheckContext, on: releases.date) -> tuple[str, Line]:
     return status, line
 
 
-def _driver_part() -> tuple[str, Line, list[ToolRun]]:
+def _driver_part(on: releases.date) -> tuple[str, Line, list[ToolRun], bool]:
+    """(status, line, tool runs, judged against the branch table)."""
     try:
         run = run_tool(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"], timeout=30)
     except ToolMissing:
-        return NOT_RUN, Line("checks.updates.no_driver", {}), []
+        return NOT_RUN, Line("checks.updates.no_driver", {}), [], False
     versions = sorted({line.strip() for line in run.output.splitlines() if line.strip()})
     if run.exit_code != 0 or not versions:
         code = "-" if run.exit_code is None else run.exit_code
-        return NOT_RUN, Line("checks.updates.driver_failed", {"code": code}), [run]
-    return PASS, Line("checks.updates.driver", {"version": ", ".join(versions)}), [run]
+        return NOT_RUN, Line("checks.updates.driver_failed", {"code": code}), [run], False
+    known = [(releases.DRIVER_BRANCHES[releases.driver_branch(v)], v) for v in versions
+             if releases.driver_branch(v) in releases.DRIVER_BRANCHES]
+    if len(known) != len(versions):  # a New Feature branch (no published end): shown, not judged
+        return PASS, Line("checks.updates.driver", {"version": ", ".join(versions)}), [run], False
+    support, version = min(known, key=lambda found: found[0].regular_end)
+    status, line, _ = releases.judge(f"NVIDIA {version} (R{releases.driver_branch(version)})", support, on)
+    return status, line, [run], True
 
 
 @evaluator("updates.major")
@@ -143,10 +150,10 @@ def updates_major(ctx: CheckContext, *, os_release: Path = OS_RELEASE) -> ItemRe
     python = f"Python {platform.python_version()}"
     py_status, py_line, _ = releases.judge(python, releases.PYTHON_SERIES.get(
         f"{sys.version_info.major}.{sys.version_info.minor}"), on)
-    driver_status, driver_line, tools = _driver_part()
+    driver_status, driver_line, tools, driver_judged = _driver_part(on)
     parts = [(os_status, os_line), (PASS, Line("checks.updates.kernel", {"version": platform.release()})),
              (db_status, db_line), (py_status, py_line), (driver_status, driver_line)]
-    judged = [os_status, db_status, py_status]
+    judged = [os_status, db_status, py_status] + ([driver_status] if driver_judged else [])
     summary = Line("checks.updates.summary", {"checked": sum(s != NOT_RUN for s in judged),
                                               "count": sum(s in (WARN, FAIL) for s in judged),
                                               "as_of": releases.AS_OF})

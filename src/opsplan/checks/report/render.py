@@ -33,6 +33,11 @@ def status_text(status: str, lang: str) -> str:
     return t(STATUS_KEYS[status], lang) if status in STATUS_KEYS else status
 
 
+def period_name(period: str, lang: str) -> str:
+    """'일일 점검' / 'Daily check' (an unknown period as it is stored)."""
+    return t(PERIOD_KEYS[period], lang) if period in PERIOD_KEYS else period
+
+
 def period_text(period: str, lang: str) -> str:
     """'일일 점검 (daily)' / 'Daily check': in Korean with the stored id after it, to search with."""
     if period not in PERIOD_KEYS:

@@ -42,6 +42,7 @@ NAV_LABELS = {
     "/alerts": "console.nav.alerts",
     "/backups": "console.nav.backups",
     "/runbooks": "console.nav.runbooks",
+    "/incidents": "console.nav.incidents",
     "/reports": "console.nav.reports",
     "/plan": "console.nav.plan",
     "/api/docs": "console.nav.api_docs",

@@ -2,6 +2,11 @@
 status and who signed it off; GET /reports/{id} the report itself; POST /reports/{id}/sign for an
 operator or admin, with a note.
 
+"Run now" (operator or admin): POST /reports/run/{period} starts serve's `check-{period}` job through
+JobControl, as the Runbooks page's drill button does, so a run started by hand and one started by
+the clock never run at once. Audited (check.start) with the user's name; the page says whether it
+started, and shows each period's job as running (it reloads itself meanwhile) or its last run done.
+
 The report is the same self-contained HTML `opsplan report export` writes (inline SVG charts, its
 own stylesheet, no script), served with a policy of its own: nothing may load and nothing may run,
 only its inline style applies.
@@ -16,10 +21,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from opsplan import audit
 from opsplan import format as fmt
 from opsplan.checks import runs
 from opsplan.checks.report.render import period_text, status_text, to_html
 from opsplan.errors import OpsplanError
+from opsplan.i18n import t
+from opsplan.jobs import ALREADY_RUNNING, STARTED, JobControl
 from opsplan.store.state import StateDB
 from opsplan.web.console.frame import Console, PageContext
 from opsplan.web.identity.routes import read_form
@@ -28,6 +36,9 @@ from opsplan.web.identity.sessions import Active
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
               "form-action 'none'; frame-ancestors 'none'")
 MAX_NOTE = 2000
+# What the page says after a "run now" press, by `?started=` (literal catalogue keys).
+RUN_NOTES = {"started": "console.reports.run_started", "already": "console.reports.run_already",
+             "unavailable": "console.reports.run_unavailable"}
 
 
 def _rows(db: StateDB, page: PageContext, tz: str) -> list[dict[str, Any]]:
@@ -35,7 +46,8 @@ def _rows(db: StateDB, page: PageContext, tz: str) -> list[dict[str, Any]]:
     for run in runs.list_runs(db, limit=100):
         signed = run["signed"]
         shown.append({
-            "id": run["id"], "period": period_text(run["period"], page.language), "status": run["status"],
+            "id": run["id"], "period": period_text(run["period"], page.language), "period_id": run["period"],
+            "status": run["status"],
             "status_text": status_text(run["status"], page.language),
             "started": fmt.local_time(float(run["started_at"]), tz, zone_name=True),
             "signed": None if signed is None else {
@@ -44,14 +56,62 @@ def _rows(db: StateDB, page: PageContext, tz: str) -> list[dict[str, Any]]:
     return shown
 
 
+def _job(period: str) -> str:
+    return f"check-{period}"  # stages/checks.py names its jobs so
+
+
+def _buttons(jobs: JobControl | None, periods: list[str], rows: list[dict[str, Any]],
+             page: PageContext) -> list[dict[str, Any]]:
+    """One "run now" per period: whether its job runs now, else its newest run (done)."""
+    if jobs is None:
+        return []
+    shown = []
+    for period in periods:
+        last = next((r for r in rows if r["period_id"] == period and r["finished"]), None)
+        shown.append({"period": period, "name": period_text(period, page.language),
+                      "running": jobs.running(_job(period)), "last": last})
+    return shown
+
+
 def reports_router(console: Console, db: StateDB, operator: Callable[..., Any],
-                   clock: Callable[[], float]) -> APIRouter:
+                   clock: Callable[[], float], *, jobs: JobControl | None = None,
+                   periods: list[str] | None = None) -> APIRouter:
+    """`jobs` (serve's scheduler) and `periods` (those with a job): without them, no "run now"."""
     router = APIRouter(include_in_schema=False)
     tz = console.plan.timezone
+    runnable = list(periods or [])
 
     @router.get("/reports", response_class=HTMLResponse)
-    def reports_page(request: Request, lang: str | None = None) -> Response:
-        return console.page(request, "reports.html", lang, lambda page: {"runs": _rows(db, page, tz)})
+    def reports_page(request: Request, lang: str | None = None, started: str | None = None) -> Response:
+        def content(page: PageContext) -> dict[str, Any]:
+            rows = _rows(db, page, tz)
+            buttons = _buttons(jobs, runnable, rows, page)
+            return {"runs": rows, "buttons": buttons,
+                    "watching": any(b["running"] for b in buttons),
+                    "run_message": t(RUN_NOTES[started], page.language) if started in RUN_NOTES else ""}
+
+        return console.page(request, "reports.html", lang, content)
+
+    @router.post("/reports/run/{period}")
+    async def run_now(request: Request, period: str, user: Active = Depends(operator)) -> Response:
+        if period not in runs.PERIODS:
+            raise HTTPException(404, f"no check period {period[:20]!r}")
+        form = await read_form(request)
+        lang = form.get("lang", "")
+        if jobs is None or period not in runnable:
+            outcome = "unavailable"
+        else:
+            try:
+                outcome = jobs.run_now(_job(period), by=user.user)
+            except KeyError:
+                outcome = "unavailable"
+            except RuntimeError:  # serve's scheduler is not running yet (or any more)
+                raise HTTPException(503, "jobs cannot be started now: the scheduler is not running") from None
+        await run_in_threadpool(audit.record, db, user.user, "check.start", _job(period), {"via": "console"},
+                                at=clock(), kind="check", outcome=outcome)
+        note = {STARTED: "started", ALREADY_RUNNING: "already"}.get(outcome, "unavailable")
+        query = f"?started={note}" + (f"&lang={lang}" if lang in ("ko", "en") else "")
+        return RedirectResponse("/reports" + query, status_code=303)
 
     @router.get("/reports/{run_id}", response_class=HTMLResponse)
     def report(request: Request, run_id: int, lang: str | None = None) -> Response:
