@@ -16,8 +16,10 @@ from opsplan.i18n import t
 class OpsplanError(Exception):
     """Base of every error opsplan raises on purpose."""
 
-    # Set by `said`: the error's text in a given language.
+    # Set by `said`: the error's text in a given language, and its catalogue key (an HTTP API maps
+    # the key to a status: a state conflict is not a bad request).
     translated: Callable[[str], str] | None = None
+    message_key: str | None = None
 
 
 E = TypeVar("E", bound=OpsplanError)
@@ -27,6 +29,7 @@ def said(kind: type[E], key: str, **values: Any) -> E:
     """`kind` raised with the catalogue's message `key`: English as its str(), each language on request."""
     error = kind(t(key, "en", **values))
     error.translated = lambda language: t(key, language, **values)
+    error.message_key = key
     return error
 
 

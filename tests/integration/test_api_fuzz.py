@@ -54,6 +54,11 @@ PASSWORD = "fuzz-operator-passw0rd"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 WRITES = {"POST /api/v1/alertmanager", "POST /api/v1/alerts/{fingerprint}/ack", "POST /api/v1/silences",
           "DELETE /api/v1/silences/{silence_id}"}
+# The incident API's writes (web/incidents_api.py).
+WRITES |= {"POST /api/v1/incidents", "POST /api/v1/incidents/{incident_id}/actions/{number}/done",
+           *(f"POST /api/v1/incidents/{{incident_id}}/{step}" for step in (
+               "ack", "assign", "severity", "stage", "task", "note", "resolve", "close", "cancel", "merge", "fields",
+               "postmortem", "actions", "snooze"))}
 
 
 @dataclass(frozen=True)

@@ -261,10 +261,13 @@ class Incidents:
             shown["alerts"] = records.linked_alerts(session, incident_id)
         return shown
 
-    def list(self, *, include_done: bool = False, limit: int = 200) -> list[dict[str, Any]]:
+    def list(self, *, include_done: bool = False, limit: int = 200,
+             severity: str | None = None) -> list[dict[str, Any]]:
         query = select(IncidentRow).order_by(IncidentRow.id.desc()).limit(limit)
         if not include_done:
             query = query.where(IncidentRow.status.in_(OPEN))
+        if severity is not None:  # filtered before the limit: the newest `limit` of that severity
+            query = query.where(IncidentRow.severity == severity)
         with self.db.session() as session:
             return [records.as_dict(r, self.plan) for r in session.execute(query).scalars()]
 

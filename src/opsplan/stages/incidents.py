@@ -48,7 +48,7 @@ def build(ctx: StageContext) -> StagePart:
     overdue = OverdueCount()  # counted by the cycle hook, read by the next cycle's collector
     return StagePart(collectors=[OverdueCollector(ctx.plan, ctx.state_db, overdue)],
                      on_cycle=[IncidentCycle(incidents, intake, firing, overdue), histograms],
-                     start=[warn_without_holidays], routers=_pages(ctx, incidents))
+                     start=[warn_without_holidays], routers=_web(ctx, incidents))
 
 
 def _evidence(ctx: StageContext, engine: AlertEngine | None) -> EvidenceSources:
@@ -62,22 +62,41 @@ def _evidence(ctx: StageContext, engine: AlertEngine | None) -> EvidenceSources:
                            firing=engine.firing_notices if engine is not None else None)
 
 
-def _pages(ctx: StageContext, incidents: Any) -> list[Any]:
-    """The console's incident pages (list, detail, postmortem), when serve has a console."""
+def _web(ctx: StageContext, incidents: Any) -> list[Any]:
+    """The HTTP API, and the console's incident pages when serve has a console: both write through
+    one IncidentForms (the notifier woken by a stakeholder notice)."""
     from opsplan.notify.service import Notifier
     from opsplan.store import MetricsStore
-    from opsplan.web.console.frame import Console
     from opsplan.web.console.incident_forms import IncidentForms
+
+    notifier = ctx.get(Notifier)
+    # serve's metrics store is provided once opened: looked up at each final postmortem, not now.
+    forms = IncidentForms(incidents, store=lambda: ctx.get(MetricsStore),
+                          wake=notifier.wake if notifier is not None else None)
+    return [*_pages(ctx, incidents, forms), _api(ctx, forms)]
+
+
+def _pages(ctx: StageContext, incidents: Any, forms: Any) -> list[Any]:
+    """The console's incident pages (list, detail, postmortem), when serve has a console."""
+    from opsplan.web.console.frame import Console
     from opsplan.web.console.incidents import incidents_router
 
     console = ctx.get(Console)
     if console is None:
         return []
-    notifier = ctx.get(Notifier)
-    # serve's metrics store is provided once opened: looked up at each final postmortem, not now.
-    forms = IncidentForms(incidents, store=lambda: ctx.get(MetricsStore),
-                          wake=notifier.wake if notifier is not None else None)
     return [incidents_router(console, incidents, forms, clock=time.time)]
+
+
+def _api(ctx: StageContext, forms: Any) -> Any:
+    """/api/v1/incidents...: writes checked as the alerts' are (a token, or a console session)."""
+    from opsplan.web.auth import bearer_auth
+    from opsplan.web.identity.routes import IdentityWeb
+    from opsplan.web.incidents_api import incidents_router
+
+    identity = ctx.get(IdentityWeb)
+    auth = bearer_auth(ctx.plan.web, ctx.environ, ctx.state_db,
+                       session_check=identity.require_role("operator") if identity is not None else None)
+    return incidents_router(forms, auth, time.time)
 
 
 def _families() -> dict:
