@@ -2926,6 +2926,9 @@ MESSAGES: Final[dict[str, Message]] = {
                                        en="The hour before {alert}: {metric}"),
     "incident.evidence.threshold": M(ko="임계값", en="threshold"),
     "incident.pm.h.evidence": M(ko="장애 시작 시점의 근거 자료", en="Evidence at opening"),
+    # review of issues 13/14: the incident pages refuse what no state DB can store
+    "incident.error.nul": M(ko="입력에 `NUL` 문자가 들어 있어 저장할 수 없습니다",
+                            en="the input contains a NUL character, which cannot be stored"),
 }
 
 

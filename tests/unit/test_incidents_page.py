@@ -273,3 +273,48 @@ def test_required_tasks_gate_the_next_stage_and_notify_stakeholders_queues_the_s
         assert page.post(f"/incidents/{incident}/stage", csrf_token=csrf, stage="2").status_code == 303
     finally:
         page.db.close()
+
+
+# --- review of the incident pages (hostile input a person could send) -------------------------------
+
+def test_an_id_beyond_what_the_database_holds_is_no_incident_not_a_server_error(page):
+    """A hand-typed or pasted link with a huge id, or a merge target typed into a crafted form: the
+    page says there is no such incident (404, or one line on the page), never a 500."""
+    incident = page.open("critical", "API 서비스 중단")
+    csrf = page.log_in("ops01")
+    page.client.raise_server_exceptions = False  # as a browser sees it
+    huge = "99999999999999999999"
+    for path in (f"/incidents/{huge}", f"/incidents/{huge}/postmortem", f"/incidents/{2**31}"):
+        assert page.client.get(path).status_code == 404, path
+    assert page.post(f"/incidents/{huge}/note", csrf_token=csrf, text="x").status_code == 404
+    merged = page.post(f"/incidents/{incident}/merge", csrf_token=csrf, into=huge)
+    assert merged.status_code == 422
+    assert f"장애 {huge}가 없습니다" in text_of(merged.text)
+    assert page.incidents.get(incident)["status"] == "triggered"
+
+
+def test_task_evidence_becomes_a_link_only_to_the_web_or_this_server(page):
+    """`/\\host` is read by browsers as `//host` (another site): shown as text, like `javascript:`."""
+    incident = page.open("critical", "API 서비스 중단")
+    csrf = page.log_in("ops01")
+    for task, evidence in (("1", "/\\evil.example/login"), ("2", "javascript:alert(1)")):
+        assert page.post(f"/incidents/{incident}/task", csrf_token=csrf, stage="1", task=task,
+                         evidence=evidence).status_code == 303
+    html = page.client.get(f"/incidents/{incident}").text
+    assert "evil.example" in html and 'href="/\\evil.example' not in html
+    assert 'href="javascript:' not in html
+
+
+def test_a_nul_in_a_form_is_one_line_and_nothing_is_written(page):
+    """PostgreSQL cannot store a NUL: the API refuses it (422); the pages must too, not fail on write."""
+    incident = page.open("critical", "API 서비스 중단")
+    csrf = page.log_in("ops01")
+    before = len(page.incidents.get(incident)["timeline"])
+    refused = page.post(f"/incidents/{incident}/note", csrf_token=csrf, text="a\x00b")
+    assert refused.status_code == 422
+    alert = re.search(r'role="alert">([^<]*)</p>', refused.text)
+    assert alert is not None and "NUL" in alert.group(1)
+    assert_korean("nul refused", unescape(alert.group(1)))
+    opened = page.post("/incidents", csrf_token=csrf, severity="minor", title="보안\x00사고")
+    assert opened.status_code == 422 and len(page.incidents.list(include_done=True)) == 1
+    assert len(page.incidents.get(incident)["timeline"]) == before

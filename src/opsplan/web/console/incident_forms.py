@@ -18,6 +18,7 @@ from opsplan.incidents.tables import IncidentRow
 from opsplan.plan.models import Text
 
 MAX_FIELD = 4000  # a note, a reason, a root cause: long enough for a paragraph, not a dump
+MAX_ID = 2**31 - 1  # the largest id every state DB's INTEGER column holds (PostgreSQL's, MariaDB's INT)
 # The forms of the postmortem page (the page they return to).
 POSTMORTEM_ACTIONS = frozenset({"fields", "action_add", "action_done", "final"})
 # The audit log's action for each form (the same names as the CLI's).
@@ -95,7 +96,7 @@ class IncidentForms:
 
     def _merge(self, incident_id: int, form: Mapping[str, str], by: str, now: float) -> dict[str, Any]:
         into = _text(form, "into").lstrip("#")
-        if not into.isdigit():
+        if not is_id(into):
             raise said(IncidentError, "incident.error.not_found", id=into or "-")
         self.incidents.merge(incident_id, int(into), by=by, now=now)
         return {"into": int(into)}
@@ -158,5 +159,14 @@ class IncidentForms:
         return int(text)
 
 
+def is_id(text: str) -> bool:
+    """Whether `text` can name an incident: digits, within what the database's column holds (a
+    larger number would fail in the query, not say "no such incident")."""
+    return text.isdigit() and 1 <= int(text) <= MAX_ID
+
+
 def _text(form: Mapping[str, str], name: str) -> str:
-    return form.get(name, "").strip()[:MAX_FIELD]
+    value = form.get(name, "")
+    if "\x00" in value:  # PostgreSQL refuses it on write: one line here, as the API's bodies say
+        raise said(IncidentError, "incident.error.nul")
+    return value.strip()[:MAX_FIELD]

@@ -120,5 +120,7 @@ def merge_targets(incidents: Incidents, incident_id: int, lang: str) -> list[dic
 
 
 def _linkable(evidence: str) -> bool:
-    """Evidence that is a web link or a page of this server (not `//host`, not `javascript:`)."""
-    return evidence.startswith(("http://", "https://")) or (evidence.startswith("/") and not evidence.startswith("//"))
+    """Evidence that is a web link or a page of this server (not `//host`, `/\\host` which browsers
+    read as `//host`, nor `javascript:`)."""
+    return evidence.startswith(("http://", "https://")) or (
+        evidence.startswith("/") and not evidence.startswith(("//", "/\\")))

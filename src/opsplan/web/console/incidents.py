@@ -36,7 +36,7 @@ from opsplan.incidents.lifecycle import Incidents
 from opsplan.plan.models import Plan
 from opsplan.web.console import incident_views as views
 from opsplan.web.console.frame import Console, NavItem, PageContext, operator_only
-from opsplan.web.console.incident_forms import AUDITED, POSTMORTEM_ACTIONS, IncidentForms
+from opsplan.web.console.incident_forms import AUDITED, MAX_ID, POSTMORTEM_ACTIONS, IncidentForms
 from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
 
@@ -48,6 +48,13 @@ def _lang(value: str | None) -> str:
 def _query(lang: str, pm: str | None = None) -> str:
     pairs = ([("lang", lang)] if lang else []) + ([("pm", pm)] if pm in LANGUAGES else [])
     return ("?" + "&".join(f"{k}={quote(str(v))}" for k, v in pairs)) if pairs else ""
+
+
+def _known(incident_id: int) -> int:
+    """An id the database could hold; a larger one (a pasted link) is no incident, not a failed query."""
+    if not 1 <= incident_id <= MAX_ID:
+        raise HTTPException(404, f"no incident {incident_id}")
+    return incident_id
 
 
 def _one_line(exc: IncidentError, lang: str) -> str:
@@ -69,7 +76,7 @@ def incidents_router(console: Console, incidents: Incidents, forms: IncidentForm
 
     def detail_content(incident_id: int, page: PageContext, **extra: Any) -> dict[str, Any]:
         try:
-            shown = views.detail(incidents, incident_id, page.language, clock())
+            shown = views.detail(incidents, _known(incident_id), page.language, clock())
         except IncidentError:
             raise HTTPException(404, f"no incident {incident_id}") from None
         return {**shown, "people": people, "severities": _severities(plan, page.language),
@@ -80,7 +87,7 @@ def incidents_router(console: Console, incidents: Incidents, forms: IncidentForm
         language = pm if pm in LANGUAGES else page.language
         now = clock()
         try:
-            found_incident = incidents.get(incident_id)
+            found_incident = incidents.get(_known(incident_id))
         except IncidentError:
             raise HTTPException(404, f"no incident {incident_id}") from None
         failed = postmortem.failed_requests(forms.store(), found_incident, now)
@@ -134,6 +141,7 @@ def incidents_router(console: Console, incidents: Incidents, forms: IncidentForm
                             user: Active = Depends(operator)) -> Response:
         if action not in AUDITED:
             raise HTTPException(404, f"no such incident step: {action[:40]}")
+        _known(incident_id)
         form = await read_form(request)
         lang, now = _lang(form.get("lang")), clock()
         back = f"/incidents/{incident_id}" + ("/postmortem" if action in POSTMORTEM_ACTIONS else "")
