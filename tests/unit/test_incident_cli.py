@@ -127,3 +127,15 @@ def test_assign_regrade_and_merge_from_the_command_line(tmp_path, clock):
     shown = run(path, "show", str(first))
     assert "assigned to lee" in shown.output and "severity changed: Minor → Critical" in shown.output
     assert f"incident {second} merged into this one" in shown.output
+
+
+def test_an_id_past_what_the_database_holds_is_no_incident(tmp_path, clock):
+    """A mistyped id of twenty digits is "no such incident" in one line, not an overflow traceback."""
+    path = write_plan(tmp_path, {"language": "en"})
+    opened = json.loads(run(path, "open", "--severity", "minor", "--title", "slow", "--json").output)
+    huge = "99999999999999999999"
+    for args in (("show", huge), ("note", huge, "hello"), ("merge", str(opened["id"]), "--into", huge)):
+        done = run(path, *args)
+        assert done.exit_code == 1, (args, done.output)
+        assert done.output.count("\n") == 1 and f"there is no incident {huge}" in done.output
+    assert json.loads(run(path, "show", str(opened["id"]), "--json").output)["status"] == "triggered"

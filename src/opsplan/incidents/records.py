@@ -18,6 +18,7 @@ from opsplan.plan.models import Plan
 # cancelled are the other ways out.
 OPEN = ("triggered", "acknowledged", "stage")
 STATUSES = (*OPEN, "resolved", "closed", "merged", "cancelled")
+MAX_ID = 2**31 - 1  # the largest id every state DB's INTEGER column holds (PostgreSQL's, MariaDB's INT)
 SYSTEM = "opsplan"  # the actor of what opsplan does by itself (opening from an alert, a breach)
 # The timeline entry of a missed deadline, by deadline: its own kind, so counting them is one indexed query.
 BREACH_KIND = {"ack": "ack_missed", "respond": "respond_missed"}
@@ -30,7 +31,8 @@ def event(session: Session, incident_id: int, kind: str, actor: str, at: float, 
 
 
 def row_or_fail(session: Session, incident_id: int) -> IncidentRow:
-    row = session.get(IncidentRow, incident_id)
+    # An id past the column's range (a mistyped number) is no incident, not a failed query.
+    row = session.get(IncidentRow, incident_id) if 1 <= incident_id <= MAX_ID else None
     if row is None:
         raise said(IncidentError, "incident.error.not_found", id=incident_id)
     return row

@@ -14,11 +14,11 @@ from opsplan.incidents import actions as incident_actions
 from opsplan.incidents import checklist, postmortem, records, stakeholders
 from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
+from opsplan.incidents.records import MAX_ID
 from opsplan.incidents.tables import IncidentRow
 from opsplan.plan.models import Text
 
 MAX_FIELD = 4000  # a note, a reason, a root cause: long enough for a paragraph, not a dump
-MAX_ID = 2**31 - 1  # the largest id every state DB's INTEGER column holds (PostgreSQL's, MariaDB's INT)
 # The forms of the postmortem page (the page they return to).
 POSTMORTEM_ACTIONS = frozenset({"fields", "action_add", "action_done", "final"})
 # The audit log's action for each form (the same names as the CLI's).

@@ -33,10 +33,11 @@ from opsplan.incidents import postmortem, postmortem_render
 from opsplan.incidents.describe import entry_text, severity_text
 from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
+from opsplan.incidents.records import MAX_ID
 from opsplan.plan.models import Plan
 from opsplan.web.console import incident_views as views
 from opsplan.web.console.frame import Console, NavItem, PageContext, operator_only
-from opsplan.web.console.incident_forms import AUDITED, MAX_ID, POSTMORTEM_ACTIONS, IncidentForms
+from opsplan.web.console.incident_forms import AUDITED, POSTMORTEM_ACTIONS, IncidentForms
 from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
 
