@@ -157,3 +157,15 @@ def test_run_now_shows_running_refuses_a_second_start_then_done_in_korean(with_j
     assert runs.list_runs(db)[0]["actor"] == "ops01 (console)"
     assert sorted((e["actor"], e["outcome"]) for e in entries(db) if e["action"] == "check.start") == \
         [("ops01", "already-running"), ("ops01", "started")]
+
+
+def test_a_report_id_past_what_the_database_holds_is_no_report(console):
+    """A pasted link with a twenty-digit id: "no such report" (404), not a server error."""
+    client, _, run_id = console
+    log_in(client, "ops01")
+    csrf = CSRF.search(client.get("/reports").text)
+    assert csrf is not None
+    huge = "99999999999999999999"
+    assert client.get(f"/reports/{huge}").status_code == 404
+    signed = client.post(f"/reports/{huge}/sign", data={"csrf_token": csrf.group(1)}, headers=ORIGIN)
+    assert signed.status_code == 404

@@ -29,7 +29,7 @@ from opsplan.jobs import next_fire
 from opsplan.masking import mask_text
 from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.metrics.cached import CachedReading
-from opsplan.store.state import Base, StateDB
+from opsplan.store.state import MAX_ROW_ID, Base, StateDB
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 RUNNING = "running"
@@ -219,7 +219,7 @@ def list_runs(db: StateDB, *, period: str | None = None, limit: int = 50) -> lis
 def get_run(db: StateDB, run_id: int) -> dict[str, Any]:
     """A run with its items: each item's title in both languages, status, result (or None), tick."""
     with db.session() as session:
-        run = session.get(CheckRun, run_id)
+        run = session.get(CheckRun, run_id) if 1 <= run_id <= MAX_ROW_ID else None
         if run is None:
             raise said(CheckRunError, "checks.error.no_run", id=run_id)
         found = _run_dict(run)
@@ -241,7 +241,7 @@ def _masked(note: str | None) -> str | None:
 def sign(db: StateDB, run_id: int, *, by: str, note: str | None, now: float) -> dict[str, Any]:
     """A person signs a finished run off (once). Audited."""
     with db.session() as session:
-        run = session.get(CheckRun, run_id)
+        run = session.get(CheckRun, run_id) if 1 <= run_id <= MAX_ROW_ID else None
         if run is None:
             raise said(CheckRunError, "checks.error.no_run", id=run_id)
         if run.finished_at is None:

@@ -13,12 +13,12 @@ from opsplan.errors import said
 from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.tables import IncidentAlertRow, IncidentRow, TimelineRow
 from opsplan.plan.models import Plan
+from opsplan.store.state import MAX_ROW_ID
 
 # triggered -> acknowledged -> stage 1..N (the seed's three) -> resolved -> closed; merged and
 # cancelled are the other ways out.
 OPEN = ("triggered", "acknowledged", "stage")
 STATUSES = (*OPEN, "resolved", "closed", "merged", "cancelled")
-MAX_ID = 2**31 - 1  # the largest id every state DB's INTEGER column holds (PostgreSQL's, MariaDB's INT)
 SYSTEM = "opsplan"  # the actor of what opsplan does by itself (opening from an alert, a breach)
 # The timeline entry of a missed deadline, by deadline: its own kind, so counting them is one indexed query.
 BREACH_KIND = {"ack": "ack_missed", "respond": "respond_missed"}
@@ -32,7 +32,7 @@ def event(session: Session, incident_id: int, kind: str, actor: str, at: float, 
 
 def row_or_fail(session: Session, incident_id: int) -> IncidentRow:
     # An id past the column's range (a mistyped number) is no incident, not a failed query.
-    row = session.get(IncidentRow, incident_id) if 1 <= incident_id <= MAX_ID else None
+    row = session.get(IncidentRow, incident_id) if 1 <= incident_id <= MAX_ROW_ID else None
     if row is None:
         raise said(IncidentError, "incident.error.not_found", id=incident_id)
     return row

@@ -32,6 +32,9 @@ from opsplan.store.health import Persistence
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The largest row id every engine's INTEGER column holds (PostgreSQL's and MariaDB's INT): a larger
+# number typed by a person names no row, and must not reach a query (SQLite raises OverflowError).
+MAX_ROW_ID = 2**31 - 1
 REOPEN_EVERY = 15.0  # seconds between tries to open a state database that could not be opened at start
 
 

@@ -14,9 +14,9 @@ from opsplan.incidents import actions as incident_actions
 from opsplan.incidents import checklist, postmortem, records, stakeholders
 from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
-from opsplan.incidents.records import MAX_ID
 from opsplan.incidents.tables import IncidentRow
 from opsplan.plan.models import Text
+from opsplan.store.state import MAX_ROW_ID
 
 MAX_FIELD = 4000  # a note, a reason, a root cause: long enough for a paragraph, not a dump
 # The forms of the postmortem page (the page they return to).
@@ -162,7 +162,7 @@ class IncidentForms:
 def is_id(text: str) -> bool:
     """Whether `text` can name an incident: digits, within what the database's column holds (a
     larger number would fail in the query, not say "no such incident")."""
-    return text.isdigit() and 1 <= int(text) <= MAX_ID
+    return text.isdigit() and 1 <= int(text) <= MAX_ROW_ID
 
 
 def _text(form: Mapping[str, str], name: str) -> str:

@@ -33,8 +33,8 @@ from opsplan.incidents import postmortem, postmortem_render
 from opsplan.incidents.describe import entry_text, severity_text
 from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
-from opsplan.incidents.records import MAX_ID
 from opsplan.plan.models import Plan
+from opsplan.store.state import MAX_ROW_ID
 from opsplan.web.console import incident_views as views
 from opsplan.web.console.frame import Console, NavItem, PageContext, operator_only
 from opsplan.web.console.incident_forms import AUDITED, POSTMORTEM_ACTIONS, IncidentForms
@@ -53,7 +53,7 @@ def _query(lang: str, pm: str | None = None) -> str:
 
 def _known(incident_id: int) -> int:
     """An id the database could hold; a larger one (a pasted link) is no incident, not a failed query."""
-    if not 1 <= incident_id <= MAX_ID:
+    if not 1 <= incident_id <= MAX_ROW_ID:
         raise HTTPException(404, f"no incident {incident_id}")
     return incident_id
 

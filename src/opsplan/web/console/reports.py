@@ -133,8 +133,9 @@ def reports_router(console: Console, db: StateDB, operator: Callable[..., Any],
         note = form.get("note", "").strip()[:MAX_NOTE] or None
         try:
             await run_in_threadpool(runs.sign, db, run_id, by=user.user, note=note, now=clock())
-        except OpsplanError as exc:
-            raise HTTPException(409, str(exc)) from None
+        except OpsplanError as exc:  # no such run: 404; signed already or not finished: 409
+            raise HTTPException(404 if getattr(exc, "message_key", "") == "checks.error.no_run" else 409,
+                                str(exc)) from None
         lang = form.get("lang", "")
         return RedirectResponse("/reports" + (f"?lang={lang}" if lang in ("ko", "en") else ""), status_code=303)
 
