@@ -318,3 +318,22 @@ def test_a_nul_in_a_form_is_one_line_and_nothing_is_written(page):
     opened = page.post("/incidents", csrf_token=csrf, severity="minor", title="보안\x00사고")
     assert opened.status_code == 422 and len(page.incidents.list(include_done=True)) == 1
     assert len(page.incidents.get(incident)["timeline"]) == before
+
+
+def test_an_incident_opened_by_an_alert_shows_its_alert_in_korean(page):
+    """The linked alerts' table says the alert's severity as the rest of the console does
+    (`Critical`), not the raw enum value `critical` (KOREAN.md rule 5)."""
+    from opsplan.alerts.events import AlertNotice
+    from opsplan.incidents.intake import AlertIntake
+
+    AlertIntake(page.incidents, page.clock)(AlertNotice(
+        kind="firing", fingerprint="f1", alert="ApiDown", severity="critical",
+        labels={"alertname": "ApiDown", "severity": "critical", "service": "llm-api"}, subject="service llm-api",
+        subject_ko="서비스 llm-api", summary=Text(ko="API가 응답하지 않습니다", en="API is down"),
+        description=Text(ko="-", en="-"), value=0.0, threshold=0.0, for_s=60.0, started_at=NOW))
+    [incident] = page.incidents.list()
+    page.log_in("view01")
+    html = page.client.get(f"/incidents/{incident['id']}").text
+    table = html.split('id="incident-alerts"', 1)[1].split("</table>", 1)[0]
+    assert "<td>Critical</td>" in table
+    assert_korean("incident opened by an alert", text_of(html.split("<main", 1)[1]))

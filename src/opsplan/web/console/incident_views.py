@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from opsplan import format as fmt
 from opsplan.checks.report.evidence_chart import evidence_svg
+from opsplan.i18n import t
 from opsplan.incidents import actions as incident_actions
 from opsplan.incidents import checklist
 from opsplan.incidents.describe import entry_text, severity_text, status_text
@@ -20,6 +21,8 @@ from opsplan.plan.models import Plan
 from opsplan.web.status_incidents import SEVERITY_ORDER, deadline_shown
 
 LISTED = 200  # the page's table; `opsplan incident list --all --json` has every one
+# An alert's own severity, as the alerts pages word it (literal keys for the catalogue test).
+_ALERT_SEVERITY = {"critical": "alerts.severity.critical", "warning": "alerts.severity.warning"}
 
 
 def _when(ts: float | None, plan: Plan) -> str:
@@ -73,6 +76,8 @@ def detail(incidents: Incidents, incident_id: int, lang: str, now: float) -> dic
         "timeline": [{"at": _when(e["at"], plan), "text": entry_text(e, plan, lang), "actor": e["actor"],
                       "kind": e["kind"]} for e in timeline],
         "alerts": [{"alert": a["alert"], "severity": a["severity"], "fingerprint": a["fingerprint"],
+                    "severity_text": t(_ALERT_SEVERITY[a["severity"]], lang) if a["severity"] in _ALERT_SEVERITY
+                    else a["severity"],
                     "labels": ", ".join(f"{k}={v}" for k, v in sorted(a["labels"].items())),
                     "started": _when(a["started_at"], plan),
                     "resolved": _when(a["resolved_at"], plan) if a["resolved_at"] is not None else None}
