@@ -235,3 +235,15 @@ def test_the_list_filters_by_severity_before_its_limit(served):
     assert [i["id"] for i in listed["incidents"]] == [minor]
     newest = s.client.get("/api/v1/incidents", params={"limit": 2}).json()
     assert [i["id"] for i in newest["incidents"]] == majors[::-1]
+
+
+def test_a_bad_month_on_the_sla_and_figures_reads_is_one_line(served):
+    """`?month=0000-00` (or 2026-13, or a word): 400 with one line saying what a month looks like,
+    not FastAPI's list of validation errors with its regular expression."""
+    for path in ("/api/v1/sla", "/api/v1/incidents/figures"):
+        for month in ("0000-00", "2026-13", "november", "2026-1"):
+            answer = served.client.get(path, params={"month": month})
+            assert answer.status_code == 400, (path, month, answer.text)
+            detail = answer.json()["detail"]
+            assert isinstance(detail, str) and "\n" not in detail and "YYYY-MM" in detail and month in detail
+        assert served.client.get(path, params={"month": "2026-11"}).status_code == 200

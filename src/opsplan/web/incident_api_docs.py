@@ -14,6 +14,8 @@ REFUSED_READ: dict[int | str, dict[str, Any]] = {
     400: {"description": "A filter the plan does not know (a severity): one line in `detail`", **_ONE_LINE},
     404: {"description": "No such incident: one line in `detail`", **_ONE_LINE},
 }
+BAD_MONTH: dict[int | str, dict[str, Any]] = {
+    400: {"description": "`month` is not YYYY-MM (1970-01 to 2999-12): one line in `detail`", **_ONE_LINE}}
 REFUSED_STEP: dict[int | str, dict[str, Any]] = {
     **REFUSED_BODY,
     404: {"description": "No such incident (or follow-up action): one line in `detail`", **_ONE_LINE},

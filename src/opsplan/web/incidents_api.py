@@ -32,7 +32,7 @@ from opsplan.incidents.figures import figures
 from opsplan.incidents.sla import month_range, report
 from opsplan.web.auth import SHARED
 from opsplan.web.console.incident_forms import AUDITED, IncidentForms
-from opsplan.web.incident_api_docs import LISTED, OPENED, POSTMORTEM, REFUSED_READ, REFUSED_STEP
+from opsplan.web.incident_api_docs import BAD_MONTH, LISTED, OPENED, POSTMORTEM, REFUSED_READ, REFUSED_STEP
 from opsplan.web.incident_bodies import (
     ActionBody,
     ActionDoneBody,
@@ -63,8 +63,10 @@ _NUMBER = r"^[1-9][0-9]{0,9}$"
 WriteId = Annotated[str, Path(description="the incident's id", json_schema_extra={"pattern": _NUMBER})]
 WriteLang = Annotated[str | None, Query(description=_LANG_HELP, json_schema_extra={"enum": ["ko", "en"]})]
 Status = Annotated[Literal["open", "all"], Query(description="open, or all (resolved, closed, merged, cancelled too)")]
-Month = Annotated[str | None, Query(pattern=r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$",
-                                    description="YYYY-MM (default: this month)")]
+# A month is checked in the route (`month_of`): one line in `detail`, not FastAPI's list with the pattern.
+_MONTH = r"^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$"
+Month = Annotated[str | None, Query(max_length=40, description="YYYY-MM (default: this month)",
+                                    json_schema_extra={"pattern": _MONTH})]
 
 # Why a step was refused, by catalogue key: the incident (or its action) is not there, or its state
 # refuses the step; any other incident error is bad input.
@@ -188,6 +190,13 @@ def incidents_router(forms: IncidentForms, auth: Callable[..., None], clock: Cal
     def this_month() -> str:
         return datetime.fromtimestamp(clock(), fmt.zone(plan.timezone)).strftime("%Y-%m")
 
+    def month_of(month: str | None) -> str:
+        if month is None:
+            return this_month()
+        if not re.fullmatch(_MONTH, month):
+            raise HTTPException(400, f"month: expected YYYY-MM between 1970-01 and 2999-12, not {month[:20]!r}")
+        return month
+
     def describe(entry: dict[str, Any], lang: str) -> str:
         return entry_text(entry, plan, lang)
 
@@ -202,18 +211,18 @@ def incidents_router(forms: IncidentForms, auth: Callable[..., None], clock: Cal
             found = incidents.list(include_done=status == "all", limit=limit, severity=severity)
         return {"timezone": plan.timezone, "count": len(found), "incidents": found}
 
-    @router.get("/incidents/figures")
+    @router.get("/incidents/figures", responses=BAD_MONTH)
     def get_figures(month: Month = None) -> dict[str, Any]:
         """MTTA and MTTR per severity (median, p90), deadline breaches, the noisiest alerts."""
-        start, end = month_range(month or this_month(), plan.timezone)
+        start, end = month_range(month_of(month), plan.timezone)
         with incidents.db.session() as session:
             return figures(session, plan, start, end)
 
-    @router.get("/sla")
+    @router.get("/sla", responses=BAD_MONTH)
     def get_sla(month: Month = None) -> dict[str, Any]:
         """Availability per service for a month against the plan's target, and the error budget used."""
         with incidents.db.session() as session:
-            return report(session, forms.store(), plan, month or this_month(), now=clock())
+            return report(session, forms.store(), plan, month_of(month), now=clock())
 
     @router.get("/incidents/{incident_id}", responses={404: REFUSED_READ[404]})
     def get_incident(incident_id: IncidentId, lang: Lang = None) -> dict[str, Any]:
