@@ -2929,6 +2929,9 @@ MESSAGES: Final[dict[str, Message]] = {
     # review of issues 13/14: the incident pages refuse what no state DB can store
     "incident.error.nul": M(ko="입력에 `NUL` 문자가 들어 있어 저장할 수 없습니다",
                             en="the input contains a NUL character, which cannot be stored"),
+    "incident.error.fields_unchanged": M(
+        ko="저장할 내용이 없습니다: 영향, 영향받은 서비스, 원인, 해결 방안 중 바뀐 항목이 없습니다",
+        en="nothing to save: none of impact, services, root cause or fix changed"),
 }
 
 

@@ -337,3 +337,22 @@ def test_an_incident_opened_by_an_alert_shows_its_alert_in_korean(page):
     table = html.split('id="incident-alerts"', 1)[1].split("</table>", 1)[0]
     assert "<td>Critical</td>" in table
     assert_korean("incident opened by an alert", text_of(html.split("<main", 1)[1]))
+
+
+def test_saving_the_postmortem_fields_unchanged_says_so_in_the_pages_words(page):
+    """"Save" pressed with nothing changed: one line naming the page's fields, not the CLI's
+    `--impact` options (which a console user never sees)."""
+    incident = page.open("critical", "API 서비스 중단")
+    csrf = page.log_in("ops01")
+    form = {"root_cause": "디스크 가득 참", "fix": "", "impact": "", "services": ""}
+    assert page.post(f"/incidents/{incident}/fields", csrf_token=csrf, **form).status_code == 303
+    said = {}
+    for lang in ("ko", "en"):
+        again = page.post(f"/incidents/{incident}/fields", csrf_token=csrf, lang=lang, **form)
+        assert again.status_code == 422
+        alert = re.search(r'role="alert">([^<]*)</p>', again.text)
+        assert alert is not None
+        said[lang] = unescape(alert.group(1))
+    assert "--" not in said["ko"] + said["en"]
+    assert "원인" in said["ko"] and "root cause" in said["en"]
+    assert_korean("fields unchanged", said["ko"])

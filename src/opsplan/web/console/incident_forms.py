@@ -128,6 +128,8 @@ class IncidentForms:
             current = checklist.fields(records.timeline(session, incident_id))
             values = {k: _text(form, k) for k in checklist.FIELD_NAMES
                       if k in form and _text(form, k) != current.get(k, "")}
+            if not values:  # said in the page's words (the lifecycle's own names the CLI's options)
+                raise said(IncidentError, "incident.error.fields_unchanged")
             checklist.set_fields(session, incident_id, values, by=by, now=now)
         return values
 
