@@ -111,3 +111,44 @@ def test_a_reader_ignores_a_record_being_written_and_a_missing_store_is_one_line
         MetricsStore.open_read_only(tmp_path / "nothing")
     assert not (tmp_path / "nothing").exists()
     assert os.listdir(tmp_path) == ["metrics"]
+
+
+def test_readers_opening_while_the_writer_compacts_see_every_cycle_once(tmp_path: Path) -> None:
+    import threading
+
+    directory = tmp_path / "metrics"
+    now = [T0]
+    cycles = 600
+    with MetricsStore(directory, clock=lambda: now[0], sync=False) as writer:
+        done = threading.Event()
+
+        def write() -> None:
+            try:
+                for c in range(cycles):
+                    writer.append(T0 + c * 60.0, [sample("cpu", float(c), host="a")])
+                    if c % 10 == 9:  # flush, and every 2 simulated hours merge a finished window
+                        now[0] = T0 + c * 60.0 + 1
+                        writer.maintain()
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=write)
+        thread.start()
+        def read() -> int:
+            reader = MetricsStore.open_read_only(directory)
+            try:
+                found = reader.query("cpu", None, T0, T0 + cycles * 60.0, 60.0)
+            finally:
+                reader.close()
+            points = found[0].points if found else []
+            # Each cycle once (a minute bucket each, its value its index), none doubled, none missing
+            # before the newest the reader saw.
+            assert [p[4] for p in points] == [float(c) for c in range(len(points))]
+            return len(points)
+
+        seen: list[int] = []
+        while not done.is_set():
+            seen.append(read())
+        thread.join()
+        seen.append(read())
+    assert seen == sorted(seen) and seen[-1] == cycles
