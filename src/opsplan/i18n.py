@@ -2310,10 +2310,6 @@ MESSAGES: Final[dict[str, Message]] = {
                                en="No report format '{value}': use one of {known}."),
     "checks.cli.bad_language": M(ko="없는 언어입니다: '{lang}'. 다음 중 하나를 쓰십시오: {known}",
                                  en="No language '{lang}': use one of {known}."),
-    "checks.cli.store_busy": M(ko="메트릭 저장소를 `opsplan serve`가 쓰고 있습니다: 점검은 `opsplan serve`의 "
-                                  "일정대로 실행되게 두거나 콘솔에서 바로 실행하십시오",
-                               en="the metrics store is held by opsplan serve: let serve run the check on its "
-                                  "schedule, or start it from the console"),
     "checks.cli.run_done": M(ko="점검 실행 #{id}: {status}", en="check run #{id}: {status}"),
     "checks.cli.none": M(ko="저장된 점검 실행이 없습니다.", en="No check runs stored."),
     "checks.cli.columns": M(ko="번호|주기|시각|결과|서명", en="ID|Period|Time|Status|Signed by"),
