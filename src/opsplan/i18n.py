@@ -2657,6 +2657,11 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.maintenance.reason": M(ko="사유", en="Why."),
     "help.cmd.incident_snooze": M(ko="확인한 장애의 재호출을 정한 시간만큼 미룹니다 (예: `2h`).",
                                   en="Snooze re-paging of an acknowledged incident for a while (like `2h`)."),
+    # --- one active serve per plan (issue 15 part 2): the role on the overview ---
+    "status.role_active": M(ko="역할: 주 담당 (알림 발송, 호출, 예약 작업)",
+                            en="role: active (delivers, pages, runs the jobs)"),
+    "status.role_standby": M(ko="역할: 예비 (수집과 조회만 하고, 주 담당이 멈추면 이어받음)",
+                             en="role: standby (collects and serves reads; takes over if the active one stops)"),
 }
 
 

@@ -41,6 +41,7 @@ def build(ctx: StageContext) -> StagePart:
     auth = bearer_auth(plan.web, ctx.environ, ctx.state_db,
                        session_check=identity.require_role("operator") if identity is not None else None)
     part.on_cycle.append(alerting.on_cycle)
+    part.on_active.append(engine.reload)  # taking over: the alerts as the last holder left them
     # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
     part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth),
                      alerts_page_router(engine, ctx.get(Console) or Console(plan, identity))]
