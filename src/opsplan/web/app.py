@@ -169,7 +169,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         def content(page: PageContext) -> dict[str, Any]:
             view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
                                 language=page.language, alerts=state.alerts, state_db=state.state_db)
-            return {"s": view, "role": state.role() if state.role is not None else None}
+            return {"s": view, "serve_role": state.role() if state.role is not None else None}
 
         return console.page(request, template, lang, content)
 
