@@ -271,7 +271,11 @@ class Notifier:
         channel_name, title, body, kind = row.channel, row.title, row.body, row.notify_type
         attempts, first_due, alert = row.attempts, row.first_due_at, row.alert
         channel = self.channels.get(channel_name) or self._direct.get(channel_name)
-        outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
+        try:
+            outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
+        except BaseException:  # the send itself failed in this process (a plugin's exit): due again at once
+            self._unclaim(row_id, now)
+            raise
         try:
             with self.db.session() as session:
                 stored = session.get(OutboxRow, row_id)
@@ -283,6 +287,15 @@ class Notifier:
             self._unrecorded[row_id] = outcome
         self._tally(outcome, alert, channel_name, now, result)
         return True
+
+    def _unclaim(self, row_id: int, now: float) -> None:
+        try:
+            with self.db.session() as session:
+                session.execute(update(OutboxRow).where(
+                    OutboxRow.id == row_id, OutboxRow.status == PENDING, OutboxRow.next_try_at == now + CLAIM_HOLD,
+                ).values(next_try_at=now))
+        except Exception as exc:  # noqa: BLE001 - then it is retried when the claim runs out
+            log.debug("outbox row %d not released: %s", row_id, exc)
 
     def _claim(self, row_id: int, now: float) -> list[OutboxRow] | None:
         """In one short transaction (none is held open across a network send, which would block the
