@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 import yaml_writer
@@ -160,6 +161,8 @@ def test_a_standby_scheduler_starts_nothing_and_catches_up_when_it_takes_over(tm
     scheduler = Scheduler([job], timezone="Asia/Seoul", clock=clock, active=lambda: active[0])
     assert scheduler.run_due() == []  # due now (missed), but a standby
     assert job.next_at > clock()
+    with pytest.raises(RuntimeError, match="standby"):  # a console button on the standby: a 503 there
+        scheduler.run_now("backup-db", by="kim")
     active[0] = True
     scheduler.catch_up()  # what serve calls when it takes the lease
     assert scheduler.run_due() == ["backup-db"]

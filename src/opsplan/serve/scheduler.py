@@ -103,6 +103,8 @@ class Scheduler:
     def run_now(self, name: str, by: str | None = None) -> str:
         """Start the job `name` now (a person, `by`, asked), unless it is running; its schedule is unchanged."""
         job = self._job(name)
+        if not self.active():  # the console's caller answers 503 with this line
+            raise RuntimeError("this serve is a standby: start it on the active serve of the plan")
         with self._starting:
             if job.running is not None and job.running.is_alive():
                 return ALREADY_RUNNING
