@@ -60,7 +60,7 @@ def test_one_holder_a_takeover_after_expiry_and_the_old_holder_fenced(engine_sta
         assert second.try_once() == ACTIVE and second.token == 2 and taken == ["second"]
         with db.session() as session:
             assert second.holds(session)
-            assert not rows.holds(session, "ai-server-01", 1, clock())
+            assert not rows.holds(session, "ai-server-01", 1)
         assert first.try_once() == STANDBY  # the old holder comes back: it is a standby now
         with db.session() as session:
             assert not first.holds(session)

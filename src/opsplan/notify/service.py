@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from opsplan.notify.render import render
 from opsplan.notify.routing import QuietHours, due_at, parse_quiet_hours, route
 from opsplan.plan.models import Channel, Plan
 from opsplan.plan.secrets import read_channel_url
+from opsplan.store.health import disk_full
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,18 @@ def notice_key(notice: AlertNotice, now: float, repeat_every: float) -> str:
     if notice.kind == "repeat":
         parts.append(str(int(max(now - notice.started_at, 0) // max(repeat_every, 1))))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+class _Claimed(NamedTuple):
+    """What one claimed outbox row sends (read in the claim's transaction)."""
+
+    channel: str
+    title: str
+    body: str
+    notify_type: str
+    attempts: int
+    first_due_at: float
+    alert: str
 
 
 class _Queued:
@@ -267,9 +281,7 @@ class Notifier:
             return False
         if not claimed:
             return True
-        row = claimed[0]
-        channel_name, title, body, kind = row.channel, row.title, row.body, row.notify_type
-        attempts, first_due, alert = row.attempts, row.first_due_at, row.alert
+        channel_name, title, body, kind, attempts, first_due, alert = claimed[0]
         channel = self.channels.get(channel_name) or self._direct.get(channel_name)
         try:
             outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
@@ -297,23 +309,29 @@ class Notifier:
         except Exception as exc:  # noqa: BLE001 - then it is retried when the claim runs out
             log.debug("outbox row %d not released: %s", row_id, exc)
 
-    def _claim(self, row_id: int, now: float) -> list[OutboxRow] | None:
+    def _claim(self, row_id: int, now: float) -> list[_Claimed] | None:
         """In one short transaction (none is held open across a network send, which would block the
         loop's writes to the same SQLite file): check the fence, then move the row's next try past
-        CLAIM_HOLD if it is still pending and due. [row] when claimed, [] when another sender has it
-        or it is done, None when this process lost the lease."""
+        CLAIM_HOLD if it is still pending and due. [what to send] when claimed, [] when another
+        sender has it or it is done, None when this process lost the lease."""
+        read: _Claimed | None = None
         try:
             with self.db.session() as session:
                 if self.fence is not None and not self.fence(session):
                     return None
+                row = session.get(OutboxRow, row_id)
+                if row is None or row.status != PENDING or row.next_try_at > now:
+                    return []
+                read = _Claimed(row.channel, row.title, row.body, row.notify_type, row.attempts,
+                                row.first_due_at, row.alert)
                 taken = session.execute(update(OutboxRow).where(
                     OutboxRow.id == row_id, OutboxRow.status == PENDING, OutboxRow.next_try_at <= now,
                 ).values(next_try_at=now + CLAIM_HOLD))
-                if int(getattr(taken, "rowcount", 0) or 0) != 1:
-                    return []
-                row = session.get(OutboxRow, row_id)
-                return [row] if row is not None else []
+                return [read] if int(getattr(taken, "rowcount", 0) or 0) == 1 else []
         except Exception as exc:  # noqa: BLE001 - not claimed (a takeover raced it, the database is away)
+            if read is not None and disk_full(exc):
+                # A full disk: nobody can claim or take over; send, and remember the outcome (as ever).
+                return [read]
             log.debug("outbox row %d not claimed: %s", row_id, exc)
             return []
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from opsplan.store import lease as rows
+from opsplan.store.health import disk_full
 from opsplan.store.state import StateDB
 
 log = logging.getLogger("opsplan.serve")
@@ -69,7 +70,7 @@ class Lease:
     def holds(self, session: Session) -> bool:
         """In the caller's transaction: whether this serve still holds the lease (fencing)."""
         token = self.token
-        return token is not None and self.is_active() and rows.holds(session, self.plan, token, self.clock())
+        return token is not None and self.is_active() and rows.holds(session, self.plan, token)
 
     # --- the thread ------------------------------------------------------------------------------
 
@@ -81,6 +82,12 @@ class Lease:
                 token = rows.take_or_renew(session, self.plan, self.me, self.clock(), self.ttl)
                 holder = rows.read(session, self.plan) if token is None else None
         except Exception as exc:  # noqa: BLE001 - a database away: the lease runs out on its own
+            if self._active.is_set() and disk_full(exc):
+                # A full disk refuses every writer's takeover too: the holder goes on acting (alerts
+                # and notifications from memory), as a single serve does on a full disk.
+                self._valid_until = started + self.ttl
+                log.debug("lease not renewed (a full disk); still the active serve: %s", exc)
+                return self.role()
             if self._active.is_set() and self.monotonic() >= self._valid_until:
                 self._demote(f"the state database cannot be reached ({type(exc).__name__})")
             log.debug("lease not renewed: %s", exc)

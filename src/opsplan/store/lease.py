@@ -89,12 +89,12 @@ def take_or_renew(session: Session, plan: str, me: Holder, now: float, ttl: floa
     return token if _one(taken) else None
 
 
-def holds(session: Session, plan: str, token: int, now: float) -> bool:
-    """Whether `token` still holds the lease, read under the row's lock: a takeover waits for the
-    transaction that asked (PostgreSQL, MariaDB), or that transaction cannot commit (SQLite)."""
-    row = session.execute(select(LeaseRow.token, LeaseRow.expires_at).where(LeaseRow.plan == plan)
-                          .with_for_update()).first()
-    return row is not None and row.token == token and row.expires_at > now
+def holds(session: Session, plan: str, token: int) -> bool:
+    """Whether `token` still holds the lease, read under the row's lock: a takeover (the only thing
+    that changes the token) waits for the transaction that asked (PostgreSQL, MariaDB), or that
+    transaction cannot write after it (SQLite). Expiry is the holder's own business (its clock)."""
+    row = session.execute(select(LeaseRow.token).where(LeaseRow.plan == plan).with_for_update()).first()
+    return row is not None and row.token == token
 
 
 def release(session: Session, plan: str, me: Holder, token: int) -> bool:
