@@ -76,6 +76,11 @@ def role(url: str) -> str | None:
         return None
 
 
+def firing(url: str, alert: str) -> bool:
+    groups = httpx.get(url + "api/v1/alerts", timeout=5).json()["groups"]
+    return any(a["alert"] == alert and a["state"] == "firing" for group in groups for a in group["alerts"])
+
+
 def role_gauge(url: str) -> dict[str, float]:
     text = httpx.get(url + "metrics", timeout=5).text
     found = re.finditer(r'^opsplan_serve_role\{role="(\w+)"\} (\S+)', text, re.M)
@@ -143,6 +148,7 @@ def test_one_active_serve_delivers_and_a_standby_takes_over_after_sigkill_withou
 
         # The active one tries the webhook, which refuses: the notification waits for its retry.
         wait_until(lambda: hook.refused >= 1)
+        wait_until(lambda: firing(url_b, "ApiDown"))  # the standby's alerts API reads what the active wrote
         row = wait_until(lambda: (r := api_down_row(engine_state_url)) is not None and r.attempts >= 1 and r)
         assert row.status == PENDING and hook.heard("ApiDown") == 0
 

@@ -96,8 +96,9 @@ class Composition:
     @property
     def on_cycle(self) -> list[Callable[[Cycle], None]]:
         active = self.context.active
-        return [_only_active(h, active) if name in ACTIVE_STAGES else h
-                for name, part in self.parts for h in part.on_cycle]
+        hooks = [_only_active(h, active) if name in ACTIVE_STAGES else h
+                 for name, part in self.parts for h in part.on_cycle]
+        return hooks + [_only_standby(h, active) for _, part in self.parts for h in part.on_standby_cycle]
 
     @property
     def jobs(self) -> list[Job]:
@@ -145,6 +146,15 @@ def _only_active(hook: Callable[[Cycle], None], active: ActiveControl) -> Callab
 
     hook_if_active.__name__ = getattr(hook, "__name__", type(hook).__name__)  # what /healthz names
     return hook_if_active
+
+
+def _only_standby(hook: Callable[[Cycle], None], active: ActiveControl) -> Callable[[Cycle], None]:
+    def hook_if_standby(cycle: Cycle) -> None:
+        if not active.is_active():
+            hook(cycle)
+
+    hook_if_standby.__name__ = getattr(hook, "__name__", type(hook).__name__)
+    return hook_if_standby
 
 
 class _AfterTakeover:

@@ -52,6 +52,9 @@ class StagePart:
     # Run each time this serve becomes the plan's active one (at start, or taking over from a
     # holder that died): read or recover what the last holder left before acting.
     on_active: list[Callable[[], None]] = field(default_factory=list)
+    # Run on each cycle while this serve is a standby (not the plan's active one): read what the
+    # active one writes, so this serve's pages and API answer with it.
+    on_standby_cycle: list[Callable[[Cycle], None]] = field(default_factory=list)
 
 
 class Role(Protocol):
