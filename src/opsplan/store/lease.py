@@ -90,9 +90,10 @@ def take_or_renew(session: Session, plan: str, me: Holder, now: float, ttl: floa
 
 
 def holds(session: Session, plan: str, token: int) -> bool:
-    """Whether `token` still holds the lease, read under the row's lock: a takeover (the only thing
-    that changes the token) waits for the transaction that asked (PostgreSQL, MariaDB), or that
-    transaction cannot write after it (SQLite). Expiry is the holder's own business (its clock)."""
+    """Whether `token` still holds the lease, read under the row's lock: on PostgreSQL and MariaDB a
+    takeover (the only thing that changes the token) waits for the transaction that asked. Expiry is
+    the holder's own business (its clock). What must happen once also needs its own conditional
+    write (the outbox's claim): SQLite takes no row lock here."""
     row = session.execute(select(LeaseRow.token).where(LeaseRow.plan == plan).with_for_update()).first()
     return row is not None and row.token == token
 
