@@ -2922,6 +2922,11 @@ MESSAGES: Final[dict[str, Message]] = {
                                        en="The hour before {alert}: {metric}"),
     "incident.evidence.threshold": M(ko="임계값", en="threshold"),
     "incident.pm.h.evidence": M(ko="장애 시작 시점의 근거 자료", en="Evidence at opening"),
+    # --- one active serve per plan (issue 15 part 2): the role on the overview ---
+    "status.role_active": M(ko="역할: 주 담당 (알림 발송, 호출, 예약 작업)",
+                            en="role: active (delivers, pages, runs the jobs)"),
+    "status.role_standby": M(ko="역할: 예비 (수집과 조회만 하고, 주 담당이 멈추면 이어받음)",
+                             en="role: standby (collects and serves reads; takes over if the active one stops)"),
 }
 
 
