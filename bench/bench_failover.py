@@ -1,7 +1,13 @@
 """Failover time of `opsplan serve`: two serves of one plan on one state database, the active one
-killed with SIGKILL, until the standby says it is active on /healthz.
+killed with SIGKILL (or frozen with SIGSTOP), until the standby says it is active on /healthz.
 
     .venv/bin/python bench/bench_failover.py [--kills 5] [--intervals 15] [--engines sqlite,postgresql,mariadb]
+                                             [--how kill,freeze]
+
+Two ways to lose the holder. `kill`: SIGKILL; both serves run on this host, so the standby sees
+the holder's process is gone and takes over at its next look (a quarter of the lease). `freeze`:
+SIGSTOP, a holder still alive but silent, as a holder on another machine that died or lost its
+network looks from here: the standby waits for the lease to expire (1.5 intervals).
 
 For each engine and interval: the plan `opsplan init` writes (only its directories, port, the
 interval when asked and `state_db_url_env` changed), two serves started on it, each with its own
@@ -89,6 +95,10 @@ class Serve:
             time.sleep(0.05)
         raise RuntimeError(f"{self.plan.parent.name}: not {wanted} within {timeout:.0f} s")
 
+    def freeze(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
     def kill(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
@@ -110,7 +120,7 @@ def state_database(kind: str, workdir: Path) -> Iterator[str]:
         yield url
 
 
-def one_engine(kind: str, interval_s: int, kills: int) -> dict:
+def one_engine(kind: str, interval_s: int, kills: int, how: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-failover-") as tmp:
         workdir = Path(tmp)
         with state_database(kind, workdir) as url:
@@ -123,15 +133,20 @@ def one_engine(kind: str, interval_s: int, kills: int) -> dict:
                 times = []
                 for _ in range(kills):
                     active, standby = (serves if serves[0].role() == "active" else serves[::-1])
-                    active.kill()
+                    if how == "freeze":
+                        active.freeze()
+                    else:
+                        active.kill()
                     times.append(standby.wait_role("active", 10 * interval_s + 30))
+                    if how == "freeze":
+                        active.kill()
                     active.start()
                     active.wait_role("standby", 60)
             finally:
                 for serve in serves:
                     serve.stop()
     median = statistics.median(times)
-    return {"engine": kind, "interval_s": interval_s, "failovers_s": [round(t, 2) for t in times],
+    return {"engine": kind, "how": how, "interval_s": interval_s, "failovers_s": [round(t, 2) for t in times],
             "median_s": round(median, 2), "ratio_to_interval": round(median / interval_s, 2)}
 
 
@@ -140,22 +155,23 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--intervals", default="15", help="collection intervals in seconds, comma-separated")
     parser.add_argument("--engines", default="sqlite,postgresql,mariadb")
+    parser.add_argument("--how", default="kill,freeze", help="kill (SIGKILL), freeze (SIGSTOP), or both")
     args = parser.parse_args()
-    print(f"| engine | interval | failover, median of {args.kills} kills | ratio to the interval | each kill |")
-    print("|---|---:|---:|---:|---|")
-    for interval_s in [int(v) for v in args.intervals.split(",")]:
-        for kind in args.engines.split(","):
-            try:
-                row = one_engine(kind, interval_s, args.kills)
-            except BaseException as exc:  # noqa: BLE001 - pytest's skip (no server here) included
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                print(f"| {kind} | {interval_s} s | skipped: {str(exc).splitlines()[0][:120]} | | |")
-                continue
-            each = ", ".join(f"{t:.2f}" for t in row["failovers_s"])
-            print(f"| {kind} | {interval_s} s | {row['median_s']:.2f} s | {row['ratio_to_interval']:.2f} | {each} |",
-                  flush=True)
-
+    print(f"| engine | holder | interval | failover, median of {args.kills} | ratio to the interval | each |")
+    print("|---|---|---:|---:|---:|---|")
+    runs = [(int(i), h, k) for i in args.intervals.split(",") for h in args.how.split(",")
+            for k in args.engines.split(",")]
+    for interval_s, how, kind in runs:
+        try:
+            row = one_engine(kind, interval_s, args.kills, how)
+        except BaseException as exc:  # noqa: BLE001 - pytest's skip (no server here) included
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            print(f"| {kind} | {how} | {interval_s} s | skipped: {str(exc).splitlines()[0][:120]} | | |")
+            continue
+        each = ", ".join(f"{t:.2f}" for t in row["failovers_s"])
+        figures = f"{row['median_s']:.2f} s | {row['ratio_to_interval']:.2f}"
+        print(f"| {kind} | {how} | {interval_s} s | {figures} | {each} |", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -169,3 +169,32 @@ def test_a_standby_scheduler_starts_nothing_and_catches_up_when_it_takes_over(tm
     assert job.running is not None
     job.running.join(5)
     assert ran == ["backup-db"]
+
+
+def test_a_holder_on_this_host_whose_process_ended_is_taken_over_at_once(tmp_path: Path):
+    """serve killed and restarted by systemd on the same box: the new one does not wait out the old
+    lease; a holder on this host that still runs, or one on another host, is waited for."""
+    import subprocess
+
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid names no process now
+    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+    clock = Clock()
+    try:
+        old = Lease(db, "ai-server-01", interval=15, clock=clock, monotonic=clock, host="box")
+        old.me = rows.Holder(old.me.id, "box", ended.pid)
+        assert old.try_once() == ACTIVE
+        elsewhere = Lease(db, "ai-server-01", interval=15, clock=clock, monotonic=clock, host="other-box")
+        assert elsewhere.try_once() == STANDBY  # another host cannot tell whether it runs
+        restarted = Lease(db, "ai-server-01", interval=15, clock=clock, monotonic=clock, host="box")
+        assert restarted.try_once() == ACTIVE and restarted.token == 2  # well before the 22.5 s expiry
+
+        alive = Lease(db, "ai-server-01", interval=15, clock=clock, monotonic=clock, host="box")
+        alive.me = rows.Holder(alive.me.id, "box", 1)  # pid 1 runs (init): a live holder
+        clock.now += 100
+        assert alive.try_once() == ACTIVE  # took the expired lease
+        clock.now += 1
+        again = Lease(db, "ai-server-01", interval=15, clock=clock, monotonic=clock, host="box")
+        assert again.try_once() == STANDBY
+    finally:
+        db.close()

@@ -79,7 +79,7 @@ class Lease:
         started = self.monotonic()
         try:
             with self.db.session() as session:
-                token = rows.take_or_renew(session, self.plan, self.me, self.clock(), self.ttl)
+                token = rows.take_or_renew(session, self.plan, self.me, self.clock(), self.ttl, self._gone)
                 holder = rows.read(session, self.plan) if token is None else None
         except Exception as exc:  # noqa: BLE001 - a database away: the lease runs out on its own
             if self._active.is_set() and disk_full(exc):
@@ -126,6 +126,19 @@ class Lease:
                         type(exc).__name__)
         else:
             log.info("the plan's lease released: a standby takes over")
+
+    def _gone(self, seen: rows.Seen) -> bool:
+        """A holder on this very host whose process has ended (a crash, SIGKILL, then systemd's
+        restart): waiting out its lease would only leave the plan without an active serve."""
+        if seen.host != self.me.host[:255] or seen.pid == self.me.pid or seen.pid <= 0:
+            return False
+        try:
+            os.kill(seen.pid, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:  # it exists under another user: alive
+            return False
+        return False
 
     # --- transitions -----------------------------------------------------------------------------
 

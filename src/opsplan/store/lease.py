@@ -12,6 +12,7 @@ racing for an expired lease exactly one wins.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Float, Integer, String, select, update
@@ -61,9 +62,11 @@ def read(session: Session, plan: str) -> Seen | None:
     return Seen(row.holder, row.host, row.pid, row.token, row.expires_at)
 
 
-def take_or_renew(session: Session, plan: str, me: Holder, now: float, ttl: float) -> int | None:
-    """Hold the lease for `ttl` more seconds: renew it if it is ours, take it if it is free or
-    expired. Returns our fencing token, or None while another live holder has it."""
+def take_or_renew(session: Session, plan: str, me: Holder, now: float, ttl: float,
+                  gone: Callable[[Seen], bool] = lambda _seen: False) -> int | None:
+    """Hold the lease for `ttl` more seconds: renew it if it is ours, take it if it is free,
+    expired, or its holder is `gone` (known dead). Returns our fencing token, or None while another
+    live holder has it."""
     seen = read(session, plan)
     if seen is None:
         session.add(LeaseRow(plan=plan, holder=me.id, host=me.host[:255], pid=me.pid, token=1,
@@ -79,11 +82,14 @@ def take_or_renew(session: Session, plan: str, me: Holder, now: float, ttl: floa
             LeaseRow.plan == plan, LeaseRow.holder == me.id, LeaseRow.token == seen.token,
         ).values(heartbeat_at=now, expires_at=now + ttl))
         return seen.token if _one(renewed) else None
-    if seen.expires_at > now:
+    dead = gone(seen)
+    if seen.expires_at > now and not dead:
         return None
     token = seen.token + 1
+    # the token condition alone makes a race between two takers safe; expiry is waited for unless dead
+    still = LeaseRow.expires_at <= now if not dead else LeaseRow.token == seen.token
     taken = session.execute(update(LeaseRow).where(
-        LeaseRow.plan == plan, LeaseRow.token == seen.token, LeaseRow.expires_at <= now,
+        LeaseRow.plan == plan, LeaseRow.token == seen.token, still,
     ).values(holder=me.id, host=me.host[:255], pid=me.pid, token=token, acquired_at=now,
              heartbeat_at=now, expires_at=now + ttl))
     return token if _one(taken) else None
