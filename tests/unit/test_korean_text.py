@@ -190,6 +190,8 @@ SAMPLES: dict[str, object] = {
     "person": "ops02", "into": 7,
     # `opsplan db copy`
     "env": "OPSPLAN_STATE_DB_URL", "table": "incidents",
+    # PDF reports (opsplan.pdf)
+    "font": "Noto Sans CJK KR",
 }
 
 
