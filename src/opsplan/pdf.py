@@ -95,6 +95,20 @@ def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
     raise ValueError(f"a PDF is made from a self-contained document: not fetching {url[:60]!r}")
 
 
+def _no_fetching(weasyprint: Any) -> Any:
+    """A URL fetcher that fetches nothing: since WeasyPrint 68 a `URLFetcher` (it reads the instance's
+    settings when a fetch fails), before that a plain function."""
+    base = getattr(weasyprint, "URLFetcher", None)
+    if base is None:
+        return _refuse_fetch
+
+    class Refusing(base):  # type: ignore[misc, valid-type]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            return _refuse_fetch(url)
+
+    return Refusing()
+
+
 def html_to_pdf(html: str) -> bytes:
     """The document as PDF bytes; PdfError (one line) when it cannot be made with Hangul readable."""
     font = korean_font()  # first: WeasyPrint warns on import when fontconfig has no font at all
@@ -107,9 +121,10 @@ def html_to_pdf(html: str) -> bytes:
     # WeasyPrint reports a refused fetch or an unsupported CSS property as a warning: the documents
     # have none worth telling an operator about, and the CLI's output stays one line.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    fetcher = _no_fetching(weasyprint)
     try:
-        document = weasyprint.HTML(string=html, url_fetcher=_refuse_fetch).render(
-            stylesheets=[weasyprint.CSS(string=_PRINT_CSS.format(font=family), url_fetcher=_refuse_fetch)])
+        document = weasyprint.HTML(string=html, url_fetcher=fetcher).render(
+            stylesheets=[weasyprint.CSS(string=_PRINT_CSS.format(font=family), url_fetcher=fetcher)])
         data: bytes = document.write_pdf()
     except Exception as exc:  # WeasyPrint raises what its parsers and Pango raise
         raise said(PdfError, "pdf.error.render_failed", reason=type(exc).__name__) from None

@@ -103,3 +103,37 @@ def test_without_weasyprint_the_export_says_how_to_install_it(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "pip install 'opsplan[pdf]'" in lines[0] and "libpango-1.0-0" in lines[0], lines
     assert not out.exists()
+
+
+@needs_pdf
+def test_rendering_fetches_nothing_a_document_points_at(tmp_path):
+    from PIL import Image
+
+    picture = tmp_path / "secret.png"
+    Image.new("RGB", (40, 40), "red").save(picture)
+    stylesheet = tmp_path / "big.css"
+    stylesheet.write_text("p { font-size: 90pt }", encoding="utf-8")
+    document = read_pdf(pdf.html_to_pdf(
+        f'<html><head><link rel="stylesheet" href="file://{stylesheet}"></head><body><p>가나다</p>'
+        f'<img src="file://{picture}"><p style="background: url(file://{picture})">x</p>'
+        f'<svg width="40" height="40"><image href="file://{picture}" width="40" height="40"/></svg></body></html>'))
+    assert document.images == 0 and "가나다" in document.text
+    assert document.pages == 1  # the 90 pt stylesheet was not read either
+
+
+@needs_pdf
+def test_a_pdf_is_not_written_to_a_terminal(tmp_path):
+    import pty
+
+    path, run_id = a_daily_run(tmp_path)
+    controller, terminal = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "opsplan", "--plan", str(path), "report", "export", str(run_id),
+                               "--format", "pdf"], env={**os.environ, "PYTHONPATH": str(SRC)}, stdout=terminal,
+                              stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    finally:
+        os.close(terminal)
+        os.close(controller)
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("opsplan: a PDF is not printed to a terminal: give --out FILE or redirect the "
+                                   "output to a file")
