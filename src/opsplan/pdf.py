@@ -24,6 +24,7 @@ from typing import Any
 from opsplan.errors import OpsplanError, said
 
 PREFERRED_FONTS = ("Noto Sans CJK KR", "NanumGothic", "Noto Sans KR")
+_PLAIN_NAME = re.compile(r"[\w][\w .+-]*")
 _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _PRINT_CSS = """
 @page {{ size: A4; margin: 16mm 14mm 18mm 14mm;
@@ -66,9 +67,12 @@ def korean_fonts() -> list[str]:
     except (OSError, subprocess.SubprocessError):
         raise said(PdfError, "pdf.error.no_fc_list") from None
     # One font a line, its family names separated by commas ("Noto Sans CJK KR,Noto Sans CJK KR Bold").
+    # A name goes into a stylesheet and an attribute between quotes: plain names only.
     families = sorted({name.strip().replace("\\-", "-") for line in listed.splitlines()
-                       for name in line.split(",") if name.strip()})
-    return [f for f in PREFERRED_FONTS if f in families] + [f for f in families if f not in PREFERRED_FONTS]
+                       for name in line.split(",") if _PLAIN_NAME.fullmatch(name.strip().replace("\\-", "-"))})
+    # Then any other, a Korean cut ("... KR") before a Japanese or Chinese one of the same glyphs.
+    others = sorted((f for f in families if f not in PREFERRED_FONTS), key=lambda f: (not f.endswith(" KR"), f))
+    return [f for f in PREFERRED_FONTS if f in families] + others
 
 
 def korean_font() -> str:
@@ -81,8 +85,8 @@ def korean_font() -> str:
 
 @functools.cache
 def unavailable() -> str | None:
-    """Why this process cannot make PDFs (the catalogue key), or None when it can: for a page that
-    offers a PDF link only where it would work. Checked once a process."""
+    """Why this process cannot make PDFs (the error's English line), or None when it can: for a page
+    that offers a PDF link only where it would work. Checked once a process."""
     try:
         korean_font()
         _weasyprint()
@@ -96,8 +100,8 @@ def _refuse_fetch(url: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def _no_fetching(weasyprint: Any) -> Any:
-    """A URL fetcher that fetches nothing: since WeasyPrint 68 a `URLFetcher` (it reads the instance's
-    settings when a fetch fails), before that a plain function."""
+    """A URL fetcher that fetches nothing: a `URLFetcher` subclass where WeasyPrint has the class (70
+    does, and reads the instance's settings when a fetch fails), else a plain function (older ones)."""
     base = getattr(weasyprint, "URLFetcher", None)
     if base is None:
         return _refuse_fetch
