@@ -102,7 +102,7 @@ def test_bad_input_is_one_line(tmp_path):
     path = planned(tmp_path)
     for args, said in ((("check", "run", "hourly"), "No check period 'hourly'"),
                        (("check", "run", "daily", "--for", "30/11/2026"), "--for '30/11/2026' is not a date"),
-                       (("report", "export", "1", "--format", "pdf"), "No report format 'pdf'"),
+                       (("report", "export", "1", "--format", "docx"), "No report format 'docx'"),
                        (("report", "show", "1", "--lang", "fr"), "No language 'fr'")):
         result = invoke(path, *args)
         assert result.exit_code == 2, (args, result.output)

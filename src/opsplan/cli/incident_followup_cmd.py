@@ -198,7 +198,7 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
         if final:
             core._audit(incidents, who, "incident.postmortem_final", incident_id, now)
     render = postmortem_render.markdown if form == "md" else postmortem_render.html_page
-    from opsplan.cli.incident_evidence import postmortem_evidence
+    from opsplan.web.incident_evidence import postmortem_evidence
 
     text = render(found, plan, lang, lambda entry, language: describe(plan, entry, language),
                   postmortem_evidence(found["timeline"], plan))
