@@ -2973,6 +2973,12 @@ MESSAGES: Final[dict[str, Message]] = {
     "console.incidents.pm_needs_fix": M(
         ko="장애 {id}의 최종 사후 분석 보고서에는 해결 방안이 필요합니다: 아래 '해결 방안' 칸에 쓰고 저장하십시오",
         en="the final postmortem of incident {id} needs the fix: write it in the 'The fix' box below and save"),
+    # restores and drills linked to an open incident (incidents/runbook_links.py)
+    "incident.event.runbook_started": M(ko="복구 절차 실행 #{id} 시작: {kind}", en="runbook run #{id} started: {kind}"),
+    "incident.event.runbook_dry_run": M(ko="복구 절차 모의 실행 #{id} 시작: {kind}",
+                                        en="runbook dry run #{id} started: {kind}"),
+    "incident.event.runbook_finished": M(ko="복구 절차 실행 #{id} 종료: {kind}, {status}",
+                                         en="runbook run #{id} ended: {kind}, {status}"),
 }
 
 

@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "export": FOUNDATION | {"rules"},
     "backup": FOUNDATION,
     "runbooks": FOUNDATION | {"backup"},
-    "incidents": FOUNDATION | {"alerts", "rules", "notify"},  # pages and notices go through the outbox
+    # pages and notices go through the outbox; restores and drills run during an incident are linked
+    "incidents": FOUNDATION | {"alerts", "rules", "notify", "runbooks"},
     # On-call pages open incidents through the notification outbox.
     "oncall": FOUNDATION | {"incidents", "notify"},
     # The periodic checks read what every stage before them keeps (the store, catalogs, alert states),
