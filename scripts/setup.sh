@@ -9,6 +9,9 @@ purpose=${1:-run}
 debs=(python3 python3-venv python3-dev gcc git ca-certificates)
 # Database backups pipe mariabackup through the zstd program (the in-process compressor is the fallback).
 debs+=(zstd)
+# PDF reports and postmortems (WeasyPrint, the `pdf` extra) lay text out with Pango, and Hangul needs a
+# Korean font that fontconfig lists (`fc-list :lang=ko`): without one opsplan refuses to print boxes.
+debs+=(libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-cjk)
 if [ "$purpose" = test ]; then
   # The tests start their own throwaway MariaDB servers and run mariabackup against them.
   debs+=(mariadb-server mariadb-client mariadb-backup openssl procps)
@@ -18,8 +21,8 @@ if [ "$purpose" = test ]; then
   # package in a container starts nothing (systemd is not PID 1 there).
   debs+=(systemd)
   # The console's browser tests drive Debian's chromium through Playwright (never `playwright
-  # install`: no download at test time); the Korean pages need a CJK font to render Hangul.
-  debs+=(chromium fonts-noto-cjk)
+  # install`: no download at test time); the Korean pages use the CJK font installed above.
+  debs+=(chromium)
 fi
 if [ "$purpose" = bench ]; then
   debs+=(prometheus-node-exporter mariadb-server mariadb-backup zstd)

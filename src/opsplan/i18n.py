@@ -2310,10 +2310,6 @@ MESSAGES: Final[dict[str, Message]] = {
                                en="No report format '{value}': use one of {known}."),
     "checks.cli.bad_language": M(ko="없는 언어입니다: '{lang}'. 다음 중 하나를 쓰십시오: {known}",
                                  en="No language '{lang}': use one of {known}."),
-    "checks.cli.store_busy": M(ko="메트릭 저장소를 `opsplan serve`가 쓰고 있습니다: 점검은 `opsplan serve`의 "
-                                  "일정대로 실행되게 두거나 콘솔에서 바로 실행하십시오",
-                               en="the metrics store is held by opsplan serve: let serve run the check on its "
-                                  "schedule, or start it from the console"),
     "checks.cli.run_done": M(ko="점검 실행 #{id}: {status}", en="check run #{id}: {status}"),
     "checks.cli.none": M(ko="저장된 점검 실행이 없습니다.", en="No check runs stored."),
     "checks.cli.columns": M(ko="번호|주기|시각|결과|서명", en="ID|Period|Time|Status|Signed by"),
@@ -2324,8 +2320,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "checks.cli.write_failed": M(ko="{path}에 쓰지 못했습니다: {reason}", en="cannot write {path}: {reason}"),
     "help.check": M(ko="정기 점검 (일일/주간/월간/분기): 실행, 목록, 보기, 서명",
                     en="Periodic checks (daily, weekly, monthly, quarterly): run, list, show, sign off."),
-    "help.report": M(ko="점검 보고서: 목록, 보기, 내보내기 (HTML, Markdown, JSON)",
-                     en="Check reports: list, show, export (HTML, Markdown, JSON)."),
+    "help.report": M(ko="점검 보고서: 목록, 보기, 내보내기 (HTML, Markdown, JSON, PDF)",
+                     en="Check reports: list, show, export (HTML, Markdown, JSON, PDF)."),
     "help.cmd.check_run": M(ko="점검 주기의 모든 항목을 지금 실행하고 결과를 저장합니다 (실패가 있으면 종료 코드 1).",
                             en="Run every item of a period now and store the run (exit 1 on a failure)."),
     "help.cmd.check_list": M(ko="저장된 점검 실행을 최신순으로 보여 줍니다.",
@@ -2335,8 +2331,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.cmd.check_tick": M(ko="수동 점검 항목을 확인 완료로 표시합니다.", en="Tick a manual item of a run as done."),
     "help.cmd.report_list": M(ko="끝난 점검 실행의 보고서 목록입니다.", en="List the reports of finished check runs."),
     "help.cmd.report_show": M(ko="보고서를 마크다운(`md`)으로 보여 줍니다.", en="Show a report as Markdown."),
-    "help.cmd.report_export": M(ko="보고서를 HTML, 마크다운(`md`) 또는 JSON 파일로 내보냅니다.",
-                                en="Export a report as HTML, Markdown or JSON."),
+    "help.cmd.report_export": M(ko="보고서를 HTML, 마크다운(`md`), JSON 또는 PDF 파일로 내보냅니다.",
+                                en="Export a report as HTML, Markdown, JSON or PDF."),
     "help.check.period": M(ko="점검 주기: `daily`, `weekly`, `monthly`, `quarterly`",
                            en="Period: daily, weekly, monthly or quarterly"),
     "help.check.for": M(ko="점검할 날짜 (운영 계획서의 시간대, 예: `2026-11-30`)",
@@ -2344,7 +2340,8 @@ MESSAGES: Final[dict[str, Message]] = {
     "help.check.id": M(ko="점검 실행 번호", en="Check run ID"),
     "help.check.note": M(ko="함께 남길 메모", en="A note to keep with it"),
     "help.check.position": M(ko="수동 점검 항목 번호 (0부터)", en="The manual item's position (from 0)"),
-    "help.report.format": M(ko="형식: `html`, `md`, `json`", en="Format: html, md or json"),
+    "help.report.format": M(ko="형식: `html`, `md`, `json`, `pdf` (`pdf`는 WeasyPrint 필요)",
+                            en="Format: html, md, json or pdf (pdf needs WeasyPrint)"),
     "help.report.lang": M(ko="언어: `ko`, `en` (기본: 운영 계획서의 언어)",
                           en="Language: ko or en (default: the plan's)"),
     "help.report.out": M(ko="저장할 파일 (없으면 표준 출력)", en="File to write (default: standard output)"),
@@ -2926,6 +2923,62 @@ MESSAGES: Final[dict[str, Message]] = {
                                        en="The hour before {alert}: {metric}"),
     "incident.evidence.threshold": M(ko="임계값", en="threshold"),
     "incident.pm.h.evidence": M(ko="장애 시작 시점의 근거 자료", en="Evidence at opening"),
+    # --- one active serve per plan (issue 15 part 2): the role on the overview ---
+    "status.role_active": M(ko="역할: 주 담당 (알림 발송, 호출, 예약 작업)",
+                            en="role: active (delivers, pages, runs the jobs)"),
+    "status.role_standby": M(ko="역할: 예비 (수집과 조회만 하고, 주 담당이 멈추면 이어받음)",
+                             en="role: standby (collects and serves reads; takes over if the active one stops)"),
+    # --- PDF reports and postmortem downloads (issue 14 item 6; task pdf) ---
+    "pdf.error.no_weasyprint": M(
+        ko="PDF를 만들려면 WeasyPrint가 필요합니다: `pip install 'opsplan[pdf]'` 명령으로 설치하고 데비안 패키지 "
+           "`libpango-1.0-0`, `libpangoft2-1.0-0`, `fonts-noto-cjk`도 설치하십시오 "
+           "(`scripts/setup.sh`가 모두 설치합니다)",
+        en="PDF needs WeasyPrint: pip install 'opsplan[pdf]' and the Debian packages libpango-1.0-0, "
+           "libpangoft2-1.0-0 and fonts-noto-cjk (scripts/setup.sh installs them all)"),
+    "pdf.error.no_fc_list": M(
+        ko="한글 글꼴이 있는지 확인할 수 없습니다: `fc-list`가 없습니다. 데비안 패키지 `fontconfig`와 "
+           "`fonts-noto-cjk`를 설치하십시오",
+        en="cannot check for a Korean font: fc-list is missing (install the Debian packages fontconfig and "
+           "fonts-noto-cjk)"),
+    "pdf.error.no_korean_font": M(
+        ko="한글 글꼴이 없어 PDF를 만들지 않습니다 (한글이 네모로 표시됩니다): 데비안 패키지 `fonts-noto-cjk` 또는 "
+           "`fonts-nanum`을 설치하십시오 (`fc-list :lang=ko`로 확인)",
+        en="no font with Korean glyphs (fc-list :lang=ko lists none): install the Debian package fonts-noto-cjk "
+           "or fonts-nanum; a PDF without one would show Hangul as boxes"),
+    "pdf.error.font_not_used": M(
+        ko="PDF에 한글 글꼴 `{font}` 대신 다른 글꼴이 쓰였습니다: 한글이 네모로 보일 수 있어 PDF를 만들지 않습니다",
+        en="the PDF did not use the Korean font {font}: Hangul could show as boxes, so no PDF was made"),
+    "pdf.error.render_failed": M(ko="PDF를 만들지 못했습니다. 상세: {reason}", en="cannot make the PDF: {reason}"),
+    "checks.cli.pdf_needs_out": M(
+        ko="PDF는 터미널에 출력하지 않습니다: `--out FILE`로 저장할 파일을 지정하거나 출력을 파일로 보내십시오",
+        en="a PDF is not printed to a terminal: give --out FILE or redirect the output to a file"),
+    "console.download.html": M(ko="HTML", en="HTML"),
+    "console.download.md": M(ko="마크다운", en="Markdown"),
+    "console.download.json": M(ko="JSON", en="JSON"),
+    "console.download.pdf": M(ko="PDF", en="PDF"),
+    "console.reports.col.download": M(ko="내려받기", en="Download"),
+    "console.download.pdf_unavailable": M(
+        ko="이 서버에서는 PDF를 만들 수 없습니다: `opsplan report export ID --format pdf`를 실행하면 이유가 나옵니다",
+        en="PDFs cannot be made on this server: opsplan report export ID --format pdf says why"),
+    "console.incidents.pm_download": M(ko="내려받기:", en="Download:"),
+    "console.incidents.pm_needs_both": M(
+        ko="장애 {id}의 최종 사후 분석 보고서에는 원인과 해결 방안이 필요합니다: 아래 '원인'과 '해결 방안' 칸에 쓰고 "
+           "저장하십시오",
+        en="the final postmortem of incident {id} needs the root cause and the fix: write them in the "
+           "'Root cause' and 'The fix' boxes below and save"),
+    "console.incidents.pm_needs_root_cause": M(
+        ko="장애 {id}의 최종 사후 분석 보고서에는 원인이 필요합니다: 아래 '원인' 칸에 쓰고 저장하십시오",
+        en="the final postmortem of incident {id} needs the root cause: write it in the 'Root cause' box below "
+           "and save"),
+    "console.incidents.pm_needs_fix": M(
+        ko="장애 {id}의 최종 사후 분석 보고서에는 해결 방안이 필요합니다: 아래 '해결 방안' 칸에 쓰고 저장하십시오",
+        en="the final postmortem of incident {id} needs the fix: write it in the 'The fix' box below and save"),
+    # restores and drills linked to an open incident (incidents/runbook_links.py)
+    "incident.event.runbook_started": M(ko="복구 절차 실행 #{id} 시작: {kind}", en="runbook run #{id} started: {kind}"),
+    "incident.event.runbook_dry_run": M(ko="복구 절차 모의 실행 #{id} 시작: {kind}",
+                                        en="runbook dry run #{id} started: {kind}"),
+    "incident.event.runbook_finished": M(ko="복구 절차 실행 #{id} 종료: {kind}, {status}",
+                                         en="runbook run #{id} ended: {kind}, {status}"),
     # review of issues 13/14: the incident pages refuse what no state DB can store
     "incident.error.nul": M(ko="입력에 `NUL` 문자가 들어 있어 저장할 수 없습니다",
                             en="the input contains a NUL character, which cannot be stored"),

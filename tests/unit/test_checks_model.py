@@ -82,3 +82,24 @@ def test_a_tool_run_keeps_its_output_hashed_and_masked_and_a_missing_tool_says_s
 ])
 def test_free_text_is_masked(text, shown):
     assert mask_text(text) == shown
+
+
+def test_a_result_stores_as_asdict_would_and_comes_back_equal():
+    from dataclasses import asdict
+
+    from opsplan.checks.model import ToolRun
+
+    series = Series("/data", [(0.0, 0.5), (300.0, 0.6)])
+    result = ItemResult(
+        "capacity.planning", FAIL, Line("checks.disk.summary", {"mount": "/data", "value": {"value": 0.6,
+                                                                                          "unit": "ratio"}}),
+        reason=Line("checks.reason.no_data"),
+        figures=[Figure(Line("checks.fig.disk", {"mount": "/data"}), 0.6, "ratio", 0.8, 0.5)],
+        charts=[Chart(Line("checks.chart.disk"), "ratio", [series], [(Line("checks.threshold.warning"), 0.8)],
+                      (Series("low", [(0.0, 0.4)]), Series("high", [(0.0, 0.7)])))],
+        tools=[ToolRun(["apt-get", "-s"], "2.6.1", 0, "ok", "ab" * 32)],
+        findings=[Line("checks.usage.disk", {"mount": "/data", "value": {"value": 0.6, "unit": "ratio"}})])
+    stored = result.to_dict()
+    assert stored == asdict(result)  # the fast path writes what dataclasses.asdict did
+    assert json.dumps(stored) == json.dumps(asdict(result))
+    assert ItemResult.from_dict(json.loads(json.dumps(stored))) == result

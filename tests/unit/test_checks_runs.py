@@ -102,19 +102,22 @@ def test_bad_input_is_one_line(tmp_path):
     path = planned(tmp_path)
     for args, said in ((("check", "run", "hourly"), "No check period 'hourly'"),
                        (("check", "run", "daily", "--for", "30/11/2026"), "--for '30/11/2026' is not a date"),
-                       (("report", "export", "1", "--format", "pdf"), "No report format 'pdf'"),
+                       (("report", "export", "1", "--format", "docx"), "No report format 'docx'"),
                        (("report", "show", "1", "--lang", "fr"), "No language 'fr'")):
         result = invoke(path, *args)
         assert result.exit_code == 2, (args, result.output)
         assert said in result.output and len(result.output.strip().splitlines()) == 1
 
 
-def test_a_store_held_by_serve_is_one_line_naming_the_way_out(tmp_path):
+def test_a_store_held_by_its_writer_is_read_beside_it(tmp_path):
     path = planned(tmp_path)
-    with MetricsStore(Path(load_plan(path).data_dir) / "metrics", sync=False):
-        held = invoke(path, "check", "run", "daily")
-    assert held.exit_code == 1
-    assert "held by opsplan serve" in held.output and len(held.output.strip().splitlines()) == 1
+    directory = Path(load_plan(path).data_dir) / "metrics"
+    with MetricsStore(directory, sync=False) as writer:  # what serve holds while it runs
+        held = invoke(path, "check", "run", "daily", "--for", "2026-11-30", "--json")
+        writer.append(1_796_000_000.0, [sample("opsplan_cpu_usage_ratio", 0.7)])  # the writer goes on
+    assert held.exit_code == 1, held.output  # graded from the stored figures: /data at 95 %
+    usage = next(i for i in json.loads(held.output)["items"] if i["item_id"] == "system.usage")
+    assert usage["status"] == "fail" and usage["result"]["findings"][0]["values"]["mount"] == "/data"
 
 
 class _Text(HTMLParser):

@@ -275,6 +275,54 @@ def test_required_tasks_gate_the_next_stage_and_notify_stakeholders_queues_the_s
         page.db.close()
 
 
+# --- postmortem downloads and the page's own words (issue 14 item 6: task pdf) ----------------------
+
+def test_a_final_postmortem_refused_names_the_pages_boxes_not_the_cli_flags(page):
+    incident = page.open("major", "결제 지연")
+    csrf = page.log_in("ops01")
+    page.incidents.resolve(incident, by="kim01", now=NOW + 600)
+    korean = text_of(page.post(f"/incidents/{incident}/final", csrf_token=csrf).text)
+    assert (f"장애 {incident}의 최종 사후 분석 보고서에는 원인과 해결 방안이 필요합니다: "
+            "아래 '원인'과 '해결 방안' 칸에") in korean and "--root-cause" not in korean
+    page.post(f"/incidents/{incident}/fields", csrf_token=csrf, root_cause="DB 잠금", fix="", impact="", services="")
+    english = page.post(f"/incidents/{incident}/final", csrf_token=csrf, lang="en")
+    assert english.status_code == 422
+    said = text_of(english.text)
+    assert "needs the fix: write it in the 'The fix' box below and save" in said and "--fix" not in said
+
+
+def test_a_viewer_downloads_the_postmortem_as_markdown_html_and_pdf_and_a_stranger_logs_in_first(page):
+    from opsplan.pdf import unavailable
+    from pdf_text import read_pdf
+
+    incident = page.open("critical", "API 서비스 중단")
+    page.incidents.resolve(incident, by="kim01", now=NOW + 1800)
+    path = f"/incidents/{incident}/postmortem/download"
+    anonymous = page.client.get(f"{path}/md", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login?next=")
+    page.log_in("view01")
+    shown = page.client.get(f"/incidents/{incident}/postmortem?pm=en").text
+    assert f'href="{path}/md?lang=ko&amp;pm=en" download' in shown
+    assert f'href="{path}/html?lang=ko&amp;pm=en" download' in shown
+    assert (f'href="{path}/pdf?lang=ko&amp;pm=en"' in shown) == (unavailable() is None)
+    markdown = page.client.get(f"{path}/md")
+    assert markdown.status_code == 200 and markdown.text.startswith(f"# 장애 {incident} 사후 분석 보고서 (초안)")
+    assert markdown.headers["content-disposition"] == (
+        f'attachment; filename="opsplan-incident-{incident}-postmortem-draft-ko.md"')
+    english = page.client.get(f"{path}/html?pm=en")
+    assert english.text.startswith("<!doctype html>") and f"Incident {incident} postmortem (draft)" in english.text
+    assert "Noto Sans CJK KR" in english.text  # Hangul readable wherever the file is opened
+    assert english.headers["content-disposition"].endswith('postmortem-draft-en.html"')
+    printed = page.client.get(f"{path}/pdf")
+    if unavailable() is None:
+        assert printed.headers["content-type"] == "application/pdf"
+        assert f"장애 {incident} 사후 분석 보고서 (초안)" in read_pdf(printed.content).text
+    else:
+        assert printed.status_code == 503
+    assert page.client.get("/incidents/999/postmortem/download/md").status_code == 404
+    assert page.client.get(f"{path}/docx").status_code == 404
+
+
 # --- review of the incident pages (hostile input a person could send) -------------------------------
 
 def test_an_id_beyond_what_the_database_holds_is_no_incident_not_a_server_error(page):

@@ -193,6 +193,8 @@ SAMPLES: dict[str, object] = {
     # evidence at opening (cli/incident_evidence.py)
     "metric": "opsplan_api_up", "points": 118, "since": "2026-11-30 10:05:16 KST", "connected": 12, "slow": 42,
     "part": "차트", "newest": "0",
+    # PDF reports (opsplan.pdf)
+    "font": "Noto Sans CJK KR",
 }
 
 

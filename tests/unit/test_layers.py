@@ -10,7 +10,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[2] / "src" / "opsplan"
 
 # The vocabulary every stage shares: it imports no stage, no plan, no store.
-VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "masking", "hashchain", "__init__"}
+VOCABULARY = {"errors", "i18n", "format", "net", "jobs", "metrics", "fsutil", "masking", "hashchain", "pdf", "__init__"}
 # The plan, the stores, and how every stage logs in to the plan's MariaDB.
 # The audit log (opsplan.audit) is foundation too: every stage and host may record to it.
 FOUNDATION = VOCABULARY | {"plan", "store", "mariadb", "audit"}
@@ -31,7 +31,8 @@ ALLOWED: dict[str, set[str]] = {
     "export": FOUNDATION | {"rules"},
     "backup": FOUNDATION,
     "runbooks": FOUNDATION | {"backup"},
-    "incidents": FOUNDATION | {"alerts", "rules", "notify"},  # pages and notices go through the outbox
+    # pages and notices go through the outbox; restores and drills run during an incident are linked
+    "incidents": FOUNDATION | {"alerts", "rules", "notify", "runbooks"},
     # On-call pages open incidents through the notification outbox.
     "oncall": FOUNDATION | {"incidents", "notify"},
     # The periodic checks read what every stage before them keeps (the store, catalogs, alert states),

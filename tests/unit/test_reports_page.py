@@ -159,6 +159,47 @@ def test_run_now_shows_running_refuses_a_second_start_then_done_in_korean(with_j
         [("ops01", "already-running"), ("ops01", "started")]
 
 
+# --- downloads (issue 14 item 6: task pdf) ---------------------------------------------------------
+
+def test_a_viewer_downloads_the_report_in_each_format_and_language_and_a_stranger_is_sent_to_log_in(console):
+    from opsplan.pdf import unavailable
+    from pdf_text import read_pdf
+
+    client, _, run_id = console
+    anonymous = client.get(f"/reports/{run_id}/download/html", follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == f"/login?next=%2Freports%2F{run_id}%2Fdownload%2Fhtml"
+    log_in(client, "view01")
+    page = client.get("/reports").text
+    for format_ in ("html", "md", "json"):
+        assert f'href="/reports/{run_id}/download/{format_}?lang=ko" download' in page
+    pdf_link = f'href="/reports/{run_id}/download/pdf?lang=ko" download'
+    if unavailable() is None:
+        assert pdf_link in page and 'id="pdf-unavailable"' not in page
+    else:  # no WeasyPrint or no Korean font here: no link that would fail, and the page says why not
+        assert pdf_link not in page and "이 서버에서는 PDF를 만들 수 없습니다" in page
+    html = client.get(f"/reports/{run_id}/download/html")
+    assert html.status_code == 200 and html.text.startswith("<!DOCTYPE html>") and "일일 점검 보고서" in html.text
+    assert html.headers["content-disposition"] == f'attachment; filename="opsplan-report-{run_id}-daily-ko.html"'
+    assert "sandbox" in html.headers["content-security-policy"] and html.headers["cache-control"] == "no-store"
+    markdown = client.get(f"/reports/{run_id}/download/md?lang=en")
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert markdown.text.startswith("# Daily check report") and "Server room temperature" in markdown.text
+    assert markdown.headers["content-disposition"].endswith(f'filename="opsplan-report-{run_id}-daily-en.md"')
+    document = client.get(f"/reports/{run_id}/download/json").json()
+    assert document["language"] == "ko" and document["items"][0]["title"]["ko"] == "서버실 온도 확인"
+    printed = client.get(f"/reports/{run_id}/download/pdf")
+    if unavailable() is None:
+        assert printed.status_code == 200 and printed.headers["content-type"] == "application/pdf"
+        assert printed.headers["content-disposition"] == f'attachment; filename="opsplan-report-{run_id}-daily-ko.pdf"'
+        assert "서버실 온도 확인" in read_pdf(printed.content).text
+    else:
+        assert printed.status_code == 503 and len(printed.text.strip().splitlines()) == 1
+    assert client.get(f"/reports/{run_id}/download/docx").status_code == 404
+    assert client.get("/reports/999/download/md").status_code == 404
+    assert client.get(f"/reports/{run_id}/download/md?lang=fr").status_code == 400
+
+
 def test_a_report_id_past_what_the_database_holds_is_no_report(console):
     """A pasted link with a twenty-digit id: "no such report" (404), not a server error."""
     client, _, run_id = console

@@ -129,6 +129,18 @@ class AlertEngine:
             by, at, comment = self._acks.get(fp, (None, None, None))
             inst.ack_by, inst.ack_at, inst.ack_comment = by, at, comment
 
+    def reload(self) -> None:
+        """Forget what this engine holds and read the alerts the state database has: a standby `serve`
+        taking over the plan's lease goes on from where the last holder left (nothing fires twice)."""
+        with self._lock:
+            self._active.clear()
+            self._backlog = Backlog()
+            try:
+                self._load(self.clock())
+            except Exception as exc:  # noqa: BLE001 - a database that cannot be read yet is read later
+                self._loaded = False
+                self.db.health.failed(STATE, exc)
+
     def _load(self, now: float) -> None:
         """The alerts the last engine left, merged with any this engine found before it could read them."""
         stored = load_active(self.db, now)

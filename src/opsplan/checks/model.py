@@ -89,7 +89,15 @@ class ItemResult:
             raise ValueError("a not-run result says why (reason)")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What `dataclasses.asdict` gives, without its deep copy of every chart point (a daily run
+        holds tens of thousands: the copy was most of storing a run)."""
+        return {"item_id": self.item_id, "status": self.status, "summary": _line_dict(self.summary),
+                "reason": None if self.reason is None else _line_dict(self.reason),
+                "figures": [{"name": _line_dict(f.name), "value": f.value, "unit": f.unit, "threshold": f.threshold,
+                             "previous": f.previous} for f in self.figures],
+                "charts": [_chart_dict(c) for c in self.charts],
+                "tools": [asdict(t) for t in self.tools],
+                "findings": [_line_dict(f) for f in self.findings]}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ItemResult:
@@ -114,6 +122,20 @@ class ItemResult:
             tools=[ToolRun(**t) for t in data.get("tools") or []],
             findings=[Line.restored(f) for f in data.get("findings") or []],
         )
+
+
+def _line_dict(line: Line) -> dict[str, Any]:
+    return asdict(line)  # small: its values copied as asdict copies them
+
+
+def _series_dict(series: Series) -> dict[str, Any]:
+    return {"label": series.label, "points": list(series.points)}  # tuples of floats: nothing to copy
+
+
+def _chart_dict(chart: Chart) -> dict[str, Any]:
+    return {"title": _line_dict(chart.title), "unit": chart.unit, "series": [_series_dict(s) for s in chart.series],
+            "thresholds": [(_line_dict(name), value) for name, value in chart.thresholds],
+            "band": None if chart.band is None else (_series_dict(chart.band[0]), _series_dict(chart.band[1]))}
 
 
 def worst(statuses: list[str]) -> str:

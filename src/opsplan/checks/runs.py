@@ -290,20 +290,6 @@ def latest_by_period(db: StateDB) -> dict[str, tuple[float, str]]:
     return found
 
 
-def open_store(plan: Any) -> Any:
-    """The data directory's metrics store for a run from the command line, or None when there is none
-    yet. The store takes one process at a time (an exclusive lock): while `opsplan serve` holds it,
-    this raises StoreError and the check belongs to serve (its schedule, or the console's button)."""
-    from opsplan.store import MetricsStore
-
-    directory = Path(plan.data_dir) / "metrics"
-    if not (directory / "MANIFEST.json").exists() and not (directory / "series.log").exists():
-        return None
-    settings = plan.monitoring.store
-    return MetricsStore(directory, raw_retention_s=settings.raw_retention, rollup_step_s=int(settings.rollup_step),
-                        rollup_retention_s=settings.rollup_retention)
-
-
 # --- what serve exports --------------------------------------------------------------------------
 
 STATUS_VALUES = {"pass": 0.0, "manual": 1.0, "not-run": 2.0, "warn": 3.0, "fail": 4.0}

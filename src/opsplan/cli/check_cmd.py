@@ -58,12 +58,11 @@ def run_command(ctx: typer.Context,
     from opsplan.checks import runs
     from opsplan.checks.report.render import status_text
     from opsplan.checks.report.values import text
-    from opsplan.errors import StoreError
+    from opsplan.store.reading import open_for_reading
 
-    try:
-        store = runs.open_store(plan)
-    except StoreError:
-        fail(t("checks.cli.store_busy", lang), code=1)
+    with one_line_errors():
+        # Read-only: works while `opsplan serve` writes the store (docs/metrics.md).
+        store = open_for_reading(plan)
     try:
         with one_line_errors(), state_db(plan) as db:
             outcome = runs.run_checks(plan, db, period, store=store, actor=cli_actor(), now=time.time(),

@@ -198,7 +198,7 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
         if final:
             core._audit(incidents, who, "incident.postmortem_final", incident_id, now)
     render = postmortem_render.markdown if form == "md" else postmortem_render.html_page
-    from opsplan.cli.incident_evidence import postmortem_evidence
+    from opsplan.web.incident_evidence import postmortem_evidence
 
     text = render(found, plan, lang, lambda entry, language: describe(plan, entry, language),
                   postmortem_evidence(found["timeline"], plan))
@@ -214,16 +214,20 @@ def postmortem_command(ctx: typer.Context, incident_id: int = typer.Argument(...
 
 
 def _requests_failed(plan: Plan, incident: dict[str, Any], now: float) -> float | None:
-    """From the metrics store when it can be opened (not while `serve` holds it): else unknown."""
+    """From the metrics store (read-only: also while `serve` writes it); unknown when it has none."""
     from opsplan.errors import OpsplanError
     from opsplan.incidents.postmortem import failed_requests
-    from opsplan.serve.server import open_store
+    from opsplan.store.reading import open_for_reading
 
     try:
-        with open_store(plan) as store:
-            return failed_requests(store, incident, now)
+        store = open_for_reading(plan)
     except OpsplanError:
         return None
+    try:
+        return failed_requests(store, incident, now)
+    finally:
+        if store is not None:
+            store.close()
 
 
 def _month(text: str | None, plan: Plan, now: float) -> str:
@@ -270,13 +274,19 @@ def sla_report_command(ctx: typer.Context,
                        as_json: bool = typer.Option(False, "--json", help=help_text("help.json"))) -> None:
     """Availability per service for a month against incidents.sla.target, and the error budget used."""
     from opsplan.incidents.sla import report
-    from opsplan.serve.server import open_store
+    from opsplan.store.reading import open_for_reading
 
     plan = plan_from(ctx)
     lang, now = plan.language, core._clock()
     wanted = _month(month, plan, now)
-    with core._incidents(plan) as incidents, open_store(plan) as store, incidents.db.session() as session:
-        found = report(session, store, plan, wanted, now=now)
+    with one_line_errors():
+        store = open_for_reading(plan)  # read-only: the figures also while `serve` writes the store
+    try:
+        with core._incidents(plan) as incidents, incidents.db.session() as session:
+            found = report(session, store, plan, wanted, now=now)
+    finally:
+        if store is not None:
+            store.close()
     if as_json:
         print_json(found)
         return

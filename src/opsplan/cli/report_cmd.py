@@ -1,9 +1,10 @@
 """`opsplan report list|show|export`: a stored check run as a report in Korean or English
-(HTML with inline charts, Markdown, JSON)."""
+(HTML with inline charts, Markdown, JSON, and PDF through the optional WeasyPrint: opsplan/pdf.py)."""
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import typer
@@ -15,7 +16,7 @@ from opsplan.i18n import t
 
 report_app = typer.Typer(no_args_is_help=True, help=help_text("help.report"))
 
-FORMATS = ("html", "md", "json")
+FORMATS = ("html", "md", "json", "pdf")
 LANGUAGES = ("ko", "en")
 
 
@@ -76,17 +77,29 @@ def export_command(ctx: typer.Context, run_id: int = typer.Argument(..., help=he
     language = _language(lang, plan.language)
     if format_ not in FORMATS:
         fail(t("checks.cli.bad_format", plan.language, value=format_, known=", ".join(FORMATS)), code=2)
+    if format_ == "pdf" and out_path is None and sys.stdout.isatty():
+        fail(t("checks.cli.pdf_needs_out", plan.language), code=2)
     with one_line_errors(), state_db(plan) as db:
         run = runs.get_run(db, run_id)
-    document = render(run, format_, language, plan.timezone)
+    if format_ == "pdf":
+        from opsplan.pdf import html_to_pdf
+
+        with one_line_errors():  # no WeasyPrint, no Korean font: one line, and no file written
+            document: str | bytes = html_to_pdf(render(run, "html", language, plan.timezone))
+    else:
+        document = render(run, format_, language, plan.timezone)
     if out_path is None:
-        typer.echo(document, nl=False)
+        if isinstance(document, bytes):
+            sys.stdout.buffer.write(document)
+            sys.stdout.buffer.flush()
+        else:
+            typer.echo(document, nl=False)
         return
     try:
         # A report names hosts, services and people: readable by its owner only, like the state DB.
         fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(document)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(document if isinstance(document, bytes) else document.encode("utf-8"))
     except OSError as exc:
         fail(t("checks.cli.write_failed", plan.language, path=str(out_path), reason=exc.strerror or str(exc)))
     out.print(t("checks.cli.exported", plan.language, path=str(out_path)), markup=False, highlight=False)

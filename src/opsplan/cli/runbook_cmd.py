@@ -13,22 +13,12 @@ from opsplan import format as fmt
 from opsplan.cli.common import one_line_errors, out, plan_from, print_json, state_db
 from opsplan.cli.language import help_text
 from opsplan.i18n import t
+from opsplan.runbooks.names import status_text
 
 runbook_app = typer.Typer(no_args_is_help=True,
                           help=help_text("help.runbook"))
 
 TIME_KEYS = ("started_at", "finished_at")
-
-
-# A run's or a step's status as shown (literal catalogue keys); one not listed is shown as stored.
-_STATUS_KEY = {"ok": "runbook.status.ok", "failed": "runbook.status.failed",
-               "rolled_back": "runbook.status.rolled_back", "dry_run": "runbook.status.dry_run",
-               "refused": "runbook.status.refused", "running": "runbook.status.running",
-               "interrupted": "runbook.status.interrupted"}
-
-
-def _status(status: str, lang: str) -> str:
-    return t(_STATUS_KEY[status], lang) if status in _STATUS_KEY else status
 
 
 # A run's kind: in Korean its name with the id after it, to search the journal with (KOREAN.md rule 5).
@@ -72,7 +62,7 @@ def run_and_report(outcome: Any, *, as_json: bool = False, console: Console | No
         document["timezone"] = timezone
         print_json(_localise_times(document, timezone))
     else:
-        console.print(f"{outcome.kind} #{outcome.run_id}: {_status(outcome.status, language)}"
+        console.print(f"{outcome.kind} #{outcome.run_id}: {status_text(outcome.status, language)}"
                       + (f" ({outcome.failed_step}: {outcome.reason})" if outcome.failed_step else ""),
                       markup=False, highlight=False)
     return int(outcome.exit_code)
@@ -101,7 +91,7 @@ def list_command(ctx: typer.Context,
         out.print(t("runbook.list.empty", lang), markup=False)
         return
     _lines(t("runbook.list.columns", lang),
-           [[str(r["id"]), _kind(r["kind"], lang), _status(r["status"], lang),
+           [[str(r["id"]), _kind(r["kind"], lang), status_text(r["status"], lang),
              fmt.local_time(r["started_at"], tz, zone_name=lang == "ko"),
              fmt.took(r["seconds"], language=lang), r["actor"], r["failed_step"] or "-",
              (r["reason"] or "-").splitlines()[0] if r["reason"] else "-"]
@@ -121,7 +111,7 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
     if as_json:
         print_json({"timezone": tz, **_localise_times(run, tz)})
         return
-    out.print(f"#{run['id']} {run['title'] or run['kind']} ({run['kind']}): {_status(run['status'], lang)}",
+    out.print(f"#{run['id']} {run['title'] or run['kind']} ({run['kind']}): {status_text(run['status'], lang)}",
               markup=False, highlight=False, style="bold")
     out.print(f"{run['actor']}  {fmt.local_time(run['started_at'], tz)} → {fmt.local_time(run['finished_at'], tz)} "
               f"({fmt.took(run['seconds'], language=lang)})  {tz}", markup=False, highlight=False)
@@ -133,7 +123,7 @@ def show_command(ctx: typer.Context, run_id: int = typer.Argument(..., metavar="
         marker = {"undo": "↩ ", "plan": "", "finally": "∎ "}.get(step["phase"], "")
         first = (step["output"] or "").splitlines()
         status = (t("runbook.step_interrupted", lang) if step["status"] == "interrupted"
-                  else _status(step["status"], lang))
+                  else status_text(step["status"], lang))
         number = "-" if step["phase"] == "finally" else str(step["position"] + 1)
         rows.append([number, f"{marker}{step['title'] or step['name']}",
                      status, fmt.local_time(step["started_at"], tz), fmt.took(step["seconds"], language=lang),

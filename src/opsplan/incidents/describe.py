@@ -61,7 +61,22 @@ def entry_text(entry: dict[str, Any], plan: Plan, lang: str) -> str:
     if kind == "evidence":  # its parts are worded by incidents/evidence_text.py, under this line
         return t("incident.event.evidence", lang)
     return (_follow_up_text(entry, plan, lang) or _oncall_text(entry, plan, lang) or _check_text(entry, lang)
-            or str(kind))
+            or _runbook_text(entry, lang) or str(kind))
+
+
+def _runbook_text(entry: dict[str, Any], lang: str) -> str | None:
+    """A restore or drill run while the incident was open (incidents/runbook_links.py)."""
+    from opsplan.runbooks.names import kind_text, status_text
+
+    data = entry["data"]
+    run = data.get("run", "?")
+    if entry["kind"] == "runbook_started":
+        key = "incident.event.runbook_dry_run" if data.get("dry_run") else "incident.event.runbook_started"
+        return t(key, lang, id=run, kind=kind_text(str(data.get("runbook", "")), lang))
+    if entry["kind"] == "runbook_finished":
+        return t("incident.event.runbook_finished", lang, id=run, kind=kind_text(str(data.get("runbook", "")), lang),
+                 status=status_text(str(data.get("status", "")), lang))
+    return None
 
 
 # What a periodic check run writes on the incident its failed item opened (checks/runs.py).

@@ -22,6 +22,13 @@ from opsplan.plan.models import Plan
 FINAL = "postmortem_final"
 
 
+class MissingFields(IncidentError):
+    """A final postmortem refused for want of its root cause or fix; `missing` names which, so the
+    console can point at its own boxes where the CLI names its flags."""
+
+    missing: tuple[str, ...] = ()
+
+
 def facts(session: Session, plan: Plan, incident_id: int, *, now: float,
           requests_failed: float | None = None) -> dict[str, Any]:
     """Everything a postmortem says, as plain JSON-able values (UTC seconds)."""
@@ -72,8 +79,10 @@ def make_final(session: Session, plan: Plan, incident_id: int, *, by: str, now: 
     found = facts(session, plan, incident_id, now=now, requests_failed=requests_failed)
     missing = [name for name in ("root_cause", "fix") if not found[name].strip()]
     if missing:
-        raise said(IncidentError, "incident.error.postmortem_fields", id=incident_id,
-                   fields=", ".join(f"--{m.replace('_', '-')}" for m in missing))
+        error = said(MissingFields, "incident.error.postmortem_fields", id=incident_id,
+                     fields=", ".join(f"--{m.replace('_', '-')}" for m in missing))
+        error.missing = tuple(missing)
+        raise error
     event(session, incident_id, FINAL, by, now, facts=found)
     found["final_by"], found["final_at"] = by, now
     return found

@@ -99,11 +99,16 @@ def markdown(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
     return "\n".join(lines)
 
 
+# Hangul needs a CJK font wherever the file is opened (as the check reports: checks/report/render.py).
+STYLE = ('body{font-family:"Noto Sans CJK KR","NanumGothic","Noto Sans KR",sans-serif;margin:2em;'
+         "max-width:60em;color:#222;line-height:1.4}h2{border-top:1px solid #ddd;padding-top:.4em}")
+
+
 def html_page(found: dict[str, Any], plan: Plan, lang: str, describe: Describe,
               evidence: Evidence | None = None) -> str:
     e = html.escape
     parts = [f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"><title>{e(title(found, lang))}'
-             f"</title></head><body>", f"<h1>{e(title(found, lang))}</h1>"]
+             f"</title><style>{STYLE}</style></head><body>", f"<h1>{e(title(found, lang))}</h1>"]
     signed = final_line(found, plan, lang)
     if signed:
         parts.append(f"<p>{e(signed)}</p>")

@@ -19,7 +19,9 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from opsplan.alerts.events import AlertNotice
@@ -33,6 +35,7 @@ from opsplan.notify.render import render
 from opsplan.notify.routing import QuietHours, due_at, parse_quiet_hours, route
 from opsplan.plan.models import Channel, Plan
 from opsplan.plan.secrets import read_channel_url
+from opsplan.store.health import disk_full
 from opsplan.store.state import StateDB
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,9 @@ IDLE_WAIT = 60.0
 # While notifications are kept in memory (the outbox could not be written: a full disk), the worker
 # tries to write them this often, so the outbox and /healthz recover soon after room is made.
 HELD_RETRY = 5.0
+# A row claimed for a send is left to its sender this long (every channel's send gives up well
+# before): a sender killed mid-send (SIGKILL) leaves it to the next holder of serve's lease after it.
+CLAIM_HOLD = 60.0
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,18 @@ def notice_key(notice: AlertNotice, now: float, repeat_every: float) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+class _Claimed(NamedTuple):
+    """What one claimed outbox row sends (read in the claim's transaction)."""
+
+    channel: str
+    title: str
+    body: str
+    notify_type: str
+    attempts: int
+    first_due_at: float
+    alert: str
+
+
 class _Queued:
     """One notice on its way into the outbox: its key, its text and when it is first due."""
 
@@ -128,6 +146,9 @@ class Notifier:
         self.environ = environ
         self.retry = retry or Retry()
         self._send = sender
+        # In the claim's transaction: whether this process may still send (serve's lease, fencing);
+        # None: the only sender (a command, a test).
+        self.fence: Callable[[Session], bool] | None = None
         self.channels: dict[str, Channel] = {c.name: c for c in plan.notifications.channels}
         # People's own URLs (plan.oncall): delivered to, never routed to (pages only).
         self._direct: dict[str, Channel] = {c.name: c for c in plan.oncall.person_channels()}
@@ -227,8 +248,8 @@ class Notifier:
                 log.debug("outbox not read: %s", exc)
             result = DeliveryRound()
             for row_id in ids:
-                if row_id not in self._unrecorded:
-                    self._deliver_one(row_id, now, result)
+                if row_id not in self._unrecorded and not self._deliver_one(row_id, now, result):
+                    break  # this serve lost the plan's lease: the new holder sends the rest
             for held in self._held.due(now):
                 self._deliver_held(held, now, result)
             self._backlog = None
@@ -253,27 +274,66 @@ class Notifier:
         log.warning("notification outbox caught up: %d notification(s) kept in memory are written", count)
         self.db.health.succeeded(OUTBOX)
 
-    def _deliver_one(self, row_id: int, now: float, result: DeliveryRound) -> None:
-        # Read, send, then record the outcome in a short transaction of its own: a transaction
-        # held open across a network send would block the loop's writes to the same SQLite file.
-        with self.db.session() as session:
-            row = session.get(OutboxRow, row_id)
-            if row is None or row.status != PENDING:
-                return
-            channel_name, title, body, kind = row.channel, row.title, row.body, row.notify_type
-            attempts, first_due, alert = row.attempts, row.first_due_at, row.alert
+    def _deliver_one(self, row_id: int, now: float, result: DeliveryRound) -> bool:
+        """Claim, send, record; False when this process may no longer send (it lost serve's lease)."""
+        claimed = self._claim(row_id, now)
+        if claimed is None:
+            return False
+        if not claimed:
+            return True
+        channel_name, title, body, kind, attempts, first_due, alert = claimed[0]
         channel = self.channels.get(channel_name) or self._direct.get(channel_name)
-        outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
+        try:
+            outcome = self._outcome(channel, channel_name, title, body, kind, attempts, first_due, now)
+        except BaseException:  # the send itself failed in this process (a plugin's exit): due again at once
+            self._unclaim(row_id, now)
+            raise
         try:
             with self.db.session() as session:
-                row = session.get(OutboxRow, row_id)
-                if row is None or row.status != PENDING:
-                    return
-                outcome.apply(row)
+                stored = session.get(OutboxRow, row_id)
+                if stored is None or stored.status != PENDING:
+                    return True
+                outcome.apply(stored)
         except Exception as exc:  # noqa: BLE001 - sent but not recorded: remembered, so never sent twice
             self.db.health.failed(OUTBOX, exc)
             self._unrecorded[row_id] = outcome
         self._tally(outcome, alert, channel_name, now, result)
+        return True
+
+    def _unclaim(self, row_id: int, now: float) -> None:
+        try:
+            with self.db.session() as session:
+                session.execute(update(OutboxRow).where(
+                    OutboxRow.id == row_id, OutboxRow.status == PENDING, OutboxRow.next_try_at == now + CLAIM_HOLD,
+                ).values(next_try_at=now))
+        except Exception as exc:  # noqa: BLE001 - then it is retried when the claim runs out
+            log.debug("outbox row %d not released: %s", row_id, exc)
+
+    def _claim(self, row_id: int, now: float) -> list[_Claimed] | None:
+        """In one short transaction (none is held open across a network send, which would block the
+        loop's writes to the same SQLite file): check the fence, then move the row's next try past
+        CLAIM_HOLD if it is still pending and due. [what to send] when claimed, [] when another
+        sender has it or it is done, None when this process lost the lease."""
+        read: _Claimed | None = None
+        try:
+            with self.db.session() as session:
+                if self.fence is not None and not self.fence(session):
+                    return None
+                row = session.get(OutboxRow, row_id)
+                if row is None or row.status != PENDING or row.next_try_at > now:
+                    return []
+                read = _Claimed(row.channel, row.title, row.body, row.notify_type, row.attempts,
+                                row.first_due_at, row.alert)
+                taken = session.execute(update(OutboxRow).where(
+                    OutboxRow.id == row_id, OutboxRow.status == PENDING, OutboxRow.next_try_at <= now,
+                ).values(next_try_at=now + CLAIM_HOLD))
+                return [read] if int(getattr(taken, "rowcount", 0) or 0) == 1 else []
+        except Exception as exc:  # noqa: BLE001 - not claimed (a takeover raced it, the database is away)
+            if read is not None and disk_full(exc):
+                # A full disk: nobody can claim or take over; send, and remember the outcome (as ever).
+                return [read]
+            log.debug("outbox row %d not claimed: %s", row_id, exc)
+            return []
 
     def _deliver_held(self, held: HeldRow, now: float, result: DeliveryRound) -> None:
         channel = self.channels.get(held.channel) or self._direct.get(held.channel)

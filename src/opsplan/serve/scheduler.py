@@ -25,10 +25,13 @@ MAX_SLEEP = 60.0
 
 
 class Scheduler:
-    def __init__(self, jobs: list[Job], *, timezone: str, clock: Callable[[], float] = time.time):
+    def __init__(self, jobs: list[Job], *, timezone: str, clock: Callable[[], float] = time.time,
+                 active: Callable[[], bool] = lambda: True):
         self.jobs = jobs
         self.tz = ZoneInfo(timezone)
         self.clock = clock
+        # Whether this serve holds the plan's lease: a standby's jobs are not started (serve/lease.py).
+        self.active = active
         self._stop = threading.Event()
         self._starting = threading.Lock()  # the clock and a person starting one job at once start it once
         self._thread = threading.Thread(target=self.run, name="scheduler", daemon=True)
@@ -56,6 +59,12 @@ class Scheduler:
                         fmt.iso_local(due, self.tz, timespec="minutes"))
             job.next_at = now
 
+    def catch_up(self) -> None:
+        """This serve took the plan's lease: a run the last holder missed (it died) happens now."""
+        now = self.clock()
+        for job in self.jobs:
+            self._catch_up(job, now)
+
     def next_time(self, cron: str, after: float) -> float:
         return next_fire(cron, after, self.tz)
 
@@ -80,6 +89,9 @@ class Scheduler:
             if now < job.next_at:
                 continue
             job.next_at = self.next_time(job.cron, now)
+            if not self.active():
+                log.debug("job %s is due, but this serve is a standby: the active one runs it", job.name)
+                continue
             with self._starting:
                 if job.running is not None and job.running.is_alive():
                     log.warning("job %s is still running from its last time; not starting it again", job.name)
@@ -91,6 +103,8 @@ class Scheduler:
     def run_now(self, name: str, by: str | None = None) -> str:
         """Start the job `name` now (a person, `by`, asked), unless it is running; its schedule is unchanged."""
         job = self._job(name)
+        if not self.active():  # the console's caller answers 503 with this line
+            raise RuntimeError("this serve is a standby: start it on the active serve of the plan")
         with self._starting:
             if job.running is not None and job.running.is_alive():
                 return ALREADY_RUNNING

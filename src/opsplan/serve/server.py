@@ -23,11 +23,14 @@ from opsplan.errors import OpsplanError
 from opsplan.metrics.exposition import LatestSamples
 from opsplan.plan.models import Plan
 from opsplan.serve.bind_rule import check_bind, plan_has_users
+from opsplan.serve.lease import Lease
 from opsplan.serve.loop import CollectionLoop
 from opsplan.serve.scheduler import Scheduler
 from opsplan.serve.supervisor import supervise
 from opsplan.stages.all import compose, metric_registry
+from opsplan.stages.part import Worker
 from opsplan.store import MetricsStore
+from opsplan.store.state import StateDB
 from opsplan.web.app import ServeState, create_app
 from opsplan.web.console.frame import Console
 from opsplan.web.hosts import allowed_hosts
@@ -134,8 +137,14 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     check_bind(plan, host, lambda: plan_has_users(plan, environ))
     sock = bind_socket(host, port)
     store = open_store(plan)
+    leases: list[Lease] = []
+
+    def lease_on(state_db: StateDB) -> Lease:
+        leases.append(Lease(state_db, plan.server.name, interval=plan.monitoring.interval))
+        return leases[0]
+
     try:
-        parts = compose(plan, environ)
+        parts = compose(plan, environ, lease=lease_on)
     except BaseException:
         store.close()
         sock.close()
@@ -149,14 +158,22 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
     persistence = parts.context.state_db.health
     loop = CollectionLoop(runner, store, latest, interval=plan.monitoring.interval, store_lock=lock,
                           after_cycle=parts.on_cycle, persistence=persistence)
-    scheduler = Scheduler(parts.jobs, timezone=plan.timezone)
+    active = parts.context.active
+    scheduler = Scheduler(parts.jobs, timezone=plan.timezone, active=active.is_active)
     parts.context.job_control.bind(scheduler)
+    lease = leases[0] if leases else None
+    workers = parts.workers
+    if lease is not None:  # the stages' catch-up, then the missed jobs, each time this serve takes over
+        lease.on_active(parts.become_active)
+        lease.on_active(scheduler.catch_up)
+        workers = [Worker("lease", "opsplan-lease", lease.run, lease.request_stop), *workers]
     # Every long-running thread, restarted if it dies; /healthz reads its report.
-    supervisor = supervise(loop, scheduler, parts.workers)
+    supervisor = supervise(loop, scheduler, workers)
     app = create_app(ServeState(plan=plan, latest=latest, loop=loop, store=store, store_lock=lock,
                                 state_db=parts.context.state_db,
                                 alerts=parts.context.get(AlertEngine), persistence=persistence,
-                                threads=supervisor, console=parts.context.get(Console)),
+                                threads=supervisor, console=parts.context.get(Console),
+                                role=lease.role if lease is not None else None),
                      routers=parts.routers, hosts=allowed_hosts(host, plan.web.public_url))
     tls = plan.web.tls_cert_file is not None and plan.web.tls_key_file is not None
     config = uvicorn.Config(DateHeader(app), log_config=None, access_log=False, timeout_graceful_shutdown=2,
@@ -170,6 +187,8 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
         warn(parts.degraded)
         log.error("started in %s", parts.degraded)
     parts.start()
+    if lease is not None:
+        lease.try_once()  # active at once when alone: the jobs' catch-up and the first cycle act
     supervisor.start()
     announce(url)
     log.info("serving on %s", url)
@@ -177,6 +196,8 @@ def serve(plan: Plan, *, host: str | None = None, port: int | None = None,
         server.run(sockets=[sock])
     finally:
         supervisor.stop()  # the scheduler, the loop, then the stages' workers
+        if lease is not None:
+            lease.release()
         parts.stop()
         runner.close()
         with lock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from opsplan.alerts import metrics as alert_metrics
+from opsplan.metrics import Cycle
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import CheckContext, Problem
 from opsplan.rules.check import custom_rule_problems
@@ -41,6 +42,12 @@ def build(ctx: StageContext) -> StagePart:
     auth = bearer_auth(plan.web, ctx.environ, ctx.state_db,
                        session_check=identity.require_role("operator") if identity is not None else None)
     part.on_cycle.append(alerting.on_cycle)
+    part.on_active.append(engine.reload)  # taking over: the alerts as the last holder left them
+
+    def alerts_of_the_active_serve(_cycle: Cycle) -> None:
+        engine.reload()  # a standby evaluates nothing: its alerts API and pages show the active one's
+
+    part.on_standby_cycle.append(alerts_of_the_active_serve)
     # Alerts from an external Prometheus arrive through Alertmanager's webhook and join the same list.
     part.routers += [alertmanager_router(engine.ingest_external, auth), alerts_router(engine, auth),
                      alerts_page_router(engine, ctx.get(Console) or Console(plan, identity))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from opsplan.plan import loader
 from opsplan.plan.models import Plan
 from opsplan.plan.semantic import PlanCheck
 from opsplan.stages import alerting, backup, checks, collection, console, identity, incidents, notify, oncall, recovery
-from opsplan.stages.part import Stage, StageContext, StagePart, Worker
+from opsplan.stages import lease as lease_stage
+from opsplan.stages.part import ActiveControl, Role, Stage, StageContext, StagePart, Worker
 from opsplan.store.health import Persistence, disk_full
 from opsplan.store.reserve import DiskReserve
 from opsplan.store.state import StateDB, state_url
@@ -31,6 +33,7 @@ log = logging.getLogger("opsplan.serve")
 # Order matters once: alert rules see a cycle before notification metrics are added to it.
 STAGES: tuple[Stage, ...] = (
     collection.STAGE,
+    lease_stage.STAGE,  # its role gauge in every serve, active or standby
     identity.STAGE,  # before the stages with write routes: they take its session check
     console.STAGE,  # before the stages with pages: they add them to its frame
     alerting.STAGE,
@@ -43,7 +46,11 @@ STAGES: tuple[Stage, ...] = (
 )
 # What `serve` runs when the state database cannot be opened at start (a full disk): monitoring only.
 # The on-call stage's heartbeat runs there too (serve is alive and watching); its paging needs the incidents.
-MONITORING_ONLY = ("collection", "console", "alerting", "notify", "oncall")
+MONITORING_ONLY = ("collection", "lease", "console", "alerting", "notify", "oncall")
+# The stages whose cycle hooks and threads act for the plan (evaluate alerts and send, open incidents,
+# page, deliver, beat the dead-man's switch): they run only in the serve holding the plan's lease. A
+# standby still collects, stores and serves reads; the scheduler runs jobs only in the active one.
+ACTIVE_STAGES = ("alerting", "notify", "incidents", "oncall")
 
 
 def metric_registry(stages: Sequence[Stage] = STAGES) -> MetricRegistry:
@@ -88,7 +95,10 @@ class Composition:
 
     @property
     def on_cycle(self) -> list[Callable[[Cycle], None]]:
-        return [h for _, part in self.parts for h in part.on_cycle]
+        active = self.context.active
+        hooks = [_only_active(h, active) if name in ACTIVE_STAGES else h
+                 for name, part in self.parts for h in part.on_cycle]
+        return hooks + [_only_standby(h, active) for _, part in self.parts for h in part.on_standby_cycle]
 
     @property
     def jobs(self) -> list[Job]:
@@ -96,7 +106,18 @@ class Composition:
 
     @property
     def workers(self) -> list[Worker]:
-        return [w for _, part in self.parts for w in part.workers]
+        active = self.context.active
+        return [_AfterTakeover(w, active).worker() if name in ACTIVE_STAGES else w
+                for name, part in self.parts for w in part.workers]
+
+    def become_active(self) -> None:
+        """This serve took the plan's lease: each stage reads what the last holder left first."""
+        for name, part in self.parts:
+            for hook in part.on_active:
+                try:
+                    hook()
+                except Exception:  # noqa: BLE001 - one stage's catch-up must not keep the others from acting
+                    log.exception("stage %s: taking over failed (%s)", name, getattr(hook, "__qualname__", hook))
 
     @property
     def routers(self) -> list[APIRouter]:
@@ -118,6 +139,49 @@ class Composition:
         self.context.state_db.close()
 
 
+def _only_active(hook: Callable[[Cycle], None], active: ActiveControl) -> Callable[[Cycle], None]:
+    def hook_if_active(cycle: Cycle) -> None:
+        if active.is_active():
+            hook(cycle)
+
+    hook_if_active.__name__ = getattr(hook, "__name__", type(hook).__name__)  # what /healthz names
+    return hook_if_active
+
+
+def _only_standby(hook: Callable[[Cycle], None], active: ActiveControl) -> Callable[[Cycle], None]:
+    def hook_if_standby(cycle: Cycle) -> None:
+        if not active.is_active():
+            hook(cycle)
+
+    hook_if_standby.__name__ = getattr(hook, "__name__", type(hook).__name__)
+    return hook_if_standby
+
+
+class _AfterTakeover:
+    """A stage's thread that starts once this serve first holds the plan's lease (a standby's waits).
+    What it sends after a demotion is fenced where it matters (the outbox's claim)."""
+
+    def __init__(self, worker: Worker, active: ActiveControl):
+        self.inner = worker
+        self.active = active
+        self._stop = threading.Event()
+
+    def worker(self) -> Worker:
+        return Worker(self.inner.name, self.inner.thread_name, self.run, self.stop)
+
+    def run(self) -> object:
+        while not self.active.wait_active(1.0):
+            if self._stop.is_set():
+                return None
+        if self._stop.is_set():
+            return None
+        return self.inner.run()
+
+    def stop(self) -> object:
+        self._stop.set()
+        return self.inner.stop()
+
+
 def open_state_db(plan: Plan, environ: Mapping[str, str]) -> StateDB:
     """The state database with the data disk's reserve: on a full disk the reserve is given back and
     the database tried again; if it still cannot be opened it is tried again later (`unavailable`)."""
@@ -133,10 +197,12 @@ def open_state_db(plan: Plan, environ: Mapping[str, str]) -> StateDB:
 
 
 def compose(plan: Plan, environ: Mapping[str, str] = os.environ,
-            stages: Sequence[Stage] = STAGES) -> Composition:
+            stages: Sequence[Stage] = STAGES, lease: Callable[[StateDB], Role] | None = None) -> Composition:
     """Open the state database and build every stage on it; on failure, nothing is left open.
     A state database that cannot be opened (a full disk, a server that is down) leaves only the
-    monitoring stages, working from memory until it can be opened (`Composition.degraded`)."""
+    monitoring stages, working from memory until it can be opened (`Composition.degraded`).
+    `lease`: serve's, made on the state database and bound before the stages are built (they
+    leave what only the active serve may do to their `on_active`)."""
     state_db = open_state_db(plan, environ)
     families = metric_registry(stages)  # every family: the rules' units do not depend on what runs
     degraded = None
@@ -145,6 +211,8 @@ def compose(plan: Plan, environ: Mapping[str, str] = os.environ,
         state_db.health.mode = degraded
         stages = [stage for stage in stages if stage.name in MONITORING_ONLY]
     context = StageContext(plan=plan, state_db=state_db, environ=environ, families=families)
+    if lease is not None and not state_db.unavailable:  # without the database: alone, monitoring only
+        context.active.bind(lease(state_db))
     composition = Composition(context, degraded=degraded)
     try:
         for stage in stages:

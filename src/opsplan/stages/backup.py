@@ -22,8 +22,13 @@ def build(ctx: StageContext) -> StagePart:
     from opsplan.backup.files_jobs import file_backup_jobs
 
     plan, db = ctx.plan, ctx.state_db
-    # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first.
-    recover_at_start(plan, db)
+    # A backup killed with the last process (SIGKILL, power loss) is marked failed and cleaned first:
+    # at start, or when this serve takes the plan's lease (a standby leaves the active's backup be).
+    def recover() -> None:
+        recover_at_start(plan, db)
+
+    if ctx.active.is_active():
+        recover()
     database = db_metrics.BackupCollector(plan, db, max_age=SERVE_MAX_AGE)
     files = files_metrics.FileBackupCollector(plan, db, max_age=SERVE_MAX_AGE)
     archive = rpo.RpoCollector(plan, db, max_age=SERVE_MAX_AGE)
@@ -32,7 +37,7 @@ def build(ctx: StageContext) -> StagePart:
     # The catalog figures are read again when one of these jobs starts or ends, not every cycle.
     return StagePart(collectors=[database, files, archive],
                      jobs=watch(jobs, [database.reading, files.reading, archive.reading]),
-                     routers=_page(ctx))
+                     routers=_page(ctx), on_active=[recover])
 
 
 def _page(ctx: StageContext) -> list[APIRouter]:

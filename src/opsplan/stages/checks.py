@@ -26,11 +26,17 @@ def build(ctx: StageContext) -> StagePart:
     from opsplan.checks import runs
     from opsplan.metrics.cached import SERVE_MAX_AGE, watch
 
-    # A run killed with the last process (SIGKILL, power loss) is marked interrupted, not left running.
-    runs.recover_interrupted(ctx.state_db, now=time.time())
+    # A run killed with the last process (SIGKILL, power loss) is marked interrupted, not left running:
+    # at start, or when this serve takes the plan's lease (a standby leaves the active's run be).
+    def recover() -> None:
+        runs.recover_interrupted(ctx.state_db, now=time.time())
+
+    if ctx.active.is_active():
+        recover()
     collector = runs.CheckRunCollector(ctx.state_db, max_age=SERVE_MAX_AGE)
     jobs = [_job(ctx, period) for period in PERIODS if getattr(ctx.plan.checks, period).items]
-    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]), routers=_pages(ctx))
+    return StagePart(collectors=[collector], jobs=watch(jobs, [collector.reading]), routers=_pages(ctx),
+                     on_active=[recover])
 
 
 def _pages(ctx: StageContext) -> list[Any]:

@@ -44,10 +44,12 @@ def build(ctx: StageContext) -> StagePart:
 
     histograms = HistogramCycle(ctx.state_db, list(ctx.plan.incidents.severities))
     from opsplan.incidents.overdue import OverdueCollector, OverdueCount
+    from opsplan.incidents.runbook_links import RunbookLinks
 
     overdue = OverdueCount()  # counted by the cycle hook, read by the next cycle's collector
     return StagePart(collectors=[OverdueCollector(ctx.plan, ctx.state_db, overdue)],
-                     on_cycle=[IncidentCycle(incidents, intake, firing, overdue), histograms],
+                     on_cycle=[IncidentCycle(incidents, intake, firing, overdue), histograms,
+                               RunbookLinks(ctx.state_db)],
                      start=[warn_without_holidays], routers=_web(ctx, incidents))
 
 

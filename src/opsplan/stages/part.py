@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from opsplan.collectors.base import Collector
 from opsplan.collectors.runner import Rollup
@@ -17,6 +17,7 @@ from opsplan.store.state import StateDB
 
 if TYPE_CHECKING:  # only `serve` needs the web framework and the alert engine's fan-out
     from fastapi import APIRouter
+    from sqlalchemy.orm import Session
 
     from opsplan.alerts.alerting import NoticeFanOut
 
@@ -48,6 +49,44 @@ class StagePart:
     stop: list[Callable[[], None]] = field(default_factory=list)
     # Threads that run as long as serve: started after `start`, stopped before `stop`.
     workers: list[Worker] = field(default_factory=list)
+    # Run each time this serve becomes the plan's active one (at start, or taking over from a
+    # holder that died): read or recover what the last holder left before acting.
+    on_active: list[Callable[[], None]] = field(default_factory=list)
+    # Run on each cycle while this serve is a standby (not the plan's active one): read what the
+    # active one writes, so this serve's pages and API answer with it.
+    on_standby_cycle: list[Callable[[Cycle], None]] = field(default_factory=list)
+
+
+class Role(Protocol):
+    """What serve's lease (serve/lease.py) tells the stages."""
+
+    def is_active(self) -> bool: ...
+
+    def wait_active(self, timeout: float) -> bool: ...
+
+    def holds(self, session: Session) -> bool: ...
+
+
+class ActiveControl:
+    """Whether this serve does the plan's active work (deliver, page, evaluate, run jobs): the one
+    that holds the plan's lease. Stages hold this from the start; serve binds it to its lease.
+    Unbound (one process without a lease: a command, a test) it is always active."""
+
+    def __init__(self) -> None:
+        self._role: Role | None = None
+
+    def bind(self, role: Role) -> None:
+        self._role = role
+
+    def is_active(self) -> bool:
+        return self._role is None or self._role.is_active()
+
+    def wait_active(self, timeout: float) -> bool:
+        return self._role is None or self._role.wait_active(timeout)
+
+    def holds(self, session: Session) -> bool:
+        """In the caller's transaction: whether this serve may still act (the lease's fencing)."""
+        return self._role is None or self._role.holds(session)
 
 
 @dataclass
@@ -63,6 +102,8 @@ class StageContext:
     families: Mapping[str, MetricSpec] = field(default_factory=dict)
     # Start a job now (the console's buttons); serve binds it to its scheduler.
     job_control: JobControl = field(default_factory=JobControl)
+    # Whether this serve holds the plan's lease; serve binds it (serve/lease.py).
+    active: ActiveControl = field(default_factory=ActiveControl)
     _services: dict[type, object] = field(default_factory=dict)
 
     def provide(self, service: object) -> None:

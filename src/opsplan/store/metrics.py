@@ -14,6 +14,14 @@ head into level-0 blocks (one per 2-hour window), merges finished windows into 2
 and (rollups only) 32-day blocks, drops raw samples past raw retention and whole blocks past
 rollup retention. A query reads raw samples from blocks that still have them and rollups from
 blocks that do not, so every sample counts exactly once.
+
+A second process (`opsplan check run`, `opsplan sla report` while `serve` writes) opens the store
+with `MetricsStore.open_read_only`: no lock, nothing created, written or deleted. It reads the
+manifest, opens the live blocks, reads the WAL segments after them as they are (a record being
+written is left out) and series.log last (definitions reach the disk before the records that use
+them); then reads the manifest again and starts over if a compaction committed meanwhile. Its view
+is the store at that moment; the blocks' fds stay open, so a block deleted by a later merge still
+reads.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,6 +55,7 @@ _REC = struct.Struct("<qI")  # cycle timestamp (ms), sample count
 _CONSOLIDATE = 256  # cycles kept as separate arrays before they are joined into one
 _NO_TIME = np.iinfo(np.int64).min
 MAX_BUCKETS = 1_000_000
+_READ_ATTEMPTS = 20  # a read-only open that meets a compaction commit starts over, this many times at most
 
 Point = tuple[float, float, float, float, float]
 
@@ -99,6 +109,7 @@ class MetricsStore:
         clock: Callable[[], float] = time.time,
         sync: bool = True,
         block_format: int = blk.FORMAT,
+        read_only: bool = False,
     ):
         if rollup_step_s <= 0 or raw_retention_s <= 0 or rollup_retention_s <= 0:
             raise StoreError("metrics store retention and rollup step must be positive")
@@ -123,6 +134,12 @@ class MetricsStore:
         self._fresh = 0
         self.blocks_dir = self.directory / "blocks"
         self.wal_dir = self.directory / "wal"
+        self.read_only = read_only
+        self._maintainer = Maintainer(self)
+        if read_only:
+            self._lock_fd = -1
+            self._open_read_only()
+            return
         try:
             # Private (0700 directories, 0600 files): series names and labels describe the host.
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -141,7 +158,12 @@ class MetricsStore:
         except BaseException:
             self._release()
             raise
-        self._maintainer = Maintainer(self)
+
+    @classmethod
+    def open_read_only(cls, directory: Path, **settings: Any) -> MetricsStore:
+        """The store as it is now, for a process beside the writer: takes no lock and writes nothing.
+        Queries work; append and maintain raise StoreError."""
+        return cls(directory, read_only=True, sync=False, **settings)
 
     # ---- opening and recovery -------------------------------------------------------------
 
@@ -181,6 +203,55 @@ class MetricsStore:
         self._series_log = wal.LogWriter(self.directory / "series.log", sync=self.sync)
         self._wal = wal.LogWriter(self._seg_path(self.seg), sync=self.sync)
 
+    def _open_read_only(self) -> None:
+        if not self.directory.is_dir():
+            raise StoreError(f"metrics store {self.directory} does not exist")
+        for _ in range(_READ_ATTEMPTS):
+            manifest = blk.read_manifest(self.directory / "MANIFEST.json")
+            opened: list[blk.Block] = []
+            try:
+                for bid in sorted(manifest.blocks):
+                    opened.append(blk.Block(self.blocks_dir / blk.block_name(bid)))
+                records = self._read_wal(manifest.wal_upto)
+            except StoreError:
+                for b in opened:
+                    b.close()
+                if blk.read_manifest(self.directory / "MANIFEST.json") == manifest:
+                    raise  # not a commit under us: a damaged block
+                continue  # a merge removed a block, or a flush a segment, after the manifest was read
+            definitions = wal.read_intact(self.directory / "series.log")
+            if blk.read_manifest(self.directory / "MANIFEST.json") != manifest:
+                for b in opened:
+                    b.close()
+                continue
+            break
+        else:
+            raise StoreError(f"metrics store {self.directory} kept changing while it was read; try again")
+        self.blocks = opened
+        self.wal_upto = manifest.wal_upto
+        self.next_block = manifest.next_block
+        for record in definitions or []:
+            sid, name, labels = json.loads(record)
+            self._register(sid, name, tuple((k, v) for k, v in labels))
+        for b in self.blocks:
+            known = b.table["sid"] < len(self._series)
+            self._note_latest(b.table["tmax"][known], b.table["sid"][known], b.table["last"][known])
+        for seg, record in records:
+            self._replay(seg, record)
+        self.seg = max([self.wal_upto, *(seg for seg, _ in records)]) + 1
+
+    def _read_wal(self, upto: int) -> list[tuple[int, bytes]]:
+        """The intact records of the segments after `upto`, oldest first, without touching them.
+        Raises StoreError when a segment went away while listed (a flush committed meanwhile)."""
+        segs = sorted(int(p.stem) for p in self.wal_dir.glob("*.log") if p.stem.isdigit() and int(p.stem) > upto)
+        out: list[tuple[int, bytes]] = []
+        for seg in segs:
+            found = wal.read_intact(self._seg_path(seg))
+            if found is None:
+                raise StoreError(f"WAL segment {seg} of {self.directory} went away while read")
+            out += [(seg, record) for record in found]
+        return out
+
     def _seg_path(self, seg: int) -> Path:
         return self.wal_dir / f"{seg:09d}.log"
 
@@ -210,6 +281,7 @@ class MetricsStore:
     def append(self, timestamp: float, samples: Iterable[Sample]) -> None:
         """Store one collection cycle; it survives a crash of this process once this returns."""
         ts = _ms(timestamp, "timestamp")
+        self._check_writable()
         with self._lock:
             self._check_open()
             get = self._ids.get
@@ -335,6 +407,7 @@ class MetricsStore:
     def maintain(self, now: float | None = None) -> None:
         """Compact the WAL into blocks, build rollups, merge finished windows, apply retention."""
         self._check_open()
+        self._check_writable()
         now_ms = _ms(self.clock() if now is None else now, "now")
         self._maintainer.run(now_ms)
 
@@ -471,15 +544,21 @@ class MetricsStore:
         if self._closed:
             raise StoreError(f"metrics store {self.directory} is closed")
 
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"metrics store {self.directory} is open read-only")
+
     def close(self) -> None:
         with self._maintainer.lock, self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._wal.close()
-            self._series_log.close()
             for b in self.blocks:
                 b.close()
+            if self.read_only:
+                return
+            self._wal.close()
+            self._series_log.close()
             self._release()
 
     def _release(self) -> None:

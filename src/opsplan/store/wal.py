@@ -64,6 +64,18 @@ def recover(path: Path) -> list[bytes]:
     return records
 
 
+def read_intact(path: Path) -> list[bytes] | None:
+    """The intact records of a log, touching nothing (a read-only reader beside the writer: a torn
+    tail may be a record being written right now); None when the file does not exist."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError(f"cannot read {path}: {e.strerror}") from e
+    return read_records(data)[0]
+
+
 class LogWriter:
     def __init__(self, path: Path, *, sync: bool):
         self.path = path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
@@ -67,6 +67,8 @@ class ServeState:
     threads: ThreadHealth | None = None  # a thread that died (and is being restarted)
     started: float = field(default_factory=time.time)
     console: Console | None = None  # the pages' frame (logins); None: open, read-only, loopback only
+    # "active" or "standby": whether this serve holds the plan's lease (serve/lease.py); None: no lease.
+    role: Callable[[], str] | None = None
 
 
 def _time_param(value: str | None, default: float, name: str, now: float) -> float:
@@ -135,7 +137,8 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         failing = persistence or threads
         status = "starting" if age is None else ("stale" if stale else ("degraded" if failing else "ok"))
         body = {"status": status, "last_cycle_age_seconds": None if age is None else round(age, 3),
-                "store_error": state.loop.store_error, "persistence": persistence, "threads": threads}
+                "store_error": state.loop.store_error, "persistence": persistence, "threads": threads,
+                "role": state.role() if state.role is not None else "active"}
         return JSONResponse(body, status_code=503 if stale or failing else 200)
 
     @app.get("/api/v1/status")
@@ -166,7 +169,7 @@ def create_app(state: ServeState, routers: Sequence[APIRouter] = (),
         def content(page: PageContext) -> dict[str, Any]:
             view = build_status(state.plan, state.loop.last_cycle, store_error=state.loop.store_error,
                                 language=page.language, alerts=state.alerts, state_db=state.state_db)
-            return {"s": view}
+            return {"s": view, "serve_role": state.role() if state.role is not None else None}
 
         return console.page(request, template, lang, content)
 

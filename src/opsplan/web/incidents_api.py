@@ -49,6 +49,7 @@ from opsplan.web.incident_bodies import (
     StepBody,
     TaskBody,
 )
+from opsplan.web.incident_evidence import postmortem_evidence
 from opsplan.web.openapi_docs import json_body
 from opsplan.web.request_body import write_body
 
@@ -239,9 +240,10 @@ def incidents_router(forms: IncidentForms, auth: Callable[..., None], clock: Cal
                 found = postmortem.final_of(session, incident_id) or postmortem.facts(
                     session, plan, incident_id, now=now, requests_failed=failed)
         wanted = language(lang)
+        evidence = postmortem_evidence(found["timeline"], plan)
         if format == "html":
-            return HTMLResponse(postmortem_render.html_page(found, plan, wanted, describe))
-        return Response(postmortem_render.markdown(found, plan, wanted, describe),
+            return HTMLResponse(postmortem_render.html_page(found, plan, wanted, describe, evidence))
+        return Response(postmortem_render.markdown(found, plan, wanted, describe, evidence),
                         media_type="text/markdown; charset=utf-8")
 
     # --- writes --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ pass. Figures in a line are {"value", "unit"} pairs: the report formats them in 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -138,6 +139,50 @@ def _worst_finding(found: Iterable[tuple[str, Line]]) -> tuple[str, list[Line]]:
     return worst([s for s, _ in ordered]), [line for _, line in ordered]
 
 
+def _p95(result: Any) -> float:
+    """The p95 of a series' bucket averages over the window: a busy hour is not a finding."""
+    return _p(_avgs(result), 95)
+
+
+def _peak(result: Any) -> float:
+    return float(_maxes(result).max())
+
+
+_FILLED = None  # a finding's "value" and "threshold", filled by `_Evidence.graded` with what was crossed
+
+
+class _Evidence:
+    """An item's figures and findings as it gathers them, and the ItemResult they make."""
+
+    def __init__(self) -> None:
+        self.figures: list[Figure] = []
+        self.findings: list[tuple[str, Line]] = []
+
+    def figure(self, name: Line, value: float | None, unit: str, threshold: float | None = None) -> None:
+        self.figures.append(Figure(name, value, unit, threshold))
+
+    def find(self, status: str, line: Line) -> None:
+        self.findings.append((status, line))
+
+    def graded(self, name: Line, value: float, unit: str, warning: float | None, critical: float | None,
+               finding: Line, *, shown: str = "warning") -> str:
+        """`value` as the figure `name` (compared with the warning, or the critical threshold when
+        `shown` says so) and graded against both: past one, `finding` with its "value" and the
+        "threshold" it crossed filled in. Returns the grade."""
+        self.figure(name, value, unit, critical if shown == "critical" else warning)
+        status = _grade(value, warning, critical)
+        if status != PASS:
+            crossed = warning if status == WARN else critical
+            self.find(status, replace(finding, values={**finding.values, "value": v(value, unit),
+                                                       "threshold": v(crossed, unit)}))
+        return status
+
+    def result(self, ctx: CheckContext, item: str, summary: Line, charts: list[Chart] | None = None) -> ItemResult:
+        status, lines = _worst_finding(self.findings)
+        return ItemResult(item, status, summary, figures=_with_previous(ctx, item, self.figures),
+                          charts=charts or [], findings=lines)
+
+
 # --- system.usage ------------------------------------------------------------------------------------
 
 _P95 = {"cpu": "checks.fig.cpu_p95", "memory": "checks.fig.memory_p95"}
@@ -158,55 +203,41 @@ def system_usage(ctx: CheckContext) -> ItemResult:
     groups = _query(ctx, "opsplan_group_memory_usage_ratio")
     if not (cpu or memory or disks):
         return _no_data(item)
-    findings: list[tuple[str, Line]] = []
-    figures: list[Figure] = []
+    ev = _Evidence()
     charts: list[Chart] = []
     for kind, results, threshold in (("cpu", cpu, alerts.cpu), ("memory", memory, alerts.memory)):
         if not results:
             continue
         warning, critical = _pct(threshold)
-        p95, peak = _p(_avgs(results[0]), 95), float(_maxes(results[0]).max())
+        p95, peak = _p95(results[0]), _peak(results[0])
         # The p95 is graded (a busy hour is not a finding); a peak over critical is still worth a look.
         status = worst([_grade(p95, warning, critical), WARN if _grade(peak, None, critical) == FAIL else PASS])
-        figures.append(Figure(Line(_P95[kind]), p95, "ratio", warning))
-        figures.append(Figure(Line(_MAX[kind]), peak, "ratio", critical))
+        ev.figure(Line(_P95[kind]), p95, "ratio", warning)
+        ev.figure(Line(_MAX[kind]), peak, "ratio", critical)
         if status != PASS:
-            findings.append((status, Line(_HIGH[kind], {"value": v(p95, "ratio"), "peak": v(peak, "ratio"),
-                                                        "threshold": v(warning if status == WARN else critical,
-                                                                       "ratio")})))
+            ev.find(status, Line(_HIGH[kind], {"value": v(p95, "ratio"), "peak": v(peak, "ratio"),
+                                               "threshold": v(warning if status == WARN else critical, "ratio")}))
         charts.append(Chart(Line(_CHART[kind]), "ratio", [_series(results[0], _LABEL[kind])],
                             _threshold_lines(warning, critical)))
     warning, critical = _pct(alerts.group_memory)
     for result in groups:
         group = result.labels.get("group", "?")
-        p95 = _p(_avgs(result), 95)
-        figures.append(Figure(Line("checks.fig.group_memory", {"group": group}), p95, "ratio", warning))
-        status = _grade(p95, warning, critical)
-        if status != PASS:
-            findings.append((status, Line("checks.usage.group_memory",
-                                          {"group": group, "value": v(p95, "ratio"),
-                                           "threshold": v(warning if status == WARN else critical, "ratio")})))
+        ev.graded(Line("checks.fig.group_memory", {"group": group}), _p95(result), "ratio", warning, critical,
+                  Line("checks.usage.group_memory", {"group": group, "value": _FILLED, "threshold": _FILLED}))
     warning, critical = _pct(alerts.disk)
     for result in disks:
         mount = result.labels.get("mountpoint", "?")
-        p95 = _p(_avgs(result), 95)
-        figures.append(Figure(Line("checks.fig.disk", {"mount": mount}), p95, "ratio", warning))
-        status = _grade(p95, warning, critical)
-        if status != PASS:
-            findings.append((status, Line("checks.usage.disk", {"mount": mount, "value": v(p95, "ratio"),
-                                                                "threshold": v(warning if status == WARN
-                                                                               else critical, "ratio")})))
+        ev.graded(Line("checks.fig.disk", {"mount": mount}), _p95(result), "ratio", warning, critical,
+                  Line("checks.usage.disk", {"mount": mount, "value": _FILLED, "threshold": _FILLED}))
     if disks:
         charts.append(Chart(Line("checks.chart.disk"), "ratio",
                             [_series(r, r.labels.get("mountpoint", "?")) for r in disks],
                             _threshold_lines(warning, critical)))
-    status, lines = _worst_finding(findings)
-    cpu_p95 = figures[0].value if cpu else None
-    mem_p95 = next((f.value for f in figures if f.name.key == "checks.fig.memory_p95"), None)
+    cpu_p95 = ev.figures[0].value if cpu else None
+    mem_p95 = next((f.value for f in ev.figures if f.name.key == "checks.fig.memory_p95"), None)
     summary = Line("checks.usage.summary", {"cpu": v(cpu_p95, "ratio"), "memory": v(mem_p95, "ratio"),
-                                            "count": len(lines)})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=charts,
-                      findings=lines)
+                                            "count": len(ev.findings)})
+    return ev.result(ctx, item, summary, charts)
 
 
 # --- gpu.status --------------------------------------------------------------------------------------
@@ -225,45 +256,34 @@ def gpu_status(ctx: CheckContext) -> ItemResult:
     if not counted:
         return _no_data(item)
     alerts = ctx.plan.monitoring.alerts
-    findings: list[tuple[str, Line]] = []
-    figures: list[Figure] = []
+    ev = _Evidence()
     fewest = float(_mins(counted[0]).min())
     wanted = float(expected[0].points[-1][4]) if expected else fewest
-    figures.append(Figure(Line("checks.fig.gpu_count"), fewest, "count", wanted))
+    ev.figure(Line("checks.fig.gpu_count"), fewest, "count", wanted)
     for result in _query(ctx, "opsplan_gpu_missing"):
-        if float(_maxes(result).max()) >= 1:
-            findings.append((FAIL, Line("checks.gpu.missing", {"gpu": result.labels.get("gpu", "?"),
-                                                               "group": result.labels.get("group", "?")})))
+        if _peak(result) >= 1:
+            ev.find(FAIL, Line("checks.gpu.missing", {"gpu": result.labels.get("gpu", "?"),
+                                                      "group": result.labels.get("group", "?")}))
     for result in _query(ctx, "opsplan_gpu_up"):
         if float(_mins(result).min()) < 1:
-            findings.append((FAIL, Line("checks.gpu.down", {"gpu": result.labels.get("gpu", "?"),
-                                                            "group": result.labels.get("group", "?")})))
-    if fewest < wanted and not findings:
-        findings.append((FAIL, Line("checks.gpu.fewer", {"count": int(fewest), "expected": int(wanted)})))
+            ev.find(FAIL, Line("checks.gpu.down", {"gpu": result.labels.get("gpu", "?"),
+                                                   "group": result.labels.get("group", "?")}))
+    if fewest < wanted and not ev.findings:
+        ev.find(FAIL, Line("checks.gpu.fewer", {"count": int(fewest), "expected": int(wanted)}))
     temps = _query(ctx, "opsplan_gpu_temperature_celsius")
     t = alerts.gpu_temperature
     for result in temps:
-        hottest = float(_maxes(result).max())
-        figures.append(Figure(Line("checks.fig.gpu_temperature", {"gpu": result.labels.get("gpu", "?")}), hottest,
-                              "celsius", t.warning))
-        status = _grade(hottest, t.warning, t.critical)
-        if status != PASS:
-            findings.append((status, Line("checks.gpu.hot", {
-                "gpu": result.labels.get("gpu", "?"), "value": v(hottest, "celsius"),
-                "threshold": v(t.warning if status == WARN else t.critical, "celsius")})))
+        gpu = result.labels.get("gpu", "?")
+        ev.graded(Line("checks.fig.gpu_temperature", {"gpu": gpu}), _peak(result), "celsius", t.warning, t.critical,
+                  Line("checks.gpu.hot", {"gpu": gpu, "value": _FILLED, "threshold": _FILLED}))
     warning, critical = _pct(alerts.gpu_memory)
     for result in _query(ctx, "opsplan_gpu_memory_usage_ratio"):
-        p95 = _p(_avgs(result), 95)
-        figures.append(Figure(Line("checks.fig.gpu_memory", {"gpu": result.labels.get("gpu", "?")}), p95, "ratio",
-                              warning))
-        status = _grade(p95, warning, critical)
-        if status != PASS:
-            findings.append((status, Line("checks.gpu.memory_full", {
-                "gpu": result.labels.get("gpu", "?"), "value": v(p95, "ratio"),
-                "threshold": v(warning if status == WARN else critical, "ratio")})))
+        gpu = result.labels.get("gpu", "?")
+        ev.graded(Line("checks.fig.gpu_memory", {"gpu": gpu}), _p95(result), "ratio", warning, critical,
+                  Line("checks.gpu.memory_full", {"gpu": gpu, "value": _FILLED, "threshold": _FILLED}))
     for result in _query(ctx, "opsplan_group_gpu_utilization_ratio"):
-        figures.append(Figure(Line("checks.fig.group_gpu_utilization", {"group": result.labels.get("group", "?")}),
-                              float(_avgs(result).mean()), "ratio"))
+        ev.figure(Line("checks.fig.group_gpu_utilization", {"group": result.labels.get("group", "?")}),
+                  float(_avgs(result).mean()), "ratio")
     charts = []
     util = _query(ctx, "opsplan_gpu_utilization_ratio")
     if util:
@@ -273,10 +293,7 @@ def gpu_status(ctx: CheckContext) -> ItemResult:
         charts.append(Chart(Line("checks.chart.gpu_temperature"), "celsius",
                             [_series(r, _gpu_label(r.labels), 3) for r in temps],
                             _threshold_lines(t.warning, t.critical)))
-    status, lines = _worst_finding(findings)
-    summary = Line("checks.gpu.summary", {"count": int(fewest), "expected": int(wanted)})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=charts,
-                      findings=lines)
+    return ev.result(ctx, item, Line("checks.gpu.summary", {"count": int(fewest), "expected": int(wanted)}), charts)
 
 
 # --- network.status ----------------------------------------------------------------------------------
@@ -293,18 +310,17 @@ def network_status(ctx: CheckContext) -> ItemResult:
     if not interfaces:
         return _no_data(item)
     capacity = ctx.plan.server.network_gbps * 1e9 / 8
-    findings: list[tuple[str, Line]] = []
-    figures: list[Figure] = []
+    ev = _Evidence()
     series: list[Series] = []
     for result in ups:
         if float(_mins(result).min()) < 1:
-            findings.append((WARN, Line("checks.net.down", {"interface": result.labels.get("interface", "?")})))
+            ev.find(WARN, Line("checks.net.down", {"interface": result.labels.get("interface", "?")}))
     for name in ("opsplan_network_receive_errors_total", "opsplan_network_transmit_errors_total"):
         for result in _query(ctx, name):
             grown = _increase(result)
             if grown > 0 and result.labels.get("interface") != "lo":
-                findings.append((WARN, Line("checks.net.errors", {"interface": result.labels.get("interface", "?"),
-                                                                  "count": int(grown)})))
+                ev.find(WARN, Line("checks.net.errors", {"interface": result.labels.get("interface", "?"),
+                                                         "count": int(grown)}))
     peak_all = 0.0
     for interface in interfaces:
         rates: dict[float, float] = {}
@@ -316,19 +332,15 @@ def network_status(ctx: CheckContext) -> ItemResult:
             continue
         peak = max(rates.values())
         peak_all = max(peak_all, peak)
-        figures.append(Figure(Line("checks.fig.net_peak", {"interface": interface}), peak, "bytes_per_second",
-                              capacity))
+        ev.figure(Line("checks.fig.net_peak", {"interface": interface}), peak, "bytes_per_second", capacity)
         series.append(Series(interface, sorted(rates.items())))
         if peak >= LINK_BUSY * capacity:
-            findings.append((WARN, Line("checks.net.busy", {
-                "interface": interface, "value": v(peak, "bytes_per_second"),
-                "threshold": v(capacity, "bytes_per_second")})))
+            ev.find(WARN, Line("checks.net.busy", {"interface": interface, "value": v(peak, "bytes_per_second"),
+                                                   "threshold": v(capacity, "bytes_per_second")}))
     charts = [Chart(Line("checks.chart.network"), "bytes_per_second", series,
                     [(Line("checks.threshold.link"), capacity)])] if series else []
-    status, lines = _worst_finding(findings)
     summary = Line("checks.net.summary", {"count": len(interfaces), "peak": v(peak_all, "bytes_per_second")})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=charts,
-                      findings=lines)
+    return ev.result(ctx, item, summary, charts)
 
 
 # --- api.response_time, api.error_rate, users.sessions ------------------------------------------------
@@ -343,29 +355,22 @@ def api_response_time(ctx: CheckContext) -> ItemResult:
     if not p95s:
         return _no_data(item)
     threshold = ctx.plan.monitoring.alerts.api_response_time
-    findings: list[tuple[str, Line]] = []
-    figures: list[Figure] = []
+    ev = _Evidence()
     slowest: tuple[float, str] = (-1.0, "")
     for result in p95s:
         service = result.labels.get("service", "?")
-        p95 = _p(_avgs(result), 95)
-        figures.append(Figure(Line("checks.fig.api_p95", {"service": service}), p95, "seconds", threshold.warning))
+        p95 = _p95(result)
+        ev.graded(Line("checks.fig.api_p95", {"service": service}), p95, "seconds", threshold.warning,
+                  threshold.critical, Line("checks.api.slow", {"service": service, "value": _FILLED,
+                                                               "threshold": _FILLED}))
         if service in p99s:
-            figures.append(Figure(Line("checks.fig.api_p99", {"service": service}), _p(_avgs(p99s[service]), 95),
-                                  "seconds"))
+            ev.figure(Line("checks.fig.api_p99", {"service": service}), _p95(p99s[service]), "seconds")
         slowest = max(slowest, (p95, service))
-        status = _grade(p95, threshold.warning, threshold.critical)
-        if status != PASS:
-            findings.append((status, Line("checks.api.slow", {
-                "service": service, "value": v(p95, "seconds"),
-                "threshold": v(threshold.warning if status == WARN else threshold.critical, "seconds")})))
     chart = Chart(Line("checks.chart.api_p95"), "seconds",
                   [_series(r, r.labels.get("service", "?")) for r in p95s],
                   _threshold_lines(threshold.warning, threshold.critical))
-    status, lines = _worst_finding(findings)
     summary = Line("checks.api.latency_summary", {"service": slowest[1], "value": v(slowest[0], "seconds")})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=[chart],
-                      findings=lines)
+    return ev.result(ctx, item, summary, [chart])
 
 
 @evaluator("api.error_rate")
@@ -379,8 +384,7 @@ def api_error_rate(ctx: CheckContext) -> ItemResult:
     traffic = {r.labels.get("service"): {p[0]: p[2] for p in r.points}
                for r in _query(ctx, "opsplan_api_requests_per_second")}
     warning, critical = _pct(ctx.plan.monitoring.alerts.api_error_rate)
-    findings: list[tuple[str, Line]] = []
-    figures: list[Figure] = []
+    ev = _Evidence()
     worst_rate: tuple[float, str] = (-1.0, "")
     for result in ratios:
         service = result.labels.get("service", "?")
@@ -389,19 +393,14 @@ def api_error_rate(ctx: CheckContext) -> ItemResult:
         pairs = [(p[2], weights.get(p[0], 1.0)) for p in result.points]
         total = sum(w for _, w in pairs)
         rate = sum(r * w for r, w in pairs) / total if total > 0 else 0.0
-        figures.append(Figure(Line("checks.fig.api_errors", {"service": service}), rate, "ratio", critical))
+        ev.graded(Line("checks.fig.api_errors", {"service": service}), rate, "ratio", warning, critical,
+                  Line("checks.api.errors", {"service": service, "value": _FILLED, "threshold": _FILLED}),
+                  shown="critical")
         worst_rate = max(worst_rate, (rate, service))
-        status = _grade(rate, warning, critical)
-        if status != PASS:
-            findings.append((status, Line("checks.api.errors", {
-                "service": service, "value": v(rate, "ratio"),
-                "threshold": v(warning if status == WARN else critical, "ratio")})))
     chart = Chart(Line("checks.chart.api_errors"), "ratio", [_series(r, r.labels.get("service", "?")) for r in ratios],
                   _threshold_lines(warning, critical))
-    status, lines = _worst_finding(findings)
     summary = Line("checks.api.error_summary", {"service": worst_rate[1], "value": v(worst_rate[0], "ratio")})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=[chart],
-                      findings=lines)
+    return ev.result(ctx, item, summary, [chart])
 
 
 @evaluator("users.sessions")
@@ -412,16 +411,16 @@ def users_sessions(ctx: CheckContext) -> ItemResult:
     users = _query(ctx, "opsplan_api_concurrent_users")
     if not users:
         return _no_data(item)
-    figures = [Figure(Line("checks.fig.peak_users", {"service": r.labels.get("service", "?")}),
-                      float(_maxes(r).max()), "count") for r in users]
+    ev = _Evidence()
     together: dict[float, float] = {}
     for result in users:
+        ev.figure(Line("checks.fig.peak_users", {"service": result.labels.get("service", "?")}), _peak(result),
+                  "count")
         for p in result.points:
             together[p[0]] = together.get(p[0], 0.0) + p[3]
     peak = max(together.values())
     chart = Chart(Line("checks.chart.users"), "count", [_series(r, r.labels.get("service", "?"), 3) for r in users])
-    summary = Line("checks.users.summary", {"count": int(peak)})
-    return ItemResult(item, PASS, summary, figures=_with_previous(ctx, item, figures), charts=[chart])
+    return ev.result(ctx, item, Line("checks.users.summary", {"count": int(peak)}), [chart])
 
 
 # --- mariadb.status ----------------------------------------------------------------------------------
@@ -434,34 +433,32 @@ def mariadb_status(ctx: CheckContext) -> ItemResult:
     up = _query(ctx, "opsplan_mariadb_up")
     if not up:
         return _no_data(item)
-    findings: list[tuple[str, Line]] = []
+    ev = _Evidence()
     step = _step(ctx)
     down_buckets = int((_mins(up[0]) < 1).sum())
     availability = 1.0 - down_buckets / len(up[0].points)
-    figures = [Figure(Line("checks.fig.db_up"), availability, "ratio", 1.0)]
+    ev.figure(Line("checks.fig.db_up"), availability, "ratio", 1.0)
     if down_buckets:
-        findings.append((FAIL, Line("checks.db.down", {"duration": v(down_buckets * step, "seconds")})))
+        ev.find(FAIL, Line("checks.db.down", {"duration": v(down_buckets * step, "seconds")}))
     usage = _query(ctx, "opsplan_mariadb_connection_usage_ratio")
     connected = _query(ctx, "opsplan_mariadb_threads_connected")
     if connected:
-        figures.append(Figure(Line("checks.fig.db_connections"), float(_maxes(connected[0]).max()), "count"))
+        ev.figure(Line("checks.fig.db_connections"), _peak(connected[0]), "count")
     if usage:
-        busiest = float(_maxes(usage[0]).max())
-        figures.append(Figure(Line("checks.fig.db_connection_usage"), busiest, "ratio", DB_CONNECTIONS_BUSY))
+        busiest = _peak(usage[0])
+        ev.figure(Line("checks.fig.db_connection_usage"), busiest, "ratio", DB_CONNECTIONS_BUSY)
         if busiest >= DB_CONNECTIONS_BUSY:
-            findings.append((WARN, Line("checks.db.connections", {"value": v(busiest, "ratio")})))
+            ev.find(WARN, Line("checks.db.connections", {"value": v(busiest, "ratio")}))
     slow = _query(ctx, "opsplan_mariadb_slow_queries_total")
     slow_count = int(_increase(slow[0])) if slow else 0
-    figures.append(Figure(Line("checks.fig.db_slow"), float(slow_count), "count"))
+    ev.figure(Line("checks.fig.db_slow"), float(slow_count), "count")
     if slow_count:
         # Reported, not graded: the seed sets no limit, and long_query_time is the server's choice.
-        findings.append((PASS, Line("checks.db.slow", {"count": slow_count})))
+        ev.find(PASS, Line("checks.db.slow", {"count": slow_count}))
     charts = [Chart(Line("checks.chart.db_connections"), "count", [_series(connected[0], "MariaDB", 3)])] \
         if connected else []
-    status, lines = _worst_finding(findings)
     summary = Line("checks.db.summary", {"value": v(availability, "ratio"), "count": slow_count})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=charts,
-                      findings=lines)
+    return ev.result(ctx, item, summary, charts)
 
 
 # --- backup.status -----------------------------------------------------------------------------------
@@ -478,7 +475,7 @@ def backup_status(ctx: CheckContext) -> ItemResult:
         return not_run(item, Line("checks.reason.no_state"))
     limit = ctx.plan.monitoring.alerts.backup_age.critical
     rpo_target = ctx.plan.recovery.rpo
-    findings: list[tuple[str, Line]] = []
+    ev = _Evidence()
     with ctx.state_db.session() as session:
         newest = session.scalars(select(DbBackup).where(DbBackup.target == DATABASE_TARGET, DbBackup.status == OK,
                                                         DbBackup.finished_at <= ctx.end)
@@ -493,24 +490,21 @@ def backup_status(ctx: CheckContext) -> ItemResult:
         return ItemResult(item, FAIL, Line("checks.backup.none"), findings=[Line("checks.backup.none")])
     age = ctx.end - finished
     rpo = ctx.end - point if point is not None else None
-    figures = [Figure(Line("checks.fig.backup_age"), age, "seconds", limit),
-               Figure(Line("checks.fig.rpo"), rpo, "seconds", rpo_target),
-               Figure(Line("checks.fig.backup_failures"), float(failures), "count")]
+    ev.figure(Line("checks.fig.backup_age"), age, "seconds", limit)
+    ev.figure(Line("checks.fig.rpo"), rpo, "seconds", rpo_target)
+    ev.figure(Line("checks.fig.backup_failures"), float(failures), "count")
     if age > limit:
-        findings.append((FAIL, Line("checks.backup.too_old", {"age": v(age, "seconds"),
-                                                              "threshold": v(limit, "seconds")})))
+        ev.find(FAIL, Line("checks.backup.too_old", {"age": v(age, "seconds"), "threshold": v(limit, "seconds")}))
     if verified == "failed":
-        findings.append((FAIL, Line("checks.backup.verify_failed")))
+        ev.find(FAIL, Line("checks.backup.verify_failed"))
     elif verified != "ok":
-        findings.append((WARN, Line("checks.backup.not_verified")))
+        ev.find(WARN, Line("checks.backup.not_verified"))
     if failures:
-        findings.append((WARN, Line("checks.backup.failures", {"count": int(failures)})))
+        ev.find(WARN, Line("checks.backup.failures", {"count": int(failures)}))
     if rpo is not None and rpo > rpo_target:
-        findings.append((WARN, Line("checks.backup.rpo", {"value": v(rpo, "seconds"),
-                                                          "threshold": v(rpo_target, "seconds")})))
-    status, lines = _worst_finding(findings)
+        ev.find(WARN, Line("checks.backup.rpo", {"value": v(rpo, "seconds"), "threshold": v(rpo_target, "seconds")}))
     summary = Line("checks.backup.summary", {"age": v(age, "seconds"), "value": v(rpo, "seconds")})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), findings=lines)
+    return ev.result(ctx, item, summary)
 
 
 # --- disk.space --------------------------------------------------------------------------------------
@@ -537,29 +531,22 @@ def disk_space(ctx: CheckContext) -> ItemResult:
     used = {r.labels.get("mountpoint"): r for r in _query(ctx, "opsplan_disk_used_bytes")}
     total = {r.labels.get("mountpoint"): r for r in _query(ctx, "opsplan_disk_total_bytes")}
     warning, critical = _pct(ctx.plan.monitoring.alerts.disk)
-    findings: list[tuple[str, Line]] = []
-    figures: list[Figure] = []
+    ev = _Evidence()
     fullest: tuple[float, str] = (-1.0, "")
     for result in usage:
         mount = result.labels.get("mountpoint", "?")
         now_used = float(result.points[-1][4])
         fullest = max(fullest, (now_used, mount))
-        figures.append(Figure(Line("checks.fig.disk", {"mount": mount}), now_used, "ratio", warning))
-        status = _grade(now_used, warning, critical)
-        if status != PASS:
-            findings.append((status, Line("checks.disk.usage", {
-                "mount": mount, "value": v(now_used, "ratio"),
-                "threshold": v(warning if status == WARN else critical, "ratio")})))
+        ev.graded(Line("checks.fig.disk", {"mount": mount}), now_used, "ratio", warning, critical,
+                  Line("checks.disk.usage", {"mount": mount, "value": _FILLED, "threshold": _FILLED}))
         if mount in used and mount in total:
             points = used[mount].points
             days = days_until_full(np.array([p[0] for p in points]), np.array([p[2] for p in points]),
                                    float(total[mount].points[-1][4]))
-            figures.append(Figure(Line("checks.fig.disk_days", {"mount": mount}), days, "days", NEAR_FULL_DAYS))
+            ev.figure(Line("checks.fig.disk_days", {"mount": mount}), days, "days", NEAR_FULL_DAYS)
             if days is not None and days < NEAR_FULL_DAYS:
-                findings.append((WARN, Line("checks.disk.filling", {"mount": mount, "days": v(days, "days")})))
+                ev.find(WARN, Line("checks.disk.filling", {"mount": mount, "days": v(days, "days")}))
     chart = Chart(Line("checks.chart.disk"), "ratio", [_series(r, r.labels.get("mountpoint", "?")) for r in usage],
                   _threshold_lines(warning, critical))
-    status, lines = _worst_finding(findings)
     summary = Line("checks.disk.summary", {"mount": fullest[1], "value": v(fullest[0], "ratio")})
-    return ItemResult(item, status, summary, figures=_with_previous(ctx, item, figures), charts=[chart],
-                      findings=lines)
+    return ev.result(ctx, item, summary, [chart])

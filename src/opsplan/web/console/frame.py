@@ -12,6 +12,7 @@ read-only and open on a loopback bind, and refused on any other address: nobody 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
@@ -126,6 +127,42 @@ class Console:
              status_code: int = 200) -> Response:
         """The page `template` in the frame, for a user of `role` or higher; `build` gives its content."""
         user = self.user(request)
+        refused = self._refused(request, user, role)
+        if refused is not None:
+            return refused
+        try:
+            language = self.language(lang, user)
+        except BadLanguage as exc:
+            return _bad_language(exc)
+        context = PageContext(language, user, request)
+        html = self.templates.get_template(template).render(**self.frame(context), **build(context))
+        # no-store: a page holds the session's CSRF token and what the box looks like now.
+        return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+
+    def attachment(self, request: Request, lang: str | None, build: Callable[[str], Attachment | Response], *,
+                   role: str = "viewer") -> Response:
+        """A file to download (a report, a postmortem), behind the same login as the pages: `build`
+        makes it in the chosen language (or answers why not). Served as an attachment, never shown in
+        the console's origin."""
+        user = self.user(request)
+        refused = self._refused(request, user, role)
+        if refused is not None:
+            return refused
+        try:
+            language = self.language(lang, user)
+        except BadLanguage as exc:
+            return _bad_language(exc)
+        made = build(language)
+        if isinstance(made, Response):
+            return made
+        headers = {"Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"}
+        if made.media_type.startswith("text/html"):
+            # Should a browser show it here anyway: it runs nothing and loads nothing (as the report page).
+            headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+        return Response(made.body, media_type=made.media_type, headers=headers)
+
+    def _refused(self, request: Request, user: Active | None, role: str) -> Response | None:
+        """The answer to a browser that may not see this: to /login without a session, 403 below `role`."""
         if user is None and not self.open_reads:
             if self.identity is None:
                 return PlainTextResponse(" / ".join(t("console.logins_unavailable", each) for each in LANGUAGES)
@@ -138,15 +175,7 @@ class Console:
             return RedirectResponse("/login?next=" + quote(_local_path(request), safe=""), status_code=303)
         if user is not None and not role_at_least(user.role, role):
             raise HTTPException(403, f"this page needs the {role} role")
-        try:
-            language = self.language(lang, user)
-        except BadLanguage as exc:
-            said = [t("status.lang_unsupported", each, lang=exc.given[:20]) for each in LANGUAGES]
-            return PlainTextResponse(" / ".join(said) + "\n", 400)
-        context = PageContext(language, user, request)
-        html = self.templates.get_template(template).render(**self.frame(context), **build(context))
-        # no-store: a page holds the session's CSRF token and what the box looks like now.
-        return HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+        return None
 
     def frame(self, context: PageContext) -> dict[str, Any]:
         user, language = context.user, context.language
@@ -163,6 +192,34 @@ class Console:
             "lang_links": {each: _with_language(context.request, each) for each in LANGUAGES},
             "timezone": self.plan.timezone,
         }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the console hands out: its bytes, its media type and a plain ASCII file name."""
+
+    body: bytes
+    media_type: str
+    filename: str
+
+    def __post_init__(self) -> None:
+        if not _SAFE_NAME.fullmatch(self.filename):  # it goes into a header between quotes
+            raise ValueError(f"unsafe download name {self.filename!r}")
+
+
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,120}")
+
+
+def safe_name(*parts: object) -> str:
+    """A download's file name from its parts ('opsplan', 'report', 7, 'daily', 'ko'): letters, digits
+    and dashes only, joined by dashes (a stored period or a title cannot put a quote or a path in it)."""
+    cleaned = [re.sub(r"[^A-Za-z0-9]+", "-", str(p)).strip("-") for p in parts]
+    return "-".join(c for c in cleaned if c)[:100] or "opsplan"
+
+
+def _bad_language(exc: BadLanguage) -> Response:
+    said = [t("status.lang_unsupported", each, lang=exc.given[:20]) for each in LANGUAGES]
+    return PlainTextResponse(" / ".join(said) + "\n", 400)
 
 
 def _with_language(request: Request, language: str) -> str:

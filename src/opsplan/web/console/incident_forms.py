@@ -21,6 +21,9 @@ from opsplan.store.state import MAX_ROW_ID
 MAX_FIELD = 4000  # a note, a reason, a root cause: long enough for a paragraph, not a dump
 # The forms of the postmortem page (the page they return to).
 POSTMORTEM_ACTIONS = frozenset({"fields", "action_add", "action_done", "final"})
+# A final postmortem refused for want of these fields: what the page says (its boxes' names).
+MISSING_FIELDS = {("root_cause", "fix"): "console.incidents.pm_needs_both",
+                  ("root_cause",): "console.incidents.pm_needs_root_cause", ("fix",): "console.incidents.pm_needs_fix"}
 # The audit log's action for each form (the same names as the CLI's).
 AUDITED = {"ack": "incident.ack", "assign": "incident.assign", "severity": "incident.severity",
            "stage": "incident.stage", "task": "incident.task", "note": "incident.note",
@@ -150,8 +153,11 @@ class IncidentForms:
 
     def _final(self, incident_id: int, form: Mapping[str, str], by: str, now: float) -> dict[str, Any]:
         failed = postmortem.failed_requests(self.store(), self.incidents.get(incident_id), now)
-        with self.incidents.db.session() as session:
-            postmortem.make_final(session, self.plan, incident_id, by=by, now=now, requests_failed=failed)
+        try:
+            with self.incidents.db.session() as session:
+                postmortem.make_final(session, self.plan, incident_id, by=by, now=now, requests_failed=failed)
+        except postmortem.MissingFields as exc:  # the CLI's words name its flags: here, the page's boxes
+            raise said(IncidentError, MISSING_FIELDS[exc.missing], id=incident_id) from None
         return {}
 
     def _stage_number(self, text: str) -> int:

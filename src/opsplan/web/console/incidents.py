@@ -8,6 +8,8 @@
   stage, task, note, resolve, cancel, merge, close).
 - GET /incidents/{id}/postmortem: the postmortem as it would be written now (or the final one),
   in either language (`?pm=ko|en`), with the fields, the follow-up actions and "make final".
+- GET /incidents/{id}/postmortem/download/{md|html|pdf}: that postmortem as a file in the chosen
+  language (`?pm=`), as `opsplan incident postmortem --format` writes it; any logged-in user.
 
 Every form is a POST with the session's CSRF token (the frame's `operator_only`), is taken as the
 logged-in user and audited with `"via": "console"`; a refused step comes back as the same page with
@@ -23,23 +25,29 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from opsplan import audit
 from opsplan.errors import in_language
-from opsplan.i18n import LANGUAGES
+from opsplan.i18n import LANGUAGES, t
 from opsplan.incidents import postmortem, postmortem_render
 from opsplan.incidents.describe import entry_text, severity_text
 from opsplan.incidents.errors import IncidentError
 from opsplan.incidents.lifecycle import Incidents
+from opsplan.pdf import PdfError, html_to_pdf, unavailable
 from opsplan.plan.models import Plan
 from opsplan.store.state import MAX_ROW_ID
 from opsplan.web.console import incident_views as views
-from opsplan.web.console.frame import Console, NavItem, PageContext, operator_only
+from opsplan.web.console.frame import Attachment, Console, NavItem, PageContext, operator_only, safe_name
 from opsplan.web.console.incident_forms import AUDITED, POSTMORTEM_ACTIONS, IncidentForms
 from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
+from opsplan.web.incident_evidence import postmortem_evidence
+
+# The postmortem's downloads, as `opsplan incident postmortem --format md|html` writes them, and PDF.
+PM_MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
+DOWNLOAD_LABELS = {"md": "console.download.md", "html": "console.download.html", "pdf": "console.download.pdf"}
 
 
 def _lang(value: str | None) -> str:
@@ -84,23 +92,45 @@ def incidents_router(console: Console, incidents: Incidents, forms: IncidentForm
                 "merge_targets": views.merge_targets(incidents, incident_id, page.language), "error": "",
                 "failed_action": "", **extra}
 
-    def postmortem_content(incident_id: int, page: PageContext, pm: str | None, **extra: Any) -> dict[str, Any]:
-        language = pm if pm in LANGUAGES else page.language
-        now = clock()
+    def postmortem_facts(incident_id: int, now: float) -> dict[str, Any]:
+        """The final postmortem's frozen facts, else the draft's as of now."""
         try:
             found_incident = incidents.get(_known(incident_id))
         except IncidentError:
             raise HTTPException(404, f"no incident {incident_id}") from None
         failed = postmortem.failed_requests(forms.store(), found_incident, now)
         with incidents.db.session() as session:
-            found = postmortem.final_of(session, incident_id) or postmortem.facts(
+            return postmortem.final_of(session, incident_id) or postmortem.facts(
                 session, plan, incident_id, now=now, requests_failed=failed)
-        sections = postmortem_render.sections(found, plan, language,
-                                              lambda entry, lang: entry_text(entry, plan, lang))
+
+    def describe(entry: dict[str, Any], lang: str) -> str:
+        return entry_text(entry, plan, lang)
+
+    def postmortem_content(incident_id: int, page: PageContext, pm: str | None, **extra: Any) -> dict[str, Any]:
+        language = pm if pm in LANGUAGES else page.language
+        now = clock()
+        found = postmortem_facts(incident_id, now)
+        sections = postmortem_render.sections(found, plan, language, describe)
         shown = views.detail(incidents, incident_id, page.language, now)
         return {**shown, "people": people, "pm_lang": language, "pm_title": postmortem_render.title(found, language),
                 "pm_final": postmortem_render.final_line(found, plan, language), "sections": sections,
-                "is_final": bool(found.get("final_at")), "error": "", "failed_action": "", **extra}
+                "is_final": bool(found.get("final_at")), "error": "", "failed_action": "",
+                "downloads": postmortem_downloads(page.language), **extra}
+
+    def postmortem_file(incident_id: int, format_: str, language: str) -> Attachment | Response:
+        found = postmortem_facts(incident_id, clock())
+        evidence = postmortem_evidence(found["timeline"], plan)
+        if format_ == "md":
+            body = postmortem_render.markdown(found, plan, language, describe, evidence).encode("utf-8")
+        else:
+            page_html = postmortem_render.html_page(found, plan, language, describe, evidence)
+            try:
+                body = html_to_pdf(page_html) if format_ == "pdf" else page_html.encode("utf-8")
+            except PdfError as exc:  # no WeasyPrint or no Korean font here: the one line saying which
+                return PlainTextResponse(in_language(exc, language) + "\n", 503)
+        state = "final" if found.get("final_at") else "draft"
+        name = safe_name("opsplan", "incident", incident_id, "postmortem", state, language) + f".{format_}"
+        return Attachment(body, PM_MEDIA_TYPES[format_], name)
 
     @router.get("/incidents", response_class=HTMLResponse)
     def incidents_page(request: Request, lang: str | None = None,
@@ -117,6 +147,14 @@ def incidents_router(console: Console, incidents: Incidents, forms: IncidentForm
                         pm: str | None = None) -> Response:
         return console.page(request, "incident_postmortem.html", lang,
                             lambda page: postmortem_content(incident_id, page, pm))
+
+    @router.get("/incidents/{incident_id}/postmortem/download/{format_}")
+    def postmortem_download(request: Request, incident_id: int, format_: str, lang: str | None = None,
+                            pm: str | None = None) -> Response:
+        if format_ not in PM_MEDIA_TYPES:
+            raise HTTPException(404, f"no postmortem format {format_[:20]!r}")
+        return console.attachment(request, lang, lambda language: postmortem_file(
+            incident_id, format_, pm if pm in LANGUAGES else language))
 
     @router.post("/incidents")
     async def open_incident(request: Request, user: Active = Depends(operator)) -> Response:
@@ -168,6 +206,12 @@ def incidents_router(console: Console, incidents: Incidents, forms: IncidentForm
         return console.page(request, template, lang or None, refused, status_code=422)
 
     return router
+
+
+def postmortem_downloads(lang: str) -> list[dict[str, str]]:
+    """The postmortem's download links: Markdown and HTML, and PDF where it can be made here."""
+    offered = [f for f in PM_MEDIA_TYPES if f != "pdf" or unavailable() is None]
+    return [{"format": f, "label": t(DOWNLOAD_LABELS[f], lang)} for f in offered]
 
 
 def _severities(plan: Plan, lang: str) -> list[dict[str, str]]:

@@ -9,7 +9,9 @@ started, and shows each period's job as running (it reloads itself meanwhile) or
 
 The report is the same self-contained HTML `opsplan report export` writes (inline SVG charts, its
 own stylesheet, no script), served with a policy of its own: nothing may load and nothing may run,
-only its inline style applies.
+only its inline style applies. GET /reports/{id}/download/{format} hands it out as a file (html, md,
+json, and pdf where WeasyPrint and a Korean font are installed) in the page's language, for any
+logged-in user, as `opsplan report export` writes it.
 """
 
 from __future__ import annotations
@@ -18,18 +20,19 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from opsplan import audit
 from opsplan import format as fmt
 from opsplan.checks import runs
-from opsplan.checks.report.render import period_text, status_text, to_html
-from opsplan.errors import OpsplanError
+from opsplan.checks.report.render import period_text, render, status_text, to_html
+from opsplan.errors import OpsplanError, in_language
 from opsplan.i18n import t
 from opsplan.jobs import ALREADY_RUNNING, STARTED, JobControl
+from opsplan.pdf import PdfError, html_to_pdf, unavailable
 from opsplan.store.state import StateDB
-from opsplan.web.console.frame import Console, PageContext
+from opsplan.web.console.frame import Attachment, Console, PageContext, safe_name
 from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
 
@@ -39,6 +42,28 @@ MAX_NOTE = 2000
 # What the page says after a "run now" press, by `?started=` (literal catalogue keys).
 RUN_NOTES = {"started": "console.reports.run_started", "already": "console.reports.run_already",
              "unavailable": "console.reports.run_unavailable"}
+# What each download is served as (the file's extension is the format's name).
+MEDIA_TYPES = {"html": "text/html; charset=utf-8", "md": "text/markdown; charset=utf-8",
+               "json": "application/json", "pdf": "application/pdf"}
+DOWNLOAD_LABELS = {"html": "console.download.html", "md": "console.download.md", "json": "console.download.json",
+                   "pdf": "console.download.pdf"}
+
+
+def downloads(page: PageContext) -> list[dict[str, str]]:
+    """The formats a report may be downloaded in here (PDF only where it can be made)."""
+    offered = [f for f in MEDIA_TYPES if f != "pdf" or unavailable() is None]
+    return [{"format": f, "label": t(DOWNLOAD_LABELS[f], page.language)} for f in offered]
+
+
+def report_file(run: dict[str, Any], format_: str, language: str, tz: str) -> Attachment:
+    """A stored run as the file `opsplan report export` would write; PdfError where no PDF can be made."""
+    html = to_html(run, language, tz)
+    if format_ == "pdf":
+        body = html_to_pdf(html)
+    else:
+        body = (html if format_ == "html" else render(run, format_, language, tz)).encode("utf-8")
+    name = safe_name("opsplan", "report", run["id"], run["period"], language) + f".{format_}"
+    return Attachment(body, MEDIA_TYPES[format_], name)
 
 
 def _rows(db: StateDB, page: PageContext, tz: str) -> list[dict[str, Any]]:
@@ -86,7 +111,8 @@ def reports_router(console: Console, db: StateDB, operator: Callable[..., Any],
         def content(page: PageContext) -> dict[str, Any]:
             rows = _rows(db, page, tz)
             buttons = _buttons(jobs, runnable, rows, page)
-            return {"runs": rows, "buttons": buttons,
+            return {"runs": rows, "buttons": buttons, "downloads": downloads(page),
+                    "pdf_unavailable": unavailable() is not None,
                     "watching": any(b["running"] for b in buttons),
                     "run_message": t(RUN_NOTES[started], page.language) if started in RUN_NOTES else ""}
 
@@ -126,6 +152,21 @@ def reports_router(console: Console, db: StateDB, operator: Callable[..., Any],
         if answer.status_code == 200:
             answer.headers["Content-Security-Policy"] = REPORT_CSP
         return answer
+
+    @router.get("/reports/{run_id}/download/{format_}")
+    def download(request: Request, run_id: int, format_: str, lang: str | None = None) -> Response:
+        if format_ not in MEDIA_TYPES:
+            raise HTTPException(404, f"no report format {format_[:20]!r}")
+
+        def build(language: str) -> Attachment | Response:
+            try:
+                return report_file(runs.get_run(db, run_id), format_, language, tz)
+            except PdfError as exc:  # no WeasyPrint or no Korean font here: the one line saying which
+                return PlainTextResponse(in_language(exc, language) + "\n", 503)
+            except OpsplanError as exc:
+                raise HTTPException(404, str(exc)) from None
+
+        return console.attachment(request, lang, build)
 
     @router.post("/reports/{run_id}/sign")
     async def sign(request: Request, run_id: int, user: Active = Depends(operator)) -> Response:

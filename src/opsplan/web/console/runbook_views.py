@@ -19,32 +19,16 @@ from opsplan.jobs import BY_HAND, SCHEDULE_ACTOR
 from opsplan.masking import mask
 from opsplan.runbooks.drill.results import DrillResult
 from opsplan.runbooks.journal import DO, OK, RUNNING, UNDO, RunbookStepRow, list_runs, show_run
+from opsplan.runbooks.names import kind_text, status_text
 from opsplan.store.state import StateDB
 
 FINALLY = "finally"
 OUTPUT_LINES = 40  # a step's output on the page; the journal keeps up to 4,000 characters
 
 # Literal catalogue keys (the catalogue test reads them): a kind or status not listed is shown as stored.
-_KIND = {"restore-db": "runbook.kind.restore_db", "restore-model": "runbook.kind.restore_model",
-         "drill-db": "runbook.kind.drill_db", "drill-model": "runbook.kind.drill_model"}
-_STATUS = {"ok": "runbook.status.ok", "failed": "runbook.status.failed",
-           "rolled_back": "runbook.status.rolled_back", "dry_run": "runbook.status.dry_run",
-           "refused": "runbook.status.refused", "running": "runbook.status.running",
-           "interrupted": "runbook.status.interrupted"}
 
 _FIGURE = {"rto": "console.runbooks.measure.rto", "rpo": "console.runbooks.measure.rpo",
            "service": "console.runbooks.measure.service"}
-
-
-def kind_text(kind: str, lang: str) -> str:
-    """In Korean the kind's name with its id after it, to search the journal with (KOREAN.md rule 5)."""
-    if kind not in _KIND:
-        return kind
-    return t(_KIND[kind], lang) if lang == "en" else f"{t(_KIND[kind], lang)} ({kind})"
-
-
-def status_text(status: str, lang: str) -> str:
-    return t(_STATUS[status], lang) if status in _STATUS else status
 
 
 def _time(ts: float | None, tz: str) -> str:

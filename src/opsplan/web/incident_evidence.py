@@ -1,5 +1,6 @@
-"""The postmortem's evidence section for the CLI: the evidence entry in words (incidents/evidence_text.py)
-and its chart as inline SVG (checks/report/evidence_chart.py)."""
+"""The postmortem's evidence section, for every way out (CLI, HTTP API, console downloads): the
+evidence entry in words (incidents/evidence_text.py) and its chart as inline SVG
+(checks/report/evidence_chart.py)."""
 
 from __future__ import annotations
 
