@@ -332,7 +332,8 @@ def test_an_id_beyond_what_the_database_holds_is_no_incident_not_a_server_error(
     csrf = page.log_in("ops01")
     page.client.raise_server_exceptions = False  # as a browser sees it
     huge = "99999999999999999999"
-    for path in (f"/incidents/{huge}", f"/incidents/{huge}/postmortem", f"/incidents/{2**31}"):
+    for path in (f"/incidents/{huge}", f"/incidents/{huge}/postmortem", f"/incidents/{2**31}",
+                 f"/incidents/{huge}/postmortem/download/md"):
         assert page.client.get(path).status_code == 404, path
     assert page.post(f"/incidents/{huge}/note", csrf_token=csrf, text="x").status_code == 404
     merged = page.post(f"/incidents/{incident}/merge", csrf_token=csrf, into=huge)

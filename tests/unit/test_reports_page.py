@@ -208,5 +208,6 @@ def test_a_report_id_past_what_the_database_holds_is_no_report(console):
     assert csrf is not None
     huge = "99999999999999999999"
     assert client.get(f"/reports/{huge}").status_code == 404
+    assert client.get(f"/reports/{huge}/download/md").status_code == 404
     signed = client.post(f"/reports/{huge}/sign", data={"csrf_token": csrf.group(1)}, headers=ORIGIN)
     assert signed.status_code == 404
