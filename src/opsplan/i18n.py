@@ -2688,7 +2688,7 @@ MESSAGES: Final[dict[str, Message]] = {
     "db.cli.copy_serve_running": M(ko="`opsplan serve`가 실행 중입니다. 복사 뒤의 기록을 잃지 않도록 먼저 멈추십시오",
                                    en="`opsplan serve` is running: stop it first, or what it writes after the copy "
                                       "is lost"),
-    "db.cli.copy_refused": M(ko="복사하지 않았습니다. 상세: {reason}", en="nothing copied: {reason}"),
+    "db.cli.copy_refused": M(ko="복사하지 않았습니다: {reason}", en="nothing copied: {reason}"),
     "db.cli.copied_table": M(ko="`{table}`: 행 {n}개 복사", en="{table}: {n} rows copied"),
     "db.cli.copy_done": M(ko="테이블 {tables}개, 행 {n}개를 {url}에 복사했습니다.",
                           en="Copied {n} rows in {tables} tables into {url}."),
@@ -2985,6 +2985,13 @@ MESSAGES: Final[dict[str, Message]] = {
     "incident.error.fields_unchanged": M(
         ko="저장할 내용이 없습니다: 영향, 영향받은 서비스, 원인, 해결 방안 중 바뀐 항목이 없습니다",
         en="nothing to save: none of impact, services, root cause or fix changed"),
+    # `opsplan db copy`'s refusals, in the plan's language (KOREAN.md rule 6)
+    "db.copy.same_database": M(ko="원본과 대상이 같은 데이터베이스입니다",
+                               en="the source and the target are the same database"),
+    "db.copy.missing_tables": M(ko="대상에 원본의 테이블이 없습니다: {tables}",
+                                en="the target lacks tables the source has: {tables}"),
+    "db.copy.target_has_data": M(ko="대상의 다음 테이블에 이미 데이터가 있습니다: {tables}",
+                                 en="the target already holds data in: {tables}"),
 }
 
 

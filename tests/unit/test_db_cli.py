@@ -134,3 +134,29 @@ def test_copy_without_a_target_or_while_serve_runs_is_one_line(tmp_path, monkeyp
         os.close(fd)
     assert busy.exit_code == 1 and "`opsplan serve` is running: stop it first" in busy.output
     assert not (tmp_path / "other.db").exists()
+
+
+def test_a_refused_copy_says_why_in_korean_on_a_korean_plan(tmp_path):
+    """KOREAN.md rule 6: the reason inside a Korean sentence is Korean too (it was English)."""
+    from opsplan.incidents.lifecycle import Incidents
+    from opsplan.plan.models import Text
+    from opsplan.stages.all import load_plan
+    from opsplan.store.state import StateDB
+    from unit.test_korean_text import assert_korean
+
+    path = write_plan(tmp_path, {"language": "ko", "state_db_url_env": STATE_URL_ENV})
+    (tmp_path / "data").mkdir(exist_ok=True)
+    source = StateDB.open(f"sqlite:///{tmp_path / 'data' / 'state.db'}")
+    try:
+        Incidents(load_plan(path), source).open("minor", Text(ko="느림", en="slow"), by="kim", now=1.8e9)
+    finally:
+        source.close()
+    env = {STATE_URL_ENV: f"sqlite:///{tmp_path / 'server.db'}"}
+    assert run(path, "copy", env=env).exit_code == 0
+    full = run(path, "copy", env=env)
+    same = run(path, "copy", env={STATE_URL_ENV: f"sqlite:///{tmp_path / 'data' / 'state.db'}"})
+    for refused, said in ((full, "이미 데이터가 있습니다"), (same, "같은 데이터베이스")):
+        assert refused.exit_code == 1 and refused.output.count("\n") == 1
+        assert said in refused.output, refused.output
+        assert_korean("copy refused", refused.output)
+    assert "`incidents`" in full.output

@@ -15,6 +15,7 @@ import typer
 from opsplan.cli.common import fail, one_line_errors, out, plan_from, print_json
 from opsplan.cli.language import help_text
 from opsplan.cli.tables import wrapping_table
+from opsplan.errors import in_language
 from opsplan.i18n import t
 
 if TYPE_CHECKING:
@@ -120,7 +121,7 @@ def copy(ctx: typer.Context,
             try:
                 copied = copy_state(source_db, target_db, shown)
             except CopyRefused as exc:
-                fail(t("db.cli.copy_refused", lang, reason=str(exc)))
+                fail(t("db.cli.copy_refused", lang, reason=in_language(exc, lang)))
         finally:
             source_db.close()
             target_db.close()

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import MetaData, Table, func, select, text
 from sqlalchemy.engine import Connection
 
+from opsplan.errors import said
 from opsplan.store.state import StateDB
 
 # Alembic's own bookkeeping: each side keeps its own.
@@ -39,7 +40,7 @@ class Copied:
 
 def copy_state(source: StateDB, target: StateDB, progress: Callable[[Copied], None] = lambda _c: None) -> list[Copied]:
     if source.engine.url == target.engine.url:
-        raise CopyRefused("the source and the target are the same database")
+        raise said(CopyRefused, "db.copy.same_database")
     source.migrate()
     target.migrate()
     copied: list[Copied] = []
@@ -48,10 +49,10 @@ def copy_state(source: StateDB, target: StateDB, progress: Callable[[Copied], No
         targets = _tables(writing)
         missing = sorted(set(tables) - set(targets))
         if missing:
-            raise CopyRefused(f"the target lacks tables the source has: {', '.join(missing)}")
+            raise said(CopyRefused, "db.copy.missing_tables", tables=_names(missing))
         full = [name for name in tables if name not in REPLACED and _count(writing, targets[name])]
         if full:
-            raise CopyRefused(f"the target already holds data in: {', '.join(full)}")
+            raise said(CopyRefused, "db.copy.target_has_data", tables=_names(full))
         for name, table in tables.items():
             into = targets[name]
             if name in REPLACED:
@@ -65,6 +66,10 @@ def copy_state(source: StateDB, target: StateDB, progress: Callable[[Copied], No
             copied.append(Copied(name, n))
             progress(copied[-1])
     return copied
+
+
+def _names(tables: list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in tables)  # identifiers, shown as such in either language
 
 
 def _tables(conn: Connection) -> dict[str, Table]:
