@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import MetaData, Table, func, select, text
 from sqlalchemy.engine import Connection
 
-from opsplan.errors import said
+from opsplan.errors import StoreError, said
 from opsplan.store.state import StateDB
 
 # Alembic's own bookkeeping: each side keeps its own.
@@ -28,7 +28,7 @@ REPLACED = ("opsplan_meta", "audit_head")
 BATCH = 1000
 
 
-class CopyRefused(Exception):
+class CopyRefused(StoreError):
     """The target already holds data (or is the source): one line, nothing copied."""
 
 
