@@ -405,3 +405,21 @@ def test_saving_the_postmortem_fields_unchanged_says_so_in_the_pages_words(page)
     assert "--" not in said["ko"] + said["en"]
     assert "원인" in said["ko"] and "root cause" in said["en"]
     assert_korean("fields unchanged", said["ko"])
+
+
+def test_an_old_incident_still_open_is_on_the_all_list_and_a_merge_target(page, monkeypatch):
+    """The pages show the newest LISTED incidents; an older one that is still open must not drop off
+    "all incidents" or the merge choices because newer ones ended since."""
+    from opsplan.web.console import incident_views
+
+    monkeypatch.setattr(incident_views, "LISTED", 3)
+    old = page.open("major", "오래된 장애", at=NOW - 86400)
+    for n in range(3):
+        ended = page.open("minor", f"오탐 {n}", at=NOW - 3600 + n)
+        page.incidents.cancel(ended, by="kim01", now=NOW - 3000 + n, reason="오탐")
+    current = page.open("critical", "API 서비스 중단")
+    page.log_in("ops01")
+    everything = page.client.get("/incidents?all=1").text
+    assert f'id="incident-{old}"' in everything and f'id="incident-{current}"' in everything
+    detail = page.client.get(f"/incidents/{current}").text
+    assert f'<option value="{old}">#{old} 오래된 장애</option>' in detail

@@ -55,10 +55,11 @@ def _done(incident: dict[str, Any], key: str) -> float | None:
 def listed(incidents: Incidents, lang: str, now: float, *, include_done: bool) -> list[dict[str, Any]]:
     """Open incidents, most severe first, then oldest first; with `include_done`, the ended ones after
     them, newest first."""
-    found = incidents.list(include_done=include_done, limit=LISTED)
-    still = sorted((i for i in found if i["status"] in OPEN),
+    # The open ones asked for apart: an old one still open stays listed however many ended since.
+    still = sorted(incidents.list(limit=LISTED),
                    key=lambda i: (SEVERITY_ORDER.get(i["severity"], 9), i["opened_at"]))
-    ended = sorted((i for i in found if i["status"] not in OPEN), key=lambda i: -i["id"])
+    ended = [i for i in incidents.list(include_done=True, limit=LISTED) if i["status"] not in OPEN] \
+        if include_done else []
     return [summary(i, incidents.plan, lang, now) for i in [*still, *ended]]
 
 
@@ -119,9 +120,10 @@ def _stages(plan: Plan, timeline: list[dict[str, Any]], found: dict[str, Any], l
 
 def merge_targets(incidents: Incidents, incident_id: int, lang: str) -> list[dict[str, Any]]:
     """The incidents this one may be merged into: open or resolved, not itself."""
-    found = incidents.list(include_done=True, limit=LISTED)
+    resolved = [i for i in incidents.list(include_done=True, limit=LISTED) if i["status"] == "resolved"]
+    found = sorted([*incidents.list(limit=LISTED), *resolved], key=lambda i: -i["id"])
     return [{"id": i["id"], "title": i["title"].get(lang) or i["title"].get("en", "")} for i in found
-            if i["id"] != incident_id and i["status"] in (*OPEN, "resolved")]
+            if i["id"] != incident_id]
 
 
 def _linkable(evidence: str) -> bool:
