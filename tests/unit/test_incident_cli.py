@@ -139,3 +139,12 @@ def test_an_id_past_what_the_database_holds_is_no_incident(tmp_path, clock):
         assert done.exit_code == 1, (args, done.output)
         assert done.output.count("\n") == 1 and f"there is no incident {huge}" in done.output
     assert json.loads(run(path, "show", str(opened["id"]), "--json").output)["status"] == "triggered"
+
+
+def test_a_title_with_line_breaks_is_kept_on_one_line(tmp_path, clock):
+    path = write_plan(tmp_path, {"language": "en"})
+    opened = json.loads(run(path, "open", "--severity", "minor", "--title", "API slow\n# not a heading\r\n",
+                            "--json").output)
+    assert opened["title"]["en"] == "API slow # not a heading"
+    draft = run(path, "postmortem", str(opened["id"]))
+    assert draft.output.splitlines()[0].endswith("API slow # not a heading")

@@ -65,7 +65,9 @@ class Incidents:
     def open(self, severity: str, title: Text, *, by: str, now: float, description: str = "",
              source: str = "manual", dedup_key: str | None = None, session: Session | None = None) -> int:
         self.check_severity(severity)
-        if not title.ko.strip() or not title.en.strip():
+        # a title is one line wherever it is shown (a list row, a Markdown heading, a page's title)
+        title = Text(ko=" ".join(title.ko.split()), en=" ".join(title.en.split()))
+        if not title.ko or not title.en:
             raise said(IncidentError, "incident.error.no_title")
         clock_from, ack_due, respond_due = self.deadlines_from(severity, now)
         row = IncidentRow(title=json.dumps({"ko": title.ko, "en": title.en}, ensure_ascii=False),
