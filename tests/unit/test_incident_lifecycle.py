@@ -1,5 +1,6 @@
-"""An incident's lifecycle on a real SQLite state database: each step in order, the timeline it
-leaves, the steps out of order refused with one clear line, and missed deadlines recorded once."""
+"""An incident's lifecycle on a real state database (SQLite, PostgreSQL and MariaDB): each step in
+order, the timeline it leaves, the steps out of order refused with one clear line, and missed
+deadlines recorded once."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from seoul_time import at, no_public_holidays
 
 
 @pytest.fixture
-def incidents(tmp_path):
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def incidents(engine_state_url):
+    db = StateDB.open(engine_state_url)
     yield Incidents(Plan(), db, holiday_source=no_public_holidays)
     db.close()
 
