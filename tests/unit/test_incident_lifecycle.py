@@ -4,6 +4,8 @@ deadlines recorded once."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from opsplan.incidents.errors import IncidentError
@@ -133,3 +135,27 @@ def test_cancel_and_merge_are_the_other_ways_out(incidents):
         incidents.merge(first, into=first, by="kim", now=now)
     with pytest.raises(IncidentError, match="was cancelled"):
         incidents.resolve(false_alarm, by="lee", now=now + 200)
+
+
+def test_a_long_incidents_final_postmortem_keeps_its_whole_timeline(incidents):
+    # The final postmortem freezes the incident's facts, its timeline among them, into one timeline
+    # entry: a long incident's passes the 64 KB of MariaDB's TEXT, which refused the row.
+    from opsplan.incidents import checklist, postmortem
+
+    now = at("2026-12-01 10:00")
+    iid = incidents.open("major", title(), by="kim", now=now)
+    incidents.acknowledge(iid, by="kim", now=now + 60)
+    for n in range(150):
+        incidents.note(iid, f"{n:03d} 재시작 후 다시 오류: " + "로그 확인 " * 40, by="lee", now=now + 120 + n)
+    incidents.resolve(iid, by="kim", now=now + 600)
+    with incidents.db.session() as session:
+        checklist.set_fields(session, iid, {"root_cause": "메모리 부족", "fix": "배치 크기 축소"}, by="kim",
+                             now=now + 650)
+        postmortem.make_final(session, incidents.plan, iid, by="kim", now=now + 660)
+    incidents.close(iid, by="kim", now=now + 700)
+    with incidents.db.session() as session:
+        final = postmortem.final_of(session, iid)
+    assert final is not None and final["root_cause"] == "메모리 부족"
+    stored = next(e for e in incidents.get(iid)["timeline"] if e["kind"] == "postmortem_final")
+    assert len(json.dumps(stored["data"], ensure_ascii=False).encode()) > 64 * 1024
+    assert "149 재시작 후 다시 오류" in json.dumps(final, ensure_ascii=False)

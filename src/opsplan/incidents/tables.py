@@ -10,7 +10,7 @@ from sqlalchemy import Float, Integer, String, Text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.store.state import Base
+from opsplan.store.state import LONG_TEXT, Base
 
 # An incident's dedup key ("host|subject") is compared byte for byte: MariaDB's default collation
 # would make the subjects "device GPU-A" and "device gpu-a" (two devices) one incident
@@ -59,7 +59,7 @@ class TimelineRow(Base):
     at: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     actor: Mapped[str] = mapped_column(String(200))
-    data: Mapped[str] = mapped_column(Text)                  # JSON object
+    data: Mapped[str] = mapped_column(LONG_TEXT)             # JSON object (a final postmortem's: whole facts)
 
 
 class IncidentAlertRow(Base):
