@@ -5,6 +5,7 @@ deadlines recorded once."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -159,3 +160,37 @@ def test_a_long_incidents_final_postmortem_keeps_its_whole_timeline(incidents):
     stored = next(e for e in incidents.get(iid)["timeline"] if e["kind"] == "postmortem_final")
     assert len(json.dumps(stored["data"], ensure_ascii=False).encode()) > 64 * 1024
     assert "149 재시작 후 다시 오류" in json.dumps(final, ensure_ascii=False)
+
+
+def test_people_acknowledging_at_once_leave_one_acknowledgement_and_one_breach(incidents):
+    # Each step is a compare-and-set: of four at once exactly one wins on every engine (row locks on
+    # the servers, one writer at a time on SQLite), the others are told why, and a deadline checked
+    # by four at once is recorded once.
+    opened = at("2026-12-05 03:00")
+    iid = incidents.open("critical", title(), by="opsplan", now=opened)
+    people = ["kim", "lee", "park", "choi"]
+    start = threading.Barrier(len(people))
+    outcome: dict[str, str] = {}
+    breaches: list = []
+
+    def step(person: str) -> None:
+        start.wait()
+        breaches.extend(incidents.check_deadlines(opened + 20 * 60))
+        try:
+            incidents.acknowledge(iid, by=person, now=opened + 20 * 60)
+            outcome[person] = "acknowledged"
+        except IncidentError as exc:
+            outcome[person] = str(exc)
+
+    threads = [threading.Thread(target=step, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [p for p, said in outcome.items() if said == "acknowledged"]
+    assert len(winners) == 1, outcome
+    assert all("is already acknowledged" in said for p, said in outcome.items() if p not in winners)
+    shown = incidents.get(iid)
+    assert shown["acknowledged_by"] == winners[0]
+    assert kinds(incidents, iid).count("acknowledged") == 1
+    assert kinds(incidents, iid).count("ack_missed") == 1 and [b.deadline for b in breaches].count("ack") == 1
