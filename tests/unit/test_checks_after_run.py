@@ -52,6 +52,15 @@ def opened(tmp_path: Path):
     db.close()
 
 
+@pytest.fixture
+def opened_on_engines(tmp_path: Path, engine_state_url: str):
+    """The same on SQLite, PostgreSQL and MariaDB: the incidents a check run opens and joins."""
+    plan = load_plan(_plan(tmp_path))
+    db = StateDB.open(engine_state_url)
+    yield plan, db
+    db.close()
+
+
 def test_the_summary_reaches_the_chat_channel_in_korean_with_its_link_once(opened):
     plan, db = opened
     chat, mail = Webhook(), Webhook()
@@ -93,8 +102,8 @@ def test_without_a_public_url_the_summary_names_the_command_and_named_channels_a
         db.close()
 
 
-def test_a_failed_item_opens_one_incident_joined_while_open_and_noted_when_it_passes(opened):
-    plan, db = opened
+def test_a_failed_item_opens_one_incident_joined_while_open_and_noted_when_it_passes(opened_on_engines):
+    plan, db = opened_on_engines
     incidents = Incidents(plan, db)
     first, done = _run(plan, db, incidents, NOW)
     assert len(done.incidents.opened) == 1 and done.incidents.joined == []

@@ -19,7 +19,8 @@ from opsplan.checks import runs
 from opsplan.metrics import sample
 from opsplan.stages.all import load_plan
 from opsplan.store import MetricsStore
-from opsplan.store.state import StateDB, default_url
+from opsplan.store.state import StateDB
+from state_engines import STATE_URL_ENV
 from yaml_writer import write_plan
 
 DAY = date(2026, 11, 30)
@@ -59,8 +60,8 @@ def test_the_window_of_each_period_in_the_plans_timezone():
     assert quarter == (1_782_831_600, 1_790_780_400)  # 2026-07-01 .. 2026-10-01 00:00 KST
 
 
-def test_a_daily_run_through_the_cli_is_stored_signed_and_audited(tmp_path):
-    path = planned(tmp_path, checks={"daily": {"schedule": "0 9 * * *", "items": [
+def test_a_daily_run_through_the_cli_is_stored_signed_and_audited(tmp_path, engine_state_url):
+    path = planned(tmp_path, state_db_url_env=STATE_URL_ENV, checks={"daily": {"schedule": "0 9 * * *", "items": [
         {"id": "system.usage", "ko": "CPU/메모리/디스크 사용률", "en": "CPU/memory/disk usage"},
         {"id": "mariadb.status", "ko": "MariaDB 상태", "en": "MariaDB status"},
         {"id": "gpu.status", "ko": "GPU 상태 및 사용률", "en": "GPU status and usage"},
@@ -86,7 +87,7 @@ def test_a_daily_run_through_the_cli_is_stored_signed_and_audited(tmp_path):
     assert again.exit_code == 1 and "already signed" in again.output and len(again.output.strip().splitlines()) == 1
     missing = invoke(path, "check", "sign", "999")
     assert missing.exit_code == 1 and "no check run 999" in missing.output
-    db = StateDB.open(default_url(load_plan(path).data_dir))
+    db = StateDB.open(engine_state_url)  # where the plan's state_db_url_env points
     try:
         actions = [(e["action"], e["outcome"]) for e in audit.entries(db, run_id=run["id"])]
         assert sorted(actions) == [("check.run", "fail"), ("check.run", "started"), ("check.sign", "signed")]
@@ -173,10 +174,10 @@ def test_the_report_renders_in_both_languages_with_charts(tmp_path, lang):
     assert re.search(r"\+09:00$", document["started_at"])
 
 
-def test_old_runs_are_pruned_past_the_plans_retention(tmp_path):
+def test_old_runs_are_pruned_past_the_plans_retention(tmp_path, engine_state_url):
     path = planned(tmp_path, checks={"retention": "30d"})
     plan = load_plan(path)
-    db = StateDB.open(default_url(plan.data_dir))
+    db = StateDB.open(engine_state_url)
     try:
         first = runs.run_checks(plan, db, "daily", actor="test", now=1_796_000_000.0)
         second = runs.run_checks(plan, db, "daily", actor="test", now=1_796_000_000.0 + 31 * 86400)
@@ -184,3 +185,29 @@ def test_old_runs_are_pruned_past_the_plans_retention(tmp_path):
         assert first.run_id != second.run_id
     finally:
         db.close()
+
+
+def test_a_host_with_many_disks_keeps_its_whole_daily_result(tmp_path, engine_state_url):
+    # Eight data disks' day of usage charts is about 80 KB of JSON: past the 64 KB of MariaDB's TEXT,
+    # which refused the item's row and left the run unfinished.
+    path = write_plan(tmp_path, {"language": "en", "checks": {"daily": {"schedule": "0 9 * * *", "items": [
+        {"id": "system.usage", "ko": "CPU/메모리/디스크 사용률", "en": "CPU/memory/disk usage"}]}}})
+    plan = load_plan(path)
+    start, end = runs.window("daily", "0 9 * * *", plan.timezone, now=0, for_date=DAY)
+    mounts = [f"/data{n}" for n in range(8)]
+    with MetricsStore(Path(plan.data_dir) / "metrics", sync=False, clock=lambda: end) as store:
+        for index in range(int((end - start) // 300)):
+            store.append(start + index * 300, [
+                sample("opsplan_cpu_usage_ratio", 0.3), sample("opsplan_memory_usage_ratio", 0.5),
+                *[sample("opsplan_disk_usage_ratio", 0.4 + index / 10_000, mountpoint=m) for m in mounts]])
+        db = StateDB.open(engine_state_url)
+        try:
+            outcome = runs.run_checks(plan, db, "daily", store=store, actor="test", now=end, for_date=DAY)
+            shown = runs.get_run(db, outcome.run_id)
+        finally:
+            db.close()
+    assert shown["status"] == "pass" and shown["finished_at"] is not None
+    [item] = shown["items"]
+    charted = {s["label"] for chart in item["result"]["charts"] for s in chart["series"]}
+    assert set(mounts) <= charted
+    assert len(json.dumps(item["result"], ensure_ascii=False)) > 64 * 1024

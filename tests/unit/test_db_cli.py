@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from state_engines import STATE_URL_ENV
+from state_engines import STATE_URL_ENV, engine_of
 from yaml_writer import write_plan
 
 
@@ -76,6 +76,8 @@ def test_copy_moves_the_sqlite_history_to_the_server_once(tmp_path, empty_engine
     """An operator moving a box's SQLite state DB onto a server keeps incidents and the audit chain,
     ids go on from where they were, and a second copy into the filled server is refused."""
     from opsplan import audit
+    from opsplan.checks import runs
+    from opsplan.checks.runs import CheckItemRow, CheckRun
     from opsplan.incidents.lifecycle import Incidents
     from opsplan.plan.models import Text
     from opsplan.stages.all import load_plan
@@ -87,6 +89,15 @@ def test_copy_moves_the_sqlite_history_to_the_server_once(tmp_path, empty_engine
     try:
         first = Incidents(plan, on_sqlite).open("critical", Text(ko="API 중단", en="API down"), by="kim", now=1.8e9)
         audit.record(on_sqlite, "kim", "incident.open", f"incident {first}", {"via": "cli"}, at=1.8e9)
+        # Documents past 64 KB (MariaDB's TEXT): a long note on the timeline and a check item's result.
+        long_note = "로그 확인 " * 15_000
+        Incidents(plan, on_sqlite).note(first, long_note, by="kim", now=1.8e9 + 1)
+        with on_sqlite.session() as session:
+            session.add(CheckRun(id=7, period="daily", window_start=0.0, window_end=1.0, started_at=1.0,
+                                 finished_at=2.0, status="pass", actor="test"))
+            session.flush()
+            session.add(CheckItemRow(run_id=7, position=0, item_id="system.usage", title_ko="사용률", title_en="usage",
+                                     status="pass", result=json.dumps({"points": list(range(20_000))})))
     finally:
         on_sqlite.close()
     env = {STATE_URL_ENV: empty_engine_url}
@@ -100,6 +111,8 @@ def test_copy_moves_the_sqlite_history_to_the_server_once(tmp_path, empty_engine
     try:
         incidents = Incidents(plan, server)
         assert incidents.get(first)["title"]["en"] == "API down"
+        assert incidents.get(first)["timeline"][-1]["data"]["text"] == long_note
+        assert runs.get_run(server, 7)["items"][0]["result"]["points"][-1] == 19_999
         assert audit.verify(server).ok  # the chain's hashes and head came across as they were
         second = incidents.open("minor", Text(ko="느림", en="slow"), by="kim", now=1.8e9 + 60)
         assert second == first + 1
@@ -134,6 +147,41 @@ def test_copy_without_a_target_or_while_serve_runs_is_one_line(tmp_path, monkeyp
         os.close(fd)
     assert busy.exit_code == 1 and "`opsplan serve` is running: stop it first" in busy.output
     assert not (tmp_path / "other.db").exists()
+
+
+def test_copy_fits_names_sqlite_kept_longer_than_their_column(tmp_path, empty_engine_url):
+    """SQLite keeps any length in a VARCHAR; the servers refuse the whole row, and so the whole copy.
+    An external alert's long name linked to an incident before such names were clipped is clipped
+    on the way (the labels keep it whole)."""
+    from sqlalchemy import text
+
+    from opsplan.incidents.lifecycle import Incidents
+    from opsplan.plan.models import Text
+    from opsplan.stages.all import load_plan
+    from opsplan.store.state import StateDB
+
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV})
+    plan = load_plan(path)
+    name = "GpuXidErrorsReportedByTheDriver" * 10  # 310 characters; the column holds 200
+    on_sqlite = StateDB.open(f"sqlite:///{tmp_path / 'data' / 'state.db'}")
+    try:
+        first = Incidents(plan, on_sqlite).open("critical", Text(ko="GPU 오류", en="GPU errors"), by="kim", now=1.8e9)
+        with on_sqlite.session() as session:  # as an older opsplan wrote it
+            session.execute(text("INSERT INTO incident_alerts (incident_id, fingerprint, alert, severity, labels, "
+                                 "started_at) VALUES (:i, 'ab12', :a, 'critical', :l, 1.8e9)"),
+                            {"i": first, "a": name, "l": json.dumps({"alertname": name})})
+    finally:
+        on_sqlite.close()
+    copied = run(path, "copy", "--from", str(tmp_path / "data" / "state.db"), "--json",
+                 env={STATE_URL_ENV: empty_engine_url})
+    assert copied.exit_code == 0, copied.output
+    server = StateDB.open(empty_engine_url)
+    try:
+        [link] = Incidents(plan, server).get(first)["alerts"]
+    finally:
+        server.close()
+    clipped = name if engine_of(empty_engine_url) == "sqlite" else name[:199] + "…"
+    assert link["alert"] == clipped and link["labels"]["alertname"] == name
 
 
 def test_a_refused_copy_says_why_in_korean_on_a_korean_plan(tmp_path):

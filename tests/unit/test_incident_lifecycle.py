@@ -1,7 +1,11 @@
-"""An incident's lifecycle on a real SQLite state database: each step in order, the timeline it
-leaves, the steps out of order refused with one clear line, and missed deadlines recorded once."""
+"""An incident's lifecycle on a real state database (SQLite, PostgreSQL and MariaDB): each step in
+order, the timeline it leaves, the steps out of order refused with one clear line, and missed
+deadlines recorded once."""
 
 from __future__ import annotations
+
+import json
+import threading
 
 import pytest
 
@@ -13,8 +17,8 @@ from seoul_time import at, no_public_holidays
 
 
 @pytest.fixture
-def incidents(tmp_path):
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def incidents(engine_state_url):
+    db = StateDB.open(engine_state_url)
     yield Incidents(Plan(), db, holiday_source=no_public_holidays)
     db.close()
 
@@ -132,3 +136,61 @@ def test_cancel_and_merge_are_the_other_ways_out(incidents):
         incidents.merge(first, into=first, by="kim", now=now)
     with pytest.raises(IncidentError, match="was cancelled"):
         incidents.resolve(false_alarm, by="lee", now=now + 200)
+
+
+def test_a_long_incidents_final_postmortem_keeps_its_whole_timeline(incidents):
+    # The final postmortem freezes the incident's facts, its timeline among them, into one timeline
+    # entry: a long incident's passes the 64 KB of MariaDB's TEXT, which refused the row.
+    from opsplan.incidents import checklist, postmortem
+
+    now = at("2026-12-01 10:00")
+    iid = incidents.open("major", title(), by="kim", now=now)
+    incidents.acknowledge(iid, by="kim", now=now + 60)
+    for n in range(150):
+        incidents.note(iid, f"{n:03d} 재시작 후 다시 오류: " + "로그 확인 " * 40, by="lee", now=now + 120 + n)
+    incidents.resolve(iid, by="kim", now=now + 600)
+    with incidents.db.session() as session:
+        checklist.set_fields(session, iid, {"root_cause": "메모리 부족", "fix": "배치 크기 축소"}, by="kim",
+                             now=now + 650)
+        postmortem.make_final(session, incidents.plan, iid, by="kim", now=now + 660)
+    incidents.close(iid, by="kim", now=now + 700)
+    with incidents.db.session() as session:
+        final = postmortem.final_of(session, iid)
+    assert final is not None and final["root_cause"] == "메모리 부족"
+    stored = next(e for e in incidents.get(iid)["timeline"] if e["kind"] == "postmortem_final")
+    assert len(json.dumps(stored["data"], ensure_ascii=False).encode()) > 64 * 1024
+    assert "149 재시작 후 다시 오류" in json.dumps(final, ensure_ascii=False)
+
+
+def test_people_acknowledging_at_once_leave_one_acknowledgement_and_one_breach(incidents):
+    # Each step is a compare-and-set: of four at once exactly one wins on every engine (row locks on
+    # the servers, one writer at a time on SQLite), the others are told why, and a deadline checked
+    # by four at once is recorded once.
+    opened = at("2026-12-05 03:00")
+    iid = incidents.open("critical", title(), by="opsplan", now=opened)
+    people = ["kim", "lee", "park", "choi"]
+    start = threading.Barrier(len(people))
+    outcome: dict[str, str] = {}
+    breaches: list = []
+
+    def step(person: str) -> None:
+        start.wait()
+        breaches.extend(incidents.check_deadlines(opened + 20 * 60))
+        try:
+            incidents.acknowledge(iid, by=person, now=opened + 20 * 60)
+            outcome[person] = "acknowledged"
+        except IncidentError as exc:
+            outcome[person] = str(exc)
+
+    threads = [threading.Thread(target=step, args=(p,)) for p in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winners = [p for p, said in outcome.items() if said == "acknowledged"]
+    assert len(winners) == 1, outcome
+    assert all("is already acknowledged" in said for p, said in outcome.items() if p not in winners)
+    shown = incidents.get(iid)
+    assert shown["acknowledged_by"] == winners[0]
+    assert kinds(incidents, iid).count("acknowledged") == 1
+    assert kinds(incidents, iid).count("ack_missed") == 1 and [b.deadline for b in breaches].count("ack") == 1

@@ -30,8 +30,8 @@ def runbook_entries(incidents: Incidents, incident_id: int) -> list[dict]:
     return [e for e in incidents.get(incident_id)["timeline"] if e["kind"].startswith("runbook_")]
 
 
-def test_a_run_during_an_open_incident_is_linked_with_its_end_once(tmp_path: Path):
-    db = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def test_a_run_during_an_open_incident_is_linked_with_its_end_once(tmp_path: Path, engine_state_url: str):
+    db = StateDB.open(engine_state_url)
     plan = Plan().model_copy(update={"data_dir": tmp_path / "data", "language": "en"})
     work = tmp_path / "work"
     work.mkdir()

@@ -1,5 +1,6 @@
 """Figures and SLA (issue 13 item 7): MTTA/MTTR over scripted incidents, and a month's availability
-from `opsplan_api_up` samples written into a real metrics store, against hand-computed figures."""
+from `opsplan_api_up` samples written into a real metrics store, against hand-computed figures;
+the incidents on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from opsplan.metrics import sample
 from opsplan.plan.models import Plan, Text
 from opsplan.stages.all import load_plan
 from opsplan.store import MetricsStore
-from opsplan.store.state import StateDB, default_url
+from opsplan.store.state import StateDB
 from seoul_time import at, no_public_holidays
+from state_engines import STATE_URL_ENV
 from yaml_writer import write_plan
 
 MIN, HOUR, DAY = 60.0, 3600.0, 86400.0
@@ -37,8 +39,8 @@ def link_alert(db: StateDB, incident_id: int, alert: str, **labels: str) -> None
 
 
 @pytest.fixture
-def db(tmp_path):
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url):
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
@@ -73,9 +75,10 @@ def test_mtta_and_mttr_median_and_p90_per_severity(db):
                                         {"alert": "GpuDown", "incidents": 1}]
 
 
-def test_sla_over_a_synthetic_month_of_stored_samples_equals_the_hand_computed_figure(tmp_path, monkeypatch):
-    path = write_plan(tmp_path, {"language": "en", "services": [{"name": "llm-api", "url": "http://127.0.0.1:9/health"},
-                                                          {"name": "search", "url": "http://127.0.0.1:9/s"}]})
+def test_sla_over_a_synthetic_month_of_stored_samples_equals_the_hand_computed_figure(tmp_path, monkeypatch,
+                                                                                       engine_state_url):
+    services = [{"name": "llm-api", "url": "http://127.0.0.1:9/health"}, {"name": "search", "url": "http://127.0.0.1:9/s"}]
+    path = write_plan(tmp_path, {"language": "en", "state_db_url_env": STATE_URL_ENV, "services": services})
     plan = load_plan(path)
     start, end = at("2026-11-01 00:00"), at("2026-12-01 00:00")  # 30 days, Seoul time
     down_from, down_to = at("2026-11-10 02:00"), at("2026-11-10 08:00")
@@ -85,7 +88,7 @@ def test_sla_over_a_synthetic_month_of_stored_samples_equals_the_hand_computed_f
             store.append(t, [sample("opsplan_api_up", 0 if down_from <= t < down_to else 1, service="llm-api")])
             t += 300
     # "search" has no samples: its month counts its critical incident's 3 hours as down.
-    db = StateDB.open(default_url(plan.data_dir))
+    db = StateDB.open(engine_state_url)  # where the plan's state_db_url_env points
     try:
         incidents = Incidents(plan, db, holiday_source=no_public_holidays)
         iid = incidents.open("critical", Text(ko="검색 중단", en="search down"), by="opsplan",

@@ -1,5 +1,5 @@
 """The incident stage as `serve` builds it, fed by a real AlertEngine through the notice fan-out, on
-a real SQLite state database, with an injected clock: what an operator would see in
+a real state database (SQLite, PostgreSQL and MariaDB), with an injected clock: what an operator would see in
 `opsplan incident list` and in the exported metrics."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from opsplan.stages.all import metric_registry
 from opsplan.stages.part import StageContext
 from opsplan.store.state import StateDB
 from seoul_time import at
+from state_engines import sqlite_only
 
 INTERVAL = 15.0
 
@@ -61,8 +62,8 @@ def errors(ratio):
 
 
 @pytest.fixture
-def db(tmp_path):
-    state = StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+def db(engine_state_url):
+    state = StateDB.open(engine_state_url)
     yield state
     state.close()
 
@@ -116,6 +117,7 @@ def test_a_refire_soon_after_the_resolve_reopens_and_a_later_one_opens_anew(db):
     assert new["id"] != incident["id"]
 
 
+@sqlite_only
 def test_an_alert_the_plan_does_not_map_opens_nothing(db):
     serve = Serve(db, at("2026-12-01 10:00"))
     serve.hold(400, sample("opsplan_cpu_usage_ratio", 0.95))  # CpuUsageHigh critical: a warning, no incident
@@ -123,6 +125,7 @@ def test_an_alert_the_plan_does_not_map_opens_nothing(db):
     assert serve.metric("opsplan_incidents_open", severity="critical") == 0
 
 
+@sqlite_only
 def test_a_slow_api_on_friday_night_is_a_minor_due_on_monday(db):
     serve = Serve(db, at("2026-12-04 20:00"))
     serve.hold(400, sample("opsplan_api_response_seconds", 3.0, service="llm-api", quantile="0.95"))
@@ -235,3 +238,42 @@ def test_an_outage_on_a_full_disk_opens_its_incident_once_the_disk_has_room(tmp_
         assert len(serve.incidents.get(incident["id"])["alerts"]) == 1
     finally:
         full.db.close()
+
+
+def external_alert(name: str, fingerprint: str, **labels: str) -> dict:
+    return {"status": "firing", "labels": {"alertname": name, "severity": "critical", **labels},
+            "annotations": {"summary": f"{name} fired"}, "startsAt": "2027-01-15T03:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z", "fingerprint": fingerprint}
+
+
+def serve_mapping_external(db, *names: str) -> Serve:
+    plan = Plan()
+    mapping = [AlertMapping(alerts=list(names), incident="critical", external=True), *plan.incidents.from_alerts]
+    plan = plan.model_copy(update={"incidents": plan.incidents.model_copy(update={"from_alerts": mapping})})
+    return Serve(db, at("2027-01-15 12:00"), plan)
+
+
+def test_an_external_alert_with_a_long_name_and_labels_still_opens_its_incident(db):
+    # PostgreSQL and MariaDB refuse a VARCHAR value longer than its column: the incident's key and
+    # its alert link would be lost with the whole transaction.
+    name = "GpuXidErrorsReportedByTheDriver" * 10  # 310 characters
+    serve = serve_mapping_external(db, name)
+    serve.engine.ingest_external({"version": "4", "alerts": [
+        external_alert(name, "0f0e0d0c0b0a0908", job="dcgm", pod="p" * 600)]})
+    [incident] = serve.incidents.list()
+    assert incident["severity"] == "critical"
+    [link] = serve.incidents.get(incident["id"])["alerts"]
+    assert link["labels"]["alertname"] == name and link["labels"]["pod"] == "p" * 600  # kept whole
+    serve.engine.ingest_external({"version": "4", "alerts": [  # heard again: the same incident
+        external_alert(name, "0f0e0d0c0b0a0908", job="dcgm", pod="p" * 600)]})
+    assert [i["id"] for i in serve.incidents.list()] == [incident["id"]]
+
+
+def test_subjects_that_differ_only_in_case_are_two_incidents(db):
+    # Prometheus labels are case-sensitive: GPU-A and gpu-a are two devices. MariaDB's default
+    # collation compares text case-insensitively and would have joined them into one incident.
+    serve = serve_mapping_external(db, "DeviceDown")
+    serve.engine.ingest_external({"version": "4", "alerts": [
+        external_alert("DeviceDown", "1111111111111111", device="GPU-A"),
+        external_alert("DeviceDown", "2222222222222222", device="gpu-a")]})
+    assert len(serve.incidents.list()) == 2

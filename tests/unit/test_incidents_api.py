@@ -6,6 +6,7 @@ audited, and a refused step is one line (404 / 409 / 422) in the language asked 
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +29,7 @@ from opsplan.web.app import ServeState, create_app
 from opsplan.web.console.frame import Console
 from opsplan.web.identity import tokens
 from opsplan.web.identity.users import Users
+from state_engines import STATE_URL_ENV
 from yaml_writer import write_plan
 
 BASE = "http://127.0.0.1:8080"
@@ -60,7 +62,8 @@ class Served:
 
 def serve(tmp_path: Path, overrides: dict[str, Any]) -> Iterator[Served]:
     plan = load_plan(write_plan(tmp_path, overrides))
-    composed = compose(plan, {"OPSPLAN_API_TOKEN": SHARED}, stages=(identity.STAGE, console.STAGE, incidents.STAGE))
+    environ = {"OPSPLAN_API_TOKEN": SHARED, STATE_URL_ENV: os.environ.get(STATE_URL_ENV, "")}
+    composed = compose(plan, environ, stages=(identity.STAGE, console.STAGE, incidents.STAGE))
     db = composed.context.state_db
     users = Users(db, tmp_path, time.time, FAST)
     users.add("oper01", "operator", PASSWORD, actor="root")
@@ -85,6 +88,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
     yield from serve(tmp_path, {**PLAN, "language": "en"})
 
 
+@pytest.fixture
+def served_on_engines(tmp_path: Path, engine_state_url: str) -> Iterator[Served]:
+    """The same, its state database on SQLite, PostgreSQL and MariaDB (named by state_db_url_env)."""
+    yield from serve(tmp_path, {**PLAN, "language": "en", "state_db_url_env": STATE_URL_ENV})
+
+
 def one_line(answer: Any, status: int) -> str:
     assert answer.status_code == status, answer.text
     detail = answer.json()["detail"]
@@ -92,7 +101,8 @@ def one_line(answer: Any, status: int) -> str:
     return str(detail)
 
 
-def test_the_round_trip_over_http_as_the_tokens_user(served):
+def test_the_round_trip_over_http_as_the_tokens_user(served_on_engines):
+    served = served_on_engines
     s = served
     opened = s.ok("", {"severity": "critical", "title": "customer data in a public log", "by": "mallory"}, 201)
     iid = opened["id"]
@@ -227,7 +237,8 @@ def test_a_korean_plan_answers_in_korean(tmp_path):
         assert "already" in one_line(s.post(f"/{iid}/ack", lang="en"), 409)
 
 
-def test_the_list_filters_by_severity_before_its_limit(served):
+def test_the_list_filters_by_severity_before_its_limit(served_on_engines):
+    served = served_on_engines
     s = served
     minor = s.ok("", {"severity": "minor", "title": "slow page"}, 201)["id"]
     majors = [s.ok("", {"severity": "major", "title": f"login fails {n}"}, 201)["id"] for n in range(2)]

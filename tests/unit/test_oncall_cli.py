@@ -1,6 +1,6 @@
 """`opsplan oncall ...`, `opsplan maintenance ...` and `opsplan incident snooze` on a plan file and
-its state database: who is on call (an override in force), the iCalendar export parsed back, one-line
-errors, every change audited."""
+its state database (the tables' writes on SQLite, PostgreSQL and MariaDB): who is on call (an
+override in force), the iCalendar export parsed back, one-line errors, every change audited."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from opsplan.cli import incident_cmd, oncall_cmd
 from opsplan.oncall.ical import fold
 from seoul_time import at
+from state_engines import STATE_URL_ENV
 from yaml_writer import write_plan
 
 ONCALL = {"people": [{"name": "kim", "channels": ["ops-chat"]}, {"name": "lee", "channels": ["ops-chat"]},
@@ -29,8 +30,9 @@ def clock(monkeypatch):
     return now
 
 
-def plan(tmp_path, language="ko"):
-    return write_plan(tmp_path, {"language": language, "oncall": ONCALL, "notifications": CHANNELS})
+def plan(tmp_path, language="ko", url_env=None):
+    on_server = {"state_db_url_env": url_env} if url_env else {}  # the engine_state_url database
+    return write_plan(tmp_path, {"language": language, "oncall": ONCALL, "notifications": CHANNELS, **on_server})
 
 
 def run(path, *args):
@@ -39,8 +41,9 @@ def run(path, *args):
     return CliRunner().invoke(app, ["--plan", str(path), *args])
 
 
-def test_show_names_the_primary_and_secondary_and_an_override_takes_the_primary_shift(tmp_path, clock):
-    path = plan(tmp_path)
+def test_show_names_the_primary_and_secondary_and_an_override_takes_the_primary_shift(tmp_path, clock,
+                                                                                     engine_state_url):
+    path = plan(tmp_path, url_env=STATE_URL_ENV)
     shown = run(path, "oncall", "show")
     assert shown.exit_code == 0, shown.output
     assert "1차 당직자: kim" in shown.output and "2차 당직자: lee" in shown.output
@@ -126,8 +129,9 @@ def test_folding_never_splits_a_korean_character():
     assert folded.replace("\r\n ", "") == line
 
 
-def test_maintenance_windows_are_listed_and_snooze_needs_an_acknowledged_incident(tmp_path, clock):
-    path = plan(tmp_path, "en")
+def test_maintenance_windows_are_listed_and_snooze_needs_an_acknowledged_incident(tmp_path, clock,
+                                                                                  engine_state_url):
+    path = plan(tmp_path, "en", url_env=STATE_URL_ENV)
     added = run(path, "maintenance", "add", "--subject", "llm-api", "--subject", "ApiDown", "--from",
                 "2026-12-02 18:00", "--to", "2026-12-02 20:00", "--reason", "driver upgrade", "--by", "kim")
     assert added.exit_code == 0, added.output
@@ -148,8 +152,8 @@ def test_maintenance_windows_are_listed_and_snooze_needs_an_acknowledged_inciden
     assert bad.exit_code == 1 and "not a duration: soon" in bad.output
 
 
-def test_show_lists_the_overrides_of_the_next_days(tmp_path, clock):
-    path = plan(tmp_path)
+def test_show_lists_the_overrides_of_the_next_days(tmp_path, clock, engine_state_url):
+    path = plan(tmp_path, url_env=STATE_URL_ENV)
     # next week's swap (within 14 days) and one a month away (beyond them)
     run(path, "oncall", "override", "박지민", "--from", "2026-12-08 09:00", "--to", "2026-12-10 09:00", "--by", "lee")
     run(path, "oncall", "override", "kim", "--from", "2027-01-05 09:00", "--to", "2027-01-06 09:00", "--by", "lee")
@@ -161,5 +165,5 @@ def test_show_lists_the_overrides_of_the_next_days(tmp_path, clock):
     month = json.loads(run(path, "oncall", "show", "--days", "40", "--json").output)
     assert [(o["person"], o["start_local"][:16]) for o in month["upcoming_overrides"]] == [
         ("박지민", "2026-12-08T09:00"), ("kim", "2027-01-05T09:00")]
-    english = run(plan(tmp_path, "en"), "oncall", "show", "--days", "3")
+    english = run(plan(tmp_path, "en", url_env=STATE_URL_ENV), "oncall", "show", "--days", "3")
     assert "No overrides in the next 3 days." in english.output

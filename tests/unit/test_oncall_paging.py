@@ -1,12 +1,15 @@
-"""On-call paging as `serve` runs it: the notify, incident and on-call stages on one real SQLite state
-database, the real Notifier sending through apprise to real local webhook receivers (one per person),
-an injected clock. What is asserted is what each person's phone would have received."""
+"""On-call paging as `serve` runs it: the notify, incident and on-call stages on one real state
+database (SQLite, PostgreSQL and MariaDB), the real Notifier sending through apprise to real local
+webhook receivers (one per person), an injected clock. What is asserted is what each person's phone
+would have received."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
+
+import pytest
 
 from http_stubs import Webhook
 from opsplan.incidents.lifecycle import Incidents
@@ -31,6 +34,7 @@ from opsplan.stages import oncall as oncall_stage
 from opsplan.stages.part import StageContext
 from opsplan.store.state import StateDB
 from seoul_time import at
+from state_engines import sqlite_only
 
 
 def plan_for(**oncall: object) -> Plan:
@@ -92,13 +96,16 @@ def hooks() -> dict[str, Webhook]:
     return {"kim": Webhook(), "lee": Webhook()}
 
 
-def db_at(tmp_path: Path) -> StateDB:
-    return StateDB.open(f"sqlite:///{tmp_path / 'state.db'}")
+@pytest.fixture
+def db(engine_state_url: str) -> Iterator[StateDB]:
+    state = StateDB.open(engine_state_url)
+    yield state
+    state.close()
 
 
-def test_a_critical_incident_pages_the_primary_at_3am_then_the_secondary_until_someone_acknowledges(tmp_path):
+def test_a_critical_incident_pages_the_primary_at_3am_then_the_secondary_until_someone_acknowledges(db):
     phones = hooks()
-    serve = Serve(db_at(tmp_path), plan_for(), phones, at("2026-12-02 03:00"))  # a Wednesday night
+    serve = Serve(db, plan_for(), phones, at("2026-12-02 03:00"))  # a Wednesday night
     incident = serve.open("critical")
     serve.cycle()
     assert len(pages(phones["kim"])) == 1 and pages(phones["lee"]) == []
@@ -118,11 +125,12 @@ def test_a_critical_incident_pages_the_primary_at_3am_then_the_secondary_until_s
     assert kinds.count("paged") == 2 and "paging_stopped" in kinds
 
 
-def test_without_an_acknowledgement_the_steps_repeat_as_the_policy_says_then_stop(tmp_path):
+@sqlite_only
+def test_without_an_acknowledgement_the_steps_repeat_as_the_policy_says_then_stop(db):
     phones = hooks()
     policy = EscalationPolicy(steps=[EscalationStep(to="primary"), EscalationStep(to="secondary", after=300)],
                               repeat=2, repeat_after=600, hours="any_hour")
-    serve = Serve(db_at(tmp_path), plan_for(escalation={"critical": policy}), phones, at("2026-12-02 03:00"))
+    serve = Serve(db, plan_for(escalation={"critical": policy}), phones, at("2026-12-02 03:00"))
     serve.open("critical")
     serve.cycle()
     serve.until(at("2026-12-02 05:00"))
@@ -130,9 +138,10 @@ def test_without_an_acknowledgement_the_steps_repeat_as_the_policy_says_then_sto
     assert len(pages(phones["kim"])) == 2 and len(pages(phones["lee"])) == 2
 
 
-def test_a_major_incident_on_friday_night_pages_nobody_until_monday_9am(tmp_path):
+@sqlite_only
+def test_a_major_incident_on_friday_night_pages_nobody_until_monday_9am(db):
     phones = hooks()
-    serve = Serve(db_at(tmp_path), plan_for(), phones, at("2026-12-04 20:00"))  # Friday 20:00 KST
+    serve = Serve(db, plan_for(), phones, at("2026-12-04 20:00"))  # Friday 20:00 KST
     incident = serve.open("major")
     serve.cycle()
     timeline = serve.incidents.get(incident)["timeline"]
@@ -153,9 +162,10 @@ def test_a_major_incident_on_friday_night_pages_nobody_until_monday_9am(tmp_path
     assert serve.kinds(incident).count("page_queued") == 1
 
 
-def test_an_acknowledgement_over_the_weekend_means_nobody_is_paged_on_monday(tmp_path):
+@sqlite_only
+def test_an_acknowledgement_over_the_weekend_means_nobody_is_paged_on_monday(db):
     phones = hooks()
-    serve = Serve(db_at(tmp_path), plan_for(), phones, at("2026-12-04 20:00"))
+    serve = Serve(db, plan_for(), phones, at("2026-12-04 20:00"))
     incident = serve.open("major")
     serve.cycle()
     serve.incidents.acknowledge(incident, by="kim", now=at("2026-12-04 21:00"))
@@ -172,9 +182,8 @@ def test_an_acknowledgement_over_the_weekend_means_nobody_is_paged_on_monday(tmp
     assert len(pages(phones["kim"])) == 1 and "다시 호출" in pages(phones["kim"])[0]["title"]
 
 
-def test_a_restarted_serve_mid_escalation_sends_nothing_twice_and_forgets_nothing(tmp_path):
+def test_a_restarted_serve_mid_escalation_sends_nothing_twice_and_forgets_nothing(db):
     phones = hooks()
-    db = db_at(tmp_path)
     first = Serve(db, plan_for(), phones, at("2026-12-02 03:00"))
     incident = first.open("critical")
     first.cycle(deliver=False)  # the page is in the outbox; serve stops before the notifier sent it
@@ -188,9 +197,8 @@ def test_a_restarted_serve_mid_escalation_sends_nothing_twice_and_forgets_nothin
     assert third.kinds(incident).count("paged") == 2
 
 
-def test_an_acknowledged_incident_left_alone_repages_its_owner_unless_snoozed(tmp_path):
+def test_an_acknowledged_incident_left_alone_repages_its_owner_unless_snoozed(db):
     phones = hooks()
-    db = db_at(tmp_path)
     serve = Serve(db, plan_for(repage_after=3600), phones, at("2026-12-02 03:00"))
     incident = serve.open("critical")
     serve.cycle()
@@ -204,9 +212,8 @@ def test_an_acknowledged_incident_left_alone_repages_its_owner_unless_snoozed(tm
     assert "snoozed" in serve.kinds(incident)
 
 
-def test_a_maintenance_window_holds_paging_and_says_so_on_the_timeline(tmp_path):
+def test_a_maintenance_window_holds_paging_and_says_so_on_the_timeline(db):
     phones = hooks()
-    db = db_at(tmp_path)
     with db.session() as session:
         session.add(MaintenanceRow(subjects=json.dumps(["*"]), start=at("2026-12-02 02:00"),
                                    end=at("2026-12-02 04:00"), reason="GPU 교체", created_by="test", created_at=0.0))
@@ -219,9 +226,8 @@ def test_a_maintenance_window_holds_paging_and_says_so_on_the_timeline(tmp_path)
     assert len(pages(phones["kim"])) == 1
 
 
-def test_the_incoming_primary_hears_of_the_hand_off_once_even_across_a_restart(tmp_path):
+def test_the_incoming_primary_hears_of_the_hand_off_once_even_across_a_restart(db):
     phones = hooks()
-    db = db_at(tmp_path)
     serve = Serve(db, plan_for(), phones, at("2026-12-07 08:58"))  # kim's week ends Monday 09:00
     serve.cycle()
     assert len(handoffs(phones["kim"])) == 1 and handoffs(phones["lee"]) == []
@@ -233,14 +239,13 @@ def test_the_incoming_primary_hears_of_the_hand_off_once_even_across_a_restart(t
     assert "2026-12-07 09:00:00 KST" in notice["message"] and "2026-12-14 09:00:00 KST" in notice["message"]
 
 
-def test_a_reopened_incident_pages_again_from_the_first_step(tmp_path):
+def test_a_reopened_incident_pages_again_from_the_first_step(db):
     from sqlalchemy import update
 
     from opsplan.incidents.records import SYSTEM, event
     from opsplan.incidents.tables import IncidentRow
 
     phones = hooks()
-    db = db_at(tmp_path)
     serve = Serve(db, plan_for(), phones, at("2026-12-02 03:00"))
     incident = serve.open("critical")
     serve.cycle()
@@ -256,12 +261,12 @@ def test_a_reopened_incident_pages_again_from_the_first_step(tmp_path):
     assert len(pages(phones["kim"])) == 2
 
 
-def test_an_incident_opened_by_this_cycles_alert_pages_in_the_same_cycle(tmp_path):
+def test_an_incident_opened_by_this_cycles_alert_pages_in_the_same_cycle(db):
     # In serve the alert engine reads the clock after collection, so an alert's incident opens a
     # moment after the cycle's own timestamp: its first page must still go in that cycle, not one
     # collection interval later.
     phones = hooks()
-    serve = Serve(db_at(tmp_path), plan_for(), phones, at("2026-12-02 03:00"))
+    serve = Serve(db, plan_for(), phones, at("2026-12-02 03:00"))
     serve.cycle()  # the hand-off notice, nothing else
     cycle_start = serve.now + 15.0
     incident = serve.incidents.open("critical", Text(ko="API 서버 응답 없음", en="API server down"), by="test",

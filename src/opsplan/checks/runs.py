@@ -29,7 +29,7 @@ from opsplan.jobs import next_fire
 from opsplan.masking import mask_text
 from opsplan.metrics import MetricSpec, Sample, gauge, sample
 from opsplan.metrics.cached import CachedReading
-from opsplan.store.state import MAX_ROW_ID, Base, StateDB
+from opsplan.store.state import LONG_TEXT, MAX_ROW_ID, Base, StateDB
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 RUNNING = "running"
@@ -70,7 +70,7 @@ class CheckItemRow(Base):
     title_ko: Mapped[str] = mapped_column(Text)
     title_en: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
-    result: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(LONG_TEXT)  # charts of a day on many disks pass 64 KB
     ticked_by: Mapped[str | None] = mapped_column(String(200))
     ticked_at: Mapped[float | None] = mapped_column(Float)
     note: Mapped[str | None] = mapped_column(Text)

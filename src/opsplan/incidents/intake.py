@@ -21,6 +21,7 @@ from opsplan.incidents.mapping import dedup_key, incident_severity, more_severe
 from opsplan.incidents.records import OPEN, SYSTEM, event
 from opsplan.incidents.tables import IncidentAlertRow, IncidentRow
 from opsplan.plan.models import Text
+from opsplan.store.state import clipped
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,10 @@ class AlertIntake:
                 incident_id = row.id
                 if more_severe(severity, row.severity):
                     self._raise(session, row, severity, notice, now)
-            session.add(IncidentAlertRow(incident_id=incident_id, fingerprint=notice.fingerprint, alert=notice.alert,
+            # An external alert's name may be longer than the column (the servers refuse the row): it is
+            # clipped where shown, and kept whole in the labels.
+            session.add(IncidentAlertRow(incident_id=incident_id, fingerprint=notice.fingerprint,
+                                         alert=clipped(notice.alert, IncidentAlertRow.__table__.c.alert),
                                          severity=notice.severity, started_at=notice.started_at,
                                          labels=json.dumps(notice.labels, ensure_ascii=False, sort_keys=True)))
             event(session, incident_id, "alert_fired", SYSTEM, now, alert=notice.alert, severity=notice.severity,

@@ -3,8 +3,10 @@ dedup key that makes the alerts of one subject one incident."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 
+from opsplan.incidents.tables import DEDUP_KEY_LENGTH
 from opsplan.plan.models import AlertMapping
 
 SEVERITY_ORDER = {"minor": 0, "major": 1, "critical": 2}
@@ -32,7 +34,17 @@ def incident_severity(mappings: Sequence[AlertMapping], alert: str, severity: st
 def dedup_key(host: str, subject: str) -> str:
     """One key per subject on one host ("service llm-api"): ApiDown and ApiErrorRateHigh of the same
     service join one incident; the host's own alerts (subject "") share the host's key."""
-    return f"{host}|{subject}"
+    return fitted_key(f"{host}|{subject}")
+
+
+def fitted_key(key: str) -> str:
+    """`key` itself when it fits the column, else its head and a digest of the whole: PostgreSQL and
+    MariaDB refuse a longer value (the incident would not open), and a plain cut could join two
+    alerts whose long subjects differ only at the end."""
+    if len(key) <= DEDUP_KEY_LENGTH:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[:DEDUP_KEY_LENGTH - len(digest) - 1]}#{digest}"
 
 
 def more_severe(a: str, b: str) -> bool:

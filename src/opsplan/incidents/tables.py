@@ -7,9 +7,17 @@ or deleted (lifecycle.py is the only writer), so the timeline is what happened, 
 from __future__ import annotations
 
 from sqlalchemy import Float, Integer, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.store.state import Base
+from opsplan.store.state import LONG_TEXT, Base
+
+# An incident's dedup key ("host|subject") is compared byte for byte: MariaDB's default collation
+# would make the subjects "device GPU-A" and "device gpu-a" (two devices) one incident
+# (migration incidents_0003). Keys longer than this are fitted (mapping.fitted_key).
+DEDUP_KEY_LENGTH = 500
+DEDUP_KEY = String(DEDUP_KEY_LENGTH).with_variant(
+    mysql.VARCHAR(DEDUP_KEY_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 class IncidentRow(Base):
@@ -22,7 +30,7 @@ class IncidentRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     stage: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-based, while status is "stage"
     source: Mapped[str] = mapped_column(String(16))          # alert | manual
-    dedup_key: Mapped[str | None] = mapped_column(String(500), nullable=True, index=True)
+    dedup_key: Mapped[str | None] = mapped_column(DEDUP_KEY, nullable=True, index=True)
     opened_at: Mapped[float] = mapped_column(Float)
     opened_by: Mapped[str] = mapped_column(String(200))
     clock_from: Mapped[float] = mapped_column(Float)         # when the deadlines started counting
@@ -51,7 +59,7 @@ class TimelineRow(Base):
     at: Mapped[float] = mapped_column(Float)
     kind: Mapped[str] = mapped_column(String(32), index=True)
     actor: Mapped[str] = mapped_column(String(200))
-    data: Mapped[str] = mapped_column(Text)                  # JSON object
+    data: Mapped[str] = mapped_column(LONG_TEXT)             # JSON object (a final postmortem's: whole facts)
 
 
 class IncidentAlertRow(Base):

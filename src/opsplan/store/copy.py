@@ -6,8 +6,10 @@ Both sides are first brought to the newest revision of every branch, so their ta
 target must hold no data yet: the rows its own migrations wrote (`opsplan_meta`, `audit_head`) are
 replaced by the source's, every other table must be empty, else nothing is copied. The whole copy
 is one transaction on the target (all or nothing) and reads the source in one transaction (a
-consistent snapshot). Row ids are kept (the audit chain and the links between tables use them); on
-PostgreSQL each id sequence is then moved past the largest id, so the next insert does not collide.
+consistent snapshot). A value SQLite kept longer than its VARCHAR (which a server refuses) is
+clipped with an ellipsis, as opsplan writes such values now. Row ids are kept (the audit chain and
+the links between tables use them); on PostgreSQL each id sequence is then moved past the largest
+id, so the next insert does not collide.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy import MetaData, Table, func, select, text
 from sqlalchemy.engine import Connection
 
 from opsplan.errors import StoreError, said
-from opsplan.store.state import StateDB
+from opsplan.store.state import StateDB, clipped, max_length
 
 # Alembic's own bookkeeping: each side keeps its own.
 SKIPPED = ("alembic_version",)
@@ -58,9 +60,10 @@ def copy_state(source: StateDB, target: StateDB, progress: Callable[[Copied], No
             if name in REPLACED:
                 writing.execute(into.delete())
             columns = [c.name for c in table.columns if c.name in into.columns]
+            fit = _fitter(writing, into, columns)
             n = 0
             for rows in _batches(reading, table, columns):
-                writing.execute(into.insert(), rows)
+                writing.execute(into.insert(), [fit(row) for row in rows])
                 n += len(rows)
             _advance_sequence(writing, into)
             copied.append(Copied(name, n))
@@ -77,6 +80,24 @@ def _tables(conn: Connection) -> dict[str, Table]:
     meta = MetaData()
     meta.reflect(bind=conn)
     return {t.name: t for t in meta.sorted_tables if t.name not in SKIPPED}
+
+
+def _fitter(conn: Connection, table: Table, columns: list[str]) -> Callable[[dict[str, object]], dict[str, object]]:
+    """What makes a row fit the target: SQLite keeps any length in a VARCHAR, and an older opsplan
+    wrote some values from outside (an external alert's name) whole there; the servers refuse the
+    whole row, so the whole copy. Such a value is clipped with an ellipsis, as opsplan now writes it."""
+    limited = [table.c[c] for c in columns if max_length(table.c[c]) is not None]
+    if conn.dialect.name == "sqlite" or not limited:
+        return lambda row: row
+
+    def fit(row: dict[str, object]) -> dict[str, object]:
+        for column in limited:
+            value = row[column.name]
+            if isinstance(value, str):
+                row[column.name] = clipped(value, column)
+        return row
+
+    return fit
 
 
 def _count(conn: Connection, table: Table) -> int:

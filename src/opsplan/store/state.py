@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, String, Table, Text, create_engine, event, inspect
 from sqlalchemy import text as sql
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -59,6 +60,11 @@ META = Table(
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# A document that may pass 64 KB (a day's charts of a host with many disks, a final postmortem
+# frozen with its whole timeline): MariaDB/MySQL's TEXT holds 65,535 bytes and refuses more
+# (strict mode), MEDIUMTEXT holds 16 MB. SQLite's TEXT and PostgreSQL's text have no such limit.
+LONG_TEXT = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 # On MySQL/MariaDB a plain FLOAT is 4 bytes, which rounds a unix time to about two minutes, and a

@@ -1,0 +1,45 @@
+"""Incidents on MariaDB/MySQL: the dedup key compared byte for byte, the timeline's data MEDIUMTEXT.
+
+The default collation (utf8mb4_general_ci) ignores case and trailing spaces, so the alerts of two
+subjects that differ only in case ("device GPU-A", "device gpu-a": two devices to Prometheus) were
+joined into one incident there. A timeline entry's JSON may pass TEXT's 65,535 bytes (a final
+postmortem freezes the whole timeline): the row was refused. SQLite and PostgreSQL compare bytes
+and keep any length already: nothing changes there.
+
+Revision ID: incidents_0003
+Revises: incidents_0002
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import mysql
+
+revision = "incidents_0003"
+down_revision = "incidents_0002"
+branch_labels = None
+depends_on = None
+
+BINARY_KEY = mysql.VARCHAR(500, charset="utf8mb4", collation="utf8mb4_bin")
+
+
+def _on_mariadb() -> bool:
+    return op.get_bind().dialect.name in ("mysql", "mariadb")
+
+
+def upgrade() -> None:
+    if _on_mariadb():
+        op.alter_column("incidents", "dedup_key", existing_type=sa.String(500), existing_nullable=True,
+                        type_=BINARY_KEY)
+        op.alter_column("incident_timeline", "data", existing_type=sa.Text(), existing_nullable=False,
+                        type_=mysql.MEDIUMTEXT())
+
+
+def downgrade() -> None:
+    if _on_mariadb():
+        op.alter_column("incident_timeline", "data", existing_type=mysql.MEDIUMTEXT(), existing_nullable=False,
+                        type_=sa.Text())
+        op.alter_column("incidents", "dedup_key", existing_type=BINARY_KEY, existing_nullable=True,
+                        type_=sa.String(500))
