@@ -20,6 +20,9 @@ class OpsplanError(Exception):
     # the key to a status: a state conflict is not a bad request).
     translated: Callable[[str], str] | None = None
     message_key: str | None = None
+    # The values its message was filled with: a surface that words the refusal its own way (the
+    # console's pages, the API) says it again under its own key with the same values.
+    message_values: dict[str, Any] | None = None
 
 
 E = TypeVar("E", bound=OpsplanError)
@@ -30,6 +33,7 @@ def said(kind: type[E], key: str, **values: Any) -> E:
     error = kind(t(key, "en", **values))
     error.translated = lambda language: t(key, language, **values)
     error.message_key = key
+    error.message_values = dict(values)
     return error
 
 

@@ -2992,6 +2992,38 @@ MESSAGES: Final[dict[str, Message]] = {
                                 en="the target lacks tables the source has: {tables}"),
     "db.copy.target_has_data": M(ko="대상의 다음 테이블에 이미 데이터가 있습니다: {tables}",
                                  en="the target already holds data in: {tables}"),
+    # issue 13 wording: incident refusals on the console's pages and in the API name what is there
+    # (a button, a page, a route, a body field), not the CLI's commands (web/incident_wording.py)
+    "console.incidents.err_close_open": M(
+        ko="장애 {id:은} 아직 열려 있어 종료할 수 없습니다: 먼저 이 화면의 '해결' 버튼으로 해결하십시오",
+        en="incident {id} is still open and cannot be closed: resolve it first with the 'Resolve' button on this page"),
+    "console.incidents.err_needs_postmortem": M(
+        ko="장애 {id:은} {severity} 장애라 최종 사후 분석 보고서 없이 종료할 수 없습니다: '사후 분석 보고서' 화면에서 "
+           "'사후 분석 보고서 최종 확정'을 누르십시오",
+        en="incident {id} is {severity} and cannot be closed without a final postmortem: on its 'Postmortem' "
+           "page, press 'Make the postmortem final'"),
+    "api.incidents.err_close_open": M(
+        ko="장애 {id:은} 아직 열려 있어 종료할 수 없습니다: 먼저 해결하십시오 (`POST /api/v1/incidents/{id}/resolve`)",
+        en="incident {id} is still open and cannot be closed: resolve it first (POST /api/v1/incidents/{id}/resolve)"),
+    "api.incidents.err_needs_postmortem": M(
+        ko="장애 {id:은} {severity} 장애라 최종 사후 분석 보고서 없이 종료할 수 없습니다 "
+           "(`POST /api/v1/incidents/{id}/postmortem`)",
+        en="incident {id} is {severity} and cannot be closed without a final postmortem "
+           "(POST /api/v1/incidents/{id}/postmortem)"),
+    "api.incidents.err_pm_needs_both": M(
+        ko="장애 {id}의 최종 사후 분석 보고서에는 원인과 해결 방안이 필요합니다: "
+           "`POST /api/v1/incidents/{id}/fields`로 `root_cause`와 `fix`를 보내십시오",
+        en="the final postmortem of incident {id} needs the root cause and the fix: send root_cause and fix "
+           "to POST /api/v1/incidents/{id}/fields"),
+    "api.incidents.err_pm_needs_root_cause": M(
+        ko="장애 {id}의 최종 사후 분석 보고서에는 원인이 필요합니다: "
+           "`POST /api/v1/incidents/{id}/fields`로 `root_cause`를 보내십시오",
+        en="the final postmortem of incident {id} needs the root cause: send root_cause "
+           "to POST /api/v1/incidents/{id}/fields"),
+    "api.incidents.err_pm_needs_fix": M(
+        ko="장애 {id}의 최종 사후 분석 보고서에는 해결 방안이 필요합니다: "
+           "`POST /api/v1/incidents/{id}/fields`로 `fix`를 보내십시오",
+        en="the final postmortem of incident {id} needs the fix: send fix to POST /api/v1/incidents/{id}/fields"),
 }
 
 

@@ -216,6 +216,24 @@ def test_bad_input_and_refused_steps_are_one_line(served):
     assert kinds == ["opened", "acknowledged"]
 
 
+def test_refused_steps_name_the_apis_routes_not_the_cli(served):
+    """The API's `detail` says what to call (a route, a body field), never an `opsplan incident ...`
+    command or a `--flag`, nor the console page's buttons."""
+    s = served
+    iid = s.ok("", {"severity": "critical", "title": "API down"}, 201)["id"]
+    said = {lang: [one_line(s.post(f"/{iid}/close", lang=lang), 409)] for lang in ("ko", "en")}
+    assert f"POST /api/v1/incidents/{iid}/resolve" in said["en"][0]
+    s.ok(f"/{iid}/resolve")
+    for lang in ("ko", "en"):
+        said[lang] += [one_line(s.post(f"/{iid}/close", lang=lang), 409),
+                       one_line(s.post(f"/{iid}/postmortem", lang=lang), 422)]
+    assert f"POST /api/v1/incidents/{iid}/postmortem" in said["en"][1]
+    assert "root_cause" in said["en"][2] and f"/api/v1/incidents/{iid}/fields" in said["en"][2]
+    shown = " ".join(said["ko"] + said["en"])
+    assert "opsplan incident" not in shown and "--" not in shown and "box" not in shown, shown
+    assert s.client.get(f"/api/v1/incidents/{iid}").json()["status"] == "resolved"
+
+
 def test_korean_detail_on_request_and_from_a_korean_plan(served, tmp_path):
     s = served
     iid = s.ok("", {"severity": "minor", "title": "느린 페이지"}, 201)["id"]

@@ -407,6 +407,33 @@ def test_saving_the_postmortem_fields_unchanged_says_so_in_the_pages_words(page)
     assert_korean("fields unchanged", said["ko"])
 
 
+def test_refused_steps_name_the_pages_buttons_not_the_cli(page):
+    """Closing an open incident, closing a critical one without its final postmortem, making a
+    postmortem final without its fields: each refusal names what the page has (its buttons and
+    boxes), never an `opsplan incident ...` command or a `--flag` a console user cannot type here."""
+    incident = page.open("critical", "API 서비스 중단")
+    csrf = page.log_in("ops01")
+
+    def refusal(step: str, lang: str) -> str:
+        answer = page.post(f"/incidents/{incident}/{step}", csrf_token=csrf, lang=lang)
+        assert answer.status_code == 422
+        alert = re.search(r'role="alert">([^<]*)</p>', answer.text)
+        assert alert is not None
+        return unescape(alert.group(1))
+
+    said = {lang: [refusal("close", lang)] for lang in ("ko", "en")}
+    assert "'Resolve'" in said["en"][0] and "'해결'" in said["ko"][0]
+    assert page.post(f"/incidents/{incident}/resolve", csrf_token=csrf).status_code == 303
+    for lang in ("ko", "en"):
+        said[lang] += [refusal("close", lang), refusal("final", lang)]
+    assert "Make the postmortem final" in said["en"][1] and "사후 분석 보고서 최종 확정" in said["ko"][1]
+    shown = " ".join(said["ko"] + said["en"])
+    assert "opsplan incident" not in shown and "--" not in shown, shown
+    for line in said["ko"]:
+        assert_korean("incident refusal on the page", line)
+    assert page.incidents.get(incident)["status"] == "resolved"  # nothing was closed
+
+
 def test_an_old_incident_still_open_is_on_the_all_list_and_a_merge_target(page, monkeypatch):
     """The pages show the newest LISTED incidents; an older one that is still open must not drop off
     "all incidents" or the merge choices because newer ones ended since."""

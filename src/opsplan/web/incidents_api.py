@@ -50,6 +50,7 @@ from opsplan.web.incident_bodies import (
     TaskBody,
 )
 from opsplan.web.incident_evidence import postmortem_evidence
+from opsplan.web.incident_wording import reworded
 from opsplan.web.openapi_docs import json_body
 from opsplan.web.request_body import write_body
 
@@ -138,7 +139,8 @@ def incidents_router(forms: IncidentForms, auth: Callable[..., None], clock: Cal
     def refused(exc: IncidentError, lang: str | None, bad_input: int = 422) -> HTTPException:
         key = exc.message_key
         status = 404 if key in _NOT_FOUND else 409 if key in _CONFLICT else bad_input
-        return HTTPException(status, " ".join(in_language(exc, language(lang)).split()))
+        # In the API's words: its routes and body fields, not the CLI's commands or the page's boxes.
+        return HTTPException(status, " ".join(in_language(reworded(exc, "api"), language(lang)).split()))
 
     @contextmanager
     def answered(lang: str | None, *, bad_input: int = 422) -> Iterator[None]:

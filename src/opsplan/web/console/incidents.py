@@ -44,6 +44,7 @@ from opsplan.web.console.incident_forms import AUDITED, POSTMORTEM_ACTIONS, Inci
 from opsplan.web.identity.routes import read_form
 from opsplan.web.identity.sessions import Active
 from opsplan.web.incident_evidence import postmortem_evidence
+from opsplan.web.incident_wording import reworded
 
 # The postmortem's downloads, as `opsplan incident postmortem --format md|html` writes them, and PDF.
 PM_MEDIA_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "pdf": "application/pdf"}
@@ -67,7 +68,8 @@ def _known(incident_id: int) -> int:
 
 
 def _one_line(exc: IncidentError, lang: str) -> str:
-    return (in_language(exc, lang).splitlines() or [""])[0]
+    """The refusal in the page's words (its buttons, not the CLI's commands), first line only."""
+    return (in_language(reworded(exc, "console"), lang).splitlines() or [""])[0]
 
 
 def incidents_router(console: Console, incidents: Incidents, forms: IncidentForms, *,
