@@ -277,3 +277,18 @@ def test_an_incident_opened_by_this_cycles_alert_pages_in_the_same_cycle(db):
     serve.notifier.deliver_due(serve.now)
     assert len(pages(phones["kim"])) == 1 and pages(phones["lee"]) == []
     assert serve.kinds(incident).count("paged") == 1
+
+
+def test_two_incidents_due_in_one_cycle_page_the_earliest_due_first(db):
+    """Which of two due incidents is paged first is the same on every engine: the earlier due one,
+    then the lower id (the rows were read without an order, each engine its own)."""
+    phones = hooks()
+    serve = Serve(db, plan_for(), phones, at("2026-12-02 03:00"))
+    later = serve.open("critical")  # due now
+    earlier = serve.incidents.open("critical", Text(ko="MariaDB 응답 없음", en="MariaDB down"), by="test",
+                                   now=serve.now - 120)  # reported late: due two minutes ago
+    assert earlier > later
+    serve.cycle()
+    titles = [p["title"] for p in pages(phones["kim"])]
+    assert len(titles) == 2, titles
+    assert f"장애 {earlier}번 호출" in titles[0] and f"장애 {later}번 호출" in titles[1], titles

@@ -137,7 +137,8 @@ class Paging:
         if not ids:
             return
         self._next_due = -math.inf
-        incidents = session.execute(select(IncidentRow).where(IncidentRow.id.in_(ids))).scalars().all()
+        incidents = session.execute(select(IncidentRow).where(IncidentRow.id.in_(ids))
+                                    .order_by(IncidentRow.id)).scalars().all()
         rows = {r.incident_id: r for r in session.scalars(select(PagingRow).where(PagingRow.incident_id.in_(ids)))}
         for incident in incidents:
             row = rows.get(incident.id)
@@ -181,7 +182,9 @@ class Paging:
     def _advance(self, session: Session, now: float, done: PagingRound) -> None:
         due = session.execute(select(PagingRow, IncidentRow)
                               .join(IncidentRow, IncidentRow.id == PagingRow.incident_id)
-                              .where(PagingRow.next_at <= now)).all()  # by its index: a done row has none
+                              .where(PagingRow.next_at <= now)  # by its index: a done row has none
+                              # the earliest due is paged first, on every engine (no ORDER BY: each its own)
+                              .order_by(PagingRow.next_at, PagingRow.incident_id)).all()
         windows = self._windows(session, now) if due else []
         for row, incident in due:
             if incident.status not in OPEN:
