@@ -395,3 +395,18 @@ def test_a_burst_of_notices_is_queued_together_once_each_and_resolved_ones_follo
         channels[(r.fingerprint, r.kind)].add(r.channel)
     assert channels[("gpu0", "resolved")] == {"team", "pager"}
     assert channels[("disk0", "resolved")] == {"team"}
+
+
+def test_a_notice_with_a_description_past_64_kb_is_queued_and_delivered_whole(db, webhook):
+    """An external alert's description has no bound (Prometheus templates it) and the message
+    carries it: past TEXT's 65,535 bytes MariaDB refused the outbox row. The body is MEDIUMTEXT there."""
+    webhook.start()
+    description = "\n".join(f"파드 `train-{i:05d}` 재시작 반복 (노드 gpu-02)" for i in range(2500))
+    assert len(description.encode()) > 65_535
+    plan = plan_with([{"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"}])
+    notifier = build_notifier(plan, db, clock=Clock(seoul(14, 5)), environ={"HOOK_URL": webhook.url()})
+    assert notifier.submit(notice("critical", description=Text(ko=description, en=description))) == 1
+    assert notifier.deliver_due().sent == 1
+    [payload] = webhook.received
+    assert description in payload["message"] and "콘솔: http://127.0.0.1:8080/" in payload["message"]
+    assert [r.status for r in rows(db)] == ["sent"]

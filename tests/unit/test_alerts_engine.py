@@ -310,3 +310,20 @@ def test_an_ack_or_a_silence_by_a_name_too_long_to_store_is_one_line(db):
     acknowledge(db, alert["fingerprint"], by="k" * 200, comment="", now=h.clock())  # the longest that fits
     [alert] = list_alerts(db, h.clock())
     assert alert["acknowledged"]["by"] == "k" * 200
+
+
+def test_an_external_alert_with_a_long_description_is_kept_whole_on_every_engine(db):
+    """Prometheus puts no bound on an annotation: a description templated with the pods of a whole
+    node passes 64 KB. MariaDB's TEXT refused the alert's row (the webhook failed, the alert was
+    lost); its annotations and texts are MEDIUMTEXT there, and the alert is listed with them whole."""
+    description = "\n".join(f"파드 `train-{i:05d}` 재시작 반복 (노드 gpu-02)" for i in range(2500))
+    assert len(description.encode()) > 65_535
+    h = Harness(db)
+    assert h.engine.ingest_external(am_alert("firing", annotations={"summary": "Pods crash",
+                                                                    "description": description})) == 1
+    [alert] = list_alerts(db, h.clock())
+    assert alert["annotations"]["description"] == description and alert["description"]["en"] == description
+    assert [(n.kind, n.alert) for n in h.notices] == [("firing", "NodeDown")]
+    h.engine = h.new_engine()  # a restart reads the row back and resolves it
+    h.engine.ingest_external(am_alert("resolved", endsAt="2027-01-15T03:10:00Z"))
+    assert [n.kind for n in h.notices] == ["firing", "resolved"]

@@ -118,3 +118,27 @@ def test_cheap_check_sees_a_change_without_reading_content(repo, etc: Path) -> N
     assert not repo.changed_since_last_backup([etc])
     (etc / "conf.d" / "new.cnf").write_text("x")
     assert repo.changed_since_last_backup([etc])
+
+
+def test_a_directory_of_many_certificates_is_backed_up_with_every_excluded_path_listed(tmp_path: Path,
+                                                                                        engine_state_url: str) -> None:
+    # An internal CA keeps one certificate per host it issued: 1,500 `.pem` files are excluded,
+    # and their paths (about 78 KB under /etc/ssl/issued) passed MariaDB's 64 KB TEXT: the backup's
+    # catalog row was refused.
+    issued = tmp_path / "etc" / "ssl" / "issued"
+    issued.mkdir(parents=True)
+    names = [f"gpu-node-{i:04d}.cluster.example.kr.pem" for i in range(1500)]
+    for name in names:
+        (issued / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    (issued / "openssl.cnf").write_text("[ca]\ndefault_ca = issuing\n")
+    db = StateDB.open(engine_state_url)
+    try:
+        result = ConfigRepo(tmp_path / "backups", db, clock=SteppingClock()).backup([issued])
+        assert result.status == "ok" and len(result.excluded) == 1500
+        with db.session() as session:
+            [row] = session.query(FileBackupRun).all()
+            listed = (row.excluded or "").splitlines()
+        assert row.status == "ok" and len("\n".join(listed).encode()) > 65_535
+        assert sorted(Path(p).name for p in listed) == sorted(names)
+    finally:
+        db.close()

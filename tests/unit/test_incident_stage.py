@@ -277,3 +277,16 @@ def test_subjects_that_differ_only_in_case_are_two_incidents(db):
         external_alert("DeviceDown", "1111111111111111", device="GPU-A"),
         external_alert("DeviceDown", "2222222222222222", device="gpu-a")]})
     assert len(serve.incidents.list()) == 2
+
+
+def test_an_external_alert_with_a_description_past_64_kb_opens_its_incident_with_it_whole(db):
+    # Prometheus templates a description without bound (the pods of a whole node); the incident keeps
+    # it as its description. MariaDB's TEXT refused the row past 65,535 bytes: no incident opened.
+    description = "\n".join(f"pod train-{i:05d} restarting on gpu-02 (CrashLoopBackOff, exit 137)" for i in range(1200))
+    assert len(description.encode()) > 65_535
+    serve = serve_mapping_external(db, "PodsCrashing")
+    alert = external_alert("PodsCrashing", "3333333333333333")
+    serve.engine.ingest_external({"version": "4", "alerts": [
+        {**alert, "annotations": {"summary": "Pods crashing", "description": description}}]})
+    [incident] = serve.incidents.list()
+    assert serve.incidents.get(incident["id"])["description"] == description

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, Float, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.store.state import Base
+from opsplan.store.state import LONG_TEXT, Base
 
 
 class AlertRow(Base):
@@ -21,14 +21,14 @@ class AlertRow(Base):
     rule_id: Mapped[str] = mapped_column(String(200))
     alert: Mapped[str] = mapped_column(String(200))
     severity: Mapped[str] = mapped_column(String(16))
-    labels: Mapped[str] = mapped_column(Text)         # JSON object
+    labels: Mapped[str] = mapped_column(LONG_TEXT)    # JSON object (stored whole)
     subject: Mapped[str] = mapped_column(String(500))
     state: Mapped[str] = mapped_column(String(16))    # pending | firing | resolved
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     for_s: Mapped[float] = mapped_column(Float)
-    texts: Mapped[str] = mapped_column(Text)          # JSON: summary and description, ko and en
-    annotations: Mapped[str] = mapped_column(Text)    # JSON object (external alerts)
+    texts: Mapped[str] = mapped_column(LONG_TEXT)     # JSON: summary and description, ko and en
+    annotations: Mapped[str] = mapped_column(LONG_TEXT)  # JSON object (external alerts: no bound)
     active_since: Mapped[float] = mapped_column(Float)
     started_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     resolved_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)

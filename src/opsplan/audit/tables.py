@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from opsplan.store.state import Base
+from opsplan.store.state import LONG_TEXT, Base
 
 HEAD_ID = 1
 
@@ -28,7 +28,7 @@ class AuditEntry(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     arguments: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     outcome: Mapped[str | None] = mapped_column(String(50))
-    detail: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[str | None] = mapped_column(LONG_TEXT)  # a failed runbook step's whole output
     target: Mapped[str] = mapped_column(String(200), default="", server_default="")
     prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     hash: Mapped[str] = mapped_column(String(64), default="", server_default="")

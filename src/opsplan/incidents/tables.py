@@ -25,7 +25,7 @@ class IncidentRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     title: Mapped[str] = mapped_column(Text)                # JSON {"ko": ..., "en": ...}
-    description: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(LONG_TEXT)     # an external alert's: no bound
     severity: Mapped[str] = mapped_column(String(16))        # critical | major | minor
     status: Mapped[str] = mapped_column(String(16), index=True)
     stage: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-based, while status is "stage"

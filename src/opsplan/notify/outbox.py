@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Float, Index, Integer, String, Text, UniqueConstraint, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from opsplan.store.state import Base
+from opsplan.store.state import LONG_TEXT, Base
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 WITHDRAWN = "withdrawn"  # a page made needless (acknowledged) before it was sent (opsplan.oncall)
@@ -34,7 +34,7 @@ class OutboxRow(Base):
     alert: Mapped[str] = mapped_column(String(100))
     severity: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(Text)
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(LONG_TEXT)  # carries an alert's description: no bound
     notify_type: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[float] = mapped_column(Float)
     first_due_at: Mapped[float] = mapped_column(Float)

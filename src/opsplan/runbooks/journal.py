@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from opsplan.errors import RunbookError, said
 from opsplan.fsutil import process_alive
 from opsplan.masking import MASK, SECRET_KEY, mask
-from opsplan.store.state import Base, StateDB
+from opsplan.store.state import LONG_TEXT, Base, StateDB
 
 RUNNING, OK, FAILED, ROLLED_BACK = "running", "ok", "failed", "rolled_back"
 DRY_RUN, REFUSED, INTERRUPTED = "dry_run", "refused", "interrupted"
@@ -37,14 +37,14 @@ class RunbookRun(Base):
     status: Mapped[str] = mapped_column(String(20))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_step: Mapped[str | None] = mapped_column(String(100))
-    reason: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(LONG_TEXT)  # a failed step's whole output
     pid: Mapped[int | None] = mapped_column(Integer)
     pid_started_at: Mapped[float | None] = mapped_column(Float)
     started_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
     resumes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    state: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
-    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    state: Mapped[str] = mapped_column(LONG_TEXT, default="{}", server_default="{}")  # JSON of any size
+    data: Mapped[str] = mapped_column(LONG_TEXT, default="{}", server_default="{}")
 
     def shown_status(self) -> str:
         """`running` only while the process that runs it is alive; otherwise it was interrupted."""
@@ -68,8 +68,8 @@ class RunbookStepRow(Base):
     started_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
     seconds: Mapped[float | None] = mapped_column(Float)
-    output: Mapped[str | None] = mapped_column(Text)
-    data: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    output: Mapped[str | None] = mapped_column(LONG_TEXT)  # clipped, but `finally`'s is not
+    data: Mapped[str] = mapped_column(LONG_TEXT, default="{}", server_default="{}")
 
 
 # --- secrets -----------------------------------------------------------------------------------------

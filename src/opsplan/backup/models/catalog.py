@@ -12,7 +12,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from opsplan.fsutil import process_alive
-from opsplan.store.state import Base
+from opsplan.store.state import LONG_TEXT, Base
 
 RUNNING, OK, UNCHANGED, FAILED = "running", "ok", "unchanged", "failed"
 KEPT, PRUNED = "ok", "pruned"
@@ -47,7 +47,7 @@ class FileBackupRun(Base):
     copied_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # bytes this run had to write
     changed_files: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     version: Mapped[str | None] = mapped_column(String(200), nullable=True)  # model version or git commit
-    excluded: Mapped[str | None] = mapped_column(Text, nullable=True)  # newline-separated paths, never content
+    excluded: Mapped[str | None] = mapped_column(LONG_TEXT, nullable=True)  # newline-separated paths, never content
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
