@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -214,8 +215,9 @@ def test_a_password_change_logs_the_old_browser_session_out(context, console):
     opsplan(plan, "user", "passwd", "kim02", "--password-stdin", stdin="another long password\n")
     # The table's next refresh finds the session ended: the tab goes to the login form by itself (not
     # the login form swapped into the table), to come back to the alerts page afterwards.
-    # (Asked of the browser: `page.url` is only updated while Playwright is waited on, not in a sleep.)
-    wait_until(lambda: page.evaluate("() => location.pathname") == "/login", timeout=20)
+    # Playwright's own wait: `page.url` is only updated while Playwright is waited on, and asking the
+    # page itself (`evaluate`) fails when the question lands in the middle of that navigation.
+    page.wait_for_url(lambda address: urlsplit(address).path == "/login", timeout=20_000)
     assert "next=%2Falerts" in page.url and page.locator("input[name=password]").is_visible()
     page.goto(url + "alerts")
     assert page.url.startswith(url + "login")  # the old session ended: back to the login form
