@@ -13,32 +13,19 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import mysql
+from opsplan.store.long_text import LongColumn, narrow, widen
 
 revision = "alerts_0002_long_text"
 down_revision = "alerts_0001"
 branch_labels = None
 depends_on = None
 
-COLUMNS = ("labels", "texts", "annotations")  # all NOT NULL, no server default
-
-
-def _on_mariadb() -> bool:
-    return op.get_bind().dialect.name in ("mysql", "mariadb")
-
-
-def _alter(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
-    for column in COLUMNS:
-        op.alter_column("alerts", column, existing_type=old, type_=new, existing_nullable=False)
+COLUMNS = [LongColumn("alerts", name, nullable=False) for name in ("labels", "texts", "annotations")]
 
 
 def upgrade() -> None:
-    if _on_mariadb():
-        _alter(sa.Text(), mysql.MEDIUMTEXT())
+    widen(COLUMNS)
 
 
 def downgrade() -> None:
-    if _on_mariadb():
-        _alter(mysql.MEDIUMTEXT(), sa.Text())
+    narrow(COLUMNS)

@@ -12,9 +12,7 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import mysql
+from opsplan.store.long_text import LongColumn, narrow, widen
 
 revision = "backup_files_0002"
 down_revision = "backup_files_0001"
@@ -22,17 +20,12 @@ branch_labels = None
 depends_on = None
 
 
-def _on_mariadb() -> bool:
-    return op.get_bind().dialect.name in ("mysql", "mariadb")
+COLUMNS = [LongColumn("file_backup_runs", "excluded", nullable=True)]
 
 
 def upgrade() -> None:
-    if _on_mariadb():
-        op.alter_column("file_backup_runs", "excluded", existing_type=sa.Text(), existing_nullable=True,
-                        type_=mysql.MEDIUMTEXT())
+    widen(COLUMNS)
 
 
 def downgrade() -> None:
-    if _on_mariadb():
-        op.alter_column("file_backup_runs", "excluded", existing_type=mysql.MEDIUMTEXT(), existing_nullable=True,
-                        type_=sa.Text())
+    narrow(COLUMNS)

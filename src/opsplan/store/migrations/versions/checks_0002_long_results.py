@@ -11,9 +11,7 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import mysql
+from opsplan.store.long_text import LongColumn, narrow, widen
 
 revision = "checks_0002"
 down_revision = "checks_0001"
@@ -21,17 +19,12 @@ branch_labels = None
 depends_on = None
 
 
-def _on_mariadb() -> bool:
-    return op.get_bind().dialect.name in ("mysql", "mariadb")
+COLUMNS = [LongColumn("check_item", "result", nullable=True)]
 
 
 def upgrade() -> None:
-    if _on_mariadb():
-        op.alter_column("check_item", "result", existing_type=sa.Text(), existing_nullable=True,
-                        type_=mysql.MEDIUMTEXT())
+    widen(COLUMNS)
 
 
 def downgrade() -> None:
-    if _on_mariadb():
-        op.alter_column("check_item", "result", existing_type=mysql.MEDIUMTEXT(), existing_nullable=True,
-                        type_=sa.Text())
+    narrow(COLUMNS)

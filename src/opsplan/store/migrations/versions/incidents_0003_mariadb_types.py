@@ -17,6 +17,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
+from opsplan.store.long_text import LongColumn, narrow, on_mariadb, widen
+
 revision = "incidents_0003"
 down_revision = "incidents_0002"
 branch_labels = None
@@ -25,21 +27,18 @@ depends_on = None
 BINARY_KEY = mysql.VARCHAR(500, charset="utf8mb4", collation="utf8mb4_bin")
 
 
-def _on_mariadb() -> bool:
-    return op.get_bind().dialect.name in ("mysql", "mariadb")
+LONG = [LongColumn("incident_timeline", "data", nullable=False)]
 
 
 def upgrade() -> None:
-    if _on_mariadb():
+    widen(LONG)
+    if on_mariadb():
         op.alter_column("incidents", "dedup_key", existing_type=sa.String(500), existing_nullable=True,
                         type_=BINARY_KEY)
-        op.alter_column("incident_timeline", "data", existing_type=sa.Text(), existing_nullable=False,
-                        type_=mysql.MEDIUMTEXT())
 
 
 def downgrade() -> None:
-    if _on_mariadb():
-        op.alter_column("incident_timeline", "data", existing_type=mysql.MEDIUMTEXT(), existing_nullable=False,
-                        type_=sa.Text())
+    narrow(LONG)
+    if on_mariadb():
         op.alter_column("incidents", "dedup_key", existing_type=BINARY_KEY, existing_nullable=True,
                         type_=sa.String(500))

@@ -13,9 +13,7 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import mysql
+from opsplan.store.long_text import LongColumn, narrow, widen
 
 revision = "runbooks_0003_long_text"
 down_revision = "runbooks_0002_audit_chain"
@@ -24,30 +22,18 @@ depends_on = None
 
 # (table, column, nullable, server default)
 COLUMNS = [
-    ("runbook_run", "reason", True, None),
-    ("runbook_run", "state", False, "{}"),
-    ("runbook_run", "data", False, "{}"),
-    ("runbook_step", "output", True, None),
-    ("runbook_step", "data", False, "{}"),
-    ("audit", "detail", True, None),
+    LongColumn("runbook_run", "reason", True, None),
+    LongColumn("runbook_run", "state", False, "{}"),
+    LongColumn("runbook_run", "data", False, "{}"),
+    LongColumn("runbook_step", "output", True, None),
+    LongColumn("runbook_step", "data", False, "{}"),
+    LongColumn("audit", "detail", True, None),
 ]
 
 
-def _on_mariadb() -> bool:
-    return op.get_bind().dialect.name in ("mysql", "mariadb")
-
-
-def _alter(old: sa.types.TypeEngine, new: sa.types.TypeEngine) -> None:
-    for table, column, nullable, default in COLUMNS:
-        op.alter_column(table, column, existing_type=old, type_=new, existing_nullable=nullable,
-                        existing_server_default=default)
-
-
 def upgrade() -> None:
-    if _on_mariadb():
-        _alter(sa.Text(), mysql.MEDIUMTEXT())
+    widen(COLUMNS)
 
 
 def downgrade() -> None:
-    if _on_mariadb():
-        _alter(mysql.MEDIUMTEXT(), sa.Text())
+    narrow(COLUMNS)
