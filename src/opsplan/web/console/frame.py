@@ -121,19 +121,27 @@ class Console:
         """Without logins, pages are shown only on a loopback bind (where only this box can ask)."""
         return self.identity is None and is_loopback(self.plan.web.bind)
 
-    # --- rendering ---------------------------------------------------------------------------
-    def page(self, request: Request, template: str, lang: str | None,
-             build: Callable[[PageContext], Mapping[str, Any]], *, role: str = "viewer",
-             status_code: int = 200) -> Response:
-        """The page `template` in the frame, for a user of `role` or higher; `build` gives its content."""
+    def _admitted(self, request: Request, lang: str | None, role: str) -> tuple[Any, str] | Response:
+        """(the user, the language) of a request a page or a download answers; else why not (the login
+        page, 403, or 400 for a `?lang=` that is neither ko nor en)."""
         user = self.user(request)
         refused = self._refused(request, user, role)
         if refused is not None:
             return refused
         try:
-            language = self.language(lang, user)
+            return user, self.language(lang, user)
         except BadLanguage as exc:
             return _bad_language(exc)
+
+    # --- rendering ---------------------------------------------------------------------------
+    def page(self, request: Request, template: str, lang: str | None,
+             build: Callable[[PageContext], Mapping[str, Any]], *, role: str = "viewer",
+             status_code: int = 200) -> Response:
+        """The page `template` in the frame, for a user of `role` or higher; `build` gives its content."""
+        admitted = self._admitted(request, lang, role)
+        if isinstance(admitted, Response):
+            return admitted
+        user, language = admitted
         context = PageContext(language, user, request)
         html = self.templates.get_template(template).render(**self.frame(context), **build(context))
         # no-store: a page holds the session's CSRF token and what the box looks like now.
@@ -144,15 +152,10 @@ class Console:
         """A file to download (a report, a postmortem), behind the same login as the pages: `build`
         makes it in the chosen language (or answers why not). Served as an attachment, never shown in
         the console's origin."""
-        user = self.user(request)
-        refused = self._refused(request, user, role)
-        if refused is not None:
-            return refused
-        try:
-            language = self.language(lang, user)
-        except BadLanguage as exc:
-            return _bad_language(exc)
-        made = build(language)
+        admitted = self._admitted(request, lang, role)
+        if isinstance(admitted, Response):
+            return admitted
+        made = build(admitted[1])
         if isinstance(made, Response):
             return made
         headers = {"Content-Disposition": f'attachment; filename="{made.filename}"', "Cache-Control": "no-store"}
